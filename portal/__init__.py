@@ -1,0 +1,141 @@
+"""Extranet des collectivités — the portal: app factory, auth, tenancy, service registry, administration."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, g, jsonify, render_template, request, session
+from flask_login import current_user
+from sqlalchemy import text
+
+from .config import load_config
+from .extensions import babel, csrf, db, login_manager, migrate
+
+
+def _select_locale() -> str:
+    langs = ["fr", "en"]
+    lang = request.args.get("lang")
+    if lang in langs:
+        session["lang"] = lang
+    if session.get("lang") in langs:
+        return session["lang"]
+    if current_user and current_user.is_authenticated and current_user.locale in langs:
+        return current_user.locale
+    return "fr"
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    config = load_config()
+    if overrides:
+        config.update(overrides)
+    app = Flask(__name__, instance_path=config["INSTANCE_PATH"], instance_relative_config=False)
+    app.config.update(config)
+
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations")
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    from . import models  # noqa: F401 - register models
+    from . import tenancy
+
+    tenancy.install()
+
+    from .context import init_context
+
+    init_context(app)  # before the service gate, which reads the context it sets
+
+    from .registry import registry
+
+    registry.init_app(app)
+
+    from .tasks import init_celery
+
+    init_celery(app)
+    from . import mail  # noqa: F401 - registers the outbox listeners and tasks
+
+    from .security import init_headers
+
+    init_headers(app)
+
+    from .auth import bp as auth_bp
+    from .home import bp as home_bp
+    from .mairie import bp as mairie_bp
+    from .admin import bp as admin_bp
+    from .api import bp as api_bp
+
+    for bp in (auth_bp, home_bp, mairie_bp, admin_bp, api_bp):
+        app.register_blueprint(bp)
+    csrf.exempt(api_bp)
+
+    from .cli import register_cli
+
+    register_cli(app)
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001
+            app.logger.exception("health check: database unreachable")
+            db.session.rollback()
+            return jsonify(status="error", database="unreachable"), 503
+        return jsonify(status="ok", database="ok")
+
+    _register_errors(app)
+
+    @app.context_processor
+    def _inject():
+        from .permissions import role_label
+
+        return {
+            "portal_name": app.config["PORTAL_NAME"],
+            "active_collectivity": g.get("collectivity"),
+            "active_membership": g.get("membership"),
+            "permissions": g.get("permissions", set()),
+            "role_label": role_label,
+            "current_locale": _select_locale() if request else "fr",
+        }
+
+    return app
+
+
+def _register_errors(app: Flask) -> None:
+    from werkzeug.exceptions import HTTPException
+
+    from .tenancy import TerritoryViolation
+
+    def _wants_json() -> bool:
+        return request.path.startswith("/api/")
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if _wants_json():
+            return jsonify(error=exc.name, status=exc.code), exc.code
+        return render_template("errors/http.html", code=exc.code), exc.code
+
+    @app.errorhandler(TerritoryViolation)
+    def _territory(exc):
+        app.logger.warning("refused write outside territory: %s", exc)
+        db.session.rollback()
+        if _wants_json():
+            return jsonify(error="Forbidden", status=403), 403
+        return render_template("errors/http.html", code=403), 403
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        if _wants_json():
+            return jsonify(error="Internal Server Error", status=500), 500
+        return render_template("errors/http.html", code=500), 500
+

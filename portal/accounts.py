@@ -1,0 +1,47 @@
+"""Account operations shared by the mairie pages (invitations) and the department pages (first accounts)."""
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from . import audit
+from .extensions import db
+from .mail import queue_email
+from .models import Collectivity, Membership, User
+from .security import issue_one_time_token
+
+
+class AccountError(ValueError):
+    """A refused operation; the message is for the user (French through the catalog)."""
+
+
+def invite(email: str, full_name: str, collectivity: Collectivity, role: str, by: User | None,
+           purpose: str = "invitation") -> Membership:
+    """Give ``email`` a role in ``collectivity``: a new account gets a single-use link to choose its password;
+    an existing one is told it has a new membership. Raises AccountError when the person is already a member."""
+    user = db.session.scalar(select(User).where(User.email == email))
+    created = user is None
+    if created:
+        user = User(email=email, full_name=(full_name or "").strip(), status="invited")
+        db.session.add(user)
+        db.session.flush()
+    elif user.membership_for(collectivity.id) is not None:
+        raise AccountError(_("%(email)s is already a member of %(name)s.", email=email, name=collectivity.name))
+    membership = Membership(user=user, collectivity=collectivity, role=role, created_by_id=getattr(by, "id", None))
+    db.session.add(membership)
+    db.session.flush()
+    context = {"user": user, "collectivity": collectivity, "role": role, "inviter": by}
+    if user.status == "invited":
+        token = issue_one_time_token(user, purpose)
+        context["link"] = url_for("auth.set_password", token=token, _external=True)
+        subject = (_("Your account on the extranet for %(name)s", name=collectivity.name) if purpose == "activation"
+                   else _("Invitation to the extranet for %(name)s", name=collectivity.name))
+        queue_email(user.email, subject, purpose, locale=user.locale, **context)
+    else:
+        context["link"] = url_for("auth.login", _external=True)
+        queue_email(user.email, _("New access: %(name)s", name=collectivity.name), "new_membership",
+                    locale=user.locale, **context)
+    audit.record("member.invited" if purpose == "invitation" else "account.first_created", target=membership,
+                 collectivity=collectivity, user=by, email=email, role=role, new_account=created)
+    return membership

@@ -1,0 +1,130 @@
+"""JSON API, version 1. Authenticates with the browser session or a personal access token (Bearer).
+
+A token carries its user's memberships, nothing more: with a token, the active collectivity is chosen per request by
+the ``X-Collectivity`` header (a collectivity id among the memberships), else the first membership.
+Services add their endpoints to the OpenAPI document through ``register_paths``.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify
+from flask_login import current_user
+
+from .registry import service_tiles
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+_extra_paths: dict[str, dict] = {}
+
+
+def register_paths(paths: dict[str, dict]) -> None:
+    """Let a service document its API paths in the OpenAPI document."""
+    _extra_paths.update(paths)
+
+
+def _collectivity_json(c) -> dict | None:
+    if c is None:
+        return None
+    return {"id": c.id, "kind": c.kind, "name": c.name, "insee": c.insee, "siren": c.siren,
+            "territory": sorted(c.territory())}
+
+
+@bp.before_request
+def _authenticated():
+    if not current_user.is_authenticated:
+        return jsonify(error="Unauthorized", status=401,
+                       message="Sign in or send 'Authorization: Bearer <token>'."), 401
+    return None
+
+
+@bp.get("/me")
+def me():
+    user = current_user
+    services = []
+    if g.collectivity is not None:
+        services = [t["service"].slug for t in service_tiles(g.collectivity, g.permissions)
+                    if t["state"] == "subscribed"]
+    return jsonify(
+        user={"id": user.id, "email": user.email, "full_name": user.full_name, "locale": user.locale or "fr"},
+        memberships=[{"collectivity": _collectivity_json(m.collectivity), "role": m.role,
+                      "extra_permissions": list(m.extra_permissions or [])} for m in user.memberships],
+        active_collectivity=_collectivity_json(g.collectivity),
+        permissions=sorted(g.permissions),
+        enabled_services=services,
+    )
+
+
+def openapi_document() -> dict:
+    collectivity = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "kind": {"type": "string", "enum": ["commune", "epci", "department"]},
+            "name": {"type": "string"}, "insee": {"type": ["string", "null"]},
+            "siren": {"type": ["string", "null"]}, "territory": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["id", "kind", "name"],
+    }
+    paths = {
+        "/me": {
+            "get": {
+                "summary": "The signed-in user, memberships, active collectivity and its enabled services",
+                "parameters": [{"name": "X-Collectivity", "in": "header", "required": False,
+                                "schema": {"type": "integer"},
+                                "description": "Active collectivity id when authenticating with a token"}],
+                "responses": {
+                    "200": {"description": "OK", "content": {"application/json": {"schema": {
+                        "$ref": "#/components/schemas/Me"}}}},
+                    "401": {"description": "Not authenticated",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                },
+            }
+        },
+        "/openapi.json": {"get": {"summary": "This document", "security": [],
+                                  "responses": {"200": {"description": "OpenAPI 3 document"}}}},
+    }
+    paths.update(_extra_paths)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"{current_app.config['PORTAL_NAME']} — API", "version": "1.0.0",
+                 "description": "JSON API of the extranet. Every answer is limited to the territory of the "
+                                "active collectivity."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer",
+                               "description": "Personal access token created on the profile page"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+            "schemas": {
+                "Collectivity": collectivity,
+                "Error": {"type": "object", "properties": {"error": {"type": "string"},
+                                                           "status": {"type": "integer"}}},
+                "Me": {
+                    "type": "object",
+                    "properties": {
+                        "user": {"type": "object", "properties": {
+                            "id": {"type": "integer"}, "email": {"type": "string"},
+                            "full_name": {"type": "string"}, "locale": {"type": "string"}}},
+                        "memberships": {"type": "array", "items": {"type": "object", "properties": {
+                            "collectivity": {"$ref": "#/components/schemas/Collectivity"},
+                            "role": {"type": "string"},
+                            "extra_permissions": {"type": "array", "items": {"type": "string"}}}}},
+                        "active_collectivity": {"oneOf": [{"$ref": "#/components/schemas/Collectivity"},
+                                                          {"type": "null"}]},
+                        "permissions": {"type": "array", "items": {"type": "string"}},
+                        "enabled_services": {"type": "array", "items": {"type": "string"}},
+                    },
+                    "required": ["user", "memberships", "active_collectivity", "enabled_services"],
+                },
+            },
+        },
+    }
+
+
+# The document itself is public (registered on the app so the authentication hook above does not apply).
+def openapi_view():
+    return jsonify(openapi_document())
+
+
+bp.record_once(lambda state: state.app.add_url_rule("/api/v1/openapi.json", "api_openapi", openapi_view))

@@ -1,0 +1,102 @@
+"""Home page, collectivity switcher, profile and personal access tokens."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from . import audit
+from .extensions import db
+from .forms import ApiTokenForm, ConfirmForm, ProfileForm
+from .models import ApiToken, utcnow
+from .registry import service_tiles
+from .security import create_api_token
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    collectivity = g.collectivity
+    if collectivity is None:
+        return render_template("home/no_membership.html")
+    if collectivity.kind == "department":
+        return redirect(url_for("admin.collectivities"))
+    convention = collectivity.convention_in_force()
+    tiles = service_tiles(collectivity, g.permissions)
+    return render_template("home/index.html", tiles=tiles, convention=convention)
+
+
+@bp.post("/collectivite/changer")
+@login_required
+def switch():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    wanted = request.form.get("collectivity_id", "")
+    membership = current_user.membership_for(int(wanted)) if wanted.isdigit() else None
+    if membership is None:
+        abort(403)
+    session["active_collectivity_id"] = membership.collectivity_id
+    flash(_("You are now working for %(name)s.", name=membership.collectivity.name), "info")
+    target = request.form.get("next") or ""
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("home.index"))
+
+
+@bp.route("/profil", methods=["GET", "POST"])
+@login_required
+def profile():
+    user = current_user._get_current_object()
+    form = ProfileForm(obj=user) if request.method == "GET" else ProfileForm()
+    if request.method == "GET":
+        form.locale.data = user.locale or "fr"
+    token_form = ApiTokenForm(prefix="token")
+    if form.submit.data and form.validate_on_submit():
+        user.full_name = form.full_name.data.strip()
+        user.locale = form.locale.data
+        session["lang"] = user.locale
+        audit.record("account.profile_updated", target=user)
+        db.session.commit()
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("home.profile"))
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
+    ).all()
+    return render_template("home/profile.html", form=form, token_form=token_form, tokens=tokens,
+                           revoke_form=ConfirmForm(), new_token=session.pop("new_api_token", None))
+
+
+@bp.post("/profil/jetons")
+@login_required
+def create_token():
+    form = ApiTokenForm(prefix="token")
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e, "error")
+        return redirect(url_for("home.profile"))
+    user = current_user._get_current_object()
+    tok, clear = create_api_token(user, form.name.data.strip())
+    db.session.flush()
+    audit.record("api_token.created", target=tok, name=tok.name)
+    db.session.commit()
+    session["new_api_token"] = clear  # shown once, on the next page only
+    return redirect(url_for("home.profile"))
+
+
+@bp.post("/profil/jetons/<int:token_id>/revoquer")
+@login_required
+def revoke_token(token_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    tok = db.session.get(ApiToken, token_id)
+    if tok is None or tok.user_id != current_user.id:
+        abort(404)
+    if tok.revoked_at is None:
+        tok.revoked_at = utcnow()
+        audit.record("api_token.revoked", target=tok, name=tok.name)
+        db.session.commit()
+    flash(_("The token is revoked."), "info")
+    return redirect(url_for("home.profile"))

@@ -1,0 +1,199 @@
+"""The one mail module.
+
+``queue_email`` writes an ``OutgoingEmail`` row in the caller's transaction; once that transaction commits, a
+Celery task delivers it. Delivery goes to the SMTP server of the configuration (``MAIL_SERVER``); with none set
+(embedded default) the message is written as an ``.eml`` file to ``MAIL_OUTBOX_DIR`` and its text is logged, so a
+person trying the demo can follow activation links from the console.
+
+Delivery is idempotent: a row is claimed (pending → sending) by one worker only; temporary failures are retried with
+exponential backoff, permanent ones (recipient refused) are marked failed. ``flask outbox flush`` (and the beat
+schedule) retries what is due and reclaims rows a dead worker left in ``sending``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from .extensions import db
+from .models import OutgoingEmail, utcnow
+from .tasks import celery_app
+
+log = logging.getLogger("portal.mail")
+
+MAX_ATTEMPTS = 8
+STALE_SENDING = dt.timedelta(minutes=10)
+
+
+class TemporaryMailError(Exception):
+    pass
+
+
+class PermanentMailError(Exception):
+    pass
+
+
+def queue_email(to: str, subject: str, template: str, *, locale: str | None = None, **context) -> OutgoingEmail:
+    """Render ``emails/<template>.txt`` (and ``.html`` when it exists) and add the message to the outbox."""
+    with force_locale(locale or "fr"):
+        text = render_template(f"emails/{template}.txt", **context)
+        try:
+            html = render_template(f"emails/{template}.html", **context)
+        except Exception:  # noqa: BLE001 - the HTML part is optional
+            html = None
+        subject = str(subject)
+    domain = current_app.config["MAIL_SENDER"].rsplit("@", 1)[-1].strip(">") or "extranet.localhost"
+    row = OutgoingEmail(
+        to_address=to, subject=subject, body_text=text, body_html=html, message_id=make_msgid(domain=domain)
+    )
+    db.session.add(row)
+    db.session.flush()
+    db.session.info.setdefault("outbox_email_ids", []).append(row.id)
+    return row
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session):
+    ids = session.info.pop("outbox_email_ids", None)
+    if not ids:
+        return
+    for email_id in ids:
+        try:
+            deliver_email.apply_async(args=[email_id], countdown=0)
+        except Exception:  # noqa: BLE001 - broker down: the row stays pending, beat/flush will send it
+            log.exception("could not enqueue e-mail %s; it stays in the outbox", email_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session):
+    session.info.pop("outbox_email_ids", None)
+
+
+def build_message(row: OutgoingEmail, sender: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = row.to_address
+    msg["Subject"] = row.subject
+    msg["Message-ID"] = row.message_id
+    msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
+    for name, value in (row.headers or {}).items():
+        msg[name] = value
+    msg.set_content(row.body_text)
+    if row.body_html:
+        msg.add_alternative(row.body_html, subtype="html")
+    return msg
+
+
+def _send_smtp(msg: EmailMessage, cfg) -> None:
+    host, port, timeout = cfg["MAIL_SERVER"], cfg["MAIL_PORT"], cfg["MAIL_TIMEOUT"]
+    try:
+        if cfg["MAIL_USE_SSL"]:
+            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=timeout)
+        with smtp:
+            if cfg["MAIL_USE_TLS"] and not cfg["MAIL_USE_SSL"]:
+                smtp.starttls(context=ssl.create_default_context())
+            if cfg["MAIL_USERNAME"]:
+                smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+            smtp.send_message(msg)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [c for c, _ in exc.recipients.values()]
+        if all(400 <= c < 500 for c in codes):
+            raise TemporaryMailError(str(exc)) from exc
+        raise PermanentMailError(str(exc)) from exc
+    except smtplib.SMTPResponseException as exc:
+        if 400 <= exc.smtp_code < 500:
+            raise TemporaryMailError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+        raise PermanentMailError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise TemporaryMailError(repr(exc)) from exc
+
+
+def _write_file(msg: EmailMessage, row: OutgoingEmail, outbox_dir: str) -> Path:
+    folder = Path(outbox_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{utcnow():%Y%m%d-%H%M%S}-{row.id:06d}.eml"
+    path.write_bytes(bytes(msg))
+    log.warning(
+        "E-mail not sent (no MAIL_SERVER): written to %s\n--- To: %s\n--- Subject: %s\n%s\n---",
+        path, row.to_address, row.subject, row.body_text,
+    )
+    return path
+
+
+def deliver(email_id: int) -> str:
+    """Deliver one outbox row; returns its final status. Safe to call twice: only one caller claims the row."""
+    cfg = current_app.config
+    with Session(db.engine) as session:
+        claimed = session.execute(
+            update(OutgoingEmail)
+            .where(OutgoingEmail.id == email_id, OutgoingEmail.status == "pending")
+            .values(status="sending", attempts=OutgoingEmail.attempts + 1)
+        ).rowcount
+        session.commit()
+        if not claimed:
+            return "skipped"
+        row = session.get(OutgoingEmail, email_id)
+        msg = build_message(row, cfg["MAIL_SENDER"])
+        try:
+            if cfg["MAIL_SERVER"]:
+                _send_smtp(msg, cfg)
+            else:
+                _write_file(msg, row, cfg["MAIL_OUTBOX_DIR"])
+        except TemporaryMailError as exc:
+            row.last_error = str(exc)[:2000]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+            else:
+                row.status = "pending"
+                row.next_attempt_at = utcnow() + dt.timedelta(seconds=30 * 2 ** (row.attempts - 1))
+            log.warning("e-mail %s to %s: temporary failure (%s), attempt %s", row.id, row.to_address, exc,
+                        row.attempts)
+        except PermanentMailError as exc:
+            row.status, row.last_error = "failed", str(exc)[:2000]
+            log.error("e-mail %s to %s: permanent failure: %s", row.id, row.to_address, exc)
+        else:
+            row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
+            log.info("e-mail %s sent to %s: %s", row.id, row.to_address, row.subject)
+        session.commit()
+        return row.status
+
+
+@celery_app.task(name="portal.deliver_email")
+def deliver_email(email_id: int) -> str:
+    return deliver(email_id)
+
+
+def flush(now: dt.datetime | None = None) -> dict[str, int]:
+    """Deliver every due pending row and reclaim rows stuck in 'sending'. Returns counts by final status."""
+    now = now or utcnow()
+    with Session(db.engine) as session:
+        session.execute(
+            update(OutgoingEmail)
+            .where(OutgoingEmail.status == "sending", OutgoingEmail.created_at < now - STALE_SENDING)
+            .values(status="pending")
+        )
+        session.commit()
+        due = session.scalars(
+            select(OutgoingEmail.id).where(OutgoingEmail.status == "pending", OutgoingEmail.next_attempt_at <= now)
+        ).all()
+    counts: dict[str, int] = {}
+    for email_id in due:
+        status = deliver(email_id)
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+@celery_app.task(name="portal.flush_outbox")
+def flush_outbox() -> dict[str, int]:
+    return flush()

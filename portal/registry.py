@@ -1,0 +1,173 @@
+"""Service registry and gate (DESIGN.md §3).
+
+A service is a package under ``services/`` exposing one :class:`ServiceDescriptor`. The portal finds descriptors
+through the ``extranet.services`` entry-point group (declared in ``pyproject.toml``) and the ``EXTRA_SERVICES``
+setting (import strings ``"package.module:attribute"``, used by tests and by operators who add a service without
+reinstalling). Adding a service never edits portal code.
+
+Every request to a service blueprint passes the gate:
+1. signed in; 2. an active collectivity is selected; 3. its convention is in force and covers the service, and the
+department has enabled the service for it; 4. the membership's role (or an extra grant) holds the permission the
+view asks for (``@requires``), or the service's ``access_permission`` when the view asks for none.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from functools import wraps
+from importlib.metadata import entry_points
+
+from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, url_for
+from flask_login import current_user
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "extranet.services"
+
+
+@dataclass
+class NavEntry:
+    label: object  # lazy French string
+    endpoint: str
+    permission: str | None = None
+
+
+@dataclass
+class ServiceDescriptor:
+    slug: str
+    name: object  # lazy string, French in the UI
+    description: object
+    icon: str = "grid"  # name of an icon in static/icons.svg
+    blueprint: Blueprint | None = None  # None: the service is announced but not deployed yet
+    index_endpoint: str | None = None
+    access_permission: str | None = None  # needed to enter the service at all
+    permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # permission → default roles
+    permission_labels: dict[str, object] = field(default_factory=dict)
+    grantable: tuple[str, ...] = ()  # permissions a mayor may grant individually
+    nav: list[NavEntry] = field(default_factory=list)
+    cli: object | None = None  # a click.Group added to ``flask``
+    tasks: tuple[str, ...] = ()  # modules holding Celery tasks, imported by the worker
+    models: tuple[str, ...] = ()  # modules holding models, imported before migrations
+
+    @property
+    def deployed(self) -> bool:
+        return self.blueprint is not None
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._services: dict[str, ServiceDescriptor] = {}
+
+    def all(self) -> list[ServiceDescriptor]:
+        return list(self._services.values())
+
+    def get(self, slug: str) -> ServiceDescriptor | None:
+        return self._services.get(slug)
+
+    def slugs(self) -> list[str]:
+        return list(self._services)
+
+    def by_blueprint(self, blueprint_name: str) -> ServiceDescriptor | None:
+        for s in self._services.values():
+            if s.blueprint is not None and s.blueprint.name == blueprint_name:
+                return s
+        return None
+
+    def discover(self, extra: list[str]) -> list[ServiceDescriptor]:
+        found: list[ServiceDescriptor] = []
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            found.append(ep.load())
+        for spec in extra:
+            module, _, attr = spec.partition(":")
+            found.append(getattr(importlib.import_module(module), attr or "service"))
+        return found
+
+    def init_app(self, app: Flask) -> None:
+        self._services = {}
+        for service in self.discover(app.config.get("EXTRA_SERVICES", [])):
+            if not isinstance(service, ServiceDescriptor):
+                raise TypeError(f"{service!r} is not a ServiceDescriptor")
+            if service.slug in self._services:
+                raise ValueError(f"two services share the slug {service.slug!r}")
+            self._services[service.slug] = service
+            for module in service.models:
+                importlib.import_module(module)
+            if service.blueprint is not None:
+                app.register_blueprint(service.blueprint, url_prefix=f"/s/{service.slug}")
+            if service.cli is not None:
+                app.cli.add_command(service.cli)
+            log.debug("service registered: %s%s", service.slug, "" if service.deployed else " (not deployed)")
+        app.before_request(_gate)
+        app.extensions["service_registry"] = self
+
+
+registry = Registry()
+
+
+def is_subscribed(collectivity, slug: str) -> bool:
+    """Convention in force covering the service, and the department's switch on."""
+    if collectivity is None:
+        return False
+    conv = collectivity.convention_in_force()
+    return bool(conv and slug in (conv.services or []) and slug in collectivity.enabled_services())
+
+
+def _gate():
+    if not request.blueprint:
+        return None
+    service = None
+    for name in request.blueprints:  # nested blueprints: innermost first
+        service = registry.by_blueprint(name)
+        if service:
+            break
+    if service is None:
+        return None
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    collectivity = g.get("collectivity")
+    if collectivity is None:
+        return redirect(url_for("home.index"))
+    if not is_subscribed(collectivity, service.slug):
+        return render_template("errors/not_subscribed.html", service=service), 403
+    view = current_app.view_functions.get(request.endpoint)
+    needed = getattr(view, "_required_permission", None) or service.access_permission
+    if needed and needed not in g.permissions:
+        abort(403)
+    g.service = service
+    return None
+
+
+def requires(permission: str):
+    """Mark a view as needing a permission of the active membership (checked by the gate for service views)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if permission not in g.get("permissions", set()):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper._required_permission = permission
+        return wrapper
+
+    return decorator
+
+
+def service_tiles(collectivity, permissions: set[str]) -> list[dict]:
+    """What the home page shows for each service: subscribed tile, not subscribed, or not deployed yet."""
+    tiles = []
+    for s in registry.all():
+        if not s.deployed:
+            state = "not_deployed"
+        elif is_subscribed(collectivity, s.slug):
+            state = "subscribed" if (not s.access_permission or s.access_permission in permissions) else "no_access"
+        else:
+            state = "not_subscribed"
+        url = url_for(s.index_endpoint) if state == "subscribed" and s.index_endpoint else None
+        tiles.append({"service": s, "state": state, "url": url})
+    order = {"subscribed": 0, "no_access": 1, "not_subscribed": 2, "not_deployed": 3}
+    return sorted(tiles, key=lambda t: order[t["state"]])
+

@@ -1,0 +1,187 @@
+"""Passwords, one-time tokens, API tokens, login throttling and HTTP security headers."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import Flask, current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import ApiToken, LoginAttempt, OneTimeToken, User, utcnow
+
+log = logging.getLogger(__name__)
+
+_hasher = PasswordHasher()
+
+MIN_PASSWORD_LENGTH = 12
+THROTTLE_MAX_FAILURES = 5
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+ONE_TIME_TOKEN_TTL = dt.timedelta(hours=48)
+
+_common_passwords: frozenset[str] | None = None
+
+
+def common_passwords() -> frozenset[str]:
+    """The 30 000 most common passwords of zxcvbn's frequency list (from real leaked-password corpora)."""
+    global _common_passwords
+    if _common_passwords is None:
+        from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+        _common_passwords = frozenset(FREQUENCY_LISTS["passwords"])
+    return _common_passwords
+
+
+def password_problems(password: str, user_inputs: tuple[str, ...] = ()) -> list[str]:
+    """French messages saying why a password is refused; empty when it is acceptable."""
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(_("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+    lowered = password.lower()
+    if lowered in common_passwords() or len(set(password)) <= 2:
+        problems.append(_("This password is among the most common ones; choose another."))
+    else:
+        for word in user_inputs:
+            word = (word or "").lower().split("@")[0]
+            if len(word) >= 4 and word in lowered:
+                problems.append(_("The password must not contain your name or e-mail address."))
+                break
+    return problems
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    if not user.password_hash:
+        return False
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return True
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+# One-time links ---------------------------------------------------------------------------------------------
+
+def issue_one_time_token(user: User, purpose: str) -> str:
+    """Create a single-use token; earlier unused tokens of the same purpose are voided. Returns the clear token."""
+    now = utcnow()
+    for old in db.session.scalars(
+        select(OneTimeToken).where(
+            OneTimeToken.user_id == user.id, OneTimeToken.purpose == purpose, OneTimeToken.used_at.is_(None)
+        )
+    ):
+        old.used_at = now
+    clear = secrets.token_urlsafe(32)
+    db.session.add(
+        OneTimeToken(
+            user_id=user.id, purpose=purpose, token_hash=sha256(clear), expires_at=now + ONE_TIME_TOKEN_TTL
+        )
+    )
+    return clear
+
+
+def find_one_time_token(clear: str, purposes: tuple[str, ...]) -> OneTimeToken | None:
+    """The valid (unused, unexpired) token matching ``clear``, or None."""
+    if not clear or len(clear) > 200:
+        return None
+    tok = db.session.scalar(select(OneTimeToken).where(OneTimeToken.token_hash == sha256(clear)))
+    if tok is None or tok.purpose not in purposes or tok.used_at is not None or tok.expires_at < utcnow():
+        return None
+    return tok
+
+
+# API tokens -------------------------------------------------------------------------------------------------
+
+API_TOKEN_PREFIX = "ext_"
+
+
+def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
+    clear = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    tok = ApiToken(user_id=user.id, name=name, prefix=clear[:10], token_hash=sha256(clear))
+    db.session.add(tok)
+    return tok, clear
+
+
+def user_from_api_token(clear: str) -> User | None:
+    if not clear.startswith(API_TOKEN_PREFIX) or len(clear) > 200:
+        return None
+    tok = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == sha256(clear)))
+    if tok is None or tok.revoked_at is not None or not tok.user.is_active:
+        return None
+    tok.last_used_at = utcnow()
+    return tok.user
+
+
+# Throttling -------------------------------------------------------------------------------------------------
+
+def recent_failures(email: str, ip: str) -> tuple[int, int]:
+    since = utcnow() - THROTTLE_WINDOW
+    # A successful sign-in clears that account's earlier failures (not the address's: it may attack others).
+    last_success = db.session.scalar(
+        select(func.max(LoginAttempt.at)).where(LoginAttempt.email == email, LoginAttempt.success.is_(True))
+    )
+    email_since = max(since, last_success) if last_success else since
+    by_email = db.session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.email == email, LoginAttempt.at > email_since, LoginAttempt.success.is_(False)
+        )
+    )
+    by_ip = db.session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.ip == ip, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
+        )
+    )
+    return by_email or 0, by_ip or 0
+
+
+def is_throttled(email: str, ip: str) -> bool:
+    by_email, by_ip = recent_failures(email, ip)
+    return by_email >= THROTTLE_MAX_FAILURES or by_ip >= THROTTLE_MAX_FAILURES
+
+
+def record_attempt(email: str, ip: str, success: bool) -> None:
+    db.session.add(LoginAttempt(email=email, ip=ip, success=success))
+
+
+def purge_old_attempts(days: int = 30) -> int:
+    cutoff = utcnow() - dt.timedelta(days=days)
+    rows = db.session.scalars(select(LoginAttempt).where(LoginAttempt.at < cutoff)).all()
+    for r in rows:
+        db.session.delete(r)
+    return len(rows)
+
+
+# HTTP headers -----------------------------------------------------------------------------------------------
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
+)
+
+
+def init_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
+        if not current_app.debug and current_app.config.get("SESSION_COOKIE_SECURE"):
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return resp
+

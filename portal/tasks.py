@@ -1,0 +1,57 @@
+"""Celery wiring (DESIGN.md §4).
+
+Production: Redis is broker and result store (``REDIS_URL``); run ``celery -A portal.worker worker`` and
+``celery -A portal.worker beat``. Embedded default (no ``REDIS_URL``): tasks run in-process, right after the
+transaction that queued them commits (``task_always_eager``), so there is nothing to install or start.
+
+Tasks open their own database session and run in system context (no territory filter): they act on outbox rows
+that the user's transaction already wrote and checked.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import Celery, Task
+from flask import Flask
+
+_state: dict = {"app": None}
+
+
+class AppTask(Task):
+    """Runs every task inside the Flask app context, in system territory context."""
+
+    def __call__(self, *args, **kwargs):
+        from .tenancy import territory_scope
+
+        app = _state["app"]
+        if app is None:
+            raise RuntimeError("init_celery() was not called")
+        with app.app_context(), territory_scope(None):
+            return self.run(*args, **kwargs)
+
+
+celery_app = Celery("extranet", task_cls=AppTask)
+
+
+def init_celery(app: Flask) -> Celery:
+    redis_url = app.config.get("REDIS_URL") or ""
+    eager = bool(app.config.get("CELERY_EAGER"))
+    _state["app"] = app
+    celery_app.conf.update(
+        broker_url=redis_url or "memory://",
+        result_backend=redis_url or None,
+        task_always_eager=eager,
+        task_eager_propagates=False,
+        task_ignore_result=True,
+        task_acks_late=True,  # a worker killed mid-task leaves the message to be redelivered
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        timezone="Europe/Paris",
+        beat_schedule={
+            "flush-email-outbox": {"task": "portal.flush_outbox", "schedule": dt.timedelta(seconds=60)},
+        },
+        include=["portal.mail"] + [m for s in app.extensions["service_registry"].all() for m in s.tasks],
+    )
+    app.extensions["celery"] = celery_app
+    return celery_app

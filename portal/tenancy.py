@@ -1,0 +1,157 @@
+"""The one choke point for territory scoping (DESIGN.md §2).
+
+- Rows of service data that belong to a place mix in :class:`TerritoryScoped` (a ``commune_insee`` column).
+- During a request, :func:`current_territory` is the set of INSEE codes of the active collectivity. Every ORM
+  SELECT is given ``commune_insee IN (territory)`` for every scoped entity through SQLAlchemy's ``do_orm_execute``
+  event and ``with_loader_criteria``; every flush refuses new or changed scoped rows outside the territory.
+- On PostgreSQL, each transaction also sets ``app.territory`` (``set_config(..., true)`` = ``SET LOCAL``) which the
+  row-level security policies created by :func:`rls_policy_sql` read, so raw SQL cannot leak either.
+- Outside a request (CLI, workers, migrations) nothing is filtered unless code enters :func:`territory_scope`.
+
+Views never filter by territory themselves; they query normally and this module narrows the result.
+"""
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+
+from flask import g, has_request_context
+from sqlalchemy import String, event
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+
+UNSCOPED = None  # territory value meaning "no filter" (system context)
+
+_override: contextvars.ContextVar = contextvars.ContextVar("territory_override", default=None)
+_SENTINEL_NONE = object()
+
+
+class TerritoryScoped:
+    """Mixin for rows that belong to a commune."""
+
+    @declared_attr
+    def commune_insee(cls) -> Mapped[str]:  # noqa: N805 - SQLAlchemy declared_attr
+        return mapped_column(String(5), index=True, nullable=False)
+
+
+class TerritoryViolation(PermissionError):
+    """A write of a row outside the active territory."""
+
+
+def current_territory() -> frozenset[str] | None:
+    """The INSEE codes the current context may see, or None when unscoped (system context)."""
+    override = _override.get()
+    if override is not None:
+        return None if override is _SENTINEL_NONE else override
+    if has_request_context():
+        return g.get("territory", frozenset())
+    return UNSCOPED
+
+
+@contextmanager
+def territory_scope(codes):
+    """Run a block (CLI, task) as if in a territory; ``codes=None`` lifts the filter explicitly."""
+    token = _override.set(_SENTINEL_NONE if codes is None else frozenset(codes))
+    try:
+        yield
+    finally:
+        _override.reset(token)
+
+
+def activate(territory: frozenset[str]) -> None:
+    """Set the territory of the current request (called once the active collectivity is known)."""
+    from .extensions import db
+
+    g.territory = frozenset(territory)
+    session = db.session()
+    if session.in_transaction() and db.engine.dialect.name == "postgresql":
+        session.connection().exec_driver_sql(
+            "SELECT set_config('app.territory', %s, true)", (",".join(sorted(g.territory)),)
+        )
+
+
+def _criteria(territory):
+    codes = tuple(sorted(territory))
+    return lambda cls: cls.commune_insee.in_(codes)
+
+
+def install(session_factory_class=Session) -> None:
+    """Attach the listeners to every ORM session. Called once by the app factory."""
+    if getattr(install, "_done", False):
+        return
+    install._done = True
+
+    @event.listens_for(session_factory_class, "do_orm_execute")
+    def _scope_select(state):
+        if not (state.is_select or state.is_update or state.is_delete):
+            return
+        territory = current_territory()
+        if territory is None:
+            return
+        state.statement = state.statement.options(
+            with_loader_criteria(TerritoryScoped, _criteria(territory), include_aliases=True, track_closure_variables=False)
+        )
+
+    @event.listens_for(session_factory_class, "before_flush")
+    def _refuse_foreign_writes(session, flush_context, instances):
+        territory = current_territory()
+        if territory is None:
+            return
+        for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+            if isinstance(obj, TerritoryScoped) and obj.commune_insee not in territory:
+                raise TerritoryViolation(
+                    f"write of {type(obj).__name__} for commune {obj.commune_insee} outside territory"
+                )
+
+    @event.listens_for(session_factory_class, "after_begin")
+    def _set_rls_setting(session, transaction, connection):
+        if connection.dialect.name != "postgresql":
+            return
+        territory = current_territory()
+        value = "*" if territory is None else ",".join(sorted(territory))
+        connection.exec_driver_sql("SELECT set_config('app.territory', %s, true)", (value,))
+
+
+def rls_policy_sql(table: str) -> list[str]:
+    """PostgreSQL statements enabling row-level security on a TerritoryScoped table.
+
+    ``app.territory`` is ``*`` in system context (CLI, workers) and the comma-separated INSEE codes during a
+    request; an unset setting (a connection that never went through the app) sees nothing. The app must connect
+    with a role that is not a superuser and does not have BYPASSRLS (README, "Production").
+    """
+    policy = f"{table}_territory"
+    expr = (
+        "(coalesce(current_setting('app.territory', true), '') = '*' "
+        "OR commune_insee = ANY (string_to_array(coalesce(current_setting('app.territory', true), ''), ',')))"
+    )
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS {policy} ON {table}",
+        f"CREATE POLICY {policy} ON {table} USING {expr} WITH CHECK {expr}",
+    ]
+
+
+def owned_or_404(model, object_id):
+    """Fetch a collectivity-owned row (``collectivity_id``) of the active collectivity, or abort with 404.
+
+    Memberships, audit events and other rows owned by a collectivity rather than a commune go through here, so
+    views never compare collectivity ids themselves.
+    """
+    from flask import abort
+
+    from .extensions import db
+
+    obj = db.session.get(model, object_id)
+    collectivity = g.get("collectivity")
+    if obj is None or collectivity is None or obj.collectivity_id != collectivity.id:
+        abort(404)
+    return obj
+
+
+def owned_query(model):
+    """``select(model)`` narrowed to the active collectivity (no collectivity → nothing)."""
+    from sqlalchemy import false, select
+
+    collectivity = g.get("collectivity")
+    stmt = select(model)
+    return stmt.where(model.collectivity_id == collectivity.id) if collectivity is not None else stmt.where(false())
