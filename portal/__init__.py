@@ -114,8 +114,10 @@ def _register_errors(app: Flask) -> None:
 
     from .tenancy import TerritoryViolation
 
+    from .context import is_api_path
+
     def _wants_json() -> bool:
-        return request.path.startswith("/api/")
+        return is_api_path(request.path)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

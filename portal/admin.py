@@ -5,8 +5,9 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from . import audit
 from .accounts import AccountError, invite
@@ -51,13 +52,16 @@ def collectivities():
     if kind in (KIND_COMMUNE, KIND_EPCI):
         stmt = stmt.where(Collectivity.kind == kind)
     if q:
-        stmt = stmt.where(or_(Collectivity.search_name.contains(fold(q)), Collectivity.insee == q,
-                              Collectivity.siren == q, Collectivity.postal_codes.contains(q)))
+        words = fold(q).split()
+        by_name = and_(*[Collectivity.search_name.contains(w) for w in words]) if words else false()
+        stmt = stmt.where(or_(by_name, Collectivity.insee == q, Collectivity.siren == q,
+                              Collectivity.postal_codes.contains(q)))
     if epci_id.isdigit():
         epci = db.session.get(Collectivity, int(epci_id))
         if epci is not None:
             stmt = stmt.where(Collectivity.id.in_([m.id for m in epci.members]))
-    stmt = stmt.order_by(Collectivity.kind.desc(), Collectivity.search_name)
+    stmt = stmt.order_by(Collectivity.kind.desc(), Collectivity.search_name).options(
+        selectinload(Collectivity.conventions), selectinload(Collectivity.epcis), selectinload(Collectivity.members))
     page = db.paginate(stmt, per_page=50, error_out=False)
     epcis = db.session.scalars(select(Collectivity).where(Collectivity.kind == KIND_EPCI)
                                .order_by(Collectivity.name)).all()

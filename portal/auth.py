@@ -125,6 +125,7 @@ def set_password(token: str):
             user.session_version += 1
             tok.used_at = utcnow()
             audit.record("account.activated" if first_time else "auth.password_reset", target=user, user=user,
+                         collectivity=user.memberships[0].collectivity if user.memberships else None,
                          via=tok.purpose)
             db.session.commit()
             session.clear()

@@ -5,6 +5,8 @@ memberships; it is re-checked on every request, so a removed membership takes ef
 """
 from __future__ import annotations
 
+import re
+
 from flask import Flask, g, request, session
 from flask_login import current_user
 
@@ -13,6 +15,14 @@ from . import tenancy
 from .extensions import db, login_manager
 from .models import User
 from .permissions import membership_permissions
+
+
+_SERVICE_API = re.compile(r"^/s/[^/]+/api/")
+
+
+def is_api_path(path: str) -> bool:
+    """JSON endpoints: the portal API under /api/ and each service's under /s/<slug>/api/."""
+    return path.startswith("/api/") or bool(_SERVICE_API.match(path))
 
 
 @login_manager.user_loader
@@ -29,7 +39,7 @@ def _load_user(user_id: str):
 @login_manager.request_loader
 def _load_from_token(req):
     header = req.headers.get("Authorization", "")
-    if not header.lower().startswith("bearer ") or not req.path.startswith("/api/"):
+    if not header.lower().startswith("bearer ") or not is_api_path(req.path):
         return None
     from .security import user_from_api_token
 
@@ -43,7 +53,7 @@ def _load_from_token(req):
 def _unauthorized():
     from flask import jsonify, redirect, url_for
 
-    if request.path.startswith("/api/"):
+    if is_api_path(request.path):
         return jsonify(error="Unauthorized", status=401), 401
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 

@@ -112,8 +112,8 @@ class ConventionForm(FlaskForm):
         if field.data and self.starts_on.data and field.data < self.starts_on.data:
             raise ValidationError(_l("The end date must be after the start date."))
 
-    def validate_signed_on(self, field):
-        if self.status.data == "active" and not field.data:
+    def validate_status(self, field):
+        if field.data == "active" and not self.signed_on.data:
             raise ValidationError(_l("An active convention must have a signature date."))
 
 

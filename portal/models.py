@@ -312,9 +312,12 @@ class OutgoingEmail(db.Model):
 
 
 def fold(text: str) -> str:
-    """Lower-case, accent-free form used for search columns."""
+    """Lower-case, accent-free form with punctuation as single spaces, used for search columns:
+    « Aix-Villemaur-Pâlis » → « aix villemaur palis »."""
+    import re
     import unicodedata
 
     norm = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in norm if not unicodedata.combining(c)).lower().strip()
+    bare = "".join(c for c in norm if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^0-9a-z]+", " ", bare).strip()
 

@@ -9,6 +9,9 @@ Every request to a service blueprint passes the gate:
 1. signed in; 2. an active collectivity is selected; 3. its convention is in force and covers the service, and the
 department has enabled the service for it; 4. the membership's role (or an extra grant) holds the permission the
 view asks for (``@requires``), or the service's ``access_permission`` when the view asks for none.
+
+A service blueprint is mounted at ``/s/<slug>/``; its JSON endpoints go under ``/s/<slug>/api/``, where personal
+access tokens are accepted as well as the browser session.
 """
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def init_celery(app: Flask) -> Celery:
     eager = bool(app.config.get("CELERY_EAGER"))
     _state["app"] = app
     celery_app.conf.update(
-        broker_url=redis_url or "memory://",
+        broker_url=redis_url or "memory://localhost/",
         result_backend=redis_url or None,
         task_always_eager=eager,
         task_eager_propagates=False,

@@ -47,6 +47,15 @@ class _Catcher:
     def __init__(self):
         self.messages = []
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd API
+        """Behave like a real server for two test addresses: one refused for good, one busy for now."""
+        if address.startswith("refuse@"):
+            return "550 5.1.1 No such user"
+        if address.startswith("busy@"):
+            return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
         msg = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append(SimpleNamespace(

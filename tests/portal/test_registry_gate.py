@@ -1,0 +1,96 @@
+"""The service registry and the four steps of the gate (DESIGN.md §3), proven with the test-only service."""
+import datetime as dt
+
+from sqlalchemy import select
+
+
+def test_registry_finds_entry_points_and_extra_services(app):
+    from portal.registry import registry
+
+    slugs = set(registry.slugs())
+    assert {"electoral", "cadastre", "tenders", "alerts", "sample"} <= slugs
+    assert registry.get("sample").deployed
+    assert not registry.get("cadastre").deployed  # announced, no pages yet
+    assert "/s/sample/" in {r.rule for r in app.url_map.iter_rules()}
+
+
+def test_gate_1_anonymous_is_sent_to_sign_in(client):
+    resp = client.get("/s/sample/")
+    assert resp.status_code == 302 and "/connexion" in resp.headers["Location"]
+
+
+def test_gate_3_not_subscribed_is_a_clear_page_not_404(login_as):
+    body = login_as("mayor_c").get("/s/sample/")  # Fravaux: no convention
+    assert body.status_code == 403
+    assert "Sample service" in body.get_data(as_text=True) or "service" in body.get_data(as_text=True).lower()
+
+
+def test_gate_3_convention_must_be_in_force_and_service_enabled(app, world, login_as, add_notes):
+    from portal.extensions import db
+    from portal.models import Convention, ServiceActivation
+
+    add_notes(**{world.insee_a: "Note A"})
+    client = login_as("mayor_a")
+    assert client.get("/s/sample/").status_code == 200
+    with app.app_context():
+        act = db.session.scalar(select(ServiceActivation).where(ServiceActivation.collectivity_id == world.a))
+        act.enabled = False
+        db.session.commit()
+    assert client.get("/s/sample/").status_code == 403
+    with app.app_context():
+        act = db.session.scalar(select(ServiceActivation).where(ServiceActivation.collectivity_id == world.a))
+        act.enabled = True
+        conv = db.session.scalar(select(Convention).where(Convention.collectivity_id == world.a))
+        conv.ends_on = dt.date.today() - dt.timedelta(days=1)  # expired yesterday
+        db.session.commit()
+    assert client.get("/s/sample/").status_code == 403
+    with app.app_context():
+        conv = db.session.scalar(select(Convention).where(Convention.collectivity_id == world.a))
+        conv.ends_on, conv.status = None, "suspended"
+        db.session.commit()
+    assert client.get("/s/sample/").status_code == 403
+    with app.app_context():
+        conv = db.session.scalar(select(Convention).where(Convention.collectivity_id == world.a))
+        conv.status, conv.services = "active", []
+        db.session.commit()
+    assert client.get("/s/sample/").status_code == 403
+
+
+def test_gate_4_permission_of_the_role(world, login_as, add_notes):
+    ids = add_notes(**{world.insee_a: "Note A"})
+    note = ids[world.insee_a]
+    assert login_as("mayor_a").get(f"/s/sample/notes/{note}/secret").status_code == 200
+    assert login_as("secretary_a").get(f"/s/sample/notes/{note}/secret").status_code == 403
+    assert login_as("elected_a").get(f"/s/sample/notes/{note}/secret").status_code == 403
+
+
+def test_gate_4_mayor_grants_a_service_permission(app, world, login_as, add_notes):
+    from portal.extensions import db
+    from portal.models import Membership
+
+    note = add_notes(**{world.insee_a: "Note A"})[world.insee_a]
+    sec = login_as("secretary_a")
+    assert sec.get(f"/s/sample/notes/{note}/secret").status_code == 403
+    mayor = login_as("mayor_a")
+    with app.app_context():
+        m = db.session.scalar(select(Membership).where(Membership.user_id == world.users["secretary_a"].id))
+        mid = m.id
+    page = mayor.get(f"/mairie/membres/{mid}").get_data(as_text=True)
+    assert "sample.secret" in page
+    resp = mayor.post(f"/mairie/membres/{mid}", {"role": "secretary", "extra_permissions": "sample.secret"},
+                      csrf_from=f"/mairie/membres/{mid}")
+    assert resp.status_code == 302
+    assert sec.get(f"/s/sample/notes/{note}/secret").get_data(as_text=True) == "secret-Note A"
+
+
+def test_home_shows_tiles_by_state(world, login_as):
+    body = login_as("mayor_a").get("/").get_data(as_text=True)
+    assert 'class="tile tile-subscribed"' in body and 'href="/s/sample/"' in body
+    assert "tile-not_deployed" in body  # the four real services, announced
+    body_c = login_as("mayor_c").get("/").get_data(as_text=True)
+    assert "tile-not_subscribed" in body_c and 'href="/s/sample/"' not in body_c
+
+
+def test_descriptor_without_blueprint_has_no_pages(app):
+    rules = {r.rule for r in app.url_map.iter_rules()}
+    assert not any(r.startswith(("/s/cadastre", "/s/electoral", "/s/tenders", "/s/alerts")) for r in rules)
