@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 from email import message_from_bytes, policy
 from types import SimpleNamespace
@@ -25,12 +26,12 @@ from sqlalchemy import select, text  # noqa: E402
 
 PASSWORD = "Lavoir-communal-1887!"
 
-MUTABLE_TABLES = ("sample_note", "one_time_token", "api_token", "login_attempt", "audit_event", "outgoing_email",
-                  "membership", "service_activation", "convention", "user_account")
 
 
 def using_postgres() -> bool:
-    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql"))
+    """True when the suite runs on the PostgreSQL of ``DATABASE_URL`` (``postgres://``, ``postgresql://``,
+    ``postgresql+driver://``) instead of the embedded SQLite."""
+    return os.environ.get("DATABASE_URL", "").strip().startswith(("postgres://", "postgresql://", "postgresql+"))
 
 
 # SMTP on loopback ---------------------------------------------------------------------------------------------
@@ -89,14 +90,65 @@ def link_in(message) -> str:
 
 # App and database ---------------------------------------------------------------------------------------------
 
+# A session-level advisory lock on the test database: two pytest sessions pointed at the same DATABASE_URL (two
+# engineers, two terminals) wait for each other instead of dropping each other's schema mid-run.
+_PG_SESSION_LOCK = 0x45787472  # "Extr"
+_PG_LOCK_WAIT = "15min"
+
+
+def _pg_fail(message: str):
+    pytest.fail(f"PostgreSQL test database (DATABASE_URL): {message}", pytrace=False)
+
+
+def _ensure_pg_database(url) -> None:
+    """Create the database of ``url`` when it does not exist (CI creates it; a laptop may not have)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    maintenance = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with maintenance.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database})
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
+    except OperationalError as exc:
+        _pg_fail(f"cannot reach the server of {url.render_as_string(hide_password=True)}: {exc.orig}")
+    finally:
+        maintenance.dispose()
+
+
 def _reset_postgres(app):
+    """Give the session a fresh ``public`` schema with PostGIS; returns the connection holding the session lock.
+
+    Everything of a previous run (tables, RLS policies, sequences, alembic_version) goes with the schema; the schema
+    is recreated as PostgreSQL 15 creates it (owned by the database owner, usable by every role) and PostGIS is
+    (re)installed in it.
+    """
     from portal.extensions import db
 
     with app.app_context():
+        url = db.engine.url
+        if "test" not in (url.database or ""):
+            _pg_fail(f"the suite drops the schema of its database, so its name must contain 'test' "
+                     f"(got {url.database!r}); e.g. postgresql://postgres@127.0.0.1:5432/extranet_test")
+        _ensure_pg_database(url)
+        lock_conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        lock_conn.exec_driver_sql(f"SET lock_timeout = '{_PG_LOCK_WAIT}'")
+        if not lock_conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_SESSION_LOCK}):
+            print(f"\nwaiting for another test session using {url.database} to finish…", file=sys.stderr)
+            lock_conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_SESSION_LOCK})
+        lock_conn.exec_driver_sql("SET lock_timeout = 0")
+        if not lock_conn.scalar(text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")):
+            lock_conn.close()
+            _pg_fail("PostGIS is not installed on the server (Debian: apt-get install postgresql-15-postgis-3)")
         with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
+            conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public AUTHORIZATION pg_database_owner")
+            conn.exec_driver_sql("GRANT USAGE ON SCHEMA public TO PUBLIC")
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+        db.engine.dispose()  # no pooled connection may remember types of the dropped schema
+        return lock_conn
 
 
 @pytest.fixture(scope="session")
@@ -121,10 +173,10 @@ def app(smtp_server):
     if not using_postgres():
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{_TMP}/tests.sqlite3"
     application = create_app(overrides)
-    if using_postgres():
-        _reset_postgres(application)
+    lock_conn = _reset_postgres(application) if using_postgres() else None
     with application.app_context():
-        upgrade()
+        # The schema is the one the migrations build (never create_all), so every run exercises them.
+        upgrade(revision="heads")  # services may add their own branch of migrations
         SampleBase.metadata.create_all(db.engine)
         if using_postgres():
             with db.engine.begin() as conn:
@@ -132,7 +184,12 @@ def app(smtp_server):
                     conn.exec_driver_sql(stmt)
         load_territory()
         db.session.commit()
-    return application
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if lock_conn is not None:
+        lock_conn.close()  # releases the session lock
 
 
 @pytest.fixture(scope="session")
@@ -142,14 +199,20 @@ def password_hash():
     return hash_password(PASSWORD)
 
 
-def _clean(app):
-    from portal.extensions import db
+REFERENCE_TABLES = {"collectivity", "epci_member", "alembic_version", "spatial_ref_sys"}
 
+
+def _clean(app):
+    """Empty every table but the reference data (collectivities), children first: services' tables included."""
+    from portal.extensions import db
+    from tests.portal.sample_service import SampleBase
+
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
-            for table in MUTABLE_TABLES:
-                conn.execute(text(f"DELETE FROM {table}"))
+            for table in list(SampleBase.metadata.sorted_tables) + tables:
+                conn.execute(table.delete())
 
 
 @pytest.fixture
@@ -279,3 +342,24 @@ def add_notes(app, world):
 
     return _add
 
+
+
+@pytest.fixture
+def subscribe(app, world):
+    """``subscribe("cadastre", world.a, world.epci)``: add the service to those collectivities' conventions in force
+    and enable it, as the department would. Services' tests use it to open their pages to the world's users."""
+    from portal.extensions import db
+    from portal.models import Collectivity, ServiceActivation
+
+    def _subscribe(slug, *collectivity_ids):
+        with app.app_context():
+            for cid in collectivity_ids:
+                coll = db.session.get(Collectivity, cid)
+                conv = coll.convention_in_force()
+                assert conv is not None, f"{coll.name} has no convention in force in the world fixture"
+                conv.services = sorted(set(conv.services or []) | {slug})
+                if not any(a.service_slug == slug for a in coll.activations):
+                    db.session.add(ServiceActivation(collectivity=coll, service_slug=slug, enabled=True))
+            db.session.commit()
+
+    return _subscribe
