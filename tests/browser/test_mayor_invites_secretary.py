@@ -206,3 +206,21 @@ def test_pages_fit_a_small_laptop_screen(world, live_server, new_page, shot, sig
         admin.goto(path)
         assert overflow(admin) == 0, path
         shot(admin, f"fit-{size}-admin-{name}", full_page=False)
+
+
+def test_switcher_waits_for_the_button_when_used_with_the_keyboard(world, live_server, new_page, t, sign_in):
+    """Arrow keys walk through the mairies without leaving the page; the visible button confirms."""
+    secretary = new_page()
+    sign_in(secretary, world.users["secretary_ab"].email, world.password)
+    expect(secretary.locator("main h1")).to_have_text("Ailleville")
+    switcher = secretary.get_by_label(t("Working for"))
+    switcher.focus()
+    secretary.keyboard.press("ArrowDown")
+    switcher.select_option(label="Jaucourt")  # whatever the platform's arrow key did, Jaucourt is now chosen
+    secretary.wait_for_timeout(300)
+    expect(secretary.locator("main h1")).to_have_text("Ailleville")  # still there: nothing submitted yet
+    button = secretary.get_by_role("button", name=t("Switch"))
+    expect(button).to_be_visible()
+    with secretary.expect_navigation():
+        button.click()
+    expect(secretary.locator("main h1")).to_have_text("Jaucourt")

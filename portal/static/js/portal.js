@@ -1,11 +1,16 @@
 // Small progressive enhancements; every page works without them (CSP forbids inline scripts).
 document.addEventListener("DOMContentLoaded", function () {
-  // Collectivity switcher: submit on change, hide the button.
+  // Collectivity switcher: a choice made with the mouse (or a touch) submits at once. A choice made with the
+  // keyboard does not — arrow keys change a closed select's value one step at a time, and jumping to another
+  // mairie at the first key press would make the third one unreachable — the visible "Switch" button submits it.
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     var form = select.form;
-    var button = form.querySelector("button[type=submit]");
-    if (button) { button.classList.add("sr-only"); }
-    select.addEventListener("change", function () { form.submit(); });
+    var byKeyboard = false;
+    select.addEventListener("keydown", function () { byKeyboard = true; });
+    select.addEventListener("pointerdown", function () { byKeyboard = false; });
+    select.addEventListener("change", function () {
+      if (!byKeyboard) { form.submit(); }
+    });
   });
   // Confirmation before destructive actions.
   document.querySelectorAll("[data-confirm]").forEach(function (el) {
