@@ -224,3 +224,60 @@ def test_switcher_waits_for_the_button_when_used_with_the_keyboard(world, live_s
     with secretary.expect_navigation():
         button.click()
     expect(secretary.locator("main h1")).to_have_text("Jaucourt")
+
+
+def test_other_pages_look_right(world, live_server, new_page, shot, t, sign_in, overflow):
+    """The pages the walk does not cross, including the error states of forms, screenshotted for review."""
+    visitor = new_page()
+    visitor.goto("/connexion")
+    visitor.get_by_label(t("E-mail address")).fill(world.users["mayor_a"].email)
+    visitor.get_by_label(t("Password")).fill("not the right password")
+    visitor.get_by_role("button", name=t("Sign in")).click()
+    expect(visitor.locator("main .alert, main .error-text").first).to_be_visible()
+    assert overflow(visitor) == 0
+    shot(visitor, "20-login-error")
+    visitor.goto("/mot-de-passe-oublie")
+    expect(visitor.locator("main h1")).to_have_text(t("Forgot your password?"))
+    shot(visitor, "21-forgot-password")
+    visitor.goto("/mot-de-passe/not-a-real-token")
+    expect(visitor.locator("main h1")).to_have_text(t("Link no longer valid"))
+    shot(visitor, "22-link-invalid")
+
+    mayor = new_page()
+    sign_in(mayor, world.users["mayor_a"].email, world.password)
+    mayor.goto("/mairie/membres/inviter")
+    mayor.get_by_label(t("E-mail address")).fill("not an address")
+    mayor.get_by_role("button", name=t("Send the invitation")).click()
+    expect(mayor.locator("main .field-error")).to_have_count(1)
+    shot(mayor, "23-invite-form-error")
+    mayor.goto("/mairie/membres")
+    mayor.locator("main table tr", has_text=world.users["secretary_a"].email).get_by_role(
+        "link", name=t("Change")).click()
+    expect(mayor.locator("main h1")).to_have_text("Secretary A")
+    assert overflow(mayor) == 0
+    shot(mayor, "24-member-edit")
+    mayor.goto("/profil")
+    mayor.get_by_label(t("Name of the token")).fill("Logiciel de paie")
+    mayor.get_by_role("button", name=t("Create a token")).click()
+    expect(mayor.locator("#new-token")).to_be_visible()
+    assert overflow(mayor) == 0
+    shot(mayor, "25-profile-with-token")
+    mayor.goto("/profil/mot-de-passe")
+    shot(mayor, "26-change-password")
+    mayor.goto("/mairie/nowhere")
+    expect(mayor.locator("main h1")).to_have_text(t("Page not found"))
+    shot(mayor, "27-not-found")
+
+    admin = new_page()
+    sign_in(admin, world.users["dept_admin"].email, world.password)
+    admin.goto(f"/admin/collectivites/{world.a}")
+    admin.get_by_role("link", name=t("Record a convention")).click()
+    expect(admin.locator("main h1")).to_have_text(t("New convention"))
+    admin.get_by_role("button", name=t("Save the convention")).click()
+    expect(admin.locator("main .field-error").first).to_be_visible()
+    assert overflow(admin) == 0
+    shot(admin, "28-convention-form-error")
+    admin.goto(f"/admin/collectivites/{world.epci}")
+    admin.locator("main details summary").click()
+    assert overflow(admin) == 0
+    shot(admin, "29-admin-epci")
