@@ -75,7 +75,22 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     for bp in (auth_bp, home_bp, mairie_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
+    for service in registry.all():  # the portal's CSRF does not apply to token-authenticated JSON APIs
+        if service.api_blueprint is not None:
+            csrf.exempt(service.api_blueprint)
     csrf.exempt(api_bp)
+
+    @app.before_request
+    def _csrf_for_session_api_calls():
+        # JSON APIs are exempt from the form CSRF check for token clients; a browser session calling an unsafe
+        # method must still send the CSRF token (X-CSRFToken header).
+        from flask import g as _g
+
+        from .context import is_api_path
+
+        if request.method not in ("GET", "HEAD", "OPTIONS") and is_api_path(request.path) \
+                and not _g.get("api_token_auth") and current_user.is_authenticated:
+            csrf.protect()
 
     from .cli import register_cli
 

@@ -28,6 +28,14 @@ def _collectivity_json(c) -> dict | None:
             "territory": sorted(c.territory())}
 
 
+def require_api_user():
+    """401 JSON for anonymous calls; used by the portal API and service API blueprints."""
+    if not current_user.is_authenticated:
+        return jsonify(error="Unauthorized", status=401,
+                       message="Sign in or send 'Authorization: Bearer <token>'."), 401
+    return None
+
+
 @bp.before_request
 def _authenticated():
     if not current_user.is_authenticated:

@@ -10,8 +10,12 @@ Every request to a service blueprint passes the gate:
 department has enabled the service for it; 4. the membership's role (or an extra grant) holds the permission the
 view asks for (``@requires``), or the service's ``access_permission`` when the view asks for none.
 
-A service blueprint is mounted at ``/s/<slug>/``; its JSON endpoints go under ``/s/<slug>/api/``, where personal
-access tokens are accepted as well as the browser session.
+A service's pages are mounted at ``/s/<slug>/``, its JSON API at ``/api/v1/<slug>/`` (``api_blueprint``; JSON
+endpoints may also live under ``/s/<slug>/api/``): both behind the gate, and both accept personal access tokens
+as well as the browser session. Pages for people without an account (residents, companies) go in the
+``public_blueprint``, mounted at ``/p/<slug>/`` with no gate: an anonymous request sees no territory, so a public
+view enters the commune it is about with ``portal.tenancy.territory_scope({insee})``, and must never show personal
+data.
 """
 from __future__ import annotations
 
@@ -43,6 +47,8 @@ class ServiceDescriptor:
     description: object
     icon: str = "grid"  # name of an icon in static/icons.svg
     blueprint: Blueprint | None = None  # None: the service is announced but not deployed yet
+    api_blueprint: Blueprint | None = None  # JSON API, mounted at /api/v1/<slug>/, behind the same gate
+    public_blueprint: Blueprint | None = None  # pages without sign-in (residents, companies), at /p/<slug>/
     index_endpoint: str | None = None
     access_permission: str | None = None  # needed to enter the service at all
     permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # permission → default roles
@@ -72,9 +78,11 @@ class Registry:
         return list(self._services)
 
     def by_blueprint(self, blueprint_name: str) -> ServiceDescriptor | None:
+        """The service whose gated blueprint (pages or API) has this name; public blueprints are not gated."""
         for s in self._services.values():
-            if s.blueprint is not None and s.blueprint.name == blueprint_name:
-                return s
+            for bp in (s.blueprint, s.api_blueprint):
+                if bp is not None and bp.name == blueprint_name:
+                    return s
         return None
 
     def discover(self, extra: list[str]) -> list[ServiceDescriptor]:
@@ -98,6 +106,10 @@ class Registry:
                 importlib.import_module(module)
             if service.blueprint is not None:
                 app.register_blueprint(service.blueprint, url_prefix=f"/s/{service.slug}")
+            if service.api_blueprint is not None:
+                app.register_blueprint(service.api_blueprint, url_prefix=f"/api/v1/{service.slug}")
+            if service.public_blueprint is not None:
+                app.register_blueprint(service.public_blueprint, url_prefix=f"/p/{service.slug}")
             if service.cli is not None:
                 app.cli.add_command(service.cli)
             log.debug("service registered: %s%s", service.slug, "" if service.deployed else " (not deployed)")

@@ -70,11 +70,47 @@ def api_notes():
                     for n in db.session.scalars(select(SampleNote))])
 
 
+api = Blueprint("sample_api", __name__)
+
+
+@api.get("/notes")
+def api_list():
+    return jsonify([{"id": n.id, "title": n.title} for n in db.session.scalars(select(SampleNote))])
+
+
+@api.post("/notes")
+@requires("sample.write")
+def api_create():
+    data = request.get_json(silent=True) or {}
+    n = SampleNote(title=str(data.get("title", "")), commune_insee=str(data.get("commune_insee", "")))
+    db.session.add(n)
+    db.session.commit()
+    return jsonify(id=n.id), 201
+
+
+public = Blueprint("sample_public", __name__)
+
+
+@public.get("/<insee>")
+def public_count(insee: str):
+    """A public page: counts only, never personal data. Anonymous requests see no territory until the view
+    enters the one commune the page is about."""
+    from sqlalchemy import func
+
+    from portal.tenancy import territory_scope
+
+    with territory_scope({insee}):
+        count = db.session.scalar(select(func.count()).select_from(SampleNote))
+    return jsonify(commune=insee, notes=count)
+
+
 service = ServiceDescriptor(
     slug="sample",
     name=_l("Sample service"),
     description=_l("Exists only in the tests."),
     blueprint=bp,
+    api_blueprint=api,
+    public_blueprint=public,
     index_endpoint="sample.index",
     access_permission="sample.read",
     permissions={

@@ -1,8 +1,29 @@
 """The cross-territory check over every registered route (portal pages, API, and the test service)."""
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
 from tests.helpers.cross_territory import check_routes
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def other_services_prefixes() -> list[str]:
+    """Routes of the real services are checked by each service's own suite (tests/services/<slug>/)."""
+    from portal.registry import registry
+
+    return [f"{base}/{s.slug}" for s in registry.all() if s.slug != "sample" for base in ("/s", "/api/v1", "/p")]
+
+
+def test_every_deployed_service_has_its_cross_territory_test(app):
+    from portal.registry import registry
+
+    for service in registry.all():
+        if service.deployed and service.slug != "sample":
+            path = ROOT / "tests" / "services" / service.slug / "test_cross_territory.py"
+            assert path.exists(), f"{service.slug} has no {path.relative_to(ROOT)}"
+            assert "check_routes" in path.read_text(encoding="utf-8")
 
 SECRET_TITLE = "Note-de-Jaucourt-confidentielle"
 TROYES_TITLE = "Note-de-Troyes-confidentielle"
@@ -26,7 +47,7 @@ def foreign(app, world, add_notes):
         ids = {
             "collectivity_id": world.b, "convention_id": conv_b.id, "membership_id": memb_b.id,
             "user_id": mayor_b.id, "token_id": tok.id, "note_id": notes[world.insee_b],
-            "token": "x" * 43, "action": "suspendre",
+            "token": "x" * 43, "action": "suspendre", "insee": world.insee_b,
         }
         assert db.session.get(ApiToken, tok.id) is not None
     return ids, notes
@@ -37,7 +58,8 @@ def test_users_of_commune_a_never_reach_commune_b(app, world, login_as, foreign,
     ids, _ = foreign
     client = login_as(role, world.a)
     report = check_routes(client, app, ids, [SECRET_TITLE, "secret-" + SECRET_TITLE, TROYES_TITLE,
-                                             world.users["mayor_b"].email, "jeton de Jaucourt"])
+                                             world.users["mayor_b"].email, "jeton de Jaucourt"],
+                          exclude=other_services_prefixes())
     report.assert_clean()
     assert len(report.checked) > 20
 
@@ -47,7 +69,7 @@ def test_epci_user_sees_members_but_never_outside(app, world, login_as, foreign)
     client = login_as("epci_user")
     ids = dict(ids, note_id=notes[world.insee_troyes])
     report = check_routes(client, app, ids, [TROYES_TITLE, "secret-" + TROYES_TITLE],
-                          prefixes=("/s/", "/api/"))
+                          prefixes=("/s/sample", "/api/", "/p/sample"), exclude=other_services_prefixes())
     report.assert_clean()
     # …while notes of member communes (Jaucourt is in the EPCI) are visible to it.
     assert SECRET_TITLE in client.get("/s/sample/").get_data(as_text=True)
@@ -57,7 +79,7 @@ def test_epci_user_sees_members_but_never_outside(app, world, login_as, foreign)
 def test_department_staff_do_not_browse_personal_data(app, world, login_as, foreign, role):
     ids, _ = foreign
     client = login_as(role)
-    report = check_routes(client, app, ids, [SECRET_TITLE, TROYES_TITLE], prefixes=("/s/",))
+    report = check_routes(client, app, ids, [SECRET_TITLE, TROYES_TITLE], prefixes=("/s/sample", "/api/v1/sample"))
     report.assert_clean()
 
 

@@ -94,3 +94,27 @@ def test_home_shows_tiles_by_state(world, login_as):
 def test_descriptor_without_blueprint_has_no_pages(app):
     rules = {r.rule for r in app.url_map.iter_rules()}
     assert not any(r.startswith(("/s/cadastre", "/s/electoral", "/s/tenders", "/s/alerts")) for r in rules)
+
+
+def test_service_api_blueprint_is_gated_and_token_friendly(app, world, login_as, add_notes):
+    add_notes(**{world.insee_a: "Note A", world.insee_b: "Note B"})
+    anonymous = app.test_client()
+    assert anonymous.get("/api/v1/sample/notes").status_code == 401
+    mayor = login_as("mayor_a")
+    assert [n["title"] for n in mayor.get("/api/v1/sample/notes").get_json()] == ["Note A"]
+    assert login_as("mayor_c").get("/api/v1/sample/notes").status_code == 403  # not subscribed
+    # A session calling an unsafe method must send the CSRF token; a token client needs none.
+    assert mayor.http.post("/api/v1/sample/notes", json={"title": "x", "commune_insee": world.insee_a}
+                           ).status_code == 400
+    ok = mayor.http.post("/api/v1/sample/notes", json={"title": "x", "commune_insee": world.insee_a},
+                         headers={"X-CSRFToken": mayor.csrf("/profil")})
+    assert ok.status_code == 201
+    foreign = mayor.http.post("/api/v1/sample/notes", json={"title": "y", "commune_insee": world.insee_b},
+                              headers={"X-CSRFToken": mayor.csrf("/profil")})
+    assert foreign.status_code == 403 and foreign.get_json()["status"] == 403
+
+
+def test_public_blueprint_needs_no_sign_in(app, world, add_notes):
+    add_notes(**{world.insee_a: "Note A"})
+    resp = app.test_client().get(f"/p/sample/{world.insee_a}")
+    assert resp.status_code == 200 and resp.get_json() == {"commune": world.insee_a, "notes": 1}
