@@ -57,6 +57,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .registry import registry
 
     registry.init_app(app)
+    # Each service package may ship its own French catalog (services/<slug>/translations): merged with the portal's.
+    babel_cfg = app.extensions["babel"]
+    for service in registry.all():
+        for bp in (service.blueprint, service.api_blueprint, service.public_blueprint):
+            folder = os.path.join(bp.root_path, "translations") if bp is not None else None
+            if folder and os.path.isdir(folder) and folder not in babel_cfg.translation_directories:
+                babel_cfg.translation_directories.append(folder)
 
     from .tasks import init_celery
 
