@@ -175,3 +175,24 @@ def overflow():
         return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
     return _overflow
+
+
+@pytest.fixture
+def sticking_out():
+    """``sticking_out(page)`` → the outermost elements whose right edge passes the viewport (for error messages)."""
+
+    def _sticking_out(page) -> list[str]:
+        return page.evaluate("""() => {
+            const width = document.documentElement.clientWidth, found = [];
+            const scrolls = el => { for (let p = el.parentElement; p; p = p.parentElement) {
+                if (["auto", "scroll", "hidden"].includes(getComputedStyle(p).overflowX)) return true; } return false; };
+            for (const el of document.body.querySelectorAll("*")) {
+                const r = el.getBoundingClientRect();
+                if (scrolls(el)) continue;  // inside a scrolling box (a wide table): that box scrolls, not the page
+                if (r.right > width + 0.5 && !found.some(f => f.contains(el))) found.push(el);
+            }
+            return found.map(el => el.tagName.toLowerCase() + (el.className ? "." + String(el.className).trim()
+                .replace(/\\s+/g, ".") : "") + " → " + Math.round(el.getBoundingClientRect().right) + "px");
+        }""")
+
+    return _sticking_out

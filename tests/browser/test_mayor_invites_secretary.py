@@ -188,8 +188,10 @@ def test_commune_without_convention_sees_services_as_not_subscribed(world, live_
     shot(mayor_c, "14-home-not-subscribed")
 
 
-@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 720}, SMALL_LAPTOP], ids=["1280x720", "1366x768"])
-def test_pages_fit_a_small_laptop_screen(world, live_server, new_page, shot, sign_in, overflow, viewport):
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 720}, SMALL_LAPTOP, {"width": 1024, "height": 768},
+                                      {"width": 390, "height": 844}], ids=["1280x720", "1366x768", "1024x768", "phone"])
+def test_pages_fit_a_small_laptop_screen(world, live_server, new_page, shot, sign_in, overflow, sticking_out,
+                                        viewport):
     """Nothing sticks out sideways on the screens of a town hall, for a secretary of two mairies (the longest
     header) and for the department's team (the widest tables)."""
     size = f"{viewport['width']}x{viewport['height']}"
@@ -197,15 +199,15 @@ def test_pages_fit_a_small_laptop_screen(world, live_server, new_page, shot, sig
     sign_in(secretary, world.users["secretary_ab"].email, world.password)
     for path, name in (("/", "home"), ("/mairie/membres", "members"), ("/profil", "profile")):
         secretary.goto(path)
-        assert overflow(secretary) == 0, path
         shot(secretary, f"fit-{size}-secretary-{name}", full_page=False)
+        assert overflow(secretary) == 0, (path, sticking_out(secretary))
     admin = new_page(viewport)
     sign_in(admin, world.users["dept_admin"].email, world.password)
     for path, name in (("/admin/collectivites", "collectivities"), (f"/admin/collectivites/{world.a}", "collectivity"),
                        ("/admin/journal", "audit")):
         admin.goto(path)
-        assert overflow(admin) == 0, path
         shot(admin, f"fit-{size}-admin-{name}", full_page=False)
+        assert overflow(admin) == 0, (path, sticking_out(admin))
 
 
 def test_switcher_waits_for_the_button_when_used_with_the_keyboard(world, live_server, new_page, t, sign_in):
