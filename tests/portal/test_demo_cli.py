@@ -73,3 +73,18 @@ def test_product_does_not_read_shared_at_runtime():
     root = Path(__file__).resolve().parents[2]
     for path in list((root / "portal").rglob("*.py")) + list((root / "services").rglob("*.py")) + [root / "app.py"]:
         assert "shared/" not in path.read_text(encoding="utf-8"), path
+
+
+def test_create_admin_sends_an_activation_link(app, world, smtp):
+    out = app.test_cli_runner().invoke(args=["users", "create-admin", "DSI@Aube.example.org", "--name", "Anne DSI"])
+    assert out.exit_code == 0, out.output
+    msg = smtp.messages[-1]
+    assert msg.to == ["dsi@aube.example.org"] and "/mot-de-passe/" in msg.text
+    again = app.test_cli_runner().invoke(args=["users", "create-admin", "dsi@aube.example.org"])
+    assert again.exit_code != 0
+    assert "already" in again.output.lower() or "déjà" in again.output.lower()
+
+
+def test_outbox_flush_command(app, world, smtp):
+    out = app.test_cli_runner().invoke(args=["outbox", "flush"])
+    assert out.exit_code == 0 and "Outbox" in out.output
