@@ -1,107 +1,97 @@
+"""Alembic environment for Flask-Migrate (Flask-SQLAlchemy 3.x).
+
+The app factory configures Flask-Migrate with ``render_as_batch=True`` (SQLite cannot ALTER most things, batch mode
+rebuilds the table; on PostgreSQL batch operations are plain ALTERs) and ``compare_type=True``.
+"""
 import logging
 from logging.config import fileConfig
 
+from alembic import context
 from flask import current_app
 
-from alembic import context
-
-# this is the Alembic Config object, which provides
-# access to the values within the .ini file in use.
+# this is the Alembic Config object, which provides access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
-logger = logging.getLogger('alembic.env')
+# Interpret the config file for Python logging, unless the caller (e.g. the tests) already set logging up.
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+target_db = current_app.extensions["migrate"].db
 
 
 def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+    return target_db.engine
 
 
 def get_engine_url():
-    try:
-        return get_engine().url.render_as_string(hide_password=False).replace(
-            '%', '%%')
-    except AttributeError:
-        return str(get_engine().url).replace('%', '%%')
+    return get_engine().url.render_as_string(hide_password=False).replace("%", "%%")
 
 
-# add your model's MetaData object here
-# for 'autogenerate' support
-# from myapp import mymodel
-# target_metadata = mymodel.Base.metadata
-config.set_main_option('sqlalchemy.url', get_engine_url())
-target_db = current_app.extensions['migrate'].db
-
-# other values from the config, defined by the needs of env.py,
-# can be acquired:
-# my_important_option = config.get_main_option("my_important_option")
-# ... etc.
+config.set_main_option("sqlalchemy.url", get_engine_url())
 
 
 def get_metadata():
-    if hasattr(target_db, 'metadatas'):
-        return target_db.metadatas[None]
     return target_db.metadata
 
 
+# Tables that live in the database but are described by no model, so autogenerate must leave them alone:
+# PostGIS's own table, and SQLite virtual tables (R*Tree spatial indexes created by raw SQL in migrations) with
+# their shadow tables (found at connection time, see _virtual_tables).
+IGNORED_TABLES = {"spatial_ref_sys"}
+
+
+def _virtual_tables(connection) -> set:
+    if connection.dialect.name != "sqlite":
+        return set()
+    names = set()
+    rows = connection.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND upper(sql) LIKE 'CREATE VIRTUAL TABLE%'"
+    ).all()
+    connection.commit()  # end the implicit transaction: Alembic must begin its own
+    for (name,) in rows:
+        names.add(name)
+        names.update(f"{name}_{suffix}" for suffix in ("node", "parent", "rowid", "data", "idx", "content",
+                                                       "docsize", "config"))
+    return names
+
+
+def include_name(name, type_, parent_names):
+    if type_ == "table":
+        return name not in IGNORED_TABLES
+    return True
+
+
 def run_migrations_offline():
-    """Run migrations in 'offline' mode.
-
-    This configures the context with just a URL
-    and not an Engine, though an Engine is acceptable
-    here as well.  By skipping the Engine creation
-    we don't even need a DBAPI to be available.
-
-    Calls to context.execute() here emit the given string to the
-    script output.
-
-    """
+    """Emit SQL to the script output instead of running it (``flask db upgrade --sql``)."""
     url = config.get_main_option("sqlalchemy.url")
-    context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
-    )
+    context.configure(url=url, target_metadata=get_metadata(), literal_binds=True, include_name=include_name)
 
     with context.begin_transaction():
         context.run_migrations()
 
 
 def run_migrations_online():
-    """Run migrations in 'online' mode.
+    """Run migrations on a connection of the app's engine."""
 
-    In this scenario we need to create an Engine
-    and associate a connection with the context.
-
-    """
-
-    # this callback is used to prevent an auto-migration from being generated
-    # when there are no changes to the schema
-    # reference: http://alembic.zzzcomputing.com/en/latest/cookbook.html
+    # Do not write an empty revision when autogenerate finds no change.
     def process_revision_directives(context, revision, directives):
-        if getattr(config.cmd_opts, 'autogenerate', False):
+        if getattr(config.cmd_opts, "autogenerate", False):
             script = directives[0]
             if script.upgrade_ops.is_empty():
                 directives[:] = []
-                logger.info('No changes in schema detected.')
+                logger.info("No changes in schema detected.")
 
-    conf_args = current_app.extensions['migrate'].configure_args
+    conf_args = dict(current_app.extensions["migrate"].configure_args)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
-    connectable = get_engine()
-
-    with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
+    with get_engine().connect() as connection:
+        ignored = IGNORED_TABLES | _virtual_tables(connection)
+        conf_args.setdefault(
+            "include_name", lambda name, type_, parents: not (type_ == "table" and name in ignored)
         )
+        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()

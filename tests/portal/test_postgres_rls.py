@@ -1,0 +1,189 @@
+"""Row-level security, the second line of defence of DESIGN.md §2 (PostgreSQL only).
+
+The ORM filter of ``portal.tenancy`` does not see raw SQL; on PostgreSQL the policies of
+``portal.tenancy.rls_policy_sql`` (installed on ``sample_note`` by the ``app`` fixture) still restrict every
+statement to the INSEE codes of the ``app.territory`` setting that tenancy sets for each transaction.
+
+Superusers (the ``postgres`` of the tests) bypass row-level security, like any role with BYPASSRLS; production
+connects with an ordinary role. The tests therefore switch to such a role, ``extranet_app_test`` (NOLOGIN,
+NOSUPERUSER, NOBYPASSRLS, plain grants on the tables) with ``SET LOCAL ROLE``, and prove that a raw
+``SELECT * FROM sample_note`` returns only the territory's rows.
+"""
+from __future__ import annotations
+
+import pytest
+from flask import template_rendered
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from tests.conftest import using_postgres
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not using_postgres(),
+                       reason="row-level security needs PostgreSQL: DATABASE_URL is not a postgresql:// URL (SQLite "
+                              "run; CI's second run sets it)"),
+]
+
+ROLE = "extranet_app_test"
+
+
+@pytest.fixture(scope="module")
+def app_role(app):
+    """An ordinary role like the one production connects with, granted what the portal needs on the tables."""
+    from portal.extensions import db
+
+    with app.app_context(), db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"DO $$ BEGIN CREATE ROLE {ROLE} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+        conn.exec_driver_sql(f"ALTER ROLE {ROLE} NOSUPERUSER NOBYPASSRLS")  # whatever an old run left
+        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {ROLE}")
+        conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE}")
+        conn.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {ROLE}")
+    return ROLE
+
+
+@pytest.fixture
+def as_app_role(app, app_role):
+    """``with as_app_role(territory) as conn``: a transaction run as the ordinary role, ``app.territory`` set to
+    ``territory`` (a string; None leaves it unset), rolled back at the end."""
+    from contextlib import contextmanager
+
+    from portal.extensions import db
+
+    @contextmanager
+    def _run(territory):
+        with app.app_context(), db.engine.connect() as conn:
+            conn.exec_driver_sql(f"SET LOCAL ROLE {app_role}")
+            if territory is not None:
+                conn.execute(text("SELECT set_config('app.territory', :t, true)"), {"t": territory})
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
+    return _run
+
+
+def _communes(conn) -> list[str]:
+    return sorted(conn.execute(text("SELECT commune_insee FROM sample_note")).scalars())
+
+
+@pytest.fixture
+def notes(world, add_notes):
+    return add_notes(**{world.insee_a: "Lavoir d'Ailleville", world.insee_b: "Four de Jaucourt",
+                        world.insee_troyes: "Halles de Troyes"})
+
+
+def test_the_role_is_subject_to_rls(as_app_role):
+    with as_app_role("*") as conn:
+        row = conn.execute(text(
+            "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")).one()
+        assert tuple(row) == (ROLE, False, False)
+        enabled, forced = conn.execute(text(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'sample_note'")).one()
+        assert enabled and forced
+
+
+def test_raw_select_sees_only_the_territory(world, notes, as_app_role):
+    with as_app_role(world.insee_a) as conn:
+        assert _communes(conn) == [world.insee_a]
+        # Asking for a foreign row by id does not help.
+        assert conn.execute(text("SELECT count(*) FROM sample_note WHERE id = :i"),
+                            {"i": notes[world.insee_b]}).scalar() == 0
+    # An EPCI's territory is the list of its member communes.
+    with as_app_role(f"{world.insee_a},{world.insee_b}") as conn:
+        assert _communes(conn) == sorted([world.insee_a, world.insee_b])
+
+
+def test_no_setting_sees_nothing(world, notes, as_app_role):
+    with as_app_role(None) as conn:
+        assert conn.execute(text("SELECT current_setting('app.territory', true)")).scalar() in (None, "")
+        assert _communes(conn) == []
+    with as_app_role("") as conn:
+        assert _communes(conn) == []
+
+
+def test_system_context_sees_everything(world, notes, as_app_role):
+    with as_app_role("*") as conn:
+        assert _communes(conn) == sorted([world.insee_a, world.insee_b, world.insee_troyes])
+
+
+def test_writes_outside_the_territory_are_refused(world, notes, as_app_role):
+    insert = text("INSERT INTO sample_note (title, secret, commune_insee) VALUES ('x', '', :c)")
+    with as_app_role(world.insee_a) as conn:
+        conn.execute(insert, {"c": world.insee_a})  # its own commune: allowed
+    with as_app_role(world.insee_a) as conn:
+        with pytest.raises(DBAPIError, match="row-level security"):
+            conn.execute(insert, {"c": world.insee_b})
+    with as_app_role(world.insee_a) as conn:
+        # Moving one's own row to another commune fails the WITH CHECK clause too …
+        with pytest.raises(DBAPIError, match="row-level security"):
+            conn.execute(text("UPDATE sample_note SET commune_insee = :b WHERE id = :i"),
+                         {"b": world.insee_b, "i": notes[world.insee_a]})
+    with as_app_role(world.insee_a) as conn:
+        # … and foreign rows are out of reach of UPDATE and DELETE (no error, nothing touched).
+        assert conn.execute(text("UPDATE sample_note SET title = 'pwned' WHERE id = :i"),
+                            {"i": notes[world.insee_b]}).rowcount == 0
+        assert conn.execute(text("DELETE FROM sample_note WHERE commune_insee <> :a"),
+                            {"a": world.insee_a}).rowcount == 0
+    with as_app_role("*") as conn:
+        assert conn.execute(text("SELECT count(*) FROM sample_note WHERE title = 'pwned'")).scalar() == 0
+
+
+def _spy_during_request(app, client, url):
+    """Run raw SQL on the request's own session while the page renders (after the view's queries)."""
+    from portal.extensions import db
+
+    seen = {}
+
+    def spy(sender, template, context, **extra):
+        if seen:
+            return
+        session = db.session
+        seen["setting"] = session.execute(text("SELECT current_setting('app.territory', true)")).scalar()
+        seen["as_superuser"] = _communes(session)
+        session.execute(text(f"SET LOCAL ROLE {ROLE}"))
+        try:
+            seen["as_app_role"] = _communes(session)
+        finally:
+            session.execute(text("RESET ROLE"))
+
+    with template_rendered.connected_to(spy, app):
+        resp = client.get(url)
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
+    assert seen, "no template rendered during the request"
+    return seen, resp.get_data(as_text=True)
+
+
+def test_a_request_sets_the_territory_and_raw_sql_cannot_leak(app, app_role, world, notes, login_as):
+    seen, body = _spy_during_request(app, login_as("mayor_a"), "/s/sample/")
+    assert seen["setting"] == world.insee_a  # set by portal.tenancy for the request's transaction
+    # Raw SQL escapes the ORM filter (the superuser of the tests sees everything) …
+    assert seen["as_superuser"] == sorted([world.insee_a, world.insee_b, world.insee_troyes])
+    # … but not row-level security, as soon as the role is an ordinary one.
+    assert seen["as_app_role"] == [world.insee_a]
+    assert "Lavoir d&#39;Ailleville" in body and "Jaucourt" not in body
+
+
+def test_an_epci_request_covers_its_member_communes(app, app_role, world, notes, login_as):
+    seen, _ = _spy_during_request(app, login_as("epci_user"), "/s/sample/")
+    codes = seen["setting"].split(",")
+    assert world.insee_a in codes and world.insee_b in codes and world.insee_troyes not in codes
+    assert seen["as_app_role"] == sorted([world.insee_a, world.insee_b])
+
+
+def test_the_setting_does_not_outlive_the_transaction(app, world, login_as):
+    """``SET LOCAL``: a pooled connection given to the next user must not keep the previous user's territory."""
+    from portal.extensions import db
+
+    assert login_as("mayor_a").get("/s/sample/").status_code == 200
+    with app.app_context():
+        conns = [db.engine.connect() for _ in range(db.engine.pool.size())]  # every pooled connection
+        try:
+            for conn in conns:
+                assert conn.execute(text("SELECT current_setting('app.territory', true)")).scalar() in (None, "")
+        finally:
+            for conn in conns:
+                conn.close()
