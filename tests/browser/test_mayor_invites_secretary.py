@@ -283,3 +283,26 @@ def test_other_pages_look_right(world, live_server, new_page, shot, t, sign_in, 
     admin.locator("main details summary").click()
     assert overflow(admin) == 0
     shot(admin, "29-admin-epci")
+
+
+def test_switching_from_a_page_about_one_member_leads_home(world, live_server, app, new_page, t, sign_in):
+    """The members list stays the members list in the other mairie; a member's own page does not exist there."""
+    from portal.extensions import db
+    from portal.models import Membership
+
+    with app.app_context():
+        mayor_b_membership = db.session.query(Membership).filter_by(user_id=world.users["mayor_b"].id).one().id
+        db.session.query(Membership).filter_by(user_id=world.users["secretary_ab"].id).update({"role": "mayor"})
+        db.session.commit()
+    secretary = new_page()
+    sign_in(secretary, world.users["secretary_ab"].email, world.password)
+    secretary.goto("/mairie/membres")
+    with secretary.expect_navigation():
+        secretary.get_by_label(t("Working for")).select_option(label="Jaucourt")
+    expect(secretary).to_have_url(re.compile(r"/mairie/membres$"))
+    expect(secretary.locator("main h1")).to_have_text(t("Members of %(name)s", name="Jaucourt"))
+    secretary.goto(f"/mairie/membres/{mayor_b_membership}")
+    with secretary.expect_navigation():
+        secretary.get_by_label(t("Working for")).select_option(label="Ailleville")
+    expect(secretary.locator("main h1")).to_have_text("Ailleville")
+    expect(secretary).to_have_url(re.compile(r"/$"))
