@@ -115,6 +115,14 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     _register_errors(app)
 
+    from .audit import ACTION_LABELS, action_label, detail_label, detail_value
+
+    app.jinja_env.filters["audit_action"] = action_label
+    app.jinja_env.filters["audit_detail"] = detail_label
+    app.jinja_env.globals["audit_value"] = detail_value
+    app.jinja_env.globals["audit_actions"] = lambda: sorted(
+        ((code, str(label)) for code, label in ACTION_LABELS.items()), key=lambda item: item[1])
+
     @app.context_processor
     def _inject():
         from .permissions import role_label

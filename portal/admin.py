@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user, login_required
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -21,11 +21,12 @@ from .registry import registry, requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+# Convention statuses (feminine in French, distinct from the account statuses of the same English words).
 STATUS_LABELS = {
-    "draft": _l("Draft"),
-    "active": _l("Active"),
-    "suspended": _l("Suspended"),
-    "ended": _l("Ended"),
+    "draft": lazy_pgettext("convention status", "Draft"),
+    "active": lazy_pgettext("convention status", "Active"),
+    "suspended": lazy_pgettext("convention status", "Suspended"),
+    "ended": lazy_pgettext("convention status", "Ended"),
 }
 
 

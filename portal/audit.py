@@ -4,12 +4,64 @@ from __future__ import annotations
 import logging
 
 from flask import g, has_request_context, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .extensions import db
 from .models import AuditEvent
 
 log = logging.getLogger("portal.audit")
+
+# What people read in the audit log for each action; services add theirs with ``register_labels``.
+ACTION_LABELS: dict[str, object] = {
+    "auth.login": _l("Signed in"),
+    "auth.logout": _l("Signed out"),
+    "auth.locked": _l("Sign-in blocked after repeated failures"),
+    "auth.reset_requested": _l("New password requested"),
+    "auth.password_reset": _l("Password reset through the e-mail link"),
+    "auth.password_changed": _l("Password changed"),
+    "account.activated": _l("Account activated"),
+    "account.first_created": _l("First account created"),
+    "account.profile_updated": _l("Profile updated"),
+    "account.suspended": _l("Account suspended"),
+    "account.reactivated": _l("Account reactivated"),
+    "api_token.created": _l("API token created"),
+    "api_token.revoked": _l("API token revoked"),
+    "member.invited": _l("Person invited"),
+    "member.updated": _l("Access changed"),
+    "member.removed": _l("Access removed"),
+    "convention.created": _l("Convention recorded"),
+    "convention.updated": _l("Convention changed"),
+    "service.enabled": _l("Service enabled"),
+    "service.disabled": _l("Service disabled"),
+}
+
+DETAIL_LABELS: dict[str, object] = {
+    "email": _l("e-mail"),
+    "role": _l("role"),
+    "old_role": _l("former role"),
+    "new_role": _l("new role"),
+    "new_account": _l("new account"),
+    "number": _l("number"),
+    "status": _l("status"),
+    "services": _l("services"),
+    "name": _l("name"),
+    "via": _l("through"),
+}
+
+
+def register_labels(actions: dict[str, object], details: dict[str, object] | None = None) -> None:
+    """Let a service name its own audit actions and detail keys."""
+    ACTION_LABELS.update(actions)
+    DETAIL_LABELS.update(details or {})
+
+
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+def detail_label(key: str) -> str:
+    return str(DETAIL_LABELS.get(key, key.replace("_", " ")))
 
 
 def record(action: str, *, target=None, target_type: str = "", target_id: str | int = "", collectivity=None,
@@ -39,3 +91,20 @@ def record(action: str, *, target=None, target_type: str = "", target_id: str | 
     db.session.add(ev)
     log.info("audit %s by %s on %s:%s", action, ev.actor, target_type, target_id)
     return ev
+
+
+def detail_value(key: str, value) -> str:
+    """A detail value as people read it: role names, yes/no, lists."""
+    from flask_babel import gettext as _
+
+    from .permissions import ROLE_LABELS, role_label
+
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(detail_value(key, v) for v in value) or "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{detail_label(k)} {detail_value(k, v)}" for k, v in value.items())
+    if isinstance(value, str) and value in ROLE_LABELS:
+        return role_label(value)
+    return str(value)

@@ -118,7 +118,7 @@ class ConventionForm(FlaskForm):
 
 
 class FirstAccountForm(FlaskForm):
-    email = EmailField(_l("Mayor's e-mail address"), validators=[DataRequired(_l("Enter an e-mail address.")),
+    email = EmailField(_l("E-mail address of the account"), validators=[DataRequired(_l("Enter an e-mail address.")),
                                                                 EmailAddress()])
     full_name = StringField(_l("First name and last name"), validators=[Optional(), Length(max=200)])
     submit = SubmitField(_l("Create the account and send the activation link"))

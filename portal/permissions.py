@@ -38,7 +38,13 @@ PORTAL_PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def role_label(role: str) -> str:
+EPCI_ADMIN_LABEL = _l("President (administrator of the EPCI)")
+
+
+def role_label(role: str, kind: str | None = None) -> str:
+    """The role as people call it; in an EPCI the collectivity administrator is its president."""
+    if role == ROLE_MAYOR and kind == "epci":
+        return str(EPCI_ADMIN_LABEL)
     return str(ROLE_LABELS.get(role, role))
 
 

@@ -45,7 +45,7 @@ class ServiceDescriptor:
     slug: str
     name: object  # lazy string, French in the UI
     description: object
-    icon: str = "grid"  # name of an icon in static/icons.svg
+    icon: str = "grid"  # icon class of portal.css: vote, map, file, bell (others: grid)
     blueprint: Blueprint | None = None  # None: the service is announced but not deployed yet
     api_blueprint: Blueprint | None = None  # JSON API, mounted at /api/v1/<slug>/, behind the same gate
     public_blueprint: Blueprint | None = None  # pages without sign-in (residents, companies), at /p/<slug>/
