@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# Translations of the portal (Flask-Babel): extract → update the French catalog → compile.
+# Translations (Flask-Babel): extract → update the French catalogs → compile. English needs no catalog: it is served
+# from the msgids themselves.
 #
-#   scripts/i18n.sh           extract the msgids of babel.cfg into portal/translations/messages.pot, merge them into
-#                             portal/translations/fr/LC_MESSAGES/messages.po (new ones arrive empty, removed ones are
-#                             dropped, no fuzzy guessing), then compile messages.mo. Safe to run again and again.
-#   scripts/i18n.sh --check   change nothing; exit 1 when a msgid of the sources is missing from the .po (or the .po
-#                             keeps one the sources no longer have), when an entry is untranslated or fuzzy, when a
-#                             placeholder of a msgid is missing from its translation, or when messages.pot or
-#                             messages.mo are not in step with the sources / the .po.
+#   scripts/i18n.sh [TARGET…]          extract the msgids of the sources (babel.cfg), write the .pot, merge it into
+#                                      the French .po (new msgids arrive empty, removed ones are dropped, no fuzzy
+#                                      guessing), compile the .mo. Safe to run again and again: nothing changes when
+#                                      the sources did not.
+#   scripts/i18n.sh --check [TARGET…]  change nothing; exit 1 when a msgid of the sources is missing from its .po (or a
+#                                      .po keeps one the sources no longer have), an entry is untranslated or fuzzy,
+#                                      a translation loses or adds a %(placeholder)s, or a .pot / .mo is not in step.
 #
-# After a plain run, translate the empty msgstr of the .po (French of a public administration, see
-# /work/shared/GLOSSARY.md), then run the script again to compile.
-# English needs no catalog: it is served from the msgids themselves.
+# Catalogs (TARGET; default: all of them):
+#   portal   portal/translations/{messages.pot, fr/LC_MESSAGES/messages.po, .mo}: every msgid used outside the
+#            service packages that ship their own catalog (portal/, templates, e-mails, service descriptors…).
+#   <slug>   services/<slug>/translations/…, only when that folder exists (the portal merges it at start-up): the
+#            msgids used in services/<slug>/. A msgid used in both places is in both catalogs (the .pot of each
+#            catalog lists only its own files).
+# To give a service its own catalog: mkdir services/<slug>/translations, then scripts/i18n.sh <slug>.
+#
+# After a run, translate the empty msgstr of the .po — clear French of a public administration: vouvoiement, accents,
+# no-break space (U+00A0) before : ; ? ! » and after «, straight apostrophes, the words of /work/shared/GLOSSARY.md —
+# then run the script again to compile, and commit .pot, .po and .mo.
 #
 # Environment: PYTHON (default: .venv/bin/python when it exists, else python3).
 set -euo pipefail
@@ -23,165 +32,225 @@ if [[ -z "${PYTHON:-}" ]]; then
   if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
 fi
 
-TRANSLATIONS=portal/translations
-POT=$TRANSLATIONS/messages.pot
-LOCALES=(fr)
+LOCALE=fr
 # Functions that mark a msgid, besides Babel's defaults (_, gettext, ngettext, pgettext, npgettext, …).
 # Keep in step with KEYWORDS in tests/portal/test_i18n.py.
 KEYWORDS=(-k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 -k lazy_npgettext:1c,2,3)
+
+CHECK=0
+if [[ "${1:-}" == "--check" ]]; then CHECK=1; shift; fi
+for arg in "$@"; do
+  if [[ "$arg" == -* ]]; then echo "usage: $0 [--check] [portal|<service slug>…]" >&2; exit 2; fi
+done
 
 pybabel() {
   "$PYTHON" -c 'import sys; from babel.messages.frontend import main; sys.argv[0] = "pybabel"; sys.exit(main())' "$@"
 }
 
-extract() {  # extract OUTPUT — line numbers are left out (--add-location=file) so that diffs stay readable
-  pybabel -q extract -F babel.cfg "${KEYWORDS[@]}" -c TRANSLATORS: --add-location=file --sort-output \
-    --project="Extranet des collectivités" --version="" --copyright-holder="Département" \
-    --msgid-bugs-address="" -o "$1" .
-}
-
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-if [[ "${1:-}" == "--check" ]]; then
-  extract "$TMP/messages.pot"
-  "$PYTHON" - "$TMP/messages.pot" "$POT" "$TRANSLATIONS" "${LOCALES[@]}" <<'PY'
+# The helper: splits one extraction into a .pot per catalog, and checks catalogs.
+cat >"$TMP/i18n.py" <<'PY'
+import copy
 import sys
 from pathlib import Path
 
 from babel.messages import checkers
-from babel.messages.catalog import PYTHON_FORMAT
+from babel.messages.catalog import PYTHON_FORMAT, Catalog
 from babel.messages.mofile import read_mo
-from babel.messages.pofile import read_po
-
-fresh_pot, committed_pot, translations, *locales = sys.argv[1:]
-problems = []
+from babel.messages.pofile import read_po, write_po
 
 
-def load_po(path, locale=None):
+def catalogs():
+    """name → translations folder: the portal's, and each service package's own."""
+    found = {"portal": Path("portal/translations")}
+    for folder in sorted(Path("services").glob("*/translations")):
+        if folder.is_dir():
+            found[folder.parent.name] = folder
+    return found
+
+
+def owner(path, services):
+    """The catalog of a source file: its service package's own catalog when it has one, else the portal's."""
+    parts = Path(path).parts
+    return parts[1] if len(parts) > 2 and parts[0] == "services" and parts[1] in services else "portal"
+
+
+def load(path, locale=None):
     with open(path, "rb") as fh:
         return read_po(fh, locale=locale)
 
 
 def key(msg):
-    return (msg.context, msg.id if isinstance(msg.id, str) else tuple(msg.id))
-
-
-def placeholders(text):
-    return {m.group(0) for m in PYTHON_FORMAT.finditer(text) if m.group(0) != "%%"}
+    context = msg.context.decode("utf-8") if isinstance(msg.context, bytes) else msg.context  # read_mo gives bytes
+    return (context, msg.id if isinstance(msg.id, str) else tuple(msg.id))
 
 
 def show(msg):
     return msg.id if isinstance(msg.id, str) else msg.id[0]
 
 
-source = {key(m): m for m in load_po(fresh_pot) if m.id}
+def strings(msg):
+    return list(msg.string) if isinstance(msg.string, (list, tuple)) else [msg.string]
 
-if not Path(committed_pot).exists():
-    problems.append(f"{committed_pot} is missing: run scripts/i18n.sh")
-else:
-    committed = {key(m) for m in load_po(committed_pot) if m.id}
-    if committed != set(source):
-        problems.append(f"{committed_pot} is out of date ({len(set(source) - committed)} msgid(s) to add, "
-                        f"{len(committed - set(source))} to drop): run scripts/i18n.sh")
 
-for locale in locales:
-    po_path = Path(translations, locale, "LC_MESSAGES", "messages.po")
-    mo_path = po_path.with_suffix(".mo")
-    if not po_path.exists():
-        problems.append(f"{po_path} is missing: run scripts/i18n.sh")
-        continue
-    catalog = load_po(po_path, locale)
-    if catalog.fuzzy:
-        problems.append(f"{po_path}: the header is marked fuzzy")
-    entries = {key(m): m for m in catalog if m.id}
-    for k in sorted(set(source) - set(entries), key=str):
-        problems.append(f"{po_path}: missing msgid {show(source[k])!r} (run scripts/i18n.sh, then translate it)")
-    for k in sorted(set(entries) - set(source), key=str):
-        problems.append(f"{po_path}: msgid no longer in the sources {show(entries[k])!r} (run scripts/i18n.sh)")
-    for k, msg in entries.items():
-        strings = msg.string if isinstance(msg.string, (list, tuple)) else [msg.string]
-        if msg.fuzzy:
-            problems.append(f"{po_path}: fuzzy {show(msg)!r}")
-        elif not all(s and s.strip() for s in strings):
-            problems.append(f"{po_path}: untranslated {show(msg)!r}")
-        else:
-            if msg.pluralizable and len(strings) != catalog.num_plurals:
-                problems.append(f"{po_path}: {show(msg)!r} has {len(strings)} plural forms, "
-                                f"not {catalog.num_plurals}")
-            # the source's python-format flag decides: a template string gets it from its %(name)s
-            if k in source and source[k].python_format:
+def placeholders(text):
+    return {m.group(0) for m in PYTHON_FORMAT.finditer(text) if m.group(0) != "%%"}
+
+
+def split(all_pot, outdir):
+    source = load(all_pot)
+    found = catalogs()
+    services = set(found) - {"portal"}
+    for name in found:
+        part = Catalog(project=source.project, version=source.version, copyright_holder=source.copyright_holder,
+                       msgid_bugs_address=source.msgid_bugs_address, creation_date=source.creation_date,
+                       header_comment=source.header_comment, fuzzy=source.fuzzy)
+        for msg in source:
+            here = [loc for loc in msg.locations if owner(loc[0], services) == name]
+            if msg.id and (here or (name == "portal" and not msg.locations)):
+                msg = copy.copy(msg)
+                msg.locations = here
+                part[msg.id] = msg
+        with open(Path(outdir, f"{name}.pot"), "wb") as fh:
+            write_po(fh, part, width=76, sort_output=True, include_lineno=False)
+
+
+def check(outdir, locale, targets):
+    found = catalogs()
+    problems = []
+    total = 0
+    for name in targets or found:
+        if name not in found:
+            problems.append(f"{name}: no such catalog (services/{name}/translations does not exist)")
+            continue
+        folder = found[name]
+        source = {key(m): m for m in load(Path(outdir, f"{name}.pot")) if m.id}
+        total += len(source)
+        pot = folder / "messages.pot"
+        if pot.exists():
+            committed = {key(m) for m in load(pot) if m.id}
+            if committed != set(source):
+                problems.append(f"{pot} is out of date ({len(set(source) - committed)} msgid(s) to add, "
+                                f"{len(committed - set(source))} to drop): run scripts/i18n.sh {name}")
+        elif name == "portal":
+            problems.append(f"{pot} is missing: run scripts/i18n.sh portal")
+        po_path = folder / locale / "LC_MESSAGES" / "messages.po"
+        mo_path = po_path.with_suffix(".mo")
+        if not po_path.exists():
+            if source:
+                problems.append(f"{po_path} is missing: run scripts/i18n.sh {name}")
+            continue
+        catalog = load(po_path, locale)
+        if catalog.fuzzy:
+            problems.append(f"{po_path}: the header is marked fuzzy (pybabel compile would skip the catalog)")
+        entries = {key(m): m for m in catalog if m.id}
+        for k in sorted(set(source) - set(entries), key=str):
+            problems.append(f"{po_path}: missing msgid {show(source[k])!r} (run scripts/i18n.sh {name}, translate it)")
+        for k in sorted(set(entries) - set(source), key=str):
+            problems.append(f"{po_path}: msgid no longer in the sources {show(entries[k])!r} "
+                            f"(run scripts/i18n.sh {name})")
+        for k, msg in entries.items():
+            forms = strings(msg)
+            if msg.fuzzy:
+                problems.append(f"{po_path}: fuzzy {show(msg)!r}")
+                continue
+            if not all(s and s.strip() for s in forms):
+                problems.append(f"{po_path}: untranslated {show(msg)!r}")
+                continue
+            if msg.pluralizable and len(forms) != catalog.num_plurals:
+                problems.append(f"{po_path}: {show(msg)!r} has {len(forms)} plural forms, not {catalog.num_plurals}")
+            if k in source and source[k].python_format:  # a template string gets the flag from its %(name)s
                 msg.flags.add("python-format")
             try:
                 checkers.python_format(catalog, msg)
             except checkers.TranslationError as exc:
                 problems.append(f"{po_path}: {show(msg)!r}: {exc}")
-            # Babel lets a translation drop a placeholder: every %(name)s must be in every form
+            # Babel's checker lets a translation drop a placeholder: each form must keep them all
             ids = [msg.id] if isinstance(msg.id, str) else list(msg.id)
             names = set().union(*(placeholders(i) for i in ids))
-            for i, form in enumerate(strings):
+            for i, form in enumerate(forms):
                 if placeholders(form) != names:
                     problems.append(f"{po_path}: {show(msg)!r}: form {i} has {sorted(placeholders(form))}, "
                                     f"expected {sorted(names)}")
-    # the committed .mo must hold the translations of the .po
-    if not mo_path.exists():
-        problems.append(f"{mo_path} is missing: run scripts/i18n.sh")
-    else:
-        with open(mo_path, "rb") as fh:
-            compiled = read_mo(fh)
-        want = {key(m): m.string for m in catalog if m.id and m.string and not m.fuzzy
-                and all(m.string if isinstance(m.string, (list, tuple)) else [m.string])}
-        have = {key(m): m.string for m in compiled if m.id}
-        norm = lambda d: {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in d.items()}  # noqa: E731
-        if norm(want) != norm(have):
-            problems.append(f"{mo_path} does not match {po_path.name}: run scripts/i18n.sh")
+        # the committed .mo holds the translations of the .po (what pybabel compile makes of it)
+        if not mo_path.exists():
+            problems.append(f"{mo_path} is missing: run scripts/i18n.sh {name}")
+        else:
+            with open(mo_path, "rb") as fh:
+                have = {key(m): tuple(strings(m)) for m in read_mo(fh) if m.id}
+            want = {key(m): tuple(strings(m)) for m in catalog if m.id and not m.fuzzy and all(strings(m))}
+            if have != want:
+                problems.append(f"{mo_path} is not compiled from the current {po_path.name}: "
+                                f"run scripts/i18n.sh {name}")
+    for p in problems:
+        print(p, file=sys.stderr)
+    print(f"i18n check: {total} msgid(s) in {', '.join(targets or found)}: "
+          f"{'OK' if not problems else f'{len(problems)} problem(s)'}", file=sys.stderr)
+    return 1 if problems else 0
 
-for p in problems:
-    print(p, file=sys.stderr)
-print(f"i18n check: {len(source)} msgid(s) in the sources, "
-      f"{'OK' if not problems else f'{len(problems)} problem(s)'}", file=sys.stderr)
-sys.exit(1 if problems else 0)
+
+if __name__ == "__main__":
+    command, *args = sys.argv[1:]
+    if command == "catalogs":
+        for name, folder in catalogs().items():
+            print(name, folder)
+    elif command == "split":
+        split(*args)
+    elif command == "check":
+        sys.exit(check(args[0], args[1], args[2:]))
 PY
-  exit $?
+
+# 1. Extract every msgid once (line numbers left out so that diffs stay readable), then one .pot per catalog.
+pybabel -q extract -F babel.cfg "${KEYWORDS[@]}" -c TRANSLATORS: --add-location=file --sort-output \
+  --project="Extranet des collectivités" --version="" --copyright-holder="Département" \
+  -o "$TMP/all.pot" .
+"$PYTHON" "$TMP/i18n.py" split "$TMP/all.pot" "$TMP"
+
+if [[ $CHECK == 1 ]]; then
+  exec "$PYTHON" "$TMP/i18n.py" check "$TMP" "$LOCALE" "$@"
 fi
 
-if [[ $# -gt 0 ]]; then
-  echo "usage: $0 [--check]" >&2
-  exit 2
-fi
+declare -A FOLDER=()
+while read -r name folder; do FOLDER[$name]=$folder; done < <("$PYTHON" "$TMP/i18n.py" catalogs)
+targets=("$@")
+if [[ ${#targets[@]} == 0 ]]; then targets=("${!FOLDER[@]}"); fi
 
-# 1. Extract. The .pot is replaced only when more than its creation date changed.
-extract "$TMP/messages.pot"
-if [[ -f "$POT" ]] && cmp -s <(grep -v '^"POT-Creation-Date:' "$POT") <(grep -v '^"POT-Creation-Date:' "$TMP/messages.pot"); then
-  echo "messages.pot: unchanged"
-else
-  cp "$TMP/messages.pot" "$POT"
-  echo "messages.pot: updated"
-fi
-
-# 2. Update (or create) each catalog: exact matches only, obsolete entries dropped (git keeps their history).
-for locale in "${LOCALES[@]}"; do
-  po="$TRANSLATIONS/$locale/LC_MESSAGES/messages.po"
+for name in "${targets[@]}"; do
+  folder=${FOLDER[$name]:-}
+  if [[ -z "$folder" ]]; then
+    echo "$name: no such catalog (to create one for a service: mkdir services/$name/translations)" >&2
+    exit 2
+  fi
+  pot=$folder/messages.pot
+  po=$folder/$LOCALE/LC_MESSAGES/messages.po
+  # 2. The .pot is replaced only when more than its creation date changed.
+  if [[ -f "$pot" ]] && cmp -s <(grep -v '^"POT-Creation-Date:' "$pot") <(grep -v '^"POT-Creation-Date:' "$TMP/$name.pot"); then
+    echo "$pot: unchanged"
+  else
+    cp "$TMP/$name.pot" "$pot"
+    echo "$pot: updated"
+  fi
+  # 3. Update (or create) the .po: exact matches only; obsolete entries dropped (git keeps their history).
   if [[ ! -f "$po" ]]; then
-    pybabel init -i "$POT" -d "$TRANSLATIONS" -D messages -l "$locale"
+    pybabel init -i "$pot" -d "$folder" -D messages -l "$LOCALE"
   fi
   cp "$po" "$TMP/before.po"
-  pybabel -q update -i "$POT" -d "$TRANSLATIONS" -D messages -l "$locale" --no-fuzzy-matching --ignore-obsolete
-  # pybabel rewrites the header dates at every run; keep the file as it was when no entry changed
+  pybabel -q update -i "$pot" -d "$folder" -D messages -l "$LOCALE" --no-fuzzy-matching --ignore-obsolete
+  # pybabel rewrites the header dates at every run: keep the file as it was when no entry changed
   if cmp -s <(grep -v '^"POT-Creation-Date:\|^"PO-Revision-Date:' "$TMP/before.po") \
             <(grep -v '^"POT-Creation-Date:\|^"PO-Revision-Date:' "$po"); then
     cp "$TMP/before.po" "$po"
   fi
+  # 4. Compile (an untranslated entry falls back to its English msgid until it is translated).
+  pybabel compile -d "$folder" -D messages -l "$LOCALE" --statistics
 done
 
-# 3. Compile (untranslated entries fall back to the English msgid), then report what is left to translate.
-status=0
-for locale in "${LOCALES[@]}"; do
-  pybabel compile -d "$TRANSLATIONS" -D messages -l "$locale" --statistics
-done
-bash "$SELF" --check >/dev/null 2>"$TMP/check.txt" || {
-  status=$?
+# What is left to do.
+if ! "$PYTHON" "$TMP/i18n.py" check "$TMP" "$LOCALE" "${targets[@]}" 2>"$TMP/check.txt"; then
   echo "Still to do:" >&2
   cat "$TMP/check.txt" >&2
-}
-exit $status
+  exit 1
+fi
+tail -n 1 "$TMP/check.txt" >&2

@@ -1,7 +1,12 @@
-"""The French catalog (portal/translations/fr) is complete, compiled, consistent, and the pages use it.
+"""The French catalogs are complete, compiled, consistent, and the pages use them.
 
-When a test here fails after a change of the English source strings: run ``scripts/i18n.sh``, translate the empty
-msgstr of ``portal/translations/fr/LC_MESSAGES/messages.po``, run ``scripts/i18n.sh`` again, commit .pot, .po, .mo.
+Catalogs: the portal's (portal/translations) and the own catalog of each service package that has one
+(services/<slug>/translations, merged by the app at start-up). A msgid belongs in the catalog of every package it is
+used in: services/<slug>/ when that package has a catalog, the portal's otherwise (same rule as scripts/i18n.sh).
+
+When a test here fails after a change of the English source strings: run ``scripts/i18n.sh`` (or
+``scripts/i18n.sh portal`` / ``scripts/i18n.sh <slug>``), translate the empty msgstr of the .po, run it again, commit
+the .pot, .po and .mo.
 """
 from __future__ import annotations
 
@@ -11,19 +16,44 @@ from pathlib import Path
 
 import pytest
 from babel.messages import checkers
+from babel.messages.catalog import PYTHON_FORMAT
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-TRANSLATIONS = ROOT / "portal" / "translations"
-PO = TRANSLATIONS / "fr" / "LC_MESSAGES" / "messages.po"
-MO = PO.with_suffix(".mo")
+LOCALE = "fr"
 # The marking functions besides Babel's defaults; keep in step with KEYWORDS in scripts/i18n.sh.
 KEYWORDS = ["_l", "lazy_gettext", "lazy_ngettext:1,2", "lazy_pgettext:1c,2", "lazy_npgettext:1c,2,3"]
 
 
+def _catalogs() -> dict[str, Path]:
+    found = {"portal": ROOT / "portal" / "translations"}
+    for folder in sorted((ROOT / "services").glob("*/translations")):
+        if folder.is_dir():
+            found[folder.parent.name] = folder
+    return found
+
+
+CATALOGS = _catalogs()
+
+
+def _owner(path: str) -> str:
+    parts = Path(path).parts
+    return parts[1] if len(parts) > 2 and parts[0] == "services" and parts[1] in CATALOGS else "portal"
+
+
+def _po_path(name: str) -> Path:
+    return CATALOGS[name] / LOCALE / "LC_MESSAGES" / "messages.po"
+
+
+def _load(path: Path, locale=None):
+    with path.open("rb") as fh:
+        return read_po(fh, locale=locale)
+
+
 def _key(msg):
-    return msg.context, (msg.id if isinstance(msg.id, str) else tuple(msg.id))
+    context = msg.context.decode("utf-8") if isinstance(msg.context, bytes) else msg.context  # read_mo gives bytes
+    return context, (msg.id if isinstance(msg.id, str) else tuple(msg.id))
 
 
 def _strings(msg):
@@ -34,79 +64,109 @@ def _show(msg):
     return msg.id if isinstance(msg.id, str) else msg.id[0]
 
 
+def _placeholders(text: str) -> set[str]:
+    return {m.group(0) for m in PYTHON_FORMAT.finditer(text) if m.group(0) != "%%"}
+
+
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory):
-    """The msgids of the sources now, extracted with babel.cfg into a temporary .pot."""
+    """The msgids of the sources now (babel.cfg, into a temporary .pot), by catalog: {name: {key: message}}."""
     pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
     args = [sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", "babel.cfg"]
     for k in KEYWORDS:
         args += ["-k", k]
     subprocess.run([*args, "-o", str(pot), "."], cwd=ROOT, check=True, capture_output=True)
-    with pot.open("rb") as fh:
-        catalog = read_po(fh)
-    messages = {_key(m): m for m in catalog if m.id}
-    assert len(messages) > 100, "extraction found almost nothing: is babel.cfg still at the root?"
-    return messages
+    by_catalog: dict[str, dict] = {name: {} for name in CATALOGS}
+    for msg in _load(pot):
+        if msg.id:
+            for name in {_owner(path) for path, _line in msg.locations} or {"portal"}:
+                by_catalog[name][_key(msg)] = msg
+    assert len(by_catalog["portal"]) > 100, "extraction found almost nothing: is babel.cfg still at the root?"
+    return by_catalog
 
 
 @pytest.fixture(scope="module")
-def catalog():
-    with PO.open("rb") as fh:
-        return read_po(fh, locale="fr")
+def catalogs():
+    return {name: _load(_po_path(name), LOCALE) for name in CATALOGS if _po_path(name).exists()}
 
 
-def test_catalog_header_is_french_and_usable(catalog):
+@pytest.mark.parametrize("name", CATALOGS)
+def test_catalog_exists_with_a_french_header(name, extracted, catalogs):
+    if name not in catalogs:
+        if extracted[name]:
+            pytest.fail(f"{_po_path(name)} is missing, and {len(extracted[name])} msgids of services/{name}/ need it: "
+                        f"run scripts/i18n.sh {name}, then translate them", pytrace=False)
+        return
+    catalog = catalogs[name]
     assert str(catalog.locale) == "fr"
     assert catalog.plural_expr.replace(" ", "") == "(n>1)"
     assert catalog.num_plurals == 2
     assert not catalog.fuzzy, "a fuzzy header makes pybabel compile skip the whole catalog"
 
 
-def test_every_msgid_of_the_sources_has_a_french_translation(extracted, catalog):
-    entries = {_key(m): m for m in catalog if m.id}
-    missing = sorted(_show(m) for k, m in extracted.items() if k not in entries)
-    assert not missing, f"msgids missing from {PO.name} (run scripts/i18n.sh, then translate): {missing}"
-    untranslated = sorted(_show(entries[k]) for k in extracted if not all(s and s.strip() for s in _strings(entries[k])))
-    assert not untranslated, f"untranslated msgids: {untranslated}"
-    fuzzy = sorted(_show(entries[k]) for k in extracted if entries[k].fuzzy)
+@pytest.mark.parametrize("name", CATALOGS)
+def test_every_msgid_of_the_sources_has_a_french_translation(name, extracted, catalogs):
+    if name not in catalogs:
+        pytest.skip("no catalog (test_catalog_exists_with_a_french_header says whether one is needed)")
+    entries = {_key(m): m for m in catalogs[name] if m.id}
+    missing = sorted(_show(m) for k, m in extracted[name].items() if k not in entries)
+    assert not missing, f"msgids missing from {_po_path(name)} (run scripts/i18n.sh {name}, translate): {missing}"
+    untranslated = sorted(_show(entries[k]) for k in extracted[name]
+                          if not all(s and s.strip() for s in _strings(entries[k])))
+    assert not untranslated, f"untranslated msgids in {_po_path(name)}: {untranslated}"
+    fuzzy = sorted(_show(entries[k]) for k in extracted[name] if entries[k].fuzzy)
     assert not fuzzy, f"fuzzy translations (review them, then remove the fuzzy flag): {fuzzy}"
 
 
-def test_catalog_keeps_no_msgid_the_sources_dropped(extracted, catalog):
-    stale = sorted(_show(m) for m in catalog if m.id and _key(m) not in extracted)
-    assert not stale, f"msgids no longer in the sources (run scripts/i18n.sh): {stale}"
+@pytest.mark.parametrize("name", CATALOGS)
+def test_catalog_keeps_no_msgid_the_sources_dropped(name, extracted, catalogs):
+    if name not in catalogs:
+        pytest.skip("no catalog")
+    stale = sorted(_show(m) for m in catalogs[name] if m.id and _key(m) not in extracted[name])
+    assert not stale, f"msgids no longer in the sources (run scripts/i18n.sh {name}): {stale}"
 
 
-def test_committed_pot_is_up_to_date(extracted):
-    with (TRANSLATIONS / "messages.pot").open("rb") as fh:
-        committed = {_key(m) for m in read_po(fh) if m.id}
-    assert committed == set(extracted), "portal/translations/messages.pot is out of date: run scripts/i18n.sh"
+@pytest.mark.parametrize("name", CATALOGS)
+def test_committed_pot_is_up_to_date(name, extracted):
+    pot = CATALOGS[name] / "messages.pot"
+    if not pot.exists():
+        assert name != "portal", "portal/translations/messages.pot is missing: run scripts/i18n.sh portal"
+        pytest.skip("this service keeps no .pot")
+    committed = {_key(m) for m in _load(pot) if m.id}
+    assert committed == set(extracted[name]), f"{pot} is out of date: run scripts/i18n.sh {name}"
 
 
-def test_committed_mo_matches_the_po(catalog, tmp_path):
+@pytest.mark.parametrize("name", CATALOGS)
+def test_committed_mo_matches_the_po(name, catalogs, tmp_path):
+    if name not in catalogs:
+        pytest.skip("no catalog")
+    mo = _po_path(name).with_suffix(".mo")
+    assert mo.exists(), f"{mo} is missing: run scripts/i18n.sh {name}"
     fresh = tmp_path / "messages.mo"
     with fresh.open("wb") as fh:
-        write_mo(fh, catalog)  # as pybabel compile does: fuzzy entries left out
+        write_mo(fh, catalogs[name])  # as pybabel compile does: fuzzy entries left out
 
     def messages(path):
         with path.open("rb") as fh:
             return {_key(m): tuple(_strings(m)) for m in read_mo(fh) if m.id}
 
-    want, have = messages(fresh), messages(MO)
-    assert have == want, (
-        f"{MO.name} is not compiled from the current {PO.name} (run scripts/i18n.sh): "
-        f"{sorted(str(k[1]) for k in set(want) ^ set(have) or [k for k in want if want[k] != have.get(k)])[:10]}"
-    )
+    want, have = messages(fresh), messages(mo)
+    differ = sorted(str(k[1]) for k in set(want) | set(have) if want.get(k) != have.get(k))
+    assert not differ, f"{mo} is not compiled from the current .po (run scripts/i18n.sh {name}): {differ[:10]}"
 
 
-def test_placeholders_are_kept(extracted, catalog):
-    """Every %(name)s of a msgid is in its translation (each plural form); no stray % that would break formatting."""
+@pytest.mark.parametrize("name", CATALOGS)
+def test_placeholders_are_kept(name, extracted, catalogs):
+    """Every %(name)s of a msgid is in its translation (each plural form), and no other % directive."""
+    if name not in catalogs:
+        pytest.skip("no catalog")
+    catalog = catalogs[name]
     problems = []
     for msg in catalog:
         if not msg.id or not all(_strings(msg)):
             continue
-        source = extracted.get(_key(msg))
-        if (source is not None and source.python_format) or msg.python_format:
+        source = extracted[name].get(_key(msg))
+        if source is not None and source.python_format:
             msg.flags.add("python-format")
         try:
             checkers.python_format(catalog, msg)
@@ -122,16 +182,13 @@ def test_placeholders_are_kept(extracted, catalog):
     assert not problems, "\n".join(problems)
 
 
-def _placeholders(text: str) -> set[str]:
-    from babel.messages.catalog import PYTHON_FORMAT
-
-    return {m.group(0) for m in PYTHON_FORMAT.finditer(text) if m.group(0) != "%%"}
-
-
-def test_french_typography(catalog):
+@pytest.mark.parametrize("name", CATALOGS)
+def test_french_typography(name, catalogs):
     """No-break space before : ; ? ! and inside « » — a plain space lets the sign start a new line."""
+    if name not in catalogs:
+        pytest.skip("no catalog")
     problems = []
-    for msg in catalog:
+    for msg in catalogs[name]:
         for s in _strings(msg) if msg.id else []:
             for bad in (" :", " ;", " ?", " !", "« ", " »"):
                 if bad in s:
@@ -177,8 +234,9 @@ def test_password_reset_email_is_in_french(client, world, smtp):
 
 
 def test_i18n_script_check_passes():
-    """scripts/i18n.sh --check is what CI and the other engineers run; it must agree with the tests above."""
+    """scripts/i18n.sh --check is what CI and the other engineers run; it must agree with the tests above (for the
+    portal's catalog here: the service catalogs have their own parametrized cases above)."""
     script = ROOT / "scripts" / "i18n.sh"
-    res = subprocess.run(["bash", str(script), "--check"], cwd=ROOT, capture_output=True, text=True,
+    res = subprocess.run(["bash", str(script), "--check", "portal"], cwd=ROOT, capture_output=True, text=True,
                          env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable})
     assert res.returncode == 0, res.stderr[-3000:]
