@@ -187,3 +187,25 @@ def test_the_setting_does_not_outlive_the_transaction(app, world, login_as):
         finally:
             for conn in conns:
                 conn.close()
+
+
+def test_every_territory_scoped_table_of_the_migrations_has_its_policy(app):
+    """README, "Writing a service": a TerritoryScoped table gets its RLS policy in its migration
+    (``rls_policy_sql``). A table without one would leave raw SQL unguarded; this test names it."""
+    from portal.extensions import db
+    from portal.tenancy import TerritoryScoped
+
+    scoped = sorted({m.local_table.name for m in db.Model.registry.mappers
+                     if issubclass(m.class_, TerritoryScoped) and m.local_table.name in db.metadata.tables})
+    with app.app_context(), db.engine.connect() as conn:
+        missing = []
+        for table in scoped:
+            row = conn.execute(text(
+                "SELECT c.relrowsecurity, c.relforcerowsecurity, "
+                "       (SELECT count(*) FROM pg_policies p WHERE p.tablename = c.relname AND p.schemaname = n.nspname)"
+                "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relname = :t AND n.nspname = current_schema()"), {"t": table}).one_or_none()
+            if row is None or not (row[0] and row[1] and row[2]):
+                missing.append(table)
+    assert not missing, (f"TerritoryScoped tables without row-level security after the migrations: {missing}; "
+                         f"add `for stmt in rls_policy_sql(table): op.execute(stmt)` on PostgreSQL to their migration")
