@@ -191,9 +191,30 @@ def check(outdir, locale, targets):
     return 1 if problems else 0
 
 
+def seed(po_path, *others):
+    """Fill the empty entries of a new catalog with the translations the other catalogs have for the same msgid
+    (e.g. the portal's, which held a service's strings before the service had a catalog of its own)."""
+    catalog = load(po_path, "fr")
+    known = {}
+    for other in others:
+        if Path(other).exists():
+            known.update({key(m): m.string for m in load(other) if m.id and not m.fuzzy and all(strings(m))})
+    filled = 0
+    for msg in catalog:
+        if msg.id and not all(strings(msg)) and key(msg) in known:
+            msg.string = known[key(msg)]
+            filled += 1
+    if filled:
+        with open(po_path, "wb") as fh:
+            write_po(fh, catalog, width=76, include_lineno=False)
+        print(f"{po_path}: {filled} translation(s) taken from the other catalogs")
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    if command == "catalogs":
+    if command == "seed":
+        seed(*args)
+    elif command == "catalogs":
         for name, folder in catalogs().items():
             print(name, folder)
     elif command == "split":
@@ -235,6 +256,12 @@ for name in "${targets[@]}"; do
   # 3. Update (or create) the .po: exact matches only; obsolete entries dropped (git keeps their history).
   if [[ ! -f "$po" ]]; then
     pybabel init -i "$pot" -d "$folder" -D messages -l "$LOCALE"
+    others=()
+    for other in "${FOLDER[@]}"; do
+      if [[ "$other" != "$folder" ]]; then others+=("$other/$LOCALE/LC_MESSAGES/messages.po"); fi
+    done
+    # the translations the other catalogs already have (in git too: the .po of the portal before the split)
+    "$PYTHON" "$TMP/i18n.py" seed "$po" "${others[@]}"
   fi
   cp "$po" "$TMP/before.po"
   pybabel -q update -i "$pot" -d "$folder" -D messages -l "$LOCALE" --no-fuzzy-matching --ignore-obsolete
