@@ -1,20 +1,31 @@
-"""Electoral rolls — Keep the electoral rolls, print émargement lists and voter cards, exchange files with the REU. (issue #4).
+"""Electoral rolls (issue #4): voters, polling stations, movements with history, REU/ELIRE file import and export,
+émargement lists and voter cards as PDF, the legal calendar of elections.
 
-The service is announced to the portal (its descriptor: name, permissions) but not deployed yet: it has no
-blueprint, so the home page shows it as « en préparation » and no page of it exists. Its issue builds it here.
+Voters are personal data: only members of a commune holding ``electoral.read`` / ``electoral.write`` see them. The
+blueprints also refuse any active collectivity that is not a commune (EPCI, department), whatever its convention.
 """
 from flask_babel import lazy_gettext as _l
 
-from portal.registry import ServiceDescriptor
+from portal.registry import NavEntry, ServiceDescriptor
+
+from .views import api, bp
 
 service = ServiceDescriptor(
     slug="electoral",
     name=_l("Electoral rolls"),
     description=_l("Keep the electoral rolls, print émargement lists and voter cards, exchange files with the REU."),
     icon="vote",
+    blueprint=bp,
+    api_blueprint=api,
+    index_endpoint="electoral.index",
     access_permission="electoral.read",
     permissions={
         "electoral.read": ("mayor", "secretary", "elected"),
         "electoral.write": ("mayor", "secretary"),
     },
+    permission_labels={"electoral.read": _l("Electoral rolls: read"),
+                       "electoral.write": _l("Electoral rolls: change")},
+    nav=[NavEntry(_l("Voters"), "electoral.index"), NavEntry(_l("Register a voter"), "electoral.register",
+                                                             "electoral.write")],
+    models=("services.electoral.models",),
 )

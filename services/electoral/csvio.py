@@ -1,0 +1,294 @@
+"""Electoral list files in the layout of the arrêté du 12 novembre 2013 (INTA1326795A), art. 2 (columns, in this
+order) and art. 4 (``;``-separated, a header line, dates JJ/MM/AAAA, sex M/F). ELIRE/REU exports and the files of
+previous software keep these columns.
+
+Reading accepts UTF-8 (with or without BOM) and Windows-1252; anything else is refused with a clear message. An
+import is planned first (:func:`plan_import`: new, removed and modified voters, every rejected line and why) and
+applied only when the secretary confirms and not one line was rejected (:func:`apply_import`): all or nothing.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import fold
+
+from . import roll
+from .models import PollingStation, Voter, identity_key, legal_sort_key
+
+COLUMNS = ["TypeListe", "InfoListe", "DateCreationListe", "CodeDepartement", "CodeCommune", "NomCommune",
+           "NoElecteurGeneral", "Sexe", "NomdeNaissance", "NomDusage", "Prenoms", "DateDeNaissance",
+           "NomComNaissance", "DeptNaissance", "PaysNaissance", "Nationalite", "NomBureauDeVote", "NoBureauDeVote",
+           "CodeCanton", "CodeCirconscription", "ComplementDeLocalisation1", "ComplementDeLocalisation2",
+           "NumeroVoie", "TypeVoie", "LibelleVoie", "LieuDit", "CodePostal", "VilleLocalite", "Pays"]
+MANDATORY_COLUMNS = ["Sexe", "NomdeNaissance", "NomDusage", "Prenoms", "DateDeNaissance", "NomComNaissance",
+                     "DeptNaissance", "PaysNaissance", "Nationalite"]
+
+LIST_CODES = {"general": "LG", "eu": "LCE", "municipal": "LCM"}
+_LIST_ALIASES = {
+    "lg": "general", "lp": "general", "g": "general", "p": "general", "liste generale": "general",
+    "liste principale": "general",
+    "lce": "eu", "e": "eu", "liste complementaire europeenne": "eu", "liste complementaire europeennes": "eu",
+    "lcm": "municipal", "m": "municipal", "liste complementaire municipale": "municipal",
+    "liste complementaire municipales": "municipal",
+}
+FIELD_OF = {"Sexe": "sex", "NomdeNaissance": "birth_name", "NomDusage": "usage_name", "Prenoms": "first_names",
+            "NomComNaissance": "birth_place", "DeptNaissance": "birth_department", "PaysNaissance": "birth_country",
+            "Nationalite": "nationality", "ComplementDeLocalisation1": "complement1",
+            "ComplementDeLocalisation2": "complement2", "NumeroVoie": "street_number", "TypeVoie": "street_type",
+            "LibelleVoie": "street_name", "LieuDit": "lieu_dit", "CodePostal": "postal_code",
+            "VilleLocalite": "city", "Pays": "country"}
+COMPARED = ["birth_name", "usage_name", "first_names", "sex", "birth_date", "birth_place", "birth_department",
+            "birth_country", "nationality", "street_number", "street_type", "street_name", "lieu_dit",
+            "complement1", "complement2", "postal_code", "city", "country", "bureau_number", "on_general", "on_eu",
+            "on_municipal"]
+
+
+class FileError(ValueError):
+    """The whole file is refused (encoding, header); ``args[0]`` is French, for the user."""
+
+
+def decode(raw: bytes) -> str:
+    if not raw.strip():
+        raise FileError("Le fichier est vide.")
+    if b"\x00" in raw[:4096]:
+        raise FileError("Le fichier n'est pas un fichier texte en UTF-8 ou Windows-1252 (UTF-16 ou fichier "
+                        "binaire ?). Enregistrez-le au format CSV (séparateur point-virgule).")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        raise FileError("L'encodage du fichier n'est ni UTF-8 ni Windows-1252 : enregistrez-le en UTF-8.") from None
+    if any(ord(c) < 32 and c not in "\r\n\t" for c in text):
+        raise FileError("Le fichier contient des caractères de contrôle : ce n'est pas un fichier CSV lisible.")
+    return text
+
+
+@dataclass
+class Row:
+    line: int
+    lists: set = field(default_factory=set)
+    data: dict = field(default_factory=dict)
+    bureau_number: str = ""
+    bureau_name: str = ""
+
+
+@dataclass
+class Plan:
+    new: list = field(default_factory=list)  # Row
+    modified: list = field(default_factory=list)  # (Voter, Row, {field: [before, after]})
+    removed: list = field(default_factory=list)  # Voter
+    unchanged: int = 0
+    new_bureaux: dict = field(default_factory=dict)  # number → name
+    errors: list = field(default_factory=list)  # (line, message)
+    lines: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> dict:
+        return {"lines": self.lines, "new": len(self.new), "modified": len(self.modified),
+                "removed": len(self.removed), "unchanged": self.unchanged, "errors": len(self.errors),
+                "new_bureaux": len(self.new_bureaux)}
+
+
+def parse(raw: bytes, commune_insee: str, today: dt.date) -> tuple[dict, list, int]:
+    """→ (person key → Row, errors, number of data lines). Rows of one person on several lists are merged."""
+    text = decode(raw)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise FileError("Le fichier est vide.") from None
+    if len(header) == 1 and ("," in header[0] or "\t" in header[0]):
+        raise FileError("Les colonnes doivent être séparées par des points-virgules (arrêté du 12 novembre 2013, "
+                        "article 4).")
+    missing = [c for c in MANDATORY_COLUMNS + ["TypeListe"] if c not in header]
+    if missing:
+        raise FileError("Colonnes obligatoires absentes de la première ligne : " + ", ".join(missing)
+                        + ". Les noms des colonnes sont ceux de l'arrêté du 12 novembre 2013.")
+    index = {name: header.index(name) for name in COLUMNS if name in header}
+    people: dict[str, Row] = {}
+    errors: list[tuple[int, str]] = []
+    count = 0
+    for number, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        count += 1
+        if len(cells) != len(header):
+            errors.append((number, f"{len(cells)} colonnes au lieu de {len(header)}."))
+            continue
+        get = {name: cells[i].strip() for name, i in index.items()}
+        problems = []
+        list_name = _LIST_ALIASES.get(fold(get.get("TypeListe", "")))
+        if list_name is None:
+            problems.append(f"type de liste inconnu « {get.get('TypeListe', '')} » (LG, LCE ou LCM)")
+        code = get.get("CodeCommune", "")
+        if code and code != commune_insee:
+            problems.append(f"la ligne concerne une autre commune ({code})")
+        sex = get["Sexe"].upper()
+        if sex not in ("M", "F"):
+            problems.append("le sexe doit être M ou F")
+        for col in ("NomdeNaissance", "Prenoms"):
+            if not get[col]:
+                problems.append(f"{col} est vide")
+        birth = roll.parse_date(get["DateDeNaissance"])
+        if birth is None or len(get["DateDeNaissance"]) != 10 or "/" not in get["DateDeNaissance"]:
+            problems.append(f"date de naissance invalide « {get['DateDeNaissance']} » (JJ/MM/AAAA)")
+            birth = None
+        elif roll.check_age is not None:
+            try:
+                roll.check_age(birth, today)
+            except roll.RollError:
+                problems.append("électeur de moins de 18 ans ou date de naissance invraisemblable")
+        if not get["NomComNaissance"] and not get["PaysNaissance"]:
+            problems.append("lieu de naissance absent (commune ou pays)")
+        if list_name in ("eu", "municipal") and not get["Nationalite"]:
+            problems.append("nationalité obligatoire sur une liste complémentaire")
+        if problems:
+            errors.append((number, "; ".join(problems) + "."))
+            continue
+        data = {attr: get.get(col, "") for col, attr in FIELD_OF.items()}
+        data["sex"] = sex
+        data["birth_date"] = birth
+        key = identity_key(data["birth_name"], data["first_names"], birth)
+        row = people.get(key)
+        if row is None:
+            row = people[key] = Row(line=number, data=data, bureau_number=get.get("NoBureauDeVote", ""),
+                                    bureau_name=get.get("NomBureauDeVote", ""))
+        elif list_name in row.lists:
+            errors.append((number, f"électeur en double sur la même liste (voir la ligne {row.line})."))
+            continue
+        row.lists.add(list_name)
+        if list_name == "general":  # the main list's line holds the reference address
+            row.data.update({k: v for k, v in data.items() if v})
+    return people, errors, count
+
+
+def plan_import(raw: bytes, commune_insee: str, today: dt.date | None = None) -> Plan:
+    today = today or dt.date.today()
+    people, errors, count = parse(raw, commune_insee, today)
+    plan = Plan(errors=errors, lines=count)
+    bureaux = {b.number: b for b in db.session.scalars(select(PollingStation))}
+    for row in people.values():
+        if row.bureau_number and row.bureau_number not in bureaux and row.bureau_number not in plan.new_bureaux:
+            if not row.bureau_name:
+                plan.errors.append((row.line, f"le bureau n° {row.bureau_number} n'existe pas et le fichier ne "
+                                              f"donne pas son nom."))
+                continue
+            plan.new_bureaux[row.bureau_number] = row.bureau_name
+    current = {v.identity_key: v for v in db.session.scalars(select(Voter).where(Voter.status == "registered"))}
+    for key, row in people.items():
+        voter = current.pop(key, None)
+        if voter is None:
+            plan.new.append(row)
+            continue
+        diff = _diff(voter, row)
+        if diff:
+            plan.modified.append((voter, row, diff))
+        else:
+            plan.unchanged += 1
+    plan.removed = sorted(current.values(), key=legal_sort_key)
+    plan.errors.sort()
+    return plan
+
+
+def _row_values(row: Row) -> dict:
+    values = dict(row.data)
+    values["bureau_number"] = row.bureau_number
+    for name in ("general", "eu", "municipal"):
+        values[f"on_{name}"] = name in row.lists
+    return values
+
+
+def _diff(voter: Voter, row: Row) -> dict:
+    values = _row_values(row)
+    diff = {}
+    for name in COMPARED:
+        before = voter.bureau.number if name == "bureau_number" and voter.bureau else getattr(voter, name, None)
+        if name == "bureau_number" and not values[name]:
+            continue
+        if (before or None) != (values[name] or None):
+            diff[name] = [roll._jsonable(before), roll._jsonable(values[name])]
+    return diff
+
+
+def apply_import(plan: Plan, commune_insee: str, today: dt.date | None = None, filename: str = "") -> dict:
+    """Write the plan (the caller commits; nothing is written when the plan has errors)."""
+    if not plan.ok:
+        raise FileError("Le fichier contient des lignes refusées : rien n'a été importé.")
+    today = today or dt.date.today()
+    bureaux = {b.number: b for b in db.session.scalars(select(PollingStation))}
+    for number, name in plan.new_bureaux.items():
+        bureaux[number] = PollingStation(commune_insee=commune_insee, number=number, name=name)
+        db.session.add(bureaux[number])
+    note = f"Import du fichier {filename}" if filename else "Import de fichier"
+    for row in plan.new:
+        values = _row_values(row)
+        v = Voter(commune_insee=commune_insee, status="registered")
+        for name in COMPARED:
+            if name != "bureau_number":
+                setattr(v, name, values[name])
+        v.bureau = bureaux.get(row.bureau_number) if row.bureau_number else None
+        if v.bureau is None:
+            v.bureau = roll.propose_bureau(v.street_type, v.street_name, v.lieu_dit)
+        v.refresh_search()
+        db.session.add(v)
+        roll.add_movement(v, "registration", "import", today, note=note)
+    for voter, row, diff in plan.modified:
+        values = _row_values(row)
+        for name in diff:
+            if name == "bureau_number":
+                voter.bureau = bureaux[values[name]]
+            else:
+                setattr(voter, name, values[name])
+        voter.refresh_search()
+        address = any(n in diff for n in roll.ADDRESS_FIELDS)
+        kind = "civil_status" if any(n in diff for n in roll.CIVIL_FIELDS) else (
+            "address" if address else "bureau")
+        roll.add_movement(voter, kind, "import", today, note=note, changes=diff)
+    for voter in plan.removed:
+        voter.status = "removed"
+        roll.add_movement(voter, "removal", "import", today, note=note + " : absent du fichier")
+    db.session.flush()
+    return plan.summary()
+
+
+def export_rows(voters, commune, today: dt.date | None = None):
+    """Rows (dicts) of the roll: one per voter and list, each list in legal order, numbered."""
+    today = today or dt.date.today()
+    for name, code in LIST_CODES.items():
+        members = sorted((v for v in voters if getattr(v, f"on_{name}")), key=legal_sort_key)
+        for n, v in enumerate(members, start=1):
+            yield {
+                "TypeListe": code, "InfoListe": "liste électorale", "DateCreationListe": today.strftime("%d/%m/%Y"),
+                "CodeDepartement": commune.department_code, "CodeCommune": commune.insee, "NomCommune": commune.name,
+                "NoElecteurGeneral": str(n), "Sexe": v.sex, "NomdeNaissance": v.birth_name,
+                "NomDusage": v.usage_name, "Prenoms": v.first_names,
+                "DateDeNaissance": v.birth_date.strftime("%d/%m/%Y"), "NomComNaissance": v.birth_place,
+                "DeptNaissance": v.birth_department, "PaysNaissance": v.birth_country,
+                "Nationalite": v.nationality if name != "general" else (v.nationality or ""),
+                "NomBureauDeVote": v.bureau.name if v.bureau else "",
+                "NoBureauDeVote": v.bureau.number if v.bureau else "", "CodeCanton": "", "CodeCirconscription": "",
+                "ComplementDeLocalisation1": v.complement1, "ComplementDeLocalisation2": v.complement2,
+                "NumeroVoie": v.street_number, "TypeVoie": v.street_type, "LibelleVoie": v.street_name,
+                "LieuDit": v.lieu_dit, "CodePostal": v.postal_code, "VilleLocalite": v.city, "Pays": v.country,
+            }
+
+
+def export_csv(voters, commune, today: dt.date | None = None) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, delimiter=";", lineterminator="\r\n")
+    writer.writeheader()
+    for row in export_rows(voters, commune, today):
+        writer.writerow(row)
+    return out.getvalue().encode("utf-8")

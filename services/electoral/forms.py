@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from . import roll
+from .calendar import KINDS
+
+
+def french_date(form, field):
+    value = roll.parse_date(field.data or "")
+    if value is None:
+        raise ValidationError(_l("Enter a real date as DD/MM/YYYY (for example 07/03/1981)."))
+    field.parsed = value
+
+
+class VoterForm(FlaskForm):
+    birth_name = StringField(_l("Birth name"), validators=[DataRequired(), Length(max=100)])
+    usage_name = StringField(_l("Usage name (if different)"), validators=[Optional(), Length(max=100)])
+    first_names = StringField(_l("First names (all, in order)"), validators=[DataRequired(), Length(max=200)])
+    sex = SelectField(_l("Sex"), choices=[("F", _l("Female")), ("M", _l("Male"))])
+    birth_date = StringField(_l("Date of birth"), validators=[DataRequired(), french_date])
+    birth_place = StringField(_l("Commune of birth"), validators=[Optional(), Length(max=100)])
+    birth_department = StringField(_l("Department of birth"), validators=[Optional(), Length(max=3)])
+    birth_country = StringField(_l("Country of birth (if born abroad)"), validators=[Optional(), Length(max=60)])
+    nationality = StringField(_l("Nationality (complementary lists)"), validators=[Optional(), Length(max=60)])
+    street_number = StringField(_l("Number"), validators=[Optional(), Length(max=20)])
+    street_type = StringField(_l("Type of street"), validators=[Optional(), Length(max=40)])
+    street_name = StringField(_l("Street name"), validators=[Optional(), Length(max=200)])
+    lieu_dit = StringField(_l("Lieu-dit"), validators=[Optional(), Length(max=200)])
+    complement1 = StringField(_l("Address complement (flat, floor…)"), validators=[Optional(), Length(max=200)])
+    postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=10)])
+    city = StringField(_l("Town"), validators=[Optional(), Length(max=100)])
+    ine = StringField(_l("INE (national elector number), if known"), validators=[Optional(), Length(max=20)])
+    on_general = BooleanField(_l("Main list"), default=True)
+    on_eu = BooleanField(_l("Complementary list (European elections)"))
+    on_municipal = BooleanField(_l("Complementary list (municipal elections)"))
+    bureau = SelectField(_l("Polling station"), coerce=int, choices=[])
+    bureau_reason = StringField(_l("Reason if you choose another bureau than the proposed one"),
+                                validators=[Optional(), Length(max=200)])
+    reason = SelectField(_l("Reason for registration"), choices=[])
+    effective_on = StringField(_l("Effective date"), validators=[DataRequired(), french_date])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+    confirm_duplicate = BooleanField(_l("I checked: this is not the same person"))
+
+    def validate_birth_place(self, field):
+        if not field.data and not self.birth_country.data:
+            raise ValidationError(_l("Enter the commune of birth, or the country for a person born abroad."))
+
+    def values(self) -> dict:
+        data = {name: (getattr(self, name).data or "").strip() for name in (
+            "birth_name", "usage_name", "first_names", "sex", "birth_place", "birth_department", "birth_country",
+            "nationality", "street_number", "street_type", "street_name", "lieu_dit", "complement1", "postal_code",
+            "city", "ine")}
+        data["birth_name"] = data["birth_name"].upper()
+        data["usage_name"] = data["usage_name"].upper()
+        data["birth_date"] = roll.parse_date(self.birth_date.data)
+        for name in ("on_general", "on_eu", "on_municipal"):
+            data[name] = bool(getattr(self, name).data)
+        return data
+
+
+class ChangeForm(VoterForm):
+    kind = SelectField(_l("What changes"), choices=[])
+
+
+class RemoveForm(FlaskForm):
+    reason = SelectField(_l("Reason for removal"), choices=[])
+    effective_on = StringField(_l("Effective date"), validators=[DataRequired(), french_date])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("File (CSV, semicolon-separated)"), validators=[DataRequired()])
+
+
+class ConfirmForm(FlaskForm):
+    pass
+
+
+class BureauForm(FlaskForm):
+    number = StringField(_l("Number"), validators=[DataRequired(), Length(max=10)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+
+
+class StreetForm(FlaskForm):
+    street = StringField(_l("Street (type and name) or lieu-dit"), validators=[DataRequired(), Length(max=200)])
+    bureau = SelectField(_l("Polling station"), coerce=int, choices=[])
+
+
+class ElectionForm(FlaskForm):
+    kind = SelectField(_l("Type"), choices=list(KINDS.items()))
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
+    first_round = StringField(_l("First round"), validators=[DataRequired(), french_date])
+    second_round = StringField(_l("Second round (if any)"), validators=[Optional()])
+
+    def validate_second_round(self, field):
+        if field.data:
+            french_date(self, field)
+
+
+class CommissionForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    du = StringField(_l("From"), validators=[DataRequired(), french_date])
+    au = StringField(_l("To"), validators=[DataRequired(), french_date])

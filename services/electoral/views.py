@@ -1,0 +1,600 @@
+"""Pages (/s/electoral/) and JSON API (/api/v1/electoral/) of the electoral rolls service."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from flask import (Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal import audit
+from portal.extensions import db
+from portal.models import fold
+from portal.registry import requires
+
+from . import csvio, pdf, roll
+from .calendar import KIND_LISTS, KINDS, legal_calendar, upcoming
+from .forms import (BureauForm, ChangeForm, CommissionForm, ConfirmForm, ElectionForm, ImportForm, RemoveForm,
+                    StreetForm, VoterForm)
+from .models import Election, ImportBatch, Movement, PollingStation, StreetBureau, Voter, legal_sort_key
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("electoral", __name__, template_folder="templates", static_folder="static")
+api = Blueprint("electoral_api", __name__)
+
+REGISTRATION_REASONS = {
+    "voluntary": _l("Voluntary application"), "insee_18": _l("Registered d'office by INSEE at 18"),
+    "naturalisation": _l("Naturalisation"), "court_decision": _l("Court decision"),
+    "arrival": _l("Arrival from another commune"), "import": _l("File import"),
+}
+REMOVAL_REASONS = {
+    "death": _l("Death"), "loss_of_attachment": _l("Loss of attachment to the commune"),
+    "registered_elsewhere": _l("Registered in another commune"), "court_decision": _l("Court decision"),
+    "import": _l("File import"),
+}
+MOVEMENT_KINDS = {"registration": _l("Registration"), "removal": _l("Removal"), "address": _l("Change of address"),
+                  "bureau": _l("Change of polling station"), "civil_status": _l("Correction of civil status")}
+LIST_LABELS = {"general": _l("Main list"), "eu": _l("Complementary list (European)"),
+               "municipal": _l("Complementary list (municipal)")}
+MAX_UPLOAD = 30 * 1024 * 1024
+
+
+def _only_communes():
+    """Voters belong to one commune: an EPCI or the department never sees them, whatever its convention says."""
+    c = g.get("collectivity")
+    if c is not None and c.kind != "commune":
+        log.warning("electoral: refused to %s (collectivity %s is a %s)", request.path, c.id, c.kind)
+        if request.blueprint == "electoral_api":
+            return jsonify(error="Forbidden", status=403, message="Electoral rolls are open to communes only."), 403
+        abort(403)
+    return None
+
+
+bp.before_request(_only_communes)
+api.before_request(_only_communes)
+
+
+@bp.app_template_filter("frdate")
+def _frdate(value):
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+@bp.context_processor
+def _labels():
+    return {"REGISTRATION_REASONS": REGISTRATION_REASONS, "REMOVAL_REASONS": REMOVAL_REASONS,
+            "MOVEMENT_KINDS": MOVEMENT_KINDS, "LIST_LABELS": LIST_LABELS, "KINDS": KINDS}
+
+
+def _commune():
+    return g.collectivity
+
+
+def _voter_or_404(voter_id: int) -> Voter:
+    v = db.session.get(Voter, voter_id)
+    if v is None:
+        abort(404)
+    return v
+
+
+def _bureau_or_404(bureau_id: int) -> PollingStation:
+    b = db.session.get(PollingStation, bureau_id)
+    if b is None:
+        abort(404)
+    return b
+
+
+def _bureaux():
+    return db.session.scalars(select(PollingStation).order_by(PollingStation.number)).all()
+
+
+def _elections():
+    return db.session.scalars(select(Election).order_by(Election.first_round.desc())).all()
+
+
+def _pdf_response(data: bytes, filename: str) -> Response:
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+# Search and voter page ------------------------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    q = request.args.get("q", "")
+    status = request.args.get("statut", "registered")
+    status = status if status in ("registered", "removed") else "registered"
+    bureau_id = request.args.get("bureau", type=int)
+    page = max(request.args.get("page", 1, type=int), 1)
+    voters, total = roll.search(q, bureau_id, status, limit=50, offset=(page - 1) * 50)
+    if q:
+        audit.record("electoral.voters_searched", target_type="Voter", query=q[:100], results=total)
+    today = dt.date.today()
+    return render_template("electoral/index.html", voters=voters, total=total, q=q, status=status,
+                           bureau_id=bureau_id, bureaux=_bureaux(), page=page, pages=max((total + 49) // 50, 1),
+                           deadlines=upcoming(_elections(), today), today=today)
+
+
+@bp.get("/electeurs/<int:voter_id>")
+def voter(voter_id: int):
+    v = _voter_or_404(voter_id)
+    audit.record("electoral.voter_viewed", target=v)
+    db.session.commit()
+    return render_template("electoral/voter.html", v=v, remove_form=RemoveForm(formdata=None),
+                           removal_reasons=REMOVAL_REASONS)
+
+
+def _voter_form_choices(form, proposed=None):
+    form.bureau.choices = [(0, _("Proposed from the address"))] + [(b.id, b.label) for b in _bureaux()]
+    form.reason.choices = [(k, str(v)) for k, v in REGISTRATION_REASONS.items() if k != "import"]
+
+
+@bp.route("/inscrire", methods=["GET", "POST"])
+@requires("electoral.write")
+def register():
+    form = VoterForm()
+    _voter_form_choices(form)
+    if request.method == "GET" and not form.effective_on.data:
+        form.effective_on.data = dt.date.today().strftime("%d/%m/%Y")
+    duplicates, elsewhere, proposed = [], False, None
+    if form.validate_on_submit():
+        data = form.values()
+        duplicates = roll.same_identity_here(data["birth_name"], data["first_names"], data["birth_date"])
+        elsewhere = roll.registered_elsewhere_in_department(data["birth_name"], data["first_names"],
+                                                            data["birth_date"], _commune().insee)
+        proposed = roll.propose_bureau(data["street_type"], data["street_name"], data["lieu_dit"])
+        chosen = db.session.get(PollingStation, form.bureau.data) if form.bureau.data else None
+        if form.bureau.data and chosen is None:
+            form.bureau.errors.append(_("This polling station does not exist."))
+        elif chosen is not None and proposed is not None and chosen.id != proposed.id and not form.bureau_reason.data:
+            form.bureau_reason.errors.append(_("Give the reason why you do not keep the proposed polling station."))
+        elif (duplicates or elsewhere) and not form.confirm_duplicate.data:
+            db.session.commit()  # keeps the audit event of the department lookup
+            flash(_("Check the possible duplicate below before registering."), "warning")
+        else:
+            try:
+                v = roll.register(_commune().insee, data, form.reason.data, roll.parse_date(form.effective_on.data),
+                                  note=form.note.data or "", bureau=chosen, forced_bureau_reason=form.bureau_reason.data)
+            except roll.RollError as exc:
+                db.session.rollback()
+                flash(str(exc), "error")
+            else:
+                db.session.commit()
+                flash(_("%(name)s is registered.", name=v.display_name), "success")
+                return redirect(url_for("electoral.voter", voter_id=v.id))
+    elif request.method == "POST":
+        flash(_("The form has errors: see the fields in red."), "error")
+    return render_template("electoral/register.html", form=form, duplicates=duplicates, elsewhere=elsewhere,
+                           proposed=proposed)
+
+
+@bp.get("/bureau-propose")
+@requires("electoral.write")
+def proposed_bureau():
+    b = roll.propose_bureau(request.args.get("type", ""), request.args.get("voie", ""), request.args.get("lieudit", ""))
+    return jsonify(bureau=None if b is None else {"id": b.id, "label": b.label})
+
+
+@bp.route("/electeurs/<int:voter_id>/modifier", methods=["GET", "POST"])
+@requires("electoral.write")
+def change(voter_id: int):
+    v = _voter_or_404(voter_id)
+    form = ChangeForm(obj=None if request.method == "POST" else v)
+    _voter_form_choices(form)
+    form.kind.choices = [(k, str(MOVEMENT_KINDS[k])) for k in ("address", "bureau", "civil_status")]
+    form.reason.choices = [("declared", _("Declared by the voter")), ("insee", _("Notified by INSEE")),
+                           ("correction", _("Correction of an error"))]
+    if request.method == "GET":
+        form.birth_date.data = v.birth_date.strftime("%d/%m/%Y")
+        form.effective_on.data = dt.date.today().strftime("%d/%m/%Y")
+        form.bureau.data = v.bureau_id or 0
+    if form.validate_on_submit():
+        chosen = db.session.get(PollingStation, form.bureau.data) if form.bureau.data else None
+        try:
+            m = roll.update(v, form.values(), form.kind.data, form.reason.data,
+                            roll.parse_date(form.effective_on.data), note=form.note.data or "", bureau=chosen)
+        except roll.RollError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("The change is recorded in the history.") if m else _("Nothing changed."), "success")
+            return redirect(url_for("electoral.voter", voter_id=v.id))
+    return render_template("electoral/change.html", form=form, v=v)
+
+
+@bp.post("/electeurs/<int:voter_id>/radier")
+@requires("electoral.write")
+def remove(voter_id: int):
+    v = _voter_or_404(voter_id)
+    form = RemoveForm()
+    form.reason.choices = [(k, str(x)) for k, x in REMOVAL_REASONS.items() if k != "import"]
+    if form.validate_on_submit():
+        try:
+            roll.remove(v, form.reason.data, roll.parse_date(form.effective_on.data), note=form.note.data or "")
+        except roll.RollError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("%(name)s is removed from the roll.", name=v.display_name), "success")
+    else:
+        flash(_("Enter the reason and a real effective date (DD/MM/YYYY)."), "error")
+    return redirect(url_for("electoral.voter", voter_id=v.id))
+
+
+# Import / export -------------------------------------------------------------------------------------------------
+
+@bp.route("/import", methods=["GET", "POST"])
+@requires("electoral.write")
+def import_file():
+    form = ImportForm()
+    if form.validate_on_submit():
+        raw = form.file.data.read(MAX_UPLOAD + 1)
+        name = (form.file.data.filename or "fichier.csv")[:200]
+        if len(raw) > MAX_UPLOAD:
+            flash(_("The file is too large (30 MB at most)."), "error")
+        else:
+            batch = ImportBatch(commune_insee=_commune().insee, filename=name, content=raw,
+                                author=current_user.email,
+                                status="pending")
+            db.session.add(batch)
+            db.session.commit()
+            return redirect(url_for("electoral.import_preview", batch_id=batch.id))
+    return render_template("electoral/import.html", form=form)
+
+
+def _pending_batch(batch_id: int) -> ImportBatch:
+    batch = db.session.get(ImportBatch, batch_id)
+    if batch is None or batch.status != "pending":
+        abort(404)
+    return batch
+
+
+@bp.get("/import/<int:batch_id>")
+@requires("electoral.write")
+def import_preview(batch_id: int):
+    batch = _pending_batch(batch_id)
+    try:
+        plan = csvio.plan_import(batch.content, _commune().insee)
+    except csvio.FileError as exc:
+        log.info("electoral import %s refused: %s", batch.id, exc)
+        batch.status = "cancelled"
+        db.session.commit()
+        flash(str(exc), "error")
+        return redirect(url_for("electoral.import_file"))
+    audit.record("electoral.import_previewed", target=batch, **plan.summary())
+    db.session.commit()
+    return render_template("electoral/import_preview.html", batch=batch, plan=plan, form=ConfirmForm())
+
+
+@bp.post("/import/<int:batch_id>/confirmer")
+@requires("electoral.write")
+def import_confirm(batch_id: int):
+    batch = _pending_batch(batch_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        plan = csvio.plan_import(batch.content, _commune().insee)
+        summary = csvio.apply_import(plan, _commune().insee, filename=batch.filename)
+    except csvio.FileError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("electoral.import_preview", batch_id=batch.id))
+    batch.status = "applied"
+    batch.summary = summary
+    audit.record("electoral.import_applied", target=batch, **summary)
+    db.session.commit()
+    flash(_("Import done: %(new)d registered, %(modified)d modified, %(removed)d removed.",
+            new=summary["new"], modified=summary["modified"], removed=summary["removed"]), "success")
+    return redirect(url_for("electoral.index"))
+
+
+@bp.post("/import/<int:batch_id>/annuler")
+@requires("electoral.write")
+def import_cancel(batch_id: int):
+    batch = _pending_batch(batch_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    batch.status = "cancelled"
+    batch.content = b""
+    db.session.commit()
+    flash(_("Import cancelled: nothing was changed."), "success")
+    return redirect(url_for("electoral.index"))
+
+
+def _registered():
+    return db.session.scalars(select(Voter).where(Voter.status == "registered")).all()
+
+
+@bp.get("/export.csv")
+@requires("electoral.read")
+def export():
+    voters = _registered()
+    data = csvio.export_csv(voters, _commune())
+    audit.record("electoral.roll_exported", target_type="Voter", voters=len(voters))
+    db.session.commit()
+    name = f"liste-electorale-{_commune().insee}-{dt.date.today().isoformat()}.csv"
+    return Response(data, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+# Bureaux, découpage ----------------------------------------------------------------------------------------------
+
+@bp.route("/bureaux", methods=["GET", "POST"])
+def bureaux():
+    form, street_form = BureauForm(prefix="b"), StreetForm(prefix="s")
+    street_form.bureau.choices = [(b.id, b.label) for b in _bureaux()]
+    if request.method == "POST":
+        if "electoral.write" not in g.permissions:
+            abort(403)
+        if "b-number" in request.form and form.validate_on_submit():
+            number = form.number.data.strip()
+            if db.session.scalar(select(PollingStation).where(PollingStation.number == number)):
+                form.number.errors.append(_("A polling station already has this number."))
+            else:
+                b = PollingStation(commune_insee=_commune().insee, number=number, name=form.name.data.strip(),
+                                   address=(form.address.data or "").strip())
+                db.session.add(b)
+                audit.record("electoral.bureau_created", target_type="PollingStation", number=number)
+                db.session.commit()
+                flash(_("Polling station %(n)s created.", n=number), "success")
+                return redirect(url_for("electoral.bureaux"))
+        elif "s-street" in request.form and street_form.validate_on_submit():
+            b = db.session.get(PollingStation, street_form.bureau.data)
+            key = fold(street_form.street.data)
+            if b is None:
+                street_form.bureau.errors.append(_("This polling station does not exist."))
+            else:
+                row = db.session.scalar(select(StreetBureau).where(StreetBureau.street_key == key))
+                if row is None:
+                    row = StreetBureau(commune_insee=_commune().insee, street_key=key, street_label="")
+                    db.session.add(row)
+                row.street_label, row.bureau = street_form.street.data.strip(), b
+                audit.record("electoral.street_assigned", target_type="StreetBureau", street=key, bureau=b.number)
+                db.session.commit()
+                flash(_("Street assigned to polling station %(n)s.", n=b.number), "success")
+                return redirect(url_for("electoral.bureaux"))
+    streets = db.session.scalars(select(StreetBureau).order_by(StreetBureau.street_key)).all()
+    counts = {}
+    for v in _registered():
+        counts[v.bureau_id] = counts.get(v.bureau_id, 0) + 1
+    return render_template("electoral/bureaux.html", bureaux=_bureaux(), streets=streets, form=form,
+                           street_form=street_form, counts=counts, elections=_elections())
+
+
+# PDFs ------------------------------------------------------------------------------------------------------------
+
+def _election_arg():
+    eid = request.args.get("scrutin", type=int)
+    if not eid:
+        return None
+    e = db.session.get(Election, eid)
+    if e is None:
+        abort(404)
+    return e
+
+
+def _voters_of(bureau: PollingStation | None, election: Election | None):
+    voters = [v for v in _registered() if bureau is None or v.bureau_id == bureau.id]
+    if election is not None and election.lists:
+        voters = [v for v in voters if any(getattr(v, f"on_{name}") for name in election.lists)]
+    return sorted(voters, key=legal_sort_key)
+
+
+@bp.get("/bureaux/<int:bureau_id>/emargement.pdf")
+def emargement(bureau_id: int):
+    b = _bureau_or_404(bureau_id)
+    election = _election_arg()
+    voters = _voters_of(b, election)
+    header = " — ".join(x for x in (_commune().name, _("Polling station %(n)s", n=b.label),
+                                     election.title if election else "") if x)
+    data = pdf.render_pdf("electoral/pdf/emargement.html", header, voters=voters, bureau=b, election=election,
+                          commune=_commune())
+    audit.record("electoral.emargement_printed", target=b, voters=len(voters),
+                 election=election.id if election else None)
+    db.session.commit()
+    return _pdf_response(data, f"emargement-bureau-{b.number}.pdf")
+
+
+@bp.get("/bureaux/<int:bureau_id>/cartes.pdf")
+def cards(bureau_id: int):
+    b = _bureau_or_404(bureau_id)
+    voters = _voters_of(b, None)
+    header = f"{_commune().name} — {_('Voter cards')} — {_('Polling station %(n)s', n=b.label)}"
+    data = pdf.render_pdf("electoral/pdf/cards.html", header, voters=voters, bureau=b, commune=_commune(),
+                          qr=pdf.card_qr)
+    audit.record("electoral.cards_printed", target=b, voters=len(voters))
+    db.session.commit()
+    return _pdf_response(data, f"cartes-electorales-bureau-{b.number}.pdf")
+
+
+@bp.get("/liste-generale.pdf")
+def general_list():
+    voters = sorted(_registered(), key=legal_sort_key)
+    header = f"{_commune().name} — {_('Electoral roll')}"
+    data = pdf.render_pdf("electoral/pdf/general.html", header, voters=voters, commune=_commune(),
+                          today=dt.date.today())
+    audit.record("electoral.roll_printed", target_type="Voter", voters=len(voters))
+    db.session.commit()
+    return _pdf_response(data, f"liste-electorale-{_commune().insee}.pdf")
+
+
+@bp.get("/statistiques.pdf")
+def statistics():
+    today = dt.date.today()
+    rows = pdf.statistics(_registered(), _bureaux(), today)
+    data = pdf.render_pdf("electoral/pdf/statistics.html", f"{_commune().name} — {_('Statistics')}", rows=rows,
+                          commune=_commune(), today=today)
+    audit.record("electoral.statistics_printed", target_type="Voter")
+    db.session.commit()
+    return _pdf_response(data, f"statistiques-{_commune().insee}.pdf")
+
+
+@bp.get("/commission")
+def commission():
+    form = CommissionForm(request.args)
+    movements, counts = [], {}
+    if request.args and form.validate():
+        start, end = roll.parse_date(form.du.data), roll.parse_date(form.au.data)
+        movements = _movements_between(start, end)
+        for m in movements:
+            counts[m.kind] = counts.get(m.kind, 0) + 1
+        if request.args.get("format") == "pdf":
+            header = f"{_commune().name} — {_('Commission de contrôle')} — {form.du.data} – {form.au.data}"
+            data = pdf.render_pdf("electoral/pdf/commission.html", header, movements=movements, counts=counts,
+                                  commune=_commune(), start=start, end=end)
+            audit.record("electoral.commission_printed", target_type="Movement", movements=len(movements),
+                         start=start.isoformat(), end=end.isoformat())
+            db.session.commit()
+            return _pdf_response(data, f"commission-controle-{start.isoformat()}-{end.isoformat()}.pdf")
+        audit.record("electoral.commission_viewed", target_type="Movement", movements=len(movements))
+        db.session.commit()
+    elif not request.args:
+        today = dt.date.today()
+        form.du.data = (today - dt.timedelta(days=30)).strftime("%d/%m/%Y")
+        form.au.data = today.strftime("%d/%m/%Y")
+    return render_template("electoral/commission.html", form=form, movements=movements, counts=counts,
+                           searched=bool(request.args) and not form.errors)
+
+
+def _movements_between(start: dt.date, end: dt.date):
+    return db.session.scalars(select(Movement).where(Movement.effective_on >= start, Movement.effective_on <= end)
+                              .order_by(Movement.kind, Movement.effective_on, Movement.id)).all()
+
+
+@bp.get("/jeunes")
+def young():
+    """People reaching 18 before the next election: INSEE registers them d'office; the commune checks."""
+    today = dt.date.today()
+    nxt = db.session.scalars(select(Election).where(Election.first_round >= today)
+                             .order_by(Election.first_round)).first()
+    limit = nxt.first_round if nxt else today + dt.timedelta(days=365)
+    voters = [v for v in _registered() if v.age_on(limit) >= 18 and v.age_on(today - dt.timedelta(days=365)) < 18]
+    audit.record("electoral.young_listed", target_type="Voter", voters=len(voters))
+    db.session.commit()
+    return render_template("electoral/young.html", voters=sorted(voters, key=legal_sort_key), election=nxt,
+                           limit=limit)
+
+
+# Elections and their calendar ------------------------------------------------------------------------------------
+
+@bp.route("/scrutins", methods=["GET", "POST"])
+def elections():
+    form = ElectionForm()
+    if request.method == "POST":
+        if "electoral.write" not in g.permissions:
+            abort(403)
+        if form.validate_on_submit():
+            first = roll.parse_date(form.first_round.data)
+            second = roll.parse_date(form.second_round.data) if form.second_round.data else None
+            if second is not None and second <= first:
+                form.second_round.errors.append(_("The second round comes after the first."))
+            else:
+                e = Election(commune_insee=_commune().insee, kind=form.kind.data, first_round=first,
+                             second_round=second, title=(form.title.data or "").strip()
+                             or f"{KINDS[form.kind.data]} {first.strftime('%d/%m/%Y')}",
+                             lists=KIND_LISTS.get(form.kind.data, ["general"]))
+                db.session.add(e)
+                audit.record("electoral.election_created", target_type="Election", kind=e.kind)
+                db.session.commit()
+                return redirect(url_for("electoral.election", election_id=e.id))
+    return render_template("electoral/elections.html", elections=_elections(), form=form)
+
+
+@bp.get("/scrutins/<int:election_id>")
+def election(election_id: int):
+    e = db.session.get(Election, election_id)
+    if e is None:
+        abort(404)
+    return render_template("electoral/election.html", e=e, calendar=legal_calendar(e.kind, e.first_round,
+                                                                                     e.second_round),
+                           bureaux=_bureaux(), today=dt.date.today())
+
+
+# JSON API --------------------------------------------------------------------------------------------------------
+
+def voter_json(v: Voter, full: bool = False) -> dict:
+    out = {"id": v.id, "birth_name": v.birth_name, "usage_name": v.usage_name, "first_names": v.first_names,
+           "birth_date": v.birth_date.isoformat(), "sex": v.sex, "ine": v.ine, "status": v.status,
+           "bureau": v.bureau.number if v.bureau else None, "lists": v.lists, "address": v.address_line,
+           "town": v.town_line}
+    if full:
+        out["birth_place"] = v.birth_place_line
+        out["nationality"] = v.nationality
+        out["history"] = [{"kind": m.kind, "reason": m.reason, "effective_on": m.effective_on.isoformat(),
+                           "author": m.author, "changes": m.changes, "note": m.note} for m in v.movements]
+    return out
+
+
+@api.get("/voters")
+def api_voters():
+    q = request.args.get("q", "")
+    limit = min(max(request.args.get("limit", 50, type=int), 1), 200)
+    offset = max(request.args.get("offset", 0, type=int), 0)
+    rows, total = roll.search(q, request.args.get("bureau", type=int), request.args.get("status", "registered"),
+                              limit=limit, offset=offset)
+    audit.record("electoral.voters_searched", target_type="Voter", query=q[:100], results=total, via="api")
+    db.session.commit()
+    return jsonify(total=total, items=[voter_json(v) for v in rows])
+
+
+@api.get("/voters/<int:voter_id>")
+def api_voter(voter_id: int):
+    v = _voter_or_404(voter_id)
+    audit.record("electoral.voter_viewed", target=v, via="api")
+    db.session.commit()
+    return jsonify(voter_json(v, full=True))
+
+
+@api.get("/bureaux")
+def api_bureaux():
+    return jsonify(items=[{"id": b.id, "number": b.number, "name": b.name, "address": b.address,
+                           "latitude": b.latitude, "longitude": b.longitude} for b in _bureaux()])
+
+
+@api.get("/elections/<int:election_id>/calendar")
+def api_calendar(election_id: int):
+    e = db.session.get(Election, election_id)
+    if e is None:
+        abort(404)
+    return jsonify(election={"id": e.id, "kind": e.kind, "title": e.title, "first_round": e.first_round.isoformat(),
+                             "second_round": e.second_round.isoformat() if e.second_round else None},
+                   deadlines=[{"date": d.day.isoformat(), "until": d.until.isoformat() if d.until else None,
+                               "time": d.time or None, "label": str(d.label), "article": d.article}
+                              for d in legal_calendar(e.kind, e.first_round, e.second_round)])
+
+
+@api.errorhandler(404)
+def _api_404(exc):
+    return jsonify(error="Not Found", status=404), 404
+
+
+def _register_openapi():
+    from portal.api import register_paths
+
+    ok = {"200": {"description": "OK"}, "403": {"description": "Not a commune, or missing permission"},
+          "404": {"description": "Not found in the active commune"}}
+    register_paths({
+        "/electoral/voters": {"get": {"summary": "Search the voters of the active commune (electoral.read)",
+                                      "parameters": [{"name": n, "in": "query", "required": False,
+                                                      "schema": {"type": t}} for n, t in
+                                                     (("q", "string"), ("bureau", "integer"), ("status", "string"),
+                                                      ("limit", "integer"), ("offset", "integer"))],
+                                      "responses": ok}},
+        "/electoral/voters/{voter_id}": {"get": {"summary": "One voter with the history of movements",
+                                                 "parameters": [{"name": "voter_id", "in": "path", "required": True,
+                                                                 "schema": {"type": "integer"}}],
+                                                 "responses": ok}},
+        "/electoral/bureaux": {"get": {"summary": "Polling stations of the active commune", "responses": ok}},
+        "/electoral/elections/{election_id}/calendar": {"get": {
+            "summary": "Legal calendar of an election with the articles of the Code électoral",
+            "parameters": [{"name": "election_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": ok}},
+    })
+
+
+_register_openapi()
