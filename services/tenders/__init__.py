@@ -1,20 +1,38 @@
 """Public tenders — Draft a tender step by step, publish it and follow it until the award. (issue #5).
 
-The service is announced to the portal (its descriptor: name, permissions) but not deployed yet: it has no
-blueprint, so the home page shows it as « en préparation » and no page of it exists. Its issue builds it here.
+- ``rules``: the rules engine (thresholds are data in ``data/thresholds.json``, each row with its source);
+- ``wizard``: the six steps (need, amount, procedure, publicity and deadlines, criteria, documents) and the checks
+  done before publication; ``views``: the staff pages (/s/tenders/), autosaved at every step;
+- ``documents``: RC, AAPC, acte d'engagement per lot, CCAP skeleton as PDF / .docx / .odt, and the DCE zip;
+- ``public``: the public pages (/p/tenders/): open consultations, DCE, questions and answers, Atom feed, DECP;
+- ``opendata``: DECP v2.0.3 and OCDS release, validated against the shipped schemas.
+
+Tenders belong to the buying collectivity (commune or EPCI): see ``models`` and ``access``.
 """
 from flask_babel import lazy_gettext as _l
 
-from portal.registry import ServiceDescriptor
+from portal.registry import NavEntry, ServiceDescriptor
+
+from .public import public_bp
+from .views import bp
 
 service = ServiceDescriptor(
     slug="tenders",
     name=_l("Public tenders"),
     description=_l("Draft a tender step by step, publish it and follow it until the award."),
     icon="file",
+    blueprint=bp,
+    public_blueprint=public_bp,
+    index_endpoint="tenders.index",
     access_permission="tenders.read",
     permissions={
         "tenders.read": ("mayor", "secretary", "elected"),
         "tenders.write": ("mayor", "secretary"),
+        "tenders.publish": ("mayor",),
     },
+    permission_labels={"tenders.publish": _l("Public tenders: publish a consultation and record its award")},
+    grantable=("tenders.publish",),
+    nav=[NavEntry(_l("My consultations"), "tenders.index")],
+    tasks=("services.tenders.tasks",),
+    models=("services.tenders.models",),
 )

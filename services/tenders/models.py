@@ -1,0 +1,144 @@
+"""Tenders, their lots, attachments, public questions and award.
+
+Ownership: a tender belongs to the **collectivity** that buys (a commune or an EPCI), not to a commune's territory:
+an EPCI's draft must not be visible to its member communes, and a commune's draft not to the EPCI. So these rows are
+collectivity-owned (``collectivity_id``), not ``TerritoryScoped``; every view fetches them through
+:func:`services.tenders.access.tender_or_404` / :func:`owned_tenders`, the one place that checks ownership.
+The public pages read published tenders only, and never the questioners' e-mail addresses.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, LargeBinary, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models import Collectivity, utcnow
+
+STATUSES = ("draft", "published", "closed", "awarded")
+
+
+class Tender(db.Model):
+    __tablename__ = "tender"
+    __table_args__ = (UniqueConstraint("collectivity_id", "reference", name="uq_tender_collectivity_reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collectivity_id: Mapped[int] = mapped_column(ForeignKey("collectivity.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(16))  # the buyer's own number, DECP "id" (1-16 characters)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    step: Mapped[int] = mapped_column(Integer, default=1)  # furthest step reached in the wizard
+    # 1. Need
+    title: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    nature: Mapped[str] = mapped_column(String(16), default="")
+    cpv_code: Mapped[str] = mapped_column(String(10), default="")
+    place: Mapped[str] = mapped_column(String(300), default="")
+    place_insee: Mapped[str | None] = mapped_column(String(5), index=True)
+    duration_months: Mapped[int | None] = mapped_column(Integer)
+    renewals: Mapped[int] = mapped_column(Integer, default=0)
+    renewal_months: Mapped[int] = mapped_column(Integer, default=0)
+    single_lot_reason: Mapped[str] = mapped_column(Text, default="")
+    # 2. Amount (HT, whole duration including renewals): the sum of the lots
+    amount_ht: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    # 3. Procedure (computed by the rules engine, stored with the date it was computed for)
+    launch_date: Mapped[dt.date | None] = mapped_column(Date)
+    procedure: Mapped[str] = mapped_column(String(16), default="")
+    publicity: Mapped[str] = mapped_column(String(16), default="")
+    # 4. Calendar
+    media: Mapped[list] = mapped_column(JSON, default=list)
+    questions_deadline: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reception_deadline: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    opening_date: Mapped[dt.date | None] = mapped_column(Date)
+    notification_date: Mapped[dt.date | None] = mapped_column(Date)
+    # 5. Criteria [{"code": "price", "label": "...", "weight": 60}, ...]
+    criteria: Mapped[list] = mapped_column(JSON, default=list)
+    # 6. Documents: buyer's identification for the notice and the DECP
+    buyer_siret: Mapped[str] = mapped_column(String(14), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    collectivity: Mapped[Collectivity] = relationship()
+    lots: Mapped[list[TenderLot]] = relationship(back_populates="tender", cascade="all, delete-orphan",
+                                                 order_by="TenderLot.number")
+    attachments: Mapped[list[TenderAttachment]] = relationship(back_populates="tender",
+                                                               cascade="all, delete-orphan",
+                                                               order_by="TenderAttachment.id")
+    questions: Mapped[list[TenderQuestion]] = relationship(back_populates="tender", cascade="all, delete-orphan",
+                                                           order_by="TenderQuestion.id")
+    award: Mapped[TenderAward | None] = relationship(back_populates="tender", cascade="all, delete-orphan",
+                                                     uselist=False)
+
+    @property
+    def total_months(self) -> int:
+        return (self.duration_months or 0) + (self.renewals or 0) * (self.renewal_months or 0)
+
+    def is_open(self, now: dt.datetime | None = None) -> bool:
+        now = now or dt.datetime.now()
+        return self.status == "published" and self.reception_deadline is not None and now < self.reception_deadline
+
+
+class TenderLot(db.Model):
+    __tablename__ = "tender_lot"
+    __table_args__ = (UniqueConstraint("tender_id", "number", name="uq_tender_lot_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    amount_ht: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+
+    tender: Mapped[Tender] = relationship(back_populates="lots")
+
+
+class TenderAttachment(db.Model):
+    """A file the buyer adds to the DCE (plans, CCTP written elsewhere…)."""
+
+    __tablename__ = "tender_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    mimetype: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    tender: Mapped[Tender] = relationship(back_populates="attachments")
+
+
+class TenderQuestion(db.Model):
+    """A company's question on the public page. The e-mail address is personal data: never shown publicly."""
+
+    __tablename__ = "tender_question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    asked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    tender: Mapped[Tender] = relationship(back_populates="questions")
+
+
+class TenderAward(db.Model):
+    __tablename__ = "tender_award"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id", ondelete="CASCADE"), unique=True)
+    holder_name: Mapped[str] = mapped_column(String(300))
+    holder_siret: Mapped[str] = mapped_column(String(14))
+    amount_ht: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    notified_on: Mapped[dt.date] = mapped_column(Date)
+    offers_received: Mapped[int] = mapped_column(Integer)
+    price_form: Mapped[str] = mapped_column(String(16), default="Forfaitaire")
+    data_published_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    tender: Mapped[Tender] = relationship(back_populates="award")

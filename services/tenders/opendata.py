@@ -1,0 +1,128 @@
+"""Open data of an awarded tender: DECP (format réglementaire v2.0.3) and an OCDS 1.1 release, both validated
+against the schemas shipped in ``data/`` before anyone downloads them."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import lru_cache
+
+import jsonschema
+
+from .rules import DATA
+
+DECP_PROCEDURE = {"none": "Marché passé sans publicité ni mise en concurrence préalable",
+                  "mapa": "Procédure adaptée", "formalised": "Appel d'offres ouvert"}
+CCAG = {"works": "Travaux", "supplies": "Fournitures courantes et services",
+        "services": "Fournitures courantes et services"}
+OCDS_CATEGORY = {"works": "works", "supplies": "goods", "services": "services"}
+OCDS_METHOD = {"none": "direct", "mapa": "open", "formalised": "open"}
+OCDS_PREFIX = "ocds-xxxxxx"  # placeholder prefix until the department registers its own with the OCDS helpdesk
+
+
+@lru_cache(maxsize=None)
+def schema(name: str) -> dict:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+class OpenDataError(ValueError):
+    pass
+
+
+def _validate(doc: dict, schema_name: str, draft) -> None:
+    validator = draft(schema(schema_name), format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+    if errors:
+        raise OpenDataError("; ".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5]))
+
+
+def decp_marche(t) -> dict:
+    a = t.award
+    if a is None:
+        raise OpenDataError("tender not awarded")
+    lieu = ({"code": t.place_insee, "typeCode": "Code commune"} if t.place_insee
+            else {"code": (t.collectivity.insee or t.collectivity.department_code), "typeCode":
+                  "Code commune" if t.collectivity.insee else "Code département"})
+    criteria = {c.get("code") for c in (t.criteria or [])}
+    return {
+        "id": t.reference,
+        "acheteur": {"id": t.buyer_siret},
+        "nature": "Marché",
+        "objet": t.title[:1000],
+        "codeCPV": t.cpv_code,
+        "techniques": {"technique": ["Sans objet"]},
+        "modalitesExecution": {"modaliteExecution": ["Sans objet"]},
+        "marcheInnovant": False,
+        "ccag": CCAG[t.nature],
+        "offresRecues": a.offers_received,
+        "attributionAvance": False,
+        "typeGroupementOperateurs": "Pas de groupement",
+        "procedure": DECP_PROCEDURE[t.procedure],
+        "lieuExecution": lieu,
+        "dureeMois": max(1, t.total_months),
+        "dateNotification": a.notified_on.isoformat(),
+        "datePublicationDonnees": a.data_published_on.isoformat(),
+        "montant": float(a.amount_ht),
+        "typesPrix": {"typePrix": ["Définitif ferme"]},
+        "formePrix": a.price_form,
+        "sousTraitanceDeclaree": False,
+        "titulaires": [{"titulaire": {"typeIdentifiant": "SIRET", "id": a.holder_siret}}],
+        "considerationsSociales": {"considerationSociale": ["Pas de considération sociale"]},
+        "considerationsEnvironnementales": {"considerationEnvironnementale": [
+            "Critère environnemental" if "environment" in criteria else "Pas de considération environnementale"]},
+    }
+
+
+def decp_document(tenders) -> dict:
+    doc = {"marches": {"marche": [decp_marche(t) for t in tenders]}}
+    _validate(doc, "schema_decp_v2.0.3.json", jsonschema.Draft7Validator)
+    return doc
+
+
+def ocds_release(t) -> dict:
+    a = t.award
+    if a is None:
+        raise OpenDataError("tender not awarded")
+    ocid = f"{OCDS_PREFIX}-{t.collectivity_id}-{t.id}"
+    buyer_id = f"FR-SIRET-{t.buyer_siret}"
+    holder_id = f"FR-SIRET-{a.holder_siret}"
+    amount = {"amount": float(a.amount_ht), "currency": "EUR"}
+    published = t.published_at or dt.datetime.combine(t.launch_date or a.notified_on, dt.time())
+    release = {
+        "ocid": ocid,
+        "id": f"{ocid}-award-{a.notified_on.isoformat()}",
+        "date": dt.datetime.combine(a.data_published_on, dt.time()).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tag": ["award", "contract"],
+        "initiationType": "tender",
+        "language": "fr",
+        "parties": [
+            {"id": buyer_id, "name": t.collectivity.name, "roles": ["buyer", "procuringEntity"],
+             "identifier": {"scheme": "FR-SIRET", "id": t.buyer_siret, "legalName": t.collectivity.name}},
+            {"id": holder_id, "name": a.holder_name, "roles": ["supplier"],
+             "identifier": {"scheme": "FR-SIRET", "id": a.holder_siret, "legalName": a.holder_name}},
+        ],
+        "buyer": {"id": buyer_id, "name": t.collectivity.name},
+        "tender": {
+            "id": t.reference,
+            "title": t.title,
+            "description": t.description or t.title,
+            "status": "complete",
+            "procurementMethod": OCDS_METHOD[t.procedure],
+            "procurementMethodDetails": DECP_PROCEDURE[t.procedure],
+            "mainProcurementCategory": OCDS_CATEGORY[t.nature],
+            "value": {"amount": float(t.amount_ht or a.amount_ht), "currency": "EUR"},
+            "items": [{"id": "1", "description": t.title,
+                       "classification": {"scheme": "CPV", "id": t.cpv_code.split("-")[0]}}],
+            "tenderPeriod": {"startDate": published.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                             **({"endDate": t.reception_deadline.strftime("%Y-%m-%dT%H:%M:%SZ")}
+                                if t.reception_deadline else {})},
+            "numberOfTenderers": a.offers_received,
+        },
+        "awards": [{"id": f"{t.reference}-1", "status": "active",
+                    "date": dt.datetime.combine(a.notified_on, dt.time()).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "value": amount, "suppliers": [{"id": holder_id, "name": a.holder_name}]}],
+        "contracts": [{"id": f"{t.reference}-C1", "awardID": f"{t.reference}-1", "title": t.title,
+                       "status": "active", "value": amount,
+                       "dateSigned": dt.datetime.combine(a.notified_on, dt.time()).strftime("%Y-%m-%dT%H:%M:%SZ")}],
+    }
+    _validate(release, "ocds-release-schema.json", jsonschema.Draft4Validator)
+    return release

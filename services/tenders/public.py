@@ -1,0 +1,144 @@
+"""Public pages (no sign-in, at /p/tenders/): open consultations of the department, their notice and DCE, public
+questions and answers, an Atom feed, and each collectivity's DECP as open data.
+
+Only published tenders are shown; the questioners' e-mail addresses never leave the database.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from xml.sax.saxutils import escape
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Collectivity
+
+from . import documents, opendata, rules, wizard
+from .access import published_or_404
+from .models import Tender, TenderQuestion
+from .views import close_expired, send_dce, send_document
+
+log = logging.getLogger(__name__)
+
+public_bp = Blueprint("tenders_public", __name__, template_folder="templates", static_folder="static",
+                      static_url_path="/static/tenders-public")
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _buyers():
+    return db.session.scalars(select(Collectivity).join(Tender, Tender.collectivity_id == Collectivity.id)
+                              .where(Tender.status != "draft").distinct().order_by(Collectivity.name)).all()
+
+
+@public_bp.get("/")
+def index():
+    close_expired()
+    now = dt.datetime.now()
+    stmt = select(Tender).where(Tender.status == "published", Tender.reception_deadline > now)
+    args = request.args
+    buyer = args.get("acheteur", "")
+    if buyer.isdigit():
+        stmt = stmt.where(Tender.collectivity_id == int(buyer))
+    if args.get("nature") in rules.NATURES:
+        stmt = stmt.where(Tender.nature == args["nature"])
+    before = None
+    try:
+        before = wizard.parse_date(args.get("avant", ""))
+    except ValueError:
+        flash(_("The date filter is not a valid date."), "error")
+    if before:
+        stmt = stmt.where(Tender.reception_deadline < dt.datetime.combine(before + dt.timedelta(days=1), dt.time()))
+    tenders = db.session.scalars(stmt.order_by(Tender.reception_deadline)).all()
+    return render_template("tenders/public_index.html", tenders=tenders, buyers=_buyers(), args=args,
+                           natures=rules.NATURES, nature_label=rules.nature_label, now=now)
+
+
+@public_bp.get("/<int:tender_id>")
+def detail(tender_id: int):
+    close_expired()
+    t = published_or_404(tender_id)
+    answered = [q for q in t.questions if q.answer]
+    return render_template("tenders/public_detail.html", t=t, answered=answered, now=dt.datetime.now(),
+                           docs=documents.all_docs(t), nature_label=rules.nature_label, fmt_eur=rules.fmt_eur,
+                           wizard=wizard, form={}, errors={})
+
+
+@public_bp.post("/<int:tender_id>/questions")
+def ask(tender_id: int):
+    t = published_or_404(tender_id)
+    now = dt.datetime.now()
+    email = request.form.get("email", "").strip()[:254]
+    text = request.form.get("question", "").strip()
+    errors = {}
+    if not t.is_open(now) or (t.questions_deadline and now >= t.questions_deadline):
+        errors["question"] = _("Questions are closed for this consultation.")
+    if not EMAIL_RE.match(email):
+        errors["email"] = _("Enter a valid e-mail address: the buyer may need it to reach you.")
+    if not text:
+        errors["question"] = errors.get("question") or _("Write your question.")
+    elif len(text) > 3000:
+        errors["question"] = _("The question is too long (3 000 characters at most).")
+    if errors:
+        answered = [q for q in t.questions if q.answer]
+        return render_template("tenders/public_detail.html", t=t, answered=answered, now=now,
+                               docs=documents.all_docs(t), nature_label=rules.nature_label, fmt_eur=rules.fmt_eur,
+                               wizard=wizard, form=request.form, errors=errors), 422
+    db.session.add(TenderQuestion(tender=t, email=email, question=text))
+    db.session.commit()
+    log.info("tenders: question received on tender %s", t.id)
+    flash(_("Your question is sent. The answer will be published on this page for all companies."), "success")
+    return redirect(url_for("tenders_public.detail", tender_id=t.id) + "#questions")
+
+
+@public_bp.get("/<int:tender_id>/dce.zip")
+def dce(tender_id: int):
+    t = published_or_404(tender_id)
+    return send_dce(t)
+
+
+@public_bp.get("/<int:tender_id>/documents/<doc>.<fmt>")
+def document(tender_id: int, doc: str, fmt: str):
+    return send_document(published_or_404(tender_id), doc, fmt)
+
+
+@public_bp.get("/flux.atom")
+def feed():
+    tenders = db.session.scalars(select(Tender).where(Tender.status != "draft")
+                                 .order_by(Tender.published_at.desc()).limit(50)).all()
+    updated = max((t.published_at for t in tenders), default=dt.datetime(2026, 1, 1))
+    base = request.url_root.rstrip("/")
+    entries = []
+    for t in tenders:
+        link = base + url_for("tenders_public.detail", tender_id=t.id)
+        summary = _("%(buyer)s — %(nature)s — deadline %(deadline)s", buyer=t.collectivity.name,
+                    nature=rules.nature_label(t.nature),
+                    deadline=t.reception_deadline.strftime("%d/%m/%Y %H:%M") if t.reception_deadline else "—")
+        entries.append(
+            f"<entry><title>{escape(t.title)}</title><link href=\"{escape(link)}\"/><id>{escape(link)}</id>"
+            f"<updated>{t.published_at:%Y-%m-%dT%H:%M:%S}Z</updated><summary>{escape(summary)}</summary></entry>")
+    body = ("<?xml version=\"1.0\" encoding=\"utf-8\"?><feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"fr\">"
+            f"<title>{escape(_('Public tenders of the local authorities'))}</title>"
+            f"<link rel=\"self\" href=\"{escape(base + url_for('tenders_public.feed'))}\"/>"
+            f"<id>{escape(base + url_for('tenders_public.index'))}</id><updated>{updated:%Y-%m-%dT%H:%M:%S}Z</updated>"
+            + "".join(entries) + "</feed>")
+    return Response(body, mimetype="application/atom+xml")
+
+
+@public_bp.get("/acheteurs/<int:collectivity_id>/decp.json")
+def decp(collectivity_id: int):
+    coll = db.session.get(Collectivity, collectivity_id)
+    if coll is None:
+        abort(404)
+    tenders = db.session.scalars(select(Tender).where(Tender.collectivity_id == coll.id, Tender.status == "awarded")
+                                 .order_by(Tender.id)).all()
+    if not tenders:
+        return Response('{"marches": {"marche": []}}', mimetype="application/json")
+    import json
+
+    return Response(json.dumps(opendata.decp_document(tenders), ensure_ascii=False, indent=2),
+                    mimetype="application/json")

@@ -1,0 +1,354 @@
+"""Pages of the tenders service for the collectivity's staff (behind the gate, at /s/tenders/)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from portal import audit
+from portal.extensions import db
+from portal.registry import requires
+
+from . import documents, opendata, rules, wizard
+from .access import child_or_404, owned_tenders, tender_or_404
+from .models import Tender, TenderAttachment, TenderAward, TenderQuestion
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("tenders", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static/tenders")
+
+MAX_ATTACHMENT = 10 * 1024 * 1024
+ALLOWED_EXT = {"pdf", "doc", "docx", "odt", "xls", "xlsx", "ods", "jpg", "jpeg", "png", "dwg", "dxf", "zip", "txt"}
+
+
+def close_expired(now: dt.datetime | None = None) -> int:
+    """Published consultations whose deadline has passed become closed (called by pages and by the Celery task)."""
+    now = now or dt.datetime.now()
+    expired = db.session.scalars(select(Tender).where(Tender.status == "published",
+                                                      Tender.reception_deadline <= now)).all()
+    for t in expired:
+        t.status = "closed"
+        audit.record("tenders.closed", target=t, collectivity=t.collectivity, user=None, reference=t.reference)
+    if expired:
+        db.session.commit()
+        log.info("tenders: %d consultation(s) closed at their deadline", len(expired))
+    return len(expired)
+
+
+def next_reference() -> str:
+    year = dt.date.today().year
+    count = db.session.scalar(select(func.count()).select_from(owned_tenders().subquery())) or 0
+    return f"{year}-{count + 1:03d}"
+
+
+@bp.get("/")
+def index():
+    close_expired()
+    tenders = db.session.scalars(owned_tenders().order_by(Tender.updated_at.desc())).all()
+    return render_template("tenders/index.html", tenders=tenders)
+
+
+@bp.post("/nouveau")
+@requires("tenders.write")
+def create():
+    ref = next_reference()
+    while db.session.scalar(owned_tenders().where(Tender.reference == ref)):
+        y, n = ref.split("-")
+        ref = f"{y}-{int(n) + 1:03d}"
+    t = Tender(collectivity_id=g.collectivity.id, reference=ref, created_by_id=current_user.id,
+               launch_date=dt.date.today(), contact_email=g.collectivity.email or "")
+    db.session.add(t)
+    db.session.flush()
+    audit.record("tenders.created", target=t, reference=ref)
+    db.session.commit()
+    return redirect(url_for("tenders.step", tender_id=t.id, step=1))
+
+
+def _editable(t: Tender):
+    if t.status != "draft":
+        flash(_("This consultation is published: it can no longer be changed."), "error")
+        return False
+    return True
+
+
+@bp.route("/<int:tender_id>/etape/<int:step>", methods=["GET", "POST"])
+def step(tender_id: int, step: int):
+    t = tender_or_404(tender_id)
+    if step not in wizard.STEPS:
+        abort(404)
+    errors: dict = {}
+    if request.method == "POST":
+        if "tenders.write" not in g.permissions:
+            abort(403)
+        autosave = request.headers.get("X-Autosave") == "1"
+        if not _editable(t):
+            if autosave:
+                return jsonify(saved=False), 409
+            return redirect(url_for("tenders.summary", tender_id=t.id))
+        if request.form.get("action") == "propose" and step == 4:
+            for k, v in wizard.propose_calendar(t).items():
+                setattr(t, k, v)
+            t.media = [m for m, v in wizard.media_advice(t).items() if v in ("required", "required_one")]
+            if "required_one" in wizard.media_advice(t).values():
+                t.media = [m for m in t.media if m != "jal"]
+            t.media.append("portal")
+            db.session.commit()
+            return redirect(url_for("tenders.step", tender_id=t.id, step=4))
+        errors = wizard.SAVERS[step](t, request.form)
+        if step == 2 and not errors:  # the amount drives the procedure: recompute it at once
+            wizard.save_step_3(t, {})
+        if not errors:
+            t.step = max(t.step, min(step + 1, wizard.LAST_STEP))
+        t.updated_at = dt.datetime.now()
+        db.session.commit()
+        if autosave:
+            return jsonify(saved=True, errors=errors, at=dt.datetime.now().strftime("%H:%M"))
+        if not errors:
+            if request.form.get("action") == "back" and step > 1:
+                return redirect(url_for("tenders.step", tender_id=t.id, step=step - 1))
+            if request.form.get("action") == "stay":
+                flash(_("Saved."), "success")
+                return redirect(url_for("tenders.step", tender_id=t.id, step=step))
+            if step == wizard.LAST_STEP:
+                return redirect(url_for("tenders.summary", tender_id=t.id))
+            return redirect(url_for("tenders.step", tender_id=t.id, step=step + 1))
+        flash(_("Please correct the fields marked in red."), "error")
+    decision, problem = wizard.decision(t)
+    return render_template(f"tenders/step{step}.html", t=t, step=step, steps=wizard.STEPS, errors=errors,
+                           wizard=wizard, decision=decision, decision_problem=problem, form=request.form,
+                           fmt_eur=rules.fmt_eur, thresholds=rules.load()[0],
+                           docs=documents.all_docs(t) if step == 6 else [],
+                           status=200 if not errors else 422), (422 if errors else 200)
+
+
+@bp.get("/cpv")
+def cpv():
+    return jsonify([{"code": c["code"], "label": c["label"]} for c in wizard.cpv_search(request.args.get("q", ""))])
+
+
+@bp.get("/<int:tender_id>/recapitulatif")
+def summary(tender_id: int):
+    t = tender_or_404(tender_id)
+    decision, problem = wizard.decision(t)
+    questions = [q for q in t.questions]
+    return render_template("tenders/summary.html", t=t, steps=wizard.STEPS, problems=wizard.problems(t),
+                           decision=decision, decision_problem=problem, wizard=wizard, fmt_eur=rules.fmt_eur,
+                           docs=documents.all_docs(t), questions=questions)
+
+
+@bp.post("/<int:tender_id>/publier")
+@requires("tenders.publish")
+def publish(tender_id: int):
+    t = tender_or_404(tender_id)
+    if t.status != "draft":
+        flash(_("This consultation is already published."), "error")
+        return redirect(url_for("tenders.summary", tender_id=t.id))
+    problems = wizard.problems(t)
+    if problems:
+        flash(_("The consultation cannot be published yet: see the points to fix below."), "error")
+        log.info("tenders: publication of tender %s refused: %s", t.id, problems)
+        return redirect(url_for("tenders.summary", tender_id=t.id))
+    t.status = "published"
+    t.published_at = dt.datetime.now()
+    audit.record("tenders.published", target=t, reference=t.reference)
+    db.session.commit()
+    flash(_("The consultation is published on the public page."), "success")
+    return redirect(url_for("tenders.summary", tender_id=t.id))
+
+
+@bp.post("/<int:tender_id>/supprimer")
+@requires("tenders.write")
+def delete(tender_id: int):
+    t = tender_or_404(tender_id)
+    if t.status != "draft":
+        flash(_("A published consultation cannot be deleted."), "error")
+        return redirect(url_for("tenders.summary", tender_id=t.id))
+    audit.record("tenders.deleted", target=t, reference=t.reference)
+    db.session.delete(t)
+    db.session.commit()
+    flash(_("The draft is deleted."), "success")
+    return redirect(url_for("tenders.index"))
+
+
+def send_document(t: Tender, doc_code: str, fmt: str) -> Response:
+    if fmt not in documents.FORMATS:
+        abort(404)
+    doc = documents.find(t, doc_code)
+    if doc is None:
+        abort(404)
+    data = documents.render(doc, fmt)
+    return Response(data, mimetype=documents.FORMATS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{doc.filename}.{fmt}"'})
+
+
+def send_dce(t: Tender) -> Response:
+    return Response(documents.dce_zip(t), mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="DCE-{t.reference}.zip"'})
+
+
+@bp.get("/<int:tender_id>/documents/<doc>.<fmt>")
+def document(tender_id: int, doc: str, fmt: str):
+    return send_document(tender_or_404(tender_id), doc, fmt)
+
+
+@bp.get("/<int:tender_id>/dce.zip")
+def dce(tender_id: int):
+    return send_dce(tender_or_404(tender_id))
+
+
+@bp.post("/<int:tender_id>/pieces")
+@requires("tenders.write")
+def upload(tender_id: int):
+    t = tender_or_404(tender_id)
+    if not _editable(t):
+        return redirect(url_for("tenders.summary", tender_id=t.id))
+    f = request.files.get("file")
+    back = redirect(url_for("tenders.step", tender_id=t.id, step=6))
+    if f is None or not f.filename:
+        flash(_("Choose a file to add."), "error")
+        return back
+    ext = f.filename.rsplit(".", 1)[-1].lower() if "." in f.filename else ""
+    if ext not in ALLOWED_EXT:
+        flash(_("This type of file is not accepted (accepted: %(ext)s).", ext=", ".join(sorted(ALLOWED_EXT))), "error")
+        return back
+    content = f.read(MAX_ATTACHMENT + 1)
+    if len(content) > MAX_ATTACHMENT:
+        flash(_("The file is too large (10 MB at most)."), "error")
+        return back
+    if not content:
+        flash(_("The file is empty."), "error")
+        return back
+    a = TenderAttachment(tender=t, filename=documents.safe_name(f.filename), content=content,
+                         mimetype=f.mimetype or "application/octet-stream")
+    db.session.add(a)
+    audit.record("tenders.attachment_added", target=t, filename=a.filename)
+    db.session.commit()
+    flash(_("The file is added to the consultation documents."), "success")
+    return back
+
+
+@bp.post("/<int:tender_id>/pieces/<int:attachment_id>/supprimer")
+@requires("tenders.write")
+def delete_attachment(tender_id: int, attachment_id: int):
+    t = tender_or_404(tender_id)
+    a = child_or_404(TenderAttachment, attachment_id, t)
+    if _editable(t):
+        audit.record("tenders.attachment_deleted", target=t, filename=a.filename)
+        db.session.delete(a)
+        db.session.commit()
+        flash(_("The file is removed."), "success")
+    return redirect(url_for("tenders.step", tender_id=t.id, step=6))
+
+
+@bp.post("/<int:tender_id>/questions/<int:question_id>/reponse")
+@requires("tenders.write")
+def answer(tender_id: int, question_id: int):
+    t = tender_or_404(tender_id)
+    q = child_or_404(TenderQuestion, question_id, t)
+    text = request.form.get("answer", "").strip()
+    if not text:
+        flash(_("Write the answer before publishing it."), "error")
+    elif len(text) > 5000:
+        flash(_("The answer is too long (5 000 characters at most)."), "error")
+    else:
+        q.answer = text
+        q.answered_at = dt.datetime.now()
+        q.answered_by_id = current_user.id
+        audit.record("tenders.question_answered", target=t, question=q.id)
+        db.session.commit()
+        flash(_("The answer is published to all companies, without the name of the person who asked."), "success")
+    return redirect(url_for("tenders.summary", tender_id=t.id) + "#questions")
+
+
+@bp.route("/<int:tender_id>/attribution", methods=["GET", "POST"])
+def award(tender_id: int):
+    t = tender_or_404(tender_id)
+    errors = {}
+    form = request.form
+    if request.method == "POST":
+        if "tenders.publish" not in g.permissions:
+            abort(403)
+        if t.status not in ("published", "closed"):
+            flash(_("Only a published consultation can be awarded."), "error")
+            return redirect(url_for("tenders.summary", tender_id=t.id))
+        name = form.get("holder_name", "").strip()[:300]
+        siret = re.sub(r"\s", "", form.get("holder_siret", ""))
+        if not name:
+            errors["holder_name"] = _("Enter the name of the company.")
+        if not wizard.SIRET_RE.match(siret):
+            errors["holder_siret"] = _("The SIRET number has 14 digits.")
+        try:
+            amount = wizard.parse_amount(form.get("amount_ht", ""))
+            if amount is None or amount <= 0 or amount >= rules.MAX_AMOUNT:
+                raise InvalidOperation
+        except (ValueError, InvalidOperation):
+            errors["amount_ht"] = _("Enter the amount of the contract excluding tax.")
+            amount = None
+        try:
+            notified = wizard.parse_date(form.get("notified_on", ""))
+            if notified is None:
+                raise ValueError
+            if notified > dt.date.today():
+                errors["notified_on"] = _("The notification date cannot be in the future.")
+        except ValueError:
+            errors["notified_on"] = _("Enter the date of notification.")
+            notified = None
+        try:
+            offers = int(form.get("offers_received", ""))
+            if offers < 1:
+                raise ValueError
+        except ValueError:
+            errors["offers_received"] = _("Enter the number of bids received (at least 1).")
+            offers = None
+        price_form = form.get("price_form", "Forfaitaire")
+        if price_form not in ("Forfaitaire", "Unitaire", "Mixte"):
+            errors["price_form"] = _("Choose the form of the price.")
+        if not errors:
+            a = t.award or TenderAward(tender=t)
+            a.holder_name, a.holder_siret, a.amount_ht = name, siret, amount.quantize(Decimal("0.01"))
+            a.notified_on, a.offers_received, a.price_form = notified, offers, price_form
+            a.data_published_on = dt.date.today()
+            try:
+                opendata.decp_document([t])
+                opendata.ocds_release(t)
+            except opendata.OpenDataError as exc:
+                db.session.rollback()
+                log.warning("tenders: award of tender %s gives invalid open data: %s", t.id, exc)
+                flash(_("The open data could not be produced: %(error)s", error=str(exc)), "error")
+                return redirect(url_for("tenders.award", tender_id=tender_id))
+            t.status = "awarded"
+            audit.record("tenders.awarded", target=t, holder_siret=siret, amount=str(a.amount_ht))
+            db.session.commit()
+            flash(_("The award is recorded; its essential data (DECP) are on the public page."), "success")
+            return redirect(url_for("tenders.summary", tender_id=t.id))
+        flash(_("Please correct the fields marked in red."), "error")
+    return render_template("tenders/award.html", t=t, errors=errors, form=form), (422 if errors else 200)
+
+
+def _json_download(doc: dict, filename: str) -> Response:
+    return Response(json.dumps(doc, ensure_ascii=False, indent=2), mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/<int:tender_id>/decp.json")
+def decp(tender_id: int):
+    t = tender_or_404(tender_id)
+    if t.award is None:
+        abort(404)
+    return _json_download(opendata.decp_document([t]), f"DECP-{t.reference}.json")
+
+
+@bp.get("/<int:tender_id>/ocds.json")
+def ocds(tender_id: int):
+    t = tender_or_404(tender_id)
+    if t.award is None:
+        abort(404)
+    return _json_download(opendata.ocds_release(t), f"OCDS-{t.reference}.json")

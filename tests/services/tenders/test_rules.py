@@ -1,0 +1,100 @@
+"""The rules engine, table-driven over every threshold and date change (issue #5)."""
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from services.tenders import rules
+
+D = dt.date
+W, F, S = "works", "supplies", "services"
+
+CASES = [
+    # nature, amount HT, launch date, expected procedure, expected publicity
+    # supplies/services: 40 000 until 31 March 2026, 60 000 from 1 April 2026 (décret 2025-1386)
+    (F, 39_999, D(2026, 3, 31), "none", "free"),
+    (F, 40_000, D(2026, 3, 31), "mapa", "free"),
+    (S, 39_999, D(2026, 3, 31), "none", "free"),
+    (S, 40_000, D(2026, 3, 31), "mapa", "free"),
+    (F, 59_999, D(2026, 3, 31), "mapa", "free"),
+    (F, 39_999, D(2026, 4, 1), "none", "free"),
+    (F, 40_000, D(2026, 4, 1), "none", "free"),
+    (F, 59_999, D(2026, 4, 1), "none", "free"),
+    (F, 60_000, D(2026, 4, 1), "mapa", "free"),
+    (S, 59_999, D(2026, 4, 1), "none", "free"),
+    (S, 60_000, D(2026, 4, 1), "mapa", "free"),
+    # works: 100 000 from 1 January 2026
+    (W, 99_999, D(2026, 1, 1), "none", "free"),
+    (W, 100_000, D(2026, 1, 1), "mapa", "boamp_or_jal"),
+    (W, 85_000, D(2026, 11, 23), "none", "free"),
+    # BOAMP or JAL notice from 90 000 (R2131-12)
+    (S, 89_999, D(2026, 6, 1), "mapa", "free"),
+    (S, 90_000, D(2026, 6, 1), "mapa", "boamp_or_jal"),
+    # European thresholds 2026-2027
+    (S, 215_999, D(2026, 6, 1), "mapa", "boamp_or_jal"),
+    (S, 216_000, D(2026, 6, 1), "formalised", "boamp_and_joue"),
+    (F, 216_000, D(2026, 1, 1), "formalised", "boamp_and_joue"),
+    (W, 5_403_999, D(2026, 6, 1), "mapa", "boamp_or_jal"),
+    (W, 5_404_000, D(2026, 6, 1), "formalised", "boamp_and_joue"),
+    (W, 5_404_000, D(2027, 12, 31), "formalised", "boamp_and_joue"),
+    # 2024-2025: 221 000 / 5 538 000, works dispensed below 100 000 (décret 2022-1683 prorogé), F/S 40 000
+    (S, 216_000, D(2025, 12, 31), "mapa", "boamp_or_jal"),
+    (S, 220_999, D(2025, 6, 1), "mapa", "boamp_or_jal"),
+    (S, 221_000, D(2025, 6, 1), "formalised", "boamp_and_joue"),
+    (W, 5_404_000, D(2025, 12, 31), "mapa", "boamp_or_jal"),
+    (W, 5_537_999, D(2025, 6, 1), "mapa", "boamp_or_jal"),
+    (W, 5_538_000, D(2025, 6, 1), "formalised", "boamp_and_joue"),
+    (W, 99_999, D(2025, 6, 1), "none", "free"),
+    (W, 100_000, D(2025, 6, 1), "mapa", "boamp_or_jal"),
+    (F, 39_999, D(2025, 6, 1), "none", "free"),
+    (F, 40_000, D(2025, 6, 1), "mapa", "free"),
+    (F, 59_999, D(2025, 6, 1), "mapa", "free"),
+]
+
+
+@pytest.mark.parametrize("nature,amount,on,procedure,publicity", CASES,
+                         ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in CASES])
+def test_boundaries(app, nature, amount, on, procedure, publicity):
+    with app.test_request_context():
+        d = rules.decide(nature, amount, on)
+    assert (d.procedure, d.publicity) == (procedure, publicity)
+    assert d.reasons and all("article" in r or "R2121" in r or "trace" in r for r in d.reasons)
+
+
+def test_epci_same_rules(app):
+    with app.test_request_context():
+        assert rules.decide(W, 100_000, D(2026, 2, 1), "epci").procedure == "mapa"
+
+
+def test_explanation_is_french_with_articles(app):
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        d = rules.decide(W, Decimal("150000"), D(2026, 6, 1))
+        text = " ".join(d.reasons)
+    assert "R2131-12" in text and "BOAMP" in text
+    assert "150\u202f000\u00a0€" in text
+    assert d.min_days == 15
+
+
+@pytest.mark.parametrize("nature,amount,on", [
+    ("lunch", 1000, D(2026, 6, 1)), (W, -5, D(2026, 6, 1)), (W, 0, D(2026, 6, 1)),
+    (W, "douze", D(2026, 6, 1)), (W, 10**10, D(2026, 6, 1)),
+    (W, 1000, D(2019, 6, 1)),  # no thresholds known for that date
+    (W, 1000, D(2028, 1, 1)),  # European thresholds of 2028 not published yet
+])
+def test_bad_input_is_refused_with_a_message(app, nature, amount, on):
+    with app.test_request_context():
+        with pytest.raises(rules.RulesError) as exc:
+            rules.decide(nature, amount, on)
+    assert str(exc.value)
+
+
+def test_every_row_cites_its_source():
+    rows, deadlines = rules.load()
+    for t in rows:
+        assert t.article and t.source and t.verified, t.id
+    for n in rules.NATURES:  # no gap nor overlap between 2024-01-01 and 2027-12-31
+        day = D(2024, 1, 1)
+        while day <= D(2027, 12, 31):
+            assert set(rules.thresholds_on(n, day)) == {"no_publicity_below", "publication_notice_from",
+                                                        "formalised_from"}, (n, day)
+            day += dt.timedelta(days=1)

@@ -1,0 +1,132 @@
+"""The wizard through HTTP: steps, autosave, errors at the step, summary, publication rules, permissions."""
+import datetime as dt
+
+from sqlalchemy import select
+
+from .conftest import ROOF, calendar, fill, new_tender
+
+
+def _tender(app, tid):
+    from portal.extensions import db
+    from services.tenders.models import Tender
+
+    with app.app_context():
+        db.session.expire_all()
+        t = db.session.get(Tender, tid)
+        db.session.expunge(t) if t else None
+        return t
+
+
+def test_roof_85k_is_below_the_works_dispensation(app, tenders_world, login_as):
+    sec = login_as("secretary_a")
+    tid = new_tender(sec)
+    fill(sec, tid, amount="85000")
+    page = sec.get(f"/s/tenders/{tid}/etape/3").get_data(as_text=True)
+    assert "R2122-8" in page and "100\u202f000" in page
+    summary = sec.get(f"/s/tenders/{tid}/recapitulatif").get_data(as_text=True)
+    assert "sans publicité" in summary.lower() or "without publicity" in summary.lower()
+
+
+def test_mapa_published_by_mayor(app, published):
+    mayor, tid = published
+    t = _tender(app, tid)
+    assert t.status == "published" and t.procedure == "mapa" and t.publicity == "boamp_or_jal"
+    assert t.amount_ht == 120000
+
+
+def test_step_errors_are_shown_and_nothing_advances(app, tenders_world, login_as):
+    sec = login_as("secretary_a")
+    tid = new_tender(sec)
+    resp = sec.post(f"/s/tenders/{tid}/etape/1", {"title": "", "nature": "lunch", "action": "next"},
+                    csrf_from=f"/s/tenders/{tid}/etape/1")
+    assert resp.status_code == 422
+    body = resp.get_data(as_text=True)
+    assert "field-error" in body and "error-text" in body
+    fill_step1 = dict(ROOF[1])
+    sec.post(f"/s/tenders/{tid}/etape/1", fill_step1 | {"action": "next"}, csrf_from=f"/s/tenders/{tid}/etape/1")
+    for bad in ("-5", "abc", "0", "99999999999"):
+        resp = sec.post(f"/s/tenders/{tid}/etape/2", {"lot_1": bad, "action": "next"},
+                        csrf_from=f"/s/tenders/{tid}/etape/1")
+        assert resp.status_code == 422, bad
+    assert _tender(app, tid).amount_ht is None
+
+
+def test_weights_must_total_100(app, tenders_world, login_as):
+    sec = login_as("secretary_a")
+    tid = new_tender(sec)
+    resp = sec.post(f"/s/tenders/{tid}/etape/5", {"weight_price": "60", "weight_technical": "30", "action": "next"},
+                    csrf_from=f"/s/tenders/{tid}/etape/1")
+    assert resp.status_code == 422
+    assert "90" in resp.get_data(as_text=True)
+
+
+def test_deadline_in_the_past_or_too_short_is_refused(app, tenders_world, login_as):
+    sec = login_as("secretary_a")
+    tid = new_tender(sec)
+    data = {k: dict(v) for k, v in ROOF.items()}
+    for step in (1,):
+        sec.post(f"/s/tenders/{tid}/etape/{step}", data[step] | {"action": "next"}, csrf_from="/s/tenders/")
+    sec.post(f"/s/tenders/{tid}/etape/2", {"lot_1": "300000", "action": "next"}, csrf_from="/s/tenders/")
+    past = calendar(days=-2)
+    resp = sec.post(f"/s/tenders/{tid}/etape/4", past | {"action": "next"}, csrf_from="/s/tenders/")
+    assert resp.status_code == 422
+    short = calendar(days=5) | {"media": ["portal", "buyer_profile", "boamp"]}
+    resp = sec.post(f"/s/tenders/{tid}/etape/4", short | {"action": "next"}, csrf_from="/s/tenders/")
+    assert resp.status_code == 422
+    assert "R2123-4" in resp.get_data(as_text=True)
+
+
+def test_autosave_keeps_partial_input(app, tenders_world, login_as):
+    sec = login_as("secretary_a")
+    tid = new_tender(sec)
+    token = sec.csrf(f"/s/tenders/{tid}/etape/1")
+    resp = sec.http.post(f"/s/tenders/{tid}/etape/1", data={"csrf_token": token, "title": "Chasse-neige",
+                                                           "action": "autosave"}, headers={"X-Autosave": "1"})
+    assert resp.status_code == 200 and resp.json["saved"] is True and "nature" in resp.json["errors"]
+    assert _tender(app, tid).title == "Chasse-neige"
+    # resumable: the list links the draft at its step, and a second draft coexists
+    tid2 = new_tender(sec)
+    index = sec.get("/s/tenders/").get_data(as_text=True)
+    assert "Chasse-neige" in index and f"/s/tenders/{tid2}/etape/1" in index
+
+
+def test_publication_refused_when_incomplete_and_for_secretary(app, tenders_world, login_as):
+    sec = login_as("secretary_a")
+    tid = new_tender(sec)
+    resp = sec.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    assert resp.status_code == 403  # publish is the mayor's (grantable)
+    mayor = login_as("mayor_a")
+    resp = mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    assert resp.status_code == 302
+    assert _tender(app, tid).status == "draft"
+    page = mayor.get(f"/s/tenders/{tid}/recapitulatif").get_data(as_text=True)
+    assert "alert-warning" in page
+
+
+def test_below_threshold_is_not_published(app, tenders_world, login_as):
+    mayor = login_as("mayor_a")
+    tid = new_tender(mayor)
+    fill(mayor, tid, amount="85000")
+    mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    assert _tender(app, tid).status == "draft"
+
+
+def test_elected_reads_but_cannot_write(app, tenders_world, login_as):
+    elected = login_as("elected_a")
+    assert elected.get("/s/tenders/").status_code == 200
+    assert elected.post("/s/tenders/nouveau", {}, csrf_from="/s/tenders/").status_code == 403
+
+
+def test_epci_buys_on_its_own(app, tenders_world, login_as):
+    from portal.extensions import db
+    from services.tenders.models import Tender
+
+    epci = login_as("epci_user")
+    tid = new_tender(epci)
+    with app.app_context():
+        t = db.session.get(Tender, tid)
+        assert t.collectivity_id == tenders_world.epci
+    # a member commune's mayor does not see the EPCI's draft
+    mayor = login_as("mayor_a")
+    assert mayor.get(f"/s/tenders/{tid}/recapitulatif").status_code == 404
+    assert "etape" not in mayor.get("/s/tenders/").get_data(as_text=True)
