@@ -1,21 +1,33 @@
-"""Citizen alerts — Send SMS and e-mail alerts to the residents who subscribed, one by one or all at once. (issue #6).
+"""Citizen alerts (issue #6): residents subscribe to the lists of their commune (double opt-in, consent records,
+one-click unsubscribe, STOP); the mairie sends alerts by e-mail and SMS through the outbox and Celery, follows their
+delivery, and each list alert is published as CAP 1.2 and in an Atom feed per commune.
 
-The service is announced to the portal (its descriptor: name, permissions) but not deployed yet: it has no
-blueprint, so the home page shows it as « en préparation » and no page of it exists. Its issue builds it here.
+Subscribers are personal data of their commune: ``alerts.read`` / ``alerts.send`` holders of that commune only.
 """
 from flask_babel import lazy_gettext as _l
 
-from portal.registry import ServiceDescriptor
+from portal.registry import NavEntry, ServiceDescriptor
+
+from .public import public
+from .views import api, bp
 
 service = ServiceDescriptor(
     slug="alerts",
     name=_l("Citizen alerts"),
     description=_l("Send SMS and e-mail alerts to the residents who subscribed, one by one or all at once."),
     icon="bell",
+    blueprint=bp,
+    api_blueprint=api,
+    public_blueprint=public,
+    index_endpoint="alerts.index",
     access_permission="alerts.read",
     permissions={
         "alerts.read": ("mayor", "secretary"),
         "alerts.send": ("mayor", "secretary"),
     },
-    permission_labels={"alerts.send": _l("Citizen alerts: send messages")},
+    permission_labels={"alerts.read": _l("Citizen alerts: see subscribers and alerts"),
+                       "alerts.send": _l("Citizen alerts: send messages")},
+    nav=[NavEntry(_l("Alerts"), "alerts.index"), NavEntry(_l("New alert"), "alerts.compose", "alerts.send")],
+    tasks=("services.alerts.tasks",),
+    models=("services.alerts.models",),
 )

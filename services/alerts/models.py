@@ -1,0 +1,149 @@
+"""Citizen alerts: lists a commune offers, subscribers (personal data of their commune), consent records, alerts
+and their deliveries (the outbox: one row per recipient and channel).
+
+Every table belongs to one commune (``TerritoryScoped``): the portal's choke point narrows every ORM query to the
+active territory; PostgreSQL row-level security does it again (policies in the migration).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.tenancy import TerritoryScoped
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+SEVERITIES = ("info", "minor", "moderate", "severe", "extreme")
+CHANNELS = ("email", "sms")
+
+
+class AlertList(TerritoryScoped, db.Model):
+    """A list a commune offers to its residents, with its own purpose (never used for anything else)."""
+
+    __tablename__ = "alerts_list"
+    __table_args__ = (UniqueConstraint("commune_insee", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    purpose: Mapped[str] = mapped_column(Text, default="")  # shown to residents, kept in each consent record
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Subscriber(TerritoryScoped, db.Model):
+    """A resident who gave an e-mail address and/or a mobile number. ``token`` is the secret of their links."""
+
+    __tablename__ = "alerts_subscriber"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164
+    address: Mapped[str] = mapped_column(String(300), default="")
+    email_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    phone_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sms_code_hash: Mapped[str] = mapped_column(String(128), default="")
+    sms_code_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sms_code_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A permanent delivery failure stops further sending on that channel until the resident changes the address.
+    email_invalid: Mapped[str] = mapped_column(String(200), default="")
+    phone_invalid: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    subscriptions: Mapped[list[Subscription]] = relationship(back_populates="subscriber",
+                                                             cascade="all, delete-orphan")
+
+    def channel_ok(self, channel: str) -> bool:
+        if channel == "email":
+            return bool(self.email and self.email_confirmed_at and not self.email_invalid)
+        return bool(self.phone and self.phone_confirmed_at and not self.phone_invalid)
+
+
+class Subscription(TerritoryScoped, db.Model):
+    """Consent record: the list, the exact wording shown, when and through which channel it was given and
+    confirmed; ``unsubscribed_at`` ends it (the record stays as proof until the resident deletes their data)."""
+
+    __tablename__ = "alerts_subscription"
+    __table_args__ = (UniqueConstraint("subscriber_id", "list_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("alerts_subscriber.id", ondelete="CASCADE"), index=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("alerts_list.id", ondelete="CASCADE"), index=True)
+    consent_text: Mapped[str] = mapped_column(Text)
+    consent_channel: Mapped[str] = mapped_column(String(16))  # web form: email, sms or both
+    consented_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    unsubscribe_channel: Mapped[str] = mapped_column(String(16), default="")  # link, one-click, stop, manage
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
+    alert_list: Mapped[AlertList] = relationship()
+
+
+class Alert(TerritoryScoped, db.Model):
+    """A message of the mairie: to lists (broadcast) or to one person (individual)."""
+
+    __tablename__ = "alerts_alert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: secrets.token_hex(16))
+    kind: Mapped[str] = mapped_column(String(16), default="broadcast")  # broadcast / individual
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16), default="info")
+    channels: Mapped[list] = mapped_column(JSON, default=list)
+    list_ids: Mapped[list] = mapped_column(JSON, default=list)
+    legal_basis: Mapped[str] = mapped_column(String(300), default="")  # individual messages
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # scheduled/queued/cancelled
+    scheduled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    sms_segments: Mapped[int] = mapped_column(Integer, default=0)
+
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="alert", cascade="all, delete-orphan")
+
+    @property
+    def public(self) -> bool:
+        return self.kind == "broadcast" and self.status in ("queued", "sent")
+
+
+class Delivery(TerritoryScoped, db.Model):
+    """Outbox row: one recipient, one channel. ``key`` is the idempotency key given to the provider."""
+
+    __tablename__ = "alerts_delivery"
+    __table_args__ = (UniqueConstraint("alert_id", "channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True, default=lambda: secrets.token_hex(16))
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts_alert.id", ondelete="CASCADE"), index=True)
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("alerts_subscriber.id", ondelete="SET NULL"),
+                                                      index=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    # pending → sending → sent → delivered (provider receipt); or failed (permanent, or retries exhausted)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    failure_reason: Mapped[str] = mapped_column(String(40), default="")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    provider: Mapped[str] = mapped_column(String(20), default="")
+    provider_message_id: Mapped[str] = mapped_column(String(100), default="", index=True)
+    segments: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    alert: Mapped[Alert] = relationship(back_populates="deliveries")
+    subscriber: Mapped[Subscriber | None] = relationship()

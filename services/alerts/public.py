@@ -1,0 +1,409 @@
+"""Residents' pages (/p/alerts/<insee>/…, no account) and the SMS provider webhook.
+
+An anonymous request sees no territory: each view enters the one commune of its URL with ``territory_scope``. The
+secret of a resident's links is their subscriber token; a page never shows anyone else's data. A commune that does
+not offer the service (no convention in force covering it, or not enabled) has no public page.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from contextlib import contextmanager
+
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal import audit
+from portal.extensions import csrf, db
+from portal.mail import queue_email
+from portal.models import Collectivity
+from portal.registry import is_subscribed
+from portal.tenancy import territory_scope
+
+from . import cap as capmod
+from . import sms as smsmod
+from .delivery import apply_receipt, code_hash, public_url, stop_by_phone
+from .forms import CodeForm, ConfirmForm, ManageForm, SubscribeForm
+from .models import Alert, AlertList, Subscriber, Subscription, utcnow
+
+log = logging.getLogger("services.alerts.public")
+
+public = Blueprint("alerts_public", __name__)
+
+CODE_TTL = dt.timedelta(minutes=30)
+CODE_MAX_ATTEMPTS = 5
+
+
+@contextmanager
+def commune_scope(insee: str):
+    coll = db.session.scalar(select(Collectivity).where(Collectivity.insee == insee,
+                                                        Collectivity.kind == "commune"))
+    if coll is None or not is_subscribed(coll, "alerts"):
+        abort(404)
+    g.alerts_commune = coll
+    with territory_scope({insee}):
+        if db.engine.dialect.name == "postgresql":  # the transaction began before the scope: tell RLS too
+            db.session.connection().exec_driver_sql("SELECT set_config('app.territory', %s, true)", (insee,))
+        yield coll
+
+
+def _subscriber(token: str) -> Subscriber:
+    sub = db.session.scalar(select(Subscriber).where(Subscriber.token == token))
+    if sub is None:
+        abort(404)
+    return sub
+
+
+def consent_wording(lst: AlertList, commune: str) -> str:
+    return _("I agree that the mairie of %(commune)s sends me the messages of the list « %(name)s » (%(purpose)s) "
+             "on the channels I gave, until I unsubscribe.", commune=commune, name=lst.name, purpose=lst.purpose)
+
+
+def _send_code(sub: Subscriber, commune: str) -> bool:
+    code = f"{secrets.randbelow(10**6):06d}"
+    sub.sms_code_hash = code_hash(sub.token, code)
+    sub.sms_code_expires_at = utcnow() + CODE_TTL
+    sub.sms_code_attempts = 0
+    text = _("%(commune)s: your confirmation code is %(code)s. It is valid 30 minutes.", commune=commune, code=code)
+    try:
+        provider = smsmod.provider_from_config(current_app.config)
+        provider.send(sub.phone, text, f"code-{sub.token[:16]}", smsmod.segments(text).encoding == "UCS-2")
+    except (smsmod.TemporarySmsError, smsmod.PermanentSmsError) as exc:
+        log.error("confirmation code SMS to %s failed: %s", sub.phone, exc)
+        return False
+    return True
+
+
+@public.route("/<insee>/", methods=["GET", "POST"])
+def subscribe(insee: str):
+    with commune_scope(insee) as coll:
+        lists = db.session.scalars(select(AlertList).where(AlertList.active.is_(True))
+                                   .order_by(AlertList.name)).all()
+        form = SubscribeForm()
+        form.lists.choices = [(lst.id, lst.name) for lst in lists]
+        wording = {lst.id: consent_wording(lst, coll.name) for lst in lists}
+        if form.validate_on_submit():
+            email = (form.email.data or "").strip().lower() or None
+            phone = None
+            ok = True
+            if form.phone.data and form.phone.data.strip():
+                try:
+                    phone = smsmod.normalize_mobile(form.phone.data)
+                except smsmod.InvalidPhone as exc:
+                    ok = False
+                    form.phone.errors.append(_("This is not a mobile number: SMS can only reach a mobile phone.")
+                                             if str(exc) == "not_mobile" else
+                                             _("This phone number is not valid."))
+            if not email and not phone and ok:
+                ok = False
+                form.email.errors.append(_("Give an e-mail address, a mobile number, or both."))
+            if ok:
+                sub = Subscriber(commune_insee=insee, email=email, phone=phone,
+                                 address=(form.address.data or "").strip())
+                db.session.add(sub)
+                channel = "both" if email and phone else ("email" if email else "sms")
+                for list_id in form.lists.data:
+                    lst = next(lst for lst in lists if lst.id == list_id)
+                    sub.subscriptions.append(Subscription(commune_insee=insee, list_id=lst.id,
+                                                          consent_text=wording[lst.id], consent_channel=channel))
+                db.session.flush()
+                audit.record("alerts.subscriber_created", target=sub, collectivity=coll, channel=channel,
+                             lists=len(form.lists.data))
+                if email:
+                    queue_email(email, _("Confirm your subscription to the alerts of %(commune)s",
+                                         commune=coll.name), "alerts/confirm", commune=coll.name,
+                                link=public_url("alerts_public.confirm_email", insee=insee, token=sub.token),
+                                lists=[lst.name for lst in lists if lst.id in form.lists.data],
+                                lines={"hello": _("Hello,"),
+                                       "intro": _("You asked to receive the messages of the mairie of "
+                                                  "%(commune)s:", commune=coll.name),
+                                       "action": _("To confirm, open this link:"),
+                                       "ignore": _("If you did not ask for it, ignore this message: nothing "
+                                                   "will be sent to you.")})
+                sent = _send_code(sub, coll.name) if phone else False
+                db.session.commit()
+                log.info("alerts: new subscriber %s in %s (%s)", sub.id, insee, channel)
+                if phone:
+                    if not sent:
+                        flash(_("The code could not be sent by SMS just now. Ask for a new one in a few minutes."),
+                              "error")
+                    return redirect(url_for(".enter_code", insee=insee, token=sub.token))
+                return render_template("alerts/public/check_email.html", commune=coll, email=email)
+        return render_template("alerts/public/subscribe.html", commune=coll, form=form, lists=lists,
+                               wording=wording)
+
+
+@public.get("/<insee>/confirmer/<token>")
+def confirm_email(insee: str, token: str):
+    with commune_scope(insee) as coll:
+        sub = _subscriber(token)
+        return render_template("alerts/public/confirm.html", commune=coll, sub=sub, form=ConfirmForm())
+
+
+@public.post("/<insee>/confirmer/<token>")
+def confirm_email_post(insee: str, token: str):
+    """A POST (not the GET of the link): mail scanners that open links do not confirm on the resident's behalf."""
+    with commune_scope(insee) as coll:
+        sub = _subscriber(token)
+        if ConfirmForm().validate_on_submit() and sub.email and sub.email_confirmed_at is None:
+            sub.email_confirmed_at = utcnow()
+            audit.record("alerts.subscriber_confirmed", target=sub, collectivity=coll, channel="email")
+            db.session.commit()
+        flash(_("Your e-mail address is confirmed: you will receive the messages you chose."), "success")
+        return redirect(url_for(".manage", insee=insee, token=token))
+
+
+@public.route("/<insee>/code/<token>", methods=["GET", "POST"])
+def enter_code(insee: str, token: str):
+    with commune_scope(insee) as coll:
+        sub = _subscriber(token)
+        if not sub.phone:
+            abort(404)
+        form = CodeForm()
+        if request.method == "POST" and request.form.get("resend"):
+            if ConfirmForm().validate_on_submit():
+                ok = _send_code(sub, coll.name)
+                db.session.commit()
+                flash(_("A new code was sent.") if ok else _("The code could not be sent by SMS just now."),
+                      "success" if ok else "error")
+            return redirect(url_for(".enter_code", insee=insee, token=token))
+        if form.validate_on_submit():
+            code = form.code.data.strip()
+            if sub.sms_code_attempts >= CODE_MAX_ATTEMPTS or not sub.sms_code_expires_at \
+                    or sub.sms_code_expires_at < utcnow():
+                form.code.errors.append(_("This code has expired. Ask for a new one."))
+            elif not hmac.compare_digest(sub.sms_code_hash, code_hash(sub.token, code)):
+                sub.sms_code_attempts += 1
+                db.session.commit()
+                form.code.errors.append(_("This code is not the right one."))
+            else:
+                sub.phone_confirmed_at = utcnow()
+                sub.sms_code_hash, sub.sms_code_expires_at = "", None
+                audit.record("alerts.subscriber_confirmed", target=sub, collectivity=coll, channel="sms")
+                db.session.commit()
+                flash(_("Your mobile number is confirmed: you will receive the messages you chose."), "success")
+                return redirect(url_for(".manage", insee=insee, token=token))
+        return render_template("alerts/public/code.html", commune=coll, sub=sub, form=form,
+                               resend_form=ConfirmForm(), display_phone=smsmod.display_phone)
+
+
+@public.route("/<insee>/gerer/<token>", methods=["GET", "POST"])
+def manage(insee: str, token: str):
+    with commune_scope(insee) as coll:
+        sub = _subscriber(token)
+        lists = db.session.scalars(select(AlertList).order_by(AlertList.name)).all()
+        active = {s.list_id for s in sub.subscriptions if s.unsubscribed_at is None}
+        form = ManageForm()
+        form.lists.choices = [(lst.id, lst.name) for lst in lists if lst.active or lst.id in active]
+        if request.method == "GET":
+            form.lists.data = sorted(active)
+            form.address.data = sub.address
+        elif form.validate_on_submit():
+            wanted = set(form.lists.data or [])
+            by_list = {s.list_id: s for s in sub.subscriptions}
+            for lst in lists:
+                s = by_list.get(lst.id)
+                if lst.id in wanted and (s is None or s.unsubscribed_at is not None):
+                    if s is None:
+                        sub.subscriptions.append(Subscription(
+                            commune_insee=insee, list_id=lst.id, consent_text=consent_wording(lst, coll.name),
+                            consent_channel="manage"))
+                    else:
+                        s.unsubscribed_at, s.unsubscribe_channel = None, ""
+                        s.consented_at, s.consent_text = utcnow(), consent_wording(lst, coll.name)
+                elif lst.id not in wanted and s is not None and s.unsubscribed_at is None:
+                    s.unsubscribed_at, s.unsubscribe_channel = utcnow(), "manage"
+            sub.address = (form.address.data or "").strip()
+            audit.record("alerts.subscriber_changed", target=sub, collectivity=coll, lists=len(wanted))
+            db.session.commit()
+            flash(_("Your choices are saved."), "success")
+            return redirect(url_for(".manage", insee=insee, token=token))
+        return render_template("alerts/public/manage.html", commune=coll, sub=sub, form=form,
+                               delete_form=ConfirmForm(prefix="delete"), display_phone=smsmod.display_phone)
+
+
+@public.post("/<insee>/supprimer/<token>")
+def delete(insee: str, token: str):
+    with commune_scope(insee) as coll:
+        sub = _subscriber(token)
+        if not ConfirmForm(prefix="delete").validate_on_submit():
+            abort(400)
+        audit.record("alerts.subscriber_deleted", target=sub, collectivity=coll)
+        db.session.delete(sub)
+        db.session.commit()
+        return render_template("alerts/public/deleted.html", commune=coll)
+
+
+def _unsubscribe_all(sub: Subscriber, channel: str) -> int:
+    n = 0
+    for s in sub.subscriptions:
+        if s.unsubscribed_at is None:
+            s.unsubscribed_at, s.unsubscribe_channel = utcnow(), channel
+            n += 1
+    return n
+
+
+@public.route("/<insee>/desinscription/<token>", methods=["GET", "POST"])
+def unsubscribe(insee: str, token: str):
+    """The link in every message: a page with one button (a GET changes nothing)."""
+    with commune_scope(insee) as coll:
+        sub = _subscriber(token)
+        form = ConfirmForm()
+        if request.method == "POST" and form.validate_on_submit():
+            n = _unsubscribe_all(sub, "link")
+            audit.record("alerts.subscriber_unsubscribed", target=sub, collectivity=coll, channel="link", lists=n)
+            db.session.commit()
+            return render_template("alerts/public/unsubscribed.html", commune=coll, sub=sub)
+        return render_template("alerts/public/unsubscribe.html", commune=coll, sub=sub, form=form)
+
+
+@public.post("/<insee>/desinscription/<token>/un-clic")
+@csrf.exempt
+def one_click(insee: str, token: str):
+    """RFC 8058 one-click unsubscribe: the mail client POSTs ``List-Unsubscribe=One-Click`` (no CSRF token: the
+    secret is the token in the URL)."""
+    with commune_scope(insee) as coll:
+        sub = _subscriber(token)
+        n = _unsubscribe_all(sub, "one-click")
+        audit.record("alerts.subscriber_unsubscribed", target=sub, collectivity=coll, channel="one-click", lists=n)
+        db.session.commit()
+        return Response("", status=204)
+
+
+# Public alerts: HTML, CAP 1.2, Atom ----------------------------------------------------------------------------------
+
+def _public_alerts():
+    return db.session.scalars(select(Alert).where(Alert.kind == "broadcast", Alert.status.in_(("queued", "sent")))
+                              .order_by(Alert.sent_at.desc()).limit(50)).all()
+
+
+def _list_names(alert: Alert) -> list[str]:
+    return list(db.session.scalars(select(AlertList.name).where(AlertList.id.in_(alert.list_ids or [-1]))))
+
+
+@public.get("/<insee>/alertes")
+def public_alerts(insee: str):
+    with commune_scope(insee) as coll:
+        return render_template("alerts/public/alerts.html", commune=coll, alerts=_public_alerts())
+
+
+@public.get("/<insee>/alertes/<int:alert_id>")
+def public_alert(insee: str, alert_id: int):
+    with commune_scope(insee) as coll:
+        alert = db.session.scalar(select(Alert).where(Alert.id == alert_id))
+        if alert is None or not alert.public:
+            abort(404)
+        return render_template("alerts/public/alert.html", commune=coll, alert=alert)
+
+
+def cap_document(alert: Alert, coll: Collectivity) -> bytes:
+    host = (current_app.config.get("BASE_URL") or "localhost").split("//")[-1].split("/")[0].split(":")[0]
+    xml = capmod.build_cap(alert, sender=f"mairie-{coll.insee}@{host}", commune=coll.name,
+                           web=public_url("alerts_public.public_alert", insee=coll.insee, alert_id=alert.id),
+                           lists=_list_names(alert))
+    errors = capmod.validate(xml)
+    if errors:  # a bug of ours, never the user's input: say it loudly, publish nothing invalid
+        log.error("CAP document of alert %s is not valid: %s", alert.id, errors)
+        abort(500)
+    return xml
+
+
+@public.get("/<insee>/alertes/<int:alert_id>.cap")
+def public_cap(insee: str, alert_id: int):
+    with commune_scope(insee) as coll:
+        alert = db.session.scalar(select(Alert).where(Alert.id == alert_id))
+        if alert is None or not alert.public:
+            abort(404)
+        return Response(cap_document(alert, coll), mimetype="application/cap+xml")
+
+
+@public.get("/<insee>/flux.atom")
+def feed(insee: str):
+    with commune_scope(insee) as coll:
+        alerts = _public_alerts()
+        entries = [{"id": f"urn:uuid:{a.identifier[:8]}-{a.identifier[8:12]}-{a.identifier[12:16]}-"
+                          f"{a.identifier[16:20]}-{a.identifier[20:32]}",
+                    "title": a.title, "summary": a.body, "updated": a.sent_at or a.created_at,
+                    "link": public_url("alerts_public.public_alert", insee=insee, alert_id=a.id),
+                    "cap": public_url("alerts_public.public_cap", insee=insee, alert_id=a.id)} for a in alerts]
+        xml = capmod.build_atom(feed_url=public_url("alerts_public.feed", insee=insee),
+                                page_url=public_url("alerts_public.public_alerts", insee=insee), commune=coll.name,
+                                insee=insee, entries=entries, updated=entries[0]["updated"] if entries else None)
+        return Response(xml, mimetype="application/atom+xml")
+
+
+# SMS provider webhook ------------------------------------------------------------------------------------------------
+
+BREVO_FAILED = {"hardBounce": "invalid_number", "hard_bounce": "invalid_number", "softBounce": "not_delivered",
+                "soft_bounce": "not_delivered", "rejected": "refused", "blacklisted": "refused",
+                "skip": "refused"}
+
+
+def _verify(provider: str) -> bool:
+    secret = current_app.config.get("ALERTS_WEBHOOK_SECRET") or ""
+    if not secret:
+        log.error("SMS webhook called but ALERTS_WEBHOOK_SECRET is not set: refused")
+        return False
+    if provider == "http_json":
+        sent = request.headers.get("X-Signature", "")
+        expected = hmac.new(secret.encode(), request.get_data(), hashlib.sha256).hexdigest()
+        return hmac.compare_digest(sent, expected)
+    # Brevo calls the webUrl given at sending time; the shared secret travels in its query string.
+    return hmac.compare_digest(request.args.get("secret", ""), secret)
+
+
+@public.post("/webhooks/sms/<provider>")
+@csrf.exempt
+def webhook(provider: str):
+    if provider not in ("brevo", "http_json"):
+        abort(404)
+    if not _verify(provider):
+        log.warning("SMS webhook %s: bad signature from %s", provider, request.remote_addr)
+        abort(403)
+    try:
+        data = json.loads(request.get_data() or b"{}")
+    except ValueError:
+        abort(400)
+    events = data if isinstance(data, list) else [data]
+    with territory_scope(None):  # a verified provider call acts as the system (receipts of every commune)
+        handled = _handle_events(provider, events)
+    return {"handled": handled}
+
+
+def _handle_events(provider: str, events: list) -> int:
+    handled = 0
+    for ev in events:
+        if not isinstance(ev, dict):
+            continue
+        if provider == "brevo":
+            kind = str(ev.get("msg_status") or ev.get("event") or "")
+            message_id = str(ev.get("messageId") or ev.get("message_id") or "")
+            reply = ev.get("reply")
+            number = str(ev.get("to") or ev.get("from") or "")
+        else:
+            kind = str(ev.get("status") or "")
+            message_id = str(ev.get("id") or "")
+            reply = ev.get("text") if kind == "inbound" else None
+            number = str(ev.get("from") or ev.get("to") or "")
+        if kind in ("replied", "inbound", "reply") or reply is not None:
+            if str(reply or "").strip().upper().startswith("STOP"):
+                try:
+                    phone = smsmod.normalize_mobile(number if number.startswith("+") else "+" + number)
+                except smsmod.InvalidPhone:
+                    continue
+                n = stop_by_phone(phone)
+                log.info("STOP from %s: %s subscription(s) ended", phone, n)
+                handled += 1
+            continue
+        if kind in ("delivered",):
+            handled += apply_receipt(message_id, "delivered")
+        elif kind in BREVO_FAILED or kind in ("failed", "undelivered"):
+            reason = BREVO_FAILED.get(kind) or str(ev.get("reason") or "not_delivered")
+            handled += apply_receipt(message_id, "failed", reason if reason in ("invalid_number",) else
+                                     "not_delivered")
+    return handled

@@ -1,0 +1,249 @@
+"""SMS text rules and provider adapters.
+
+- :func:`segments` counts SMS segments the way the networks do: GSM 03.38 7-bit alphabet (160 characters in one
+  segment, 153 per segment once concatenated; characters of the extension table — ``^ { } \\ [ ~ ] | €`` and form
+  feed — take two septets), else UCS-2 (70 characters, 67 per segment; characters outside the BMP take two UTF-16
+  units).
+- :func:`normalize_mobile` validates a phone number with ``phonenumbers`` and returns it in E.164; only mobile numbers
+  are accepted (an SMS to a landline is lost money).
+- Providers: one interface (:class:`SmsProvider.send`), three adapters:
+  * :class:`BrevoProvider` — Brevo (ex-Sendinblue, Paris) transactional SMS HTTP API, following
+    developers.brevo.com "Transactional SMS endpoints" (``POST /v3/transactionalSMS/send``, ``api-key`` header,
+    JSON ``sender``/``recipient``/``content``/``type``/``tag``/``webUrl``/``unicodeEnabled``, answer
+    ``{"messageId": …}``) and its error model (4xx with ``{"code", "message"}``). Not tested against the real
+    service (no account): tested against a loopback server that speaks the documented request/answer.
+  * :class:`HttpJsonProvider` — a generic HTTP/JSON gateway: ``POST <url>`` with ``{"to", "text", "sender",
+    "reference"}``, bearer token, answer ``{"id": …}``.
+  * :class:`LogProvider` — embedded default when no provider is configured: the text goes to the log (like the
+    portal's mail without ``MAIL_SERVER``), the delivery is marked sent by "log".
+- Errors: :class:`TemporarySmsError` (network, 429, 5xx: retried with backoff) and :class:`PermanentSmsError`
+  (invalid number, refused content, 4xx: never retried).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+import phonenumbers
+
+log = logging.getLogger("services.alerts.sms")
+
+GSM_BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENSION = "^{}\\[~]|€\f"
+_BASIC = frozenset(GSM_BASIC) - {"\x1b"}
+_EXT = frozenset(GSM_EXTENSION)
+
+MAX_SEGMENTS = 10
+
+
+@dataclass(frozen=True)
+class SegmentCount:
+    encoding: str  # "GSM-7" or "UCS-2"
+    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
+    segments: int
+    per_segment: int
+    non_gsm: tuple[str, ...]  # the characters that forced UCS-2
+
+    def as_dict(self) -> dict:
+        return {"encoding": self.encoding, "units": self.units, "segments": self.segments,
+                "per_segment": self.per_segment, "non_gsm": list(self.non_gsm)}
+
+
+def segments(text: str) -> SegmentCount:
+    non_gsm = tuple(dict.fromkeys(c for c in text if c not in _BASIC and c not in _EXT))
+    if not non_gsm:
+        units = sum(2 if c in _EXT else 1 for c in text)
+        single, multi = 160, 153
+        encoding = "GSM-7"
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, multi = 70, 67
+        encoding = "UCS-2"
+    if units == 0:
+        count = 0
+    elif units <= single:
+        count = 1
+    else:
+        count = -(-units // multi)
+    return SegmentCount(encoding, units, count, single if count <= 1 else multi, non_gsm)
+
+
+class InvalidPhone(ValueError):
+    """The reason is a short English code: 'invalid', 'not_mobile'."""
+
+
+MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def normalize_mobile(raw: str, region: str = "FR") -> str:
+    try:
+        number = phonenumbers.parse((raw or "").strip(), region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone("invalid") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone("invalid")
+    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise InvalidPhone("not_mobile")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display_phone(e164: str) -> str:
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.NATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+# Providers ------------------------------------------------------------------------------------------------------
+
+class TemporarySmsError(Exception):
+    pass
+
+
+class PermanentSmsError(Exception):
+    def __init__(self, message: str, reason: str = "refused"):
+        super().__init__(message)
+        self.reason = reason
+
+
+class RateLimiter:
+    """At most ``rate`` calls per second per provider in this process (token bucket, thread-safe)."""
+
+    def __init__(self, rate: float):
+        self.rate = max(rate, 0.001)
+        self.capacity = max(1.0, self.rate)
+        self.tokens = self.capacity
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+
+    def acquire(self) -> None:
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                wait = (1 - self.tokens) / self.rate
+            time.sleep(wait)
+
+
+_limiters: dict[tuple[str, float], RateLimiter] = {}
+
+
+def limiter(name: str, rate: float) -> RateLimiter:
+    key = (name, rate)
+    if key not in _limiters:
+        _limiters[key] = RateLimiter(rate)
+    return _limiters[key]
+
+
+class SmsProvider:
+    name = "base"
+
+    def __init__(self, *, url: str = "", api_key: str = "", sender: str = "", timeout: float = 10.0,
+                 callback_url: str = ""):
+        self.url, self.api_key, self.sender, self.timeout = url, api_key, sender, timeout
+        self.callback_url = callback_url
+
+    def send(self, to: str, text: str, reference: str, unicode: bool) -> str:
+        """Send one SMS; return the provider's message id. Raises Temporary/PermanentSmsError."""
+        raise NotImplementedError
+
+    def _post(self, url: str, payload: dict, headers: dict) -> dict:
+        data = json.dumps(payload).encode("utf-8")
+        req = urllib.request.Request(url, data=data, method="POST",
+                                     headers={"Content-Type": "application/json", "Accept": "application/json",
+                                              **headers})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - configured URL
+                body = resp.read()
+        except urllib.error.HTTPError as exc:
+            body = exc.read().decode("utf-8", "replace")[:500]
+            if exc.code == 429 or exc.code >= 500:
+                raise TemporarySmsError(f"HTTP {exc.code}: {body}") from exc
+            raise PermanentSmsError(f"HTTP {exc.code}: {body}", reason=self._reason(exc.code, body)) from exc
+        except (OSError, urllib.error.URLError) as exc:
+            raise TemporarySmsError(repr(exc)) from exc
+        try:
+            return json.loads(body or b"{}")
+        except ValueError as exc:
+            raise TemporarySmsError(f"unreadable answer: {body[:200]!r}") from exc
+
+    @staticmethod
+    def _reason(code: int, body: str) -> str:
+        lowered = body.lower()
+        if "recipient" in lowered or "number" in lowered or "phone" in lowered:
+            return "invalid_number"
+        if code in (401, 403):
+            return "provider_auth"
+        return "refused"
+
+
+class BrevoProvider(SmsProvider):
+    name = "brevo"
+    DEFAULT_URL = "https://api.brevo.com/v3/transactionalSMS/send"
+
+    def send(self, to, text, reference, unicode):
+        payload = {
+            "sender": self.sender[:11] or "Mairie",
+            "recipient": to.lstrip("+"),
+            "content": text,
+            "type": "transactional",
+            "tag": reference,
+            "unicodeEnabled": bool(unicode),
+        }
+        if self.callback_url:
+            payload["webUrl"] = self.callback_url
+        answer = self._post(self.url or self.DEFAULT_URL, payload, {"api-key": self.api_key})
+        message_id = answer.get("messageId")
+        if message_id in (None, ""):
+            raise TemporarySmsError(f"no messageId in answer: {answer!r}")
+        return str(message_id)
+
+
+class HttpJsonProvider(SmsProvider):
+    name = "http_json"
+
+    def send(self, to, text, reference, unicode):
+        if not self.url:
+            raise PermanentSmsError("ALERTS_SMS_URL is not set for the http_json provider", reason="provider_config")
+        answer = self._post(self.url, {"to": to, "text": text, "sender": self.sender, "reference": reference,
+                                       "callback_url": self.callback_url or None},
+                            {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {})
+        message_id = answer.get("id")
+        if message_id in (None, ""):
+            raise TemporarySmsError(f"no id in answer: {answer!r}")
+        return str(message_id)
+
+
+class LogProvider(SmsProvider):
+    name = "log"
+
+    def send(self, to, text, reference, unicode):
+        log.warning("SMS not sent (no ALERTS_SMS_PROVIDER): to %s, ref %s\n%s", to, reference, text)
+        return f"log-{reference}"
+
+
+PROVIDERS = {p.name: p for p in (BrevoProvider, HttpJsonProvider, LogProvider)}
+
+
+def provider_from_config(cfg) -> SmsProvider:
+    name = (cfg.get("ALERTS_SMS_PROVIDER") or "log").strip()
+    cls = PROVIDERS.get(name)
+    if cls is None:
+        raise ValueError(f"unknown ALERTS_SMS_PROVIDER {name!r} (known: {', '.join(PROVIDERS)})")
+    base = (cfg.get("BASE_URL") or "").rstrip("/")
+    return cls(url=cfg.get("ALERTS_SMS_URL") or "", api_key=cfg.get("ALERTS_SMS_API_KEY") or "",
+               sender=cfg.get("ALERTS_SMS_SENDER") or "Mairie", timeout=float(cfg.get("ALERTS_SMS_TIMEOUT") or 10),
+               callback_url=f"{base}/p/alerts/webhooks/sms/{name}?secret={cfg.get('ALERTS_WEBHOOK_SECRET') or ''}"
+               if name == "brevo" and base else "")

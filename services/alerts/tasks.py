@@ -1,0 +1,31 @@
+"""Celery tasks of the alerts service (declared in the descriptor's ``tasks``, imported by the worker).
+
+They run in system context (``portal.tasks.AppTask``): the rows they act on were written and checked by the user's
+transaction. ``alerts.flush`` runs every minute on beat (scheduled alerts, retries, rows of a dead worker).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from portal.tasks import celery_app
+
+from . import delivery
+
+
+@celery_app.task(name="alerts.send_batch")
+def send_batch(ids: list[int]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for delivery_id in ids:
+        status = delivery.deliver(delivery_id)
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+@celery_app.task(name="alerts.flush")
+def flush() -> dict[str, int]:
+    return delivery.flush()
+
+
+@celery_app.on_after_configure.connect
+def _schedule(sender, **kwargs):  # pragma: no cover - wiring for beat
+    sender.add_periodic_task(dt.timedelta(seconds=60), flush.s(), name="alerts-flush")

@@ -1,0 +1,326 @@
+"""Pages of the mairie (/s/alerts/) and its JSON API (/api/v1/alerts/).
+
+Subscribers are personal data of their commune: every view here runs behind the gate (``alerts.read`` /
+``alerts.send``) and the tenancy choke point narrows every query to the active commune. Views refuse an active
+collectivity that is not a commune (an EPCI has no residents list of its own).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import case, func, select
+
+from portal import audit
+from portal.extensions import db
+from portal.registry import requires
+
+from . import sms as smsmod
+from .delivery import commune_name, queue_alert, recipients, sms_text
+from .forms import CHANNEL_LABELS, SEVERITY_LABELS, CancelForm, ComposeForm, ListForm
+from .models import Alert, AlertList, Delivery, Subscriber, Subscription, utcnow
+
+log = logging.getLogger("services.alerts")
+
+bp = Blueprint("alerts", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static")
+api = Blueprint("alerts_api", __name__)
+
+PARIS = ZoneInfo("Europe/Paris")
+
+DEFAULT_LISTS = (
+    ("Alertes de sécurité (plan communal de sauvegarde)",
+     "Alertes en cas de danger : inondation, tempête, accident, consignes du plan communal de sauvegarde."),
+    ("Travaux et coupures", "Travaux sur la voirie, coupures d'eau ou d'électricité, fermetures de routes."),
+    ("Vie municipale", "Informations de la mairie : conseils municipaux, manifestations, horaires."),
+)
+
+STATUS_LABELS = {
+    "pending": "Pending", "sending": "Sending", "sent": "Sent", "delivered": "Delivered", "failed": "Failed",
+    "cancelled": "Cancelled",
+}
+
+
+def status_label(status: str) -> str:
+    labels = {"pending": _("Pending"), "sending": _("Sending"), "sent": _("Sent, waiting for receipt"),
+              "delivered": _("Delivered"), "failed": _("Failed"), "cancelled": _("Not sent"),
+              "scheduled": _("Scheduled"), "queued": _("Sent")}
+    return labels.get(status, status)
+
+
+def reason_label(reason: str) -> str:
+    labels = {"address_refused": _("Address refused by the mail server"),
+              "invalid_number": _("Invalid or unreachable number"),
+              "retries_exhausted": _("Still unreachable after several attempts"),
+              "temporary": _("Temporary problem, will retry"), "unsubscribed": _("Unsubscribed in the meantime"),
+              "alert_cancelled": _("Alert cancelled"), "refused": _("Refused by the SMS provider"),
+              "provider_auth": _("SMS provider account refused (contact the department)"),
+              "provider_config": _("SMS provider not configured (contact the department)"),
+              "not_delivered": _("Not delivered by the operator")}
+    return labels.get(reason, reason)
+
+
+@bp.app_template_filter("alert_status")
+def _status_filter(status):
+    return status_label(status)
+
+
+@bp.app_template_filter("alert_reason")
+def _reason_filter(reason):
+    return reason_label(reason)
+
+
+def _commune_insee() -> str:
+    coll = g.get("collectivity")
+    if coll is None or coll.kind != "commune" or not coll.insee:
+        abort(403)
+    return coll.insee
+
+
+@bp.before_request
+def _only_communes():
+    coll = g.get("collectivity")
+    if coll is not None and (coll.kind != "commune" or not coll.insee):
+        return render_template("alerts/not_commune.html"), 403
+    return None
+
+
+api.before_request(_only_communes)
+
+
+def list_counts(insee: str) -> dict[int, dict[str, int]]:
+    """Active confirmed subscribers per list and channel."""
+    rows = db.session.execute(
+        select(Subscription.list_id,
+               func.sum(case((Subscriber.email_confirmed_at.is_not(None) & (Subscriber.email_invalid == ""), 1),
+                             else_=0)),
+               func.sum(case((Subscriber.phone_confirmed_at.is_not(None) & (Subscriber.phone_invalid == ""), 1),
+                             else_=0)),
+               func.count())
+        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+        .where(Subscription.unsubscribed_at.is_(None))
+        .group_by(Subscription.list_id)).all()
+    return {r[0]: {"email": int(r[1] or 0), "sms": int(r[2] or 0), "total": int(r[3] or 0)} for r in rows}
+
+
+def alert_stats(alert_id: int) -> dict:
+    rows = db.session.execute(select(Delivery.channel, Delivery.status, func.count())
+                              .where(Delivery.alert_id == alert_id)
+                              .group_by(Delivery.channel, Delivery.status)).all()
+    out: dict = {}
+    for channel, status, n in rows:
+        c = out.setdefault(channel, {"total": 0, "delivered": 0, "failed": 0, "pending": 0, "sent": 0,
+                                     "cancelled": 0})
+        c["total"] += n
+        key = "pending" if status in ("pending", "sending") else status
+        c[key] = c.get(key, 0) + n
+    for c in out.values():
+        c["percent"] = int(100 * c["delivered"] / c["total"]) if c["total"] else 0
+    reasons = db.session.execute(select(Delivery.channel, Delivery.failure_reason, func.count())
+                                 .where(Delivery.alert_id == alert_id, Delivery.status == "failed")
+                                 .group_by(Delivery.channel, Delivery.failure_reason)).all()
+    return {"channels": out, "failures": [{"channel": c, "reason": r, "label": reason_label(r), "count": n}
+                                          for c, r, n in reasons]}
+
+
+def sms_used_this_month(insee: str) -> int:
+    start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return int(db.session.scalar(select(func.coalesce(func.sum(Delivery.segments), 0))
+                                 .where(Delivery.channel == "sms", Delivery.status.in_(("sent", "delivered")),
+                                        Delivery.sent_at >= start)) or 0)
+
+
+@bp.get("/")
+def index():
+    insee = _commune_insee()
+    lists = db.session.scalars(select(AlertList).order_by(AlertList.name)).all()
+    counts = list_counts(insee)
+    alerts = db.session.scalars(select(Alert).where(Alert.kind != "test")
+                                .order_by(Alert.created_at.desc()).limit(20)).all()
+    return render_template("alerts/index.html", lists=lists, counts=counts, alerts=alerts,
+                           sms_used=sms_used_this_month(insee), list_form=ListForm(), insee=insee,
+                           subscribe_url=url_for("alerts_public.subscribe", insee=insee, _external=True))
+
+
+@bp.post("/listes")
+@requires("alerts.send")
+def add_list():
+    insee = _commune_insee()
+    form = ListForm()
+    if not form.validate_on_submit():
+        flash(_("Give the list a name and a purpose."), "error")
+        return redirect(url_for(".index"))
+    name = form.name.data.strip()
+    if db.session.scalar(select(AlertList).where(AlertList.name == name)):
+        flash(_("A list with this name already exists."), "error")
+        return redirect(url_for(".index"))
+    lst = AlertList(commune_insee=insee, name=name, purpose=form.purpose.data.strip())
+    db.session.add(lst)
+    db.session.flush()
+    audit.record("alerts.list_created", target=lst, name=name)
+    db.session.commit()
+    flash(_("The list « %(name)s » is open to residents.", name=name), "success")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/listes/usuelles")
+@requires("alerts.send")
+def add_default_lists():
+    insee = _commune_insee()
+    existing = set(db.session.scalars(select(AlertList.name)))
+    added = 0
+    for name, purpose in DEFAULT_LISTS:
+        if name not in existing:
+            db.session.add(AlertList(commune_insee=insee, name=name, purpose=purpose))
+            added += 1
+    audit.record("alerts.list_created", target_type="AlertList", name=f"{added} usual lists")
+    db.session.commit()
+    flash(_("%(n)d lists added.", n=added), "success")
+    return redirect(url_for(".index"))
+
+
+def _choices(insee: str):
+    counts = list_counts(insee)
+    lists = db.session.scalars(select(AlertList).where(AlertList.active.is_(True)).order_by(AlertList.name)).all()
+    return [(lst.id, _("%(name)s — %(email)d by e-mail, %(sms)d by SMS", name=lst.name,
+                       email=counts.get(lst.id, {}).get("email", 0), sms=counts.get(lst.id, {}).get("sms", 0)))
+            for lst in lists]
+
+
+def _local_to_utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=PARIS).astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+@bp.route("/alertes/nouvelle", methods=["GET", "POST"])
+@requires("alerts.send")
+def compose():
+    insee = _commune_insee()
+    form = ComposeForm()
+    form.lists.choices = _choices(insee)
+    commune = commune_name(insee)
+    preview = None
+    price = float(current_app.config.get("ALERTS_SMS_PRICE") or 0.05)
+    if request.method == "POST" and form.validate_on_submit():
+        draft = Alert(commune_insee=insee, kind="broadcast", title=form.title.data.strip(),
+                      body=form.body.data.strip(), severity=form.severity.data, channels=form.channels.data,
+                      list_ids=form.lists.data)
+        text = sms_text(draft, commune)
+        count = smsmod.segments(text)
+        targets = recipients(insee, form.lists.data, form.channels.data)
+        n_sms = sum(1 for t in targets if t[1] == "sms")
+        n_email = len(targets) - n_sms
+        errors = []
+        if "sms" in form.channels.data and count.segments > smsmod.MAX_SEGMENTS:
+            errors.append(_("The SMS would take %(n)d segments; the limit is %(max)d. Shorten the message.",
+                            n=count.segments, max=smsmod.MAX_SEGMENTS))
+        scheduled = None
+        if form.scheduled_at.data:
+            scheduled = _local_to_utc(form.scheduled_at.data)
+            if scheduled <= utcnow():
+                errors.append(_("The sending time is in the past."))
+        if form.test.data:
+            if errors:
+                for e in errors:
+                    flash(e, "error")
+            else:
+                test = Alert(commune_insee=insee, kind="test", title=draft.title, body=draft.body,
+                             severity=draft.severity, channels=["email"], list_ids=draft.list_ids,
+                             author_id=current_user.id, author_name=current_user.email, sent_at=utcnow())
+                db.session.add(test)
+                queue_alert(test, [(None, "email", current_user.email)])
+                db.session.commit()
+                flash(_("A test e-mail was sent to %(email)s.", email=current_user.email), "success")
+        elif form.send.data:
+            if not targets:
+                errors.append(_("Nobody would receive this alert: the chosen lists have no confirmed subscriber "
+                                "on these channels."))
+            if errors:
+                for e in errors:
+                    flash(e, "error")
+            else:
+                draft.author_id, draft.author_name = current_user.id, current_user.email
+                draft.scheduled_at = scheduled
+                draft.status = "scheduled" if scheduled else "queued"
+                draft.sent_at = None if scheduled else utcnow()
+                db.session.add(draft)
+                n = queue_alert(draft, targets)
+                audit.record("alerts.alert_sent", target=draft, title=draft.title, recipients=n,
+                             channels=",".join(draft.channels), scheduled=scheduled.isoformat() if scheduled else None)
+                db.session.commit()
+                if scheduled:
+                    flash(_("The alert is scheduled."), "success")
+                else:
+                    flash(_("The alert is being sent to %(n)d recipients.", n=n), "success")
+                return redirect(url_for(".alert_detail", alert_id=draft.id))
+        preview = {"sms": text, "segments": count, "n_sms": n_sms, "n_email": n_email,
+                   "cost": n_sms * count.segments * price, "errors": errors,
+                   "email_subject": f"{commune} — {draft.title}", "email_body": draft.body}
+    elif request.method == "POST":
+        for field in form:
+            for e in field.errors:
+                flash(e, "error")
+    return render_template("alerts/compose.html", form=form, preview=preview, commune=commune, price=price,
+                           max_segments=smsmod.MAX_SEGMENTS, stop=sms_text(Alert(body="", kind="broadcast"),
+                                                                          commune))
+
+
+def _alert_or_404(alert_id: int) -> Alert:
+    alert = db.session.scalar(select(Alert).where(Alert.id == alert_id, Alert.kind != "test"))
+    if alert is None:
+        abort(404)
+    return alert
+
+
+@bp.get("/alertes/<int:alert_id>")
+def alert_detail(alert_id: int):
+    alert = _alert_or_404(alert_id)
+    stats = alert_stats(alert.id)
+    lists = db.session.scalars(select(AlertList.name).where(AlertList.id.in_(alert.list_ids or [-1]))).all()
+    return render_template("alerts/alert.html", alert=alert, stats=stats, lists=lists, cancel_form=CancelForm(),
+                           channel_labels=CHANNEL_LABELS, severity_labels=SEVERITY_LABELS)
+
+
+@bp.post("/alertes/<int:alert_id>/annuler")
+@requires("alerts.send")
+def cancel(alert_id: int):
+    alert = _alert_or_404(alert_id)
+    form = CancelForm()
+    if not form.validate_on_submit() or alert.status != "scheduled":
+        flash(_("Only an alert that is still scheduled can be cancelled."), "error")
+        return redirect(url_for(".alert_detail", alert_id=alert.id))
+    alert.status = "cancelled"
+    for d in db.session.scalars(select(Delivery).where(Delivery.alert_id == alert.id,
+                                                       Delivery.status == "pending")):
+        d.status, d.failure_reason = "cancelled", "alert_cancelled"
+    audit.record("alerts.alert_cancelled", target=alert, title=alert.title)
+    db.session.commit()
+    flash(_("The alert is cancelled: nothing will be sent."), "success")
+    return redirect(url_for(".alert_detail", alert_id=alert.id))
+
+
+@bp.get("/abonnes")
+def subscribers():
+    insee = _commune_insee()
+    subs = db.session.scalars(select(Subscriber).order_by(Subscriber.created_at.desc())).all()
+    audit.record("alerts.subscribers_viewed", target_type="Subscriber", count=len(subs), commune=insee)
+    db.session.commit()
+    return render_template("alerts/subscribers.html", subs=subs, display_phone=smsmod.display_phone)
+
+
+# JSON API ------------------------------------------------------------------------------------------------------------
+
+@api.get("/alertes/<int:alert_id>/suivi")
+def api_stats(alert_id: int):
+    alert = _alert_or_404(alert_id)
+    return jsonify(id=alert.id, status=alert.status, **alert_stats(alert.id))
+
+
+@api.post("/segments")
+def api_segments():
+    data = request.get_json(silent=True) or {}
+    text = str(data.get("text", ""))
+    return jsonify(smsmod.segments(text).as_dict())
