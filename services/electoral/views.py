@@ -404,7 +404,7 @@ def emargement(bureau_id: int):
 def cards(bureau_id: int):
     b = _bureau_or_404(bureau_id)
     voters = _voters_of(b, None)
-    header = f"{_commune().name} — {_('Voter cards')} — {_('Polling station %(n)s', n=b.label)}"
+    header = " — ".join((_commune().name, _("Voter cards"), _("Polling station %(n)s", n=b.label)))
     data = pdf.render_pdf("electoral/pdf/cards.html", header, voters=voters, bureau=b, commune=_commune(),
                           qr=pdf.card_qr)
     audit.record("electoral.cards_printed", target=b, voters=len(voters))
@@ -415,7 +415,7 @@ def cards(bureau_id: int):
 @bp.get("/liste-generale.pdf")
 def general_list():
     voters = sorted(_registered(), key=legal_sort_key)
-    header = f"{_commune().name} — {_('Electoral roll')}"
+    header = " — ".join((_commune().name, _("Electoral roll")))
     data = pdf.render_pdf("electoral/pdf/general.html", header, voters=voters, commune=_commune(),
                           today=dt.date.today())
     audit.record("electoral.roll_printed", target_type="Voter", voters=len(voters))
@@ -427,7 +427,7 @@ def general_list():
 def statistics():
     today = dt.date.today()
     rows = pdf.statistics(_registered(), _bureaux(), today)
-    data = pdf.render_pdf("electoral/pdf/statistics.html", f"{_commune().name} — {_('Statistics')}", rows=rows,
+    data = pdf.render_pdf("electoral/pdf/statistics.html", " — ".join((_commune().name, _("Statistics"))), rows=rows,
                           commune=_commune(), today=today)
     audit.record("electoral.statistics_printed", target_type="Voter")
     db.session.commit()
@@ -444,7 +444,7 @@ def commission():
         for m in movements:
             counts[m.kind] = counts.get(m.kind, 0) + 1
         if request.args.get("format") == "pdf":
-            header = f"{_commune().name} — {_('Commission de contrôle')} — {form.du.data} – {form.au.data}"
+            header = " — ".join((_commune().name, _("Commission de contrôle"), f"{form.du.data} – {form.au.data}"))
             data = pdf.render_pdf("electoral/pdf/commission.html", header, movements=movements, counts=counts,
                                   commune=_commune(), start=start, end=end)
             audit.record("electoral.commission_printed", target_type="Movement", movements=len(movements),

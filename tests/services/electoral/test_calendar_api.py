@@ -1,0 +1,60 @@
+"""The legal calendar checked against the deadlines published for real elections, and the JSON API."""
+from __future__ import annotations
+
+import datetime as dt
+
+from services.electoral.calendar import legal_calendar
+
+
+def by_article(items):
+    return {d.article: d for d in items}
+
+
+def test_municipal_elections_of_15_march_2026_match_the_published_deadlines():
+    """Published by the ministry of the Interior / service-public.fr for the municipal elections of 15 and 22 March
+    2026: registration until Friday 6 February 2026; commission de contrôle between 19 and 22 February;
+    candidacies until Thursday 26 February 2026 at 18:00; exceptional registrations until 5 March 2026."""
+    cal = by_article(legal_calendar("municipal", dt.date(2026, 3, 15), dt.date(2026, 3, 22)))
+    assert cal["L. 17 I"].day == dt.date(2026, 2, 6)
+    assert cal["L. 17 I"].day.weekday() == 4  # a Friday
+    assert (cal["L. 19, R. 7"].day, cal["L. 19, R. 7"].until) == (dt.date(2026, 2, 19), dt.date(2026, 2, 22))
+    assert (cal["L. 267"].day, cal["L. 267"].time) == (dt.date(2026, 2, 26), "18:00")
+    assert cal["L. 30"].day == dt.date(2026, 3, 5)
+    assert cal["R. 25"].day == dt.date(2026, 3, 12)
+    assert cal["L. 56"].day == dt.date(2026, 3, 22)
+
+
+def test_other_real_elections():
+    # European elections of 9 June 2024: registration until Friday 3 May 2024
+    assert by_article(legal_calendar("european", dt.date(2024, 6, 9)))["L. 17 I"].day == dt.date(2024, 5, 3)
+    # presidential election of 10 April 2022: registration until Friday 4 March 2022
+    assert by_article(legal_calendar("presidential", dt.date(2022, 4, 10)))["L. 17 I"].day == dt.date(2022, 3, 4)
+    assert "L. 267" not in by_article(legal_calendar("european", dt.date(2024, 6, 9)))
+
+
+def test_api_search_voter_bureaux_calendar(elec, login_as, world):
+    c = login_as("secretary_a")
+    data = c.get("/api/v1/electoral/voters?q=martin").get_json()
+    assert data["total"] == 1 and data["items"][0]["birth_name"] == "MARTIN"
+    v = c.get(f"/api/v1/electoral/voters/{elec.voter_a}").get_json()
+    assert v["history"][0]["kind"] == "registration" and v["bureau"] == "1"
+    assert c.get(f"/api/v1/electoral/voters/{elec.voter_b}").status_code == 404
+    assert [b["number"] for b in c.get("/api/v1/electoral/bureaux").get_json()["items"]] == ["1", "2"]
+    cal = c.get(f"/api/v1/electoral/elections/{elec.election_a}/calendar").get_json()
+    assert {"date": "2026-02-06", "until": None, "time": None, "article": "L. 17 I"}.items() <= \
+        next(d for d in cal["deadlines"] if d["article"] == "L. 17 I").items()
+    doc = c.get("/api/v1/openapi.json")
+    assert doc.status_code == 200 and "/electoral/voters" in doc.get_json()["paths"]
+
+
+def test_api_with_a_token_and_anonymous(elec, app, world, client):
+    from portal.extensions import db
+    from portal.models import User
+    from portal.security import create_api_token
+
+    assert client.get("/api/v1/electoral/voters").status_code == 401
+    with app.app_context():
+        tok, secret = create_api_token(db.session.get(User, world.users["mayor_a"].id), "tests")
+        db.session.commit()
+    resp = client.get("/api/v1/electoral/voters", headers={"Authorization": f"Bearer {secret}"})
+    assert resp.status_code == 200 and resp.get_json()["total"] == 2

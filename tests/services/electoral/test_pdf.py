@@ -1,0 +1,79 @@
+"""PDF documents: text extracted with pypdf and checked (order, headers page x/y, mentions). Fictitious people."""
+from __future__ import annotations
+
+import io
+import re
+
+from pypdf import PdfReader
+
+
+def pdf_pages(resp) -> list[str]:
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf", resp.status_code
+    return [p.extract_text() for p in PdfReader(io.BytesIO(resp.data)).pages]
+
+
+def test_emargement_in_legal_order_with_headers(app, elec, world, login_as, add_voter):
+    # names chosen to test the order: accents and case ignored, apostrophes and hyphens ignored
+    for name, first in (("D'ARTOIS", "Luc"), ("DUBOIS", "Anne"), ("Dubois", "Aline"), ("ÉMERY", "Jean"),
+                        ("DE LA TOUR", "Marc"), ("ZOLA", "Émile"), ("ABADIE", "Rose")):
+        add_voter(world.insee_a, name, first, "1960-02-03", elec.bureau_a)
+    for i in range(60):  # enough rows for several pages
+        add_voter(world.insee_a, f"REMPLISSAGE{i:02d}", "Test", "1950-01-01", elec.bureau_a)
+    add_voter(world.insee_a, "AUTREBUREAU", "Léon", "1950-01-01", elec.bureau_a2)
+    c = login_as("secretary_a")
+    pages = pdf_pages(c.get(f"/s/electoral/bureaux/{elec.bureau_a}/emargement.pdf?scrutin={elec.election_a}"))
+    n = len(pages)
+    assert n >= 2
+    for i, text in enumerate(pages, start=1):
+        assert f"Page {i}/{n}" in text
+        assert "Ailleville" in text and "Mairie d'Ailleville" in text and "Municipales 2026 (fictif)" in text
+    text = "\n".join(pages)
+    assert "AUTREBUREAU" not in text
+    order = [m for m in re.findall(r"\b(ABADIE|D'ARTOIS|DE LA TOUR|DUBOIS|Dubois|ÉMERY|ÉTIENNE|MARTIN|ZOLA)\b", text)]
+    assert order == ["ABADIE", "D'ARTOIS", "DE LA TOUR", "Dubois", "DUBOIS", "ÉMERY", "ÉTIENNE", "MARTIN", "ZOLA"]
+    assert "Signature" in text and "Nombre d'électeurs inscrits dans le bureau : 69" in text
+    assert re.search(r"1 ABADIE", text)  # order number
+
+
+def test_voter_cards_carry_every_mention_and_a_qr_code(app, elec, world, login_as):
+    c = login_as("secretary_a")
+    resp = c.get(f"/s/electoral/bureaux/{elec.bureau_a}/cartes.pdf")
+    pages = pdf_pages(resp)
+    text = "\n".join(pages)
+    for mention in ("CARTE ÉLECTORALE", "MARTIN", "Élodie Anne", "04/05/1980", "Troyes (10)", "3 rue de la Mairie",
+                    "123456789", "Mairie d'Ailleville", "1 rue de la Mairie, 10200 Ailleville", "ÉTIENNE"):
+        assert mention in text, mention
+    assert "Ailleville — Cartes électorales — Bureau de vote 1" in text
+    reader = PdfReader(io.BytesIO(resp.data))
+    # the QR code is a vector drawing (SVG): its path operators are in the page content stream
+    assert reader.pages[0].get_contents().get_data().count(b" re") + reader.pages[0].get_contents().get_data().count(b" l\n") > 50
+
+
+def test_general_list_statistics_and_commission_table(app, elec, world, login_as):
+    c = login_as("mayor_a")
+    text = "\n".join(pdf_pages(c.get("/s/electoral/liste-generale.pdf")))
+    assert "Liste électorale de Ailleville" in text and "MARTIN" in text and "Total : 2 électeur(s)" in text
+    text = " ".join("\n".join(pdf_pages(c.get("/s/electoral/statistiques.pdf"))).split())
+    assert "Statistiques" in text and "1 — Mairie d'Ailleville 2 2 0 0 1 1" in text
+    assert "Ailleville — Statistiques" in text
+    page = c.get("/s/electoral/commission?du=01/01/2020&au=31/01/2020").get_data(as_text=True)
+    assert "Inscription : 2" in page
+    text = "\n".join(pdf_pages(c.get("/s/electoral/commission?du=01/01/2020&au=31/01/2020&format=pdf")))
+    assert "commission de contrôle" in text and "Inscription : 2" in text and "MARTIN" in text
+    body = c.get("/s/electoral/commission?du=31/02/2020&au=31/01/2020").get_data(as_text=True)
+    assert "Saisissez une date réelle" in body
+
+
+def test_printing_is_audited(app, elec, world, login_as):
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import AuditEvent
+
+    c = login_as("secretary_a")
+    c.get(f"/s/electoral/bureaux/{elec.bureau_a}/emargement.pdf")
+    c.get(f"/s/electoral/bureaux/{elec.bureau_a}/cartes.pdf")
+    c.get("/s/electoral/export.csv")
+    with app.app_context():
+        actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"electoral.emargement_printed", "electoral.cards_printed", "electoral.roll_exported"} <= actions
