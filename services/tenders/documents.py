@@ -31,6 +31,22 @@ CCAG_FR = {"works": "CCAG applicable aux marchés publics de travaux (arrêté d
                        "30 mars 2021)"}
 
 
+CRITERIA_FR = {"price": "Prix", "technical": "Valeur technique", "delay": "Délais d'exécution",
+               "environment": "Performances en matière de protection de l'environnement"}
+SINGLE_LOT_FR = {
+    "indivisible": "le besoin ne permet pas l'identification de prestations distinctes (article L2113-11, 1°)",
+    "competition": "la dévolution en lots séparés est de nature à restreindre la concurrence (article L2113-11, 1°)",
+    "costly": "la dévolution en lots séparés risque de rendre techniquement difficile ou financièrement plus coûteuse "
+              "l'exécution des prestations (article L2113-11, 2°)",
+    "coordination": "l'acheteur n'est pas en mesure d'assurer lui-même les missions d'organisation, de pilotage et "
+                    "de coordination (article L2113-11, 2°)",
+}
+
+
+def criterion_fr(c: dict) -> str:
+    return CRITERIA_FR.get(c.get("code"), c.get("label", ""))
+
+
 @dataclass
 class Doc:
     code: str
@@ -89,7 +105,7 @@ def rc(t) -> Doc:
         doc.table([("Lot", "Intitulé")] + [(str(lot.number), lot.title) for lot in t.lots])
         doc.p("Les candidats peuvent répondre à un ou plusieurs lots.")
     else:
-        doc.p("Le marché n'est pas alloti. Motif : " + (t.single_lot_reason or "à compléter") + ".")
+        doc.p("Le marché n'est pas alloti. Motif : " + SINGLE_LOT_FR.get(t.single_lot_reason, "à compléter") + ".")
     doc.h("4. Calendrier")
     doc.table([("Date limite de réception des questions", _dt(t.questions_deadline)),
                ("Date limite de réception des offres", _dt(t.reception_deadline)),
@@ -101,7 +117,7 @@ def rc(t) -> Doc:
     doc.h("6. Critères de jugement des offres")
     doc.p("L'offre économiquement la plus avantageuse est choisie selon les critères pondérés suivants "
           "(article R2152-7 du code de la commande publique) :")
-    doc.table([("Critère", "Pondération")] + [(c["label"], f"{c['weight']} %") for c in (t.criteria or [])])
+    doc.table([("Critère", "Pondération")] + [(criterion_fr(c), f"{c['weight']} %") for c in (t.criteria or [])])
     doc.h("7. Questions des candidats")
     doc.p("Les questions sont posées sur la page publique de la consultation. Les réponses sont publiées pour tous les "
           "candidats, sans le nom de l'auteur de la question.")
@@ -118,7 +134,7 @@ def aapc(t) -> Doc:
     doc.h("Description")
     doc.p(t.description or t.title)
     doc.h("Critères d'attribution")
-    doc.table([(c["label"], f"{c['weight']} %") for c in (t.criteria or [])])
+    doc.table([(criterion_fr(c), f"{c['weight']} %") for c in (t.criteria or [])])
     return doc
 
 

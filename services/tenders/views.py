@@ -126,7 +126,7 @@ def step(tender_id: int, step: int):
                            wizard=wizard, decision=decision, decision_problem=problem, form=request.form,
                            fmt_eur=rules.fmt_eur, thresholds=rules.load()[0],
                            docs=documents.all_docs(t) if step == 6 else [],
-                           status=200 if not errors else 422), (422 if errors else 200)
+                           ), (422 if errors else 200)
 
 
 @bp.get("/cpv")
@@ -312,7 +312,11 @@ def award(tender_id: int):
         if price_form not in ("Forfaitaire", "Unitaire", "Mixte"):
             errors["price_form"] = _("Choose the form of the price.")
         if not errors:
-            a = t.award or TenderAward(tender=t)
+            a = t.award
+            if a is None:
+                a = TenderAward(tender_id=t.id)
+                t.award = a
+                db.session.add(a)
             a.holder_name, a.holder_siret, a.amount_ht = name, siret, amount.quantize(Decimal("0.01"))
             a.notified_on, a.offers_received, a.price_form = notified, offers, price_form
             a.data_published_on = dt.date.today()

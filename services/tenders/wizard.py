@@ -57,6 +57,15 @@ def cpv_search(q: str, limit: int = 20) -> list[dict]:
     return [c for c in cpv_codes() if not q or q in c["code"] or q in c["label"].lower()][:limit]
 
 
+def criterion_label(c: dict) -> str:
+    """The criterion's name in the interface language (standard criteria) or as the buyer typed it."""
+    return str(STANDARD_CRITERIA[c["code"]]) if c.get("code") in STANDARD_CRITERIA else c.get("label", "")
+
+
+def single_lot_label(code: str) -> str:
+    return str(SINGLE_LOT_REASONS[code]) if code in SINGLE_LOT_REASONS else ""
+
+
 def cpv_label(code: str) -> str:
     base = (code or "").split("-")[0]
     return next((c["label"] for c in cpv_codes() if c["code"] == base), "")
@@ -135,7 +144,7 @@ def save_step_1(t, form) -> dict:
         lot.title = title
         t.lots.append(lot)
     reason = form.get("single_lot_reason", "")
-    t.single_lot_reason = str(SINGLE_LOT_REASONS[reason]) if reason in SINGLE_LOT_REASONS else ""
+    t.single_lot_reason = reason if reason in SINGLE_LOT_REASONS else ""
     if len(t.lots) == 1 and not t.single_lot_reason:
         errors["single_lot_reason"] = _("Splitting into lots is the rule: give the reason for a single lot.")
     return errors
@@ -299,7 +308,7 @@ def save_step_5(t, form) -> dict:
             errors[f"weight_{code}"] = _("Enter a percentage between 0 and 100.")
             continue
         if weight:
-            criteria.append({"code": code, "label": str(label), "weight": weight})
+            criteria.append({"code": code, "label": "", "weight": weight})
     other_label = form.get("other_label", "").strip()[:200]
     raw = form.get("weight_other", "").strip()
     if other_label or raw:

@@ -1,0 +1,158 @@
+"""Documents (PDF, .docx, .odt opened and read), the DCE zip, the public page, Q&A, Atom, award + DECP + OCDS."""
+import datetime as dt
+import io
+import json
+import zipfile
+
+import jsonschema
+from pypdf import PdfReader
+
+
+from .conftest import calendar, fill, new_tender
+
+DATA = __import__("pathlib").Path(__import__("services.tenders.rules", fromlist=["DATA"]).DATA)
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+
+
+def docx_text(data: bytes) -> str:
+    from docx import Document
+
+    d = Document(io.BytesIO(data))
+    parts = [p.text for p in d.paragraphs]
+    for table in d.tables:
+        parts += [c.text for row in table.rows for c in row.cells]
+    return "\n".join(parts)
+
+
+def odt_text(data: bytes) -> str:
+    from odf import teletype
+    from odf.opendocument import load
+    from odf.text import H, P
+
+    doc = load(io.BytesIO(data))
+    return "\n".join(teletype.extractText(e) for kind in (H, P) for e in doc.getElementsByType(kind))
+
+
+def test_documents_in_three_formats(app, published):
+    mayor, tid = published
+    for doc, expected in (("rc", "Règlement de la consultation"), ("aapc", "Avis d'appel public"),
+                          ("ae-1", "Acte d'engagement"), ("ccap", "Cahier des clauses administratives")):
+        texts = {}
+        for fmt, reader in (("pdf", pdf_text), ("docx", docx_text), ("odt", odt_text)):
+            resp = mayor.get(f"/s/tenders/{tid}/documents/{doc}.{fmt}")
+            assert resp.status_code == 200, (doc, fmt)
+            texts[fmt] = reader(resp.data)
+            assert expected in texts[fmt], (doc, fmt, texts[fmt][:300])
+            assert "Réfection de la toiture" in texts[fmt], (doc, fmt)
+    rc = mayor.get(f"/s/tenders/{tid}/documents/rc.docx")
+    text = docx_text(rc.data)
+    assert "Prix" in text and "60 %" in text and "Procédure adaptée" in text
+    assert mayor.get(f"/s/tenders/{tid}/documents/nope.pdf").status_code == 404
+    assert mayor.get(f"/s/tenders/{tid}/documents/rc.exe").status_code == 404
+
+
+def test_attachments_and_dce_zip(app, published, tenders_world, login_as):
+    sec = login_as("secretary_a")
+    tid = new_tender(sec)
+    fill(sec, tid, amount="150000", step4=calendar() | {"media": ["portal", "buyer_profile", "jal"]})
+    token = sec.csrf(f"/s/tenders/{tid}/etape/6")
+    resp = sec.http.post(f"/s/tenders/{tid}/pieces", data={"csrf_token": token,
+                                                          "file": (io.BytesIO(b"plan du toit"), "Plan toit.pdf")},
+                         content_type="multipart/form-data")
+    assert resp.status_code == 302
+    bad = sec.http.post(f"/s/tenders/{tid}/pieces", data={"csrf_token": token,
+                                                         "file": (io.BytesIO(b"MZ"), "virus.exe")},
+                        content_type="multipart/form-data", follow_redirects=True)
+    assert "accept" in bad.get_data(as_text=True).lower()
+    z = zipfile.ZipFile(io.BytesIO(sec.get(f"/s/tenders/{tid}/dce.zip").data))
+    names = z.namelist()
+    assert any(n.endswith("-RC.pdf") for n in names) and any(n.endswith("-AE-lot1.odt") for n in names)
+    plan = [n for n in names if n.startswith("pieces-jointes/")]
+    assert plan and z.read(plan[0]) == b"plan du toit"
+
+
+def test_public_page_filters_qa_and_feed(app, published, client, tenders_world):
+    mayor, tid = published
+    page = client.get("/p/tenders/").get_data(as_text=True)
+    assert "Réfection de la toiture" in page and "data-deadline" in page
+    assert "Réfection" not in client.get("/p/tenders/?nature=services").get_data(as_text=True)
+    assert "Réfection" in client.get(f"/p/tenders/?acheteur={tenders_world.a}").get_data(as_text=True)
+    assert "Réfection" not in client.get(f"/p/tenders/?acheteur={tenders_world.b}").get_data(as_text=True)
+    assert "Réfection" not in client.get(
+        f"/p/tenders/?avant={dt.date.today().isoformat()}").get_data(as_text=True)
+    assert client.get("/p/tenders/?avant=pas-une-date").status_code == 200
+    z = zipfile.ZipFile(io.BytesIO(client.get(f"/p/tenders/{tid}/dce.zip").data))
+    assert z.namelist()
+    # a company asks; bad input first
+    token = client.csrf(f"/p/tenders/{tid}")
+    resp = client.http.post(f"/p/tenders/{tid}/questions", data={"csrf_token": token, "email": "pas-un-mail",
+                                                                "question": ""})
+    assert resp.status_code == 422
+    resp = client.http.post(f"/p/tenders/{tid}/questions", data={
+        "csrf_token": token, "email": "devis@couvreur.test.example.org",
+        "question": "Les tuiles doivent-elles être en terre cuite ?"})
+    assert resp.status_code == 302
+    assert "terre cuite" not in client.get(f"/p/tenders/{tid}").get_data(as_text=True)  # not answered yet
+    summary = mayor.get(f"/s/tenders/{tid}/recapitulatif").get_data(as_text=True)
+    assert "terre cuite" in summary and "devis@couvreur" not in summary
+    from portal.extensions import db
+    from services.tenders.models import TenderQuestion
+
+    with app.app_context():
+        qid = db.session.query(TenderQuestion.id).filter_by(tender_id=tid).scalar()
+    mayor.post(f"/s/tenders/{tid}/questions/{qid}/reponse", {"answer": "Oui, tuiles plates en terre cuite."},
+               csrf_from=f"/s/tenders/{tid}/recapitulatif")
+    public = client.get(f"/p/tenders/{tid}").get_data(as_text=True)
+    assert "tuiles plates en terre cuite" in public and "devis@couvreur" not in public
+    feed = client.get("/p/tenders/flux.atom")
+    assert feed.mimetype == "application/atom+xml" and "Réfection de la toiture" in feed.get_data(as_text=True)
+
+
+def test_consultation_closes_at_deadline(app, published, client):
+    from portal.extensions import db
+    from services.tenders.models import Tender
+    from services.tenders.views import close_expired
+
+    mayor, tid = published
+    with app.app_context():
+        db.session.get(Tender, tid).reception_deadline = dt.datetime.now() - dt.timedelta(minutes=1)
+        db.session.commit()
+    assert "Réfection" not in client.get("/p/tenders/").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Tender, tid).status == "closed"
+        assert close_expired() == 0
+    page = client.get(f"/p/tenders/{tid}").get_data(as_text=True)
+    assert "Ask a question" not in page and "Poser une question" not in page
+
+
+def test_award_decp_and_ocds_valid(app, published, client, tenders_world, login_as):
+    mayor, tid = published
+    sec = login_as("secretary_a")
+    assert sec.post(f"/s/tenders/{tid}/attribution", {}, csrf_from="/s/tenders/").status_code == 403
+    bad = mayor.post(f"/s/tenders/{tid}/attribution", {"holder_name": "", "holder_siret": "123",
+                                                        "amount_ht": "-3", "notified_on": "2999-01-01",
+                                                        "offers_received": "0"}, csrf_from="/s/tenders/")
+    assert bad.status_code == 422
+    ok = mayor.post(f"/s/tenders/{tid}/attribution", {
+        "holder_name": "Couverture Auboise SARL", "holder_siret": "123 456 789 00012", "amount_ht": "112 500",
+        "notified_on": dt.date.today().isoformat(), "offers_received": "3", "price_form": "Forfaitaire"},
+        csrf_from="/s/tenders/")
+    assert ok.status_code == 302
+    decp = json.loads(mayor.get(f"/s/tenders/{tid}/decp.json").data)
+    schema = json.loads((DATA / "schema_decp_v2.0.3.json").read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator(schema).validate(decp)
+    m = decp["marches"]["marche"][0]
+    assert m["montant"] == 112500 and m["titulaires"][0]["titulaire"]["id"] == "12345678900012"
+    assert m["procedure"] == "Procédure adaptée" and m["codeCPV"] == "45261000"
+    ocds = json.loads(mayor.get(f"/s/tenders/{tid}/ocds.json").data)
+    jsonschema.Draft4Validator(json.loads((DATA / "ocds-release-schema.json").read_text(encoding="utf-8"))).validate(ocds)
+    assert ocds["awards"][0]["value"]["amount"] == 112500
+    public = json.loads(client.get(f"/p/tenders/acheteurs/{tenders_world.a}/decp.json").data)
+    assert public == decp
+    # the schema really checks: a wrong SIRET is refused
+    broken = json.loads(json.dumps(decp))
+    broken["marches"]["marche"][0]["acheteur"]["id"] = "123"
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))
