@@ -174,6 +174,8 @@ def check(outdir, locale, targets):
                 if placeholders(form) != names:
                     problems.append(f"{po_path}: {show(msg)!r}: form {i} has {sorted(placeholders(form))}, "
                                     f"expected {sorted(names)}")
+                if msg.python_format and "%" in PYTHON_FORMAT.sub("", form):  # a lone % breaks the % formatting
+                    problems.append(f"{po_path}: {show(msg)!r}: a lone % in form {i} (write %% for a percent sign)")
         # the committed .mo holds the translations of the .po (what pybabel compile makes of it)
         if not mo_path.exists():
             problems.append(f"{mo_path} is missing: run scripts/i18n.sh {name}")

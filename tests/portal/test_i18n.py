@@ -179,6 +179,8 @@ def test_placeholders_are_kept(name, extracted, catalogs):
         for i, form in enumerate(_strings(msg)):
             if _placeholders(form) != names:
                 problems.append(f"{_show(msg)!r}: form {i} has {sorted(_placeholders(form))}, expected {sorted(names)}")
+            if msg.python_format and "%" in PYTHON_FORMAT.sub("", form):
+                problems.append(f"{_show(msg)!r}: a lone % in form {i} breaks the formatting (write %%)")
     assert not problems, "\n".join(problems)
 
 
