@@ -70,6 +70,7 @@ def test_explanation_is_french_with_articles(app):
     with app.test_request_context(headers={"Accept-Language": "fr"}):
         d = rules.decide(W, Decimal("150000"), D(2026, 6, 1))
         text = " ".join(d.reasons)
+    assert "procédure adaptée" in text.lower()
     assert "R2131-12" in text and "BOAMP" in text
     assert "150\u202f000\u00a0€" in text
     assert d.min_days == 15
