@@ -1,0 +1,152 @@
+"""JSON API of the land registry, at /api/v1/cadastre/ (same gate and territory rules as the pages).
+
+GeoJSON in WGS84 (RFC 7946); a parcel of another territory answers 404, like a parcel that does not exist.
+"""
+from __future__ import annotations
+
+import math
+
+from flask import Blueprint, Response, jsonify, request
+
+from portal.api import register_paths
+
+from . import spatial
+from .geometry import bbox_to_l93, point_to_l93, to_wgs84
+
+api_bp = Blueprint("cadastre_api", __name__)
+
+BBOX_LIMIT = 5000
+MAX_BBOX_DEGREES = 0.5  # a box larger than this (about 50 km) is refused: use the tiles
+
+
+def _error(status: int, message: str):
+    return jsonify(error={400: "Bad Request", 404: "Not Found"}.get(status, "Error"), status=status,
+                   message=message), status
+
+
+def feature(p, with_geometry: bool = True) -> dict:
+    return {
+        "type": "Feature",
+        "id": p.idu,
+        "geometry": to_wgs84(p.geom).__geo_interface__ if with_geometry else None,
+        "properties": {
+            "id": p.idu, "commune": p.commune_insee, "prefixe": p.prefixe, "section": p.section,
+            "numero": p.numero, "lieu_dit": p.lieu_dit, "contenance": p.contenance,
+            "surface_calculee": round(p.area, 1), "millesime": p.vintage.label,
+        },
+    }
+
+
+def collection(parcels, **extra) -> dict:
+    return {"type": "FeatureCollection", "features": [feature(p) for p in parcels], **extra}
+
+
+def _floats(names):
+    out = []
+    for n in names:
+        raw = request.args.get(n, "")
+        try:
+            v = float(raw)
+        except ValueError:
+            return None
+        if not math.isfinite(v):
+            return None
+        out.append(v)
+    return out
+
+
+@api_bp.get("/parcels")
+def parcels():
+    if "bbox" in request.args:
+        try:
+            minlon, minlat, maxlon, maxlat = (float(v) for v in request.args["bbox"].split(","))
+        except ValueError:
+            return _error(400, "bbox must be minlon,minlat,maxlon,maxlat (WGS84 degrees)")
+        if not (-180 <= minlon < maxlon <= 180 and -90 <= minlat < maxlat <= 90):
+            return _error(400, "bbox must be minlon,minlat,maxlon,maxlat with min < max, in WGS84 degrees")
+        if maxlon - minlon > MAX_BBOX_DEGREES or maxlat - minlat > MAX_BBOX_DEGREES:
+            return _error(400, f"bbox larger than {MAX_BBOX_DEGREES}°: use the vector tiles for large areas")
+        found = spatial.parcels_in_bbox(*bbox_to_l93(minlon, minlat, maxlon, maxlat), limit=BBOX_LIMIT + 1)
+        return jsonify(collection(found[:BBOX_LIMIT], truncated=len(found) > BBOX_LIMIT))
+    if "lon" in request.args or "lat" in request.args:
+        values = _floats(("lon", "lat"))
+        if values is None or not (-180 <= values[0] <= 180 and -90 <= values[1] <= 90):
+            return _error(400, "lon and lat must be WGS84 degrees")
+        p = spatial.parcel_at(*point_to_l93(*values))
+        return jsonify(collection([p] if p else []))
+    return _error(400, "give bbox=minlon,minlat,maxlon,maxlat or lon=…&lat=…")
+
+
+@api_bp.get("/parcels/<idu>")
+def parcel(idu: str):
+    from .views import current_parcel_or_404
+
+    return jsonify(feature(current_parcel_or_404(idu)))
+
+
+@api_bp.get("/parcels/<idu>/neighbours")
+def parcel_neighbours(idu: str):
+    from .views import current_parcel_or_404
+
+    p = current_parcel_or_404(idu)
+    values = _floats(("distance",)) if "distance" in request.args else [0.5]
+    if values is None or not 0 <= values[0] <= 50:
+        return _error(400, "distance must be a number of metres between 0 and 50")
+    return jsonify(collection(spatial.neighbours(p, values[0]), parcel=p.idu, distance=values[0]))
+
+
+@api_bp.get("/tiles/<int:z>/<int:x>/<int:y>.pbf")
+def tile(z: int, x: int, y: int):
+    data = spatial.tile(z, x, y)
+    if not data:
+        return _error(404, "no data of your territory in this tile")
+    return Response(data, mimetype="application/vnd.mapbox-vector-tile")
+
+
+_PARCEL_SCHEMA = {"type": "object", "description": "GeoJSON Feature (WGS84); properties: id (14 characters), "
+                  "commune, prefixe, section, numero, lieu_dit, contenance (DGFiP area, m²), surface_calculee "
+                  "(computed area, m²), millesime (vintage YYYY-MM)"}
+_FC = {"type": "object", "description": "GeoJSON FeatureCollection of parcels"}
+_ID = {"name": "idu", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9A-Z]{14}$"},
+       "description": "14-character parcel id, e.g. 25354000AB0001"}
+
+
+def _json(schema):
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+register_paths({
+    "/cadastre/parcels": {"get": {
+        "summary": "Parcels in a box, or the parcel under a point",
+        "tags": ["cadastre"],
+        "parameters": [
+            {"name": "bbox", "in": "query", "schema": {"type": "string"},
+             "description": "minlon,minlat,maxlon,maxlat (WGS84), at most 0.5° a side; at most 5000 parcels"},
+            {"name": "lon", "in": "query", "schema": {"type": "number"}},
+            {"name": "lat", "in": "query", "schema": {"type": "number"}},
+        ],
+        "responses": {"200": {"description": "parcels", **_json(_FC)}, "400": {"description": "bad parameters"}},
+    }},
+    "/cadastre/parcels/{idu}": {"get": {
+        "summary": "One parcel of your territory", "tags": ["cadastre"], "parameters": [_ID],
+        "responses": {"200": {"description": "the parcel", **_json(_PARCEL_SCHEMA)},
+                      "404": {"description": "no such parcel in your territory"}},
+    }},
+    "/cadastre/parcels/{idu}/neighbours": {"get": {
+        "summary": "Parcels touching a parcel (within a distance)", "tags": ["cadastre"],
+        "parameters": [_ID, {"name": "distance", "in": "query", "schema": {"type": "number", "minimum": 0,
+                                                                           "maximum": 50, "default": 0.5}}],
+        "responses": {"200": {"description": "neighbouring parcels", **_json(_FC)},
+                      "404": {"description": "no such parcel in your territory"}},
+    }},
+    "/cadastre/tiles/{z}/{x}/{y}.pbf": {"get": {
+        "summary": "Mapbox vector tile of the plan (layers commune, sections, parcelles with id, batiments)",
+        "tags": ["cadastre"],
+        "parameters": [{"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
+                       for n in ("z", "x", "y")],
+        "responses": {"200": {"description": "tile",
+                              "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string",
+                                                                                            "format": "binary"}}}},
+                      "404": {"description": "nothing of your territory in this tile"}},
+    }},
+})

@@ -1,0 +1,46 @@
+"""``flask --app app cadastre …``: import a commune's plan, list vintages."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup
+
+cli = AppGroup("cadastre", help="Land registry: import parcels, list vintages.")
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--commune", "commune", metavar="INSEE", help="INSEE code of the commune (checked against the files).")
+@click.option("--vintage", metavar="YYYY-MM", help="Vintage (millésime); default: the latest update date in the files.")
+def import_command(paths, commune, vintage):
+    """Import Etalab GeoJSON layers, EDIGEO sheets (.tar.bz2) or OGR files of ONE commune as a new vintage."""
+    from .importer import ImportFailed, import_commune
+
+    try:
+        report = import_commune(list(paths), commune=commune, vintage=vintage)
+    except ImportFailed as exc:
+        for err in exc.errors:
+            click.echo(f"error: {err}", err=True)
+        click.echo("nothing was imported", err=True)
+        sys.exit(1)
+    for line in report.lines():
+        click.echo(line)
+
+
+@cli.command("vintages")
+@click.option("--commune", "commune", metavar="INSEE")
+def vintages_command(commune):
+    """List the imported vintages."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+
+    from .models import Vintage
+
+    stmt = select(Vintage).order_by(Vintage.commune_insee, Vintage.label)
+    if commune:
+        stmt = stmt.where(Vintage.commune_insee == commune)
+    for v in db.session.scalars(stmt):
+        click.echo(f"{v.commune_insee} {v.label} {'current' if v.current else '       '} {v.parcel_count:>7} parcels "
+                   f"({v.source}, {v.imported_at:%Y-%m-%d %H:%M})")

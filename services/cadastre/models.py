@@ -1,0 +1,96 @@
+"""Tables of the land registry (issue #3). Every row belongs to a commune (``TerritoryScoped``).
+
+A **vintage** (millésime) is one import of one commune's plan. Importing a new vintage marks the previous one as no
+longer current, in the same transaction: the pages show the current vintage, the previous ones stay queryable
+for comparison. Parcels, and the other layers of the plan (buildings, sections, lieux-dits, commune boundary), carry
+their vintage and a copy of its ``current`` flag so that the everyday query needs no join.
+
+The ``*_geom_gist`` indexes are the GiST indexes of PostGIS. On SQLite they are declared as partial indexes over no
+row (``WHERE 0``), so the one model fits both backends without a useless B-tree over the blobs: there, bounding-box
+search goes through the R*Tree virtual tables (``geometry.py``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import text, Boolean, Float, ForeignKey, Index, Integer, JSON, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models import utcnow
+from portal.tenancy import TerritoryScoped
+
+from .geometry import MultiPolygonType
+
+
+class Vintage(TerritoryScoped, db.Model):
+    __tablename__ = "cadastre_vintage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    source: Mapped[str] = mapped_column(String(20))  # etalab, edigeo, ogr
+    files: Mapped[list] = mapped_column(JSON, default=list)
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(254), default="system")
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    parcel_count: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (UniqueConstraint("commune_insee", "label", name="uq_cadastre_vintage_commune_label"),)
+
+
+class Parcel(TerritoryScoped, db.Model):
+    __tablename__ = "cadastre_parcel"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vintage_id: Mapped[int] = mapped_column(ForeignKey("cadastre_vintage.id", ondelete="CASCADE"), index=True)
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    idu: Mapped[str] = mapped_column(String(14), index=True)  # 14 characters: commune + préfixe + section + numéro
+    prefixe: Mapped[str] = mapped_column(String(3))
+    section: Mapped[str] = mapped_column(String(2))
+    numero: Mapped[str] = mapped_column(String(4))
+    lieu_dit: Mapped[str | None] = mapped_column(String(120))
+    contenance: Mapped[int | None] = mapped_column(Integer)  # DGFiP area, m²
+    area: Mapped[float] = mapped_column(Float)  # computed from the Lambert-93 geometry, m²
+    repaired: Mapped[bool] = mapped_column(Boolean, default=False)
+    minx: Mapped[float] = mapped_column(Float)
+    miny: Mapped[float] = mapped_column(Float)
+    maxx: Mapped[float] = mapped_column(Float)
+    maxy: Mapped[float] = mapped_column(Float)
+    geom = mapped_column(MultiPolygonType(), nullable=False)
+
+    vintage: Mapped[Vintage] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("vintage_id", "idu", name="uq_cadastre_parcel_vintage_idu"),
+        Index("ix_cadastre_parcel_current_commune", "current", "commune_insee"),
+        Index("cadastre_parcel_geom_gist", "geom", postgresql_using="gist", sqlite_where=text("0")),
+    )
+
+    @property
+    def label(self) -> str:
+        prefix = "" if self.prefixe == "000" else f"{self.prefixe} "
+        return f"{prefix}{self.section} {int(self.numero) if self.numero.isdigit() else self.numero}"
+
+
+class Feature(TerritoryScoped, db.Model):
+    """Other layers of the plan: ``batiment`` (label: dur/léger), ``section``, ``lieu_dit``, ``commune``."""
+
+    __tablename__ = "cadastre_feature"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vintage_id: Mapped[int] = mapped_column(ForeignKey("cadastre_vintage.id", ondelete="CASCADE"), index=True)
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    layer: Mapped[str] = mapped_column(String(12))
+    label: Mapped[str] = mapped_column(String(120), default="")
+    area: Mapped[float] = mapped_column(Float)
+    minx: Mapped[float] = mapped_column(Float)
+    miny: Mapped[float] = mapped_column(Float)
+    maxx: Mapped[float] = mapped_column(Float)
+    maxy: Mapped[float] = mapped_column(Float)
+    geom = mapped_column(MultiPolygonType(), nullable=False)
+
+    __table_args__ = (
+        Index("ix_cadastre_feature_current_layer", "current", "layer", "commune_insee"),
+        Index("cadastre_feature_geom_gist", "geom", postgresql_using="gist", sqlite_where=text("0")),
+    )

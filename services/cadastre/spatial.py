@@ -1,0 +1,186 @@
+"""Spatial queries on both backends: bounding box, point, neighbours and Mapbox vector tiles.
+
+Every ORM query here goes through the territory choke point (portal/tenancy.py). The one raw SQL query (PostGIS
+``ST_AsMVT``) repeats the territory filter itself and is also bound by the row-level security policies.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+from sqlalchemy import and_, func, select, text
+
+from portal.extensions import db
+from portal.tenancy import current_territory
+
+from .geometry import SRID, WEB_MERCATOR, reproject, transformer
+from .models import Feature, Parcel
+
+MVT_EXTENT = 4096
+MVT_BUFFER = 64
+# Smallest zoom at which each layer is put in tiles (a department's parcels at zoom 10 would not be readable).
+MIN_ZOOM = {"commune": 8, "sections": 12, "parcelles": 14, "batiments": 15}
+MAX_ZOOM = 22
+WORLD = 20037508.342789244
+
+
+def _postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def bbox_filter(model, minx, miny, maxx, maxy):
+    """WHERE clause: rows of ``model`` whose box meets the Lambert-93 box (GiST on PostGIS, R*Tree on SQLite)."""
+    cols = and_(model.maxx >= minx, model.minx <= maxx, model.maxy >= miny, model.miny <= maxy)
+    if _postgres():
+        env = func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID)
+        return and_(model.geom.op("&&")(env), cols)
+    rtree = f"{model.__tablename__}_rtree"
+    ids = text(f"SELECT id FROM {rtree} WHERE maxx >= :rminx AND minx <= :rmaxx AND maxy >= :rminy "
+               f"AND miny <= :rmaxy").bindparams(rminx=minx, rmaxx=maxx, rminy=miny, rmaxy=maxy)
+    return and_(model.id.in_(ids), cols)
+
+
+def parcels_in_bbox(minx, miny, maxx, maxy, limit: int | None = None):
+    stmt = select(Parcel).where(Parcel.current.is_(True), bbox_filter(Parcel, minx, miny, maxx, maxy)) \
+        .order_by(Parcel.idu)
+    if limit:
+        stmt = stmt.limit(limit)
+    return db.session.scalars(stmt).all()
+
+
+def parcel_at(x: float, y: float):
+    """The current parcel under a Lambert-93 point, or None."""
+    pt = shapely.Point(x, y)
+    for p in parcels_in_bbox(x, y, x, y):
+        if p.geom.covers(pt):
+            return p
+    return None
+
+
+def neighbours(parcel, buffer_m: float = 0.5):
+    """Current parcels that touch ``parcel`` (within ``buffer_m`` metres), nearest first."""
+    zone = parcel.geom.buffer(buffer_m)
+    minx, miny, maxx, maxy = zone.bounds
+    found = [p for p in parcels_in_bbox(minx, miny, maxx, maxy)
+             if p.id != parcel.id and p.geom.intersects(zone)]
+    return sorted(found, key=lambda p: (p.geom.distance(parcel.geom), p.idu))
+
+
+def buildings_on(parcel):
+    """Buildings whose surface lies mostly in the parcel."""
+    minx, miny, maxx, maxy = parcel.geom.bounds
+    rows = db.session.scalars(select(Feature).where(
+        Feature.current.is_(True), Feature.layer == "batiment", bbox_filter(Feature, minx, miny, maxx, maxy))).all()
+    out = []
+    for b in rows:
+        inter = b.geom.intersection(parcel.geom).area
+        if b.area and inter / b.area > 0.5:
+            out.append(b)
+    return out
+
+
+# Tiles -----------------------------------------------------------------------------------------------------------
+
+def tile_bounds_3857(z: int, x: int, y: int):
+    size = 2 * WORLD / (1 << z)
+    minx = -WORLD + x * size
+    maxy = WORLD - y * size
+    return minx, maxy - size, minx + size, maxy
+
+
+def tile_bbox_l93(z, x, y, margin: float = MVT_BUFFER / MVT_EXTENT):
+    minx, miny, maxx, maxy = tile_bounds_3857(z, x, y)
+    pad = (maxx - minx) * margin
+    t = transformer(WEB_MERCATOR, SRID)
+    xs, ys = t.transform([minx - pad, maxx + pad, minx - pad, maxx + pad], [miny - pad, miny - pad, maxy + pad, maxy + pad])
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def valid_tile(z: int, x: int, y: int) -> bool:
+    return 0 <= z <= MAX_ZOOM and 0 <= x < (1 << z) and 0 <= y < (1 << z)
+
+
+def tile(z: int, x: int, y: int) -> bytes:
+    if not valid_tile(z, x, y) or z < min(MIN_ZOOM.values()):
+        return b""
+    return _tile_postgis(z, x, y) if _postgres() else _tile_python(z, x, y)
+
+
+def _layers_for(z):
+    return [name for name, mz in MIN_ZOOM.items() if z >= mz]
+
+
+_FEATURE_LAYER = {"commune": "commune", "sections": "section", "batiments": "batiment"}
+
+
+def _tile_postgis(z, x, y) -> bytes:
+    territory = current_territory()
+    codes = None if territory is None else sorted(territory)
+    parts = []
+    params = {"z": z, "x": x, "y": y, "codes": codes or [], "all": codes is None}
+    scope = "(:all OR t.commune_insee = ANY(:codes))"
+    env = "ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => %f), %d)" % (MVT_BUFFER / MVT_EXTENT, SRID)
+    for name in _layers_for(z):
+        if name == "parcelles":
+            cols, table, where = "t.idu AS id", "cadastre_parcel", "TRUE"
+        else:
+            cols = "t.label AS label" if name == "sections" else "t.id AS fid"
+            table, where = "cadastre_feature", f"t.layer = '{_FEATURE_LAYER[name]}'"
+        parts.append(
+            f"(SELECT ST_AsMVT(q, '{name}', {MVT_EXTENT}, 'geom') FROM ("
+            f"SELECT ST_AsMVTGeom(ST_Transform(t.geom, 3857), ST_TileEnvelope(:z, :x, :y), {MVT_EXTENT}, "
+            f"{MVT_BUFFER}, true) AS geom, {cols} FROM {table} t "
+            f"WHERE t.current AND {where} AND {scope} AND t.geom && {env}) q)")
+    if not parts:
+        return b""
+    sql = "SELECT " + " || ".join(f"coalesce({p}, ''::bytea)" for p in parts)
+    data = db.session.execute(text(sql), params).scalar()
+    return bytes(data or b"")
+
+
+def _to_tile_coords(geom, bounds):
+    """Lambert-93 geometry → tile pixel coordinates (0..EXTENT, y down is handled by the encoder)."""
+    g = reproject(geom, SRID, WEB_MERCATOR)
+    return g
+
+
+def _tile_python(z, x, y) -> bytes:
+    import mapbox_vector_tile
+
+    bounds = tile_bounds_3857(z, x, y)
+    minx, miny, maxx, maxy = tile_bbox_l93(z, x, y)
+    pad = (bounds[2] - bounds[0]) * MVT_BUFFER / MVT_EXTENT
+    clip = shapely.box(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
+    layers = []
+    for name in _layers_for(z):
+        if name == "parcelles":
+            rows = db.session.execute(select(Parcel.idu, Parcel.geom).where(
+                Parcel.current.is_(True), bbox_filter(Parcel, minx, miny, maxx, maxy))).all()
+            props = [{"id": r[0]} for r in rows]
+        else:
+            rows = db.session.execute(select(Feature.label, Feature.geom, Feature.id).where(
+                Feature.current.is_(True), Feature.layer == _FEATURE_LAYER[name],
+                bbox_filter(Feature, minx, miny, maxx, maxy))).all()
+            props = [{"label": r[0]} if name == "sections" else {"fid": r[2]} for r in rows]
+        if not rows:
+            continue
+        geoms = np.asarray([r[1] for r in rows], dtype=object)
+        merc = reproject(shapely.GeometryCollection(list(geoms)), SRID, WEB_MERCATOR).geoms
+        feats = []
+        for g, p in zip(merc, props):
+            c = shapely.intersection(g, clip)
+            if c.is_empty:
+                continue
+            feats.append({"geometry": c, "properties": p})
+        if feats:
+            layers.append({"name": name, "features": feats})
+    if not layers:
+        return b""
+    return mapbox_vector_tile.encode(layers, default_options={
+        "quantize_bounds": bounds, "extents": MVT_EXTENT, "y_coord_down": False})
+
+
+def zoom_for_bounds(minlon, minlat, maxlon, maxlat) -> int:
+    span = max(maxlon - minlon, (maxlat - minlat) * 1.5, 1e-6)
+    return max(8, min(19, int(math.log2(360 / span))))

@@ -1,0 +1,285 @@
+"""Pages of the land registry: map with side panel, search, parcel page, map document, vector tiles, CSV."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import folium
+from branca.element import MacroElement
+from flask import (Blueprint, Response, abort, current_app, g, jsonify, render_template, request, url_for)
+from flask_babel import gettext as _
+from folium.plugins import VectorGridProtobuf
+from folium.template import Template
+from sqlalchemy import func, or_, select
+
+from portal.extensions import db
+
+from . import spatial
+from .geometry import to_wgs84
+from .models import Feature, Parcel, Vintage
+
+bp = Blueprint("cadastre", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static")
+
+IDU_FULL = re.compile(r"^\d[\dAB]\d{3}[0-9]{3}[0-9A-Z]{2}\d{4}$")
+SEARCH_LIMIT = 100
+
+
+# Helpers ---------------------------------------------------------------------------------------------------------
+
+def current_parcel_or_404(idu: str) -> Parcel:
+    idu = (idu or "").strip().upper()
+    if not IDU_FULL.match(idu):
+        abort(404)
+    parcel = db.session.scalar(select(Parcel).where(Parcel.idu == idu, Parcel.current.is_(True)))
+    if parcel is None:
+        abort(404)
+    return parcel
+
+
+def commune_names() -> dict[str, str]:
+    coll = g.get("collectivity")
+    if coll is None:
+        return {}
+    if coll.kind == "commune":
+        return {coll.insee: coll.name}
+    return {m.insee: m.name for m in coll.members if m.insee}
+
+
+def territory_extent():
+    """(minx, miny, maxx, maxy) in Lambert-93 of the current parcels the user may see, or None."""
+    row = db.session.execute(select(func.min(Parcel.minx), func.min(Parcel.miny), func.max(Parcel.maxx),
+                                    func.max(Parcel.maxy)).where(Parcel.current.is_(True))).one()
+    return None if row[0] is None else tuple(row)
+
+
+def parcel_facts(parcel: Parcel) -> dict:
+    buildings = spatial.buildings_on(parcel)
+    return {
+        "parcel": parcel,
+        "commune": commune_names().get(parcel.commune_insee, parcel.commune_insee),
+        "buildings": buildings,
+        "built_area": sum(b.geom.intersection(parcel.geom).area for b in buildings),
+        "vintage": parcel.vintage,
+    }
+
+
+def parse_query(q: str):
+    """→ ('ids', [ids…]) for a pasted list, ('ref', section, numero) for « AB 12 », ('partial', text)."""
+    q = (q or "").strip().upper()
+    tokens = [t for t in re.split(r"[\s,;]+", q) if t]
+    if tokens and all(IDU_FULL.match(t) for t in tokens):
+        return ("ids", tokens)
+    m = re.match(r"^(?:(\d{3})\s*)?([0-9]?[A-Z]{1,2}|[0-9]{1,2})\s*[-/ ]?\s*0*(\d{1,4})$", q)
+    if m:
+        prefixe, section, numero = m.groups()
+        return ("ref", prefixe, section.rjust(2, "0"), numero.zfill(4))
+    return ("partial", re.sub(r"\s+", "", q))
+
+
+def search_parcels(q: str, suggest: bool = False):
+    kind = parse_query(q)
+    base = select(Parcel).where(Parcel.current.is_(True))
+    missing: list[str] = []
+    if kind[0] == "ids":
+        found = db.session.scalars(base.where(Parcel.idu.in_(kind[1])).order_by(Parcel.idu)).all()
+        have = {p.idu for p in found}
+        missing = [i for i in kind[1] if i not in have]
+        return found, missing
+    if kind[0] == "ref":
+        _, prefixe, section, numero = kind
+        stmt = base.where(Parcel.section == section, Parcel.numero == numero)
+        if prefixe:
+            stmt = stmt.where(Parcel.prefixe == prefixe)
+        found = [] if suggest else db.session.scalars(stmt.order_by(Parcel.idu)).all()
+        if found:
+            return found, missing
+        # No exact match (or suggestions): the parcels of that section whose number starts with the digits typed.
+        stmt = base.where(Parcel.section == section, func.ltrim(Parcel.numero, "0").like(numero.lstrip("0") + "%"))
+        if prefixe:
+            stmt = stmt.where(Parcel.prefixe == prefixe)
+        return db.session.scalars(stmt.order_by(Parcel.idu).limit(SEARCH_LIMIT)).all(), missing
+    text_q = kind[1]
+    if len(text_q) < 2:
+        return [], missing
+    like = text_q.replace("%", "").replace("_", "")
+    stmt = base.where(or_(Parcel.idu.like(f"%{like}%"), (Parcel.section + Parcel.numero).like(f"{like}%"),
+                          func.upper(Parcel.lieu_dit).like(f"%{like}%")))
+    return db.session.scalars(stmt.order_by(Parcel.idu).limit(SEARCH_LIMIT)).all(), missing
+
+
+# Pages ------------------------------------------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    idu = (request.args.get("parcelle") or "").strip().upper()
+    selected = None
+    if idu:
+        selected = db.session.scalar(select(Parcel).where(Parcel.idu == idu, Parcel.current.is_(True)))
+    vintages = db.session.scalars(select(Vintage).where(Vintage.current.is_(True))
+                                  .order_by(Vintage.commune_insee)).all()
+    names = commune_names()
+    return render_template("cadastre/index.html", vintages=vintages, names=names, selected=selected,
+                           facts=parcel_facts(selected) if selected else None,
+                           has_data=bool(vintages), q=request.args.get("q", ""))
+
+
+@bp.get("/recherche")
+def search():
+    q = request.args.get("q", "").strip()
+    results, missing = search_parcels(q) if q else ([], [])
+    if request.args.get("format") == "csv" and q:
+        return csv_response(results, "recherche-parcelles.csv")
+    if len(results) == 1 and not missing and q:
+        return render_template("cadastre/search.html", q=q, results=results, missing=missing,
+                               names=commune_names(), single=True, limit=SEARCH_LIMIT)
+    return render_template("cadastre/search.html", q=q, results=results, missing=missing, names=commune_names(),
+                           single=False, limit=SEARCH_LIMIT)
+
+
+@bp.get("/suggestions")
+def suggestions():
+    q = request.args.get("q", "").strip()
+    results, _missing = search_parcels(q, suggest=True) if len(q) >= 2 else ([], [])
+    return jsonify([{"id": p.idu, "label": f"{p.label} — {p.idu}"} for p in results[:15]])
+
+
+@bp.get("/parcelles/<idu>")
+def parcel(idu: str):
+    p = current_parcel_or_404(idu)
+    return render_template("cadastre/parcel.html", **parcel_facts(p))
+
+
+@bp.get("/parcelles/<idu>/panneau")
+def parcel_panel(idu: str):
+    p = current_parcel_or_404(idu)
+    return render_template("cadastre/_panel.html", **parcel_facts(p))
+
+
+@bp.get("/parcelles/<idu>/voisines")
+def parcel_neighbours(idu: str):
+    p = current_parcel_or_404(idu)
+    try:
+        buffer_m = min(max(float(request.args.get("distance", "0.5").replace(",", ".")), 0.0), 50.0)
+    except ValueError:
+        buffer_m = 0.5
+    found = spatial.neighbours(p, buffer_m)
+    if request.args.get("format") == "csv":
+        return csv_response(found, f"voisines-{p.idu}.csv")
+    return render_template("cadastre/neighbours.html", parcel=p, neighbours=found, distance=buffer_m,
+                           names=commune_names())
+
+
+# CSV ----------------------------------------------------------------------------------------------------------
+
+CSV_HEADER = ["identifiant", "commune", "prefixe", "section", "numero", "lieu_dit", "contenance_dgfip_m2",
+              "surface_calculee_m2", "millesime"]
+
+
+def csv_response(parcels, filename: str) -> Response:
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=";")
+    w.writerow(CSV_HEADER)
+    for p in parcels:
+        w.writerow([p.idu, p.commune_insee, p.prefixe, p.section, p.numero, p.lieu_dit or "",
+                    "" if p.contenance is None else p.contenance, f"{p.area:.0f}", p.vintage.label])
+    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# Map -----------------------------------------------------------------------------------------------------------
+
+MAP_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+           "img-src 'self' data: {basemap}; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; "
+           "form-action 'none'")
+
+
+class _ClickToParent(MacroElement):
+    """A click on a parcel of the vector grid tells the page around the map (postMessage, same origin only)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {{ this.grid.get_name() }}.on('click', function (e) {
+            var id = e.layer && e.layer.properties && e.layer.properties.id;
+            if (id && window.parent !== window) {
+                window.parent.postMessage({type: 'cadastre-parcel', id: id}, window.location.origin);
+            }
+        });
+        {% endmacro %}
+    """)
+
+    def __init__(self, grid):
+        super().__init__()
+        self._name = "ClickToParent"
+        self.grid = grid
+
+
+def build_map(selected: Parcel | None) -> str:
+    static = lambda f: url_for("cadastre.static", filename=f)  # noqa: E731
+    basemap = current_app.config.get("CADASTRE_BASEMAP_URL") or ""
+    m = folium.Map(tiles=None, control_scale=True, zoom_control=True, max_zoom=spatial.MAX_ZOOM, prefer_canvas=False)
+    m.default_js = [("leaflet", static("vendor/leaflet/leaflet.js"))]
+    m.default_css = [("leaflet_css", static("vendor/leaflet/leaflet.css")), ("cadastre_map_css", static("map.css"))]
+    if basemap:
+        folium.TileLayer(basemap, attr=current_app.config.get("CADASTRE_BASEMAP_ATTRIBUTION") or "IGN",
+                         name=_("Base map"), max_zoom=spatial.MAX_ZOOM, max_native_zoom=19).add_to(m)
+    styles = {
+        "commune": {"weight": 3, "color": "#000091", "fill": False, "opacity": 0.9},
+        "sections": {"weight": 2, "color": "#b34000", "fill": False, "opacity": 0.8, "dashArray": "6 4"},
+        "parcelles": {"weight": 1, "color": "#3a3a3a", "fill": True, "fillColor": "#fef7da", "fillOpacity": 0.35},
+        "batiments": {"weight": 0.5, "color": "#6a6a6a", "fill": True, "fillColor": "#929292", "fillOpacity": 0.8},
+    }
+    grid = VectorGridProtobuf(
+        url_for("cadastre.tile", z=0, x=0, y=0).replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf"),
+        name=_("Cadastral plan"),
+        options={"vectorTileLayerStyles": styles, "interactive": True, "maxZoom": spatial.MAX_ZOOM,
+                 "maxNativeZoom": 18, "getFeatureId": None},
+    )
+    grid.default_js = [("vectorGrid", static("vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"))]
+    grid.add_to(m)
+    _ClickToParent(grid).add_to(m)
+    if selected is not None:
+        shape = to_wgs84(selected.geom)
+        folium.GeoJson(shape.__geo_interface__, name=selected.idu,
+                       style_function=lambda _f: {"color": "#ce0500", "weight": 3, "fillOpacity": 0.1}).add_to(m)
+        minx, miny, maxx, maxy = shape.bounds
+        m.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=18)
+    else:
+        extent = territory_extent()
+        if extent is not None:
+            from .geometry import reproject
+            import shapely
+
+            box = reproject(shapely.box(*extent), 2154, 4326)
+            minx, miny, maxx, maxy = box.bounds
+            m.fit_bounds([[miny, minx], [maxy, maxx]])
+        else:
+            coll = g.get("collectivity")
+            m.location, m.options["zoom"] = [48.3, 4.1], 9  # the department when nothing is imported yet
+    html = m.get_root().render()
+    return html
+
+
+@bp.get("/carte")
+def map_document():
+    idu = (request.args.get("parcelle") or "").strip().upper()
+    selected = None
+    if idu:
+        selected = db.session.scalar(select(Parcel).where(Parcel.idu == idu, Parcel.current.is_(True)))
+    resp = Response(build_map(selected), mimetype="text/html")
+    basemap = current_app.config.get("CADASTRE_BASEMAP_URL") or ""
+    origin = re.match(r"^(https?://[^/{]+)", basemap)
+    resp.headers["Content-Security-Policy"] = MAP_CSP.format(basemap=origin.group(1) if origin else "")
+    resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return resp
+
+
+@bp.get("/tuiles/<int:z>/<int:x>/<int:y>.pbf")
+def tile(z: int, x: int, y: int):
+    data = spatial.tile(z, x, y)
+    if not data:
+        # Nothing of the territory in this tile (or a zoom without layers): Leaflet.VectorGrid draws nothing.
+        abort(404)
+    return Response(data, mimetype="application/vnd.mapbox-vector-tile",
+                    headers={"Cache-Control": "private, max-age=300"})
