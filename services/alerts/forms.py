@@ -76,3 +76,17 @@ class ComposeForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     submit = SubmitField(_l("Cancel this alert"))
+
+
+class IndividualForm(FlaskForm):
+    template = SelectField(_l("Model"), validators=[DataRequired()])
+    channel = SelectField(_l("Send by"), choices=list(CHANNEL_LABELS.items()), default="sms")
+    recipient = StringField(_l("Mobile number or e-mail address of the person"),
+                            validators=[DataRequired(message=_l("Give the person's mobile number or e-mail address.")),
+                                        Length(max=254)])
+    name = StringField(_l("Name of the person (optional)"), validators=[Optional(), Length(max=120)])
+    detail = StringField(_l("Detail (opening hours, date, document…)"), validators=[Optional(), Length(max=200)])
+    legal_basis = StringField(_l("Legal basis"), validators=[DataRequired(message=_l("Record the legal basis.")),
+                                                            Length(max=300)])
+    preview = SubmitField(_l("Preview"))
+    send = SubmitField(_l("Send"))

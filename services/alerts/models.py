@@ -147,3 +147,16 @@ class Delivery(TerritoryScoped, db.Model):
 
     alert: Mapped[Alert] = relationship(back_populates="deliveries")
     subscriber: Mapped[Subscriber | None] = relationship()
+
+
+class SmsQuota(TerritoryScoped, db.Model):
+    """Monthly SMS allowance of a commune, in segments, set by the department (SMS cost money). No row: no limit
+    set yet (the department decides)."""
+
+    __tablename__ = "alerts_sms_quota"
+    __table_args__ = (UniqueConstraint("commune_insee"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    monthly_segments: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(254), default="")

@@ -22,7 +22,7 @@ from portal.registry import requires
 from . import sms as smsmod
 from .delivery import commune_name, queue_alert, recipients, sms_text
 from .forms import CHANNEL_LABELS, SEVERITY_LABELS, CancelForm, ComposeForm, ListForm
-from .models import Alert, AlertList, Delivery, Subscriber, Subscription, utcnow
+from .models import Alert, AlertList, Delivery, SmsQuota, Subscriber, Subscription, utcnow
 
 log = logging.getLogger("services.alerts")
 
@@ -134,6 +134,33 @@ def sms_used_this_month(insee: str) -> int:
                                         Delivery.sent_at >= start)) or 0)
 
 
+def sms_pending() -> int:
+    """Segments already queued (pending or being sent): they will count against the allowance."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(Delivery.segments), 0))
+                                 .where(Delivery.channel == "sms", Delivery.status.in_(("pending", "sending")))) or 0)
+
+
+def sms_quota(insee: str) -> int | None:
+    """The monthly allowance in segments; None when the department set none (then ALERTS_DEFAULT_SMS_QUOTA)."""
+    q = db.session.scalar(select(SmsQuota).where(SmsQuota.commune_insee == insee))
+    if q is not None:
+        return q.monthly_segments
+    default = current_app.config.get("ALERTS_DEFAULT_SMS_QUOTA")
+    return int(default) if default not in (None, "") else None
+
+
+def quota_error(insee: str, needed: int) -> str | None:
+    quota = sms_quota(insee)
+    if quota is None or needed == 0:
+        return None
+    left = quota - sms_used_this_month(insee) - sms_pending()
+    if needed > left:
+        return _("This message needs %(needed)d SMS segments but only %(left)d remain this month (allowance: "
+                 "%(quota)d). Send it by e-mail only, or ask the department for more.", needed=needed,
+                 left=max(left, 0), quota=quota)
+    return None
+
+
 @bp.get("/")
 def index():
     insee = _commune_insee()
@@ -142,7 +169,8 @@ def index():
     alerts = db.session.scalars(select(Alert).where(Alert.kind != "test")
                                 .order_by(Alert.created_at.desc()).limit(20)).all()
     return render_template("alerts/index.html", lists=lists, counts=counts, alerts=alerts,
-                           sms_used=sms_used_this_month(insee), list_form=ListForm(), insee=insee,
+                           sms_used=sms_used_this_month(insee), sms_quota=sms_quota(insee),
+                           list_form=ListForm(), insee=insee,
                            subscribe_url=url_for("alerts_public.subscribe", insee=insee, _external=True))
 
 
@@ -222,6 +250,9 @@ def compose():
             scheduled = _local_to_utc(form.scheduled_at.data)
             if scheduled <= utcnow():
                 errors.append(_("The sending time is in the past."))
+        quota_problem = quota_error(insee, n_sms * count.segments) if "sms" in form.channels.data else None
+        if quota_problem and not form.test.data:
+            errors.append(quota_problem)
         if form.test.data:
             if errors:
                 for e in errors:

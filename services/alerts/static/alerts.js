@@ -66,3 +66,16 @@
     window.setTimeout(refresh, 1500);
   }
 }());
+
+/* Individual message: choosing a model prefills its legal basis (the user may change it). */
+(function () {
+  "use strict";
+  var select = document.getElementById("template");
+  var basis = document.getElementById("legal_basis");
+  var list = document.getElementById("model-bases");
+  if (!select || !basis || !list) { return; }
+  select.addEventListener("change", function () {
+    var item = list.querySelector('[data-model="' + select.value + '"]');
+    if (item) { basis.value = item.textContent; }
+  });
+}());
