@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.registry import NavEntry, ServiceDescriptor
 
+from .cli import cli
 from .views import api, bp
 
 service = ServiceDescriptor(
@@ -27,5 +28,6 @@ service = ServiceDescriptor(
                        "electoral.write": _l("Electoral rolls: change")},
     nav=[NavEntry(_l("Voters"), "electoral.index"), NavEntry(_l("Register a voter"), "electoral.register",
                                                              "electoral.write")],
+    cli=cli,
     models=("services.electoral.models",),
 )

@@ -21,7 +21,7 @@ from .models import Movement, PollingStation, StreetBureau, Voter, identity_key
 
 log = logging.getLogger(__name__)
 
-REGISTRATION_REASONS = ("voluntary", "insee_18", "naturalisation", "court_decision", "arrival", "import")
+REGISTRATION_REASONS = ("voluntary", "insee_18", "naturalisation", "court_decision", "arrival", "import", "demo")
 REMOVAL_REASONS = ("death", "loss_of_attachment", "registered_elsewhere", "court_decision", "import")
 MOVEMENT_KINDS = ("registration", "removal", "address", "bureau", "civil_status")
 

@@ -30,6 +30,7 @@ REGISTRATION_REASONS = {
     "voluntary": _l("Voluntary application"), "insee_18": _l("Registered d'office by INSEE at 18"),
     "naturalisation": _l("Naturalisation"), "court_decision": _l("Court decision"),
     "arrival": _l("Arrival from another commune"), "import": _l("File import"),
+    "demo": _l("Fictitious demonstration data"),
 }
 REMOVAL_REASONS = {
     "death": _l("Death"), "loss_of_attachment": _l("Loss of attachment to the commune"),
@@ -113,7 +114,8 @@ def index():
     if q:
         audit.record("electoral.voters_searched", target_type="Voter", query=q[:100], results=total)
     today = dt.date.today()
-    return render_template("electoral/index.html", voters=voters, total=total, q=q, status=status,
+    demo = db.session.scalar(select(Movement.id).where(Movement.reason == "demo").limit(1)) is not None
+    return render_template("electoral/index.html", demo=demo, voters=voters, total=total, q=q, status=status,
                            bureau_id=bureau_id, bureaux=_bureaux(), page=page, pages=max((total + 49) // 50, 1),
                            deadlines=upcoming(_elections(), today), today=today)
 
@@ -129,7 +131,7 @@ def voter(voter_id: int):
 
 def _voter_form_choices(form, proposed=None):
     form.bureau.choices = [(0, _("Proposed from the address"))] + [(b.id, b.label) for b in _bureaux()]
-    form.reason.choices = [(k, str(v)) for k, v in REGISTRATION_REASONS.items() if k != "import"]
+    form.reason.choices = [(k, str(v)) for k, v in REGISTRATION_REASONS.items() if k not in ("import", "demo")]
 
 
 @bp.route("/inscrire", methods=["GET", "POST"])
