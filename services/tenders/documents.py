@@ -43,6 +43,13 @@ SINGLE_LOT_FR = {
 }
 
 
+def procedure_fr(t) -> str:
+    if t.procedure == "mapa" and t.publicity == "voluntary":
+        return ("Procédure adaptée ouverte volontairement par l'acheteur, le montant estimé étant inférieur au seuil "
+                "de dispense de l'article R2122-8 du code de la commande publique (articles L2123-1 et R2123-1)")
+    return PROCEDURE_FR.get(t.procedure, "à compléter")
+
+
 def criterion_fr(c: dict) -> str:
     return CRITERIA_FR.get(c.get("code"), c.get("label", ""))
 
@@ -99,7 +106,7 @@ def rc(t) -> Doc:
                ("Durée", f"{t.duration_months or 'à compléter'} mois"
                          + (f", reconductible {t.renewals} fois {t.renewal_months} mois" if t.renewals else ""))])
     doc.h("2. Procédure")
-    doc.p(PROCEDURE_FR.get(t.procedure, "à compléter") + ".")
+    doc.p(procedure_fr(t) + ".")
     doc.h("3. Allotissement")
     if len(t.lots) > 1:
         doc.table([("Lot", "Intitulé")] + [(str(lot.number), lot.title) for lot in t.lots])
@@ -128,7 +135,7 @@ def aapc(t) -> Doc:
     doc = Doc("aapc", "Avis d'appel public à la concurrence", f"{t.reference}-AAPC")
     _head(doc, t)
     doc.table([("Nature", NATURE_FR.get(t.nature, "à compléter")), ("Code CPV", t.cpv_code or "à compléter"),
-               ("Lieu d'exécution", t.place or "à compléter"), ("Procédure", PROCEDURE_FR.get(t.procedure, "")),
+               ("Lieu d'exécution", t.place or "à compléter"), ("Procédure", procedure_fr(t)),
                ("Valeur estimée (HT)", fmt_eur(t.amount_ht) if t.amount_ht else "à compléter"),
                ("Date limite de réception des offres", _dt(t.reception_deadline))])
     doc.h("Description")

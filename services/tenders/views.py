@@ -104,7 +104,7 @@ def step(tender_id: int, step: int):
             return redirect(url_for("tenders.step", tender_id=t.id, step=4))
         errors = wizard.SAVERS[step](t, request.form)
         if step == 2 and not errors:  # the amount drives the procedure: recompute it at once
-            wizard.save_step_3(t, {})
+            wizard.save_step_3(t, {"voluntary": "1" if t.publicity == "voluntary" else ""})
         if not errors:
             t.step = max(t.step, min(step + 1, wizard.LAST_STEP))
         t.updated_at = dt.datetime.now()

@@ -201,9 +201,25 @@ def save_step_3(t, form) -> dict:
     if d is None:
         errors["procedure"] = problem
         t.procedure = t.publicity = ""
+    elif d.procedure == "none" and form.get("voluntary") == "1":
+        # Below the dispensation threshold the buyer may still choose to advertise and compare offers: an adapted
+        # procedure opened voluntarily, with free publicity.
+        t.procedure, t.publicity = "mapa", "voluntary"
     else:
         t.procedure, t.publicity = d.procedure, d.publicity
     return errors
+
+
+def procedure_text(t) -> str:
+    if t.procedure == "mapa" and t.publicity == "voluntary":
+        return _("Adapted procedure (MAPA) opened voluntarily, below the dispensation threshold")
+    return rules.procedure_label(t.procedure) if t.procedure else ""
+
+
+def procedure_matches(t, d) -> bool:
+    """The stored procedure is what the engine says (or a voluntary MAPA where no procedure is required)."""
+    return d.procedure == t.procedure or (d.procedure == "none" and t.procedure == "mapa"
+                                          and t.publicity == "voluntary")
 
 
 # Step 4 ------------------------------------------------------------------------------------------------------
@@ -229,6 +245,8 @@ def media_advice(t) -> dict[str, str]:
 
 def min_days(t) -> int:
     d, _problem = decision(t)
+    if d is not None and d.procedure == "none" and t.procedure == "mapa":
+        return int(next(x["min_days"] for x in rules.load()[1] if x["procedure"] == "mapa"))
     return d.min_days if d else 0
 
 
@@ -265,7 +283,7 @@ def save_step_4(t, form) -> dict:
 def check_calendar(t, now: dt.datetime | None = None) -> dict:
     errors = {}
     now = now or dt.datetime.now()
-    if t.procedure == "none":
+    if t.procedure not in ("mapa", "formalised"):
         return errors
     if not t.reception_deadline:
         errors["reception_deadline"] = _("Enter the deadline for receiving bids.")
@@ -276,10 +294,11 @@ def check_calendar(t, now: dt.datetime | None = None) -> dict:
     start = max(now.date(), t.launch_date or now.date())
     need = min_days(t)
     if (t.reception_deadline.date() - start).days < need:
-        d, _problem = decision(t)
+        article = next((x["article"] for x in rules.load()[1]
+                        if x["procedure"] == ("open_tender" if t.procedure == "formalised" else "mapa")), "")
         errors["reception_deadline"] = _(
             "The deadline for bids must leave at least %(days)d days after publication (%(article)s): not before "
-            "%(date)s.", days=need, article=d.deadline_article if d else "",
+            "%(date)s.", days=need, article=article,
             date=(start + dt.timedelta(days=need)).strftime("%d/%m/%Y"))
     if t.questions_deadline and t.questions_deadline >= t.reception_deadline:
         errors["questions_deadline"] = _("Questions must close before the deadline for bids.")
@@ -375,11 +394,12 @@ def problems(t) -> dict[int, list[str]]:
     d, problem = decision(t)
     if d is None:
         add(3, problem)
-    elif d.procedure != t.procedure:
+    elif not procedure_matches(t, d):
         add(3, _("The procedure must be computed again: the amount or the date changed."))
-    elif d.procedure == "none":
-        add(3, _("Below the threshold, no publication is required: ask several companies for quotes instead."))
-    if d is not None and d.procedure != "none":
+    elif t.procedure == "none":
+        add(3, _("Below the threshold, no publication is required: ask several companies for quotes, or choose "
+                 "at step 3 to publish a consultation anyway."))
+    if d is not None and t.procedure == "mapa":
         for msg in check_calendar(t).values():
             add(4, msg)
         advice = media_advice(t)

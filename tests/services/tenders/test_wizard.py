@@ -130,3 +130,16 @@ def test_epci_buys_on_its_own(app, tenders_world, login_as):
     mayor = login_as("mayor_a")
     assert mayor.get(f"/s/tenders/{tid}/recapitulatif").status_code == 404
     assert "etape" not in mayor.get("/s/tenders/").get_data(as_text=True)
+
+
+def test_roof_85k_published_voluntarily(app, tenders_world, login_as):
+    """Below the 100 000 € works dispensation nothing is required, but the commune may choose to publish."""
+    mayor = login_as("mayor_a")
+    tid = new_tender(mayor)
+    data = {k: dict(v) for k, v in ROOF.items()}
+    data[3] = {"voluntary": "1"}
+    fill(mayor, tid, data=data, amount="85000")
+    t = _tender(app, tid)
+    assert (t.procedure, t.publicity) == ("mapa", "voluntary")
+    assert mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/").status_code == 302
+    assert _tender(app, tid).status == "published"
