@@ -66,15 +66,50 @@ def sms_text(alert: Alert, commune: str) -> str:
     return text
 
 
-def recipients(insee: str, list_ids: list[int], channels: list[str], subscriber_ids=None):
-    """(subscriber, channel, address) for every confirmed, active subscriber of the lists, once per channel."""
+def in_zone(sub: Subscriber, zone: dict | None, shape=None) -> bool:
+    """Whether the subscriber lives in the zone: inside the polygon (geocoded address), or in one of the streets
+    (geocoded street name, or the street written in the address when it could not be geocoded)."""
+    from portal.models import fold
+
+    if not zone:
+        return True
+    loc = sub.location
+    if zone.get("type") == "Polygon":
+        if loc is None or loc.status != "found" or shape is None:
+            return False
+        from shapely.geometry import Point
+
+        return shape.covers(Point(loc.longitude, loc.latitude))
+    if zone.get("type") == "streets":
+        wanted = {fold(s) for s in zone.get("streets") or [] if s}
+        if loc is not None and loc.street and fold(loc.street) in wanted:
+            return True
+        address = f" {fold(sub.address)} "
+        return any(f" {w} " in address for w in wanted)
+    return False
+
+
+def zone_shape(zone: dict | None):
+    if not zone or zone.get("type") != "Polygon":
+        return None
+    from shapely.geometry import shape
+
+    return shape(zone)
+
+
+def recipients(insee: str, list_ids: list[int], channels: list[str], subscriber_ids=None, zone=None):
+    """(subscriber, channel, address) for every confirmed, active subscriber of the lists (in the zone, when one is
+    given), once per channel."""
     stmt = (select(Subscriber).join(Subscription, Subscription.subscriber_id == Subscriber.id)
             .where(Subscriber.commune_insee == insee, Subscription.list_id.in_(list_ids),
                    Subscription.unsubscribed_at.is_(None)).distinct().order_by(Subscriber.id))
     if subscriber_ids is not None:
         stmt = stmt.where(Subscriber.id.in_(subscriber_ids))
     out = []
+    shape = zone_shape(zone)
     for sub in db.session.scalars(stmt):
+        if zone and not in_zone(sub, zone, shape):
+            continue
         for channel in channels:
             if sub.channel_ok(channel):
                 out.append((sub, channel, sub.email if channel == "email" else sub.phone))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (DateTimeLocalField, EmailField, SelectField, SelectMultipleField, StringField, SubmitField,
+from wtforms import (DateTimeLocalField, EmailField, HiddenField, SelectField, SelectMultipleField, StringField, SubmitField,
                      TextAreaField, widgets)
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
@@ -67,6 +67,8 @@ class ComposeForm(FlaskForm):
     channels = MultiCheckbox(_l("Channels"), choices=list(CHANNEL_LABELS.items()),
                              validators=[DataRequired(message=_l("Choose at least one channel."))])
     lists = MultiCheckbox(_l("Lists"), coerce=int, validators=[DataRequired(message=_l("Choose at least one list."))])
+    zone = HiddenField()
+    streets = MultiCheckbox(_l("Only the residents of these streets (optional)"), validators=[Optional()])
     scheduled_at = DateTimeLocalField(_l("Send later (leave empty to send now)"), format="%Y-%m-%dT%H:%M",
                                       validators=[Optional()])
     preview = SubmitField(_l("Preview"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -63,6 +63,7 @@ class Subscriber(TerritoryScoped, db.Model):
 
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="subscriber",
                                                              cascade="all, delete-orphan")
+    location: Mapped[SubscriberLocation | None] = relationship(cascade="all, delete-orphan", uselist=False)
 
     def channel_ok(self, channel: str) -> bool:
         if channel == "email":
@@ -111,6 +112,9 @@ class Alert(TerritoryScoped, db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     author_name: Mapped[str] = mapped_column(String(200), default="")
     sms_segments: Mapped[int] = mapped_column(Integer, default=0)
+    # Optional zone inside the lists: {"type": "polygon", "coordinates": [[[lon, lat], …]]} (GeoJSON, WGS84) or
+    # {"type": "streets", "streets": ["Rue du Lavoir", …]}
+    zone: Mapped[dict | None] = mapped_column(JSON)
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="alert", cascade="all, delete-orphan")
 
@@ -160,3 +164,21 @@ class SmsQuota(TerritoryScoped, db.Model):
     monthly_segments: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(254), default="")
+
+
+class SubscriberLocation(TerritoryScoped, db.Model):
+    """Where a subscriber's street address lies (WGS84, from the Base Adresse Nationale geocoder), for alerts to a
+    zone. One row per subscriber that gave an address; deleted with the subscriber."""
+
+    __tablename__ = "alerts_subscriber_location"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("alerts_subscriber.id", ondelete="CASCADE"),
+                                               unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending / found / not_found / error
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    street: Mapped[str] = mapped_column(String(200), default="")
+    label: Mapped[str] = mapped_column(String(300), default="")
+    score: Mapped[float | None] = mapped_column(Float)
+    geocoded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

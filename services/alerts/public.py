@@ -28,6 +28,7 @@ from portal.tenancy import territory_scope
 from . import cap as capmod
 from . import sms as smsmod
 from .delivery import apply_receipt, code_hash, public_url, stop_by_phone
+from .geocode import request_geocoding
 from .forms import CodeForm, ConfirmForm, ManageForm, SubscribeForm
 from .models import Alert, AlertList, Subscriber, Subscription, utcnow
 
@@ -112,6 +113,7 @@ def subscribe(insee: str):
                     sub.subscriptions.append(Subscription(commune_insee=insee, list_id=lst.id,
                                                           consent_text=wording[lst.id], consent_channel=channel))
                 db.session.flush()
+                request_geocoding(sub)
                 audit.record("alerts.subscriber_created", target=sub, collectivity=coll, channel=channel,
                              lists=len(form.lists.data))
                 if email:
@@ -218,7 +220,10 @@ def manage(insee: str, token: str):
                         s.consented_at, s.consent_text = utcnow(), consent_wording(lst, coll.name)
                 elif lst.id not in wanted and s is not None and s.unsubscribed_at is None:
                     s.unsubscribed_at, s.unsubscribe_channel = utcnow(), "manage"
-            sub.address = (form.address.data or "").strip()
+            new_address = (form.address.data or "").strip()
+            if new_address != sub.address:
+                sub.address = new_address
+                request_geocoding(sub)
             audit.record("alerts.subscriber_changed", target=sub, collectivity=coll, lists=len(wanted))
             db.session.commit()
             flash(_("Your choices are saved."), "success")

@@ -9,7 +9,7 @@ import datetime as dt
 
 from portal.tasks import celery_app
 
-from . import delivery
+from . import delivery, geocode as geocoding
 
 
 @celery_app.task(name="alerts.send_batch")
@@ -23,7 +23,14 @@ def send_batch(ids: list[int]) -> dict[str, int]:
 
 @celery_app.task(name="alerts.flush")
 def flush() -> dict[str, int]:
-    return delivery.flush()
+    counts = delivery.flush()
+    geocoding.retry_errors()
+    return counts
+
+
+@celery_app.task(name="alerts.geocode")
+def geocode(subscriber_id: int) -> str:
+    return geocoding.geocode_subscriber(subscriber_id)
 
 
 @celery_app.on_after_configure.connect

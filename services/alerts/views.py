@@ -22,7 +22,7 @@ from portal.registry import requires
 from . import sms as smsmod
 from .delivery import commune_name, queue_alert, recipients, sms_text
 from .forms import CHANNEL_LABELS, SEVERITY_LABELS, CancelForm, ComposeForm, ListForm
-from .models import Alert, AlertList, Delivery, SmsQuota, Subscriber, Subscription, utcnow
+from .models import Alert, AlertList, Delivery, SmsQuota, Subscriber, SubscriberLocation, Subscription, utcnow
 
 log = logging.getLogger("services.alerts")
 
@@ -219,6 +219,38 @@ def _choices(insee: str):
             for lst in lists]
 
 
+def street_choices() -> list[tuple[str, str]]:
+    streets = db.session.scalars(select(SubscriberLocation.street).where(SubscriberLocation.status == "found",
+                                                                         SubscriberLocation.street != "")
+                                 .distinct().order_by(SubscriberLocation.street)).all()
+    return [(s, s) for s in streets]
+
+
+def parse_zone(raw: str, streets: list[str]) -> tuple[dict | None, str | None]:
+    """The zone of the form: a drawn polygon (GeoJSON, WGS84) or streets. Returns (zone, French error)."""
+    import json
+
+    raw = (raw or "").strip()
+    if raw:
+        try:
+            geom = json.loads(raw)
+            ring = geom["coordinates"][0]
+            ok = (geom.get("type") == "Polygon" and len(ring) >= 4
+                  and all(len(p) == 2 and -180 <= float(p[0]) <= 180 and -90 <= float(p[1]) <= 90 for p in ring))
+        except (ValueError, KeyError, TypeError, IndexError):
+            ok = False
+        if not ok:
+            return None, _("The zone drawn on the map is not a closed area: draw at least three points.")
+        from shapely.geometry import shape
+
+        if not shape(geom).is_valid:
+            return None, _("The zone drawn on the map crosses itself: draw it again.")
+        return {"type": "Polygon", "coordinates": [[[float(x), float(y)] for x, y in ring]]}, None
+    if streets:
+        return {"type": "streets", "streets": list(streets)}, None
+    return None, None
+
+
 def _local_to_utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=PARIS).astimezone(dt.timezone.utc).replace(tzinfo=None)
 
@@ -229,6 +261,7 @@ def compose():
     insee = _commune_insee()
     form = ComposeForm()
     form.lists.choices = _choices(insee)
+    form.streets.choices = street_choices()
     commune = commune_name(insee)
     preview = None
     price = float(current_app.config.get("ALERTS_SMS_PRICE") or 0.05)
@@ -238,10 +271,12 @@ def compose():
                       list_ids=form.lists.data)
         text = sms_text(draft, commune)
         count = smsmod.segments(text)
-        targets = recipients(insee, form.lists.data, form.channels.data)
+        zone, zone_problem = parse_zone(form.zone.data, form.streets.data or [])
+        draft.zone = zone
+        targets = recipients(insee, form.lists.data, form.channels.data, zone=zone) if not zone_problem else []
         n_sms = sum(1 for t in targets if t[1] == "sms")
         n_email = len(targets) - n_sms
-        errors = []
+        errors = [zone_problem] if zone_problem else []
         if "sms" in form.channels.data and count.segments > smsmod.MAX_SEGMENTS:
             errors.append(_("The SMS would take %(n)d segments; the limit is %(max)d. Shorten the message.",
                             n=count.segments, max=smsmod.MAX_SEGMENTS))
@@ -266,7 +301,10 @@ def compose():
                 db.session.commit()
                 flash(_("A test e-mail was sent to %(email)s.", email=current_user.email), "success")
         elif form.send.data:
-            if not targets:
+            if not targets and zone and not zone_problem:
+                errors.append(_("Nobody would receive this alert: no confirmed subscriber of these lists lives in "
+                                "the zone."))
+            elif not targets and not zone_problem:
                 errors.append(_("Nobody would receive this alert: the chosen lists have no confirmed subscriber "
                                 "on these channels."))
             if errors:
@@ -280,6 +318,7 @@ def compose():
                 db.session.add(draft)
                 n = queue_alert(draft, targets)
                 audit.record("alerts.alert_sent", target=draft, title=draft.title, recipients=n,
+                             zone=(zone or {}).get("type"),
                              channels=",".join(draft.channels), scheduled=scheduled.isoformat() if scheduled else None)
                 db.session.commit()
                 if scheduled:
@@ -348,6 +387,26 @@ def subscribers():
 def api_stats(alert_id: int):
     alert = _alert_or_404(alert_id)
     return jsonify(id=alert.id, status=alert.status, **alert_stats(alert.id))
+
+
+@api.get("/carte")
+def api_map():
+    """What the zone map draws: the commune's boundary and the geocoded subscribers' points (no names, no
+    addresses), with the lists each point is subscribed to."""
+    import json
+
+    insee = _commune_insee()
+    coll = g.get("collectivity")
+    rows = db.session.execute(
+        select(SubscriberLocation.latitude, SubscriberLocation.longitude, Subscription.list_id)
+        .join(Subscriber, Subscriber.id == SubscriberLocation.subscriber_id)
+        .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+        .where(SubscriberLocation.status == "found", Subscription.unsubscribed_at.is_(None))).all()
+    points: dict = {}
+    for lat, lon, list_id in rows:
+        points.setdefault((round(lat, 6), round(lon, 6)), set()).add(list_id)
+    return jsonify(commune=insee, boundary=json.loads(coll.boundary_geojson) if coll.boundary_geojson else None,
+                   points=[{"lat": k[0], "lon": k[1], "lists": sorted(v)} for k, v in points.items()])
 
 
 @api.post("/segments")

@@ -79,3 +79,70 @@
     if (item) { basis.value = item.textContent; }
   });
 }());
+
+/* Zone map: the commune's outline, the located subscribers, and a polygon drawn by clicks. The polygon goes into the
+   hidden "zone" field as GeoJSON (WGS84, [lon, lat]). */
+(function () {
+  "use strict";
+  var el = document.getElementById("zone-map");
+  var input = document.getElementById("zone");
+  if (!el || !input || !window.L || !window.fetch) { return; }
+  var L = window.L;
+  var map = L.map(el, { attributionControl: false, zoomSnap: 0.25 });
+  var vertices = [], polygon = null, markers = L.layerGroup().addTo(map), points = [];
+  var count = document.getElementById("zone-count");
+
+  function inside(lat, lon, ring) {
+    var c = false, i, j;
+    for (i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      var yi = ring[i][0], xi = ring[i][1], yj = ring[j][0], xj = ring[j][1];
+      if (((yi > lat) !== (yj > lat)) && (lon < (xj - xi) * (lat - yi) / (yj - yi) + xi)) { c = !c; }
+    }
+    return c;
+  }
+
+  function redraw() {
+    if (polygon) { map.removeLayer(polygon); polygon = null; }
+    markers.clearLayers();
+    vertices.forEach(function (v) { L.circleMarker(v, { radius: 4, color: "#c9191e" }).addTo(markers); });
+    if (vertices.length >= 3) {
+      polygon = L.polygon(vertices, { color: "#c9191e", weight: 2, fillOpacity: 0.15 }).addTo(map);
+      var ring = vertices.map(function (v) { return [v.lng, v.lat]; });
+      ring.push(ring[0]);
+      input.value = JSON.stringify({ type: "Polygon", coordinates: [ring] });
+      var latlngs = vertices.map(function (v) { return [v.lat, v.lng]; });
+      var n = points.filter(function (p) { return inside(p.lat, p.lon, latlngs); }).length;
+      if (count) { count.textContent = count.getAttribute("data-label").replace("{n}", n); }
+    } else {
+      input.value = "";
+      if (count) { count.textContent = ""; }
+    }
+  }
+
+  if (input.value) {
+    try {
+      JSON.parse(input.value).coordinates[0].slice(0, -1).forEach(function (p) { vertices.push(L.latLng(p[1], p[0])); });
+    } catch (e) { vertices = []; }
+  }
+
+  fetch(el.getAttribute("data-map-url"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then(function (r) { return r.json(); })
+    .then(function (data) {
+      var bounds = null;
+      if (data.boundary) {
+        var outline = L.geoJSON(data.boundary, { style: { color: "#000091", weight: 2, fillOpacity: 0.03 }, interactive: false }).addTo(map);
+        bounds = outline.getBounds();
+      }
+      points = data.points || [];
+      points.forEach(function (p) {
+        L.circleMarker([p.lat, p.lon], { radius: 5, color: "#000091", fillOpacity: 0.8, interactive: false }).addTo(map);
+      });
+      if (!bounds && points.length) { bounds = L.latLngBounds(points.map(function (p) { return [p.lat, p.lon]; })); }
+      if (bounds) { map.fitBounds(bounds.pad(0.05)); } else { map.setView([48.3, 4.1], 10); }
+      redraw();
+    });
+
+  map.on("click", function (e) { vertices.push(e.latlng); redraw(); });
+  var clear = document.getElementById("zone-clear");
+  if (clear) { clear.addEventListener("click", function () { vertices = []; redraw(); }); }
+}());

@@ -111,3 +111,59 @@ def add_subscriber(app, insee, list_ids, *, email=None, phone=None, confirmed=Tr
         db.session.add(sub)
         db.session.commit()
         return SimpleNamespace(id=sub.id, token=sub.token)
+
+
+# A loopback server that speaks the BAN address search API (GET /search/?q=&citycode=&limit=1 → GeoJSON).
+# Addresses of Ailleville placed on two streets, one on each side of the village.
+BAN_STREETS = {
+    "rue du lavoir": ("Rue du Lavoir", 4.6790, 48.2540),
+    "grande rue": ("Grande Rue", 4.6890, 48.2480),
+}
+
+
+class _BanHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):  # noqa: N802 - http.server API
+        from urllib.parse import parse_qs, urlparse
+
+        url = urlparse(self.path)
+        qs = parse_qs(url.query)
+        q = (qs.get("q") or [""])[0].lower()
+        self.server.state.queries.append(qs)
+        features = []
+        for key, (street, lon, lat) in BAN_STREETS.items():
+            if key in q:
+                number = "".join(c for c in q.split(key)[0] if c.isdigit()) or "1"
+                features.append({"type": "Feature", "geometry": {"type": "Point",
+                                                                  "coordinates": [lon + int(number) * 1e-5, lat]},
+                                 "properties": {"label": f"{number} {street} 10200 Ailleville", "score": 0.93,
+                                                "type": "housenumber", "name": f"{number} {street}",
+                                                "street": street, "citycode": (qs.get("citycode") or [""])[0]}})
+        data = json.dumps({"type": "FeatureCollection", "version": "draft", "features": features,
+                           "query": q}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture(scope="session")
+def ban_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BanHandler)
+    server.state = SimpleNamespace(queries=[])
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def geocoder(ban_server, app):
+    saved = app.config.get("ALERTS_GEOCODER_URL")
+    app.config["ALERTS_GEOCODER_URL"] = f"http://127.0.0.1:{ban_server.server_address[1]}/search/"
+    ban_server.state.queries.clear()
+    yield ban_server.state
+    app.config["ALERTS_GEOCODER_URL"] = saved
