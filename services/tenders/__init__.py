@@ -5,6 +5,7 @@
   done before publication; ``views``: the staff pages (/s/tenders/), autosaved at every step;
 - ``documents``: RC, AAPC, acte d'engagement per lot, CCAP skeleton as PDF / .docx / .odt, and the DCE zip;
 - ``public``: the public pages (/p/tenders/): open consultations, DCE, questions and answers, Atom feed, DECP;
+- ``api``: JSON API (/api/v1/tenders/): the collectivity's consultations and the rules engine;
 - ``opendata``: DECP v2.0.3 and OCDS release, validated against the shipped schemas.
 
 Tenders belong to the buying collectivity (commune or EPCI): see ``models`` and ``access``.
@@ -13,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.registry import NavEntry, ServiceDescriptor
 
+from .api import api_bp
 from .public import public_bp
 from .views import bp
 
@@ -22,6 +24,7 @@ service = ServiceDescriptor(
     description=_l("Draft a tender step by step, publish it and follow it until the award."),
     icon="file",
     blueprint=bp,
+    api_blueprint=api_bp,
     public_blueprint=public_bp,
     index_endpoint="tenders.index",
     access_permission="tenders.read",

@@ -143,3 +143,20 @@ def test_roof_85k_published_voluntarily(app, tenders_world, login_as):
     assert (t.procedure, t.publicity) == ("mapa", "voluntary")
     assert mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/").status_code == 302
     assert _tender(app, tid).status == "published"
+
+
+def test_api_lists_tenders_and_answers_the_rules_engine(app, tenders_world, login_as):
+    sec = login_as("secretary_a")
+    tid = new_tender(sec)
+    fill(sec, tid, amount="85000")
+    listing = sec.get("/api/v1/tenders/").json
+    assert [t["id"] for t in listing["tenders"]] == [tid]
+    one = sec.get(f"/api/v1/tenders/{tid}").json
+    assert one["amount_ht"] == 85000 and one["lots"][0]["number"] == 1 and one["criteria"][0]["weight"] == 60
+    r = sec.get("/api/v1/tenders/procedure?nature=supplies&amount=59999&date=2026-03-31").json
+    assert r["procedure"] == "mapa" and any(th["article"].startswith("R2122-8") for th in r["thresholds"])
+    assert sec.get("/api/v1/tenders/procedure?nature=supplies&amount=59999&date=2026-04-01").json["procedure"] == "none"
+    bad = sec.get("/api/v1/tenders/procedure?nature=works&amount=-1")
+    assert bad.status_code == 400 and bad.json["message"]
+    assert sec.get("/api/v1/tenders/procedure?nature=works&amount=1&date=hier").status_code == 400
+    assert login_as("mayor_b").get(f"/api/v1/tenders/{tid}").status_code == 404
