@@ -2,6 +2,7 @@
 contrôle table, statistics. Each page carries a header (commune, bureau, election) and « page x/y »."""
 from __future__ import annotations
 
+import atexit
 import base64
 import datetime as dt
 import io
@@ -16,12 +17,56 @@ def css_string(text: str) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
-def render_pdf(template: str, header: str, **context) -> bytes:
+def render_html(template: str, header: str, **context) -> str:
+    now_str = dt.datetime.now().strftime("%d/%m/%Y à %H:%M")
+    return render_template(template, page_header=css_string(header), now_str=now_str, **context)
+
+
+def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
-    now_str = dt.datetime.now().strftime("%d/%m/%Y à %H:%M")
-    html = render_template(template, page_header=css_string(header), now_str=now_str, **context)
     return HTML(string=html).write_pdf()
+
+
+def render_pdf(template: str, header: str, **context) -> bytes:
+    return html_to_pdf(render_html(template, header, **context))
+
+
+_pool = None
+
+
+def _worker_init():
+    import weasyprint  # noqa: F401 - loaded once per worker, not once per document
+
+
+def pool():
+    """A pool of worker processes (one per core) kept for the life of the process: WeasyPrint is single-threaded,
+    so the lists of several bureaux are laid out in parallel. Workers are spawned (not forked) so that they share
+    no database connection or lock with the web process."""
+    global _pool
+    if _pool is None:
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        _pool = ProcessPoolExecutor(max_workers=max(os.cpu_count() or 1, 1),
+                                    mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
+        atexit.register(shutdown_pool)
+    return _pool
+
+
+def shutdown_pool():
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
+        _pool = None
+
+
+def html_to_pdf_many(htmls: list[str]) -> list[bytes]:
+    """Render several documents, in parallel across cores when there is more than one."""
+    if len(htmls) <= 1:
+        return [html_to_pdf(h) for h in htmls]
+    return list(pool().map(html_to_pdf, htmls))
 
 
 def qr_data_uri(text: str) -> str:

@@ -392,14 +392,45 @@ def emargement(bureau_id: int):
     b = _bureau_or_404(bureau_id)
     election = _election_arg()
     voters = _voters_of(b, election)
-    header = " — ".join(x for x in (_commune().name, _("Polling station %(n)s", n=b.label),
-                                     election.title if election else "") if x)
-    data = pdf.render_pdf("electoral/pdf/emargement.html", header, voters=voters, bureau=b, election=election,
-                          commune=_commune())
+    data = pdf.render_pdf("electoral/pdf/emargement.html", _emargement_header(b, election), voters=voters,
+                          bureau=b, election=election, commune=_commune())
     audit.record("electoral.emargement_printed", target=b, voters=len(voters),
                  election=election.id if election else None)
     db.session.commit()
     return _pdf_response(data, f"emargement-bureau-{b.number}.pdf")
+
+
+@bp.get("/emargement.zip")
+def emargement_all():
+    """The émargement lists of every bureau, one PDF each in a ZIP, rendered in parallel."""
+    import io
+    import zipfile
+
+    election = _election_arg()
+    bureaux = _bureaux()
+    if not bureaux:
+        flash(_("No polling station yet: create the first one below."), "error")
+        return redirect(url_for("electoral.bureaux"))
+    by_bureau = {b.id: [] for b in bureaux}
+    for v in _voters_of(None, election):
+        if v.bureau_id in by_bureau:
+            by_bureau[v.bureau_id].append(v)
+    htmls = [pdf.render_html("electoral/pdf/emargement.html", _emargement_header(b, election), voters=by_bureau[b.id],
+                             bureau=b, election=election, commune=_commune()) for b in bureaux]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for b, data in zip(bureaux, pdf.html_to_pdf_many(htmls)):
+            zf.writestr(f"emargement-bureau-{b.number}.pdf", data)
+    audit.record("electoral.emargement_printed", target_type="PollingStation", target_id="all",
+                 voters=sum(len(x) for x in by_bureau.values()), election=election.id if election else None)
+    db.session.commit()
+    return Response(buf.getvalue(), mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="emargement-{_commune().insee}.zip"', "Cache-Control": "no-store"})
+
+
+def _emargement_header(b, election):
+    return " — ".join(x for x in (_commune().name, _("Polling station %(n)s", n=b.label),
+                                   election.title if election else "") if x)
 
 
 @bp.get("/bureaux/<int:bureau_id>/cartes.pdf")

@@ -13,7 +13,8 @@ MARKERS_B = ["SECRETNOMB", "Secretrueb", "987654321", "Secretbureau", "Secretele
 MARKERS_TROYES = ["TROYESSECRET", "Troyesrue"]
 # check_routes reads every body as text: the two PDF routes without parameters (binary answers) are checked by
 # test_pdfs_and_export_of_a_hold_no_voter_of_b below, on the text extracted from the PDFs.
-EXCLUDE = ["/s/electoral/static", "/s/electoral/liste-generale.pdf", "/s/electoral/statistiques.pdf"]
+EXCLUDE = ["/s/electoral/static", "/s/electoral/liste-generale.pdf", "/s/electoral/statistiques.pdf",
+           "/s/electoral/emargement.zip"]
 
 
 @pytest.fixture
@@ -75,5 +76,11 @@ def test_pdfs_and_export_of_a_hold_no_voter_of_b(app, world, login_as, elec):
         assert "Ailleville" in text
         for m in MARKERS_B:
             assert m not in text, (url, m)
+    import zipfile
+
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/s/electoral/emargement.zip").data))
+    for name in archive.namelist():
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(archive.read(name))).pages)
+        assert "Ailleville" in text and not any(m in text for m in MARKERS_B)
     export = client.get("/s/electoral/export.csv").get_data(as_text=True)
     assert "MARTIN" in export and not any(m in export for m in MARKERS_B)

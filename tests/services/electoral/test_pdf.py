@@ -77,3 +77,18 @@ def test_printing_is_audited(app, elec, world, login_as):
     with app.app_context():
         actions = set(db.session.scalars(select(AuditEvent.action)))
     assert {"electoral.emargement_printed", "electoral.cards_printed", "electoral.roll_exported"} <= actions
+
+
+def test_all_emargement_lists_in_one_zip_rendered_in_parallel(app, elec, world, login_as, add_voter):
+    import zipfile
+
+    add_voter(world.insee_a, "SECONDBUREAU", "Léa", "1990-01-01", elec.bureau_a2)
+    c = login_as("secretary_a")
+    resp = c.get(f"/s/electoral/emargement.zip?scrutin={elec.election_a}")
+    assert resp.status_code == 200 and resp.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(resp.data))
+    assert archive.namelist() == ["emargement-bureau-1.pdf", "emargement-bureau-2.pdf"]
+    first = "".join(p.extract_text() for p in PdfReader(io.BytesIO(archive.read("emargement-bureau-1.pdf"))).pages)
+    second = "".join(p.extract_text() for p in PdfReader(io.BytesIO(archive.read("emargement-bureau-2.pdf"))).pages)
+    assert "MARTIN" in first and "SECONDBUREAU" not in first and "Page 1/1" in first
+    assert "SECONDBUREAU" in second and "Salle des fêtes" in second and "Municipales 2026 (fictif)" in second
