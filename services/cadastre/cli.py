@@ -44,3 +44,24 @@ def vintages_command(commune):
     for v in db.session.scalars(stmt):
         click.echo(f"{v.commune_insee} {v.label} {'current' if v.current else '       '} {v.parcel_count:>7} parcels "
                    f"({v.source}, {v.imported_at:%Y-%m-%d %H:%M})")
+
+
+@cli.command("import-owners")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True))
+@click.option("--commune", "commune", metavar="INSEE", required=True, help="INSEE code of the commune.")
+def import_owners_command(path, commune):
+    """Replace the owners of a commune by those of a CSV (layout: services/cadastre/owners.py)."""
+    from pathlib import Path
+
+    from .importer import ImportFailed
+    from .owners import import_owners
+
+    try:
+        report = import_owners(Path(path).read_bytes(), commune)
+    except ImportFailed as exc:
+        for err in exc.errors:
+            click.echo(f"error: {err}", err=True)
+        click.echo("nothing was imported", err=True)
+        sys.exit(1)
+    for line in report.lines():
+        click.echo(line)

@@ -18,6 +18,16 @@ WGS84 = 4326
 WEB_MERCATOR = 3857
 
 
+class _WKBResult(TypeDecorator):
+    """The type of ``ST_AsBinary(geom)`` in a SELECT: WKB bytes → shapely geometry."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else shapely.from_wkb(bytes(value))
+
+
 class _PostGISMultiPolygon(UserDefinedType):
     cache_ok = True
 
@@ -28,7 +38,7 @@ class _PostGISMultiPolygon(UserDefinedType):
         return func.ST_GeomFromWKB(bindvalue, SRID, type_=self)
 
     def column_expression(self, col):
-        return func.ST_AsBinary(col, type_=LargeBinary)
+        return func.ST_AsBinary(col, type_=_WKBResult())
 
 
 class MultiPolygonType(TypeDecorator):

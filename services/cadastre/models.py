@@ -94,3 +94,38 @@ class Feature(TerritoryScoped, db.Model):
         Index("ix_cadastre_feature_current_layer", "current", "layer", "commune_insee"),
         Index("cadastre_feature_geom_gist", "geom", postgresql_using="gist", sqlite_where=text("0")),
     )
+
+
+class Owner(TerritoryScoped, db.Model):
+    """One right on one parcel (propriétaire, usufruitier…), from the owners CSV (``owners.py`` documents it).
+
+    Personal data: read only with ``cadastre.owners.read``, every read audited with its purpose.
+    """
+
+    __tablename__ = "cadastre_owner"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idu: Mapped[str] = mapped_column(String(14), index=True)
+    account: Mapped[str] = mapped_column(String(12))  # compte communal, e.g. +00123
+    right: Mapped[str] = mapped_column(String(40))  # droit réel: propriétaire, usufruitier…
+    kind: Mapped[str] = mapped_column(String(8))  # person / legal
+    usage_name: Mapped[str] = mapped_column(String(120), default="")
+    birth_name: Mapped[str] = mapped_column(String(120), default="")
+    first_names: Mapped[str] = mapped_column(String(120), default="")
+    birth_date: Mapped[dt.date | None]
+    legal_name: Mapped[str] = mapped_column(String(200), default="")
+    siren: Mapped[str | None] = mapped_column(String(9))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    search_name: Mapped[str] = mapped_column(String(400), default="", index=True)
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_cadastre_owner_commune_account", "commune_insee", "account"),)
+
+    @property
+    def display_name(self) -> str:
+        if self.kind == "legal":
+            return self.legal_name + (f" (SIREN {self.siren})" if self.siren else "")
+        name = (self.usage_name or self.birth_name).upper()
+        born = f" née {self.birth_name.upper()}" if self.usage_name and self.birth_name and \
+            self.birth_name.upper() != self.usage_name.upper() else ""
+        return f"{name} {self.first_names}{born}".strip()

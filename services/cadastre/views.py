@@ -165,10 +165,15 @@ def parcel_neighbours(idu: str):
     except ValueError:
         buffer_m = 0.5
     found = spatial.neighbours(p, buffer_m)
+    from .owners import can_read_owners, owners_of
+
+    purpose = purpose_arg() if can_read_owners() else None
+    owners = owners_of([n.idu for n in found], purpose, "neighbours") if purpose and found else None
     if request.args.get("format") == "csv":
-        return csv_response(found, f"voisines-{p.idu}.csv")
+        return csv_response(found, f"voisines-{p.idu}.csv", owners=owners)
     return render_template("cadastre/neighbours.html", parcel=p, neighbours=found, distance=buffer_m,
-                           names=commune_names())
+                           names=commune_names(), owners=owners, purpose=purpose,
+                           can_owners=can_read_owners(), asked="motif" in request.args)
 
 
 # CSV ----------------------------------------------------------------------------------------------------------
@@ -177,15 +182,24 @@ CSV_HEADER = ["identifiant", "commune", "prefixe", "section", "numero", "lieu_di
               "surface_calculee_m2", "millesime"]
 
 
-def csv_response(parcels, filename: str) -> Response:
+def csv_response(parcels, filename: str, owners: dict | None = None) -> Response:
+    """CSV of parcels (Excel-friendly: UTF-8 with BOM, ';'); with ``owners`` (already audited), one line per owner."""
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=";")
-    w.writerow(CSV_HEADER)
+    w.writerow(CSV_HEADER + (OWNER_HEADER if owners is not None else []))
     for p in parcels:
-        w.writerow([p.idu, p.commune_insee, p.prefixe, p.section, p.numero, p.lieu_dit or "",
-                    "" if p.contenance is None else p.contenance, f"{p.area:.0f}", p.vintage.label])
+        base = [p.idu, p.commune_insee, p.prefixe, p.section, p.numero, p.lieu_dit or "",
+                "" if p.contenance is None else p.contenance, f"{p.area:.0f}", p.vintage.label]
+        if owners is None:
+            w.writerow(base)
+            continue
+        for o in owners.get(p.idu) or [None]:
+            w.writerow(base + ([o.account, o.right, o.display_name, o.address] if o else ["", "", "", ""]))
     return Response("\ufeff" + buf.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+OWNER_HEADER = ["compte", "droit", "proprietaire", "adresse_proprietaire"]
 
 
 # Map -----------------------------------------------------------------------------------------------------------
@@ -283,3 +297,62 @@ def tile(z: int, x: int, y: int):
         abort(404)
     return Response(data, mimetype="application/vnd.mapbox-vector-tile",
                     headers={"Cache-Control": "private, max-age=300"})
+
+
+# Owners (personal data: cadastre.owners.read, every read audited with its purpose) ----------------------------
+
+from portal.registry import requires  # noqa: E402
+
+from . import owners as owners_mod  # noqa: E402
+
+PURPOSE_MIN = 5
+
+
+def purpose_arg() -> str | None:
+    """The purpose the user typed (motif), or None when missing or too short."""
+    value = " ".join((request.args.get("motif") or "").split())[:200]
+    return value if len(value) >= PURPOSE_MIN else None
+
+
+@bp.get("/parcelles/<idu>/proprietaires")
+@requires("cadastre.owners.read")
+def parcel_owners(idu: str):
+    p = current_parcel_or_404(idu)
+    purpose = purpose_arg()
+    found = owners_mod.owners_of([p.idu], purpose, "parcel")[p.idu] if purpose else None
+    return render_template("cadastre/owners.html", parcel=p, purpose=purpose, owners=found,
+                           asked="motif" in request.args)
+
+
+@bp.get("/proprietaires")
+@requires("cadastre.owners.read")
+def owner_search():
+    q = request.args.get("q", "").strip()
+    purpose = purpose_arg()
+    results = owners_mod.search_owners(q, purpose) if q and purpose else []
+    return render_template("cadastre/owner_search.html", q=q, purpose=purpose, results=results,
+                           asked=bool(q), names=commune_names())
+
+
+@bp.get("/comptes/<account>")
+@requires("cadastre.owners.read")
+def owner_account(account: str):
+    from .models import Owner
+
+    if db.session.scalar(select(Owner.id).where(Owner.account == account).limit(1)) is None:
+        abort(404)  # no such account in the territory (checked before asking the purpose)
+    purpose = purpose_arg()
+    if not purpose:
+        return render_template("cadastre/purpose.html", title=_("Owner statement %(account)s", account=account),
+                               asked="motif" in request.args)
+    rows = owners_mod.account_rows(account, purpose)
+    if not rows:
+        abort(404)
+    idus = sorted({r.idu for r in rows})
+    parcels = db.session.scalars(select(Parcel).where(Parcel.idu.in_(idus), Parcel.current.is_(True))
+                                 .order_by(Parcel.idu)).all()
+    holders = {}
+    for r in rows:
+        holders.setdefault((r.display_name, r.right, r.address), r)
+    return render_template("cadastre/account.html", account=account, purpose=purpose, holders=list(holders.values()),
+                           parcels=parcels, names=commune_names())

@@ -132,5 +132,13 @@ def ab_parcels(app, world, subscribe, run_import, tmp_path):
     places = {world.insee_a: (4.6733, 48.2592), world.insee_b: (4.6640, 48.2630), world.insee_troyes: (4.0744, 48.2973)}
     for insee, (lon, lat) in places.items():
         run_import([write_geojson(tmp_path / f"cadastre-{insee}-parcelles.json", square_parcels(insee, lon, lat))])
+    from services.cadastre.owners import import_owners
+
+    with app.app_context():
+        for insee, name in ((world.insee_b, "NOMSECRETJAUCOURT"), (world.insee_troyes, "NOMSECRETTROYES")):
+            import_owners((
+                "parcelle;compte;droit;type;nom_usage;nom_naissance;prenoms;date_naissance;denomination;siren;adresse\n"
+                f"{insee}000ZZ0001;+00777;propriétaire;physique;;{name};Fictif;01/01/1970;;;1 rue Fictive\n"
+            ).encode(), insee)
     return SimpleNamespace(a=f"{world.insee_a}000ZZ0001", b=f"{world.insee_b}000ZZ0001",
                            troyes=f"{world.insee_troyes}000ZZ0001", places=places)
