@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from . import audit
@@ -35,12 +36,13 @@ def invite(email: str, full_name: str, collectivity: Collectivity, role: str, by
     if user.status == "invited":
         token = issue_one_time_token(user, purpose)
         context["link"] = url_for("auth.set_password", token=token, _external=True)
-        subject = (_("Your account on the extranet for %(name)s", name=collectivity.name) if purpose == "activation"
-                   else _("Invitation to the extranet for %(name)s", name=collectivity.name))
+        # Lazy strings: the subject is rendered in the recipient's language, like the body.
+        subject = (_l("Your account on the extranet for %(name)s", name=collectivity.name) if purpose == "activation"
+                   else _l("Invitation to the extranet for %(name)s", name=collectivity.name))
         queue_email(user.email, subject, purpose, locale=user.locale, **context)
     else:
         context["link"] = url_for("auth.login", _external=True)
-        queue_email(user.email, _("New access: %(name)s", name=collectivity.name), "new_membership",
+        queue_email(user.email, _l("New access: %(name)s", name=collectivity.name), "new_membership",
                     locale=user.locale, **context)
     audit.record("member.invited" if purpose == "invitation" else "account.first_created", target=membership,
                  collectivity=collectivity, user=by, email=email, role=role, new_account=created)

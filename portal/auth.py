@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -89,7 +90,7 @@ def forgot_password():
         user = db.session.scalar(select(User).where(User.email == form.email.data))
         if user is not None and user.status == "active":
             token = issue_one_time_token(user, "reset")
-            queue_email(user.email, _("Reset your password"), "reset", locale=user.locale,
+            queue_email(user.email, _l("Reset your password"), "reset", locale=user.locale,
                         user=user, link=url_for("auth.set_password", token=token, _external=True))
             audit.record("auth.reset_requested", target=user, user=user)
         else:

@@ -85,7 +85,7 @@ def test_gate_4_mayor_grants_a_service_permission(app, world, login_as, add_note
 def test_home_shows_tiles_by_state(world, login_as):
     body = login_as("mayor_a").get("/").get_data(as_text=True)
     assert 'class="tile tile-subscribed"' in body and 'href="/s/sample/"' in body
-    assert "tile-not_deployed" in body  # the four real services, announced
+    assert "tile-not_subscribed" in body  # the real services Ailleville's test convention does not cover
     body_c = login_as("mayor_c").get("/").get_data(as_text=True)
     assert "tile-not_subscribed" in body_c and 'href="/s/sample/"' not in body_c
 
