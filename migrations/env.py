@@ -9,6 +9,11 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+try:  # teaches SQLAlchemy's PostgreSQL reflection the PostGIS types (geometry, geography, raster)
+    import geoalchemy2  # noqa: F401
+except ImportError:  # pragma: no cover - geoalchemy2 is in requirements.txt
+    pass
+
 # this is the Alembic Config object, which provides access to the values within the .ini file in use.
 config = context.config
 
