@@ -17,7 +17,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Collectivity
 
-from . import documents, opendata, rules, wizard
+from . import documents, notify, opendata, rules, wizard
 from .access import published_or_404
 from .models import Tender, TenderQuestion
 from .views import close_expired, send_dce, send_document
@@ -88,7 +88,9 @@ def ask(tender_id: int):
         return render_template("tenders/public_detail.html", t=t, answered=answered, now=now,
                                docs=documents.all_docs(t), nature_label=rules.nature_label, fmt_eur=rules.fmt_eur,
                                wizard=wizard, form=request.form, errors=errors), 422
-    db.session.add(TenderQuestion(tender=t, email=email, question=text))
+    q = TenderQuestion(tender=t, email=email, question=text)
+    db.session.add(q)
+    notify.question_to_buyer(t, q)
     db.session.commit()
     log.info("tenders: question received on tender %s", t.id)
     flash(_("Your question is sent. The answer will be published on this page for all companies."), "success")

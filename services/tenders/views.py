@@ -16,7 +16,7 @@ from portal import audit
 from portal.extensions import db
 from portal.registry import requires
 
-from . import documents, opendata, rules, wizard
+from . import documents, notify, opendata, rules, wizard
 from .access import child_or_404, owned_tenders, tender_or_404
 from .models import Tender, TenderAttachment, TenderAward, TenderQuestion
 
@@ -263,6 +263,7 @@ def answer(tender_id: int, question_id: int):
         q.answered_at = dt.datetime.now()
         q.answered_by_id = current_user.id
         audit.record("tenders.question_answered", target=t, question=q.id)
+        notify.answer_to_company(t, q)
         db.session.commit()
         flash(_("The answer is published to all companies, without the name of the person who asked."), "success")
     return redirect(url_for("tenders.summary", tender_id=t.id) + "#questions")

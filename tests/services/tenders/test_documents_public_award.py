@@ -74,7 +74,19 @@ def test_attachments_and_dce_zip(app, published, tenders_world, login_as):
     assert plan and z.read(plan[0]) == b"plan du toit"
 
 
-def test_public_page_filters_qa_and_feed(app, published, client, tenders_world):
+def wait_for_mail(smtp, to, timeout=10.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mine = [m for m in smtp.messages if to in m.to]
+        if mine:
+            return mine[-1]
+        time.sleep(0.05)
+    raise AssertionError(f"no e-mail to {to}: {[(m.to, m.subject) for m in smtp.messages]}")
+
+
+def test_public_page_filters_qa_and_feed(app, published, client, tenders_world, smtp):
     mayor, tid = published
     page = client.get("/p/tenders/").get_data(as_text=True)
     assert "Réfection de la toiture" in page and "data-deadline" in page
@@ -96,6 +108,10 @@ def test_public_page_filters_qa_and_feed(app, published, client, tenders_world):
         "question": "Les tuiles doivent-elles être en terre cuite ?"})
     assert resp.status_code == 302
     assert "terre cuite" not in client.get(f"/p/tenders/{tid}").get_data(as_text=True)  # not answered yet
+    to_buyer = wait_for_mail(smtp, "mairie@ailleville.test.example.org")
+    assert "terre cuite" in to_buyer.text and "devis@couvreur" not in to_buyer.text
+    assert "/recapitulatif" in to_buyer.text and to_buyer.subject.startswith("Nouvelle question")
+    assert "Une entreprise a posé une question" in to_buyer.text
     summary = mayor.get(f"/s/tenders/{tid}/recapitulatif").get_data(as_text=True)
     assert "terre cuite" in summary and "devis@couvreur" not in summary
     from portal.extensions import db
@@ -105,6 +121,8 @@ def test_public_page_filters_qa_and_feed(app, published, client, tenders_world):
         qid = db.session.query(TenderQuestion.id).filter_by(tender_id=tid).scalar()
     mayor.post(f"/s/tenders/{tid}/questions/{qid}/reponse", {"answer": "Oui, tuiles plates en terre cuite."},
                csrf_from=f"/s/tenders/{tid}/recapitulatif")
+    to_company = wait_for_mail(smtp, "devis@couvreur.test.example.org")
+    assert "tuiles plates en terre cuite" in to_company.text and f"/p/tenders/{tid}" in to_company.text
     public = client.get(f"/p/tenders/{tid}").get_data(as_text=True)
     assert "tuiles plates en terre cuite" in public and "devis@couvreur" not in public
     feed = client.get("/p/tenders/flux.atom")

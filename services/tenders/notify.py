@@ -1,0 +1,35 @@
+"""E-mails of the tenders service, through the portal's outbox (sent after the commit, retried by the worker).
+
+The text is built here from lazy msgids (this catalog's), rendered in French by ``queue_email``; the template only
+lays the lines out (babel.cfg extracts .txt templates of the portal only)."""
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from portal.mail import queue_email
+
+
+def question_to_buyer(t, q) -> None:
+    """A company asked a question: tell the buyer (never the company's address)."""
+    if not t.contact_email:
+        return
+    link = url_for("tenders.summary", tender_id=t.id, _external=True) + "#questions"
+    lines = [_l("Hello,"), "",
+             _l("A company asked a question about your consultation « %(title)s » (%(ref)s):", title=t.title,
+                ref=t.reference), "", q.question, "",
+             _l("Answer it from the summary of the consultation; the answer is published to all companies, without "
+                "the name of the person who asked:"), "", link]
+    queue_email(t.contact_email, _l("New question on the consultation %(ref)s", ref=t.reference),
+                "tenders/message", lines=lines)
+
+
+def answer_to_company(t, q) -> None:
+    link = url_for("tenders_public.detail", tender_id=t.id, _external=True) + "#questions"
+    lines = [_l("Hello,"), "",
+             _l("The buyer answered your question about the consultation « %(title)s » (%(buyer)s).", title=t.title,
+                buyer=t.collectivity.name), "",
+             _l("Your question:"), q.question, "", _l("The answer:"), q.answer, "",
+             _l("The answer is also published on the page of the consultation, for all companies:"), link]
+    queue_email(q.email, _l("Answer to your question: %(title)s", title=t.title[:80]), "tenders/message",
+                lines=lines)
