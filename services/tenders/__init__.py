@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from portal.registry import NavEntry, ServiceDescriptor
 
 from .api import api_bp
+from .cli import cli
 from .public import public_bp
 from .views import bp
 
@@ -36,6 +37,7 @@ service = ServiceDescriptor(
     permission_labels={"tenders.publish": _l("Public tenders: publish a consultation and record its award")},
     grantable=("tenders.publish",),
     nav=[NavEntry(_l("My consultations"), "tenders.index")],
+    cli=cli,
     tasks=("services.tenders.tasks",),
     models=("services.tenders.models",),
 )

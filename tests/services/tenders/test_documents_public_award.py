@@ -174,3 +174,19 @@ def test_award_decp_and_ocds_valid(app, published, client, tenders_world, login_
     broken = json.loads(json.dumps(decp))
     broken["marches"]["marche"][0]["acheteur"]["id"] = "123"
     assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))
+
+
+def test_cli_and_task_close_expired(app, published):
+    from portal.extensions import db
+    from services.tenders.models import Tender
+    from services.tenders.tasks import close_expired_task
+
+    mayor, tid = published
+    with app.app_context():
+        db.session.get(Tender, tid).reception_deadline = dt.datetime.now() - dt.timedelta(seconds=1)
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["tenders", "close-expired"])
+    assert result.exit_code == 0 and "1 consultation" in result.output
+    with app.app_context():
+        assert db.session.get(Tender, tid).status == "closed"
+        assert close_expired_task.apply().get() == 0
