@@ -232,18 +232,8 @@ def apply_import(plan: Plan, commune_insee: str, today: dt.date | None = None, f
         bureaux[number] = PollingStation(commune_insee=commune_insee, number=number, name=name)
         db.session.add(bureaux[number])
     note = f"Import du fichier {filename}" if filename else "Import de fichier"
-    for row in plan.new:
-        values = _row_values(row)
-        v = Voter(commune_insee=commune_insee, status="registered")
-        for name in COMPARED:
-            if name != "bureau_number":
-                setattr(v, name, values[name])
-        v.bureau = bureaux.get(row.bureau_number) if row.bureau_number else None
-        if v.bureau is None:
-            v.bureau = roll.propose_bureau(v.street_type, v.street_name, v.lieu_dit)
-        v.refresh_search()
-        db.session.add(v)
-        roll.add_movement(v, "registration", "import", today, note=note)
+    db.session.flush()
+    _insert_new(plan.new, commune_insee, bureaux, today, note)
     for voter, row, diff in plan.modified:
         values = _row_values(row)
         for name in diff:
@@ -261,6 +251,43 @@ def apply_import(plan: Plan, commune_insee: str, today: dt.date | None = None, f
         roll.add_movement(voter, "removal", "import", today, note=note + " : absent du fichier")
     db.session.flush()
     return plan.summary()
+
+
+def _insert_new(rows: list[Row], commune_insee: str, bureaux: dict, today: dt.date, note: str) -> None:
+    """New voters and their registration movements in bulk (thousands of lines in a second or two)."""
+    from sqlalchemy import insert
+
+    from .models import Movement, utcnow
+
+    email, uid = roll._author()
+    now = utcnow()
+    proposed: dict = {}
+    for start in range(0, len(rows), 5000):
+        chunk = rows[start:start + 5000]
+        values = []
+        for row in chunk:
+            d = _row_values(row)
+            number = d.pop("bureau_number")
+            bureau = bureaux.get(number) if number else None
+            if bureau is None:
+                street = (d["street_type"], d["street_name"], d["lieu_dit"])
+                if street not in proposed:
+                    proposed[street] = roll.propose_bureau(*street)
+                bureau = proposed[street]
+            d.update(commune_insee=commune_insee, status="registered", ine=None, complement2=d.get("complement2", ""),
+                     bureau_id=bureau.id if bureau else None, created_at=now,
+                     search_name=fold(f"{d['birth_name']} {d['usage_name']} {d['first_names']}"),
+                     identity_key=identity_key(d["birth_name"], d["first_names"], d["birth_date"]),
+                     search_address=fold(" ".join([d["street_number"], d["street_type"], d["street_name"],
+                                                   d["lieu_dit"]])))
+            values.append(d)
+        # every new voter gets the same registration movement, so the ids need no particular order (asking RETURNING
+        # for the parameters' order makes SQLite insert one row per statement)
+        ids = db.session.scalars(insert(Voter).returning(Voter.id), values).all()
+        db.session.execute(insert(Movement), [
+            {"voter_id": vid, "commune_insee": commune_insee, "kind": "registration", "reason": "import",
+             "effective_on": today, "author": email, "author_id": uid, "note": note, "changes": {},
+             "justification_name": "", "created_at": now} for vid in ids])
 
 
 def export_rows(voters, commune, today: dt.date | None = None):
