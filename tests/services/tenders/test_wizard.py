@@ -160,3 +160,34 @@ def test_api_lists_tenders_and_answers_the_rules_engine(app, tenders_world, logi
     assert bad.status_code == 400 and bad.json["message"]
     assert sec.get("/api/v1/tenders/procedure?nature=works&amount=1&date=hier").status_code == 400
     assert login_as("mayor_b").get(f"/api/v1/tenders/{tid}").status_code == 404
+
+
+def test_canteen_in_two_lots_formalised_with_35_days(app, tenders_world, login_as):
+    """Services over the European threshold once renewals are counted: open call for tenders, 35 days minimum,
+    one acte d'engagement per lot."""
+    mayor = login_as("mayor_a")
+    tid = new_tender(mayor)
+    data = {k: dict(v) for k, v in ROOF.items()}
+    data[1] |= {"title": "Restauration scolaire", "nature": "services", "cpv_code": "55523100",
+                "duration_months": "12", "renewals": "3", "renewal_months": "12",
+                "lots": "Repas en liaison froide\nGoûters bio", "single_lot_reason": ""}
+    for step in (1,):
+        assert mayor.post(f"/s/tenders/{tid}/etape/1", data[1] | {"action": "next"},
+                          csrf_from="/s/tenders/").status_code == 302
+    resp = mayor.post(f"/s/tenders/{tid}/etape/2", {"lot_1": "180000", "lot_2": "40000", "action": "next"},
+                      csrf_from="/s/tenders/")
+    assert resp.status_code == 302
+    t = _tender(app, tid)
+    assert t.amount_ht == 220000 and t.total_months == 48
+    assert (t.procedure, t.publicity) == ("formalised", "boamp_and_joue")  # 220 000 ≥ 216 000 (2026-2027)
+    too_short = calendar(days=30) | {"media": ["portal", "buyer_profile", "boamp", "joue"]}
+    resp = mayor.post(f"/s/tenders/{tid}/etape/4", too_short | {"action": "next"}, csrf_from="/s/tenders/")
+    assert resp.status_code == 422 and "R2161-2" in resp.get_data(as_text=True)
+    missing_joue = calendar(days=40) | {"media": ["portal", "buyer_profile", "boamp"]}
+    resp = mayor.post(f"/s/tenders/{tid}/etape/4", missing_joue | {"action": "next"}, csrf_from="/s/tenders/")
+    assert resp.status_code == 422
+    ok = calendar(days=40) | {"media": ["portal", "buyer_profile", "boamp", "joue"]}
+    assert mayor.post(f"/s/tenders/{tid}/etape/4", ok | {"action": "next"}, csrf_from="/s/tenders/").status_code == 302
+    for doc in ("ae-1", "ae-2"):
+        assert mayor.get(f"/s/tenders/{tid}/documents/{doc}.docx").status_code == 200
+    assert mayor.get(f"/s/tenders/{tid}/documents/ae-3.docx").status_code == 404
