@@ -280,6 +280,11 @@ def save_step_4(t, form) -> dict:
     return errors
 
 
+def deadline_article(t) -> str:
+    return next((x["article"] for x in rules.load()[1]
+                 if x["procedure"] == ("open_tender" if t.procedure == "formalised" else "mapa")), "")
+
+
 def check_calendar(t, now: dt.datetime | None = None) -> dict:
     errors = {}
     now = now or dt.datetime.now()
@@ -294,8 +299,7 @@ def check_calendar(t, now: dt.datetime | None = None) -> dict:
     start = max(now.date(), t.launch_date or now.date())
     need = min_days(t)
     if (t.reception_deadline.date() - start).days < need:
-        article = next((x["article"] for x in rules.load()[1]
-                        if x["procedure"] == ("open_tender" if t.procedure == "formalised" else "mapa")), "")
+        article = deadline_article(t)
         errors["reception_deadline"] = _(
             "The deadline for bids must leave at least %(days)d days after publication (%(article)s): not before "
             "%(date)s.", days=need, article=article,
