@@ -63,12 +63,37 @@ class VoterForm(FlaskForm):
         return data
 
 
+JUSTIFICATION_TYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+MAX_JUSTIFICATION = 5 * 1024 * 1024
+
+
+def justification_file(form, field):
+    """Optional supporting document: PDF, JPEG or PNG, 5 MB at most; read once into ``field.content``."""
+    field.content = None
+    f = field.data
+    if not f or not getattr(f, "filename", ""):
+        return
+    import os
+
+    ext = os.path.splitext(f.filename)[1].lower()
+    if ext not in JUSTIFICATION_TYPES:
+        raise ValidationError(_l("The supporting document must be a PDF, JPEG or PNG file."))
+    data = f.read(MAX_JUSTIFICATION + 1)
+    if len(data) > MAX_JUSTIFICATION:
+        raise ValidationError(_l("The supporting document is too large (5 MB at most)."))
+    if not data:
+        raise ValidationError(_l("The supporting document is empty."))
+    field.content = data
+
+
 class ChangeForm(VoterForm):
     kind = SelectField(_l("What changes"), choices=[])
+    justification = FileField(_l("Supporting document (PDF, JPEG or PNG, optional)"), validators=[justification_file])
 
 
 class RemoveForm(FlaskForm):
     reason = SelectField(_l("Reason for removal"), choices=[])
+    justification = FileField(_l("Supporting document (PDF, JPEG or PNG, optional)"), validators=[justification_file])
     effective_on = StringField(_l("Effective date"), validators=[DataRequired(), french_date])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
 

@@ -141,7 +141,8 @@ def register(commune_insee: str, data: dict, reason: str, effective_on: dt.date,
 
 
 def update(voter: Voter, data: dict, kind: str, reason: str, effective_on: dt.date, note: str = "",
-           bureau: PollingStation | None = None) -> Movement | None:
+           bureau: PollingStation | None = None, justification_name: str = "",
+           justification: bytes | None = None) -> Movement | None:
     """Change of address / bureau / civil status: the before → after values go in the movement."""
     if voter.status != "registered":
         raise RollError("Cet électeur a été radié : rétablissez d'abord son inscription.")
@@ -159,19 +160,22 @@ def update(voter: Voter, data: dict, kind: str, reason: str, effective_on: dt.da
     if "birth_date" in changes:
         check_age(voter.birth_date, effective_on)
     voter.refresh_search()
-    m = add_movement(voter, kind, reason, effective_on, note=note, changes=changes)
+    m = add_movement(voter, kind, reason, effective_on, note=note, changes=changes,
+                     justification_name=justification_name, justification=justification)
     db.session.flush()
     audit.record("electoral.voter_changed", target=voter, kind=kind, fields=sorted(changes))
     return m
 
 
-def remove(voter: Voter, reason: str, effective_on: dt.date, note: str = "") -> Movement:
+def remove(voter: Voter, reason: str, effective_on: dt.date, note: str = "", justification_name: str = "",
+           justification: bytes | None = None) -> Movement:
     if reason not in REMOVAL_REASONS:
         raise RollError("Le motif de radiation n'est pas valable.")
     if voter.status != "registered":
         raise RollError("Cet électeur est déjà radié.")
     voter.status = "removed"
-    m = add_movement(voter, "removal", reason, effective_on, note=note)
+    m = add_movement(voter, "removal", reason, effective_on, note=note, justification_name=justification_name,
+                     justification=justification)
     db.session.flush()
     audit.record("electoral.voter_removed", target=voter, reason=reason)
     return m

@@ -197,7 +197,8 @@ def change(voter_id: int):
         chosen = db.session.get(PollingStation, form.bureau.data) if form.bureau.data else None
         try:
             m = roll.update(v, form.values(), form.kind.data, form.reason.data,
-                            roll.parse_date(form.effective_on.data), note=form.note.data or "", bureau=chosen)
+                            roll.parse_date(form.effective_on.data), note=form.note.data or "", bureau=chosen,
+                            **_justification(form))
         except roll.RollError as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -216,7 +217,8 @@ def remove(voter_id: int):
     form.reason.choices = [(k, str(x)) for k, x in REMOVAL_REASONS.items() if k != "import"]
     if form.validate_on_submit():
         try:
-            roll.remove(v, form.reason.data, roll.parse_date(form.effective_on.data), note=form.note.data or "")
+            roll.remove(v, form.reason.data, roll.parse_date(form.effective_on.data), note=form.note.data or "",
+                        **_justification(form))
         except roll.RollError as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -224,8 +226,36 @@ def remove(voter_id: int):
             db.session.commit()
             flash(_("%(name)s is removed from the roll.", name=v.display_name), "success")
     else:
-        flash(_("Enter the reason and a real effective date (DD/MM/YYYY)."), "error")
+        for e in form.justification.errors:
+            flash(str(e), "error")
+        if not form.justification.errors:
+            flash(_("Enter the reason and a real effective date (DD/MM/YYYY)."), "error")
     return redirect(url_for("electoral.voter", voter_id=v.id))
+
+
+def _justification(form) -> dict:
+    content = getattr(form.justification, "content", None)
+    if not content:
+        return {}
+    return {"justification": content, "justification_name": form.justification.data.filename[-200:]}
+
+
+@bp.get("/mouvements/<int:movement_id>/justificatif")
+def justification(movement_id: int):
+    import os
+
+    from .forms import JUSTIFICATION_TYPES
+
+    m = db.session.get(Movement, movement_id)
+    if m is None or not m.justification:
+        abort(404)
+    audit.record("electoral.justification_read", target=m, voter=m.voter_id)
+    db.session.commit()
+    ext = os.path.splitext(m.justification_name)[1].lower()
+    safe = "".join(ch for ch in m.justification_name if ch.isalnum() or ch in "._-") or "justificatif"
+    return Response(m.justification, mimetype=JUSTIFICATION_TYPES.get(ext, "application/octet-stream"),
+                    headers={"Content-Disposition": f'attachment; filename="{safe}"', "Cache-Control": "no-store",
+                             "X-Content-Type-Options": "nosniff"})
 
 
 # Import / export -------------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ import pytest
 from tests.helpers.cross_territory import check_routes
 
 PREFIXES = ["/s/electoral", "/api/v1/electoral", "/p/electoral"]
-MARKERS_B = ["SECRETNOMB", "Secretrueb", "987654321", "Secretbureau", "Secretelection", "Secretimport"]
+MARKERS_B = ["SECRETNOMB", "Secretrueb", "987654321", "Secretbureau", "Secretelection", "Secretimport",
+             "Secretdocument"]
 MARKERS_TROYES = ["TROYESSECRET", "Troyesrue"]
 # check_routes reads every body as text: the two PDF routes without parameters (binary answers) are checked by
 # test_pdfs_and_export_of_a_hold_no_voter_of_b below, on the text extracted from the PDFs.
@@ -19,17 +20,21 @@ EXCLUDE = ["/s/electoral/static", "/s/electoral/liste-generale.pdf", "/s/elector
 
 @pytest.fixture
 def foreign(app, elec, world, add_voter):
+    from sqlalchemy import select
+
     from portal.extensions import db
-    from services.electoral.models import ImportBatch
+    from services.electoral.models import ImportBatch, Movement
 
     with app.app_context():
         batch = ImportBatch(commune_insee=world.insee_b, filename="Secretimport.csv", content=b"x", author="b")
         db.session.add(batch)
+        movement = db.session.scalar(select(Movement).where(Movement.voter_id == elec.voter_b))
+        movement.justification, movement.justification_name = b"%PDF Secretdocument", "Secretdocument.pdf"
         db.session.commit()
-        batch_id = batch.id
+        batch_id, movement_id = batch.id, movement.id
     troyes_voter = add_voter(world.insee_troyes, "TROYESSECRET", "Jean", "1970-01-01", street_name="Troyesrue")
     return {"voter_id": elec.voter_b, "bureau_id": elec.bureau_b, "election_id": elec.election_b,
-            "batch_id": batch_id, "filename": "electoral.css"}, troyes_voter
+            "batch_id": batch_id, "movement_id": movement_id, "filename": "electoral.css"}, troyes_voter
 
 
 @pytest.mark.parametrize("role", ["mayor_a", "secretary_a", "elected_a", "secretary_ab"])

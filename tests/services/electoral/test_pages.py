@@ -226,3 +226,31 @@ def test_department_staff_and_epci_never_see_voters(elec, login_as, world):
             resp = c.get(url)
             assert resp.status_code in (302, 403, 404), (who, url, resp.status_code)
             assert "MARTIN" not in resp.get_data(as_text=True)
+
+
+def test_removal_with_supporting_document(elec, login_as, app):
+    import io
+
+    from portal.extensions import db
+    from portal.models import AuditEvent
+    from services.electoral.models import Movement
+
+    c = login_as("secretary_a")
+    page = f"/s/electoral/electeurs/{elec.voter_a2}"
+    resp = c.post(f"{page}/radier", {"reason": "death", "effective_on": "01/02/2025",
+                                     "justification": (io.BytesIO(b"MZ\x90"), "virus.exe")},
+                  csrf_from=page, content_type="multipart/form-data", follow_redirects=True)
+    assert "PDF, JPEG ou PNG" in resp.get_data(as_text=True)
+    resp = c.post(f"{page}/radier", {"reason": "death", "effective_on": "01/02/2025",
+                                     "justification": (io.BytesIO(b"%PDF-1.4 avis de deces fictif"), "avis deces.pdf")},
+                  csrf_from=page, content_type="multipart/form-data")
+    assert resp.status_code == 302
+    with app.app_context():
+        m = db.session.scalar(select(Movement).where(Movement.voter_id == elec.voter_a2, Movement.kind == "removal"))
+        movement_id = m.id
+    body = c.get(page).get_data(as_text=True)
+    assert f"/s/electoral/mouvements/{movement_id}/justificatif" in body
+    doc = c.get(f"/s/electoral/mouvements/{movement_id}/justificatif")
+    assert doc.status_code == 200 and doc.data.startswith(b"%PDF") and doc.mimetype == "application/pdf"
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "electoral.justification_read"))
