@@ -65,3 +65,24 @@ def import_owners_command(path, commune):
         sys.exit(1)
     for line in report.lines():
         click.echo(line)
+
+
+@cli.command("import-addresses")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True))
+@click.option("--commune", "commune", metavar="INSEE", help="INSEE code of the commune (checked against the file).")
+def import_addresses_command(path, commune):
+    """Replace the address points of a commune by a BAN CSV or BAL 1.3 file."""
+    from pathlib import Path
+
+    from .addresses import import_addresses
+    from .importer import ImportFailed
+
+    try:
+        report = import_addresses(Path(path).read_bytes(), commune)
+    except ImportFailed as exc:
+        for err in exc.errors:
+            click.echo(f"error: {err}", err=True)
+        click.echo("nothing was imported", err=True)
+        sys.exit(1)
+    for line in report.lines():
+        click.echo(line)

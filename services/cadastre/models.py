@@ -129,3 +129,27 @@ class Owner(TerritoryScoped, db.Model):
         born = f" née {self.birth_name.upper()}" if self.usage_name and self.birth_name and \
             self.birth_name.upper() != self.usage_name.upper() else ""
         return f"{name} {self.first_names}{born}".strip()
+
+
+class Address(TerritoryScoped, db.Model):
+    """An address point of the Base Adresse Nationale (legacy BAN CSV or BAL 1.3), in Lambert-93 and WGS84.
+
+    Its parcel is found at query time (the point inside a current parcel), or from BAL's ``cad_parcelles``.
+    """
+
+    __tablename__ = "cadastre_address"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ban_id: Mapped[str] = mapped_column(String(60))
+    number: Mapped[str] = mapped_column(String(12), default="")
+    street: Mapped[str] = mapped_column(String(200))
+    postcode: Mapped[str] = mapped_column(String(5), default="")
+    label: Mapped[str] = mapped_column(String(300))
+    search_label: Mapped[str] = mapped_column(String(300), index=True)
+    parcels: Mapped[str] = mapped_column(String(300), default="")  # BAL cad_parcelles, "|"-separated
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_cadastre_address_commune_x_y", "commune_insee", "x", "y"),)

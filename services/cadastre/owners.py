@@ -192,8 +192,8 @@ def owners_of(idus, purpose: str, context: str) -> dict[str, list[Owner]]:
         return found
     for o in db.session.scalars(select(Owner).where(Owner.idu.in_(idus)).order_by(Owner.account, Owner.id)):
         found[o.idu].append(o)
-    audit.record("cadastre.owners.read", target_type="Parcel", target_id=",".join(idus)[:200], purpose=purpose,
-                 context=context, parcels=len(idus))
+    audit.record("cadastre.owners.read", target_type="Parcel", target_id=idus[0] if len(idus) == 1 else "",
+                 purpose=purpose, context=context, parcels=idus)
     db.session.commit()
     return found
 
@@ -215,7 +215,7 @@ def search_owners(q: str, purpose: str) -> list[Owner]:
 def account_rows(account: str, purpose: str) -> list[Owner]:
     rows = db.session.scalars(select(Owner).where(Owner.account == account).order_by(Owner.idu)).all()
     if rows:
-        audit.record("cadastre.owners.statement", target_type="OwnerAccount", target_id=account, purpose=purpose,
+        audit.record("cadastre.owners.statement", target_type="OwnerAccount", target_id=account[:60], purpose=purpose,
                      parcels=len({r.idu for r in rows}))
         db.session.commit()
     return rows

@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 
 from portal.extensions import db
 
+from . import addresses as addresses_mod
 from . import spatial
 from .geometry import to_wgs84
 from .models import Feature, Parcel, Vintage
@@ -62,6 +63,7 @@ def parcel_facts(parcel: Parcel) -> dict:
         "buildings": buildings,
         "built_area": sum(b.geom.intersection(parcel.geom).area for b in buildings),
         "vintage": parcel.vintage,
+        "addresses": addresses_mod.addresses_of(parcel),
     }
 
 
@@ -131,11 +133,12 @@ def search():
     results, missing = search_parcels(q) if q else ([], [])
     if request.args.get("format") == "csv" and q:
         return csv_response(results, "recherche-parcelles.csv")
-    if len(results) == 1 and not missing and q:
-        return render_template("cadastre/search.html", q=q, results=results, missing=missing,
-                               names=commune_names(), single=True, limit=SEARCH_LIMIT)
+    found_addresses = []
+    if q and parse_query(q)[0] == "partial":
+        for a in addresses_mod.search(q):
+            found_addresses.append((a, addresses_mod.parcel_of(a)))
     return render_template("cadastre/search.html", q=q, results=results, missing=missing, names=commune_names(),
-                           single=False, limit=SEARCH_LIMIT)
+                           limit=SEARCH_LIMIT, addresses=found_addresses)
 
 
 @bp.get("/suggestions")
@@ -356,3 +359,49 @@ def owner_account(account: str):
         holders.setdefault((r.display_name, r.right, r.address), r)
     return render_template("cadastre/account.html", account=account, purpose=purpose, holders=list(holders.values()),
                            parcels=parcels, names=commune_names())
+
+
+# PDFs ---------------------------------------------------------------------------------------------------------
+
+def _pdf_response(data: bytes, filename: str) -> Response:
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{filename}"'})
+
+
+@bp.get("/parcelles/<idu>/fiche.pdf")
+def parcel_sheet_pdf(idu: str):
+    import datetime as dt
+
+    from .pdf import map_svg, render_pdf
+
+    p = current_parcel_or_404(idu)
+    html = render_template("cadastre/pdf_sheet.html", svg=map_svg(p), today=dt.date.today().strftime("%d/%m/%Y"),
+                           **parcel_facts(p))
+    return _pdf_response(render_pdf(html), f"fiche-parcelle-{p.idu}.pdf")
+
+
+@bp.get("/comptes/<account>/releve.pdf")
+@requires("cadastre.owners.read")
+def owner_account_pdf(account: str):
+    import datetime as dt
+
+    from .models import Owner
+    from .pdf import render_pdf
+
+    if db.session.scalar(select(Owner.id).where(Owner.account == account).limit(1)) is None:
+        abort(404)
+    purpose = purpose_arg()
+    if not purpose:
+        return render_template("cadastre/purpose.html", title=_("Owner statement %(account)s", account=account),
+                               asked="motif" in request.args)
+    rows = owners_mod.account_rows(account, purpose)
+    idus = sorted({r.idu for r in rows})
+    parcels = db.session.scalars(select(Parcel).where(Parcel.idu.in_(idus), Parcel.current.is_(True))
+                                 .order_by(Parcel.idu)).all()
+    holders = {}
+    for r in rows:
+        holders.setdefault((r.display_name, r.right, r.address), r)
+    html = render_template("cadastre/pdf_account.html", account=account, purpose=purpose,
+                           holders=list(holders.values()), parcels=parcels,
+                           today=dt.date.today().strftime("%d/%m/%Y"))
+    return _pdf_response(render_pdf(html), f"releve-propriete-{account.strip('+')}.pdf")

@@ -22,6 +22,8 @@ DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 EDIGEO = sorted((DATA / "cadastre" / "edigeo" / "25354").glob("*.tar.bz2"))
 ETALAB_91479 = DATA / "cadastre" / "etalab-geojson" / "cadastre-91479-parcelles.json.gz"
 EDIGEO_GEOJSON = DATA / "cadastre" / "edigeo-geojson"
+BAN_54084 = DATA / "adresses" / "ban-adresses-54084-mont-bonvillers.csv"
+BAL_54084 = DATA / "adresses" / "bal-1.3-54084-mont-bonvillers.csv"
 
 pytestmark = pytest.mark.skipif(not EDIGEO, reason=f"real samples not found under {DATA}")
 
@@ -48,7 +50,8 @@ def extra_communes(app, world, password_hash):
     ns = SimpleNamespace(users={})
     with app.app_context():
         today = dt.date.today()
-        for key, insee, name, dep in (("lux", "25354", "Luxiol", "25"), ("paray", "91479", "Paray-Vieille-Poste", "91")):
+        for key, insee, name, dep in (("lux", "25354", "Luxiol", "25"), ("paray", "91479", "Paray-Vieille-Poste", "91"),
+                                      ("mont", "54084", "Mont-Bonvillers", "54")):
             coll = db.session.scalar(select(Collectivity).where(Collectivity.insee == insee))
             if coll is None:
                 coll = Collectivity(kind="commune", insee=insee, name=name, search_name=fold(name),
@@ -69,7 +72,7 @@ def extra_communes(app, world, password_hash):
     yield ns
     with app.app_context():
         db.session.remove()
-        ids = [c for c in (ns.lux, ns.paray)]
+        ids = [ns.lux, ns.paray, ns.mont]
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 for fk in table.foreign_keys:

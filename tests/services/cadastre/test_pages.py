@@ -123,3 +123,20 @@ def test_empty_territory_says_so(app, world, subscribe, login_as):
     subscribe("cadastre", world.a)
     body = login_as("mayor_a").get("/s/cadastre/").get_data(as_text=True)
     assert "Aucun plan cadastral" in body or "No cadastral plan" in body
+
+
+def test_parcel_sheet_pdf_has_the_map_and_the_areas(luxiol, tmp_path):
+    import io
+
+    from pypdf import PdfReader
+
+    resp = luxiol.get(f"/s/cadastre/parcelles/{PARCEL}/fiche.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    (tmp_path / "fiche.pdf").write_bytes(resp.data)
+    reader = PdfReader(io.BytesIO(resp.data))
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert "Fiche parcellaire" in text and PARCEL in text and "226 060 m²" in text and "BOIS DES SOIGNEMONS" in text
+    assert "aucun propriétaire" in text
+    # The map extract is vector drawing in the PDF (SVG rendered by WeasyPrint), with the parcel numbers.
+    content = reader.pages[0].get_contents().get_data()
+    assert content.count(b" l") > 100 or content.count(b"l\n") > 100
