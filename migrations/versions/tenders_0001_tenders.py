@@ -1,4 +1,4 @@
-"""tenders: consultations (collectivity-owned), lots, attachments, public questions, award
+"""tenders: consultations (collectivity-owned), lots, attachments, public questions, awards per lot
 
 Tenders belong to the buying collectivity (commune or EPCI) through ``collectivity_id``, not to a commune's
 territory, so they have no ``commune_insee`` and no row-level security policy: ownership is checked by
@@ -79,6 +79,7 @@ def upgrade():
     op.create_table('tender_award',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('lot_number', sa.Integer(), nullable=False),
     sa.Column('holder_name', sa.String(length=300), nullable=False),
     sa.Column('holder_siret', sa.String(length=14), nullable=False),
     sa.Column('amount_ht', sa.Numeric(precision=14, scale=2), nullable=False),
@@ -89,8 +90,10 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], name=op.f('fk_tender_award_tender_id_tender'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_award')),
-    sa.UniqueConstraint('tender_id', name=op.f('uq_tender_award_tender_id'))
+    sa.UniqueConstraint('tender_id', 'lot_number', name='uq_tender_award_lot')
     )
+    with op.batch_alter_table('tender_award', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_award_tender_id'), ['tender_id'], unique=False)
 
     op.create_table('tender_lot',
     sa.Column('id', sa.Integer(), nullable=False),

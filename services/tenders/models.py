@@ -70,12 +70,19 @@ class Tender(db.Model):
                                                                order_by="TenderAttachment.id")
     questions: Mapped[list[TenderQuestion]] = relationship(back_populates="tender", cascade="all, delete-orphan",
                                                            order_by="TenderQuestion.id")
-    award: Mapped[TenderAward | None] = relationship(back_populates="tender", cascade="all, delete-orphan",
-                                                     uselist=False)
+    awards: Mapped[list[TenderAward]] = relationship(back_populates="tender", cascade="all, delete-orphan",
+                                                     order_by="TenderAward.lot_number")
 
     @property
     def total_months(self) -> int:
         return (self.duration_months or 0) + (self.renewals or 0) * (self.renewal_months or 0)
+
+    def award_of(self, lot_number: int):
+        return next((a for a in self.awards if a.lot_number == lot_number), None)
+
+    @property
+    def fully_awarded(self) -> bool:
+        return bool(self.lots) and all(self.award_of(lot.number) for lot in self.lots)
 
     def is_open(self, now: dt.datetime | None = None) -> bool:
         now = now or dt.datetime.now()
@@ -128,10 +135,14 @@ class TenderQuestion(db.Model):
 
 
 class TenderAward(db.Model):
+    """The award of one lot (a contract: one DECP record per lot)."""
+
     __tablename__ = "tender_award"
+    __table_args__ = (UniqueConstraint("tender_id", "lot_number", name="uq_tender_award_lot"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id", ondelete="CASCADE"), unique=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id", ondelete="CASCADE"), index=True)
+    lot_number: Mapped[int] = mapped_column(Integer, default=1)
     holder_name: Mapped[str] = mapped_column(String(300))
     holder_siret: Mapped[str] = mapped_column(String(14))
     amount_ht: Mapped[Decimal] = mapped_column(Numeric(14, 2))
@@ -141,4 +152,9 @@ class TenderAward(db.Model):
     data_published_on: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
-    tender: Mapped[Tender] = relationship(back_populates="award")
+    tender: Mapped[Tender] = relationship(back_populates="awards")
+
+    @property
+    def contract_id(self) -> str:
+        """DECP ``id`` (1-16 characters): the tender's reference, plus the lot when there are several."""
+        return self.tender.reference if len(self.tender.lots) <= 1 else f"{self.tender.reference}-L{self.lot_number}"

@@ -35,19 +35,18 @@ def _validate(doc: dict, schema_name: str, draft) -> None:
         raise OpenDataError("; ".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5]))
 
 
-def decp_marche(t) -> dict:
-    a = t.award
-    if a is None:
-        raise OpenDataError("tender not awarded")
+def decp_marche(t, a) -> dict:
+    lot = next((lot for lot in t.lots if lot.number == a.lot_number), None)
+    objet = t.title if len(t.lots) <= 1 or lot is None else f"{t.title} — lot {lot.number} : {lot.title}"
     lieu = ({"code": t.place_insee, "typeCode": "Code commune"} if t.place_insee
             else {"code": (t.collectivity.insee or t.collectivity.department_code), "typeCode":
                   "Code commune" if t.collectivity.insee else "Code département"})
     criteria = {c.get("code") for c in (t.criteria or [])}
     return {
-        "id": t.reference,
+        "id": a.contract_id,
         "acheteur": {"id": t.buyer_siret},
         "nature": "Marché",
-        "objet": t.title[:1000],
+        "objet": objet[:1000],
         "codeCPV": t.cpv_code,
         "techniques": {"technique": ["Sans objet"]},
         "modalitesExecution": {"modaliteExecution": ["Sans objet"]},
@@ -73,33 +72,40 @@ def decp_marche(t) -> dict:
 
 
 def decp_document(tenders) -> dict:
-    doc = {"marches": {"marche": [decp_marche(t) for t in tenders]}}
+    """The DECP of awarded lots (one ``marche`` per awarded lot), validated against the shipped schema."""
+    doc = {"marches": {"marche": [decp_marche(t, a) for t in tenders for a in t.awards]}}
     _validate(doc, "schema_decp_v2.0.3.json", jsonschema.Draft7Validator)
     return doc
 
 
+def _ts(day) -> str:
+    return dt.datetime.combine(day, dt.time()).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def ocds_release(t) -> dict:
-    a = t.award
-    if a is None:
+    """An OCDS release (tags award + contract) with one award and one contract per awarded lot."""
+    if not t.awards:
         raise OpenDataError("tender not awarded")
     ocid = f"{OCDS_PREFIX}-{t.collectivity_id}-{t.id}"
     buyer_id = f"FR-SIRET-{t.buyer_siret}"
-    holder_id = f"FR-SIRET-{a.holder_siret}"
-    amount = {"amount": float(a.amount_ht), "currency": "EUR"}
-    published = t.published_at or dt.datetime.combine(t.launch_date or a.notified_on, dt.time())
+    last = max(t.awards, key=lambda a: a.data_published_on)
+    published = t.published_at or dt.datetime.combine(t.launch_date or last.notified_on, dt.time())
+    suppliers = {}
+    for a in t.awards:
+        suppliers[f"FR-SIRET-{a.holder_siret}"] = a.holder_name
     release = {
         "ocid": ocid,
-        "id": f"{ocid}-award-{a.notified_on.isoformat()}",
-        "date": dt.datetime.combine(a.data_published_on, dt.time()).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "id": f"{ocid}-award-{last.data_published_on.isoformat()}-{len(t.awards)}",
+        "date": _ts(last.data_published_on),
         "tag": ["award", "contract"],
         "initiationType": "tender",
         "language": "fr",
         "parties": [
             {"id": buyer_id, "name": t.collectivity.name, "roles": ["buyer", "procuringEntity"],
              "identifier": {"scheme": "FR-SIRET", "id": t.buyer_siret, "legalName": t.collectivity.name}},
-            {"id": holder_id, "name": a.holder_name, "roles": ["supplier"],
-             "identifier": {"scheme": "FR-SIRET", "id": a.holder_siret, "legalName": a.holder_name}},
-        ],
+        ] + [{"id": sid, "name": name, "roles": ["supplier"],
+               "identifier": {"scheme": "FR-SIRET", "id": sid.removeprefix("FR-SIRET-"), "legalName": name}}
+              for sid, name in suppliers.items()],
         "buyer": {"id": buyer_id, "name": t.collectivity.name},
         "tender": {
             "id": t.reference,
@@ -109,20 +115,23 @@ def ocds_release(t) -> dict:
             "procurementMethod": OCDS_METHOD[t.procedure],
             "procurementMethodDetails": DECP_PROCEDURE[t.procedure],
             "mainProcurementCategory": OCDS_CATEGORY[t.nature],
-            "value": {"amount": float(t.amount_ht or a.amount_ht), "currency": "EUR"},
+            "value": {"amount": float(t.amount_ht or sum(a.amount_ht for a in t.awards)), "currency": "EUR"},
             "items": [{"id": "1", "description": t.title,
                        "classification": {"scheme": "CPV", "id": t.cpv_code.split("-")[0]}}],
+            "lots": [{"id": str(lot.number), "title": lot.title,
+                      **({"value": {"amount": float(lot.amount_ht), "currency": "EUR"}} if lot.amount_ht else {})}
+                     for lot in t.lots],
             "tenderPeriod": {"startDate": published.strftime("%Y-%m-%dT%H:%M:%SZ"),
                              **({"endDate": t.reception_deadline.strftime("%Y-%m-%dT%H:%M:%SZ")}
                                 if t.reception_deadline else {})},
-            "numberOfTenderers": a.offers_received,
         },
-        "awards": [{"id": f"{t.reference}-1", "status": "active",
-                    "date": dt.datetime.combine(a.notified_on, dt.time()).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "value": amount, "suppliers": [{"id": holder_id, "name": a.holder_name}]}],
-        "contracts": [{"id": f"{t.reference}-C1", "awardID": f"{t.reference}-1", "title": t.title,
-                       "status": "active", "value": amount,
-                       "dateSigned": dt.datetime.combine(a.notified_on, dt.time()).strftime("%Y-%m-%dT%H:%M:%SZ")}],
+        "awards": [{"id": f"{a.contract_id}-A", "status": "active", "date": _ts(a.notified_on),
+                    "value": {"amount": float(a.amount_ht), "currency": "EUR"},
+                    "suppliers": [{"id": f"FR-SIRET-{a.holder_siret}", "name": a.holder_name}],
+                    "relatedLots": [str(a.lot_number)]} for a in t.awards],
+        "contracts": [{"id": a.contract_id, "awardID": f"{a.contract_id}-A", "title": t.title,
+                       "status": "active", "value": {"amount": float(a.amount_ht), "currency": "EUR"},
+                       "dateSigned": _ts(a.notified_on)} for a in t.awards],
     }
     _validate(release, "ocds-release-schema.json", jsonschema.Draft4Validator)
     return release

@@ -136,8 +136,8 @@ def decp(collectivity_id: int):
     coll = db.session.get(Collectivity, collectivity_id)
     if coll is None:
         abort(404)
-    tenders = db.session.scalars(select(Tender).where(Tender.collectivity_id == coll.id, Tender.status == "awarded")
-                                 .order_by(Tender.id)).all()
+    tenders = db.session.scalars(select(Tender).where(Tender.collectivity_id == coll.id, Tender.status != "draft",
+                                                      Tender.awards.any()).order_by(Tender.id)).all()
     if not tenders:
         return Response('{"marches": {"marche": []}}', mimetype="application/json")
     import json

@@ -277,9 +277,15 @@ def award(tender_id: int):
     if request.method == "POST":
         if "tenders.publish" not in g.permissions:
             abort(403)
-        if t.status not in ("published", "closed"):
+        if t.status not in ("published", "closed", "awarded"):
             flash(_("Only a published consultation can be awarded."), "error")
             return redirect(url_for("tenders.summary", tender_id=t.id))
+        try:
+            lot_number = int(form.get("lot", "1"))
+        except ValueError:
+            lot_number = 0
+        if lot_number not in {lot.number for lot in t.lots}:
+            errors["lot"] = _("Choose the lot.")
         name = form.get("holder_name", "").strip()[:300]
         siret = re.sub(r"\s", "", form.get("holder_siret", ""))
         if not name:
@@ -313,10 +319,10 @@ def award(tender_id: int):
         if price_form not in ("Forfaitaire", "Unitaire", "Mixte"):
             errors["price_form"] = _("Choose the form of the price.")
         if not errors:
-            a = t.award
+            a = t.award_of(lot_number)
             if a is None:
-                a = TenderAward(tender_id=t.id)
-                t.award = a
+                a = TenderAward(tender_id=t.id, lot_number=lot_number)
+                t.awards.append(a)
                 db.session.add(a)
             a.holder_name, a.holder_siret, a.amount_ht = name, siret, amount.quantize(Decimal("0.01"))
             a.notified_on, a.offers_received, a.price_form = notified, offers, price_form
@@ -329,13 +335,19 @@ def award(tender_id: int):
                 log.warning("tenders: award of tender %s gives invalid open data: %s", t.id, exc)
                 flash(_("The open data could not be produced: %(error)s", error=str(exc)), "error")
                 return redirect(url_for("tenders.award", tender_id=tender_id))
-            t.status = "awarded"
-            audit.record("tenders.awarded", target=t, holder_siret=siret, amount=str(a.amount_ht))
+            if t.fully_awarded:
+                t.status = "awarded"
+            audit.record("tenders.awarded", target=t, lot=lot_number, holder_siret=siret, amount=str(a.amount_ht))
             db.session.commit()
             flash(_("The award is recorded; its essential data (DECP) are on the public page."), "success")
+            if not t.fully_awarded:
+                flash(_("Record the winner of the other lots too."), "warning")
             return redirect(url_for("tenders.summary", tender_id=t.id))
         flash(_("Please correct the fields marked in red."), "error")
-    return render_template("tenders/award.html", t=t, errors=errors, form=form), (422 if errors else 200)
+    lot = request.values.get("lot", "")
+    current = t.award_of(int(lot)) if lot.isdigit() else (t.awards[0] if len(t.lots) <= 1 and t.awards else None)
+    return render_template("tenders/award.html", t=t, errors=errors, form=form, current=current,
+                           selected=lot or (str(t.lots[0].number) if t.lots else "1")), (422 if errors else 200)
 
 
 def _json_download(doc: dict, filename: str) -> Response:
@@ -346,7 +358,7 @@ def _json_download(doc: dict, filename: str) -> Response:
 @bp.get("/<int:tender_id>/decp.json")
 def decp(tender_id: int):
     t = tender_or_404(tender_id)
-    if t.award is None:
+    if not t.awards:
         abort(404)
     return _json_download(opendata.decp_document([t]), f"DECP-{t.reference}.json")
 
@@ -354,6 +366,6 @@ def decp(tender_id: int):
 @bp.get("/<int:tender_id>/ocds.json")
 def ocds(tender_id: int):
     t = tender_or_404(tender_id)
-    if t.award is None:
+    if not t.awards:
         abort(404)
     return _json_download(opendata.ocds_release(t), f"OCDS-{t.reference}.json")

@@ -32,8 +32,8 @@ def make(app, collectivity_id, title, status):
         t.attachments.append(TenderAttachment(filename="plan.pdf", content=b"%PDF-1.4 " + title.encode()))
         t.questions.append(TenderQuestion(email=ASKER, question=QUESTION))
         if status == "awarded":
-            t.award = TenderAward(holder_name="Couvreur", holder_siret="12345678900011", amount_ht=Decimal("1"),
-                                  notified_on=now.date(), offers_received=1, data_published_on=now.date())
+            t.awards.append(TenderAward(lot_number=1, holder_name="Couvreur", holder_siret="12345678900011", amount_ht=Decimal("1"),
+                                  notified_on=now.date(), offers_received=1, data_published_on=now.date()))
         db.session.add(t)
         db.session.commit()
         return {"tender_id": t.id, "attachment_id": t.attachments[0].id, "question_id": t.questions[0].id,

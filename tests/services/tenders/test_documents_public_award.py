@@ -190,3 +190,46 @@ def test_cli_and_task_close_expired(app, published):
     with app.app_context():
         assert db.session.get(Tender, tid).status == "closed"
         assert close_expired_task.apply().get() == 0
+
+
+def test_award_per_lot_gives_one_decp_record_per_lot(app, tenders_world, login_as, client):
+    from .conftest import ROOF
+
+    mayor = login_as("mayor_a")
+    tid = new_tender(mayor)
+    data = {k: dict(v) for k, v in ROOF.items()}
+    data[1] |= {"lots": "Couverture\nZinguerie", "single_lot_reason": ""}
+    mayor.post(f"/s/tenders/{tid}/etape/1", data[1] | {"action": "next"}, csrf_from="/s/tenders/")
+    assert mayor.post(f"/s/tenders/{tid}/etape/2", {"lot_1": "90000", "lot_2": "30000", "action": "next"},
+                      csrf_from="/s/tenders/").status_code == 302
+    for step in (3, 4, 5, 6):
+        payload = (calendar() | {"media": ["portal", "buyer_profile", "boamp"]}) if step == 4 else data.get(step, {})
+        assert mayor.post(f"/s/tenders/{tid}/etape/{step}", payload | {"action": "next"},
+                          csrf_from="/s/tenders/").status_code == 302, step
+    assert mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/").status_code == 302
+    today = dt.date.today().isoformat()
+    base = {"notified_on": today, "offers_received": "2", "price_form": "Forfaitaire"}
+    mayor.post(f"/s/tenders/{tid}/attribution", base | {"lot": "1", "holder_name": "Couverture Auboise",
+                                                        "holder_siret": "12345678900012", "amount_ht": "88000"},
+               csrf_from="/s/tenders/")
+    from portal.extensions import db
+    from services.tenders.models import Tender
+
+    with app.app_context():
+        assert db.session.get(Tender, tid).status == "published"  # lot 2 not awarded yet
+    assert mayor.post(f"/s/tenders/{tid}/attribution", base | {"lot": "7", "holder_name": "X",
+                                                               "holder_siret": "12345678900012", "amount_ht": "1"},
+                      csrf_from="/s/tenders/").status_code == 422
+    mayor.post(f"/s/tenders/{tid}/attribution", base | {"lot": "2", "holder_name": "Zinc de l'Aube",
+                                                        "holder_siret": "98765432100019", "amount_ht": "29500"},
+               csrf_from="/s/tenders/")
+    with app.app_context():
+        assert db.session.get(Tender, tid).status == "awarded"
+    decp = json.loads(client.get(f"/p/tenders/acheteurs/{tenders_world.a}/decp.json").data)
+    records = decp["marches"]["marche"]
+    assert [m["id"][-3:] for m in records] == ["-L1", "-L2"]
+    assert sorted(m["montant"] for m in records) == [29500, 88000]
+    assert all(len(m["id"]) <= 16 for m in records)
+    ocds = json.loads(mayor.get(f"/s/tenders/{tid}/ocds.json").data)
+    assert len(ocds["awards"]) == 2 and len(ocds["tender"]["lots"]) == 2
+    jsonschema.Draft4Validator(json.loads((DATA / "ocds-release-schema.json").read_text(encoding="utf-8"))).validate(ocds)
