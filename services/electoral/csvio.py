@@ -13,6 +13,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -55,10 +56,10 @@ class FileError(ValueError):
 
 def decode(raw: bytes) -> str:
     if not raw.strip():
-        raise FileError("Le fichier est vide.")
+        raise FileError(_("The file is empty."))
     if b"\x00" in raw[:4096]:
-        raise FileError("Le fichier n'est pas un fichier texte en UTF-8 ou Windows-1252 (UTF-16 ou fichier "
-                        "binaire ?). Enregistrez-le au format CSV (séparateur point-virgule).")
+        raise FileError(_("The file is not a text file in UTF-8 or Windows-1252 (UTF-16, or a binary file?). "
+                          "Save it as CSV (semicolon-separated)."))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -66,9 +67,9 @@ def decode(raw: bytes) -> str:
     try:
         text = raw.decode("cp1252")
     except UnicodeDecodeError:
-        raise FileError("L'encodage du fichier n'est ni UTF-8 ni Windows-1252 : enregistrez-le en UTF-8.") from None
+        raise FileError(_("The file is neither UTF-8 nor Windows-1252: save it in UTF-8.")) from None
     if any(ord(c) < 32 and c not in "\r\n\t" for c in text):
-        raise FileError("Le fichier contient des caractères de contrôle : ce n'est pas un fichier CSV lisible.")
+        raise FileError(_("The file holds control characters: it is not a readable CSV file."))
     return text
 
 
@@ -108,14 +109,13 @@ def parse(raw: bytes, commune_insee: str, today: dt.date) -> tuple[dict, list, i
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise FileError("Le fichier est vide.") from None
+        raise FileError(_("The file is empty.")) from None
     if len(header) == 1 and ("," in header[0] or "\t" in header[0]):
-        raise FileError("Les colonnes doivent être séparées par des points-virgules (arrêté du 12 novembre 2013, "
-                        "article 4).")
+        raise FileError(_("The columns must be separated by semicolons (arrêté of 12 November 2013, article 4)."))
     missing = [c for c in MANDATORY_COLUMNS + ["TypeListe"] if c not in header]
     if missing:
-        raise FileError("Colonnes obligatoires absentes de la première ligne : " + ", ".join(missing)
-                        + ". Les noms des colonnes sont ceux de l'arrêté du 12 novembre 2013.")
+        raise FileError(_("Mandatory columns missing from the first line: %(columns)s. The column names are those of "
+                          "the arrêté of 12 November 2013.", columns=", ".join(missing)))
     index = {name: header.index(name) for name in COLUMNS if name in header}
     people: dict[str, Row] = {}
     errors: list[tuple[int, str]] = []
@@ -125,37 +125,37 @@ def parse(raw: bytes, commune_insee: str, today: dt.date) -> tuple[dict, list, i
             continue
         count += 1
         if len(cells) != len(header):
-            errors.append((number, f"{len(cells)} colonnes au lieu de {len(header)}."))
+            errors.append((number, _("%(n)d columns instead of %(expected)d.", n=len(cells), expected=len(header))))
             continue
         get = {name: cells[i].strip() for name, i in index.items()}
         problems = []
         list_name = _LIST_ALIASES.get(fold(get.get("TypeListe", "")))
         if list_name is None:
-            problems.append(f"type de liste inconnu « {get.get('TypeListe', '')} » (LG, LCE ou LCM)")
+            problems.append(_("unknown list type “%(value)s” (LG, LCE or LCM)", value=get.get("TypeListe", "")))
         code = get.get("CodeCommune", "")
         if code and code != commune_insee:
-            problems.append(f"la ligne concerne une autre commune ({code})")
+            problems.append(_("the line is about another commune (%(code)s)", code=code))
         sex = get["Sexe"].upper()
         if sex not in ("M", "F"):
-            problems.append("le sexe doit être M ou F")
+            problems.append(_("the sex must be M or F"))
         for col in ("NomdeNaissance", "Prenoms"):
             if not get[col]:
-                problems.append(f"{col} est vide")
+                problems.append(_("%(column)s is empty", column=col))
         birth = roll.parse_date(get["DateDeNaissance"])
         if birth is None or len(get["DateDeNaissance"]) != 10 or "/" not in get["DateDeNaissance"]:
-            problems.append(f"date de naissance invalide « {get['DateDeNaissance']} » (JJ/MM/AAAA)")
+            problems.append(_("invalid date of birth “%(value)s” (DD/MM/YYYY)", value=get["DateDeNaissance"]))
             birth = None
         elif roll.check_age is not None:
             try:
                 roll.check_age(birth, today)
             except roll.RollError:
-                problems.append("électeur de moins de 18 ans ou date de naissance invraisemblable")
+                problems.append(_("voter under 18 or implausible date of birth"))
         if not get["NomComNaissance"] and not get["PaysNaissance"]:
-            problems.append("lieu de naissance absent (commune ou pays)")
+            problems.append(_("place of birth missing (commune or country)"))
         if list_name in ("eu", "municipal") and not get["Nationalite"]:
-            problems.append("nationalité obligatoire sur une liste complémentaire")
+            problems.append(_("nationality required on a complementary list"))
         if problems:
-            errors.append((number, "; ".join(problems) + "."))
+            errors.append((number, "\u00a0; ".join(problems) + "."))
             continue
         data = {attr: get.get(col, "") for col, attr in FIELD_OF.items()}
         data["sex"] = sex
@@ -166,7 +166,7 @@ def parse(raw: bytes, commune_insee: str, today: dt.date) -> tuple[dict, list, i
             row = people[key] = Row(line=number, data=data, bureau_number=get.get("NoBureauDeVote", ""),
                                     bureau_name=get.get("NomBureauDeVote", ""))
         elif list_name in row.lists:
-            errors.append((number, f"électeur en double sur la même liste (voir la ligne {row.line})."))
+            errors.append((number, _("voter twice on the same list (see line %(line)d).", line=row.line)))
             continue
         row.lists.add(list_name)
         if list_name == "general":  # the main list's line holds the reference address
@@ -182,8 +182,8 @@ def plan_import(raw: bytes, commune_insee: str, today: dt.date | None = None) ->
     for row in people.values():
         if row.bureau_number and row.bureau_number not in bureaux and row.bureau_number not in plan.new_bureaux:
             if not row.bureau_name:
-                plan.errors.append((row.line, f"le bureau n° {row.bureau_number} n'existe pas et le fichier ne "
-                                              f"donne pas son nom."))
+                plan.errors.append((row.line, _("polling station no. %(n)s does not exist and the file does not give its "
+                                                "name.", n=row.bureau_number)))
                 continue
             plan.new_bureaux[row.bureau_number] = row.bureau_name
     current = {v.identity_key: v for v in db.session.scalars(select(Voter).where(Voter.status == "registered"))}
@@ -225,13 +225,13 @@ def _diff(voter: Voter, row: Row) -> dict:
 def apply_import(plan: Plan, commune_insee: str, today: dt.date | None = None, filename: str = "") -> dict:
     """Write the plan (the caller commits; nothing is written when the plan has errors)."""
     if not plan.ok:
-        raise FileError("Le fichier contient des lignes refusées : rien n'a été importé.")
+        raise FileError(_("The file has refused lines: nothing was imported."))
     today = today or dt.date.today()
     bureaux = {b.number: b for b in db.session.scalars(select(PollingStation))}
     for number, name in plan.new_bureaux.items():
         bureaux[number] = PollingStation(commune_insee=commune_insee, number=number, name=name)
         db.session.add(bureaux[number])
-    note = f"Import du fichier {filename}" if filename else "Import de fichier"
+    note = _("Import of the file %(name)s", name=filename) if filename else _("File import")
     db.session.flush()
     _insert_new(plan.new, commune_insee, bureaux, today, note)
     for voter, row, diff in plan.modified:
@@ -248,7 +248,7 @@ def apply_import(plan: Plan, commune_insee: str, today: dt.date | None = None, f
         roll.add_movement(voter, kind, "import", today, note=note, changes=diff)
     for voter in plan.removed:
         voter.status = "removed"
-        roll.add_movement(voter, "removal", "import", today, note=note + " : absent du fichier")
+        roll.add_movement(voter, "removal", "import", today, note=note + " — " + _("missing from the file"))
     db.session.flush()
     return plan.summary()
 

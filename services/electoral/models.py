@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -55,6 +55,10 @@ class StreetBureau(TerritoryScoped, db.Model):
 
 class Voter(TerritoryScoped, db.Model):
     __tablename__ = "electoral_voter"
+    # Search within one commune reads this index only (the LIKE filters run on its columns, rows come in name
+    # order): 35 000 voters searched in milliseconds (bench/electoral.py).
+    __table_args__ = (Index("ix_electoral_voter_search", "commune_insee", "status", "search_name", "search_address",
+                            "birth_date"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     birth_name: Mapped[str] = mapped_column(String(100))

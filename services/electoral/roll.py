@@ -10,6 +10,7 @@ import logging
 
 from flask import g, has_request_context
 from flask_login import current_user
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal import audit
@@ -106,21 +107,21 @@ def add_movement(voter: Voter, kind: str, reason: str, effective_on: dt.date, no
 def check_age(birth_date: dt.date, on: dt.date) -> None:
     age = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
     if age < 18:
-        raise RollError("Cette personne n'a pas 18 ans à la date d'effet : elle ne peut pas être inscrite.")
+        raise RollError(_("This person is not 18 on the effective date: they cannot be registered."))
     if age > 125:
-        raise RollError("La date de naissance n'est pas vraisemblable.")
+        raise RollError(_("The date of birth is not plausible."))
 
 
 def register(commune_insee: str, data: dict, reason: str, effective_on: dt.date, note: str = "",
              bureau: PollingStation | None = None, forced_bureau_reason: str = "") -> Voter:
     """Register a voter (the caller checked duplicates first and showed them to the user)."""
     if reason not in REGISTRATION_REASONS:
-        raise RollError("Le motif d'inscription n'est pas valable.")
+        raise RollError(_("The reason for registration is not valid."))
     check_age(data["birth_date"], effective_on)
     if not (data.get("on_general") or data.get("on_eu") or data.get("on_municipal")):
-        raise RollError("Choisissez au moins une liste.")
+        raise RollError(_("Choose at least one list."))
     if (data.get("on_eu") or data.get("on_municipal")) and not data.get("nationality"):
-        raise RollError("La nationalité est obligatoire pour les listes complémentaires.")
+        raise RollError(_("The nationality is required for the complementary lists."))
     v = Voter(commune_insee=commune_insee, status="registered")
     for name in CIVIL_FIELDS + ADDRESS_FIELDS + LIST_FIELDS:
         if name in data:
@@ -133,7 +134,7 @@ def register(commune_insee: str, data: dict, reason: str, effective_on: dt.date,
     details = {}
     if bureau is not None and proposed is not None and bureau.id != proposed.id:
         details["bureau_forced"] = [proposed.number, bureau.number]
-        note = (note + "\n" if note else "") + f"Bureau imposé : {forced_bureau_reason}"
+        note = (note + "\n" if note else "") + _("Polling station chosen by hand: %(reason)s", reason=forced_bureau_reason)
     add_movement(v, "registration", reason, effective_on, note=note, changes=details)
     db.session.flush()
     audit.record("electoral.voter_registered", target=v, reason=reason)
@@ -145,7 +146,7 @@ def update(voter: Voter, data: dict, kind: str, reason: str, effective_on: dt.da
            justification: bytes | None = None) -> Movement | None:
     """Change of address / bureau / civil status: the before → after values go in the movement."""
     if voter.status != "registered":
-        raise RollError("Cet électeur a été radié : rétablissez d'abord son inscription.")
+        raise RollError(_("This voter has been removed from the roll."))
     changes = {}
     for name in CIVIL_FIELDS + ADDRESS_FIELDS + LIST_FIELDS:
         if name in data and (data[name] or None) != (getattr(voter, name) or None):
@@ -170,9 +171,9 @@ def update(voter: Voter, data: dict, kind: str, reason: str, effective_on: dt.da
 def remove(voter: Voter, reason: str, effective_on: dt.date, note: str = "", justification_name: str = "",
            justification: bytes | None = None) -> Movement:
     if reason not in REMOVAL_REASONS:
-        raise RollError("Le motif de radiation n'est pas valable.")
+        raise RollError(_("The reason for removal is not valid."))
     if voter.status != "registered":
-        raise RollError("Cet électeur est déjà radié.")
+        raise RollError(_("This voter is already removed."))
     voter.status = "removed"
     m = add_movement(voter, "removal", reason, effective_on, note=note, justification_name=justification_name,
                      justification=justification)
