@@ -49,6 +49,7 @@ def upgrade():
     sa.Column('buyer_siret', sa.String(length=14), nullable=False),
     sa.Column('contact_email', sa.String(length=254), nullable=False),
     sa.Column('published_at', sa.DateTime(), nullable=True),
+    sa.Column('dce_zip', sa.LargeBinary(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),

@@ -58,6 +58,8 @@ class Tender(db.Model):
     buyer_siret: Mapped[str] = mapped_column(String(14), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The DCE zip, built once at publication (a published consultation no longer changes): downloads serve it
+    dce_zip: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -158,6 +158,7 @@ def publish(tender_id: int):
         return redirect(url_for("tenders.summary", tender_id=t.id))
     t.status = "published"
     t.published_at = dt.datetime.now()
+    t.dce_zip = documents.dce_zip(t)
     audit.record("tenders.published", target=t, reference=t.reference)
     db.session.commit()
     flash(_("The consultation is published on the public page."), "success")
@@ -190,7 +191,8 @@ def send_document(t: Tender, doc_code: str, fmt: str) -> Response:
 
 
 def send_dce(t: Tender) -> Response:
-    return Response(documents.dce_zip(t), mimetype="application/zip",
+    data = t.dce_zip if t.status != "draft" and t.dce_zip else documents.dce_zip(t)
+    return Response(data, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="DCE-{t.reference}.zip"'})
 
 

@@ -96,8 +96,14 @@ def test_public_page_filters_qa_and_feed(app, published, client, tenders_world, 
     assert "Réfection" not in client.get(
         f"/p/tenders/?avant={dt.date.today().isoformat()}").get_data(as_text=True)
     assert client.get("/p/tenders/?avant=pas-une-date").status_code == 200
-    z = zipfile.ZipFile(io.BytesIO(client.get(f"/p/tenders/{tid}/dce.zip").data))
+    served = client.get(f"/p/tenders/{tid}/dce.zip").data
+    z = zipfile.ZipFile(io.BytesIO(served))
     assert z.namelist()
+    from portal.extensions import db
+    from services.tenders.models import Tender
+
+    with app.app_context():  # built once at publication, then served as is
+        assert db.session.get(Tender, tid).dce_zip == served
     # a company asks; bad input first
     token = client.csrf(f"/p/tenders/{tid}")
     resp = client.http.post(f"/p/tenders/{tid}/questions", data={"csrf_token": token, "email": "pas-un-mail",
