@@ -283,8 +283,8 @@ def _insert_new(rows: list[Row], commune_insee: str, bureaux: dict, today: dt.da
             values.append(d)
         # every new voter gets the same registration movement, so the ids need no particular order (asking RETURNING
         # for the parameters' order makes SQLite insert one row per statement)
-        ids = db.session.scalars(insert(Voter).returning(Voter.id), values).all()
-        db.session.execute(insert(Movement), [
+        ids = db.session.scalars(insert(Voter.__table__).returning(Voter.__table__.c.id), values).all()
+        db.session.execute(insert(Movement.__table__), [
             {"voter_id": vid, "commune_insee": commune_insee, "kind": "registration", "reason": "import",
              "effective_on": today, "author": email, "author_id": uid, "note": note, "changes": {},
              "justification_name": "", "created_at": now} for vid in ids])
