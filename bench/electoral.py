@@ -215,12 +215,7 @@ def bench_import(app, db, rnd, pools, lines):
         t = time.perf_counter()
         plan = csvio.plan_import(raw, IMPORT)
         t_plan = time.perf_counter() - t
-        if os.environ.get("BENCH_PROFILE"):
-            import cProfile
-            cProfile.runctx("csvio.apply_import(plan, IMPORT, filename=\"bench.csv\")", globals(), locals(), "/tmp/elec_tools/imp.prof")
-            summary = plan.summary()
-        else:
-            summary = csvio.apply_import(plan, IMPORT, filename="bench.csv")
+        summary = csvio.apply_import(plan, IMPORT, filename="bench.csv")
         db.session.commit()
         total = time.perf_counter() - t
         db.session.remove()

@@ -477,11 +477,22 @@ def cards(bureau_id: int):
 
 @bp.get("/liste-generale.pdf")
 def general_list():
-    voters = sorted(_registered(), key=legal_sort_key)
+    """The roll today, or at a past date (``au``) rebuilt from the registrations and removals of the history."""
+    day = dt.date.today()
+    if request.args.get("au"):
+        day = roll.parse_date(request.args["au"])
+        if day is None or day > dt.date.today():
+            flash(_("Enter a real past date as DD/MM/YYYY."), "error")
+            return redirect(url_for("electoral.bureaux"))
+        ids = set(roll.roll_at(day))
+        voters = [v for v in db.session.scalars(select(Voter)) if v.id in ids]
+    else:
+        voters = _registered()
+    voters = sorted(voters, key=legal_sort_key)
     header = " — ".join((_commune().name, _("Electoral roll")))
     data = pdf.render_pdf("electoral/pdf/general.html", header, voters=voters, commune=_commune(),
-                          today=dt.date.today())
-    audit.record("electoral.roll_printed", target_type="Voter", voters=len(voters))
+                          today=day, past=day != dt.date.today())
+    audit.record("electoral.roll_printed", target_type="Voter", voters=len(voters), on=day.isoformat())
     db.session.commit()
     return _pdf_response(data, f"liste-electorale-{_commune().insee}.pdf")
 

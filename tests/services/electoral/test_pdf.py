@@ -92,3 +92,18 @@ def test_all_emargement_lists_in_one_zip_rendered_in_parallel(app, elec, world, 
     second = "".join(p.extract_text() for p in PdfReader(io.BytesIO(archive.read("emargement-bureau-2.pdf"))).pages)
     assert "MARTIN" in first and "SECONDBUREAU" not in first and "Page 1/1" in first
     assert "SECONDBUREAU" in second and "Salle des fêtes" in second and "Municipales 2026 (fictif)" in second
+
+
+def test_general_list_at_a_past_date_is_rebuilt_from_the_history(app, elec, world, login_as):
+    c = login_as("secretary_a")
+    page = f"/s/electoral/electeurs/{elec.voter_a2}"
+    assert c.post(f"{page}/radier", {"reason": "death", "effective_on": "01/02/2025"}, csrf_from=page).status_code == 302
+    before = " ".join(" ".join(pdf_pages(c.get("/s/electoral/liste-generale.pdf?au=31/01/2025"))).split())
+    after = " ".join(" ".join(pdf_pages(c.get("/s/electoral/liste-generale.pdf?au=01/02/2025"))).split())
+    today = " ".join(" ".join(pdf_pages(c.get("/s/electoral/liste-generale.pdf"))).split())
+    assert "ÉTIENNE" in before and "Total : 2 électeur(s)" in before and "reconstituée" in before
+    assert "ÉTIENNE" not in after and "Total : 1 électeur(s)" in after
+    assert "ÉTIENNE" not in today and "reconstituée" not in today
+    assert "ÉTIENNE" not in " ".join(pdf_pages(c.get("/s/electoral/liste-generale.pdf?au=01/01/2019")))
+    resp = c.get("/s/electoral/liste-generale.pdf?au=31/02/2020")
+    assert resp.status_code == 302
