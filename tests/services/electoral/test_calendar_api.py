@@ -58,3 +58,28 @@ def test_api_with_a_token_and_anonymous(elec, app, world, client):
         db.session.commit()
     resp = client.get("/api/v1/electoral/voters", headers={"Authorization": f"Bearer {secret}"})
     assert resp.status_code == 200 and resp.get_json()["total"] == 2
+
+
+def test_home_panel_lists_the_upcoming_deadlines_of_the_commune_only(app, elec, world):
+    import datetime as dt
+
+    from flask import g
+
+    from portal import tenancy
+    from portal.extensions import db
+    from portal.models import Collectivity
+    from services.electoral.home import home_panel
+    from services.electoral.models import Election
+
+    with app.app_context():
+        for eid in (elec.election_a, elec.election_b):
+            e = db.session.get(Election, eid)
+            e.first_round, e.second_round = dt.date.today() + dt.timedelta(days=60), None
+        db.session.commit()
+    with app.test_request_context():
+        tenancy.activate(frozenset({world.insee_a}))
+        a = db.session.get(Collectivity, world.a)
+        html = home_panel(a, {"electoral.read"})
+        assert "Municipales 2026 (fictif)" in html and "L. 17 I" in html and "Secretelection" not in html
+        assert home_panel(a, set()) is None
+        assert home_panel(db.session.get(Collectivity, world.epci), {"electoral.read"}) is None

@@ -1,0 +1,28 @@
+"""The panel the commune's home page can show: upcoming legal deadlines of its elections.
+
+The portal has no hook for it yet (see the issue's closing note): once ``ServiceDescriptor`` has a ``home_panel``
+callable, the descriptor passes this function and the home page renders its HTML under the service tiles.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import render_template
+from sqlalchemy import select
+
+from portal.extensions import db
+
+from .calendar import upcoming
+from .models import Election
+
+
+def home_panel(collectivity, permissions) -> str | None:
+    """HTML of the upcoming deadlines (next 5), or None when there is none or the user may not read the rolls."""
+    if collectivity is None or collectivity.kind != "commune" or "electoral.read" not in permissions:
+        return None
+    today = dt.date.today()
+    elections = db.session.scalars(select(Election).where(Election.first_round >= today - dt.timedelta(days=1))).all()
+    items = upcoming(elections, today)
+    if not items:
+        return None
+    return render_template("electoral/_home_panel.html", deadlines=items)
