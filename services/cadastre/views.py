@@ -259,7 +259,8 @@ def build_map(selected: Parcel | None) -> str:
     if selected is not None:
         shape = to_wgs84(selected.geom)
         folium.GeoJson(shape.__geo_interface__, name=selected.idu,
-                       style_function=lambda _f: {"color": "#ce0500", "weight": 3, "fillOpacity": 0.1}).add_to(m)
+                       style_function=lambda _f: {"color": "#ce0500", "weight": 3, "fillOpacity": 0.1},
+                       interactive=False).add_to(m)  # clicks go through to the parcels below
         minx, miny, maxx, maxy = shape.bounds
         m.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=18)
     else:

@@ -1,0 +1,65 @@
+"""Browser walk of the land registry on Luxiol's real plan: the mayor searches a parcel, the map centres on it and
+the side panel shows its area; a click on the map fills the panel."""
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.services.cadastre.conftest import EDIGEO, extra_communes, run_import  # noqa: F401 - fixtures
+
+PARCEL = "25354000AB0050"
+NEIGHBOUR = "25354000ZI0019"  # touches AB 50 on its south side (39 099 m²)
+
+
+def test_mayor_searches_a_parcel_and_the_map_centres_on_it(app, world, extra_communes, run_import, page,  # noqa: F811
+                                                            sign_in, shot, overflow):
+    from portal.extensions import db
+    from portal.tenancy import territory_scope
+    from services.cadastre.geometry import to_wgs84
+    from services.cadastre.models import Parcel
+
+    from sqlalchemy import select
+
+    run_import(EDIGEO, commune="25354")
+    with app.app_context(), territory_scope(None):
+        shape = to_wgs84(db.session.scalar(select(Parcel.geom).where(Parcel.idu == PARCEL)))
+        neighbour = to_wgs84(db.session.scalar(select(Parcel.geom).where(Parcel.idu == NEIGHBOUR)))
+    sign_in(page, extra_communes.users["mayor_lux"], world.password)
+    page.goto("/s/cadastre/")
+    page.locator("#cadastre-q").fill("AB 50")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Rechercher").click()
+    expect(page.locator("main")).to_contain_text("1 parcelle trouvée")
+    shot(page, "cadastre-search")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Sur la carte").first.click()
+    panel = page.locator("#cadastre-panel")
+    expect(panel).to_contain_text("Parcelle AB 50")
+    expect(panel).to_contain_text("139 610 m²")
+    frame = page.frame_locator("#cadastre-map")
+    expect(frame.locator(".leaflet-container")).to_be_visible()
+    map_frame = next(f for f in page.frames if "/s/cadastre/carte" in f.url)
+    map_frame.wait_for_function("Object.keys(window).some(k => k.startsWith('map_') && window[k].getCenter)")
+    center = map_frame.evaluate("""() => { const m = window[Object.keys(window).find(k => k.startsWith('map_')
+                                    && window[k].getCenter)]; const c = m.getCenter();
+                                    return [c.lng, c.lat, m.getZoom()]; }""")
+    minx, miny, maxx, maxy = shape.bounds
+    assert minx <= center[0] <= maxx and miny <= center[1] <= maxy, (center, shape.bounds)
+    assert center[2] >= 15  # parcels (zoom 14+) and buildings (15+) are drawn
+    # Vector tiles arrived and were drawn (SVG paths of the parcels layer).
+    expect(frame.locator("path.leaflet-interactive").first).to_be_attached()
+    page.wait_for_timeout(500)
+    shot(page, "cadastre-map-parcel")
+    assert overflow(page) == 0
+    # A click on the neighbouring parcel, where the map draws it, fills the side panel (postMessage from the map).
+    inner = neighbour.representative_point()
+    xy = map_frame.evaluate(f"""() => {{ const m = window[Object.keys(window).find(k => k.startsWith('map_')
+                                    && window[k].getCenter)]; const p = m.latLngToContainerPoint([{inner.y}, {inner.x}]);
+                                    return [p.x, p.y]; }}""")
+    page.evaluate("document.getElementById('cadastre-map').scrollIntoView()")
+    box = page.locator("#cadastre-map").bounding_box()
+    assert 0 < xy[0] < box["width"] and 0 < xy[1] < box["height"], (xy, box)
+    expect(frame.locator("path.leaflet-interactive").nth(20)).to_be_attached()  # tiles drawn
+    page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+    expect(panel).to_contain_text("Parcelle ZI 19")
+    assert f"parcelle={NEIGHBOUR}" in page.url
+    shot(page, "cadastre-map-click")
