@@ -17,7 +17,7 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("electoral_voter", schema=None) as batch_op:
         batch_op.create_index("ix_electoral_voter_search",
-                              ["commune_insee", "status", "search_name", "search_address", "birth_date"], unique=False)
+                              ["commune_insee", "status", "search_name", "search_address", "birth_date", "ine"], unique=False)
 
 
 def downgrade():

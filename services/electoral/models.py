@@ -58,7 +58,7 @@ class Voter(TerritoryScoped, db.Model):
     # Search within one commune reads this index only (the LIKE filters run on its columns, rows come in name
     # order): 35 000 voters searched in milliseconds (bench/electoral.py).
     __table_args__ = (Index("ix_electoral_voter_search", "commune_insee", "status", "search_name", "search_address",
-                            "birth_date"),)
+                            "birth_date", "ine"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     birth_name: Mapped[str] = mapped_column(String(100))

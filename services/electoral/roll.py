@@ -215,9 +215,11 @@ def search(q: str = "", bureau_id: int | None = None, status: str = "registered"
         else:
             for word in fold(q).split():
                 stmt = stmt.where((Voter.search_name.like(f"%{word}%")) | (Voter.search_address.like(f"%{word}%")))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = db.session.scalars(stmt.order_by(Voter.search_name, Voter.birth_date, Voter.id)
                               .limit(limit).offset(offset)).all()
+    if len(rows) < limit and (rows or not offset):  # the last page: no need to count
+        return rows, offset + len(rows)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     return rows, total
 
 
