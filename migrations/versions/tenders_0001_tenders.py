@@ -114,6 +114,7 @@ def upgrade():
     sa.Column('tender_id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('public_question', sa.Text(), nullable=False),
     sa.Column('answer', sa.Text(), nullable=False),
     sa.Column('asked_at', sa.DateTime(), nullable=False),
     sa.Column('answered_at', sa.DateTime(), nullable=True),

@@ -128,6 +128,7 @@ class TenderQuestion(db.Model):
     tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id", ondelete="CASCADE"), index=True)
     email: Mapped[str] = mapped_column(String(254))
     question: Mapped[str] = mapped_column(Text)
+    public_question: Mapped[str] = mapped_column(Text, default="")  # as published: names, e-mails, phones removed
     answer: Mapped[str] = mapped_column(Text, default="")
     asked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

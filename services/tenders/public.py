@@ -88,7 +88,7 @@ def ask(tender_id: int):
         return render_template("tenders/public_detail.html", t=t, answered=answered, now=now,
                                docs=documents.all_docs(t), nature_label=rules.nature_label, fmt_eur=rules.fmt_eur,
                                wizard=wizard, form=request.form, errors=errors), 422
-    q = TenderQuestion(tender=t, email=email, question=text)
+    q = TenderQuestion(tender=t, email=email, question=text, public_question=wizard.anonymise(text))
     db.session.add(q)
     notify.question_to_buyer(t, q)
     db.session.commit()

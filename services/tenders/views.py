@@ -256,12 +256,16 @@ def answer(tender_id: int, question_id: int):
     t = tender_or_404(tender_id)
     q = child_or_404(TenderQuestion, question_id, t)
     text = request.form.get("answer", "").strip()
-    if not text:
+    public_question = request.form.get("public_question", "").strip()
+    if not public_question:
+        flash(_("Keep the question as it will be published (without the name of the company)."), "error")
+    elif not text:
         flash(_("Write the answer before publishing it."), "error")
     elif len(text) > 5000:
         flash(_("The answer is too long (5 000 characters at most)."), "error")
     else:
         q.answer = text
+        q.public_question = public_question[:3000]
         q.answered_at = dt.datetime.now()
         q.answered_by_id = current_user.id
         audit.record("tenders.question_answered", target=t, question=q.id)

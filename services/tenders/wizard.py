@@ -71,6 +71,19 @@ def cpv_label(code: str) -> str:
     return next((c["label"] for c in cpv_codes() if c["code"] == base), "")
 
 
+EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}(?!\d)")
+SIRET_IN_TEXT = re.compile(r"(?<!\d)\d{3}\s?\d{3}\s?\d{3}(?:\s?\d{5})?(?!\d)")
+
+
+def anonymise(text: str) -> str:
+    """A question as it may be published: e-mail addresses, phone numbers and SIREN/SIRET numbers masked (the
+    buyer still reviews it for names before publishing)."""
+    text = EMAIL_IN_TEXT.sub("[…]", text)
+    text = PHONE_IN_TEXT.sub("[…]", text)
+    return SIRET_IN_TEXT.sub("[…]", text)
+
+
 def parse_amount(raw: str) -> Decimal | None:
     raw = (raw or "").replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace("€", "").replace(",", ".")
     if not raw:

@@ -111,7 +111,8 @@ def test_public_page_filters_qa_and_feed(app, published, client, tenders_world, 
     assert resp.status_code == 422
     resp = client.http.post(f"/p/tenders/{tid}/questions", data={
         "csrf_token": token, "email": "devis@couvreur.test.example.org",
-        "question": "Les tuiles doivent-elles être en terre cuite ?"})
+        "question": "Les tuiles doivent-elles être en terre cuite ? Couvreurs Martin, 06 12 34 56 78, "
+                    "martin@couvreur.test.example.org"})
     assert resp.status_code == 302
     assert "terre cuite" not in client.get(f"/p/tenders/{tid}").get_data(as_text=True)  # not answered yet
     to_buyer = wait_for_mail(smtp, "mairie@ailleville.test.example.org")
@@ -125,12 +126,16 @@ def test_public_page_filters_qa_and_feed(app, published, client, tenders_world, 
 
     with app.app_context():
         qid = db.session.query(TenderQuestion.id).filter_by(tender_id=tid).scalar()
-    mayor.post(f"/s/tenders/{tid}/questions/{qid}/reponse", {"answer": "Oui, tuiles plates en terre cuite."},
+    assert "Couvreurs Martin, […], […]" in summary  # pre-filled public text, contact details masked
+    mayor.post(f"/s/tenders/{tid}/questions/{qid}/reponse", {"answer": "Oui, tuiles plates en terre cuite.",
+                                                             "public_question": "Les tuiles doivent-elles être "
+                                                                                "en terre cuite ?"},
                csrf_from=f"/s/tenders/{tid}/recapitulatif")
     to_company = wait_for_mail(smtp, "devis@couvreur.test.example.org")
     assert "tuiles plates en terre cuite" in to_company.text and f"/p/tenders/{tid}" in to_company.text
     public = client.get(f"/p/tenders/{tid}").get_data(as_text=True)
     assert "tuiles plates en terre cuite" in public and "devis@couvreur" not in public
+    assert "Couvreurs Martin" not in public and "06 12" not in public
     feed = client.get("/p/tenders/flux.atom")
     assert feed.mimetype == "application/atom+xml" and "Réfection de la toiture" in feed.get_data(as_text=True)
 

@@ -99,3 +99,12 @@ def test_every_row_cites_its_source():
             assert set(rules.thresholds_on(n, day)) == {"no_publicity_below", "publication_notice_from",
                                                         "formalised_from"}, (n, day)
             day += dt.timedelta(days=1)
+
+
+def test_anonymise_masks_contact_details():
+    from services.tenders.wizard import anonymise
+
+    text = anonymise("SARL Dupont, SIRET 123 456 789 00012, tél. 03.25.42.68.47, contact@dupont.example.org : "
+                     "faut-il 2 couches ?")
+    assert "dupont.example" not in text and "03.25" not in text and "123 456" not in text
+    assert "faut-il 2 couches ?" in text
