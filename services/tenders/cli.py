@@ -17,3 +17,61 @@ def close_expired_command():
 
     n = close_expired()
     click.echo(f"{n} consultation(s) closed.")
+
+
+DEMO_INSEE = "10002"  # Ailleville (Aube), a demo commune of portal/demo.py
+
+
+@cli.command("demo", help="Add demo consultations to Ailleville (idempotent): a draft roof repair to resume and a "
+                          "published snow-clearing contract on the public page.")
+@with_appcontext
+def demo_command():
+    import datetime as dt
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import Collectivity
+
+    from . import documents
+    from .models import Tender, TenderLot
+
+    coll = db.session.scalar(select(Collectivity).where(Collectivity.insee == DEMO_INSEE))
+    if coll is None:
+        raise click.ClickException("Ailleville (10002) is not loaded: run `flask demo load` first.")
+    today = dt.date.today()
+    made = 0
+    for ref, values in (
+        ("DEMO-TOIT", dict(title="Réfection de la toiture de l'église", nature="works", cpv_code="45261000",
+                           description="Remplacement des tuiles et reprise de la charpente du clocher.",
+                           place="Église Saint-Martin, Ailleville", duration_months=3, single_lot_reason="indivisible",
+                           amount_ht=Decimal("85000"), step=3, status="draft", lots=[("Toiture", "85000")])),
+        ("DEMO-NEIGE", dict(title="Déneigement des voies communales", nature="services", cpv_code="90620000",
+                            description="Déneigement et salage des 6 km de voies communales, hivers 2026 à 2029.",
+                            place="Voies communales d'Ailleville", duration_months=12, renewals=2, renewal_months=12,
+                            single_lot_reason="indivisible", amount_ht=Decimal("45000"), step=6, status="published",
+                            procedure="mapa", publicity="voluntary", media=["portal", "local_press"],
+                            criteria=[{"code": "price", "label": "", "weight": 60},
+                                      {"code": "delay", "label": "", "weight": 40}],
+                            buyer_siret="21100002300019", contact_email="mairie@ailleville.example.org",
+                            lots=[("Déneigement", "45000")])),
+    ):
+        if db.session.scalar(select(Tender).where(Tender.collectivity_id == coll.id, Tender.reference == ref)):
+            continue
+        lots = values.pop("lots")
+        t = Tender(collectivity_id=coll.id, reference=ref, launch_date=today, **values)
+        for n, (title, amount) in enumerate(lots, start=1):
+            t.lots.append(TenderLot(number=n, title=title, amount_ht=Decimal(amount)))
+        t.collectivity = coll
+        if t.status == "published":
+            reception = dt.datetime.combine(today + dt.timedelta(days=21), dt.time(12, 0))
+            t.questions_deadline, t.reception_deadline = reception - dt.timedelta(days=6), reception
+            t.opening_date, t.notification_date = reception.date() + dt.timedelta(days=1), reception.date() + \
+                dt.timedelta(days=30)
+            t.published_at = dt.datetime.now()
+            t.dce_zip = documents.dce_zip(t)
+        db.session.add(t)
+        made += 1
+    db.session.commit()
+    click.echo(f"{made} demo consultation(s) added to {coll.name}.")

@@ -244,3 +244,18 @@ def test_award_per_lot_gives_one_decp_record_per_lot(app, tenders_world, login_a
     ocds = json.loads(mayor.get(f"/s/tenders/{tid}/ocds.json").data)
     assert len(ocds["awards"]) == 2 and len(ocds["tender"]["lots"]) == 2
     jsonschema.Draft4Validator(json.loads((DATA / "ocds-release-schema.json").read_text(encoding="utf-8"))).validate(ocds)
+
+
+def test_demo_command_is_idempotent_and_publishes_a_valid_consultation(app, tenders_world, client):
+    runner = app.test_cli_runner()
+    assert "2 demo consultation(s)" in runner.invoke(args=["tenders", "demo"]).output
+    assert "0 demo consultation(s)" in runner.invoke(args=["tenders", "demo"]).output
+    assert "Déneigement des voies communales" in client.get("/p/tenders/").get_data(as_text=True)
+    assert "Réfection" not in client.get("/p/tenders/").get_data(as_text=True)  # the draft stays private
+    from portal.extensions import db
+    from services.tenders import wizard
+    from services.tenders.models import Tender
+
+    with app.test_request_context():
+        t = db.session.query(Tender).filter_by(reference="DEMO-NEIGE").one()
+        assert wizard.problems(t) == {}  # the demo consultation passes the publication checks
