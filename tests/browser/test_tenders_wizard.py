@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 
 def test_secretary_drafts_and_publishes_a_roof_repair(app, world, subscribe, live_server, new_page, shot, t,
-                                                      sign_in, overflow):
+                                                      sign_in, overflow, sticking_out):
     from portal.extensions import db
     from portal.models import Membership
 
@@ -100,3 +100,13 @@ def test_secretary_drafts_and_publishes_a_roof_repair(app, world, subscribe, liv
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert any(n.endswith("-RC.pdf") for n in names) and any(n.endswith(".docx") for n in names)
     shot(company, "tenders-09-public-detail")
+
+    # On a phone, nothing sticks out of the screen (public page and a wizard step)
+    company.set_viewport_size({"width": 390, "height": 844})
+    company.reload()
+    assert overflow(company) == 0
+    shot(company, "tenders-10-public-phone")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(page.url.split("/recapitulatif")[0] + "/etape/1")
+    assert overflow(page) == 0, sticking_out(page)
+    shot(page, "tenders-11-step1-phone")
