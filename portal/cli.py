@@ -17,6 +17,21 @@ outbox_cli = AppGroup("outbox", help="E-mail outbox.")
 users_cli = AppGroup("users", help="Accounts.")
 
 
+def _kept_demo_password() -> str:
+    """Without DEMO_PASSWORD, one random password is drawn once and kept in instance/, so that restarting the demo
+    does not change the password people were given."""
+    import secrets
+    from pathlib import Path
+
+    from flask import current_app
+
+    path = Path(current_app.config["INSTANCE_PATH"]) / "demo_password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 @demo_cli.command("load")
 def demo_load():
     """Load the Aube, conventions and one demo account of every role (idempotent).
@@ -26,7 +41,7 @@ def demo_load():
     from .demo import DEMO_ACCOUNTS, load_demo
 
     given = os.environ.get("DEMO_PASSWORD")
-    password = load_demo(given)
+    password = load_demo(given or _kept_demo_password())
     db.session.commit()
     click.echo("Demo department loaded: Aube (10), its communes and EPCI, 4 conventions.")
     click.echo("Demo accounts (password: %s):" % ("from DEMO_PASSWORD" if given else password))

@@ -11,48 +11,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-find_python() {
-    local candidate
-    for candidate in python3.11 python3; do
-        if command -v "$candidate" >/dev/null 2>&1 \
-            && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-            echo "$candidate"
-            return 0
-        fi
-    done
-    echo "error: Python 3.11 or newer is needed (python3.11 or python3 on PATH)" >&2
-    return 1
-}
-
-requirements_hash() {
-    cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1
-}
-
-quietly() {  # run a command, show its output only if it fails
-    local log rc=0
-    log="$(mktemp)"
-    "$@" >"$log" 2>&1 || rc=$?
-    [ "$rc" -eq 0 ] || cat "$log" >&2
-    rm -f "$log"
-    return "$rc"
-}
-
-install() {
-    local stamp=.venv/.installed-dev wanted
-    if [ ! -x .venv/bin/python ]; then
-        echo "==> Creating the virtualenv .venv" >&2
-        "$(find_python)" -m venv .venv
-    fi
-    wanted="$(requirements_hash)"
-    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
-        return 0
-    fi
-    echo "==> Installing requirements-dev.txt and the project into .venv (quiet; takes a minute the first time)" >&2
-    export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-    quietly .venv/bin/python -m pip install -q -r requirements-dev.txt
-    quietly .venv/bin/python -m pip install -q --no-deps -e .
-    echo "$wanted" > "$stamp"
-}
-
-install
+# shellcheck source=scripts/_venv.sh
+. scripts/_venv.sh
+ensure_venv requirements-dev.txt .installed-dev
 exec .venv/bin/python -m pytest "$@"
