@@ -165,6 +165,43 @@ def publish(tender_id: int):
     return redirect(url_for("tenders.summary", tender_id=t.id))
 
 
+@bp.post("/<int:tender_id>/prolonger")
+@requires("tenders.publish")
+def extend(tender_id: int):
+    """Push back the deadline for bids of an open consultation (never shorten it: companies rely on it)."""
+    t = tender_or_404(tender_id)
+    back = redirect(url_for("tenders.summary", tender_id=t.id))
+    if not t.is_open():
+        flash(_("Only an open consultation can have its deadline extended."), "error")
+        return back
+    try:
+        new = wizard.parse_datetime(request.form.get("reception_deadline", ""))
+    except ValueError:
+        new = None
+    if new is None:
+        flash(_("Enter the new deadline for bids."), "error")
+        return back
+    if new <= t.reception_deadline:
+        flash(_("The new deadline must be later than the current one (%(d)s).",
+                d=t.reception_deadline.strftime("%d/%m/%Y %H:%M")), "error")
+        return back
+    old = t.reception_deadline
+    shift = new - old
+    t.reception_deadline = new
+    if t.questions_deadline:
+        t.questions_deadline += shift
+    if t.opening_date:
+        t.opening_date = max(t.opening_date, new.date() + dt.timedelta(days=1))
+    if t.notification_date and t.opening_date and t.notification_date < t.opening_date:
+        t.notification_date = t.opening_date + dt.timedelta(days=30)
+    t.dce_zip = documents.dce_zip(t)  # the RC and the notice state the deadline
+    audit.record("tenders.deadline_extended", target=t, old=old.isoformat(), new=new.isoformat())
+    db.session.commit()
+    flash(_("The deadline is extended; the public page and the documents show the new date. If the notice was "
+            "published in the BOAMP or a JAL, publish a corrective notice there too."), "success")
+    return back
+
+
 @bp.post("/<int:tender_id>/supprimer")
 @requires("tenders.write")
 def delete(tender_id: int):

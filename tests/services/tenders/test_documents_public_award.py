@@ -259,3 +259,30 @@ def test_demo_command_is_idempotent_and_publishes_a_valid_consultation(app, tend
     with app.test_request_context():
         t = db.session.query(Tender).filter_by(reference="DEMO-NEIGE").one()
         assert wizard.problems(t) == {}  # the demo consultation passes the publication checks
+
+
+def test_deadline_can_only_be_extended(app, published, tenders_world, login_as):
+    from portal.extensions import db
+    from services.tenders.models import Tender
+
+    mayor, tid = published
+    with app.app_context():
+        old = db.session.get(Tender, tid).reception_deadline
+    shorter = (old - dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    mayor.post(f"/s/tenders/{tid}/prolonger", {"reception_deadline": shorter}, csrf_from="/s/tenders/")
+    mayor.post(f"/s/tenders/{tid}/prolonger", {"reception_deadline": "demain"}, csrf_from="/s/tenders/")
+    with app.app_context():
+        assert db.session.get(Tender, tid).reception_deadline == old
+    sec = login_as("secretary_a")
+    later = (old + dt.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
+    assert sec.post(f"/s/tenders/{tid}/prolonger", {"reception_deadline": later},
+                    csrf_from="/s/tenders/").status_code == 403
+    assert mayor.post(f"/s/tenders/{tid}/prolonger", {"reception_deadline": later},
+                      csrf_from="/s/tenders/").status_code == 302
+    with app.app_context():
+        t = db.session.get(Tender, tid)
+        assert t.reception_deadline == old + dt.timedelta(days=7)
+        assert t.opening_date > t.reception_deadline.date() - dt.timedelta(days=1)
+        rc = zipfile.ZipFile(io.BytesIO(t.dce_zip))
+        name = next(n for n in rc.namelist() if n.endswith("-RC.pdf"))
+        assert t.reception_deadline.strftime("%d/%m/%Y") in pdf_text(rc.read(name))
