@@ -1,0 +1,264 @@
+"""Performance of the land registry (issue #3).
+
+    .venv/bin/python bench/cadastre.py                                  # department scale: ≈ 1 000 000 parcels
+    .venv/bin/python bench/cadastre.py --parcels 60000                  # a quicker run
+    .venv/bin/python bench/cadastre.py --database postgresql://postgres@127.0.0.1:5432/extranet_cadastre_bench
+
+Data: the real Etalab parcels of Paray-Vieille-Poste (91479, 2 857 parcels) copied and translated side by side in
+Lambert-93 until --parcels is reached; each copy is one synthetic commune (INSEE 9xxxx created in the bench database,
+ids rewritten), imported as one GeoJSON file through the service's importer. Nothing real is relabelled: the
+geometry is 91479's, moved; the communes are made up for the bench.
+
+Measured, in one run, on an empty database built by the migrations (temporary SQLite file unless --database):
+1. import rate (parcels/s) of ``flask cadastre import`` over all the copies; on PostgreSQL also ``ogr2ogr``
+   (Debian gdal-bin) loading the same files into the same PostGIS (table ``bench_ogr``), and the ratio;
+2. through the HTTP API (gunicorn, 2 workers, on 127.0.0.1, a personal access token of a mayor): p95 of
+   GET /api/v1/cadastre/parcels/{id} and of GET …/parcels?lon=…&lat=… (the parcel under a point);
+3. a vector tile at zoom 16 in a dense area through HTTP: p95, and the bare tile query (PostGIS ``ST_AsMVT``, or on
+   SQLite the R*Tree query + mapbox-vector-tile encoding) measured in the same run, and the ratio.
+Targets (issue #3): ratio import ≤ 1.5; p95 by id and by point < 10 ms; tile p95 < 50 ms and ≤ 1.3× the bare query.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import http.client
+import json
+import math
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SOURCE = ROOT.parent / "shared" / "data" / "cadastre" / "etalab-geojson" / "cadastre-91479-parcelles.json.gz"
+SOURCE_COPY = ROOT / "services" / "cadastre" / "data" / "cadastre-91479-parcelles.json.gz"
+
+
+def p95(values):
+    values = sorted(values)
+    return values[max(0, math.ceil(0.95 * len(values)) - 1)] * 1000
+
+
+def build_copies(folder: Path, parcels: int):
+    """Write one Etalab GeoJSON per synthetic commune; returns [(insee, path, [(idu, lon, lat)…])…]."""
+    from pyproj import Transformer
+
+    src = SOURCE if SOURCE.exists() else SOURCE_COPY
+    doc = json.loads(gzip.decompress(src.read_bytes()))
+    to93 = Transformer.from_crs(4326, 2154, always_xy=True)
+    to84 = Transformer.from_crs(2154, 4326, always_xy=True)
+    feats = doc["features"]
+    xs, ys = [], []
+    for f in feats:
+        for x, y in f["geometry"]["coordinates"][0]:
+            xs.append(x)
+            ys.append(y)
+    minx, miny = to93.transform(min(xs), min(ys))
+    maxx, maxy = to93.transform(max(xs), max(ys))
+    step_x, step_y = (maxx - minx) + 200, (maxy - miny) + 200
+    copies = math.ceil(parcels / len(feats))
+    per_row = max(1, int(math.sqrt(copies)))
+    out = []
+    import numpy as np
+
+    # Lambert-93 once, then translate and back to WGS84 per copy.
+    l93 = []
+    for f in feats:
+        ring = np.array(f["geometry"]["coordinates"][0])
+        x, y = to93.transform(ring[:, 0], ring[:, 1])
+        l93.append((f, np.column_stack([x, y])))
+    for k in range(copies):
+        insee = f"9{k:04d}"
+        dx, dy = (k % per_row) * step_x, (k // per_row) * step_y
+        features, probes = [], []
+        for f, ring in l93:
+            lon, lat = to84.transform(ring[:, 0] + dx, ring[:, 1] + dy)
+            props = dict(f["properties"])
+            idu = insee + props["id"][5:]
+            props.update(id=idu, commune=insee)
+            features.append({"type": "Feature", "id": idu, "properties": props,
+                             "geometry": {"type": "Polygon", "coordinates": [np.column_stack([lon, lat]).round(7).tolist()]}})
+            if len(probes) < 50 and random.random() < 0.05:
+                probes.append(idu)
+        path = folder / f"cadastre-{insee}-parcelles.json"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+        out.append((insee, path, probes))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--parcels", type=int, default=1_000_000)
+    ap.add_argument("--database", default="")
+    ap.add_argument("--requests", type=int, default=300)
+    args = ap.parse_args()
+    random.seed(3)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-cadastre-"))
+    os.environ["INSTANCE_PATH"] = str(tmp)
+    if args.database:
+        os.environ["DATABASE_URL"] = args.database
+    else:
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from portal import create_app
+    from portal.extensions import db
+
+    app = create_app({"TESTING": False, "CELERY_EAGER": True, "SERVER_NAME": None})
+    postgres = os.environ["DATABASE_URL"].startswith("postgres")
+    with app.app_context():
+        if postgres:
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+                conn.exec_driver_sql("CREATE SCHEMA public")
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+            db.engine.dispose()
+        upgrade(revision="heads")
+    print(f"machine: {os.cpu_count()} cores; {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; "
+          f"backend: {'PostgreSQL+PostGIS' if postgres else 'SQLite + R*Tree'}")
+    t0 = time.perf_counter()
+    copies = build_copies(tmp, args.parcels)
+    total = sum(len(json.loads(p.read_text())["features"]) for _, p, _ in copies[:1]) * len(copies)
+    print(f"data: {len(copies)} translated copies of 91479 = {total} parcels, written in {time.perf_counter() - t0:.1f} s")
+
+    from portal.models import Collectivity, Convention, Membership, ServiceActivation, User, fold
+    from portal.security import create_api_token, hash_password
+    from services.cadastre.importer import import_commune
+
+    with app.app_context():
+        for insee, _p, _ in copies:
+            db.session.add(Collectivity(kind="commune", insee=insee, name=f"Bench {insee}", search_name=fold(insee),
+                                        department_code="9"))
+        db.session.commit()
+        t0 = time.perf_counter()
+        for insee, path, _ in copies:
+            import_commune([str(path)], commune=insee, vintage="2023-02")
+        ours = time.perf_counter() - t0
+    print(f"1. import: {total} parcels in {ours:.1f} s = {total / ours:,.0f} parcels/s (service importer)")
+    if postgres and shutil.which("ogr2ogr"):
+        with app.app_context():
+            url = db.engine.url
+        pg = f"PG:host={url.host or '127.0.0.1'} port={url.port or 5432} dbname={url.database} user={url.username}"
+        t0 = time.perf_counter()
+        for k, (_insee, path, _) in enumerate(copies):
+            cmd = ["ogr2ogr", "-f", "PostgreSQL", pg, str(path), "-nln", "bench_ogr", "-t_srs", "EPSG:2154",
+                   "-nlt", "MULTIPOLYGON", "-lco", "GEOMETRY_NAME=geom", "--config", "PG_USE_COPY", "YES"]
+            cmd += ["-append"] if k else ["-overwrite"]
+            subprocess.run(cmd, check=True, capture_output=True)
+        ogr = time.perf_counter() - t0
+        print(f"   ogr2ogr into the same PostGIS: {ogr:.1f} s = {total / ogr:,.0f} parcels/s; "
+              f"ratio ours/ogr2ogr = {ours / ogr:.2f} (target ≤ 1.5)")
+        with app.app_context(), db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS bench_ogr")
+
+    # A mayor of the densest copy (the middle one) and a personal access token.
+    insee, _path, probes = copies[len(copies) // 2]
+    with app.app_context():
+        coll = db.session.query(Collectivity).filter_by(insee=insee).one()
+        today = dt.date.today()
+        db.session.add(Convention(number="BENCH", collectivity=coll, status="active", services=["cadastre"],
+                                  starts_on=today - dt.timedelta(days=1), signed_on=today - dt.timedelta(days=2)))
+        db.session.add(ServiceActivation(collectivity=coll, service_slug="cadastre", enabled=True))
+        user = User(email="bench@bench.example.org", full_name="Bench", status="active",
+                    password_hash=hash_password("Bench-password-1234!"))
+        db.session.add(user)
+        db.session.add(Membership(user=user, collectivity=coll, role="mayor"))
+        db.session.flush()
+        _tok, token = create_api_token(user, "bench")
+        db.session.commit()
+        from services.cadastre.geometry import to_wgs84
+        from services.cadastre.models import Parcel
+        from portal.tenancy import territory_scope
+
+        with territory_scope(None):
+            shapes = {p.idu: to_wgs84(p.geom).representative_point()
+                      for p in db.session.query(Parcel).filter(Parcel.idu.in_(probes))}
+
+    # The production server (gunicorn, 2 workers = the cores), on loopback.
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
+                               "--log-level", "warning", "app:app"], cwd=ROOT, env=dict(os.environ))
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def get(url):
+        t = time.perf_counter()
+        conn.request("GET", url, headers=headers)
+        resp = conn.getresponse()
+        body = resp.read()
+        assert resp.status == 200, (url, resp.status, body[:200])
+        return time.perf_counter() - t
+
+    ids = list(shapes)
+    for _ in range(20):  # warm-up
+        get(f"/api/v1/cadastre/parcels/{random.choice(ids)}")
+    by_id = [get(f"/api/v1/cadastre/parcels/{random.choice(ids)}") for _ in range(args.requests)]
+    pts = [shapes[random.choice(ids)] for _ in range(args.requests)]
+    by_point = [get(f"/api/v1/cadastre/parcels?lon={p.x}&lat={p.y}") for p in pts]
+    print(f"2. HTTP API, {args.requests} requests each: parcel by id p95 = {p95(by_id):.1f} ms; "
+          f"parcel under a point p95 = {p95(by_point):.1f} ms (target < 10 ms)")
+
+    # Zoom-16 tiles around the probes (dense: the commune's centre).
+    z = 16
+    tiles = set()
+    for p in shapes.values():
+        n = 1 << z
+        x = int((p.x + 180) / 360 * n)
+        y = int((1 - math.asinh(math.tan(math.radians(p.y))) / math.pi) / 2 * n)
+        tiles.add((x, y))
+    tiles = sorted(tiles)
+    http_t, bare_t = [], []
+    from services.cadastre import spatial
+
+    for k in range(args.requests):
+        x, y = tiles[k % len(tiles)]
+        http_t.append(get(f"/api/v1/cadastre/tiles/{z}/{x}/{y}.pbf"))
+    with app.test_request_context():
+        from flask import g
+
+        g.territory = frozenset({insee})
+        for k in range(args.requests):
+            x, y = tiles[k % len(tiles)]
+            t = time.perf_counter()
+            if postgres:
+                with db.engine.connect() as c:  # the bare ST_AsMVT query, same territory setting
+                    c.exec_driver_sql("SELECT set_config('app.territory', %s, true)", (insee,))
+                    c.execute(text(
+                        "SELECT ST_AsMVT(q, 'parcelles', 4096, 'geom') FROM (SELECT ST_AsMVTGeom(ST_Transform(geom, "
+                        "3857), ST_TileEnvelope(:z,:x,:y), 4096, 64, true) AS geom, idu AS id FROM cadastre_parcel "
+                        "WHERE current AND commune_insee = :c AND geom && ST_Transform(ST_TileEnvelope(:z,:x,:y), "
+                        "2154)) q"), {"z": z, "x": x, "y": y, "c": insee}).scalar()
+            else:
+                spatial._tile_python(z, x, y)
+            bare_t.append(time.perf_counter() - t)
+            db.session.remove()
+    print(f"3. vector tile z{z} ({len(tiles)} distinct dense tiles), HTTP p95 = {p95(http_t):.1f} ms (target < 50 ms); "
+          f"bare {'ST_AsMVT' if postgres else 'R*Tree + mapbox-vector-tile'} p95 = {p95(bare_t):.1f} ms; "
+          f"ratio = {p95(http_t) / p95(bare_t):.2f} (target ≤ 1.3)")
+    server.terminate()
+    server.wait(timeout=30)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
