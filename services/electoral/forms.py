@@ -3,8 +3,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import BooleanField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from . import roll
 from .calendar import KINDS
@@ -110,6 +110,10 @@ class BureauForm(FlaskForm):
     number = StringField(_l("Number"), validators=[DataRequired(), Length(max=10)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+    latitude = DecimalField(_l("Latitude (WGS84, e.g. 48.2466)"), places=6, validators=[Optional(),
+                            NumberRange(min=41, max=51.5, message=_l("A latitude in France is between 41 and 51.5."))])
+    longitude = DecimalField(_l("Longitude (WGS84, e.g. 4.6912)"), places=6, validators=[Optional(),
+                             NumberRange(min=-5.5, max=10, message=_l("A longitude in France is between -5.5 and 10."))])
 
 
 class StreetForm(FlaskForm):

@@ -369,7 +369,9 @@ def bureaux():
                 form.number.errors.append(_("A polling station already has this number."))
             else:
                 b = PollingStation(commune_insee=_commune().insee, number=number, name=form.name.data.strip(),
-                                   address=(form.address.data or "").strip())
+                                   address=(form.address.data or "").strip(),
+                                   latitude=float(form.latitude.data) if form.latitude.data is not None else None,
+                                   longitude=float(form.longitude.data) if form.longitude.data is not None else None)
                 db.session.add(b)
                 audit.record("electoral.bureau_created", target_type="PollingStation", number=number)
                 db.session.commit()

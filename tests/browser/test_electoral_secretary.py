@@ -63,3 +63,35 @@ def test_secretary_registers_a_voter_and_prints_the_emargement_list(app, world, 
     assert resp.status == 200 and resp.headers["content-type"] == "application/pdf"
     text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.body())).pages).split())
     assert "FICTIF" in text and "Camille Jeanne" in text and "Municipales (fictif)" in text and "Page 1/1" in text
+
+
+def test_secretary_imports_a_file_and_reads_the_calendar(app, world, subscribe, page, sign_in, shot, overflow, t):
+    import csv
+
+    from services.electoral.csvio import COLUMNS
+
+    _setup(app, world, subscribe)
+    rows = [{c: "" for c in COLUMNS} | {"TypeListe": "LG", "CodeCommune": world.insee_a, "Sexe": "F",
+                                        "NomdeNaissance": "FICTIVE", "Prenoms": "Anne", "DateDeNaissance": "01/02/1970",
+                                        "NomComNaissance": "Troyes", "DeptNaissance": "10", "NoBureauDeVote": "1"},
+            {c: "" for c in COLUMNS} | {"TypeListe": "LG", "CodeCommune": world.insee_a, "Sexe": "X",
+                                        "NomdeNaissance": "ERRONE", "Prenoms": "Jean", "DateDeNaissance": "31/02/1970",
+                                        "NomComNaissance": "Troyes", "DeptNaissance": "10"}]
+    out = io.StringIO(newline="")
+    w = csv.DictWriter(out, fieldnames=COLUMNS, delimiter=";")
+    w.writeheader()
+    w.writerows(rows)
+    sign_in(page, world.users["secretary_a"].email, world.password)
+    page.goto("/s/electoral/import")
+    page.locator("#file").set_input_files({"name": "liste.csv", "mimeType": "text/csv",
+                                           "buffer": out.getvalue().encode("cp1252")})
+    with page.expect_navigation():
+        page.locator("main form [type=submit]").click()
+    main = page.locator("main").inner_text()
+    assert "1 ligne(s) refusée(s)" in main and "31/02/1970" in main and "M ou F" in main
+    shot(page, "electoral-import-preview")
+    assert overflow(page) == 0
+    page.get_by_role("link", name=t("Elections")).click()
+    page.locator("main a", has_text="Municipales (fictif)").click()
+    assert "L. 17 I" in page.locator("main").inner_text()
+    shot(page, "electoral-election-calendar")

@@ -192,9 +192,14 @@ def test_bureaux_and_street_table(elec, login_as, app):
     from services.electoral.models import PollingStation, StreetBureau
 
     c = login_as("secretary_a")
-    resp = c.post("/s/electoral/bureaux", {"b-number": "3", "b-name": "École", "b-address": ""},
+    body = c.post("/s/electoral/bureaux", {"b-number": "3", "b-name": "École", "b-latitude": "12.5"},
+                  csrf_from="/s/electoral/bureaux").get_data(as_text=True)
+    assert "entre 41 et 51.5" in body
+    resp = c.post("/s/electoral/bureaux", {"b-number": "3", "b-name": "École", "b-address": "",
+                                           "b-latitude": "48.2466", "b-longitude": "4.6912"},
                   csrf_from="/s/electoral/bureaux")
     assert resp.status_code == 302
+    assert "openstreetmap.org/?mlat=48.246600&amp;mlon=4.691200" in c.get("/s/electoral/bureaux").get_data(as_text=True)
     body = c.post("/s/electoral/bureaux", {"b-number": "3", "b-name": "Autre"},
                   csrf_from="/s/electoral/bureaux").get_data(as_text=True)
     assert "déjà ce numéro" in body
