@@ -36,7 +36,7 @@ service = ServiceDescriptor(
     },
     permission_labels={"tenders.publish": _l("Public tenders: publish a consultation and record its award")},
     grantable=("tenders.publish",),
-    nav=[NavEntry(_l("My consultations"), "tenders.index")],
+    nav=[NavEntry(_l("My consultations"), "tenders.index"), NavEntry(_l("Thresholds"), "tenders.thresholds")],
     cli=cli,
     tasks=("services.tenders.tasks",),
     models=("services.tenders.models",),

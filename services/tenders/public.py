@@ -75,6 +75,10 @@ def ask(tender_id: int):
     email = request.form.get("email", "").strip()[:254]
     text = request.form.get("question", "").strip()
     errors = {}
+    if request.form.get("website"):  # honeypot field, invisible to people: a robot filled it
+        log.warning("tenders: question on tender %s dropped (honeypot filled)", t.id)
+        flash(_("Your question is sent. The answer will be published on this page for all companies."), "success")
+        return redirect(url_for("tenders_public.detail", tender_id=t.id))
     if not t.is_open(now) or (t.questions_deadline and now >= t.questions_deadline):
         errors["question"] = _("Questions are closed for this consultation.")
     if not EMAIL_RE.match(email):

@@ -129,6 +129,15 @@ def step(tender_id: int, step: int):
                            ), (422 if errors else 200)
 
 
+@bp.get("/seuils")
+def thresholds():
+    """Every threshold the rules engine knows, with its validity dates and its source (transparency)."""
+    rows, deadlines = rules.load()
+    return render_template("tenders/thresholds.html", rows=sorted(rows, key=lambda r: (r.rule, r.valid_from)),
+                           deadlines=deadlines, fmt_eur=rules.fmt_eur, nature_label=rules.nature_label,
+                           today=dt.date.today())
+
+
 @bp.get("/cpv")
 def cpv():
     return jsonify([{"code": c["code"], "label": c["label"]} for c in wizard.cpv_search(request.args.get("q", ""))])

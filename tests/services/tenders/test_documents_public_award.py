@@ -286,3 +286,16 @@ def test_deadline_can_only_be_extended(app, published, tenders_world, login_as):
         rc = zipfile.ZipFile(io.BytesIO(t.dce_zip))
         name = next(n for n in rc.namelist() if n.endswith("-RC.pdf"))
         assert t.reception_deadline.strftime("%d/%m/%Y") in pdf_text(rc.read(name))
+
+
+def test_robot_questions_are_dropped(app, published, client):
+    from portal.extensions import db
+    from services.tenders.models import TenderQuestion
+
+    mayor, tid = published
+    token = client.csrf(f"/p/tenders/{tid}")
+    resp = client.http.post(f"/p/tenders/{tid}/questions", data={"csrf_token": token, "email": "bot@spam.example.org",
+                                                                "question": "Buy now", "website": "http://spam"})
+    assert resp.status_code == 302
+    with app.app_context():
+        assert db.session.query(TenderQuestion).count() == 0

@@ -191,3 +191,12 @@ def test_canteen_in_two_lots_formalised_with_35_days(app, tenders_world, login_a
     for doc in ("ae-1", "ae-2"):
         assert mayor.get(f"/s/tenders/{tid}/documents/{doc}.docx").status_code == 200
     assert mayor.get(f"/s/tenders/{tid}/documents/ae-3.docx").status_code == 404
+
+
+def test_thresholds_page_lists_every_row_with_its_source(app, tenders_world, login_as):
+    from services.tenders import rules
+
+    page = login_as("elected_a").get("/s/tenders/seuils").get_data(as_text=True)
+    for row in rules.load()[0]:
+        assert row.article in page
+    assert "2025-1386" in page and "216\u202f000" in page and "5\u202f538\u202f000" in page
