@@ -110,3 +110,8 @@ def test_secretary_drafts_and_publishes_a_roof_repair(app, world, subscribe, liv
     page.goto(page.url.split("/recapitulatif")[0] + "/etape/1")
     assert overflow(page) == 0, sticking_out(page)
     shot(page, "tenders-11-step1-phone")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto("/s/tenders/seuils")
+    expect(page.locator("main h1")).to_have_text(t("Thresholds of public procurement"))
+    assert overflow(page) == 0, sticking_out(page)
+    shot(page, "tenders-12-thresholds")
