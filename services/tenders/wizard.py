@@ -409,6 +409,9 @@ def problems(t) -> dict[int, list[str]]:
     if not t.amount_ht or any(not lot.amount_ht for lot in t.lots):
         add(2, _("The estimated amount of each lot is missing."))
     d, problem = decision(t)
+    if t.launch_date and t.launch_date < today():
+        add(3, _("The planned date of publication is in the past: set it to today or later, so that the thresholds "
+                 "in force when you publish apply."))
     if d is None:
         add(3, problem)
     elif not procedure_matches(t, d):

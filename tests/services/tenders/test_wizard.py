@@ -200,3 +200,21 @@ def test_thresholds_page_lists_every_row_with_its_source(app, tenders_world, log
     for row in rules.load()[0]:
         assert row.article in page
     assert "2025-1386" in page and "216\u202f000" in page and "5\u202f538\u202f000" in page
+
+
+def test_a_draft_dated_2025_shows_2025_rules_but_cannot_be_published_as_such(app, tenders_world, login_as):
+    mayor = login_as("mayor_a")
+    tid = new_tender(mayor)
+    fill(mayor, tid, amount="218000", step4=calendar() | {"media": ["portal", "buyer_profile", "boamp"]})
+    data = {k: dict(v) for k, v in ROOF.items()}
+    mayor.post(f"/s/tenders/{tid}/etape/1", data[1] | {"nature": "services", "action": "next"}, csrf_from="/s/tenders/")
+    mayor.post(f"/s/tenders/{tid}/etape/2", {"lot_1": "218000", "action": "next"}, csrf_from="/s/tenders/")
+    mayor.post(f"/s/tenders/{tid}/etape/3", {"launch_date": "2025-06-01", "action": "next"}, csrf_from="/s/tenders/")
+    page = mayor.get(f"/s/tenders/{tid}/etape/3").get_data(as_text=True)
+    assert "221\u202f000" in page  # 2024-2025 European threshold: 218 000 € of services is still a MAPA then
+    assert _tender(app, tid).procedure == "mapa"
+    mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    assert _tender(app, tid).status == "draft"
+    mayor.post(f"/s/tenders/{tid}/etape/3", {"launch_date": dt.date.today().isoformat(), "action": "next"},
+               csrf_from="/s/tenders/")
+    assert _tender(app, tid).procedure == "formalised"  # 218 000 ≥ 216 000 in 2026-2027
