@@ -160,6 +160,16 @@ def publish(tender_id: int):
     if t.status != "draft":
         flash(_("This consultation is already published."), "error")
         return redirect(url_for("tenders.summary", tender_id=t.id))
+    if t.launch_date is None or t.launch_date < dt.date.today():
+        # A draft resumed days later is published today: the thresholds of today apply.
+        before = (t.procedure, t.publicity)
+        t.launch_date = dt.date.today()
+        wizard.save_step_3(t, {"voluntary": "1" if t.publicity == "voluntary" else ""})
+        db.session.commit()
+        if (t.procedure, t.publicity) != before:
+            flash(_("The thresholds in force today change the procedure of this draft: check step 3 before "
+                    "publishing."), "error")
+            return redirect(url_for("tenders.step", tender_id=t.id, step=3))
     problems = wizard.problems(t)
     if problems:
         flash(_("The consultation cannot be published yet: see the points to fix below."), "error")

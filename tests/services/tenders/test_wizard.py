@@ -218,3 +218,18 @@ def test_a_draft_dated_2025_shows_2025_rules_but_cannot_be_published_as_such(app
     mayor.post(f"/s/tenders/{tid}/etape/3", {"launch_date": dt.date.today().isoformat(), "action": "next"},
                csrf_from="/s/tenders/")
     assert _tender(app, tid).procedure == "formalised"  # 218 000 ≥ 216 000 in 2026-2027
+
+
+def test_a_draft_resumed_later_is_published_with_todays_date(app, tenders_world, login_as):
+    from portal.extensions import db
+    from services.tenders.models import Tender
+
+    mayor = login_as("mayor_a")
+    tid = new_tender(mayor)
+    fill(mayor, tid, amount="120000", step4=calendar() | {"media": ["portal", "buyer_profile", "boamp"]})
+    with app.app_context():  # the draft was started three days ago
+        db.session.get(Tender, tid).launch_date = dt.date.today() - dt.timedelta(days=3)
+        db.session.commit()
+    mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    t = _tender(app, tid)
+    assert t.status == "published" and t.launch_date == dt.date.today()
