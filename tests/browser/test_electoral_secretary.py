@@ -56,6 +56,7 @@ def test_secretary_registers_a_voter_and_prints_the_emargement_list(app, world, 
     assert t("Registration") in page.locator("main").inner_text()
     shot(page, "electoral-voter")
     page.get_by_role("link", name=t("Polling stations and printing")).click()
+    expect(page.locator("h1")).to_have_text(t("Polling stations and printing"))
     shot(page, "electoral-bureaux")
     form = page.locator(f"form[action$='/bureaux/{bureau_id}/emargement.pdf']")
     url = form.get_attribute("action") + "?scrutin=" + form.locator("select").input_value()
@@ -93,5 +94,5 @@ def test_secretary_imports_a_file_and_reads_the_calendar(app, world, subscribe, 
     assert overflow(page) == 0
     page.get_by_role("link", name=t("Elections")).click()
     page.locator("main a", has_text="Municipales (fictif)").click()
-    assert "L. 17 I" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("L. 17 I")  # waits for the page the click opens
     shot(page, "electoral-election-calendar")
