@@ -18,8 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import smtplib
+import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime
+from types import SimpleNamespace
 
 from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
@@ -28,7 +31,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
-from portal.mail import PermanentMailError, TemporaryMailError, _send_smtp
+from portal.mail import PermanentMailError, TemporaryMailError, _send_smtp, _write_file
 from portal.models import Collectivity
 
 from . import sms as smsmod
@@ -118,7 +121,8 @@ def recipients(insee: str, list_ids: list[int], channels: list[str], subscriber_
 
 def queue_alert(alert: Alert, targets) -> int:
     """Add the deliveries of ``alert`` to the session; ids are dispatched after commit. Returns their number."""
-    segments = smsmod.segments(sms_text(alert, commune_name(alert.commune_insee))).segments
+    with force_locale("fr"):  # the SMS is French whoever sends it, in a request or not
+        segments = smsmod.segments(sms_text(alert, commune_name(alert.commune_insee))).segments
     alert.sms_segments = segments if "sms" in alert.channels else 0
     rows = []
     due = alert.scheduled_at or utcnow()
@@ -159,7 +163,18 @@ def _message_id(key: str) -> str:
     return f"<alert-{key}@{domain}>"
 
 
-def build_email(d: Delivery, alert: Alert, sub: Subscriber | None, commune: str) -> EmailMessage:
+TOKEN_SLOT = "__subscriber_token__"
+
+
+def link_templates(insee: str) -> dict[str, str]:
+    """The three links of a list e-mail with a slot for the subscriber's token, built once per batch (building a URL
+    outside a request costs a request context each time)."""
+    return {name: public_url(f"alerts_public.{name}", insee=insee, token=TOKEN_SLOT)
+            for name in ("unsubscribe", "one_click", "manage")}
+
+
+def build_email(d: Delivery, alert: Alert, sub: Subscriber | None, commune: str,
+                links: dict[str, str] | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = current_app.config.get("MAIL_SENDER") or "no-reply@extranet.localhost"
     msg["To"] = d.address
@@ -168,9 +183,9 @@ def build_email(d: Delivery, alert: Alert, sub: Subscriber | None, commune: str)
     msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
     lines = [alert.body.strip(), "", "—", _("Mairie of %(commune)s", commune=commune)]
     if alert.kind == "broadcast" and sub is not None:
-        unsubscribe = public_url("alerts_public.unsubscribe", insee=alert.commune_insee, token=sub.token)
-        one_click = public_url("alerts_public.one_click", insee=alert.commune_insee, token=sub.token)
-        manage = public_url("alerts_public.manage", insee=alert.commune_insee, token=sub.token)
+        links = links or link_templates(alert.commune_insee)
+        unsubscribe, one_click, manage = (links[k].replace(TOKEN_SLOT, sub.token)
+                                          for k in ("unsubscribe", "one_click", "manage"))
         lines += ["", _("You receive this message because you subscribed to the alerts of your commune."),
                   _("Stop receiving these messages: %(url)s", url=unsubscribe),
                   _("See, change or delete your data: %(url)s", url=manage)]
@@ -181,6 +196,52 @@ def build_email(d: Delivery, alert: Alert, sub: Subscriber | None, commune: str)
         lines += ["", _("Legal basis of this message: %(basis)s", basis=alert.legal_basis)]
     msg.set_content("\n".join(lines))
     return msg
+
+
+class SmtpBatch:
+    """One SMTP connection reused for a batch of messages (a loopback or relay server handles thousands of messages
+    per connection). Any error on the shared connection closes it and the message goes again through the portal's
+    ``_send_smtp`` on a fresh connection, which classifies the failure (temporary / permanent): the error rules stay
+    in one place. A recipient refused at RCPT was never accepted, so this second try never duplicates a message."""
+
+    def __init__(self, cfg, per_connection: int = 500):
+        self.cfg, self.per_connection = cfg, per_connection
+        self.conn: smtplib.SMTP | None = None
+        self.sent_on_conn = 0
+
+    def _open(self) -> smtplib.SMTP:
+        cfg = self.cfg
+        if cfg.get("MAIL_USE_SSL"):
+            conn = smtplib.SMTP_SSL(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"],
+                                    context=ssl.create_default_context())
+        else:
+            conn = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
+            if cfg.get("MAIL_USE_TLS"):
+                conn.starttls(context=ssl.create_default_context())
+        if cfg.get("MAIL_USERNAME"):
+            conn.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+        return conn
+
+    def send(self, msg: EmailMessage, cfg) -> None:
+        if not cfg.get("MAIL_SERVER"):
+            raise TemporaryMailError("MAIL_SERVER is not set")
+        try:
+            if self.conn is None or self.sent_on_conn >= self.per_connection:
+                self.close()
+                self.conn, self.sent_on_conn = self._open(), 0
+            self.conn.send_message(msg)
+            self.sent_on_conn += 1
+        except (OSError, smtplib.SMTPException):
+            self.close()
+            _send_smtp(msg, cfg)  # classifies the failure, or succeeds on a fresh connection
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+            self.conn = None
 
 
 def _mark_invalid(session: Session, d: Delivery, reason: str) -> None:
@@ -195,83 +256,109 @@ def _mark_invalid(session: Session, d: Delivery, reason: str) -> None:
         sub.phone_invalid = reason[:200]
 
 
-def _still_wanted(session: Session, d: Delivery, alert: Alert) -> bool:
-    """A list message is not sent to someone who unsubscribed (or became invalid) after it was queued."""
-    if alert.kind != "broadcast":
-        return True
-    if d.subscriber_id is None:
-        return False
-    sub = session.get(Subscriber, d.subscriber_id)
-    if sub is None or not sub.channel_ok(d.channel):
-        return False
-    active = session.scalar(select(func.count()).select_from(Subscription).where(
-        Subscription.subscriber_id == sub.id, Subscription.list_id.in_(alert.list_ids or [-1]),
-        Subscription.unsubscribed_at.is_(None)))
-    return bool(active)
-
-
 def deliver(delivery_id: int, *, smtp_send=None) -> str:
     """Send one outbox row; returns its status afterwards ("skipped" when another worker has it)."""
+    return deliver_many([delivery_id], smtp_send=smtp_send).get(delivery_id, "skipped")
+
+
+def _claim(session: Session, ids: list[int], now: dt.datetime) -> list[int]:
+    """pending → sending for the due rows among ``ids``, in one committed statement: a row is claimed by one worker
+    only. Rows claimed by a worker that dies before sending them stay "sending" until :func:`flush` puts them back."""
+    claimed = session.scalars(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == "pending", Delivery.next_attempt_at <= now)
+        .values(status="sending", attempts=Delivery.attempts + 1, claimed_at=now)
+        .returning(Delivery.id)).all()
+    session.commit()
+    return sorted(claimed)
+
+
+def deliver_many(ids: list[int], *, smtp_send=None) -> dict[int, str]:
+    """Send a batch of outbox rows; returns their status afterwards. Each outcome is committed right after its
+    message leaves, so a worker killed mid-batch loses nothing (unsent rows go back to pending) and at most the one
+    message in flight at the instant of the kill can be sent again."""
     cfg = current_app.config
-    now = utcnow()
-    with Session(db.engine) as session:
-        claimed = session.execute(
-            update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.status == "pending", Delivery.next_attempt_at <= now)
-            .values(status="sending", attempts=Delivery.attempts + 1, claimed_at=now)
-        ).rowcount
-        session.commit()
+    out: dict[int, str] = {}
+    with Session(db.engine, expire_on_commit=False) as session:
+        claimed = _claim(session, list(ids), utcnow())
         if not claimed:
-            return "skipped"
-        d = session.get(Delivery, delivery_id)
-        alert = session.get(Alert, d.alert_id)
-        if alert.status == "cancelled" or not _still_wanted(session, d, alert):
-            d.status, d.failure_reason = "cancelled", ("alert_cancelled" if alert.status == "cancelled"
-                                                       else "unsubscribed")
-            session.commit()
-            return d.status
-        sub = session.get(Subscriber, d.subscriber_id) if d.subscriber_id else None
-        commune = session.scalar(select(Collectivity.name).where(Collectivity.insee == d.commune_insee)) or ""
-        try:
-            with force_locale("fr"):
-                if d.channel == "email":
-                    d.provider = "smtp"
-                    msg = build_email(d, alert, sub, commune)
-                    (smtp_send or _send_smtp)(msg, cfg)
-                    d.provider_message_id = msg["Message-ID"]
-                    d.status = "delivered"
-                    d.delivered_at = utcnow()
-                else:
-                    provider = smsmod.provider_from_config(cfg)
-                    d.provider = provider.name
-                    text = sms_text(alert, commune)
-                    count = smsmod.segments(text)
-                    smsmod.limiter(provider.name, float(cfg.get("ALERTS_SMS_RATE") or 10)).acquire()
-                    d.provider_message_id = provider.send(d.address, text, d.key, count.encoding == "UCS-2")
-                    d.segments = count.segments
-                    d.status = "sent"
-            d.sent_at, d.last_error, d.failure_reason = utcnow(), "", ""
-            log.info("alert %s: %s to %s %s", alert.id, d.channel, d.address, d.status)
-        except (TemporaryMailError, smsmod.TemporarySmsError) as exc:
-            d.last_error = str(exc)[:2000]
-            if d.attempts >= MAX_ATTEMPTS:
-                d.status, d.failure_reason = "failed", "retries_exhausted"
+            return out
+        rows = session.scalars(select(Delivery).where(Delivery.id.in_(claimed)).order_by(Delivery.id)).all()
+        alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_({d.alert_id for d in rows})))}
+        sub_ids = {d.subscriber_id for d in rows if d.subscriber_id}
+        subs = {s.id: s for s in session.scalars(select(Subscriber).where(Subscriber.id.in_(sub_ids)))} \
+            if sub_ids else {}
+        wanted: set[tuple[int, int]] = set()  # (alert id, subscriber id) still subscribed to one of its lists
+        for alert in alerts.values():
+            if alert.kind == "broadcast" and sub_ids:
+                for sid in session.scalars(select(Subscription.subscriber_id).distinct().where(
+                        Subscription.subscriber_id.in_(sub_ids), Subscription.list_id.in_(alert.list_ids or [-1]),
+                        Subscription.unsubscribed_at.is_(None))):
+                    wanted.add((alert.id, sid))
+        names = dict(session.execute(select(Collectivity.insee, Collectivity.name).where(
+            Collectivity.insee.in_({d.commune_insee for d in rows}))).all())
+        links = {insee: link_templates(insee) for insee in {d.commune_insee for d in rows if d.channel == "email"}}
+        for d in rows:
+            alert = alerts[d.alert_id]
+            sub = subs.get(d.subscriber_id) if d.subscriber_id else None
+            if alert.status == "cancelled":
+                d.status, d.failure_reason = "cancelled", "alert_cancelled"
+            elif alert.kind == "broadcast" and (sub is None or not sub.channel_ok(d.channel)
+                                                 or (alert.id, sub.id) not in wanted):
+                d.status, d.failure_reason = "cancelled", "unsubscribed"
             else:
-                d.status, d.failure_reason = "pending", "temporary"
-                d.next_attempt_at = utcnow() + dt.timedelta(seconds=30 * 2 ** (d.attempts - 1))
-            log.warning("alert %s: %s to %s: temporary failure (%s), attempt %s", alert.id, d.channel, d.address,
-                        exc, d.attempts)
-        except PermanentMailError as exc:
-            d.status, d.failure_reason, d.last_error = "failed", "address_refused", str(exc)[:2000]
-            _mark_invalid(session, d, "address_refused")
-            log.error("alert %s: e-mail to %s refused for good: %s", alert.id, d.address, exc)
-        except smsmod.PermanentSmsError as exc:
-            d.status, d.failure_reason, d.last_error = "failed", exc.reason, str(exc)[:2000]
-            if exc.reason == "invalid_number":
-                _mark_invalid(session, d, "invalid_number")
-            log.error("alert %s: SMS to %s refused for good: %s", alert.id, d.address, exc)
-        session.commit()
-        return d.status
+                _send_one(session, d, alert, sub, names.get(d.commune_insee, ""), cfg, smtp_send,
+                          links.get(d.commune_insee))
+            session.commit()
+            out[d.id] = d.status
+    return out
+
+
+def _send_one(session: Session, d: Delivery, alert: Alert, sub: Subscriber | None, commune: str, cfg,
+              smtp_send, links=None) -> None:
+    try:
+        with force_locale("fr"):
+            if d.channel == "email":
+                d.provider = "smtp"
+                msg = build_email(d, alert, sub, commune, links)
+                if cfg.get("MAIL_SERVER"):
+                    (smtp_send or _send_smtp)(msg, cfg)
+                else:  # embedded default: the portal's .eml folder, as for its own mail
+                    d.provider = "file"
+                    _write_file(msg, SimpleNamespace(id=d.id, to_address=d.address, subject=msg["Subject"],
+                                                     body_text=msg.get_content()), cfg["MAIL_OUTBOX_DIR"])
+                d.provider_message_id = msg["Message-ID"]
+                d.status = "delivered"
+                d.delivered_at = utcnow()
+            else:
+                provider = smsmod.provider_from_config(cfg)
+                d.provider = provider.name
+                text = sms_text(alert, commune)
+                count = smsmod.segments(text)
+                smsmod.limiter(provider.name, float(cfg.get("ALERTS_SMS_RATE") or 10)).acquire()
+                d.provider_message_id = provider.send(d.address, text, d.key, count.encoding == "UCS-2")
+                d.segments = count.segments
+                d.status = "sent"
+        d.sent_at, d.last_error, d.failure_reason = utcnow(), "", ""
+        log.info("alert %s: %s to %s %s", alert.id, d.channel, d.address, d.status)
+    except (TemporaryMailError, smsmod.TemporarySmsError) as exc:
+        d.last_error = str(exc)[:2000]
+        if d.attempts >= MAX_ATTEMPTS:
+            d.status, d.failure_reason = "failed", "retries_exhausted"
+        else:
+            d.status, d.failure_reason = "pending", "temporary"
+            d.next_attempt_at = utcnow() + dt.timedelta(seconds=30 * 2 ** (d.attempts - 1))
+        log.warning("alert %s: %s to %s: temporary failure (%s), attempt %s", alert.id, d.channel, d.address,
+                    exc, d.attempts)
+    except PermanentMailError as exc:
+        d.status, d.failure_reason, d.last_error = "failed", "address_refused", str(exc)[:2000]
+        _mark_invalid(session, d, "address_refused")
+        log.error("alert %s: e-mail to %s refused for good: %s", alert.id, d.address, exc)
+    except smsmod.PermanentSmsError as exc:
+        d.status, d.failure_reason, d.last_error = "failed", exc.reason, str(exc)[:2000]
+        if exc.reason == "invalid_number":
+            _mark_invalid(session, d, "invalid_number")
+        log.error("alert %s: SMS to %s refused for good: %s", alert.id, d.address, exc)
 
 
 def flush(now: dt.datetime | None = None) -> dict[str, int]:
@@ -288,9 +375,9 @@ def flush(now: dt.datetime | None = None) -> dict[str, int]:
                                                         Delivery.next_attempt_at <= now)
                               .order_by(Delivery.id)).all()
     counts: dict[str, int] = {}
-    for delivery_id in due:
-        status = deliver(delivery_id)
-        counts[status] = counts.get(status, 0) + 1
+    for i in range(0, len(due), BATCH):
+        for status in deliver_many(due[i:i + BATCH]).values():
+            counts[status] = counts.get(status, 0) + 1
     return counts
 
 

@@ -14,10 +14,15 @@ from . import delivery, geocode as geocoding
 
 @celery_app.task(name="alerts.send_batch")
 def send_batch(ids: list[int]) -> dict[str, int]:
+    from flask import current_app
+
     counts: dict[str, int] = {}
-    for delivery_id in ids:
-        status = delivery.deliver(delivery_id)
-        counts[status] = counts.get(status, 0) + 1
+    smtp = delivery.SmtpBatch(current_app.config)
+    try:
+        for status in delivery.deliver_many(ids, smtp_send=smtp.send).values():
+            counts[status] = counts.get(status, 0) + 1
+    finally:
+        smtp.close()
     return counts
 
 
