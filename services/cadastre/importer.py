@@ -560,6 +560,12 @@ def import_commune(paths, commune: str | None = None, vintage: str | None = None
     except Exception:
         db.session.rollback()
         raise
+    if db.engine.dialect.name == "postgresql":
+        # Fresh statistics: without them the planner, seeing a bulk load, may combine the idu index with the
+        # (unselective) current flag and read the whole table for one parcel.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE cadastre_parcel")
+            conn.exec_driver_sql("ANALYZE cadastre_feature")
     log.info("cadastre import: %s", " | ".join(report.lines()))
     return report
 

@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, select, text
 from portal.extensions import db
 from portal.tenancy import current_territory
 
-from .geometry import SRID, WEB_MERCATOR, reproject, transformer
+from .geometry import SRID, WEB_MERCATOR, transformer
 from .models import Feature, Parcel
 
 MVT_EXTENT = 4096
@@ -139,19 +139,21 @@ def _tile_postgis(z, x, y) -> bytes:
     return bytes(data or b"")
 
 
-def _to_tile_coords(geom, bounds):
-    """Lambert-93 geometry → tile pixel coordinates (0..EXTENT, y down is handled by the encoder)."""
-    g = reproject(geom, SRID, WEB_MERCATOR)
-    return g
-
-
 def _tile_python(z, x, y) -> bytes:
+    """R*Tree search, then vectorised reprojection and scaling to tile pixels (numpy), clipping (shapely) and
+    protobuf encoding (mapbox-vector-tile, given pixel coordinates so that it does no per-point Python work)."""
     import mapbox_vector_tile
 
-    bounds = tile_bounds_3857(z, x, y)
+    bx0, by0, bx1, by1 = tile_bounds_3857(z, x, y)
     minx, miny, maxx, maxy = tile_bbox_l93(z, x, y)
-    pad = (bounds[2] - bounds[0]) * MVT_BUFFER / MVT_EXTENT
-    clip = shapely.box(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
+    scale = MVT_EXTENT / (bx1 - bx0)
+    to_merc = transformer(SRID, WEB_MERCATOR)
+
+    def to_pixels(xy):
+        mx, my = to_merc.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([(np.asarray(mx) - bx0) * scale, (np.asarray(my) - by0) * scale])
+
+    clip = shapely.box(-MVT_BUFFER, -MVT_BUFFER, MVT_EXTENT + MVT_BUFFER, MVT_EXTENT + MVT_BUFFER)
     layers = []
     for name in _layers_for(z):
         if name == "parcelles":
@@ -165,20 +167,14 @@ def _tile_python(z, x, y) -> bytes:
             props = [{"label": r[0]} if name == "sections" else {"fid": r[2]} for r in rows]
         if not rows:
             continue
-        geoms = np.asarray([r[1] for r in rows], dtype=object)
-        merc = reproject(shapely.GeometryCollection(list(geoms)), SRID, WEB_MERCATOR).geoms
-        feats = []
-        for g, p in zip(merc, props):
-            c = shapely.intersection(g, clip)
-            if c.is_empty:
-                continue
-            feats.append({"geometry": c, "properties": p})
+        geoms = shapely.transform(np.asarray([r[1] for r in rows], dtype=object), to_pixels)
+        clipped = shapely.intersection(geoms, clip)
+        feats = [{"geometry": g, "properties": p} for g, p in zip(clipped, props) if not g.is_empty]
         if feats:
             layers.append({"name": name, "features": feats})
     if not layers:
         return b""
-    return mapbox_vector_tile.encode(layers, default_options={
-        "quantize_bounds": bounds, "extents": MVT_EXTENT, "y_coord_down": False})
+    return mapbox_vector_tile.encode(layers, default_options={"extents": MVT_EXTENT, "y_coord_down": False})
 
 
 def zoom_for_bounds(minlon, minlat, maxlon, maxlat) -> int:
