@@ -16,10 +16,18 @@ def test_secretary_drafts_and_publishes_a_roof_repair(app, world, subscribe, liv
     from portal.models import Membership
 
     subscribe("tenders", world.a)
-    with app.app_context():  # the mayor granted « publish » to the secretary (grantable permission)
-        m = db.session.query(Membership).filter_by(user_id=world.users["secretary_a"].id).one()
-        m.extra_permissions = ["tenders.publish"]
-        db.session.commit()
+    with app.app_context():
+        membership_id = db.session.query(Membership.id).filter_by(user_id=world.users["secretary_a"].id).scalar()
+
+    # The mayor grants « publish » to the secretary on the member page (a grantable permission of the service)
+    mayor = new_page()
+    sign_in(mayor, world.users["mayor_a"].email, world.password)
+    mayor.goto(f"/mairie/membres/{membership_id}")
+    mayor.get_by_label(t("Public tenders: publish a consultation and record its award")).check()
+    with mayor.expect_navigation():
+        mayor.locator("main form [type=submit]").first.click()
+    with app.app_context():
+        assert "tenders.publish" in db.session.get(Membership, membership_id).extra_permissions
 
     page = new_page({"width": 1366, "height": 768})
     sign_in(page, world.users["secretary_a"].email, world.password)
