@@ -299,3 +299,30 @@ def test_robot_questions_are_dropped(app, published, client):
     assert resp.status_code == 302
     with app.app_context():
         assert db.session.query(TenderQuestion).count() == 0
+
+
+def test_epci_consultation_documents_and_decp(app, tenders_world, login_as, client):
+    """An EPCI buys too: its documents name it as an EPCI and its DECP places the contract in the department."""
+    epci = login_as("epci_user")
+    tid = new_tender(epci)
+    fill(epci, tid, amount="120000", step4=calendar() | {"media": ["portal", "buyer_profile", "jal"]})
+    # the EPCI user is a secretary: publication needs the grant its president gives on the member page
+    from portal.extensions import db
+    from portal.models import Membership
+
+    with app.app_context():
+        m = db.session.query(Membership).filter_by(user_id=tenders_world.users["epci_user"].id).one()
+        m.extra_permissions = ["tenders.publish"]
+        db.session.commit()
+    assert epci.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/").status_code == 302
+    rc = docx_text(epci.get(f"/s/tenders/{tid}/documents/rc.docx").data)
+    assert "Établissement public de coopération intercommunale" in rc
+    epci.post(f"/s/tenders/{tid}/attribution", {"lot": "1", "holder_name": "Toitures du Barséquanais",
+                                               "holder_siret": "12345678900012", "amount_ht": "118000",
+                                               "notified_on": dt.date.today().isoformat(), "offers_received": "4"},
+              csrf_from="/s/tenders/")
+    decp = json.loads(client.get(f"/p/tenders/acheteurs/{tenders_world.epci}/decp.json").data)
+    m = decp["marches"]["marche"][0]
+    assert m["lieuExecution"] == {"code": "10", "typeCode": "Code département"}
+    # the member commune's public DECP list does not include the EPCI's contract
+    assert json.loads(client.get(f"/p/tenders/acheteurs/{tenders_world.a}/decp.json").data)["marches"]["marche"] == []
