@@ -67,6 +67,18 @@ def parcel_facts(parcel: Parcel) -> dict:
     }
 
 
+def parcel_history(parcel: Parcel) -> list[dict]:
+    """The same id in the previous vintages of the commune (kept for comparison), newest first."""
+    rows = db.session.execute(select(Parcel, Vintage.label).join(Vintage, Parcel.vintage_id == Vintage.id).where(
+        Parcel.idu == parcel.idu, Parcel.current.is_(False)).order_by(Vintage.label.desc())).all()
+    out = []
+    for old, label in rows:
+        moved = old.geom.symmetric_difference(parcel.geom).area
+        out.append({"vintage": label, "contenance": old.contenance, "area": old.area,
+                    "reshaped": moved > max(1.0, 0.001 * max(old.area, parcel.area))})
+    return out
+
+
 def parse_query(q: str):
     """→ ('ids', [ids…]) for a pasted list, ('ref', section, numero) for « AB 12 », ('partial', text)."""
     q = (q or "").strip().upper()
@@ -151,7 +163,7 @@ def suggestions():
 @bp.get("/parcelles/<idu>")
 def parcel(idu: str):
     p = current_parcel_or_404(idu)
-    return render_template("cadastre/parcel.html", **parcel_facts(p))
+    return render_template("cadastre/parcel.html", history=parcel_history(p), **parcel_facts(p))
 
 
 @bp.get("/parcelles/<idu>/panneau")

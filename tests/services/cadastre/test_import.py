@@ -112,6 +112,18 @@ def test_new_vintage_replaces_the_old_one_and_reports_changes(app, extra_commune
                                                              Parcel.current.is_(True)))
 
 
+def test_parcel_page_compares_with_the_previous_vintage(app, extra_communes, run_import, sign_in, tmp_path):
+    doc = json.loads(gzip.decompress(ETALAB_91479.read_bytes()))
+    run_import([ETALAB_91479])
+    feat = doc["features"][1]
+    idu = feat["properties"]["id"]
+    feat["geometry"]["coordinates"][0] = [[x + 0.0003, y] for x, y in feat["geometry"]["coordinates"][0]]  # ≈ 22 m east
+    run_import([write_geojson(tmp_path / "cadastre-91479-parcelles.json", doc)], vintage="2024-07")
+    page = sign_in(extra_communes.users["mayor_paray"]).get(f"/s/cadastre/parcelles/{idu}").get_data(as_text=True)
+    assert "Millésimes précédents" in page and "2023-02" in page and "modifié depuis" in page
+    assert "Millésime</dt><dd>2024-07" in page.replace("\n", "")
+
+
 def test_same_vintage_twice_is_refused(app, extra_communes, run_import):
     from services.cadastre.importer import ImportFailed
 
