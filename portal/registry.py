@@ -57,6 +57,7 @@ class ServiceDescriptor:
     nav: list[NavEntry] = field(default_factory=list)
     cli: object | None = None  # a click.Group added to ``flask``
     tasks: tuple[str, ...] = ()  # modules holding Celery tasks, imported by the worker
+    beat_schedule: dict = field(default_factory=dict)  # periodic tasks: name → {"task": …, "schedule": …}
     models: tuple[str, ...] = ()  # modules holding models, imported before migrations
 
     @property

@@ -50,6 +50,7 @@ def init_celery(app: Flask) -> Celery:
         timezone="Europe/Paris",
         beat_schedule={
             "flush-email-outbox": {"task": "portal.flush_outbox", "schedule": dt.timedelta(seconds=60)},
+            **{name: entry for s in app.extensions["service_registry"].all() for name, entry in s.beat_schedule.items()},
         },
         include=["portal.mail"] + [m for s in app.extensions["service_registry"].all() for m in s.tasks],
     )

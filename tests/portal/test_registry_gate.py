@@ -121,3 +121,19 @@ def test_public_blueprint_needs_no_sign_in(app, world, add_notes):
     add_notes(**{world.insee_a: "Note A"})
     resp = app.test_client().get(f"/p/sample/{world.insee_a}")
     assert resp.status_code == 200 and resp.get_json() == {"commune": world.insee_a, "notes": 1}
+
+
+def test_services_add_periodic_tasks_to_the_beat_schedule(app):
+    import datetime as dt
+
+    from portal.registry import registry
+    from portal.tasks import init_celery
+
+    sample = registry.get("sample")
+    sample.beat_schedule = {"sample-tick": {"task": "portal.flush_outbox", "schedule": dt.timedelta(minutes=5)}}
+    try:
+        conf = init_celery(app).conf
+        assert {"flush-email-outbox", "sample-tick"} <= set(conf.beat_schedule)
+    finally:
+        sample.beat_schedule = {}
+        init_celery(app)
