@@ -66,7 +66,9 @@ def sms_text(alert: Alert, commune: str) -> str:
     text = f"{commune} : {alert.body.strip()}"
     if alert.kind == "broadcast":
         text += f"\n{stop_mention()}"
-    return text
+    # French typography puts no-break spaces before « : ; ? ! »; GSM 03.38 has none, and a single one would turn the
+    # whole SMS into UCS-2 (70 characters a segment instead of 160).
+    return text.replace("\u00a0", " ").replace("\u202f", " ")
 
 
 def in_zone(sub: Subscriber, zone: dict | None, shape=None) -> bool:

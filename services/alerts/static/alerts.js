@@ -29,7 +29,8 @@
   var out = document.getElementById("sms-counter");
   if (body && out) {
     var update = function () {
-      var text = body.getAttribute("data-sms-prefix") + body.value.trim() + body.getAttribute("data-sms-suffix");
+      var text = (body.getAttribute("data-sms-prefix") + body.value.trim() + body.getAttribute("data-sms-suffix"))
+        .replace(/[\u00a0\u202f]/g, " "); /* as the server sends it: GSM 03.38 has no no-break space */
       var r = count(text);
       var max = parseInt(body.getAttribute("data-max-segments"), 10);
       var msg = fill(out.getAttribute(r.gsm ? "data-label-gsm" : "data-label-ucs"),
@@ -89,7 +90,8 @@
   if (!el || !input || !window.L || !window.fetch) { return; }
   var L = window.L;
   var map = L.map(el, { attributionControl: false, zoomSnap: 0.25 });
-  var vertices = [], polygon = null, markers = L.layerGroup().addTo(map), points = [];
+  window.alertsZoneMap = map; /* for the browser tests */
+  var vertices = [], polygon = null, markers = L.layerGroup(), points = [];
   var count = document.getElementById("zone-count");
 
   function inside(lat, lon, ring) {
@@ -128,17 +130,17 @@
   fetch(el.getAttribute("data-map-url"), { credentials: "same-origin", headers: { Accept: "application/json" } })
     .then(function (r) { return r.json(); })
     .then(function (data) {
-      var bounds = null;
-      if (data.boundary) {
-        var outline = L.geoJSON(data.boundary, { style: { color: "#000091", weight: 2, fillOpacity: 0.03 }, interactive: false }).addTo(map);
-        bounds = outline.getBounds();
-      }
+      /* The view first, the layers after: vector layers need a map that has a view. */
+      var outline = data.boundary ? L.geoJSON(data.boundary, { style: { color: "#000091", weight: 2, fillOpacity: 0.03 }, interactive: false }) : null;
       points = data.points || [];
+      var bounds = outline ? outline.getBounds() : null;
+      if (!bounds && points.length) { bounds = L.latLngBounds(points.map(function (p) { return [p.lat, p.lon]; })); }
+      if (bounds) { map.fitBounds(bounds.pad(0.05)); } else { map.setView([48.3, 4.1], 10); }
+      if (outline) { outline.addTo(map); }
       points.forEach(function (p) {
         L.circleMarker([p.lat, p.lon], { radius: 5, color: "#000091", fillOpacity: 0.8, interactive: false }).addTo(map);
       });
-      if (!bounds && points.length) { bounds = L.latLngBounds(points.map(function (p) { return [p.lat, p.lon]; })); }
-      if (bounds) { map.fitBounds(bounds.pad(0.05)); } else { map.setView([48.3, 4.1], 10); }
+      markers.addTo(map);
       redraw();
     });
 

@@ -46,3 +46,16 @@ def test_mobile_numbers_in_e164_and_landlines_refused():
         normalize_mobile("06 12")
     with pytest.raises(InvalidPhone):
         normalize_mobile("pas un numéro")
+
+
+def test_the_french_stop_mention_keeps_a_plain_sms_in_gsm_7(app):
+    """The catalog's French puts a no-break space before « : »; the SMS must not turn UCS-2 because of it."""
+    from flask_babel import force_locale
+
+    from services.alerts.delivery import sms_text
+    from services.alerts.models import Alert
+
+    with app.test_request_context(), force_locale("fr"):
+        text = sms_text(Alert(kind="broadcast", body="Coupure d'eau demain de 8 h à 12 h."), "Ailleville")
+    assert "\u00a0" not in text and "STOP" in text
+    assert segments(text).encoding == "GSM-7"
