@@ -213,6 +213,10 @@ def _clean(app):
         with db.engine.begin() as conn:
             for table in list(SampleBase.metadata.sorted_tables) + tables:
                 conn.execute(table.delete())
+            if conn.dialect.name == "sqlite":  # spatial indexes of the embedded default (R*Tree virtual tables)
+                for (name,) in conn.exec_driver_sql(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%rtree%'"):
+                    conn.exec_driver_sql(f'DELETE FROM "{name}"')
 
 
 @pytest.fixture
