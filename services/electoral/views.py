@@ -618,6 +618,73 @@ def api_voters():
     return jsonify(total=total, items=[voter_json(v) for v in rows])
 
 
+@api.post("/voters")
+@requires("electoral.write")
+def api_register():
+    """Register a voter from JSON. Duplicates are checked first: 409 with the ids of the same identity in the commune
+    and a yes/no for the rest of the department, unless ``confirm_duplicate`` is true."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(error="Bad Request", status=400, message="Send a JSON object."), 400
+    errors = {}
+    values = {}
+    for name in ("birth_name", "usage_name", "first_names", "birth_place", "birth_department", "birth_country",
+                 "nationality", "street_number", "street_type", "street_name", "lieu_dit", "complement1",
+                 "postal_code", "city", "ine"):
+        value = data.get(name, "")
+        if not isinstance(value, str):
+            errors[name] = "must be a string"
+        values[name] = str(value or "").strip()[:200]
+    values["birth_name"], values["usage_name"] = values["birth_name"].upper(), values["usage_name"].upper()
+    for name in ("birth_name", "first_names"):
+        if not values[name]:
+            errors[name] = "required"
+    values["sex"] = str(data.get("sex", "")).upper()
+    if values["sex"] not in ("M", "F"):
+        errors["sex"] = "M or F"
+    birth = roll.parse_date(str(data.get("birth_date", "")))
+    if birth is None:
+        errors["birth_date"] = "a real date, YYYY-MM-DD or DD/MM/YYYY"
+    values["birth_date"] = birth
+    if not values["birth_place"] and not values["birth_country"]:
+        errors["birth_place"] = "birth_place or birth_country required"
+    lists = data.get("lists", ["general"])
+    if not isinstance(lists, list) or not lists or any(x not in LIST_LABELS for x in lists):
+        errors["lists"] = "a non-empty list of general, eu, municipal"
+        lists = []
+    for name in LIST_LABELS:
+        values[f"on_{name}"] = name in lists
+    reason = data.get("reason", "voluntary")
+    if reason not in REGISTRATION_REASONS or reason in ("import", "demo"):
+        errors["reason"] = "one of " + ", ".join(k for k in REGISTRATION_REASONS if k not in ("import", "demo"))
+    effective = roll.parse_date(str(data.get("effective_on") or dt.date.today().isoformat()))
+    if effective is None:
+        errors["effective_on"] = "a real date"
+    bureau = None
+    if data.get("bureau"):
+        bureau = db.session.scalar(select(PollingStation).where(PollingStation.number == str(data["bureau"])))
+        if bureau is None:
+            errors["bureau"] = "no polling station with this number"
+    if errors:
+        return jsonify(error="Bad Request", status=400, fields=errors), 400
+    duplicates = roll.same_identity_here(values["birth_name"], values["first_names"], birth)
+    elsewhere = roll.registered_elsewhere_in_department(values["birth_name"], values["first_names"], birth,
+                                                        _commune().insee)
+    if (duplicates or elsewhere) and data.get("confirm_duplicate") is not True:
+        db.session.commit()  # keeps the audit event of the lookup
+        return jsonify(error="Conflict", status=409, duplicates=[d.id for d in duplicates],
+                       registered_elsewhere_in_department=elsewhere,
+                       message="Possible duplicate: send confirm_duplicate=true if it is another person."), 409
+    try:
+        v = roll.register(_commune().insee, values, reason, effective, note=str(data.get("note") or "")[:2000],
+                          bureau=bureau, forced_bureau_reason=str(data.get("bureau_reason") or "")[:200])
+    except roll.RollError as exc:
+        db.session.rollback()
+        return jsonify(error="Unprocessable", status=422, message=str(exc)), 422
+    db.session.commit()
+    return jsonify(voter_json(v, full=True)), 201
+
+
 @api.get("/voters/<int:voter_id>")
 def api_voter(voter_id: int):
     v = _voter_or_404(voter_id)
@@ -655,7 +722,15 @@ def _register_openapi():
     ok = {"200": {"description": "OK"}, "403": {"description": "Not a commune, or missing permission"},
           "404": {"description": "Not found in the active commune"}}
     register_paths({
-        "/electoral/voters": {"get": {"summary": "Search the voters of the active commune (electoral.read)",
+        "/electoral/voters": {"post": {"summary": "Register a voter (electoral.write); duplicates first: 409",
+                                       "requestBody": {"content": {"application/json": {"schema": {
+                                           "type": "object", "required": ["birth_name", "first_names", "sex",
+                                                                          "birth_date"]}}}},
+                                       "responses": {"201": {"description": "Registered"},
+                                                     "400": {"description": "Invalid fields"},
+                                                     "409": {"description": "Possible duplicate"},
+                                                     "422": {"description": "Refused by a rule of the roll"}}},
+                              "get": {"summary": "Search the voters of the active commune (electoral.read)",
                                       "parameters": [{"name": n, "in": "query", "required": False,
                                                       "schema": {"type": t}} for n, t in
                                                      (("q", "string"), ("bureau", "integer"), ("status", "string"),

@@ -83,3 +83,35 @@ def test_home_panel_lists_the_upcoming_deadlines_of_the_commune_only(app, elec, 
         assert "Municipales 2026 (fictif)" in html and "L. 17 I" in html and "Secretelection" not in html
         assert home_panel(a, set()) is None
         assert home_panel(db.session.get(Collectivity, world.epci), {"electoral.read"}) is None
+
+
+def test_api_register_checks_duplicates_and_input(elec, app, world, client):
+    from portal.extensions import db
+    from portal.models import User
+    from portal.security import create_api_token
+
+    with app.app_context():
+        _, secret = create_api_token(db.session.get(User, world.users["secretary_a"].id), "tests")
+        _, elected = create_api_token(db.session.get(User, world.users["elected_a"].id), "tests")
+        db.session.commit()
+    auth = {"Authorization": f"Bearer {secret}"}
+    body = {"birth_name": "Fictif", "first_names": "Paul", "sex": "M", "birth_date": "1988-03-02",
+            "birth_place": "Troyes", "birth_department": "10", "street_type": "rue", "street_name": "des Vignes"}
+    resp = client.http.post("/api/v1/electoral/voters", json=body, headers=auth)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["bureau"] == "2" and resp.get_json()["history"][0]["kind"] == "registration"
+    again = client.http.post("/api/v1/electoral/voters", json=body, headers=auth)
+    assert again.status_code == 409 and again.get_json()["duplicates"] == [resp.get_json()["id"]]
+    elsewhere = client.http.post("/api/v1/electoral/voters", headers=auth, json=dict(
+        body, birth_name="Secretnomb", first_names="Zoé", birth_date="08/07/1990"))
+    assert elsewhere.status_code == 409 and elsewhere.get_json()["registered_elsewhere_in_department"] is True
+    for leak in ("SECRETNOMB", "Secretrueb", "987654321", "10176", "Jaucourt"):
+        assert leak not in elsewhere.get_data(as_text=True)
+    bad = client.http.post("/api/v1/electoral/voters", json=dict(body, birth_date="31/02/1980", sex="X", bureau="9"),
+                           headers=auth)
+    assert bad.status_code == 400 and set(bad.get_json()["fields"]) == {"birth_date", "sex", "bureau"}
+    young = client.http.post("/api/v1/electoral/voters", headers=auth, json=dict(
+        body, first_names="Jeune", birth_date=(dt.date.today() - dt.timedelta(days=3650)).isoformat()))
+    assert young.status_code == 422 and "18" in young.get_json()["message"]
+    denied = client.http.post("/api/v1/electoral/voters", json=body, headers={"Authorization": f"Bearer {elected}"})
+    assert denied.status_code == 403
