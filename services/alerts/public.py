@@ -34,7 +34,7 @@ from .models import Alert, AlertList, Subscriber, Subscription, utcnow
 
 log = logging.getLogger("services.alerts.public")
 
-public = Blueprint("alerts_public", __name__)
+public = Blueprint("alerts_public", __name__, static_folder="static", static_url_path="/static")  # CSS for anonymous pages
 
 CODE_TTL = dt.timedelta(minutes=30)
 CODE_MAX_ATTEMPTS = 5

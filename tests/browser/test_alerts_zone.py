@@ -28,7 +28,7 @@ def _locate(app, sub_id, lon, lat, street):
 
 
 def test_secretary_sends_a_flood_alert_to_a_drawn_zone_and_sees_100_percent(app, world, alerts_world, sms, smtp,
-                                                                              page, sign_in, shot, overflow,
+                                                                              page, new_page, sign_in, shot, overflow,
                                                                               live_server):
     from portal.extensions import db
     from services.alerts.models import Delivery
@@ -80,3 +80,12 @@ def test_secretary_sends_a_flood_alert_to_a_drawn_zone_and_sees_100_percent(app,
     shot(page, "alerts-follow-up-100")
     with app.app_context():
         assert {d.status for d in db.session.scalars(select(Delivery))} == {"delivered"}
+    # The residents' side of the same commune, on a phone: the subscription page and the published alert.
+    resident = new_page(viewport={"width": 390, "height": 800})
+    resident.goto(f"/p/alerts/{world.insee_a}/")
+    expect(resident.locator("h1")).to_contain_text("Recevez les alertes d'Ailleville") if False else \
+        expect(resident.locator("h1")).to_contain_text("Ailleville")
+    shot(resident, "alerts-public-subscribe-phone")
+    assert overflow(resident) == 0
+    resident.goto(f"/p/alerts/{world.insee_a}/alertes")
+    expect(resident.locator("main")).to_contain_text("Crue de l'Aube")
