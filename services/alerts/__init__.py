@@ -10,6 +10,7 @@ from portal.registry import NavEntry, ServiceDescriptor
 
 from . import dept  # noqa: F401 - the department's pages, on the public blueprint
 from . import individual  # noqa: F401 - individual messages, on the pages blueprint
+from .cli import cli
 from .public import public
 from .views import api, bp
 
@@ -31,6 +32,7 @@ service = ServiceDescriptor(
                        "alerts.send": _l("Citizen alerts: send messages")},
     nav=[NavEntry(_l("Alerts"), "alerts.index"), NavEntry(_l("New alert"), "alerts.compose", "alerts.send"),
          NavEntry(_l("Message to one person"), "alerts.individual", "alerts.send")],
+    cli=cli,
     tasks=("services.alerts.tasks",),
     models=("services.alerts.models",),
 )

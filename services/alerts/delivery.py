@@ -275,14 +275,14 @@ def _claim(session: Session, ids: list[int], now: dt.datetime) -> list[int]:
     return sorted(claimed)
 
 
-def deliver_many(ids: list[int], *, smtp_send=None) -> dict[int, str]:
+def deliver_many(ids: list[int], *, smtp_send=None, now: dt.datetime | None = None) -> dict[int, str]:
     """Send a batch of outbox rows; returns their status afterwards. Each outcome is committed right after its
     message leaves, so a worker killed mid-batch loses nothing (unsent rows go back to pending) and at most the one
     message in flight at the instant of the kill can be sent again."""
     cfg = current_app.config
     out: dict[int, str] = {}
     with Session(db.engine, expire_on_commit=False) as session:
-        claimed = _claim(session, list(ids), utcnow())
+        claimed = _claim(session, list(ids), now or utcnow())
         if not claimed:
             return out
         rows = session.scalars(select(Delivery).where(Delivery.id.in_(claimed)).order_by(Delivery.id)).all()
@@ -378,7 +378,7 @@ def flush(now: dt.datetime | None = None) -> dict[str, int]:
                               .order_by(Delivery.id)).all()
     counts: dict[str, int] = {}
     for i in range(0, len(due), BATCH):
-        for status in deliver_many(due[i:i + BATCH]).values():
+        for status in deliver_many(due[i:i + BATCH], now=now).values():
             counts[status] = counts.get(status, 0) + 1
     return counts
 

@@ -278,3 +278,46 @@ def test_test_send_goes_to_the_user_only(app, world, alerts_world, smtp, login_a
                                "lists": str(safety), "preview": "1"}, csrf_from=url).get_data(as_text=True)
     assert "Ailleville : Texte d&#39;essai" in preview or "Ailleville : Texte d'essai" in preview
     assert "Texte d'essai" in body or "Texte d&#39;essai" in body
+
+
+def test_temporary_sms_errors_are_retried_later_and_flush_sends_scheduled_alerts(app, world, alerts_world, smtp,
+                                                                                  sms, login_as):
+    import datetime as dt
+
+    from portal.extensions import db
+    from services.alerts import delivery
+    from services.alerts.models import Alert, Delivery, utcnow
+
+    insee = world.insee_a
+    safety = alerts_world[insee][SAFETY]
+    add_subscriber(app, insee, [safety], phone="+33611111111")
+    sms.fail_next_temporarily = 1  # the provider answers 503 once
+    mayor = login_as("mayor_a")
+    url = "/s/alerts/alertes/nouvelle"
+    resp = mayor.post(url, {"title": "Vent", "body": "Rafales à 100 km/h.", "severity": "moderate", "channels": "sms",
+                            "lists": str(safety), "send": "1"}, csrf_from=url)
+    assert resp.status_code == 302 and not sms.messages
+    with app.app_context():
+        d = db.session.scalar(select(Delivery))
+        assert d.status == "pending" and d.attempts == 1 and d.failure_reason == "temporary"
+        assert d.next_attempt_at > utcnow() + dt.timedelta(seconds=20)  # backoff
+        assert delivery.flush() == {}  # not due yet
+        assert delivery.flush(now=utcnow() + dt.timedelta(minutes=1)) == {"sent": 1}
+    assert len(sms.messages) == 1
+    # A scheduled alert waits for its time, then the CLI (or the beat) sends it.
+    with app.app_context():
+        a = Alert(commune_insee=insee, kind="broadcast", title="Plus tard", body="Réunion publique.",
+                  channels=["sms"], list_ids=[safety], status="scheduled",
+                  scheduled_at=utcnow() + dt.timedelta(seconds=1))
+        db.session.add(a)
+        delivery.queue_alert(a, delivery.recipients(insee, [safety], ["sms"]))
+        db.session.commit()
+    assert len(sms.messages) == 1
+    import time
+
+    time.sleep(1.1)
+    result = app.test_cli_runner().invoke(args=["alerts", "flush"])
+    assert result.exit_code == 0, result.output
+    assert "sent" in result.output and len(sms.messages) == 2
+    with app.app_context():
+        assert db.session.scalar(select(Alert).where(Alert.title == "Plus tard")).status == "queued"
