@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
 from . import audit
@@ -26,7 +27,14 @@ def index():
         return redirect(url_for("admin.collectivities"))
     convention = collectivity.convention_in_force()
     tiles = service_tiles(collectivity, g.permissions)
-    return render_template("home/index.html", tiles=tiles, convention=convention)
+    panels = []
+    for t in tiles:
+        panel_of = t["service"].home_panel
+        if t["state"] == "subscribed" and panel_of is not None:
+            html = panel_of(collectivity, g.permissions)
+            if html:
+                panels.append(Markup(html))
+    return render_template("home/index.html", tiles=tiles, convention=convention, panels=panels)
 
 
 @bp.post("/collectivite/changer")

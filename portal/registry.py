@@ -58,6 +58,10 @@ class ServiceDescriptor:
     cli: object | None = None  # a click.Group added to ``flask``
     tasks: tuple[str, ...] = ()  # modules holding Celery tasks, imported by the worker
     beat_schedule: dict = field(default_factory=dict)  # periodic tasks: name → {"task": …, "schedule": …}
+    # Kinds of collectivity the service is for: personal data of residents (voters) belong to communes only.
+    collectivity_kinds: tuple[str, ...] = ("commune", "epci")
+    # callable(collectivity, permissions) -> HTML or None, shown on the home page when subscribed (e.g. deadlines).
+    home_panel: object | None = None
     models: tuple[str, ...] = ()  # modules holding models, imported before migrations
 
     @property
@@ -144,7 +148,7 @@ def _gate():
     collectivity = g.get("collectivity")
     if collectivity is None:
         return redirect(url_for("home.index"))
-    if not is_subscribed(collectivity, service.slug):
+    if collectivity.kind not in service.collectivity_kinds or not is_subscribed(collectivity, service.slug):
         return render_template("errors/not_subscribed.html", service=service), 403
     view = current_app.view_functions.get(request.endpoint)
     needed = getattr(view, "_required_permission", None) or service.access_permission
@@ -176,6 +180,8 @@ def service_tiles(collectivity, permissions: set[str]) -> list[dict]:
     """What the home page shows for each service: subscribed tile, not subscribed, or not deployed yet."""
     tiles = []
     for s in registry.all():
+        if collectivity is not None and collectivity.kind not in s.collectivity_kinds:
+            continue  # not a service for this kind of collectivity
         if not s.deployed:
             state = "not_deployed"
         elif is_subscribed(collectivity, s.slug):

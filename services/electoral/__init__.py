@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from portal.registry import NavEntry, ServiceDescriptor
 
 from .cli import cli
+from .home import home_panel
 from .views import api, bp
 
 service = ServiceDescriptor(
@@ -30,4 +31,6 @@ service = ServiceDescriptor(
                                                              "electoral.write")],
     cli=cli,
     models=("services.electoral.models",),
+    collectivity_kinds=("commune",),
+    home_panel=home_panel,
 )

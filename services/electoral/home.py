@@ -1,7 +1,6 @@
 """The panel the commune's home page can show: upcoming legal deadlines of its elections.
 
-The portal has no hook for it yet (see the issue's closing note): once ``ServiceDescriptor`` has a ``home_panel``
-callable, the descriptor passes this function and the home page renders its HTML under the service tiles.
+The descriptor passes this function as ``home_panel``; the portal's home page renders its HTML under the tiles.
 """
 from __future__ import annotations
 

@@ -137,3 +137,29 @@ def test_services_add_periodic_tasks_to_the_beat_schedule(app):
     finally:
         sample.beat_schedule = {}
         init_celery(app)
+
+
+def test_service_for_communes_only_is_refused_to_an_epci(app, world, login_as, subscribe):
+    from portal.registry import registry
+
+    sample = registry.get("sample")
+    sample.collectivity_kinds = ("commune",)
+    try:
+        epci = login_as("epci_user")
+        assert epci.get("/s/sample/").status_code == 403
+        assert 'href="/s/sample/"' not in epci.get("/").get_data(as_text=True)
+        assert login_as("mayor_a").get("/s/sample/").status_code == 200
+    finally:
+        sample.collectivity_kinds = ("commune", "epci")
+
+
+def test_home_panel_of_a_subscribed_service(app, world, login_as):
+    from portal.registry import registry
+
+    sample = registry.get("sample")
+    sample.home_panel = lambda collectivity, permissions: f'<section id="sample-panel">{collectivity.name}</section>'
+    try:
+        assert '<section id="sample-panel">Ailleville</section>' in login_as("mayor_a").get("/").get_data(as_text=True)
+        assert "sample-panel" not in login_as("mayor_c").get("/").get_data(as_text=True)  # not subscribed
+    finally:
+        sample.home_panel = None
