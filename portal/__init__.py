@@ -34,6 +34,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for noisy in ("weasyprint", "fontTools"):  # page-by-page progress of every PDF
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),

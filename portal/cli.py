@@ -44,6 +44,16 @@ def demo_load():
     password = load_demo(given or _kept_demo_password())
     db.session.commit()
     click.echo("Demo department loaded: Aube (10), its communes and EPCI, 4 conventions.")
+    # A service's CLI group may have an idempotent ``demo`` command: it adds that service's demo data.
+    from .registry import registry
+
+    ctx = click.get_current_context()
+    for service in registry.all():
+        command = service.cli.commands.get("demo") if service.cli is not None else None
+        if command is not None:
+            click.echo(f"Demo data of the service « {service.slug} »:")
+            ctx.invoke(command)
+            db.session.commit()
     click.echo("Demo accounts (password: %s):" % ("from DEMO_PASSWORD" if given else password))
     seen = set()
     for acc in DEMO_ACCOUNTS:
