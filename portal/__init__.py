@@ -59,6 +59,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .registry import registry
 
     registry.init_app(app)
+    # Services' settings come from the environment too: every variable named after a service slug
+    # (CADASTRE_BASEMAP_URL, ALERTS_WEBHOOK_SECRET, …) is copied into the configuration, as a string.
+    prefixes = tuple(f"{slug.upper()}_" for slug in registry.slugs())
+    for key, value in os.environ.items():
+        if key.startswith(prefixes) and key not in (overrides or {}):
+            app.config[key] = value
     # Each service package may ship its own French catalog (services/<slug>/translations): merged with the portal's.
     babel_cfg = app.extensions["babel"]
     for service in registry.all():

@@ -163,3 +163,18 @@ def test_home_panel_of_a_subscribed_service(app, world, login_as):
         assert "sample-panel" not in login_as("mayor_c").get("/").get_data(as_text=True)  # not subscribed
     finally:
         sample.home_panel = None
+
+
+def test_services_settings_come_from_the_environment(app, monkeypatch):
+    from portal import create_app
+    from portal.tasks import init_celery
+
+    monkeypatch.setenv("SAMPLE_GREETING", "bonjour")
+    monkeypatch.setenv("NOTASERVICE_X", "1")
+    try:
+        other = create_app({"EXTRA_SERVICES": ["tests.portal.sample_service:service"], "TESTING": True})
+        assert other.config["SAMPLE_GREETING"] == "bonjour"
+        assert "NOTASERVICE_X" not in other.config
+    finally:  # the Celery app is process-wide: give it back to the session's app
+        with app.app_context():
+            init_celery(app)
