@@ -35,6 +35,7 @@ from portal.mail import PermanentMailError, TemporaryMailError, _send_smtp, _wri
 from portal.models import Collectivity
 
 from . import sms as smsmod
+from .grammar import of_commune
 from .models import Alert, AlertList, Delivery, Subscriber, Subscription, utcnow
 
 log = logging.getLogger("services.alerts.delivery")
@@ -183,7 +184,7 @@ def build_email(d: Delivery, alert: Alert, sub: Subscriber | None, commune: str,
     msg["Subject"] = f"{commune} — {alert.title}"
     msg["Message-ID"] = _message_id(d.key)
     msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
-    lines = [alert.body.strip(), "", "—", _("Mairie of %(commune)s", commune=commune)]
+    lines = [alert.body.strip(), "", "—", _("Mairie %(of_commune)s", commune=commune, of_commune=of_commune(commune))]
     if alert.kind == "broadcast" and sub is not None:
         links = links or link_templates(alert.commune_insee)
         unsubscribe, one_click, manage = (links[k].replace(TOKEN_SLOT, sub.token)

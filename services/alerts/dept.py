@@ -17,6 +17,7 @@ from portal.extensions import db
 from portal.models import Collectivity, ServiceActivation
 from portal.tenancy import territory_scope
 
+from .grammar import of_commune
 from .models import Delivery, SmsQuota, Subscriber, Subscription, utcnow
 from .public import public
 
@@ -85,5 +86,5 @@ def dept_set_quota(insee: str):
         audit.record("alerts.sms_quota_set", target_type="Collectivity", target_id=coll.id, commune=coll.name,
                      monthly_segments=int(raw), previous=before)
         db.session.commit()
-    flash(_("SMS allowance of %(commune)s: %(n)d segments per month.", commune=coll.name, n=int(raw)), "success")
+    flash(_("SMS allowance %(of_commune)s: %(n)d segments per month.", commune=coll.name, of_commune=of_commune(coll.name), n=int(raw)), "success")
     return redirect(url_for(".dept_overview"))

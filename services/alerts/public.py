@@ -30,6 +30,7 @@ from . import sms as smsmod
 from .delivery import apply_receipt, code_hash, public_url, stop_by_phone
 from .geocode import request_geocoding
 from .forms import CodeForm, ConfirmForm, ManageForm, SubscribeForm
+from .grammar import of_commune
 from .models import Alert, AlertList, Subscriber, Subscription, utcnow
 
 log = logging.getLogger("services.alerts.public")
@@ -61,8 +62,9 @@ def _subscriber(token: str) -> Subscriber:
 
 
 def consent_wording(lst: AlertList, commune: str) -> str:
-    return _("I agree that the mairie of %(commune)s sends me the messages of the list « %(name)s » (%(purpose)s) "
-             "on the channels I gave, until I unsubscribe.", commune=commune, name=lst.name, purpose=lst.purpose)
+    return _("I agree that the mairie %(of_commune)s sends me the messages of the list « %(name)s » (%(purpose)s) "
+             "on the channels I gave, until I unsubscribe.", of_commune=of_commune(commune), name=lst.name,
+             purpose=lst.purpose)
 
 
 def _send_code(sub: Subscriber, commune: str) -> bool:
@@ -117,13 +119,13 @@ def subscribe(insee: str):
                 audit.record("alerts.subscriber_created", target=sub, collectivity=coll, channel=channel,
                              lists=len(form.lists.data))
                 if email:
-                    queue_email(email, _("Confirm your subscription to the alerts of %(commune)s",
-                                         commune=coll.name), "alerts/confirm", commune=coll.name,
+                    queue_email(email, _("Confirm your subscription to the alerts %(of_commune)s",
+                                         commune=coll.name, of_commune=of_commune(coll.name)), "alerts/confirm", commune=coll.name,
                                 link=public_url("alerts_public.confirm_email", insee=insee, token=sub.token),
                                 lists=[lst.name for lst in lists if lst.id in form.lists.data],
                                 lines={"hello": _("Hello,"),
-                                       "intro": _("You asked to receive the messages of the mairie of "
-                                                  "%(commune)s:", commune=coll.name),
+                                       "intro": _("You asked to receive the messages of the mairie "
+                                                  "%(of_commune)s:", of_commune=of_commune(coll.name)),
                                        "action": _("To confirm, open this link:"),
                                        "ignore": _("If you did not ask for it, ignore this message: nothing "
                                                    "will be sent to you.")})

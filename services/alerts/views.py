@@ -64,6 +64,13 @@ def reason_label(reason: str) -> str:
     return labels.get(reason, reason)
 
 
+@bp.app_template_global("of_commune")
+def _of_commune(name):
+    from .grammar import of_commune
+
+    return of_commune(name)
+
+
 @bp.app_template_filter("alert_status")
 def _status_filter(status):
     return status_label(status)

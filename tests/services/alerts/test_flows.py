@@ -37,6 +37,7 @@ def test_email_double_opt_in_then_alert_then_one_click_unsubscribe(app, world, a
     resident = _client(app)
     page = resident.get(f"/p/alerts/{insee}/").get_data(as_text=True)
     assert "Ailleville" in page and SAFETY in page
+    assert "la mairie d&#39;Ailleville" in page and "de Ailleville" not in page  # French elision
     resp = resident.post(f"/p/alerts/{insee}/", {"email": "Habitant@Example.org", "lists": str(safety)},
                          csrf_from=f"/p/alerts/{insee}/")
     assert resp.status_code == 200 and "habitant@example.org" in resp.get_data(as_text=True)

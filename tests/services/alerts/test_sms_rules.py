@@ -59,3 +59,14 @@ def test_the_french_stop_mention_keeps_a_plain_sms_in_gsm_7(app):
         text = sms_text(Alert(kind="broadcast", body="Coupure d'eau demain de 8 h à 12 h."), "Ailleville")
     assert "\u00a0" not in text and "STOP" in text
     assert segments(text).encoding == "GSM-7"
+
+
+def test_de_before_a_commune_name_follows_french_elision():
+    from services.alerts.grammar import of_commune
+
+    assert of_commune("Ailleville", "fr") == "d'Ailleville"
+    assert of_commune("Jaucourt", "fr") == "de Jaucourt"
+    assert of_commune("Les Riceys", "fr") == "des Riceys"
+    assert of_commune("Le Chêne", "fr") == "du Chêne"
+    assert of_commune("Éclance", "fr") == "d'Éclance"
+    assert of_commune("Ailleville", "en") == "of Ailleville"
