@@ -3,6 +3,21 @@ one-click unsubscribe, STOP); the mairie sends alerts by e-mail and SMS through 
 delivery, and each list alert is published as CAP 1.2 and in an Atom feed per commune.
 
 Subscribers are personal data of their commune: ``alerts.read`` / ``alerts.send`` holders of that commune only.
+
+Settings (app config key, else environment variable of the same name — ``services/alerts/settings.py``):
+
+- ``ALERTS_SMS_PROVIDER``: ``brevo`` (Brevo transactional SMS API), ``http_json`` (generic gateway) or ``log``
+  (default: the SMS is written to the log, nothing is sent). ``ALERTS_SMS_URL`` (endpoint; Brevo's by default),
+  ``ALERTS_SMS_API_KEY``, ``ALERTS_SMS_SENDER`` (11 characters, default "Mairie"), ``ALERTS_SMS_TIMEOUT`` (s, 10),
+  ``ALERTS_SMS_RATE`` (SMS per second per provider and worker process, 10), ``ALERTS_SMS_PRICE`` (€ per segment for
+  the estimate, 0.05), ``ALERTS_SMS_STOP_MENTION`` (default « Désinscription : répondez STOP »).
+- ``ALERTS_WEBHOOK_SECRET``: shared secret of the receipts/STOP webhook ``/p/alerts/webhooks/sms/<provider>``
+  (Brevo: ``?secret=`` in the callback URL given at sending time; http_json: ``X-Signature`` = hex HMAC-SHA256 of the
+  body). Without it every webhook call is refused.
+- ``ALERTS_DEFAULT_SMS_QUOTA``: monthly SMS segments of a commune the department set no allowance for (unset: no
+  limit).
+- ``ALERTS_GEOCODER_URL`` (BAN address search, default https://api-adresse.data.gouv.fr/search/; empty: off),
+  ``ALERTS_GEOCODER_TIMEOUT`` (s, 5).
 """
 from flask_babel import lazy_gettext as _l
 

@@ -34,6 +34,7 @@ from portal.extensions import db
 from portal.mail import PermanentMailError, TemporaryMailError, _send_smtp, _write_file
 from portal.models import Collectivity
 
+from .settings import setting
 from . import sms as smsmod
 from .grammar import of_commune
 from .models import Alert, AlertList, Delivery, Subscriber, Subscription, utcnow
@@ -59,7 +60,7 @@ def commune_name(insee: str) -> str:
 
 
 def stop_mention() -> str:
-    return current_app.config.get("ALERTS_SMS_STOP_MENTION") or _("Unsubscribe: reply STOP")
+    return setting("ALERTS_SMS_STOP_MENTION") or _("Unsubscribe: reply STOP")
 
 
 def sms_text(alert: Alert, commune: str) -> str:
@@ -346,7 +347,7 @@ def _send_one(session: Session, d: Delivery, alert: Alert, sub: Subscriber | Non
                 d.provider = provider.name
                 text = sms_text(alert, commune)
                 count = smsmod.segments(text)
-                smsmod.limiter(provider.name, float(cfg.get("ALERTS_SMS_RATE") or 10)).acquire()
+                smsmod.limiter(provider.name, float(setting("ALERTS_SMS_RATE") or 10)).acquire()
                 d.provider_message_id = provider.send(d.address, text, d.key, count.encoding == "UCS-2")
                 d.segments = count.segments
                 d.status = "sent"

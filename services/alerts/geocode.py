@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 
+from .settings import setting
 from .models import Subscriber, SubscriberLocation, utcnow
 
 log = logging.getLogger("services.alerts.geocode")
@@ -37,12 +38,12 @@ class GeocoderUnavailable(Exception):
 
 
 def search(address: str, insee: str) -> dict | None:
-    url = current_app.config.get("ALERTS_GEOCODER_URL", DEFAULT_URL)
+    url = setting("ALERTS_GEOCODER_URL", DEFAULT_URL)
     if not url:
         return None
     query = urllib.parse.urlencode({"q": address, "citycode": insee, "limit": 1})
     try:
-        with urllib.request.urlopen(f"{url}?{query}", timeout=float(current_app.config.get(
+        with urllib.request.urlopen(f"{url}?{query}", timeout=float(setting(
                 "ALERTS_GEOCODER_TIMEOUT") or 5)) as resp:  # noqa: S310 - configured URL
             data = json.loads(resp.read() or b"{}")
     except (OSError, urllib.error.URLError, ValueError) as exc:

@@ -11,6 +11,7 @@ from portal import audit
 from portal.extensions import db
 from portal.registry import requires
 
+from .settings import setting
 from . import sms as smsmod
 from .delivery import commune_name, queue_alert, sms_text
 from .forms import IndividualForm
@@ -92,6 +93,6 @@ def individual():
             flash(_("The message is being sent."), "success")
             return redirect(url_for(".alert_detail", alert_id=draft.id))
         preview = {"title": title, "sms": sms_text(draft, commune), "segments": count,
-                   "price": float(current_app.config.get("ALERTS_SMS_PRICE") or 0.05)}
+                   "price": float(setting("ALERTS_SMS_PRICE") or 0.05)}
     bases = {k: v[3] for k, v in MODELS.items()}
     return render_template("alerts/individual.html", form=form, preview=preview, bases=bases)

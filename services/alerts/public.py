@@ -25,6 +25,7 @@ from portal.models import Collectivity
 from portal.registry import is_subscribed
 from portal.tenancy import territory_scope
 
+from .settings import setting
 from . import cap as capmod
 from . import sms as smsmod
 from .delivery import apply_receipt, code_hash, public_url, stop_by_phone
@@ -352,7 +353,7 @@ BREVO_FAILED = {"hardBounce": "invalid_number", "hard_bounce": "invalid_number",
 
 
 def _verify(provider: str) -> bool:
-    secret = current_app.config.get("ALERTS_WEBHOOK_SECRET") or ""
+    secret = setting("ALERTS_WEBHOOK_SECRET") or ""
     if not secret:
         log.error("SMS webhook called but ALERTS_WEBHOOK_SECRET is not set: refused")
         return False

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from .settings import setting
+
 log = logging.getLogger("services.alerts.sms")
 
 GSM_BASIC = (
@@ -238,12 +240,12 @@ PROVIDERS = {p.name: p for p in (BrevoProvider, HttpJsonProvider, LogProvider)}
 
 
 def provider_from_config(cfg) -> SmsProvider:
-    name = (cfg.get("ALERTS_SMS_PROVIDER") or "log").strip()
+    name = (setting("ALERTS_SMS_PROVIDER") or "log").strip()
     cls = PROVIDERS.get(name)
     if cls is None:
         raise ValueError(f"unknown ALERTS_SMS_PROVIDER {name!r} (known: {', '.join(PROVIDERS)})")
     base = (cfg.get("BASE_URL") or "").rstrip("/")
-    return cls(url=cfg.get("ALERTS_SMS_URL") or "", api_key=cfg.get("ALERTS_SMS_API_KEY") or "",
-               sender=cfg.get("ALERTS_SMS_SENDER") or "Mairie", timeout=float(cfg.get("ALERTS_SMS_TIMEOUT") or 10),
-               callback_url=f"{base}/p/alerts/webhooks/sms/{name}?secret={cfg.get('ALERTS_WEBHOOK_SECRET') or ''}"
+    return cls(url=setting("ALERTS_SMS_URL") or "", api_key=setting("ALERTS_SMS_API_KEY") or "",
+               sender=setting("ALERTS_SMS_SENDER") or "Mairie", timeout=float(setting("ALERTS_SMS_TIMEOUT") or 10),
+               callback_url=f"{base}/p/alerts/webhooks/sms/{name}?secret={setting('ALERTS_WEBHOOK_SECRET') or ''}"
                if name == "brevo" and base else "")

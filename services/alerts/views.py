@@ -22,6 +22,7 @@ from portal.registry import requires
 from . import sms as smsmod
 from .delivery import commune_name, queue_alert, recipients, sms_text
 from .forms import CHANNEL_LABELS, SEVERITY_LABELS, CancelForm, ComposeForm, ListForm
+from .settings import setting
 from .models import Alert, AlertList, Delivery, SmsQuota, Subscriber, SubscriberLocation, Subscription, utcnow
 
 log = logging.getLogger("services.alerts")
@@ -152,7 +153,7 @@ def sms_quota(insee: str) -> int | None:
     q = db.session.scalar(select(SmsQuota).where(SmsQuota.commune_insee == insee))
     if q is not None:
         return q.monthly_segments
-    default = current_app.config.get("ALERTS_DEFAULT_SMS_QUOTA")
+    default = setting("ALERTS_DEFAULT_SMS_QUOTA")
     return int(default) if default not in (None, "") else None
 
 
@@ -271,7 +272,7 @@ def compose():
     form.streets.choices = street_choices()
     commune = commune_name(insee)
     preview = None
-    price = float(current_app.config.get("ALERTS_SMS_PRICE") or 0.05)
+    price = float(setting("ALERTS_SMS_PRICE") or 0.05)
     if request.method == "POST" and form.validate_on_submit():
         draft = Alert(commune_insee=insee, kind="broadcast", title=form.title.data.strip(),
                       body=form.body.data.strip(), severity=form.severity.data, channels=form.channels.data,

@@ -167,3 +167,12 @@ def geocoder(ban_server, app):
     ban_server.state.queries.clear()
     yield ban_server.state
     app.config["ALERTS_GEOCODER_URL"] = saved
+
+
+@pytest.fixture(autouse=True)
+def _no_internet_geocoder(app):
+    """Tests never call the real BAN service: geocoding is off unless a test uses the loopback ``geocoder``."""
+    saved = app.config.get("ALERTS_GEOCODER_URL")
+    app.config["ALERTS_GEOCODER_URL"] = ""
+    yield
+    app.config["ALERTS_GEOCODER_URL"] = saved
