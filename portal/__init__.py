@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask, g, jsonify, render_template, request, session
+from flask import Flask, g, has_request_context, jsonify, render_template, request, session
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -14,6 +14,8 @@ from .extensions import babel, csrf, db, login_manager, migrate
 
 def _select_locale() -> str:
     langs = ["fr", "en"]
+    if not has_request_context():  # CLI commands and Celery tasks: French, unless they force another locale
+        return "fr"
     lang = request.args.get("lang")
     if lang in langs:
         session["lang"] = lang

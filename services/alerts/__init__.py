@@ -19,6 +19,8 @@ Settings (app config key, else environment variable of the same name — ``servi
 - ``ALERTS_GEOCODER_URL`` (BAN address search, default https://api-adresse.data.gouv.fr/search/; empty: off),
   ``ALERTS_GEOCODER_TIMEOUT`` (s, 5).
 """
+import datetime as dt
+
 from flask_babel import lazy_gettext as _l
 
 from portal.registry import NavEntry, ServiceDescriptor
@@ -49,5 +51,6 @@ service = ServiceDescriptor(
          NavEntry(_l("Message to one person"), "alerts.individual", "alerts.send")],
     cli=cli,
     tasks=("services.alerts.tasks",),
+    beat_schedule={"alerts-flush": {"task": "alerts.flush", "schedule": dt.timedelta(seconds=60)}},
     models=("services.alerts.models",),
 )

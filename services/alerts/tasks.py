@@ -5,7 +5,6 @@ transaction. ``alerts.flush`` runs every minute on beat (scheduled alerts, retri
 """
 from __future__ import annotations
 
-import datetime as dt
 
 from portal.tasks import celery_app
 
@@ -37,7 +36,3 @@ def flush() -> dict[str, int]:
 def geocode(subscriber_id: int) -> str:
     return geocoding.geocode_subscriber(subscriber_id)
 
-
-@celery_app.on_after_configure.connect
-def _schedule(sender, **kwargs):  # pragma: no cover - wiring for beat
-    sender.add_periodic_task(dt.timedelta(seconds=60), flush.s(), name="alerts-flush")
