@@ -142,11 +142,11 @@ def shot(_screenshot_dir):
 @pytest.fixture
 def t(app):
     """The French text of a msgid, as the pages render it (Babel's ``%(name)s`` interpolation included)."""
-    from flask_babel import force_locale, gettext
+    from flask_babel import force_locale, gettext, pgettext
 
-    def _t(msgid: str, **kw) -> str:
+    def _t(msgid: str, context: str | None = None, **kw) -> str:
         with app.test_request_context(), force_locale("fr"):
-            return gettext(msgid, **kw)
+            return pgettext(context, msgid, **kw) if context else gettext(msgid, **kw)
 
     return _t
 

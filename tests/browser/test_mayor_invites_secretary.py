@@ -42,7 +42,7 @@ def test_mayor_invites_a_secretary_who_then_switches_mairie(world, live_server, 
 
     # 1. The real login page.
     mayor.goto("/connexion")
-    expect(mayor.locator("h1")).to_have_text(t("Sign in"))
+    expect(mayor.locator("h1")).to_have_text(t("Sign in", context="page title"))
     expect(mayor.get_by_label(t("E-mail address"))).to_be_visible()
     expect(mayor.get_by_label(t("Password"))).to_be_visible()
     shot(mayor, "01-login")
