@@ -16,7 +16,15 @@ CCAG = {"works": "Travaux", "supplies": "Fournitures courantes et services",
         "services": "Fournitures courantes et services"}
 OCDS_CATEGORY = {"works": "works", "supplies": "goods", "services": "services"}
 OCDS_METHOD = {"none": "direct", "mapa": "open", "formalised": "open"}
-OCDS_PREFIX = "ocds-xxxxxx"  # placeholder prefix until the department registers its own with the OCDS helpdesk
+# The department registers its own OCDS prefix with the OCDS helpdesk and sets TENDERS_OCDS_PREFIX; until then
+# releases carry this unregistered prefix (README, configuration).
+OCDS_PREFIX = "ocds-xxxxxx"
+
+
+def ocds_prefix() -> str:
+    from flask import current_app
+
+    return current_app.config.get("TENDERS_OCDS_PREFIX") or OCDS_PREFIX
 
 
 @lru_cache(maxsize=None)
@@ -86,7 +94,7 @@ def ocds_release(t) -> dict:
     """An OCDS release (tags award + contract) with one award and one contract per awarded lot."""
     if not t.awards:
         raise OpenDataError("tender not awarded")
-    ocid = f"{OCDS_PREFIX}-{t.collectivity_id}-{t.id}"
+    ocid = f"{ocds_prefix()}-{t.collectivity_id}-{t.id}"
     buyer_id = f"FR-SIRET-{t.buyer_siret}"
     last = max(t.awards, key=lambda a: a.data_published_on)
     published = t.published_at or dt.datetime.combine(t.launch_date or last.notified_on, dt.time())
