@@ -136,7 +136,9 @@ def _read_geojson(path: Path, errors: list[str]) -> list[tuple[str, object]]:
             errors.append(f"{path.name}: unsupported CRS {crs_name!r}")
             return []
     try:
-        gdf = gpd.GeoDataFrame.from_features(doc["features"], crs=epsg)
+        gdf = _fast_frame(raw, doc["features"], epsg)
+        if gdf is None:
+            gdf = gpd.GeoDataFrame.from_features(doc["features"], crs=epsg)
     except Exception as exc:  # noqa: BLE001 - any malformed feature
         errors.append(f"{path.name}: malformed features ({exc})")
         return []
@@ -150,6 +152,33 @@ def _read_geojson(path: Path, errors: list[str]) -> list[tuple[str, object]]:
                       "GeoJSON without a 'crs' member must be WGS84 longitude/latitude")
         return []
     return [(layer, gdf)]
+
+
+def _fast_frame(raw: bytes, features: list, epsg: int):
+    """The same frame as ``GeoDataFrame.from_features`` for plain polygon features, the geometries parsed at once by
+    GEOS (C++) instead of one shapely object per feature in Python. None when the file needs the general path (null
+    or non-polygonal geometry, a property called "geometry", anything GEOS reads differently)."""
+    import geopandas as gpd
+
+    props = []
+    for f in features:
+        if not isinstance(f, dict):
+            return None
+        g = f.get("geometry")
+        if not isinstance(g, dict) or g.get("type") not in ("Polygon", "MultiPolygon"):
+            return None
+        props.append(f.get("properties") or {})
+    try:
+        geoms = shapely.get_parts(shapely.from_geojson(raw))
+    except Exception:  # noqa: BLE001 - the general path reports the problem
+        return None
+    if len(geoms) != len(features) or not np.all(np.isin(shapely.get_type_id(geoms), (3, 6))):
+        return None
+    frame = pd.DataFrame.from_records(props) if any(props) else pd.DataFrame(index=range(len(features)))
+    if "geometry" in frame.columns or len(frame) != len(features):
+        return None
+    frame.insert(0, "geometry", gpd.GeoSeries(geoms, crs=epsg))
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=epsg)
 
 
 def _coordinates_fit(gdf, epsg: int) -> bool:
@@ -354,6 +383,16 @@ def normalise_parcels(frames, commune: str | None):
 def repair(geoms, ids) -> tuple[list, int, list[str]]:
     """make_valid the invalid shapes; keep polygonal parts. → (multipolygons or None, repaired count, lost ids)."""
     arr = np.asarray(geoms, dtype=object)
+    if len(arr) and not any(g is None for g in arr):
+        # Vectorised common case: every shape valid, a Polygon or a MultiPolygon, non-empty with an area.
+        types = shapely.get_type_id(arr)
+        if (shapely.is_valid(arr).all() and np.isin(types, (3, 6)).all() and not shapely.is_empty(arr).any()
+                and (shapely.area(arr) > 0).all()):
+            out = arr.copy()
+            poly = types == 3
+            if poly.any():
+                out[poly] = shapely.multipolygons(arr[poly], indices=np.arange(int(poly.sum())))
+            return list(out), 0, []
     valid = shapely.is_valid(arr)
     repaired = 0
     lost: list[str] = []
@@ -423,6 +462,37 @@ def compare(previous: dict[str, object], new: dict[str, object]) -> dict:
 def _bbox_rows(geoms):
     b = shapely.bounds(np.asarray(geoms, dtype=object))
     return b
+
+
+PARCEL_COLUMNS = (("vintage_id", "integer"), ("current", "boolean"), ("commune_insee", "text"), ("idu", "text"),
+                  ("prefixe", "text"), ("section", "text"), ("numero", "text"), ("lieu_dit", "text"),
+                  ("contenance", "integer"), ("area", "double precision"), ("repaired", "boolean"),
+                  ("minx", "double precision"), ("miny", "double precision"), ("maxx", "double precision"),
+                  ("maxy", "double precision"), ("geom", "bytea"))
+FEATURE_COLUMNS = (("vintage_id", "integer"), ("current", "boolean"), ("commune_insee", "text"), ("layer", "text"),
+                   ("label", "text"), ("area", "double precision"), ("minx", "double precision"),
+                   ("miny", "double precision"), ("maxx", "double precision"), ("maxy", "double precision"),
+                   ("geom", "bytea"))
+
+
+def _pg_copy_insert(table: str, columns, rows) -> None:
+    """PostgreSQL bulk write inside the session's transaction: ``COPY … FROM STDIN`` (binary) into a temporary
+    staging table, then one ``INSERT … SELECT`` into the real table. COPY FROM is refused on tables with row-level
+    security, the INSERT is not: the policies (WITH CHECK on ``app.territory``) apply to every row as for any insert,
+    so the app may run as a non-superuser role (it needs the TEMPORARY privilege, granted to PUBLIC by default).
+    Any error aborts the whole transaction: the import stays all-or-nothing."""
+    stage = f"{table}_stage"
+    names = ", ".join(c for c, _ in columns)
+    select_list = ", ".join(f"ST_GeomFromWKB({c}, {SRID})" if c == "geom" else c for c, _ in columns)
+    raw = db.session.connection().connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(f"CREATE TEMPORARY TABLE {stage} ({', '.join(f'{c} {t}' for c, t in columns)}) ON COMMIT DROP")
+        with cur.copy(f"COPY {stage} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([t for _, t in columns])
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(f"INSERT INTO {table} ({names}) SELECT {select_list} FROM {stage}")
+        cur.execute(f"DROP TABLE {stage}")
 
 
 def import_commune(paths, commune: str | None = None, vintage: str | None = None, *, user_email: str = "system",
@@ -528,8 +598,17 @@ def import_commune(paths, commune: str | None = None, vintage: str | None = None
         db.session.flush()
         pb = _bbox_rows(parcels["geometry"].values)
         areas = shapely.area(np.asarray(parcels["geometry"].values, dtype=object))
+        postgres = db.engine.dialect.name == "postgresql"
+        if postgres:
+            contenance = [None if pd.isna(c) else int(c) for c in parcels["contenance"]]
+            n = len(parcels)
+            _pg_copy_insert("cadastre_parcel", PARCEL_COLUMNS, zip(
+                [v.id] * n, [is_current] * n, [insee] * n, parcels["idu"].tolist(), parcels["prefixe"].tolist(),
+                parcels["section"].tolist(), parcels["numero"].tolist(), parcels["lieu_dit"].tolist(), contenance,
+                areas.tolist(), [False] * n, *pb.T.tolist(),
+                shapely.to_wkb(np.asarray(parcels["geometry"].values, dtype=object)).tolist()))
         rows = []
-        for k, r in enumerate(parcels.itertuples(index=False)):
+        for k, r in enumerate(parcels.itertuples(index=False) if not postgres else ()):
             rows.append({
                 "vintage_id": v.id, "current": is_current, "commune_insee": insee, "idu": r.idu,
                 "prefixe": r.prefixe, "section": r.section, "numero": r.numero, "lieu_dit": r.lieu_dit,
@@ -539,7 +618,14 @@ def import_commune(paths, commune: str | None = None, vintage: str | None = None
             })
         for chunk in range(0, len(rows), 5000):
             db.session.execute(insert(Parcel), rows[chunk:chunk + 5000])
-        if features:
+        if features and postgres:
+            fg = np.asarray([g for _, _, g in features], dtype=object)
+            fb = _bbox_rows(fg)
+            n = len(features)
+            _pg_copy_insert("cadastre_feature", FEATURE_COLUMNS, zip(
+                [v.id] * n, [is_current] * n, [insee] * n, [f[0] for f in features], [f[1] for f in features],
+                shapely.area(fg).tolist(), *fb.T.tolist(), shapely.to_wkb(fg).tolist()))
+        elif features:
             fb = _bbox_rows([g for _, _, g in features])
             frows = [{"vintage_id": v.id, "current": is_current, "commune_insee": insee, "layer": layer,
                       "label": lab, "area": float(g.area), "minx": fb[k][0], "miny": fb[k][1], "maxx": fb[k][2],
@@ -562,10 +648,16 @@ def import_commune(paths, commune: str | None = None, vintage: str | None = None
         raise
     if db.engine.dialect.name == "postgresql":
         # Fresh statistics: without them the planner, seeing a bulk load, may combine the idu index with the
-        # (unselective) current flag and read the whole table for one parcel.
+        # (unselective) current flag and read the whole table for one parcel. ANALYZE samples the whole table
+        # (geometry statistics included), which costs more than loading a small commune: it runs when this import
+        # is a sizeable part of the table (more than 10 %, autovacuum's own threshold, or statistics never
+        # gathered); smaller imports leave the statistics representative and autovacuum refreshes them.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("ANALYZE cadastre_parcel")
-            conn.exec_driver_sql("ANALYZE cadastre_feature")
+            for table, added in (("cadastre_parcel", len(parcels)), ("cadastre_feature", len(features))):
+                tuples = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
+                                              (table,)).scalar()
+                if added and (tuples is None or tuples <= 0 or added > 0.1 * tuples):
+                    conn.exec_driver_sql(f"ANALYZE {table}")
     log.info("cadastre import: %s", " | ".join(report.lines()))
     return report
 
