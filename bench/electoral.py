@@ -128,12 +128,35 @@ def bench_search(app, db, rnd, pools, plan):
             "p95_ms": round(times[int(len(times) * 0.95) - 1], 1), "max_ms": round(times[-1], 1)}
 
 
-BARE = """<html><head><style>@page {{ size: A4; margin: 18mm 10mm 14mm 10mm;
- @top-right {{ content: "Page " counter(page) "/" counter(pages); }} }}
-body {{ font: 9pt sans-serif; }} table {{ width: 100%; table-layout: fixed; border-collapse: separate;
- border-spacing: 0; }} td {{ border-right: .5pt solid #444; border-bottom: .5pt solid #444; padding: 1.2mm 1.5mm; }}
- tr {{ break-inside: avoid; }}</style></head>
-<body><table>{rows}</table></body></html>"""
+BARE = """<html><head><style>@page {{ size: A4; margin: 10mm 10mm 14mm 10mm; }}
+body {{ font: 9pt "DejaVu Sans", sans-serif; margin: 0; }} section {{ break-after: page; }} header {{ height: 7mm; }}
+.g {{ position: relative; width: 190mm; border: .5pt solid #444; }} .r {{ position: relative; }}
+pre {{ position: absolute; top: 0; margin: 0; font: 9pt "DejaVu Sans", sans-serif; line-height: 3.7mm; }}
+i {{ position: absolute; top: 0; bottom: 0; border-left: .5pt solid #444; }}
+b {{ position: absolute; left: 0; width: 190mm; border-top: .5pt solid #444; }}
+</style></head><body>{pages}</body></html>"""
+BARE_ROWS = 22  # rows per page of the bare render (three lines each)
+
+
+def bare_html(voters) -> str:
+    """The same rows in the same markup technique as the service's list (one text block per column and page, a few
+    rules), written without the service's code: no line wrapping, fixed pagination, no title, no Jinja — what a
+    hand-written WeasyPrint script would render. The fair baseline for the 1.2× target."""
+    pages, n = [], (len(voters) + BARE_ROWS - 1) // BARE_ROWS
+    for k in range(n):
+        chunk = voters[k * BARE_ROWS:(k + 1) * BARE_ROWS]
+        cols = ["\n\n\n".join(str(k * BARE_ROWS + i) for i in range(1, len(chunk) + 1)),
+                "\n\n\n".join(html.escape(v.birth_name) for v in chunk),
+                "\n\n\n".join(html.escape(v.first_names) for v in chunk),
+                "\n\n".join(f"{v.birth_date:%d/%m/%Y}\n{html.escape(v.birth_place_line)}" for v in chunk),
+                "\n\n\n".join(html.escape(v.address_line) for v in chunk)]
+        left = (1, 12, 50, 81, 111)
+        pages.append(f'<section><header>Page {k + 1}/{n}</header><div class="g" style="height: {len(chunk) * 11.1}mm">'
+                     + "".join(f'<i style="left: {x - 1}mm"></i>' for x in left[1:] + (155,))
+                     + "".join(f'<b style="top: {(i + 1) * 11.1}mm"></b>' for i in range(len(chunk) - 1))
+                     + "".join(f'<pre style="left: {x}mm; top: 1.8mm">{c}</pre>' for x, c in zip(left, cols))
+                     + "</div></section>")
+    return BARE.format(pages="".join(pages))
 
 
 def bench_emargement(app, db):
@@ -158,14 +181,11 @@ def bench_emargement(app, db):
         for v in sorted(voters, key=legal_sort_key):
             by[v.bureau_id].append(v)
         htmls = [pdf.render_html("electoral/pdf/emargement.html", f"{g.collectivity.name} — Bureau {b.number}",
-                                 voters=by[b.id], bureau=b, election=None, commune=g.collectivity) for b in bureaux]
+                                 bureau=b, election=None, commune=g.collectivity, **pdf.emargement_context(by[b.id]))
+                 for b in bureaux]
         pdfs = pdf.html_to_pdf_many(htmls)
         service_s = time.perf_counter() - t0
-        bare_htmls = [BARE.format(rows="".join(
-            f"<tr><td>{i}</td><td>{html.escape(v.birth_name)}</td><td>{html.escape(v.first_names)}</td>"
-            f"<td>{v.birth_date:%d/%m/%Y}<br>{html.escape(v.birth_place_line)}</td>"
-            f"<td>{html.escape(v.address_line)}</td><td></td></tr>" for i, v in enumerate(by[b.id], 1)))
-            for b in bureaux]
+        bare_htmls = [bare_html(by[b.id]) for b in bureaux]
         t1 = time.perf_counter()
         bare = pdf.html_to_pdf_many(bare_htmls)
         bare_s = time.perf_counter() - t1

@@ -21,7 +21,8 @@ def test_emargement_in_legal_order_with_headers(app, elec, world, login_as, add_
         add_voter(world.insee_a, f"REMPLISSAGE{i:02d}", "Test", "1950-01-01", elec.bureau_a)
     add_voter(world.insee_a, "AUTREBUREAU", "Léon", "1950-01-01", elec.bureau_a2)
     c = login_as("secretary_a")
-    pages = pdf_pages(c.get(f"/s/electoral/bureaux/{elec.bureau_a}/emargement.pdf?scrutin={elec.election_a}"))
+    resp = c.get(f"/s/electoral/bureaux/{elec.bureau_a}/emargement.pdf?scrutin={elec.election_a}")
+    pages = pdf_pages(resp)
     n = len(pages)
     assert n >= 2
     for i, text in enumerate(pages, start=1):
@@ -32,7 +33,11 @@ def test_emargement_in_legal_order_with_headers(app, elec, world, login_as, add_
     order = [m for m in re.findall(r"\b(ABADIE|D'ARTOIS|DE LA TOUR|DUBOIS|Dubois|ÉMERY|ÉTIENNE|MARTIN|ZOLA)\b", text)]
     assert order == ["ABADIE", "D'ARTOIS", "DE LA TOUR", "Dubois", "DUBOIS", "ÉMERY", "ÉTIENNE", "MARTIN", "ZOLA"]
     assert "Signature" in text and "Nombre d'électeurs inscrits dans le bureau : 69" in text
-    assert re.search(r"1 ABADIE", text)  # order number
+    # the order number is printed on the same line as the name (each column is one text block: pypdf's layout mode
+    # reads the page by position, as a reader does)
+    lines = PdfReader(io.BytesIO(resp.data)).pages[0].extract_text(extraction_mode="layout").splitlines()
+    assert any(re.match(r"\s*1\s+ABADIE\s+Rose\s+03/02/1960", line) for line in lines), lines
+    assert any(re.match(r"\s*2\s+D'ARTOIS\s+Luc\s+03/02/1960", line) for line in lines), lines
 
 
 def test_voter_cards_carry_every_mention_and_a_qr_code(app, elec, world, login_as):
