@@ -648,16 +648,21 @@ def import_commune(paths, commune: str | None = None, vintage: str | None = None
         raise
     if db.engine.dialect.name == "postgresql":
         # Fresh statistics: without them the planner, seeing a bulk load, may combine the idu index with the
-        # (unselective) current flag and read the whole table for one parcel. ANALYZE samples the whole table
-        # (geometry statistics included), which costs more than loading a small commune: it runs when this import
-        # is a sizeable part of the table (more than 10 %, autovacuum's own threshold, or statistics never
-        # gathered); smaller imports leave the statistics representative and autovacuum refreshes them.
+        # (unselective) current flag and read the whole table for one parcel. A full ANALYZE (geometry statistics
+        # included) costs more than loading a small commune, so: full when the table has no statistics yet; when
+        # this import is a sizeable part of the table (more than 10 %, autovacuum's own threshold), the columns
+        # the planner weighs against each other (current, commune, idu, vintage); smaller imports leave the
+        # statistics representative. Geometry statistics only tune the && estimate: the GiST index is used
+        # either way.
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table, added in (("cadastre_parcel", len(parcels)), ("cadastre_feature", len(features))):
+            for table, added, cols in (("cadastre_parcel", len(parcels), "current, commune_insee, idu, vintage_id"),
+                                       ("cadastre_feature", len(features), "current, layer, commune_insee, vintage_id")):
                 tuples = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
                                               (table,)).scalar()
-                if added and (tuples is None or tuples <= 0 or added > 0.1 * tuples):
+                if added and (tuples is None or tuples <= 0):
                     conn.exec_driver_sql(f"ANALYZE {table}")
+                elif added > 0.1 * tuples:
+                    conn.exec_driver_sql(f"ANALYZE {table} ({cols})")
     log.info("cadastre import: %s", " | ".join(report.lines()))
     return report
 
