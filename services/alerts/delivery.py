@@ -16,18 +16,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import base64
 import hashlib
 import logging
+import re
 import smtplib
+import socket
 import ssl
+from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
 from types import SimpleNamespace
 
 from flask import current_app, has_request_context, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import event, func, select, update
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
@@ -43,7 +47,7 @@ log = logging.getLogger("services.alerts.delivery")
 
 MAX_ATTEMPTS = 6
 STALE_SENDING = dt.timedelta(minutes=10)
-BATCH = 100
+BATCH = 250
 SESSION_KEY = "alerts_delivery_ids"
 
 
@@ -168,6 +172,7 @@ def _message_id(key: str) -> str:
 
 
 TOKEN_SLOT = "__subscriber_token__"
+_DOT_LINE = re.compile(rb"(?m)^\.")
 
 
 def link_templates(insee: str) -> dict[str, str]:
@@ -202,6 +207,51 @@ def build_email(d: Delivery, alert: Alert, sub: Subscriber | None, commune: str,
     return msg
 
 
+class EmailTemplate:
+    """The e-mail of one alert, prepared once and rendered per recipient as ready-to-send bytes.
+
+    The messages of a list alert differ only by the recipient, the Message-ID, the date and the subscriber's token in
+    the links: the headers that never change (From, Subject, List-Id… encoded by the e-mail package once) and the
+    body text are prepared here; :meth:`render` fills in the rest and encodes the body in base64, so the token can be
+    placed in the text before encoding. The rendered message is the one :func:`build_email` builds (same headers,
+    same text; tests compare them). Addresses that are not plain ASCII go through :func:`build_email`."""
+
+    def __init__(self, alert: Alert, commune: str, links: dict[str, str] | None):
+        sample = build_email(SimpleNamespace(key=TOKEN_SLOT, address="slot@example.invalid"), alert,
+                             SimpleNamespace(token=TOKEN_SLOT) if alert.kind == "broadcast" else None, commune, links)
+        self.envelope_from = parseaddr(str(sample["From"]))[1]
+        self.text = sample.get_content()
+        self.one_click = str(sample["List-Unsubscribe"]) if sample["List-Unsubscribe"] else ""
+        self.personal = TOKEN_SLOT in self.text
+        static = EmailMessage(policy=email_policy.SMTP)
+        for name in ("From", "Subject", "List-Unsubscribe-Post", "List-Id"):
+            if sample[name]:
+                static[name] = sample[name]
+        static["MIME-Version"] = "1.0"
+        static["Content-Type"] = 'text/plain; charset="utf-8"'
+        static["Content-Transfer-Encoding"] = "base64"
+        self.static = bytes(static).split(b"\r\n\r\n", 1)[0] + b"\r\n"
+        self.message_id = _message_id(TOKEN_SLOT)
+        self.body = None if self.personal else self._encode(self.text)
+
+    @staticmethod
+    def _encode(text: str) -> bytes:
+        # Text in canonical form (CRLF line ends) before base64, as RFC 2045 §6.8 asks.
+        return base64.encodebytes(text.replace("\n", "\r\n").encode("utf-8")).replace(b"\n", b"\r\n")
+
+    @staticmethod
+    def fits(address: str) -> bool:
+        return address.isascii() and "\r" not in address and "\n" not in address
+
+    def render(self, key: str, address: str, token: str | None) -> bytes:
+        head = [f"To: {address}", f"Message-ID: {self.message_id.replace(TOKEN_SLOT, key)}",
+                f"Date: {format_datetime(dt.datetime.now(dt.timezone.utc))}"]
+        if self.one_click and token:
+            head.append(f"List-Unsubscribe: {self.one_click.replace(TOKEN_SLOT, token)}")
+        body = self.body if self.body is not None else self._encode(self.text.replace(TOKEN_SLOT, token or ""))
+        return ("\r\n".join(head) + "\r\n").encode("ascii") + self.static + b"\r\n" + body
+
+
 class SmtpBatch:
     """One SMTP connection reused for a batch of messages (a loopback or relay server handles thousands of messages
     per connection). Any error on the shared connection closes it and the message goes again through the portal's
@@ -224,6 +274,9 @@ class SmtpBatch:
                 conn.starttls(context=ssl.create_default_context())
         if cfg.get("MAIL_USERNAME"):
             conn.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+        # The final "." of DATA goes in a write of its own (see send_raw): without this, Nagle's algorithm holds it
+        # until the server acknowledges the body (up to the 40 ms of a delayed ACK per message).
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
 
     def send(self, msg: EmailMessage, cfg) -> None:
@@ -238,6 +291,60 @@ class SmtpBatch:
         except (OSError, smtplib.SMTPException):
             self.close()
             _send_smtp(msg, cfg)  # classifies the failure, or succeeds on a fresh connection
+
+    def send_raw(self, sender: str, address: str, data: bytes, rebuild, on_accepting) -> None:
+        """Send ready-made bytes on the shared connection and call ``on_accepting()`` (which records the outcome)
+        right after the final "." of DATA is written, before the server's answer is read: the server accepts the
+        message when it reads that dot, so recording it then, while the server works, leaves a worker killed at that
+        instant the shortest time during which a message can be accepted and not recorded (sent again after a
+        restart). A refusal of the message after the dot raises the classified error, and the caller records it
+        over the optimistic outcome; an answer that never comes is a temporary error (sent again rather than lost).
+
+        An error before the dot (connection, MAIL, RCPT, DATA) leaves nothing accepted: ``rebuild()`` gives the
+        message again, it goes through the portal's ``_send_smtp`` (fresh connection, error classification), and
+        ``on_accepting()`` is called once it was accepted."""
+        if not self.cfg.get("MAIL_SERVER"):
+            raise TemporaryMailError("MAIL_SERVER is not set")
+        try:
+            if self.conn is None or self.sent_on_conn >= self.per_connection:
+                self.close()
+                self.conn, self.sent_on_conn = self._open(), 0
+            conn = self.conn
+            conn.ehlo_or_helo_if_needed()
+            code, resp = conn.mail(sender)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, resp, sender)
+            code, resp = conn.rcpt(address)
+            if code not in (250, 251):
+                raise smtplib.SMTPRecipientsRefused({address: (code, resp)})
+            code, resp = conn.docmd("data")
+            if code != 354:
+                raise smtplib.SMTPDataError(code, resp)
+            if not data.endswith(b"\r\n"):
+                data += b"\r\n"
+            conn.send(_DOT_LINE.sub(b"..", data))
+        except (OSError, smtplib.SMTPException):
+            self.close()
+            _send_smtp(rebuild(), self.cfg)
+            on_accepting()
+            return
+        try:
+            conn.send(b".\r\n")
+        except OSError as exc:  # the dot may have left: a temporary error sends again rather than lose
+            self.close()
+            raise TemporaryMailError(f"connection lost at the end of DATA: {exc!r}") from exc
+        on_accepting()
+        try:
+            code, resp = conn.getreply()
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise TemporaryMailError(f"no answer after DATA: {exc!r}") from exc
+        if code != 250:
+            self.close()
+            if 400 <= code < 500:
+                raise TemporaryMailError(f"{code} {resp!r}")
+            raise PermanentMailError(f"{code} {resp!r}")
+        self.sent_on_conn += 1
 
     def close(self) -> None:
         if self.conn is not None:
@@ -277,53 +384,133 @@ def _claim(session: Session, ids: list[int], now: dt.datetime) -> list[int]:
     return sorted(claimed)
 
 
-def deliver_many(ids: list[int], *, smtp_send=None, now: dt.datetime | None = None) -> dict[int, str]:
-    """Send a batch of outbox rows; returns their status afterwards. Each outcome is committed right after its
-    message leaves, so a worker killed mid-batch loses nothing (unsent rows go back to pending) and at most the one
-    message in flight at the instant of the kill can be sent again."""
+_RECORD_DELIVERED = (
+    update(Delivery.__table__)
+    .where(Delivery.__table__.c.id == bindparam("row_id"))
+    .values(status="delivered", provider="smtp", provider_message_id=bindparam("mid"),
+            sent_at=bindparam("at"), delivered_at=bindparam("at"), last_error="", failure_reason=""))
+
+
+def _outcome_writer(record):
+    """A function recording one e-mail as delivered on the autocommit connection ``record``. On PostgreSQL it goes
+    straight to the driver's cursor (the statement compiled once, prepared by psycopg after a few runs): this runs
+    once per message, between the end of DATA and the server's answer."""
+    if db.engine.dialect.name != "postgresql":
+        return lambda params: record.execute(_RECORD_DELIVERED, params)
+    compiled = _RECORD_DELIVERED.compile(dialect=db.engine.dialect)
+    sql, base = str(compiled), dict(compiled.params)
+    cursor = record.connection.dbapi_connection.cursor()
+
+    def write(params):
+        cursor.execute(sql, {**base, **params})
+    return write
+
+
+def deliver_many(ids: list[int], *, smtp_send=None, smtp: SmtpBatch | None = None,
+                 now: dt.datetime | None = None) -> dict[int, str]:
+    """Send a batch of outbox rows; returns their status afterwards.
+
+    Each outcome is recorded right after its message leaves, in one single-statement transaction (autocommit), so a
+    worker killed mid-batch loses nothing (rows it had claimed and not sent go back to pending) and at most the one
+    message in flight at the instant of the kill can be sent again. Recording outcomes in groups would be fewer
+    round trips, but every message of a group accepted by the SMTP server before the kill would be sent twice.
+
+    The hot path (list e-mails over one SMTP connection, ``smtp``) renders each message from an
+    :class:`EmailTemplate` prepared once per alert and records it with one UPDATE; everything else (SMS, cancelled
+    or unsubscribed rows, failures, the .eml folder, a caller's ``smtp_send``) goes through the ORM path below."""
     cfg = current_app.config
     out: dict[int, str] = {}
-    with Session(db.engine, expire_on_commit=False) as session:
-        claimed = _claim(session, list(ids), now or utcnow())
-        if not claimed:
-            return out
+    own_smtp = None
+    if smtp is None and smtp_send is None and cfg.get("MAIL_SERVER"):
+        smtp = own_smtp = SmtpBatch(cfg)
+    try:
+        with Session(db.engine, expire_on_commit=False) as session:
+            claimed = _claim(session, list(ids), now or utcnow())
+            if not claimed:
+                return out
+            _deliver_claimed(session, claimed, cfg, smtp_send, smtp, out)
+    finally:
+        if own_smtp is not None:
+            own_smtp.close()
+    return out
+
+
+def _deliver_claimed(session: Session, claimed: list[int], cfg, smtp_send, smtp, out: dict[int, str]) -> None:
+    t = Delivery.__table__.c
+    rows = session.execute(select(t.id, t.alert_id, t.subscriber_id, t.channel, t.address, t.key, t.commune_insee)
+                           .where(t.id.in_(claimed)).order_by(t.id)).all()
+    alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_({r.alert_id for r in rows})))}
+    sub_ids = {r.subscriber_id for r in rows if r.subscriber_id}
+    subs = {s.id: s for s in session.scalars(select(Subscriber).where(Subscriber.id.in_(sub_ids)))} \
+        if sub_ids else {}
+    wanted: set[tuple[int, int]] = set()  # (alert id, subscriber id) still subscribed to one of its lists
+    for alert in alerts.values():
+        if alert.kind == "broadcast" and sub_ids:
+            for sid in session.scalars(select(Subscription.subscriber_id).distinct().where(
+                    Subscription.subscriber_id.in_(sub_ids), Subscription.list_id.in_(alert.list_ids or [-1]),
+                    Subscription.unsubscribed_at.is_(None))):
+                wanted.add((alert.id, sid))
+    names = dict(session.execute(select(Collectivity.insee, Collectivity.name).where(
+        Collectivity.insee.in_({r.commune_insee for r in rows}))).all())
+    links = {insee: link_templates(insee) for insee in {r.commune_insee for r in rows if r.channel == "email"}}
+    session.commit()  # nothing held while sending
+    templates: dict[int, EmailTemplate] = {}
+    fast = smtp is not None and smtp_send is None and bool(cfg.get("MAIL_SERVER"))
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as record:
         if db.engine.dialect.name == "postgresql":
             # Outcome commits need not wait for the WAL flush: a killed *worker* loses nothing (the server has the
             # commit); only a crash of the PostgreSQL server itself could forget the last ~0.6 s of outcomes, and
             # those rows would be sent again (never lost). Reset before the connection goes back to the pool.
-            session.connection().exec_driver_sql("SET synchronous_commit TO OFF")
-        rows = session.scalars(select(Delivery).where(Delivery.id.in_(claimed)).order_by(Delivery.id)).all()
-        alerts = {a.id: a for a in session.scalars(select(Alert).where(Alert.id.in_({d.alert_id for d in rows})))}
-        sub_ids = {d.subscriber_id for d in rows if d.subscriber_id}
-        subs = {s.id: s for s in session.scalars(select(Subscriber).where(Subscriber.id.in_(sub_ids)))} \
-            if sub_ids else {}
-        wanted: set[tuple[int, int]] = set()  # (alert id, subscriber id) still subscribed to one of its lists
-        for alert in alerts.values():
-            if alert.kind == "broadcast" and sub_ids:
-                for sid in session.scalars(select(Subscription.subscriber_id).distinct().where(
-                        Subscription.subscriber_id.in_(sub_ids), Subscription.list_id.in_(alert.list_ids or [-1]),
-                        Subscription.unsubscribed_at.is_(None))):
-                    wanted.add((alert.id, sid))
-        names = dict(session.execute(select(Collectivity.insee, Collectivity.name).where(
-            Collectivity.insee.in_({d.commune_insee for d in rows}))).all())
-        links = {insee: link_templates(insee) for insee in {d.commune_insee for d in rows if d.channel == "email"}}
-        for d in rows:
-            alert = alerts[d.alert_id]
-            sub = subs.get(d.subscriber_id) if d.subscriber_id else None
-            if alert.status == "cancelled":
-                d.status, d.failure_reason = "cancelled", "alert_cancelled"
-            elif alert.kind == "broadcast" and (sub is None or not sub.channel_ok(d.channel)
-                                                 or (alert.id, sub.id) not in wanted):
-                d.status, d.failure_reason = "cancelled", "unsubscribed"
-            else:
-                _send_one(session, d, alert, sub, names.get(d.commune_insee, ""), cfg, smtp_send,
-                          links.get(d.commune_insee))
-            session.commit()
-            out[d.id] = d.status
-        if db.engine.dialect.name == "postgresql":
-            session.connection().exec_driver_sql("RESET synchronous_commit")
-            session.commit()
-    return out
+            record.exec_driver_sql("SET synchronous_commit TO OFF")
+        write_outcome = _outcome_writer(record)
+        try:
+            for r in rows:
+                alert = alerts[r.alert_id]
+                sub = subs.get(r.subscriber_id) if r.subscriber_id else None
+                send = not (alert.status == "cancelled" or (
+                    alert.kind == "broadcast" and (sub is None or not sub.channel_ok(r.channel)
+                                                   or (alert.id, sub.id) not in wanted)))
+                if send and fast and r.channel == "email" and EmailTemplate.fits(r.address):
+                    commune = names.get(r.commune_insee, "")
+                    tmpl = templates.get(alert.id)
+                    if tmpl is None:
+                        with force_locale("fr"):
+                            tmpl = templates[alert.id] = EmailTemplate(alert, commune, links.get(r.commune_insee))
+                    token = sub.token if sub is not None and alert.kind == "broadcast" else None
+
+                    def rebuild(r=r, alert=alert, sub=sub, commune=commune):
+                        with force_locale("fr"):
+                            return build_email(r, alert, sub, commune, links.get(r.commune_insee))
+
+                    def accepting(r=r):
+                        write_outcome({"row_id": r.id, "mid": _message_id(r.key), "at": utcnow()})
+
+                    try:
+                        smtp.send_raw(tmpl.envelope_from, r.address, tmpl.render(r.key, r.address, token), rebuild,
+                                      accepting)
+                    except (TemporaryMailError, PermanentMailError) as exc:
+                        d = session.get(Delivery, r.id, populate_existing=True)
+                        d.provider = "smtp"
+                        _record_error(session, d, alert, exc)
+                        session.commit()
+                        out[r.id] = d.status
+                        continue
+                    out[r.id] = "delivered"
+                    continue
+                d = session.get(Delivery, r.id)
+                if alert.status == "cancelled":
+                    d.status, d.failure_reason = "cancelled", "alert_cancelled"
+                elif not send:
+                    d.status, d.failure_reason = "cancelled", "unsubscribed"
+                else:
+                    _send_one(session, d, alert, sub, names.get(r.commune_insee, ""), cfg,
+                              smtp_send or (smtp.send if smtp is not None else None), links.get(r.commune_insee))
+                session.commit()
+                out[r.id] = d.status
+            log.info("alerts: %s deliveries processed", len(rows))
+        finally:
+            if db.engine.dialect.name == "postgresql":
+                record.exec_driver_sql("RESET synchronous_commit")
 
 
 def _send_one(session: Session, d: Delivery, alert: Alert, sub: Subscriber | None, commune: str, cfg,
@@ -353,7 +540,14 @@ def _send_one(session: Session, d: Delivery, alert: Alert, sub: Subscriber | Non
                 d.status = "sent"
         d.sent_at, d.last_error, d.failure_reason = utcnow(), "", ""
         log.info("alert %s: %s to %s %s", alert.id, d.channel, d.address, d.status)
-    except (TemporaryMailError, smsmod.TemporarySmsError) as exc:
+    except (TemporaryMailError, smsmod.TemporarySmsError, PermanentMailError, smsmod.PermanentSmsError) as exc:
+        _record_error(session, d, alert, exc)
+
+
+def _record_error(session: Session, d: Delivery, alert: Alert, exc: Exception) -> None:
+    """A failed send: temporary errors are retried with backoff (until ``MAX_ATTEMPTS``), permanent ones never; a
+    refused address or number is marked invalid so it is not tried again."""
+    if isinstance(exc, (TemporaryMailError, smsmod.TemporarySmsError)):
         d.last_error = str(exc)[:2000]
         if d.attempts >= MAX_ATTEMPTS:
             d.status, d.failure_reason = "failed", "retries_exhausted"
@@ -362,11 +556,11 @@ def _send_one(session: Session, d: Delivery, alert: Alert, sub: Subscriber | Non
             d.next_attempt_at = utcnow() + dt.timedelta(seconds=30 * 2 ** (d.attempts - 1))
         log.warning("alert %s: %s to %s: temporary failure (%s), attempt %s", alert.id, d.channel, d.address,
                     exc, d.attempts)
-    except PermanentMailError as exc:
+    elif isinstance(exc, PermanentMailError):
         d.status, d.failure_reason, d.last_error = "failed", "address_refused", str(exc)[:2000]
         _mark_invalid(session, d, "address_refused")
         log.error("alert %s: e-mail to %s refused for good: %s", alert.id, d.address, exc)
-    except smsmod.PermanentSmsError as exc:
+    else:
         d.status, d.failure_reason, d.last_error = "failed", exc.reason, str(exc)[:2000]
         if exc.reason == "invalid_number":
             _mark_invalid(session, d, "invalid_number")

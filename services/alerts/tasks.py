@@ -18,7 +18,7 @@ def send_batch(ids: list[int]) -> dict[str, int]:
     counts: dict[str, int] = {}
     smtp = delivery.SmtpBatch(current_app.config)
     try:
-        for status in delivery.deliver_many(ids, smtp_send=smtp.send).values():
+        for status in delivery.deliver_many(ids, smtp=smtp).values():
             counts[status] = counts.get(status, 0) + 1
     finally:
         smtp.close()
