@@ -651,15 +651,18 @@ def import_commune(paths, commune: str | None = None, vintage: str | None = None
         # (unselective) current flag and read the whole table for one parcel. A full ANALYZE (geometry statistics
         # included) costs more than loading a small commune, so: full when the table has no statistics yet; when
         # this import is a sizeable part of the table (more than 10 %, autovacuum's own threshold), the columns
-        # the planner weighs against each other (current, commune, idu, vintage); smaller imports leave the
-        # statistics representative. Geometry statistics only tune the && estimate: the GiST index is used
-        # either way.
+        # the planner weighs against each other (current, commune, idu, vintage, bounding box); smaller imports
+        # leave the statistics representative. Geometry statistics only tune the && estimate: the GiST index is
+        # used either way.
+        box = "vintage_id, minx, miny, maxx, maxy"
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table, added, cols in (("cadastre_parcel", len(parcels), "current, commune_insee, idu, vintage_id"),
-                                       ("cadastre_feature", len(features), "current, layer, commune_insee, vintage_id")):
+            for table, added, cols in (("cadastre_parcel", len(parcels), f"current, commune_insee, idu, {box}"),
+                                       ("cadastre_feature", len(features), f"current, layer, commune_insee, {box}")):
+                if not added:
+                    continue
                 tuples = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
-                                              (table,)).scalar()
-                if added and (tuples is None or tuples <= 0):
+                                              (table,)).scalar() or 0
+                if tuples <= 0:
                     conn.exec_driver_sql(f"ANALYZE {table}")
                 elif added > 0.1 * tuples:
                     conn.exec_driver_sql(f"ANALYZE {table} ({cols})")
