@@ -9,16 +9,12 @@ from flask.cli import AppGroup
 cli = AppGroup("cadastre", help="Land registry: import parcels, list vintages.")
 
 
-@cli.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--commune", "commune", metavar="INSEE", help="INSEE code of the commune (checked against the files).")
-@click.option("--vintage", metavar="YYYY-MM", help="Vintage (millésime); default: the latest update date in the files.")
-def import_command(paths, commune, vintage):
-    """Import Etalab GeoJSON layers, EDIGEO sheets (.tar.bz2) or OGR files of ONE commune as a new vintage."""
-    from .importer import ImportFailed, import_commune
+def _run_import(do_import) -> None:
+    """Run one all-or-nothing import and print its report; on refusal print every error and exit 1."""
+    from .importer import ImportFailed
 
     try:
-        report = import_commune(list(paths), commune=commune, vintage=vintage)
+        report = do_import()
     except ImportFailed as exc:
         for err in exc.errors:
             click.echo(f"error: {err}", err=True)
@@ -26,6 +22,17 @@ def import_command(paths, commune, vintage):
         sys.exit(1)
     for line in report.lines():
         click.echo(line)
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--commune", "commune", metavar="INSEE", help="INSEE code of the commune (checked against the files).")
+@click.option("--vintage", metavar="YYYY-MM", help="Vintage (millésime); default: the latest update date in the files.")
+def import_command(paths, commune, vintage):
+    """Import Etalab GeoJSON layers, EDIGEO sheets (.tar.bz2) or OGR files of ONE commune as a new vintage."""
+    from .importer import import_commune
+
+    _run_import(lambda: import_commune(list(paths), commune=commune, vintage=vintage))
 
 
 @cli.command("vintages")
@@ -53,18 +60,9 @@ def import_owners_command(path, commune):
     """Replace the owners of a commune by those of a CSV (layout: services/cadastre/owners.py)."""
     from pathlib import Path
 
-    from .importer import ImportFailed
     from .owners import import_owners
 
-    try:
-        report = import_owners(Path(path).read_bytes(), commune)
-    except ImportFailed as exc:
-        for err in exc.errors:
-            click.echo(f"error: {err}", err=True)
-        click.echo("nothing was imported", err=True)
-        sys.exit(1)
-    for line in report.lines():
-        click.echo(line)
+    _run_import(lambda: import_owners(Path(path).read_bytes(), commune))
 
 
 @cli.command("import-addresses")
@@ -75,14 +73,5 @@ def import_addresses_command(path, commune):
     from pathlib import Path
 
     from .addresses import import_addresses
-    from .importer import ImportFailed
 
-    try:
-        report = import_addresses(Path(path).read_bytes(), commune)
-    except ImportFailed as exc:
-        for err in exc.errors:
-            click.echo(f"error: {err}", err=True)
-        click.echo("nothing was imported", err=True)
-        sys.exit(1)
-    for line in report.lines():
-        click.echo(line)
+    _run_import(lambda: import_addresses(Path(path).read_bytes(), commune))
