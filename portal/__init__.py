@@ -58,8 +58,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     init_context(app)  # before the service gate, which reads the context it sets
 
-    from .registry import registry
+    from .registry import Registry
 
+    registry = Registry()  # this app's own services (portal.registry.registry is a proxy to it)
     registry.init_app(app)
     # Services' settings come from the environment too: every variable named after a service slug
     # (CADASTRE_BASEMAP_URL, ALERTS_WEBHOOK_SECRET, …) is copied into the configuration, as a string.

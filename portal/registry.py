@@ -122,7 +122,18 @@ class Registry:
         app.extensions["service_registry"] = self
 
 
-registry = Registry()
+class _CurrentRegistry:
+    """The registry of the application in context. Each app built by create_app has its own Registry (kept in
+    app.extensions), so building a second app (a test, a CLI tool) never changes the services of the first."""
+
+    def __getattr__(self, name):
+        return getattr(current_app.extensions["service_registry"], name)
+
+    def __repr__(self) -> str:
+        return "<registry of the current app>"
+
+
+registry = _CurrentRegistry()
 
 
 def is_subscribed(collectivity, slug: str) -> bool:

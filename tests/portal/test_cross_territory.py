@@ -9,15 +9,15 @@ from tests.helpers.cross_territory import check_routes
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def other_services_prefixes() -> list[str]:
+def other_services_prefixes(app) -> list[str]:
     """Routes of the real services are checked by each service's own suite (tests/services/<slug>/)."""
-    from portal.registry import registry
+    registry = app.extensions["service_registry"]  # this app's registry (portal.registry.registry needs a context)
 
     return [f"{base}/{s.slug}" for s in registry.all() if s.slug != "sample" for base in ("/s", "/api/v1", "/p")]
 
 
 def test_every_deployed_service_has_its_cross_territory_test(app):
-    from portal.registry import registry
+    registry = app.extensions["service_registry"]  # this app's registry (portal.registry.registry needs a context)
 
     for service in registry.all():
         if service.deployed and service.slug != "sample":
@@ -59,7 +59,7 @@ def test_users_of_commune_a_never_reach_commune_b(app, world, login_as, foreign,
     client = login_as(role, world.a)
     report = check_routes(client, app, ids, [SECRET_TITLE, "secret-" + SECRET_TITLE, TROYES_TITLE,
                                              world.users["mayor_b"].email, "jeton de Jaucourt"],
-                          exclude=other_services_prefixes())
+                          exclude=other_services_prefixes(app))
     report.assert_clean()
     assert len(report.checked) > 20
 
@@ -69,7 +69,7 @@ def test_epci_user_sees_members_but_never_outside(app, world, login_as, foreign)
     client = login_as("epci_user")
     ids = dict(ids, note_id=notes[world.insee_troyes])
     report = check_routes(client, app, ids, [TROYES_TITLE, "secret-" + TROYES_TITLE],
-                          prefixes=("/s/sample", "/api/", "/p/sample"), exclude=other_services_prefixes())
+                          prefixes=("/s/sample", "/api/", "/p/sample"), exclude=other_services_prefixes(app))
     report.assert_clean()
     # …while notes of member communes (Jaucourt is in the EPCI) are visible to it.
     assert SECRET_TITLE in client.get("/s/sample/").get_data(as_text=True)

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 
 def test_registry_finds_entry_points_and_extra_services(app):
-    from portal.registry import registry
+    registry = app.extensions["service_registry"]  # this app's registry (portal.registry.registry needs a context)
 
     slugs = set(registry.slugs())
     assert {"electoral", "cadastre", "tenders", "alerts", "sample"} <= slugs
@@ -91,7 +91,7 @@ def test_home_shows_tiles_by_state(world, login_as):
 
 
 def test_descriptor_without_blueprint_has_no_pages(app):
-    from portal.registry import registry
+    registry = app.extensions["service_registry"]  # this app's registry (portal.registry.registry needs a context)
 
     rules = {r.rule for r in app.url_map.iter_rules()}
     for service in registry.all():
@@ -126,7 +126,7 @@ def test_public_blueprint_needs_no_sign_in(app, world, add_notes):
 def test_services_add_periodic_tasks_to_the_beat_schedule(app):
     import datetime as dt
 
-    from portal.registry import registry
+    registry = app.extensions["service_registry"]  # this app's registry (portal.registry.registry needs a context)
     from portal.tasks import init_celery
 
     sample = registry.get("sample")
@@ -140,7 +140,7 @@ def test_services_add_periodic_tasks_to_the_beat_schedule(app):
 
 
 def test_service_for_communes_only_is_refused_to_an_epci(app, world, login_as, subscribe):
-    from portal.registry import registry
+    registry = app.extensions["service_registry"]  # this app's registry (portal.registry.registry needs a context)
 
     sample = registry.get("sample")
     sample.collectivity_kinds = ("commune",)
@@ -154,7 +154,7 @@ def test_service_for_communes_only_is_refused_to_an_epci(app, world, login_as, s
 
 
 def test_home_panel_of_a_subscribed_service(app, world, login_as):
-    from portal.registry import registry
+    registry = app.extensions["service_registry"]  # this app's registry (portal.registry.registry needs a context)
 
     sample = registry.get("sample")
     sample.home_panel = lambda collectivity, permissions: f'<section id="sample-panel">{collectivity.name}</section>'
@@ -175,6 +175,22 @@ def test_services_settings_come_from_the_environment(app, monkeypatch):
         other = create_app({"EXTRA_SERVICES": ["tests.portal.sample_service:service"], "TESTING": True})
         assert other.config["SAMPLE_GREETING"] == "bonjour"
         assert "NOTASERVICE_X" not in other.config
+    finally:  # the Celery app is process-wide: give it back to the session's app
+        with app.app_context():
+            init_celery(app)
+
+
+def test_a_second_app_does_not_change_the_services_of_the_first(app, world, login_as):
+    """Each app has its own registry: building another one (a tool, a test) leaves this one's gate intact."""
+    from portal import create_app
+    from portal.tasks import init_celery
+
+    try:
+        other = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "EXTRA_SERVICES": []})
+        assert "sample" not in other.extensions["service_registry"].slugs()
+        assert "sample" in app.extensions["service_registry"].slugs()
+        c = login_as("mayor_a")
+        assert c.post("/s/sample/notes", {"title": "ok", "commune_insee": world.insee_a}).status_code == 201
     finally:  # the Celery app is process-wide: give it back to the session's app
         with app.app_context():
             init_celery(app)
