@@ -71,7 +71,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Each service package may ship its own French catalog (services/<slug>/translations): merged with the portal's.
     babel_cfg = app.extensions["babel"]
     for service in registry.all():
-        for bp in (service.blueprint, service.api_blueprint, service.public_blueprint):
+        for bp in (service.blueprint, service.api_blueprint, service.public_blueprint, service.department_blueprint):
             folder = os.path.join(bp.root_path, "translations") if bp is not None else None
             if folder and os.path.isdir(folder) and folder not in babel_cfg.translation_directories:
                 babel_cfg.translation_directories.append(folder)
@@ -134,6 +134,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.jinja_env.globals["audit_actions"] = lambda: sorted(
         ((code, str(label)) for code, label in ACTION_LABELS.items()), key=lambda item: item[1])
 
+    def _service_nav():
+        """The services' menu entries for the active collectivity (called by base.html, only on pages that show it)."""
+        if not has_request_context() or not current_user.is_authenticated:
+            return []
+        return registry.nav_for(g.get("collectivity"), g.get("permissions", set()))
+
     @app.context_processor
     def _inject():
         from .permissions import role_label
@@ -144,6 +150,8 @@ def create_app(overrides: dict | None = None) -> Flask:
             "active_membership": g.get("membership"),
             "permissions": g.get("permissions", set()),
             "role_label": role_label,
+            "service_nav": _service_nav,
+            "current_service": g.get("service"),
             "current_locale": _select_locale() if request else "fr",
         }
 

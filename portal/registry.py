@@ -55,6 +55,12 @@ class ServiceDescriptor:
     permission_labels: dict[str, object] = field(default_factory=dict)
     grantable: tuple[str, ...] = ()  # permissions a mayor may grant individually
     nav: list[NavEntry] = field(default_factory=list)
+    # Pages of the service for the department team (imports, statistics, moderation…), at /admin/s/<slug>/. Gated
+    # apart: the active collectivity must be the department, and the view's @requires permission (default
+    # "collectivities.read") must be held. A department page that touches a commune's data states it with
+    # portal.tenancy.territory_scope (explicit system context), never with a hand-written filter.
+    department_blueprint: Blueprint | None = None
+    department_nav: list[NavEntry] = field(default_factory=list)
     cli: object | None = None  # a click.Group added to ``flask``
     tasks: tuple[str, ...] = ()  # modules holding Celery tasks, imported by the worker
     beat_schedule: dict = field(default_factory=dict)  # periodic tasks: name → {"task": …, "schedule": …}
@@ -90,6 +96,30 @@ class Registry:
                     return s
         return None
 
+    def by_department_blueprint(self, blueprint_name: str) -> ServiceDescriptor | None:
+        for s in self._services.values():
+            if s.department_blueprint is not None and s.department_blueprint.name == blueprint_name:
+                return s
+        return None
+
+    def nav_for(self, collectivity, permissions: set[str]) -> list[dict]:
+        """Menu entries of the services for the active collectivity: for a commune or EPCI, each subscribed
+        service it may open; for the department, each service's department pages."""
+        entries = []
+        if collectivity is None:
+            return entries
+        for s in self._services.values():
+            if collectivity.kind == "department":
+                items = [e for e in s.department_nav if not e.permission or e.permission in permissions]
+            elif (s.deployed and collectivity.kind in s.collectivity_kinds and is_subscribed(collectivity, s.slug)
+                  and (not s.access_permission or s.access_permission in permissions)):
+                items = [e for e in s.nav if not e.permission or e.permission in permissions]
+            else:
+                continue
+            if items:
+                entries.append({"service": s, "items": items})
+        return entries
+
     def discover(self, extra: list[str]) -> list[ServiceDescriptor]:
         found: list[ServiceDescriptor] = []
         for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -113,6 +143,8 @@ class Registry:
                 app.register_blueprint(service.blueprint, url_prefix=f"/s/{service.slug}")
             if service.api_blueprint is not None:
                 app.register_blueprint(service.api_blueprint, url_prefix=f"/api/v1/{service.slug}")
+            if service.department_blueprint is not None:
+                app.register_blueprint(service.department_blueprint, url_prefix=f"/admin/s/{service.slug}")
             if service.public_blueprint is not None:
                 app.register_blueprint(service.public_blueprint, url_prefix=f"/p/{service.slug}")
             if service.cli is not None:
@@ -153,6 +185,10 @@ def _gate():
         if service:
             break
     if service is None:
+        for name in request.blueprints:
+            service = registry.by_department_blueprint(name)
+            if service:
+                return _department_gate(service)
         return None
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
@@ -164,6 +200,21 @@ def _gate():
     view = current_app.view_functions.get(request.endpoint)
     needed = getattr(view, "_required_permission", None) or service.access_permission
     if needed and needed not in g.permissions:
+        abort(403)
+    g.service = service
+    return None
+
+
+def _department_gate(service: ServiceDescriptor):
+    """A service's pages for the department team: signed in, working for the department, holding the permission."""
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    collectivity = g.get("collectivity")
+    if collectivity is None or collectivity.kind != "department":
+        abort(403)
+    view = current_app.view_functions.get(request.endpoint)
+    needed = getattr(view, "_required_permission", None) or "collectivities.read"
+    if needed not in g.permissions:
         abort(403)
     g.service = service
     return None

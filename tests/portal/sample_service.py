@@ -38,6 +38,13 @@ def index():
     return render_template_string(PAGE, notes=notes)
 
 
+@bp.get("/secrets")
+@requires("sample.secret")
+def index_secret():
+    notes = db.session.scalars(select(SampleNote).order_by(SampleNote.id)).all()
+    return render_template_string(PAGE, notes=[n for n in notes if n.secret])
+
+
 @bp.get("/notes/<int:note_id>")
 def note(note_id: int):
     n = db.session.get(SampleNote, note_id)
@@ -104,6 +111,28 @@ def public_count(insee: str):
     return jsonify(commune=insee, notes=count)
 
 
+department = Blueprint("sample_department", __name__)
+
+
+@department.get("/")
+def department_stats():
+    """A department page: counts per commune, in an explicit system context (no personal data)."""
+    from sqlalchemy import func
+
+    from portal.tenancy import territory_scope
+
+    with territory_scope(None):
+        rows = db.session.execute(select(SampleNote.commune_insee, func.count()).group_by(SampleNote.commune_insee)
+                                  .order_by(SampleNote.commune_insee)).all()
+    return jsonify(counts={insee: n for insee, n in rows})
+
+
+@department.post("/purge")
+@requires("collectivities.admin")
+def department_purge():
+    return jsonify(ok=True)
+
+
 service = ServiceDescriptor(
     slug="sample",
     name=_l("Sample service"),
@@ -120,5 +149,7 @@ service = ServiceDescriptor(
     },
     permission_labels={"sample.secret": _l("Sample: read secrets")},
     grantable=("sample.secret",),
-    nav=[NavEntry(_l("Notes"), "sample.index")],
+    nav=[NavEntry(_l("Notes"), "sample.index"), NavEntry(_l("Secrets"), "sample.index_secret", "sample.secret")],
+    department_blueprint=department,
+    department_nav=[NavEntry(_l("Sample statistics"), "sample_department.department_stats")],
 )

@@ -194,3 +194,30 @@ def test_a_second_app_does_not_change_the_services_of_the_first(app, world, logi
     finally:  # the Celery app is process-wide: give it back to the session's app
         with app.app_context():
             init_celery(app)
+
+
+def test_menu_lists_the_subscribed_services_and_their_pages(world, login_as, subscribe):
+    mayor = login_as("mayor_a").get("/s/sample/").get_data(as_text=True)
+    assert 'class="service-nav"' in mayor  # the mayor holds sample.secret: two entries, shown as a sub-menu
+    assert 'href="/s/sample/secrets"' in mayor and 'aria-current="page">Notes' in mayor.replace("\n", "")
+    secretary = login_as("secretary_a").get("/").get_data(as_text=True)
+    assert 'href="/s/sample/"' in secretary and 'href="/s/sample/secrets"' not in secretary
+    # Fravaux has no convention: no entry for the service in its menu.
+    assert 'href="/s/sample/"' not in login_as("mayor_c").get("/").get_data(as_text=True).split("<main")[0]
+
+
+def test_department_pages_of_a_service_are_for_the_department_only(app, world, login_as, add_notes):
+    add_notes(**{world.insee_a: "Lavoir", world.insee_b: "Four", "_" + world.insee_a: "Puits"})
+    admin = login_as("dept_admin")
+    resp = admin.get("/admin/s/sample/")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"counts": {world.insee_a: 2, world.insee_b: 1}}
+    assert 'href="/admin/s/sample/"' in admin.get("/admin/collectivites").get_data(as_text=True)
+    assert admin.post("/admin/s/sample/purge").status_code == 200
+    agent = login_as("dept_agent")
+    assert agent.get("/admin/s/sample/").status_code == 200
+    assert agent.post("/admin/s/sample/purge").status_code == 403  # collectivities.admin only
+    for key in ("mayor_a", "secretary_ab", "epci_user"):
+        assert login_as(key).get("/admin/s/sample/").status_code == 403, key
+    anonymous = app.test_client().get("/admin/s/sample/")
+    assert anonymous.status_code == 302 and "/connexion" in anonymous.headers["Location"]
