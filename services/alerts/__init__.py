@@ -25,9 +25,9 @@ from flask_babel import lazy_gettext as _l
 
 from portal.registry import NavEntry, ServiceDescriptor
 
-from . import dept  # noqa: F401 - the department's pages, on the public blueprint
 from . import individual  # noqa: F401 - individual messages, on the pages blueprint
 from .cli import cli
+from .dept import department
 from .public import public
 from .views import api, bp
 
@@ -47,6 +47,8 @@ service = ServiceDescriptor(
     },
     permission_labels={"alerts.read": _l("Citizen alerts: see subscribers and alerts"),
                        "alerts.send": _l("Citizen alerts: send messages")},
+    department_blueprint=department,
+    department_nav=[NavEntry(_l("Citizen alerts: communes and SMS allowances"), "alerts_department.overview")],
     nav=[NavEntry(_l("Alerts"), "alerts.index"), NavEntry(_l("New alert"), "alerts.compose", "alerts.send"),
          NavEntry(_l("Message to one person"), "alerts.individual", "alerts.send")],
     cli=cli,

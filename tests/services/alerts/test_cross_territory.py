@@ -6,7 +6,7 @@ from tests.helpers.cross_territory import check_routes
 
 from .conftest import SAFETY, add_subscriber
 
-PREFIXES = ("/s/alerts", "/api/v1/alerts", "/p/alerts")
+PREFIXES = ("/s/alerts", "/api/v1/alerts", "/p/alerts", "/admin/s/alerts")
 B_EMAIL = "habitante-secrete@jaucourt.example.org"
 B_PHONE = "+33611223344"
 B_TITLE = "Votre-passeport-est-arrive-Jaucourt"
@@ -73,8 +73,15 @@ def test_epci_user_never_sees_residents(app, world, alerts_world, login_as, subs
 @pytest.mark.parametrize("role", ["dept_admin", "dept_agent"])
 def test_department_staff_do_not_browse_subscribers(app, world, login_as, foreign, role):
     client = login_as(role)
-    report = check_routes(client, app, dict(foreign, token="z" * 43), MARKERS, prefixes=PREFIXES)
+    report = check_routes(client, app, dict(foreign, token="z" * 43), MARKERS, prefixes=PREFIXES,
+                          exclude=("/admin/s/alerts",))
     report.assert_clean()
+    # The department's own pages of the service take any commune of the department (setting its SMS allowance is
+    # their job): they answer, but never show a resident.
+    own = check_routes(client, app, dict(foreign, token="z" * 43), MARKERS, prefixes=("/admin/s/alerts",))
+    assert own.checked and not [f for f in own.findings if f.problem.startswith("body shows")], own.findings
+    page = client.get("/admin/s/alerts/").get_data(as_text=True)
+    assert "Jaucourt" in page and B_EMAIL not in page
 
 
 def test_the_real_token_is_the_only_key_to_a_residents_page(app, world, foreign):

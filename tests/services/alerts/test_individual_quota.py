@@ -35,6 +35,7 @@ def test_individual_sms_from_a_model_records_the_legal_basis(app, world, alerts_
 
 def test_department_sets_allowance_and_the_mairie_cannot_exceed_it(app, world, alerts_world, smtp, sms, login_as):
     from portal.extensions import db
+    from portal.models import AuditEvent
     from services.alerts.models import Alert, SmsQuota
 
     insee = world.insee_a
@@ -42,20 +43,42 @@ def test_department_sets_allowance_and_the_mairie_cannot_exceed_it(app, world, a
     for i in range(3):
         add_subscriber(app, insee, [safety], phone=f"+3361234560{i}")
     admin = login_as("dept_admin")
-    page = admin.get("/p/alerts/departement/").get_data(as_text=True)
-    assert "Ailleville" in page and "+33612345600" not in page
-    resp = admin.post(f"/p/alerts/departement/quotas/{insee}", {"monthly_segments": "2"},
-                      csrf_from="/p/alerts/departement/")
+    page = admin.get("/admin/s/alerts/").get_data(as_text=True)
+    assert "Ailleville" in page and "+33612345600" not in page and "06 12 34 56 00" not in page
+    # The department team's menu leads there.
+    assert 'href="/admin/s/alerts/"' in admin.get("/admin/collectivites").get_data(as_text=True)
+    # Bad input: a clear French message, nothing stored.
+    resp = admin.post(f"/admin/s/alerts/quotas/{insee}", {"monthly_segments": "beaucoup"},
+                      csrf_from="/admin/s/alerts/")
+    assert resp.status_code == 302
+    assert "nombre entier" in admin.get("/admin/s/alerts/").get_data(as_text=True)
+    # Without the CSRF token the form is refused.
+    assert admin.http.post(f"/admin/s/alerts/quotas/{insee}", data={"monthly_segments": "5"}).status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(SmsQuota)) is None
+    resp = admin.post(f"/admin/s/alerts/quotas/{insee}", {"monthly_segments": "2"}, csrf_from="/admin/s/alerts/")
     assert resp.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(SmsQuota)).monthly_segments == 2
-    # An agent sees, but does not change; a mayor sees nothing there.
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "alerts.sms_quota_set"))
+        assert event is not None
+    assert admin.post("/admin/s/alerts/quotas/10999", {"monthly_segments": "2"},
+                      csrf_from="/admin/s/alerts/").status_code == 404  # not a commune of the department
+    # An agent sees, but does not change; mayors, secretaries and the EPCI see nothing there; anonymous: sign in.
     agent = login_as("dept_agent")
-    assert agent.get("/p/alerts/departement/").status_code == 200
-    assert agent.post(f"/p/alerts/departement/quotas/{insee}", {"monthly_segments": "999"},
-                      csrf_from="/p/alerts/departement/").status_code == 403
+    assert agent.get("/admin/s/alerts/").status_code == 200
+    assert "<form" not in agent.get("/admin/s/alerts/").get_data(as_text=True).split("<main", 1)[1]
+    assert agent.post(f"/admin/s/alerts/quotas/{insee}", {"monthly_segments": "999"},
+                      csrf_from="/admin/s/alerts/").status_code == 403
+    for key in ("secretary_ab", "epci_user"):
+        assert login_as(key).get("/admin/s/alerts/").status_code == 403, key
+    anonymous = app.test_client().get("/admin/s/alerts/")
+    assert anonymous.status_code == 302 and "/connexion" in anonymous.headers["Location"]
+    # The old hand-made pages on the public blueprint are gone.
+    assert app.test_client().get("/p/alerts/departement/").status_code == 404
     mayor = login_as("mayor_a")
-    assert mayor.get("/p/alerts/departement/").status_code == 403
+    assert mayor.get("/admin/s/alerts/").status_code == 403
+    assert 'href="/admin/s/alerts/"' not in mayor.get("/").get_data(as_text=True)
     url = "/s/alerts/alertes/nouvelle"
     body = mayor.post(url, {"title": "Coupure", "body": "Coupure d'eau demain.", "severity": "info", "channels": "sms",
                             "lists": str(safety), "send": "1"}, csrf_from=url).get_data(as_text=True)
