@@ -43,11 +43,11 @@ def demo_command():
     today = dt.date.today()
     made = 0
     for ref, values in (
-        ("DEMO-TOIT", dict(title="Réfection de la toiture de l'église", nature="works", cpv_code="45261000",
+        ("DEMO-TOIT", dict(title="Réfection de la toiture de l'église", nature="works", cpv_code="45261000-4",
                            description="Remplacement des tuiles et reprise de la charpente du clocher.",
                            place="Église Saint-Martin, Ailleville", duration_months=3, single_lot_reason="indivisible",
                            amount_ht=Decimal("85000"), step=3, status="draft", lots=[("Toiture", "85000")])),
-        ("DEMO-NEIGE", dict(title="Déneigement des voies communales", nature="services", cpv_code="90620000",
+        ("DEMO-NEIGE", dict(title="Déneigement des voies communales", nature="services", cpv_code="90620000-9",
                             description="Déneigement et salage des 6 km de voies communales, hivers 2026 à 2029.",
                             place="Voies communales d'Ailleville", duration_months=12, renewals=2, renewal_months=12,
                             single_lot_reason="indivisible", amount_ht=Decimal("45000"), step=6, status="published",
@@ -75,3 +75,33 @@ def demo_command():
         made += 1
     db.session.commit()
     click.echo(f"{made} demo consultation(s) added to {coll.name}.")
+
+
+@cli.command("cpv-import", help="Load the whole CPV nomenclature from a CSV export of the official EU file (columns "
+                                "CODE such as 45261000-4 and FR). All or nothing; written to TENDERS_CPV_FILE.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def cpv_import_command(path):
+    from pathlib import Path
+
+    from flask import current_app
+
+    from . import cpv
+
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")
+    data, errors, count = cpv.convert(text)
+    if errors:
+        for e in errors[:200]:
+            click.echo(e, err=True)
+        raise click.ClickException(f"{len(errors)} line(s) rejected out of {count}: nothing was loaded.")
+    target = Path(current_app.config.get("TENDERS_CPV_FILE")
+                  or Path(current_app.instance_path) / "tenders" / "cpv.csv.gz")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    click.echo(f"{count} CPV codes loaded into {target}.")

@@ -55,7 +55,7 @@ def decp_marche(t, a) -> dict:
         "acheteur": {"id": t.buyer_siret},
         "nature": "Marché",
         "objet": objet[:1000],
-        "codeCPV": t.cpv_code,
+        "codeCPV": t.cpv_code.split("-")[0],  # the schema prefers the code without its check digit
         "techniques": {"technique": ["Sans objet"]},
         "modalitesExecution": {"modaliteExecution": ["Sans objet"]},
         "marcheInnovant": False,

@@ -7,15 +7,13 @@ re-checks everything before publication.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from . import rules
+from . import cpv, rules
 from .models import TenderLot
 
 STEPS = {
@@ -43,18 +41,11 @@ SINGLE_LOT_REASONS = {
 }
 
 SIRET_RE = re.compile(r"^[0-9]{14}$")
-CPV_RE = re.compile(r"^[0-9]{8}(-[0-9])?$")
 MAX_MONTHS = 120
 
 
-@lru_cache(maxsize=1)
-def cpv_codes() -> list[dict]:
-    return json.loads((rules.DATA / "cpv_subset.json").read_text(encoding="utf-8"))["codes"]
-
-
 def cpv_search(q: str, limit: int = 20) -> list[dict]:
-    q = (q or "").strip().lower()
-    return [c for c in cpv_codes() if not q or q in c["code"] or q in c["label"].lower()][:limit]
+    return [{"code": e.full, "label": e.label} for e in cpv.search(q, limit)]
 
 
 def criterion_label(c: dict) -> str:
@@ -67,8 +58,15 @@ def single_lot_label(code: str) -> str:
 
 
 def cpv_label(code: str) -> str:
-    base = (code or "").split("-")[0]
-    return next((c["label"] for c in cpv_codes() if c["code"] == base), "")
+    return cpv.label(code)
+
+
+CPV_PROBLEMS = {
+    "format": _l("A CPV code has 8 digits and may end with its check digit, e.g. 45261000 or 45261000-4."),
+    "division": _l("No CPV division starts with these two digits: choose a code in the list."),
+    "check": _l("The check digit (after the dash) does not match this code: check the code or type the 8 digits "
+                "alone."),
+}
 
 
 EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
@@ -122,14 +120,16 @@ def save_step_1(t, form) -> dict:
     t.title = form.get("title", "").strip()[:300]
     t.description = form.get("description", "").strip()[:5000]
     t.nature = form.get("nature", "") if form.get("nature") in rules.NATURES else ""
-    t.cpv_code = form.get("cpv_code", "").strip()[:10]
+    raw_cpv = form.get("cpv_code", "").strip()[:20]
+    code, cpv_problem = cpv.normalise(raw_cpv) if raw_cpv else (None, None)
+    t.cpv_code = code or raw_cpv[:10]
     t.place = form.get("place", "").strip()[:300]
     if not t.title:
         errors["title"] = _("Describe in a few words what you want to buy.")
     if not t.nature:
         errors["nature"] = _("Choose works, supplies or services.")
-    if t.cpv_code and not CPV_RE.match(t.cpv_code):
-        errors["cpv_code"] = _("A CPV code has 8 digits, e.g. 45261000.")
+    if cpv_problem:
+        errors["cpv_code"] = str(CPV_PROBLEMS[cpv_problem])
     elif not t.cpv_code:
         errors["cpv_code"] = _("Choose the CPV code closest to your need.")
     for name in ("duration_months", "renewals", "renewal_months"):
@@ -400,8 +400,10 @@ def problems(t) -> dict[int, list[str]]:
         add(1, _("The object of the contract is missing."))
     if not t.nature:
         add(1, _("The nature of the contract is missing."))
-    if not (t.cpv_code and CPV_RE.match(t.cpv_code)):
+    if not t.cpv_code:
         add(1, _("The CPV code is missing."))
+    elif cpv.normalise(t.cpv_code)[0] != t.cpv_code:
+        add(1, _("The CPV code is not valid."))
     if not t.duration_months:
         add(1, _("The duration is missing."))
     if len(t.lots) == 1 and not t.single_lot_reason:

@@ -24,7 +24,7 @@
   if (cpv) {
     var list = document.getElementById(cpv.getAttribute("list"));
     cpv.addEventListener("input", function () {
-      if (/^[0-9]{8}/.test(cpv.value)) { return; }
+      if (/^[0-9]{8}-?[0-9]?$/.test(cpv.value.trim())) { return; }
       fetch(cpv.dataset.cpvUrl + "?q=" + encodeURIComponent(cpv.value), {credentials: "same-origin"})
         .then(function (r) { return r.json(); })
         .then(function (items) {

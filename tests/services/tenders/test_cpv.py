@@ -1,0 +1,85 @@
+"""The CPV list: check digits, accent-insensitive search, validation at step 1, and the all-or-nothing import of the
+official file."""
+import gzip
+
+import pytest
+
+from services.tenders import cpv
+
+from .conftest import ROOF, new_tender
+
+# Code/check-digit pairs as published in the official CPV 2008 file (CSV export cpv_2008_ver_2013.csv, vendored in
+# github.com/kwasiucionek/TenderBot @ 36252247040e), taken across divisions, levels and the division-09 exception.
+OFFICIAL = """03000000-1 03111900-1 03115130-0 03117140-7 03121210-0 03221114-8 03222311-6 09000000-3 09100000-0
+09111100-1 09134210-2 09134232-2 09300000-2 09310000-5 14212000-0 14611000-7 14621100-1 15000000-8 15119600-1
+15131134-3 15131135-0""".split()
+
+
+@pytest.mark.parametrize("full", OFFICIAL)
+def test_check_digit_reproduces_the_official_file(full):
+    code, digit = full.split("-")
+    assert cpv.check_digit(code) == digit
+
+
+def test_a_wrong_digit_is_caught():
+    assert cpv.check_digit("45261000") == "4"
+    assert cpv.normalise("45261000-4") == ("45261000-4", None)
+    assert cpv.normalise(" 45261000 ") == ("45261000-4", None)
+    assert cpv.normalise("45261000-5") == (None, "check")
+    assert cpv.normalise("4526100") == (None, "format")
+    assert cpv.normalise("99000000") == (None, "division")  # there is no division 99
+
+
+def test_search_ignores_accents_case_and_finds_by_code(app):
+    with app.app_context():
+        assert [e.code for e in cpv.search("DENEIGEMENT")] == ["90620000"]
+        assert "90620000" in [e.code for e in cpv.search("déneigement")]
+        assert cpv.search("4526")[0].full == "45261000-4"
+        assert cpv.search("45261000-4")[0].code == "45261000"
+        found = [e.code for e in cpv.search("travaux construction")]
+        assert found[0] == "45000000"  # the shorter, more general label first
+        assert cpv.label("45261000") == "Travaux de charpente et de couverture et travaux connexes"
+        # a code missing from the partial list is shown with its division, marked as such
+        assert cpv.label("45262000-1").endswith("(division 45)")
+
+
+def test_picker_endpoint_and_step_1_validation(app, tenders_world, login_as):
+    client = login_as("secretary_a")
+    items = client.get("/s/tenders/cpv?q=couverture").get_json()
+    assert {"code": "45261000-4", "label": "Travaux de charpente et de couverture et travaux connexes"} in items
+    tid = new_tender(client)
+    bad = dict(ROOF[1], cpv_code="45261000-9")
+    resp = client.post(f"/s/tenders/{tid}/etape/1", bad | {"action": "next"}, csrf_from=f"/s/tenders/{tid}/etape/1")
+    assert resp.status_code == 422
+    assert "chiffre de contrôle" in resp.get_data(as_text=True)
+    resp = client.post(f"/s/tenders/{tid}/etape/1", ROOF[1] | {"action": "next"}, csrf_from=f"/s/tenders/{tid}/etape/1")
+    assert resp.status_code == 302
+    from portal.extensions import db
+    from services.tenders.models import Tender
+
+    with app.app_context():
+        assert db.session.get(Tender, tid).cpv_code == "45261000-4"
+
+
+def test_import_is_all_or_nothing_then_replaces_the_list(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "TENDERS_CPV_FILE", str(tmp_path / "cpv.csv.gz"))
+    runner = app.test_cli_runner()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("CODE;FR\n45261000-4;Travaux de charpente et de couverture et travaux connexes\n4526;Rien\n"
+                   "45262000-1;\n", encoding="utf-8")
+    result = runner.invoke(args=["tenders", "cpv-import", str(bad)])
+    assert result.exit_code != 0
+    assert "line 3" in result.output and "line 4" in result.output and "nothing was loaded" in result.output
+    assert not (tmp_path / "cpv.csv.gz").exists()
+
+    good = tmp_path / "good.csv"
+    rows = ["CODE;EN;FR", "45000000-7;Construction work;Travaux de construction",
+            "45262000-1;Special trade construction works;Travaux de métiers spécialisés de construction"]
+    good.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = runner.invoke(args=["tenders", "cpv-import", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "2 CPV codes loaded" in result.output
+    assert gzip.decompress((tmp_path / "cpv.csv.gz").read_bytes()).decode().count("\n") == 3
+    with app.app_context():
+        assert cpv.label("45262000") == "Travaux de métiers spécialisés de construction"
+        assert [e.code for e in cpv.search("metiers specialises")] == ["45262000"]
