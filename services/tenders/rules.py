@@ -42,6 +42,7 @@ class Threshold:
     article: str
     source: str
     verified: str
+    text: str = ""  # the provision as it was read, quoted
 
     def applies(self, nature: str, on: dt.date) -> bool:
         return nature in self.natures and self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
@@ -88,7 +89,7 @@ def load() -> tuple[list[Threshold], list[dict]]:
             id=r["id"], rule=r["rule"], natures=tuple(r["natures"]), amount=Decimal(str(r["amount"])),
             valid_from=dt.date.fromisoformat(r["valid_from"]),
             valid_to=dt.date.fromisoformat(r["valid_to"]) if r.get("valid_to") else None,
-            article=r["article"], source=r["source"], verified=r["verified"],
+            article=r["article"], source=r["source"], verified=r["verified"], text=r.get("text", ""),
         )
         for r in raw["rows"]
     ]

@@ -92,7 +92,15 @@ def test_bad_input_is_refused_with_a_message(app, nature, amount, on):
 def test_every_row_cites_its_source():
     rows, deadlines = rules.load()
     for t in rows:
-        assert t.article and t.source and t.verified, t.id
+        assert t.article and t.source and t.verified and t.text, t.id
+        # every amount in force appears in the quoted text or in its source, written the French way
+        assert f"{int(t.amount):,}".replace(",", " ") in (t.text + t.source).replace("\u00a0", " ") or \
+            t.verified.startswith("NON vérifié"), t.id
+    # the rows in force from 2026 on cite the décret or the delegated regulation that fixes them
+    assert "2025-1386" in rules.thresholds_on("works", D(2026, 1, 1))["no_publicity_below"].source
+    assert "2025-1386" in rules.thresholds_on("supplies", D(2026, 4, 1))["no_publicity_below"].source
+    assert "2025/2152" in rules.thresholds_on("services", D(2027, 12, 31))["formalised_from"].source
+    assert "2023/2495" in rules.thresholds_on("works", D(2025, 12, 31))["formalised_from"].source
     for n in rules.NATURES:  # no gap nor overlap between 2024-01-01 and 2027-12-31
         day = D(2024, 1, 1)
         while day <= D(2027, 12, 31):
