@@ -90,8 +90,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .mairie import bp as mairie_bp
     from .admin import bp as admin_bp
     from .api import bp as api_bp
+    from .support import bp as support_bp
 
-    for bp in (auth_bp, home_bp, mairie_bp, admin_bp, api_bp):
+    for bp in (auth_bp, home_bp, mairie_bp, admin_bp, api_bp, support_bp):
         app.register_blueprint(bp)
     for service in registry.all():  # the portal's CSRF does not apply to token-authenticated JSON APIs
         if service.api_blueprint is not None:
@@ -152,6 +153,7 @@ def create_app(overrides: dict | None = None) -> Flask:
             "role_label": role_label,
             "service_nav": _service_nav,
             "current_service": g.get("service"),
+            "support": g.get("support"),
             "current_locale": _select_locale() if request else "fr",
         }
 

@@ -12,12 +12,13 @@ from sqlalchemy.orm import selectinload
 from . import audit
 from .accounts import AccountError, invite
 from .extensions import db
-from .forms import ConfirmForm, ConventionForm, FirstAccountForm, ServiceToggleForm
+from .forms import ConfirmForm, ConventionForm, FirstAccountForm, ServiceToggleForm, SupportForm
 from .mairie import filter_audit
 from .models import (CONVENTION_STATUSES, KIND_COMMUNE, KIND_EPCI, AuditEvent, Collectivity, Convention,
                      Membership, ServiceActivation, User, fold)
 from .permissions import ROLE_MAYOR
 from .registry import registry, requires
+from .support import recent_sessions
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -33,6 +34,10 @@ STATUS_LABELS = {
 @bp.before_request
 @login_required
 def _department_only():
+    if g.get("support") is not None:  # the department's pages wait until the support session is closed
+        flash(_("You are in support mode on %(name)s: leave it to go back to the department's pages.",
+                name=g.support.collectivity.name), "warning")
+        return redirect(url_for("home.index"))
     if "collectivities.read" not in g.permissions:
         abort(403)
 
@@ -81,6 +86,7 @@ def collectivity(collectivity_id: int):
         "admin/collectivity.html", coll=coll, memberships=memberships, services=registry.all(),
         activations=activations, convention=coll.convention_in_force(), status_labels=STATUS_LABELS,
         account_form=FirstAccountForm(), confirm_form=ConfirmForm(), toggle_form=ServiceToggleForm(),
+        support_form=SupportForm(), support_sessions=recent_sessions(coll.id),
     )
 
 

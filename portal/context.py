@@ -72,9 +72,16 @@ def init_context(app: Flask) -> None:
         g.collectivity = None
         g.membership = None
         g.permissions = set()
+        g.support = None
         tenancy.activate(frozenset())
         if request.endpoint == "static" or not current_user.is_authenticated:
             return
+        if not g.get("api_token_auth"):
+            from .support import apply as apply_support
+
+            if apply_support(current_user):  # the department's support mode: one collectivity, read-only
+                tenancy.activate(g.collectivity.territory())
+                return
         wanted = request.headers.get("X-Collectivity") if g.get("api_token_auth") else None
         wanted_id = int(wanted) if wanted and wanted.isdigit() else session.get("active_collectivity_id")
         membership = choose_membership(current_user, wanted_id)

@@ -128,3 +128,15 @@ class ServiceToggleForm(FlaskForm):
     service = HiddenField(validators=[DataRequired()])
     enabled = BooleanField()
     submit = SubmitField(_l("Save"))
+
+
+class SupportForm(FlaskForm):
+    """Opening the department's support mode on one collectivity: a stated reason and a short duration."""
+
+    reason = TextAreaField(_l("Reason (shown to the mayor and kept in the audit log)"), validators=[
+        DataRequired(_l("State why you need to see the data of this collectivity.")),
+        Length(min=15, max=500, message=_l("The reason must be between 15 and 500 characters long."))])
+    duration = SelectField(_l("Duration"), coerce=int, default=30,
+                           choices=[(15, _l("15 minutes")), (30, _l("30 minutes")), (60, _l("1 hour")),
+                                    (120, _l("2 hours"))])
+    submit = SubmitField(_l("Open the support mode"))

@@ -269,6 +269,31 @@ class LoginAttempt(db.Model):
     success: Mapped[bool] = mapped_column(default=False)
 
 
+SUPPORT_DURATIONS = (15, 30, 60, 120)  # minutes a support session may last
+
+
+class SupportSession(db.Model):
+    """The department's audited, time-limited support mode (DESIGN.md §2): one staff member works inside one
+    collectivity, read-only, for a stated reason. Every page seen meanwhile is an audit event of that collectivity."""
+
+    __tablename__ = "support_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    collectivity_id: Mapped[int] = mapped_column(ForeignKey("collectivity.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str] = mapped_column(String(20), default="")  # ended (by the agent) / expired / revoked
+
+    user: Mapped[User] = relationship()
+    collectivity: Mapped[Collectivity] = relationship()
+
+    def is_open(self, now: dt.datetime | None = None) -> bool:
+        return self.ended_at is None and self.expires_at > (now or utcnow())
+
+
 class AuditEvent(db.Model):
     """Who did what, when, in which collectivity, and why. Never updated, never deleted by the app."""
 

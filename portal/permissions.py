@@ -32,6 +32,7 @@ PORTAL_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "collectivities.admin": (ROLE_DEPT_ADMIN,),  # conventions, services, first accounts, suspensions
     "collectivities.read": (ROLE_DEPT_ADMIN, ROLE_DEPT_AGENT),
     "audit.read.all": (ROLE_DEPT_ADMIN,),
+    "support.enter": (ROLE_DEPT_ADMIN, ROLE_DEPT_AGENT),  # the audited, time-limited support mode (support.py)
     "members.manage": (ROLE_MAYOR,),  # invite, change role, remove, grant service permissions
     "members.read": (ROLE_MAYOR, ROLE_SECRETARY, ROLE_ELECTED),
     "audit.read": (ROLE_MAYOR,),
