@@ -11,9 +11,11 @@ Settings (app config key, else environment variable of the same name — ``servi
   ``ALERTS_SMS_API_KEY``, ``ALERTS_SMS_SENDER`` (11 characters, default "Mairie"), ``ALERTS_SMS_TIMEOUT`` (s, 10),
   ``ALERTS_SMS_RATE`` (SMS per second per provider and worker process, 10), ``ALERTS_SMS_PRICE`` (€ per segment for
   the estimate, 0.05), ``ALERTS_SMS_STOP_MENTION`` (default « Désinscription : répondez STOP »).
-- ``ALERTS_WEBHOOK_SECRET``: shared secret of the receipts/STOP webhook ``/p/alerts/webhooks/sms/<provider>``
-  (Brevo: ``?secret=`` in the callback URL given at sending time; http_json: ``X-Signature`` = hex HMAC-SHA256 of the
-  body). Without it every webhook call is refused.
+- ``ALERTS_WEBHOOK_SECRET``: shared secret of the provider webhooks — SMS receipts, bounces and STOP replies at
+  ``/p/alerts/webhooks/sms/<provider>``, e-mail bounces and complaints of Brevo's SMTP relay at
+  ``/p/alerts/webhooks/email/brevo``. Brevo: ``Authorization: Bearer <secret>`` (webhook created with a bearer
+  token), Basic authentication with the secret as password, or ``?secret=`` (the callback URL given with each SMS);
+  http_json: ``X-Signature`` = hex HMAC-SHA256 of the body. Without it every webhook call is refused.
 - ``ALERTS_DEFAULT_SMS_QUOTA``: monthly SMS segments of a commune the department set no allowance for (unset: no
   limit).
 - ``ALERTS_GEOCODER_URL`` (BAN address search, default https://api-adresse.data.gouv.fr/search/; empty: off),

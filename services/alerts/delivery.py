@@ -42,6 +42,7 @@ from .settings import setting
 from . import sms as smsmod
 from .grammar import of_commune
 from .models import Alert, AlertList, Delivery, Subscriber, Subscription, utcnow
+from .receipts import MAILIN_PREFIX
 
 log = logging.getLogger("services.alerts.delivery")
 
@@ -189,6 +190,8 @@ def build_email(d: Delivery, alert: Alert, sub: Subscriber | None, commune: str,
     msg["To"] = d.address
     msg["Subject"] = f"{commune} — {alert.title}"
     msg["Message-ID"] = _message_id(d.key)
+    # Handed back by Brevo's SMTP relay in its webhook events: the bounce or complaint names its row exactly.
+    msg["X-Mailin-custom"] = f"{MAILIN_PREFIX}{d.key}"
     msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
     lines = [alert.body.strip(), "", "—", _("Mairie %(of_commune)s", commune=commune, of_commune=of_commune(commune))]
     if alert.kind == "broadcast" and sub is not None:
@@ -245,6 +248,7 @@ class EmailTemplate:
 
     def render(self, key: str, address: str, token: str | None) -> bytes:
         head = [f"To: {address}", f"Message-ID: {self.message_id.replace(TOKEN_SLOT, key)}",
+                f"X-Mailin-custom: {MAILIN_PREFIX}{key}",
                 f"Date: {format_datetime(dt.datetime.now(dt.timezone.utc))}"]
         if self.one_click and token:
             head.append(f"List-Unsubscribe: {self.one_click.replace(TOKEN_SLOT, token)}")
@@ -356,15 +360,20 @@ class SmtpBatch:
 
 
 def _mark_invalid(session: Session, d: Delivery, reason: str) -> None:
+    """A permanent refusal of the address or number by our own provider: the resident's channel is marked invalid
+    (audited, visible to the mairie) and nothing is sent to it any more."""
+    from .receipts import mark_invalid
+
     if d.subscriber_id is None:
         return
     sub = session.get(Subscriber, d.subscriber_id)
-    if sub is None:
-        return
-    if d.channel == "email" and sub.email == d.address:
-        sub.email_invalid = reason[:200]
-    elif d.channel == "sms" and sub.phone == d.address:
-        sub.phone_invalid = reason[:200]
+    if sub is not None:
+        mark_invalid(session, sub, d.channel, d.address, reason, d.provider or "smtp")
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Wait before attempt ``attempts + 1``: 30 s, 1 min, 2 min, 4 min, 8 min…"""
+    return dt.timedelta(seconds=30 * 2 ** max(attempts - 1, 0))
 
 
 def deliver(delivery_id: int, *, smtp_send=None) -> str:
@@ -553,7 +562,7 @@ def _record_error(session: Session, d: Delivery, alert: Alert, exc: Exception) -
             d.status, d.failure_reason = "failed", "retries_exhausted"
         else:
             d.status, d.failure_reason = "pending", "temporary"
-            d.next_attempt_at = utcnow() + dt.timedelta(seconds=30 * 2 ** (d.attempts - 1))
+            d.next_attempt_at = utcnow() + backoff(d.attempts)
         log.warning("alert %s: %s to %s: temporary failure (%s), attempt %s", alert.id, d.channel, d.address,
                     exc, d.attempts)
     elif isinstance(exc, PermanentMailError):
@@ -587,40 +596,9 @@ def flush(now: dt.datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def apply_receipt(provider_message_id: str, status: str, reason: str = "") -> bool:
-    """A provider's delivery receipt: delivered, or failed with a reason. Returns whether a row matched."""
-    with Session(db.engine) as session:
-        d = session.scalar(select(Delivery).where(Delivery.provider_message_id == provider_message_id,
-                                                  Delivery.channel == "sms"))
-        if d is None:
-            return False
-        if status == "delivered":
-            d.status, d.delivered_at = "delivered", utcnow()
-        elif status == "failed":
-            d.status, d.failure_reason = "failed", reason or "not_delivered"
-            if reason == "invalid_number":
-                _mark_invalid(session, d, reason)
-        session.commit()
-        return True
-
-
-def stop_by_phone(phone: str) -> int:
-    """A STOP reply: end every active subscription of that number (all communes: the number said STOP)."""
-    with Session(db.engine) as session:
-        subs = session.scalars(select(Subscriber).where(Subscriber.phone == phone)).all()
-        n = 0
-        for sub in subs:
-            for s in sub.subscriptions:
-                if s.unsubscribed_at is None:
-                    s.unsubscribed_at, s.unsubscribe_channel = utcnow(), "stop"
-                    n += 1
-        session.commit()
-        return n
-
-
 def code_hash(subscriber_token: str, code: str) -> str:
     secret = current_app.config["SECRET_KEY"]
     return hashlib.sha256(f"{secret}:{subscriber_token}:{code}".encode()).hexdigest()
 
 
-__all__ = ["queue_alert", "deliver", "flush", "recipients", "apply_receipt", "stop_by_phone", "AlertList"]
+__all__ = ["queue_alert", "deliver", "flush", "recipients", "AlertList"]

@@ -28,7 +28,8 @@ from portal.tenancy import territory_scope
 from .settings import setting
 from . import cap as capmod
 from . import sms as smsmod
-from .delivery import apply_receipt, code_hash, public_url, stop_by_phone
+from . import receipts
+from .delivery import code_hash, public_url
 from .geocode import request_geocoding
 from .forms import CodeForm, ConfirmForm, ManageForm, SubscribeForm
 from .grammar import of_commune
@@ -345,73 +346,73 @@ def feed(insee: str):
         return Response(xml, mimetype="application/atom+xml")
 
 
-# SMS provider webhook ------------------------------------------------------------------------------------------------
+# Provider webhooks ---------------------------------------------------------------------------------------------------
 
-BREVO_FAILED = {"hardBounce": "invalid_number", "hard_bounce": "invalid_number", "softBounce": "not_delivered",
-                "soft_bounce": "not_delivered", "rejected": "refused", "blacklisted": "refused",
-                "skip": "refused"}
+def _secret_matches(sent: str, secret: str) -> bool:
+    return bool(sent) and hmac.compare_digest(sent.encode(), secret.encode())
 
 
 def _verify(provider: str) -> bool:
+    """Is this call from our provider? Nothing is accepted while ALERTS_WEBHOOK_SECRET is unset.
+
+    - ``http_json`` (our generic gateway contract): ``X-Signature`` = hex HMAC-SHA256 of the raw body with the
+      secret (``sha256=`` prefix allowed).
+    - ``brevo``: Brevo signs nothing; its documented ways to authenticate a notify URL
+      (https://developers.brevo.com/docs/username-and-password-authentication, "Secure webhook calls") are a bearer
+      token (webhook created with ``"auth": {"type": "bearer", "token": …}`` → ``Authorization: Bearer <token>``)
+      or a user and password in the URL (→ ``Authorization: Basic``; the password is checked), besides allowing
+      Brevo's IP ranges at the reverse proxy. The callback URL we give with each SMS (``webUrl``) carries the secret
+      in its query string (``?secret=``). Any one of the three, equal to the secret, is accepted."""
     secret = setting("ALERTS_WEBHOOK_SECRET") or ""
     if not secret:
-        log.error("SMS webhook called but ALERTS_WEBHOOK_SECRET is not set: refused")
+        log.error("provider webhook called but ALERTS_WEBHOOK_SECRET is not set: refused")
         return False
     if provider == "http_json":
-        sent = request.headers.get("X-Signature", "")
+        sent = request.headers.get("X-Signature", "").strip()
+        sent = sent[7:] if sent.startswith("sha256=") else sent
         expected = hmac.new(secret.encode(), request.get_data(), hashlib.sha256).hexdigest()
-        return hmac.compare_digest(sent, expected)
-    # Brevo calls the webUrl given at sending time; the shared secret travels in its query string.
-    return hmac.compare_digest(request.args.get("secret", ""), secret)
+        return _secret_matches(sent.lower(), expected)
+    auth = request.authorization
+    if auth is not None:
+        if auth.type == "bearer" and _secret_matches(auth.token or "", secret):
+            return True
+        if auth.type == "basic" and _secret_matches(auth.password or "", secret):
+            return True
+    return _secret_matches(request.args.get("secret", ""), secret)
+
+
+PARSERS = {("sms", "brevo"): receipts.brevo_sms_event, ("sms", "http_json"): receipts.http_json_event,
+           ("email", "brevo"): receipts.brevo_email_event}
+
+
+def _webhook(channel: str, provider: str):
+    parse = PARSERS.get((channel, provider))
+    if parse is None:
+        abort(404)
+    if not _verify(provider):
+        log.warning("%s webhook %s: bad or missing secret from %s", channel, provider, request.remote_addr)
+        abort(403)
+    try:
+        data = json.loads(request.get_data() or b"{}")
+    except ValueError:
+        log.warning("%s webhook %s: body is not JSON", channel, provider)
+        abort(400)
+    events = [parse(ev) for ev in (data if isinstance(data, list) else [data]) if isinstance(ev, dict)]
+    with territory_scope(None):  # a verified provider call acts as the system (receipts of every commune)
+        handled = receipts.apply_events(events)
+    log.info("%s webhook %s: %s event(s), %s applied", channel, provider, len(events), handled)
+    return {"received": len(events), "handled": handled}
 
 
 @public.post("/webhooks/sms/<provider>")
 @csrf.exempt
 def webhook(provider: str):
-    if provider not in ("brevo", "http_json"):
-        abort(404)
-    if not _verify(provider):
-        log.warning("SMS webhook %s: bad signature from %s", provider, request.remote_addr)
-        abort(403)
-    try:
-        data = json.loads(request.get_data() or b"{}")
-    except ValueError:
-        abort(400)
-    events = data if isinstance(data, list) else [data]
-    with territory_scope(None):  # a verified provider call acts as the system (receipts of every commune)
-        handled = _handle_events(provider, events)
-    return {"handled": handled}
+    """Delivery receipts, bounces and replies (STOP) of the SMS provider."""
+    return _webhook("sms", provider)
 
 
-def _handle_events(provider: str, events: list) -> int:
-    handled = 0
-    for ev in events:
-        if not isinstance(ev, dict):
-            continue
-        if provider == "brevo":
-            kind = str(ev.get("msg_status") or ev.get("event") or "")
-            message_id = str(ev.get("messageId") or ev.get("message_id") or "")
-            reply = ev.get("reply")
-            number = str(ev.get("to") or ev.get("from") or "")
-        else:
-            kind = str(ev.get("status") or "")
-            message_id = str(ev.get("id") or "")
-            reply = ev.get("text") if kind == "inbound" else None
-            number = str(ev.get("from") or ev.get("to") or "")
-        if kind in ("replied", "inbound", "reply") or reply is not None:
-            if str(reply or "").strip().upper().startswith("STOP"):
-                try:
-                    phone = smsmod.normalize_mobile(number if number.startswith("+") else "+" + number)
-                except smsmod.InvalidPhone:
-                    continue
-                n = stop_by_phone(phone)
-                log.info("STOP from %s: %s subscription(s) ended", phone, n)
-                handled += 1
-            continue
-        if kind in ("delivered",):
-            handled += apply_receipt(message_id, "delivered")
-        elif kind in BREVO_FAILED or kind in ("failed", "undelivered"):
-            reason = BREVO_FAILED.get(kind) or str(ev.get("reason") or "not_delivered")
-            handled += apply_receipt(message_id, "failed", reason if reason in ("invalid_number",) else
-                                     "not_delivered")
-    return handled
+@public.post("/webhooks/email/<provider>")
+@csrf.exempt
+def email_webhook(provider: str):
+    """Bounces and complaints of the e-mail relay (Brevo's SMTP relay reports them through its webhooks)."""
+    return _webhook("email", provider)

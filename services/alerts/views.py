@@ -61,7 +61,10 @@ def reason_label(reason: str) -> str:
               "alert_cancelled": _("Alert cancelled"), "refused": _("Refused by the SMS provider"),
               "provider_auth": _("SMS provider account refused (contact the department)"),
               "provider_config": _("SMS provider not configured (contact the department)"),
-              "not_delivered": _("Not delivered by the operator")}
+              "not_delivered": _("Not delivered by the operator"),
+              "hard_bounce": _("Address does not exist (returned by the mail server)"),
+              "spam_complaint": _("The resident marked the message as spam: no more e-mails"),
+              "soft_bounce": _("Not delivered for now (mailbox full, phone off): will retry")}
     return labels.get(reason, reason)
 
 

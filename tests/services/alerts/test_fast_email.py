@@ -14,7 +14,8 @@ from tests.conftest import free_port
 
 from .conftest import SAFETY, add_subscriber
 
-HEADERS = ("From", "To", "Subject", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id")
+HEADERS = ("From", "To", "Subject", "Message-ID", "X-Mailin-custom", "List-Unsubscribe", "List-Unsubscribe-Post",
+           "List-Id")
 
 
 def _text(msg):
@@ -43,6 +44,7 @@ def test_rendered_message_is_the_built_one(app, world, kind):
     for name in HEADERS:
         assert str(rendered[name] or "").strip() == str(built[name] or "").strip(), name
     assert rendered["Date"]
+    assert rendered["X-Mailin-custom"] == "alerts-delivery:0123456789abcdef"
     assert _text(rendered) == _text(built)
     assert b"\r\n\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only, as SMTP wants
     if kind == "broadcast":

@@ -180,7 +180,7 @@ def test_generic_http_json_webhook_needs_hmac_signature(app, world, alerts_world
                           headers={"X-Signature": "0" * 64}).status_code == 403
     sig = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
     resp = anonymous.post("/p/alerts/webhooks/sms/http_json", data=body, headers={"X-Signature": sig})
-    assert resp.status_code == 200 and resp.get_json() == {"handled": 0}
+    assert resp.status_code == 200 and resp.get_json() == {"received": 1, "handled": 0}
 
 
 def test_permanent_failures_stop_retries_temporary_ones_wait(app, world, alerts_world, smtp, sms, login_as):
