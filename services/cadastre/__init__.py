@@ -8,9 +8,25 @@ from flask_babel import lazy_gettext as _l
 
 from portal.registry import NavEntry, ServiceDescriptor
 
+import datetime as _dt
+
+from portal.audit import register_labels
+
 from .api import api_bp
 from .cli import cli
+from .department import department_bp
 from .views import bp
+
+register_labels({
+    "cadastre.import": _l("Land registry: plan imported"),
+    "cadastre.import.requested": _l("Land registry: import started"),
+    "cadastre.import.failed": _l("Land registry: import refused"),
+    "cadastre.owners.import": _l("Land registry: owners imported"),
+    "cadastre.addresses.import": _l("Land registry: addresses imported"),
+    "cadastre.owners.read": _l("Land registry: owners read"),
+    "cadastre.owners.search": _l("Land registry: search by owner"),
+    "cadastre.owners.statement": _l("Land registry: owner statement"),
+})
 
 service = ServiceDescriptor(
     slug="cadastre",
@@ -24,10 +40,16 @@ service = ServiceDescriptor(
     permissions={
         "cadastre.read": ("mayor", "secretary", "elected"),
         "cadastre.owners.read": ("mayor",),
+        "cadastre.import": ("dept_admin",),
     },
     permission_labels={"cadastre.owners.read": _l("Land registry: read owners")},
     grantable=("cadastre.owners.read",),
     nav=[NavEntry(_l("Map"), "cadastre.index"), NavEntry(_l("Search"), "cadastre.search")],
+    department_blueprint=department_bp,
+    department_nav=[NavEntry(_l("Land registry imports"), "cadastre_department.imports")],
     cli=cli,
+    tasks=("services.cadastre.tasks",),
+    beat_schedule={"cadastre-requeue-imports": {"task": "cadastre.requeue_imports",
+                                                "schedule": _dt.timedelta(minutes=5)}},
     models=("services.cadastre.models",),
 )

@@ -16,6 +16,7 @@ from portal.models import fold
 from .geometry import point_to_l93
 from .importer import IDU_RE, ImportFailed
 from .models import Address
+from .problems import N_
 
 # Column names of the two layouts: (number, suffix, street, insee, postcode, lon, lat, id, parcels)
 LAYOUTS = {
@@ -47,38 +48,38 @@ def _decode(raw: bytes) -> str:
 def parse(raw: bytes, commune: str | None):
     text = _decode(raw)
     if not text.strip():
-        raise ImportFailed(["the file is empty"])
+        raise ImportFailed([N_("the file is empty")])
     reader = csv.DictReader(io.StringIO(text), delimiter=";")
     header = set(reader.fieldnames or [])
     layout = next((name for name, cols in LAYOUTS.items() if {c for c in cols if c} <= header), None)
     if layout is None:
-        raise ImportFailed(["line 1: neither the BAN CSV layout (id;nom_voie;numero;rep;code_insee;code_post;lon;lat…) "
-                            "nor BAL 1.3 (cle_interop;commune_insee;voie_nom;numero;suffixe;long;lat;cad_parcelles…)"])
+        raise ImportFailed([N_("line 1: neither the BAN CSV layout (id;nom_voie;numero;rep;code_insee;code_post;lon;lat…) "
+                            "nor BAL 1.3 (cle_interop;commune_insee;voie_nom;numero;suffixe;long;lat;cad_parcelles…)")])
     num_c, suf_c, street_c, insee_c, cp_c, lon_c, lat_c, id_c, parcels_c = LAYOUTS[layout]
     rows, errors, communes = [], [], set()
     for n, rec in enumerate(reader, start=2):
         problems = []
         insee = (rec.get(insee_c) or "").strip()
         if commune and insee != commune:
-            problems.append(f"commune {insee!r} is not {commune}")
+            problems.append(N_("commune %(value)r is not %(commune)s", value=insee, commune=commune))
         try:
             lon, lat = float(rec.get(lon_c) or ""), float(rec.get(lat_c) or "")
             if not (-180 <= lon <= 180 and -90 <= lat <= 90):
                 raise ValueError
         except ValueError:
-            problems.append(f"{lon_c}/{lat_c} are not WGS84 coordinates")
+            problems.append(N_("%(lon)s/%(lat)s are not WGS84 coordinates", lon=lon_c, lat=lat_c))
             lon = lat = None
         street = (rec.get(street_c) or "").strip()
         if not street:
-            problems.append(f"{street_c} is empty")
+            problems.append(N_("%(column)s is empty", column=street_c))
         parcels = []
         if parcels_c and rec.get(parcels_c):
             parcels = [p.strip().upper() for p in rec[parcels_c].split("|") if p.strip()]
             bad = [p for p in parcels if not IDU_RE.match(p)]
             if bad:
-                problems.append(f"{parcels_c} holds malformed parcel ids {bad}")
+                problems.append(N_("%(column)s holds malformed parcel ids %(ids)s", column=parcels_c, ids=", ".join(bad)))
         if problems:
-            errors.append(f"line {n}: " + "; ".join(problems))
+            errors.append(N_("line %(n)s: %(problems)s", n=n, problems=problems))
             continue
         communes.add(insee)
         number = ((rec.get(num_c) or "").strip() + " " + (rec.get(suf_c) or "").strip()).strip()
@@ -93,32 +94,36 @@ def parse(raw: bytes, commune: str | None):
     if errors:
         raise ImportFailed(errors)
     if not rows:
-        raise ImportFailed(["the file has a header but no line"])
+        raise ImportFailed([N_("the file has a header but no line")])
     if len(communes) > 1:
-        raise ImportFailed([f"the file holds addresses of several communes ({', '.join(sorted(communes))}): "
-                            "import one commune at a time"])
+        raise ImportFailed([N_("the file holds addresses of several communes (%(communes)s): import one commune at a time",
+                               communes=", ".join(sorted(communes)))])
     return rows, layout, communes.pop()
 
 
-def import_addresses(raw: bytes, commune: str | None = None, *, allowed_communes=None) -> AddressReport:
+def import_addresses(raw: bytes, commune: str | None = None, *, allowed_communes=None, user=None,
+                     on_success=None) -> AddressReport:
     from portal.models import Collectivity
 
     rows, layout, insee = parse(raw, commune)
     coll = db.session.scalar(select(Collectivity).where(Collectivity.insee == insee, Collectivity.kind == "commune"))
     if coll is None:
-        raise ImportFailed([f"commune {insee} is not in the collectivity table of this portal"])
+        raise ImportFailed([N_("commune %(insee)s is not in the collectivity table of this portal", insee=insee)])
     if allowed_communes is not None and insee not in allowed_communes:
-        raise ImportFailed([f"commune {insee} is outside the territory you administer"])
+        raise ImportFailed([N_("commune %(insee)s is outside the territory you administer", insee=insee)])
     try:
         replaced = db.session.execute(delete(Address).where(Address.commune_insee == insee)).rowcount or 0
         db.session.execute(Address.__table__.insert(), rows)
         audit.record("cadastre.addresses.import", target_type="Collectivity", target_id=coll.id, collectivity=coll,
-                     rows=len(rows), layout=layout)
+                     user=user, rows=len(rows), layout=layout)
+        report = AddressReport(insee, len(rows), sum(1 for r in rows if r["parcels"]), replaced, layout)
+        if on_success is not None:
+            on_success(report)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    return AddressReport(insee, len(rows), sum(1 for r in rows if r["parcels"]), replaced, layout)
+    return report
 
 
 def search(q: str, limit: int = 50):

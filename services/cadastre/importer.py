@@ -31,6 +31,7 @@ from sqlalchemy import func, insert, select, text, update
 from portal.extensions import db
 
 from .geometry import SRID, WGS84, as_multipolygon
+from .problems import N_
 from .models import Feature, Parcel, Vintage
 
 log = logging.getLogger(__name__)
@@ -110,21 +111,21 @@ def _read_geojson(path: Path, errors: list[str]) -> list[tuple[str, object]]:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
-            errors.append(f"{path.name}: the gzip file is damaged or truncated ({exc})")
+            errors.append(N_("%(file)s: the gzip file is damaged or truncated (%(detail)s)", file=path.name, detail=str(exc)))
             return []
     if not raw.strip():
-        errors.append(f"{path.name}: the file is empty")
+        errors.append(N_("%(file)s: the file is empty", file=path.name))
         return []
     try:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        errors.append(f"{path.name}: not valid JSON ({exc})")
+        errors.append(N_("%(file)s: not valid JSON (%(detail)s)", file=path.name, detail=str(exc)))
         return []
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
-        errors.append(f"{path.name}: not a GeoJSON FeatureCollection")
+        errors.append(N_("%(file)s: not a GeoJSON FeatureCollection", file=path.name))
         return []
     if not doc["features"]:
-        errors.append(f"{path.name}: the FeatureCollection has no feature")
+        errors.append(N_("%(file)s: the FeatureCollection has no feature", file=path.name))
         return []
     crs_name = ((doc.get("crs") or {}).get("properties") or {}).get("name", "")
     epsg = WGS84
@@ -133,23 +134,23 @@ def _read_geojson(path: Path, errors: list[str]) -> list[tuple[str, object]]:
         if m:
             epsg = int(m.group(1))
         elif "CRS84" not in crs_name:
-            errors.append(f"{path.name}: unsupported CRS {crs_name!r}")
+            errors.append(N_("%(file)s: unsupported CRS %(crs)r", file=path.name, crs=crs_name))
             return []
     try:
         gdf = _fast_frame(raw, doc["features"], epsg)
         if gdf is None:
             gdf = gpd.GeoDataFrame.from_features(doc["features"], crs=epsg)
     except Exception as exc:  # noqa: BLE001 - any malformed feature
-        errors.append(f"{path.name}: malformed features ({exc})")
+        errors.append(N_("%(file)s: malformed features (%(detail)s)", file=path.name, detail=str(exc)))
         return []
     layer = _layer_from_name(path.name) or _guess_layer(gdf)
     if layer is None:
-        errors.append(f"{path.name}: cannot tell which layer this is (parcelles, batiments, sections, lieux_dits, "
-                      "communes): put the layer name in the file name")
+        errors.append(N_("%(file)s: cannot tell which layer this is (parcelles, batiments, sections, lieux_dits, "
+                         "communes): put the layer name in the file name", file=path.name))
         return []
     if not _coordinates_fit(gdf, epsg):
-        errors.append(f"{path.name}: the coordinates do not fit the declared CRS (EPSG:{epsg}); "
-                      "GeoJSON without a 'crs' member must be WGS84 longitude/latitude")
+        errors.append(N_("%(file)s: the coordinates do not fit the declared CRS (EPSG:%(epsg)s); "
+                         "GeoJSON without a 'crs' member must be WGS84 longitude/latitude", file=path.name, epsg=epsg))
         return []
     return [(layer, gdf)]
 
@@ -206,28 +207,28 @@ def _read_edigeo(path: Path, errors: list[str]) -> list[tuple[str, object]]:
             with tarfile.open(path) as tar:
                 tar.extractall(tmp, filter="data")
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-            errors.append(f"{path.name}: the archive is damaged or truncated ({exc})")
+            errors.append(N_("%(file)s: the archive is damaged or truncated (%(detail)s)", file=path.name, detail=str(exc)))
             return []
         files = [os.path.join(d, f) for d, _, fs in os.walk(tmp) for f in fs]
         thfs = [f for f in files if f.upper().endswith(".THF")]
         if not thfs:
-            errors.append(f"{path.name}: no EDIGEO sheet in the archive (no .THF file)")
+            errors.append(N_("%(file)s: no EDIGEO sheet in the archive (no .THF file)", file=path.name))
             return []
         sheet = re.search(r"(\d{2}[\dAB]\d{2}\d{3}[0-9A-Z]{2}\d{2})", path.name)
         for thf in thfs:
             present = {Path(f).suffix.upper() for f in files if Path(f).parent == Path(thf).parent}
             missing = [s for s in EDIGEO_PARTS if s not in present] + ([] if ".VEC" in present else [".VEC"])
             if missing:
-                errors.append(f"{path.name}: the EDIGEO sheet {Path(thf).name} is incomplete "
-                              f"(missing {', '.join(missing)} files)")
+                errors.append(N_("%(file)s: the EDIGEO sheet %(sheet)s is incomplete (missing %(parts)s files)",
+                                  file=path.name, sheet=Path(thf).name, parts=", ".join(missing)))
                 continue
             try:
                 available = {name for name, _ in pyogrio.list_layers(thf)}
             except Exception as exc:  # noqa: BLE001 - GDAL error
-                errors.append(f"{path.name}: GDAL cannot read the EDIGEO sheet ({exc})")
+                errors.append(N_("%(file)s: GDAL cannot read the EDIGEO sheet (%(detail)s)", file=path.name, detail=str(exc)))
                 continue
             if "PARCELLE_id" not in available:
-                errors.append(f"{path.name}: the EDIGEO sheet has no parcel layer")
+                errors.append(N_("%(file)s: the EDIGEO sheet has no parcel layer", file=path.name))
                 continue
             for ed_layer, layer in EDIGEO_LAYERS.items():
                 if ed_layer not in available:
@@ -247,7 +248,7 @@ def _read_ogr(path: Path, errors: list[str]) -> list[tuple[str, object]]:
     try:
         layers = pyogrio.list_layers(path)
     except Exception as exc:  # noqa: BLE001
-        errors.append(f"{path.name}: not a readable geographic file ({exc})")
+        errors.append(N_("%(file)s: not a readable geographic file (%(detail)s)", file=path.name, detail=str(exc)))
         return []
     out = []
     for name, _ in layers:
@@ -256,11 +257,11 @@ def _read_ogr(path: Path, errors: list[str]) -> list[tuple[str, object]]:
             continue
         gdf = pyogrio.read_dataframe(path, layer=name)
         if gdf.crs is None:
-            errors.append(f"{path.name}: layer {name} declares no CRS")
+            errors.append(N_("%(file)s: layer %(layer)s declares no CRS", file=path.name, layer=name))
             continue
         out.append((layer, gdf))
     if not out and not errors:
-        errors.append(f"{path.name}: no layer named like parcelles, batiments, sections, lieux_dits or communes")
+        errors.append(N_("%(file)s: no layer named like parcelles, batiments, sections, lieux_dits or communes", file=path.name))
     return out
 
 
@@ -285,10 +286,10 @@ def read_files(paths) -> tuple[dict[str, list], str, list[str]]:
     for p in paths:
         path = Path(p)
         if not path.is_file():
-            errors.append(f"{path}: no such file")
+            errors.append(N_("%(file)s: no such file", file=str(path)))
             continue
         if path.stat().st_size == 0:
-            errors.append(f"{path.name}: the file is empty")
+            errors.append(N_("%(file)s: the file is empty", file=path.name))
             continue
         name = path.name.lower()
         if name.endswith((".tar.bz2", ".tbz2", ".tar.gz", ".tgz", ".tar")):
@@ -302,12 +303,12 @@ def read_files(paths) -> tuple[dict[str, list], str, list[str]]:
             found = _read_ogr(path, errors)
         for layer, gdf in found:
             if len(gdf) == 0:
-                errors.append(f"{path.name}: layer {layer} is empty")
+                errors.append(N_("%(file)s: layer %(layer)s is empty", file=path.name, layer=layer))
                 continue
             layers.setdefault(layer, []).append(gdf if _is_lambert93(gdf.crs) else gdf.to_crs(SRID))
     if not errors and "parcelles" not in layers:
-        errors.append("no parcel layer among the files (a 'parcelles' GeoJSON, an EDIGEO sheet, or a layer named "
-                      "parcelles)")
+        errors.append(N_("no parcel layer among the files (a 'parcelles' GeoJSON, an EDIGEO sheet, or a layer named "
+                         "parcelles)"))
     source = kinds.pop() if len(kinds) == 1 else "mixed"
     return layers, source, errors
 
@@ -328,7 +329,7 @@ def parcel_ids(gdf, commune: str | None) -> pd.Series:
     if ids is None:
         parts = [_col(gdf, n) for n in ("commune", "prefixe", "section", "numero")]
         if any(p is None for p in parts):
-            raise ImportFailed(["the parcel layer has no id column (id, IDU, or commune+prefixe+section+numero)"])
+            raise ImportFailed([N_("the parcel layer has no id column (id, IDU, or commune+prefixe+section+numero)")])
         return (parts[0].astype(str) + parts[1].astype(str).str.zfill(3) + parts[2].astype(str).str.zfill(2)
                 + parts[3].astype(str).str.zfill(4))
     ids = ids.astype(str).str.strip().str.upper()
@@ -340,8 +341,8 @@ def parcel_ids(gdf, commune: str | None) -> pd.Series:
         elif commune:
             dept = pd.Series(commune[:2], index=gdf.index)
         else:
-            raise ImportFailed(["EDIGEO ids have 12 characters: give the commune (--commune INSEE) so that they can "
-                                "be completed with the département code"])
+            raise ImportFailed([N_("EDIGEO ids have 12 characters: give the commune (--commune INSEE) so that they can "
+                                   "be completed with the département code")])
         ids = ids.where(~short, dept + ids)
     return ids
 
@@ -354,7 +355,7 @@ def normalise_parcels(frames, commune: str | None):
     ids = parcel_ids(gdf, commune)
     bad = sorted(set(ids[~ids.str.match(IDU_RE)]))
     if bad:
-        raise ImportFailed([f"malformed parcel ids: {', '.join(bad[:20])}" + (" …" if len(bad) > 20 else "")])
+        raise ImportFailed([N_("malformed parcel ids: %(ids)s", ids=", ".join(bad[:20]) + (" …" if len(bad) > 20 else ""))])
     parts = ids.str.extract(IDU_RE)
     out = pd.DataFrame({"idu": ids, "commune_insee": parts[0], "prefixe": parts[1], "section": parts[2].str.lstrip("0").str.rjust(2, "0"),
                         "numero": parts[3]})
@@ -376,7 +377,7 @@ def normalise_parcels(frames, commune: str | None):
                                                          "geometry": lambda g: shapely.union_all(list(g))})
             out = merged.reset_index()
         else:
-            raise ImportFailed([f"duplicate parcel ids: {', '.join(sorted(set(dup))[:20])}"])
+            raise ImportFailed([N_("duplicate parcel ids: %(ids)s", ids=", ".join(sorted(set(dup))[:20]))])
     return out
 
 
@@ -496,42 +497,44 @@ def _pg_copy_insert(table: str, columns, rows) -> None:
 
 
 def import_commune(paths, commune: str | None = None, vintage: str | None = None, *, user_email: str = "system",
-                   allowed_communes=None) -> Report:
+                   allowed_communes=None, user=None, on_success=None) -> Report:
     """Import the files as one new vintage of one commune; commits on success, raises ImportFailed otherwise.
 
     ``allowed_communes``: the INSEE codes the caller administers (None: system context, any commune of the
-    collectivity table).
+    collectivity table). ``user``: who asked (audit; default: the signed-in user, or "system").
+    ``on_success(report)``: called inside the import's transaction just before its commit (the department page
+    marks its job done there, so that the job's state and the imported data commit together).
     """
     from portal.models import Collectivity
 
     if vintage is not None and not VINTAGE_RE.match(vintage):
-        raise ImportFailed([f"vintage {vintage!r} is not of the form YYYY-MM"])
+        raise ImportFailed([N_("vintage %(vintage)r is not of the form YYYY-MM", vintage=vintage)])
     layers, source, errors = read_files(paths)
     if errors:
         raise ImportFailed(errors)
     parcels = normalise_parcels(layers["parcelles"], commune)
     communes = sorted(set(parcels["commune_insee"]))
     if len(communes) > 1:
-        raise ImportFailed([f"the files hold parcels of several communes ({', '.join(communes)}): "
-                            "import one commune at a time"])
+        raise ImportFailed([N_("the files hold parcels of several communes (%(communes)s): import one commune at a time",
+                               communes=", ".join(communes))])
     insee = communes[0]
     if commune and commune != insee:
-        raise ImportFailed([f"the parcels belong to commune {insee}, not to {commune}"])
+        raise ImportFailed([N_("the parcels belong to commune %(insee)s, not to %(commune)s", insee=insee, commune=commune)])
     coll = db.session.scalar(select(Collectivity).where(Collectivity.insee == insee,
                                                         Collectivity.kind == "commune"))
     if coll is None:
-        raise ImportFailed([f"commune {insee} is not in the collectivity table of this portal"])
+        raise ImportFailed([N_("commune %(insee)s is not in the collectivity table of this portal", insee=insee)])
     if allowed_communes is not None and insee not in allowed_communes:
-        raise ImportFailed([f"commune {insee} is outside the territory you administer"])
+        raise ImportFailed([N_("commune %(insee)s is outside the territory you administer", insee=insee)])
     label = vintage or _vintage_from_dates(parcels["updated"]) or dt.date.today().strftime("%Y-%m")
     if db.session.scalar(select(Vintage.id).where(Vintage.commune_insee == insee, Vintage.label == label)):
-        raise ImportFailed([f"vintage {label} of commune {insee} is already imported"])
+        raise ImportFailed([N_("vintage %(vintage)s of commune %(insee)s is already imported", vintage=label, insee=insee)])
 
     geoms, repaired, lost = repair(parcels["geometry"], parcels["idu"])
     parcels["geometry"] = geoms
     parcels = parcels[parcels["geometry"].notna()].reset_index(drop=True)
     if parcels.empty:
-        raise ImportFailed(["no parcel has a usable geometry"])
+        raise ImportFailed([N_("no parcel has a usable geometry")])
 
     report = Report(commune=insee, vintage=label, source=source, files=[Path(p).name for p in paths],
                     parcels=len(parcels), repaired=repaired, unrepairable=lost)
@@ -641,7 +644,9 @@ def import_commune(paths, commune: str | None = None, vintage: str | None = None
         from portal import audit
 
         audit.record("cadastre.import", target_type="CadastreVintage", target_id=v.id, collectivity=coll,
-                     commune=insee, vintage=label, parcels=len(parcels), files=report.files)
+                     user=user, commune=insee, vintage=label, parcels=len(parcels), files=report.files)
+        if on_success is not None:
+            on_success(report)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -153,3 +153,31 @@ class Address(TerritoryScoped, db.Model):
     lat: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (Index("ix_cadastre_address_commune_x_y", "commune_insee", "x", "y"),)
+
+
+class ImportJob(TerritoryScoped, db.Model):
+    """An import started from the department's page (plan, owners or addresses of one commune).
+
+    The row is the outbox of the Celery task (DESIGN.md §4): written with the uploaded files in the user's request,
+    picked by ``tasks.run_import``, marked running, then done (with the report) in the same transaction as the
+    imported data, or failed (with the errors). The uploaded files wait in ``folder`` and are deleted once the job
+    ends (owners files are personal data).
+    """
+
+    __tablename__ = "cadastre_import_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # plan / owners / addresses
+    vintage: Mapped[str | None] = mapped_column(String(7))
+    files: Mapped[list] = mapped_column(JSON, default=list)
+    size: Mapped[int] = mapped_column(Integer, default=0)  # bytes uploaded
+    folder: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(10), default="queued", index=True)  # queued, running, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict] = mapped_column(JSON, default=dict)
+    errors: Mapped[list] = mapped_column(JSON, default=list)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    requested_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]

@@ -37,6 +37,7 @@ from portal.models import fold
 
 from .importer import IDU_RE, ImportFailed
 from .models import Owner, Parcel
+from .problems import N_
 
 COLUMNS = ("parcelle", "compte", "droit", "type", "nom_usage", "nom_naissance", "prenoms", "date_naissance",
            "denomination", "siren", "adresse")
@@ -93,14 +94,14 @@ def _decode(raw: bytes) -> str:
 def parse(raw: bytes, commune: str) -> tuple[list[dict], list[str]]:
     text = _decode(raw)
     if not text.strip():
-        return [], ["the file is empty"]
+        return [], [N_("the file is empty")]
     first = text.splitlines()[0]
     delimiter = ";" if first.count(";") >= first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        return [], [f"line 1: missing column(s) {', '.join(missing)} (expected: {';'.join(COLUMNS)})"]
+        return [], [N_("line 1: missing column(s) %(columns)s (expected: %(expected)s)", columns=", ".join(missing), expected=";".join(COLUMNS))]
     reader.fieldnames = header
     rows, errors = [], []
     for n, rec in enumerate(reader, start=2):
@@ -108,33 +109,33 @@ def parse(raw: bytes, commune: str) -> tuple[list[dict], list[str]]:
         problems = []
         idu = r["parcelle"].upper()
         if not IDU_RE.match(idu):
-            problems.append(f"parcel id {r['parcelle']!r} is not a 14-character id")
+            problems.append(N_("parcel id %(id)r is not a 14-character id", id=r["parcelle"]))
         elif idu[:5] != commune:
-            problems.append(f"parcel {idu} is not in commune {commune}")
+            problems.append(N_("parcel %(id)s is not in commune %(commune)s", id=idu, commune=commune))
         if not r["compte"]:
-            problems.append("compte is empty")
+            problems.append(N_("compte is empty"))
         if not r["droit"]:
-            problems.append("droit is empty")
+            problems.append(N_("droit is empty"))
         kind = KINDS.get(r["type"].lower())
         if kind is None:
-            problems.append(f"type {r['type']!r} is neither 'physique' nor 'morale'")
+            problems.append(N_("type %(value)r is neither 'physique' nor 'morale'", value=r["type"]))
         birth = None
         if kind == "person":
             if not (r["nom_naissance"] or r["nom_usage"]):
-                problems.append("a person needs nom_naissance or nom_usage")
+                problems.append(N_("a person needs nom_naissance or nom_usage"))
             if r["date_naissance"]:
                 birth = _date(r["date_naissance"])
                 if birth is None:
-                    problems.append(f"date_naissance {r['date_naissance']!r} is not JJ/MM/AAAA")
+                    problems.append(N_("date_naissance %(value)r is not JJ/MM/AAAA", value=r["date_naissance"]))
         if kind == "legal":
             if not r["denomination"]:
-                problems.append("a legal person needs denomination")
+                problems.append(N_("a legal person needs denomination"))
             siren = r["siren"].replace(" ", "")
             if siren and not (re.fullmatch(r"\d{9}", siren) and _luhn_ok(siren)):
-                problems.append(f"siren {r['siren']!r} is not a valid SIREN")
+                problems.append(N_("siren %(value)r is not a valid SIREN", value=r["siren"]))
             r["siren"] = siren
         if problems:
-            errors.append(f"line {n}: " + "; ".join(problems))
+            errors.append(N_("line %(n)s: %(problems)s", n=n, problems=problems))
             continue
         rows.append({
             "commune_insee": commune, "idu": idu, "account": r["compte"][:12], "right": r["droit"][:40],
@@ -144,20 +145,20 @@ def parse(raw: bytes, commune: str) -> tuple[list[dict], list[str]]:
             "search_name": fold(" ".join([r["nom_usage"], r["nom_naissance"], r["prenoms"], r["denomination"]]))[:400],
         })
     if not rows and not errors:
-        errors.append("the file has a header but no line")
+        errors.append(N_("the file has a header but no line"))
     return rows, errors
 
 
-def import_owners(raw: bytes, commune: str, *, allowed_communes=None) -> OwnersReport:
+def import_owners(raw: bytes, commune: str, *, allowed_communes=None, user=None, on_success=None) -> OwnersReport:
     """Replace the owners of ``commune`` by those of the CSV, or raise ImportFailed (nothing changed)."""
     from portal.models import Collectivity
 
     coll = db.session.scalar(select(Collectivity).where(Collectivity.insee == commune,
                                                         Collectivity.kind == "commune"))
     if coll is None:
-        raise ImportFailed([f"commune {commune} is not in the collectivity table of this portal"])
+        raise ImportFailed([N_("commune %(insee)s is not in the collectivity table of this portal", insee=commune)])
     if allowed_communes is not None and commune not in allowed_communes:
-        raise ImportFailed([f"commune {commune} is outside the territory you administer"])
+        raise ImportFailed([N_("commune %(insee)s is outside the territory you administer", insee=commune)])
     rows, errors = parse(raw, commune)
     if errors:
         raise ImportFailed(errors)
@@ -170,7 +171,9 @@ def import_owners(raw: bytes, commune: str, *, allowed_communes=None) -> OwnersR
         report.replaced = db.session.execute(delete(Owner).where(Owner.commune_insee == commune)).rowcount or 0
         db.session.execute(Owner.__table__.insert(), rows)
         audit.record("cadastre.owners.import", target_type="Collectivity", target_id=coll.id, collectivity=coll,
-                     rows=len(rows), replaced=report.replaced)
+                     user=user, rows=len(rows), replaced=report.replaced)
+        if on_success is not None:
+            on_success(report)
         db.session.commit()
     except Exception:
         db.session.rollback()
