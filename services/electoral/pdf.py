@@ -33,111 +33,131 @@ def render_pdf(template: str, header: str, **context) -> bytes:
 
 
 # --- Émargement list layout -------------------------------------------------------------------------------------
-# WeasyPrint lays a long HTML table out at ~10 ms of CPU per row (style, boxes, line breaking and borders of every
-# cell). The émargement list is therefore laid out here: lines are wrapped with the font's own advance widths,
-# rows are paginated with a fixed line pitch (which also gives exact « page x/y »), and each page's column is ONE
-# pre-formatted text block positioned in its column; rules are a few empty boxes. Same content; 10 000 voters over
-# 5 bureaux went from 156 s to 40–50 s on a shared 2-core machine (bench/electoral.py).
-EMARGEMENT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # the family named in the template's CSS
-FONT_PT = 9.0
+# WeasyPrint's cost is per line box (≈ 0.3–0.5 ms of CPU each: Pango layout, line metrics, drawing), whatever the
+# line's length. A table costs ~10 ms per row; one text block per column still costs one line box per column and
+# visual line (≈ 20 per voter, the blank padding lines included). The list is therefore set in a monospaced font
+# (DejaVu Sans Mono): columns are character ranges, each visual line of the page is ONE line of text across all
+# columns (≈ 4 line boxes per voter), pagination is ours (fixed line pitch, so « page x/y » is exact up front),
+# and the table rules are a few empty boxes at computed offsets. Measured in bench/electoral.py.
+EMARGEMENT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"  # the family named in the template's CSS
+FONT_PT = 8.5
 LINE_MM = 3.7  # line pitch of the list (CSS line-height)
-# (key, width in mm) — the sum is the 190 mm between the A4 margins of 10 mm
-EMARGEMENT_COLUMNS = (("num", 11), ("name", 38), ("first", 31), ("birth", 30), ("address", 45), ("sign", 35))
-CELL_PAD_MM = 1.5
+# (key, width in characters) — 105 characters of 8.5 pt DejaVu Sans Mono (0.602 em) fill the 190 mm between the
+# A4 margins of 10 mm
+EMARGEMENT_COLUMNS = (("num", 6), ("name", 21), ("first", 17), ("birth", 17), ("address", 26), ("sign", 18))
 PAGE_LINES = 66  # lines of rows per page: (297 − 10 − 14 margins − 7 header − 8 column titles − 10 slack) / 3.7
 FIRST_PAGE_LINES = PAGE_LINES - 3  # the title takes three lines on the first page
 FOOTER_LINES = 2  # « Nombre d'électeurs inscrits… » under the last row
-_widths = None
+_char_em = None
 
 
-def _advance_widths():
-    """Advance widths (in em) of the list's font, per character; None when the font file is missing (then a
-    conservative estimate is used instead)."""
-    global _widths
-    if _widths is None:
+def char_mm() -> float:
+    """Advance width of one character of the list's font, in mm (0.602 em when the font file cannot be read)."""
+    global _char_em
+    if _char_em is None:
         try:
             from fontTools.ttLib import TTFont
 
             font = TTFont(EMARGEMENT_FONT, lazy=True)
-            upem = font["head"].unitsPerEm
-            hmtx = font["hmtx"]
-            _widths = {chr(cp): hmtx[name][0] / upem for cp, name in font.getBestCmap().items()}
-        except Exception:  # noqa: BLE001 - fall back to the estimate, never fail a print run
-            _widths = {}
-    return _widths
+            _char_em = font["hmtx"]["A"][0] / font["head"].unitsPerEm
+        except Exception:  # noqa: BLE001 - fall back to DejaVu Sans Mono's advance, never fail a print run
+            _char_em = 0.6021
+    return _char_em * FONT_PT * 25.4 / 72
 
 
-def text_width_mm(text: str) -> float:
-    widths = _advance_widths()
-    em = sum(widths.get(ch, 1.0) for ch in text) if widths else 0.8 * len(text)
-    return em * FONT_PT * 25.4 / 72
+def wrap_chars(text: str, width: int) -> list[str]:
+    """Greedy line breaking at spaces and hyphens; a word longer than the column is cut."""
+    import textwrap
 
-
-def wrap_mm(text: str, width_mm: float) -> list[str]:
-    """Greedy line breaking at spaces (a word longer than the column is cut) — 4 % kept for kerning and rounding."""
-    limit = width_mm * 0.96
-    lines: list[str] = []
-    current = ""
-    for word in str(text or "").split():
-        candidate = f"{current} {word}" if current else word
-        if text_width_mm(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            lines.append(current)
-        while text_width_mm(word) > limit:  # hard cut of an overlong word
-            cut = len(word) - 1
-            while cut > 1 and text_width_mm(word[:cut]) > limit:
-                cut -= 1
-            lines.append(word[:cut])
-            word = word[cut:]
-        current = word
-    if current:
-        lines.append(current)
-    return lines or [""]
+    return textwrap.wrap(" ".join(str(text or "").split()), width) or [""]
 
 
 def emargement_pages(voters) -> list[dict]:
-    """Paginate the émargement list. Each page: its rows' columns as lists of lines (row n starts on the same line in
-    every column, rows separated by one blank line for the signature), the offsets of the rules between rows, the
-    first and last order numbers. Voters must already be in the legal order."""
-    inner = {key: width - 2 * CELL_PAD_MM for key, width in EMARGEMENT_COLUMNS}
+    """Paginate the émargement list. Each page: its lines of text across all columns (a row's cells start on the
+    same line; rows separated by one blank line for the signature), the offsets of the rules between rows, and its
+    height. Voters must already be in the legal order."""
+    widths = dict(EMARGEMENT_COLUMNS)
+    inner = {key: width - 2 for key, width in EMARGEMENT_COLUMNS}  # one space each side of a cell
+    keys = [key for key, _ in EMARGEMENT_COLUMNS if key != "sign"]
     pages: list[dict] = []
 
     def new_page():
-        page = {"cols": {key: [] for key, _ in EMARGEMENT_COLUMNS if key != "sign"}, "rules": [], "lines": 0,
-                "capacity": FIRST_PAGE_LINES if not pages else PAGE_LINES}
+        page = {"lines": [], "rules": [], "capacity": FIRST_PAGE_LINES if not pages else PAGE_LINES}
         pages.append(page)
         return page
 
     page = new_page()
     for number, v in enumerate(voters, start=1):
-        name = wrap_mm(v.birth_name, inner["name"])
+        name = wrap_chars(v.birth_name, inner["name"])
         if v.usage_name and v.usage_name != v.birth_name:
-            name += wrap_mm(f"({v.usage_name})", inner["name"])
-        cells = {"num": [str(number)], "name": name, "first": wrap_mm(v.first_names, inner["first"]),
+            name += wrap_chars(f"({v.usage_name})", inner["name"])
+        cells = {"num": [str(number).rjust(inner["num"])], "name": name,
+                 "first": wrap_chars(v.first_names, inner["first"]),
                  "birth": [v.birth_date.strftime("%d/%m/%Y") if v.birth_date else ""]
-                 + wrap_mm(v.birth_place_line, inner["birth"]),
-                 "address": wrap_mm(v.address_line, inner["address"])}
+                 + wrap_chars(v.birth_place_line, inner["birth"]),
+                 "address": wrap_chars(v.address_line, inner["address"])}
         height = max(len(lines) for lines in cells.values()) + 1
-        if page["lines"] + height > page["capacity"] and page["lines"]:
+        if len(page["lines"]) + height > page["capacity"] and page["lines"]:
             page = new_page()
-        for key, lines in cells.items():
-            page["cols"][key] += lines + [""] * (height - len(lines))
-        page["lines"] += height
-        page["rules"].append(round(page["lines"] * LINE_MM, 2))
-    if page["lines"] + FOOTER_LINES > page["capacity"]:
+        for i in range(height - 1):
+            page["lines"].append("".join(" " + (cells[k][i] if i < len(cells[k]) else "").ljust(widths[k] - 1)
+                                         for k in keys).rstrip())
+        page["lines"].append("")
+        page["rules"].append(round(len(page["lines"]) * LINE_MM, 2))
+    if len(page["lines"]) + FOOTER_LINES > page["capacity"]:
         page = new_page()
     for page in pages:
-        page["height_mm"] = round(page["lines"] * LINE_MM, 2)
-        page["text"] = {key: "\n".join(lines) for key, lines in page["cols"].items()}
+        page["height_mm"] = round(len(page["lines"]) * LINE_MM, 2)
+        page["text"] = "\n".join(page["lines"])
     return pages
 
 
-def emargement_context(voters) -> dict:
-    """What electoral/pdf/emargement.html needs besides the commune, bureau and election."""
-    return {"voters": voters, "pages": emargement_pages(voters), "columns": EMARGEMENT_COLUMNS, "pad": CELL_PAD_MM,
-            "line_mm": LINE_MM}
+def emargement_layout() -> dict:
+    """Column offsets and widths in mm, for the template."""
+    cm = char_mm()
+    columns, left = [], 0
+    for key, width in EMARGEMENT_COLUMNS:
+        columns.append((key, round(left * cm, 2), round(width * cm, 2)))
+        left += width
+    return {"columns": columns, "line_mm": LINE_MM, "font_pt": FONT_PT, "grid_mm": round(left * cm, 2)}
+
+
+CHUNK_PAGES = 8  # pages per independently rendered document: keeps every core busy, even for a single bureau
+
+
+def emargement_chunks(header: str, voters, chunk_pages: int | None = None, **context) -> list[str]:
+    """The émargement list of one bureau as HTML documents of at most ``chunk_pages`` pages each. The pagination
+    is computed once for the whole bureau, so each chunk carries the true « page x/y » and order numbers; the PDFs
+    of the chunks are concatenated in order (``merge_pdfs``)."""
+    chunk_pages = chunk_pages or CHUNK_PAGES
+    pages = emargement_pages(voters)
+    for number, page in enumerate(pages, start=1):
+        page["number"] = number
+    layout = emargement_layout()
+    return [render_html("electoral/pdf/emargement.html", header, pages=pages[i:i + chunk_pages],
+                        page_count=len(pages), voter_count=len(voters), **layout, **context)
+            for i in range(0, len(pages), chunk_pages)]
+
+
+def merge_pdfs(parts: list[bytes]) -> bytes:
+    if len(parts) == 1:
+        return parts[0]
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for part in parts:
+        writer.append(PdfReader(io.BytesIO(part)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def render_emargements(lists: list[tuple[str, list, dict]]) -> list[bytes]:
+    """Render several bureaux' émargement lists — (header, voters in legal order, template context) each — with
+    all their page chunks spread over the worker pool; one PDF per bureau, in the order given."""
+    docs = [emargement_chunks(header, voters, **context) for header, voters, context in lists]
+    rendered = iter(html_to_pdf_many([html for chunks in docs for html in chunks]))
+    return [merge_pdfs([next(rendered) for _ in chunks]) for chunks in docs]
 
 
 _pool = None

@@ -424,8 +424,8 @@ def emargement(bureau_id: int):
     b = _bureau_or_404(bureau_id)
     election = _election_arg()
     voters = _voters_of(b, election)
-    data = pdf.render_pdf("electoral/pdf/emargement.html", _emargement_header(b, election),
-                          bureau=b, election=election, commune=_commune(), **pdf.emargement_context(voters))
+    [data] = pdf.render_emargements([(_emargement_header(b, election), voters,
+                                      dict(bureau=b, election=election, commune=_commune()))])
     audit.record("electoral.emargement_printed", target=b, voters=len(voters),
                  election=election.id if election else None)
     db.session.commit()
@@ -447,12 +447,11 @@ def emargement_all():
     for v in _voters_of(None, election):
         if v.bureau_id in by_bureau:
             by_bureau[v.bureau_id].append(v)
-    htmls = [pdf.render_html("electoral/pdf/emargement.html", _emargement_header(b, election), bureau=b,
-                             election=election, commune=_commune(), **pdf.emargement_context(by_bureau[b.id]))
-             for b in bureaux]
+    rendered = pdf.render_emargements([(_emargement_header(b, election), by_bureau[b.id],
+                                        dict(bureau=b, election=election, commune=_commune())) for b in bureaux])
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
-        for b, data in zip(bureaux, pdf.html_to_pdf_many(htmls)):
+        for b, data in zip(bureaux, rendered):
             zf.writestr(f"emargement-bureau-{b.number}.pdf", data)
     audit.record("electoral.emargement_printed", target_type="PollingStation", target_id="all",
                  voters=sum(len(x) for x in by_bureau.values()), election=election.id if election else None)

@@ -40,6 +40,30 @@ def test_emargement_in_legal_order_with_headers(app, elec, world, login_as, add_
     assert any(re.match(r"\s*2\s+D'ARTOIS\s+Luc\s+03/02/1960", line) for line in lines), lines
 
 
+def test_emargement_chunks_rendered_apart_are_merged_with_true_page_numbers(app, elec, world, login_as, add_voter,
+                                                                          monkeypatch):
+    """A long list is cut in chunks of pages rendered in parallel processes and merged: page x/y, order numbers and
+    the legal order run across the chunks as in one document."""
+    from services.electoral import pdf
+
+    monkeypatch.setattr(pdf, "CHUNK_PAGES", 1)
+    for i in range(60):
+        add_voter(world.insee_a, f"NOM{i:02d}", "Test", "1950-01-01", elec.bureau_a)
+    c = login_as("secretary_a")
+    pages = pdf_pages(c.get(f"/s/electoral/bureaux/{elec.bureau_a}/emargement.pdf"))
+    n = len(pages)
+    assert n >= 3
+    for i, text in enumerate(pages, start=1):
+        assert f"Page {i}/{n}" in text
+    assert "Liste d'émargement" in pages[0] and "Liste d'émargement" not in pages[1]
+    assert "Nombre d'électeurs inscrits dans le bureau : 62" in pages[-1]
+    text = "\n".join(pages)
+    numbers = [int(m) for m in re.findall(r"^\s*(\d+) ", text, flags=re.M)]
+    assert numbers == list(range(1, 63)), numbers
+    names = re.findall(r"\b(NOM\d\d|MARTIN|ÉTIENNE)\b", text)
+    assert names == ["ÉTIENNE", "MARTIN"] + [f"NOM{i:02d}" for i in range(60)]
+
+
 def test_voter_cards_carry_every_mention_and_a_qr_code(app, elec, world, login_as):
     c = login_as("secretary_a")
     resp = c.get(f"/s/electoral/bureaux/{elec.bureau_a}/cartes.pdf")
