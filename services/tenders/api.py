@@ -11,7 +11,7 @@ from portal.extensions import db
 
 from . import rules, wizard
 from .access import owned_tenders, tender_or_404
-from .models import Tender
+from .models import STATUSES, Tender
 
 api_bp = Blueprint("tenders_api", __name__)
 
@@ -77,7 +77,7 @@ def _json(schema):
 
 _TENDER = {"type": "object", "properties": {
     "id": {"type": "integer"}, "reference": {"type": "string"},
-    "status": {"type": "string", "enum": ["draft", "published", "closed", "awarded"]}, "title": {"type": "string"},
+    "status": {"type": "string", "enum": list(STATUSES)}, "title": {"type": "string"},
     "nature": {"type": "string", "enum": list(rules.NATURES), "nullable": True},
     "amount_ht": {"type": "number", "nullable": True}, "procedure": {"type": "string", "nullable": True}}}
 

@@ -196,8 +196,48 @@ def ccap(t) -> Doc:
     return doc
 
 
+def correction(t, c) -> Doc:
+    """Avis rectificatif n° N: what changed in the published consultation, and why."""
+    from .ending import CORRECTABLE, display
+
+    doc = Doc(f"rectificatif-{c.number}", f"Avis rectificatif n° {c.number}", f"{t.reference}-rectificatif-{c.number}")
+    _head(doc, t)
+    doc.p(f"Le présent avis, publié le {c.published_at:%d/%m/%Y à %H h %M}, modifie l'avis d'appel public à la "
+          f"concurrence publié le {_d(t.published_at)}. Les autres mentions de l'avis et des documents de la "
+          "consultation sont inchangées.")
+    doc.h("Objet de la rectification")
+    doc.p(c.reason)
+    doc.h("Modifications")
+    doc.table([("Rubrique", "Au lieu de", "Lire")] + [
+        (CORRECTABLE.get(ch["field"], ch["field"]), display(ch["field"], ch["old"]), display(ch["field"], ch["new"]))
+        for ch in c.changes])
+    return doc
+
+
+def ending(t) -> Doc:
+    """The published decision that ends the procedure without a contract."""
+    from .ending import legal_mention
+
+    title = "Avis d'infructuosité" if t.status == "unsuccessful" else "Décision de déclaration sans suite"
+    doc = Doc("fin", title, f"{t.reference}-fin-de-procedure")
+    _head(doc, t)
+    doc.p(legal_mention(t))
+    doc.p("Les opérateurs économiques ayant participé à la consultation sont informés des motifs de cette décision "
+          "(article R2185-2 du code de la commande publique).")
+    if t.status == "unsuccessful":
+        doc.p("L'acheteur peut relancer une procédure. Après une procédure formalisée infructueuse faute d'offre ou en "
+              "présence des seules offres inappropriées, il peut passer un marché sans publicité ni mise en "
+              "concurrence préalables si les conditions initiales ne sont pas substantiellement modifiées (article "
+              "R2122-2 du code de la commande publique).")
+    return doc
+
+
 def all_docs(t) -> list[Doc]:
-    return [rc(t), aapc(t)] + [ae(t, lot) for lot in t.lots] + [ccap(t)]
+    docs = [rc(t), aapc(t)] + [ae(t, lot) for lot in t.lots] + [ccap(t)]
+    docs += [correction(t, c) for c in t.corrections]
+    if t.ended:
+        docs.append(ending(t))
+    return docs
 
 
 def find(t, code: str) -> Doc | None:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.models import Collectivity, utcnow
 
-STATUSES = ("draft", "published", "closed", "awarded")
+STATUSES = ("draft", "published", "closed", "awarded", "unsuccessful", "discontinued")
+ENDED = ("unsuccessful", "discontinued")  # declared infructueuse / sans suite (R2185-1): final, no contract
 
 
 class Tender(db.Model):
@@ -58,6 +59,11 @@ class Tender(db.Model):
     buyer_siret: Mapped[str] = mapped_column(String(14), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # End of a procedure without a contract (status "unsuccessful" or "discontinued"): date of the decision, its
+    # reason (a code of services.tenders.ending.REASONS) and the buyer's own explanation, published as they are
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    end_reason: Mapped[str] = mapped_column(String(32), default="")
+    end_details: Mapped[str] = mapped_column(Text, default="")
     # The DCE zip, built once at publication (a published consultation no longer changes): downloads serve it
     dce_zip: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
@@ -74,6 +80,8 @@ class Tender(db.Model):
                                                            order_by="TenderQuestion.id")
     awards: Mapped[list[TenderAward]] = relationship(back_populates="tender", cascade="all, delete-orphan",
                                                      order_by="TenderAward.lot_number")
+    corrections: Mapped[list[TenderCorrection]] = relationship(back_populates="tender", cascade="all, delete-orphan",
+                                                               order_by="TenderCorrection.number")
 
     @property
     def total_months(self) -> int:
@@ -85,6 +93,10 @@ class Tender(db.Model):
     @property
     def fully_awarded(self) -> bool:
         return bool(self.lots) and all(self.award_of(lot.number) for lot in self.lots)
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ENDED
 
     def is_open(self, now: dt.datetime | None = None) -> bool:
         now = now or dt.datetime.now()
@@ -161,3 +173,22 @@ class TenderAward(db.Model):
     def contract_id(self) -> str:
         """DECP ``id`` (1-16 characters): the tender's reference, plus the lot when there are several."""
         return self.tender.reference if len(self.tender.lots) <= 1 else f"{self.tender.reference}-L{self.lot_number}"
+
+
+class TenderCorrection(db.Model):
+    """A correction notice (avis rectificatif) of a published consultation: what changed, from what to what, and
+    why. Numbered from 1 per tender; shown on the public page and added to the DCE as a document."""
+
+    __tablename__ = "tender_correction"
+    __table_args__ = (UniqueConstraint("tender_id", "number", name="uq_tender_correction_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(Text)
+    # [{"field": "reception_deadline", "old": "2026-12-01T12:00", "new": "2026-12-08T12:00"}, ...]
+    changes: Mapped[list] = mapped_column(JSON, default=list)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    tender: Mapped[Tender] = relationship(back_populates="corrections")

@@ -33,3 +33,17 @@ def answer_to_company(t, q) -> None:
              _l("The answer is also published on the page of the consultation, for all companies:"), link]
     queue_email(q.email, _l("Answer to your question: %(title)s", title=t.title[:80]), "tenders/message",
                 lines=lines)
+
+
+def ended_to_askers(t) -> None:
+    """The procedure ended without a contract: tell each company that asked a question (once per address)."""
+    from .ending import legal_mention
+
+    link = url_for("tenders_public.detail", tender_id=t.id, _external=True)
+    for email in sorted({q.email for q in t.questions}):
+        lines = [_l("Hello,"), "",
+                 _l("The buyer ended the consultation « %(title)s » (%(buyer)s) without awarding a contract:",
+                    title=t.title, buyer=t.collectivity.name), "", legal_mention(t), "",
+                 _l("The decision is published on the page of the consultation:"), link]
+        queue_email(email, _l("End of the consultation: %(title)s", title=t.title[:80]), "tenders/message",
+                    lines=lines)

@@ -90,22 +90,71 @@ def _ts(day) -> str:
     return dt.datetime.combine(day, dt.time()).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _iso(moment) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def ocds_release(t) -> dict:
-    """An OCDS release (tags award + contract) with one award and one contract per awarded lot."""
-    if not t.awards:
-        raise OpenDataError("tender not awarded")
+    """The OCDS release of the tender's latest state: ``tender`` (open), ``tenderAmendment`` (after a correction
+    notice), ``tenderUpdate`` (closed, or declared unsuccessful), ``tenderCancellation`` (declared sans suite),
+    ``award`` + ``contract`` (one award and one contract per awarded lot). Correction notices are listed in
+    ``tender.amendments`` whatever the state."""
+    from .ending import CORRECTABLE, legal_mention
+
+    if t.status == "draft":
+        raise OpenDataError("tender not published")
     ocid = f"{ocds_prefix()}-{t.collectivity_id}-{t.id}"
     buyer_id = f"FR-SIRET-{t.buyer_siret}"
-    last = max(t.awards, key=lambda a: a.data_published_on)
-    published = t.published_at or dt.datetime.combine(t.launch_date or last.notified_on, dt.time())
-    suppliers = {}
-    for a in t.awards:
-        suppliers[f"FR-SIRET-{a.holder_siret}"] = a.holder_name
+    published = t.published_at or dt.datetime.combine(t.launch_date or dt.date.today(), dt.time())
+    if t.awards:
+        last = max(t.awards, key=lambda a: a.data_published_on)
+        tag, tender_status, date = ["award", "contract"], "complete", dt.datetime.combine(last.data_published_on,
+                                                                                         dt.time())
+    elif t.status == "discontinued":
+        tag, tender_status, date = ["tenderCancellation"], "cancelled", dt.datetime.combine(t.ended_on, dt.time())
+    elif t.status == "unsuccessful":
+        tag, tender_status, date = ["tenderUpdate"], "unsuccessful", dt.datetime.combine(t.ended_on, dt.time())
+    elif t.status == "closed":
+        tag, tender_status, date = ["tenderUpdate"], "complete", t.reception_deadline or published
+    elif t.corrections:
+        tag, tender_status, date = ["tenderAmendment"], "active", t.corrections[-1].published_at
+    else:
+        tag, tender_status, date = ["tender"], "active", published
+    suppliers = {f"FR-SIRET-{a.holder_siret}": a.holder_name for a in t.awards}
+    tender = {
+        "id": t.reference,
+        "title": t.title,
+        "description": t.description or t.title,
+        "status": tender_status,
+        "procurementMethod": OCDS_METHOD[t.procedure],
+        "procurementMethodDetails": DECP_PROCEDURE[t.procedure],
+        "mainProcurementCategory": OCDS_CATEGORY[t.nature],
+        "value": {"amount": float(t.amount_ht or sum(a.amount_ht for a in t.awards)), "currency": "EUR"},
+        "items": [{"id": "1", "description": t.title,
+                   "classification": {"scheme": "CPV", "id": t.cpv_code.split("-")[0]}}],
+        "lots": [{"id": str(lot.number), "title": lot.title,
+                  **({"value": {"amount": float(lot.amount_ht), "currency": "EUR"}} if lot.amount_ht else {})}
+                 for lot in t.lots],
+        "tenderPeriod": {"startDate": _iso(published),
+                         **({"endDate": _iso(t.reception_deadline)} if t.reception_deadline else {})},
+    }
+    if t.published_at:
+        tender["datePublished"] = _iso(t.published_at)
+    if t.ended:  # the schema's final-state fields, besides the deprecated status
+        tender["finalStatus"] = tender_status
+        tender["finalStatusDetails"] = legal_mention(t)
+        tender["finalStatusDate"] = _iso(date)
+    if t.corrections:
+        tender["amendments"] = [
+            {"id": f"rectificatif-{c.number}", "date": _iso(c.published_at), "rationale": c.reason,
+             "description": "; ".join(f"{CORRECTABLE.get(ch['field'], ch['field'])} : {ch['old'] or '—'} → "
+                                      f"{ch['new'] or '—'}" for ch in c.changes)}
+            for c in t.corrections]
     release = {
         "ocid": ocid,
-        "id": f"{ocid}-award-{last.data_published_on.isoformat()}-{len(t.awards)}",
-        "date": _ts(last.data_published_on),
-        "tag": ["award", "contract"],
+        "id": f"{ocid}-{tag[0]}-{date:%Y-%m-%dT%H%M%S}-{len(t.corrections)}-{len(t.awards)}",
+        "date": _iso(date),
+        "tag": tag,
         "initiationType": "tender",
         "language": "fr",
         "parties": [
@@ -115,31 +164,15 @@ def ocds_release(t) -> dict:
                "identifier": {"scheme": "FR-SIRET", "id": sid.removeprefix("FR-SIRET-"), "legalName": name}}
               for sid, name in suppliers.items()],
         "buyer": {"id": buyer_id, "name": t.collectivity.name},
-        "tender": {
-            "id": t.reference,
-            "title": t.title,
-            "description": t.description or t.title,
-            "status": "complete",
-            "procurementMethod": OCDS_METHOD[t.procedure],
-            "procurementMethodDetails": DECP_PROCEDURE[t.procedure],
-            "mainProcurementCategory": OCDS_CATEGORY[t.nature],
-            "value": {"amount": float(t.amount_ht or sum(a.amount_ht for a in t.awards)), "currency": "EUR"},
-            "items": [{"id": "1", "description": t.title,
-                       "classification": {"scheme": "CPV", "id": t.cpv_code.split("-")[0]}}],
-            "lots": [{"id": str(lot.number), "title": lot.title,
-                      **({"value": {"amount": float(lot.amount_ht), "currency": "EUR"}} if lot.amount_ht else {})}
-                     for lot in t.lots],
-            "tenderPeriod": {"startDate": published.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                             **({"endDate": t.reception_deadline.strftime("%Y-%m-%dT%H:%M:%SZ")}
-                                if t.reception_deadline else {})},
-        },
-        "awards": [{"id": f"{a.contract_id}-A", "status": "active", "date": _ts(a.notified_on),
-                    "value": {"amount": float(a.amount_ht), "currency": "EUR"},
-                    "suppliers": [{"id": f"FR-SIRET-{a.holder_siret}", "name": a.holder_name}],
-                    "relatedLots": [str(a.lot_number)]} for a in t.awards],
-        "contracts": [{"id": a.contract_id, "awardID": f"{a.contract_id}-A", "title": t.title,
-                       "status": "active", "value": {"amount": float(a.amount_ht), "currency": "EUR"},
-                       "dateSigned": _ts(a.notified_on)} for a in t.awards],
+        "tender": tender,
     }
+    if t.awards:
+        release["awards"] = [{"id": f"{a.contract_id}-A", "status": "active", "date": _ts(a.notified_on),
+                              "value": {"amount": float(a.amount_ht), "currency": "EUR"},
+                              "suppliers": [{"id": f"FR-SIRET-{a.holder_siret}", "name": a.holder_name}],
+                              "relatedLots": [str(a.lot_number)]} for a in t.awards]
+        release["contracts"] = [{"id": a.contract_id, "awardID": f"{a.contract_id}-A", "title": t.title,
+                                 "status": "active", "value": {"amount": float(a.amount_ht), "currency": "EUR"},
+                                 "dateSigned": _ts(a.notified_on)} for a in t.awards]
     _validate(release, "ocds-release-schema.json", jsonschema.Draft4Validator)
     return release

@@ -6,6 +6,7 @@ Only published tenders are shown; the questioners' e-mail addresses never leave 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 from xml.sax.saxutils import escape
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Collectivity
 
-from . import documents, notify, opendata, rules, wizard
+from . import documents, ending, notify, opendata, rules, wizard
 from .access import published_or_404
 from .models import Tender, TenderQuestion
 from .views import close_expired, send_dce, send_document
@@ -65,7 +66,7 @@ def detail(tender_id: int):
     answered = [q for q in t.questions if q.answer]
     return render_template("tenders/public_detail.html", t=t, answered=answered, now=dt.datetime.now(),
                            docs=documents.all_docs(t), nature_label=rules.nature_label, fmt_eur=rules.fmt_eur,
-                           wizard=wizard, form={}, errors={})
+                           wizard=wizard, form={}, errors={}, ending=ending)
 
 
 @public_bp.post("/<int:tender_id>/questions")
@@ -91,7 +92,7 @@ def ask(tender_id: int):
         answered = [q for q in t.questions if q.answer]
         return render_template("tenders/public_detail.html", t=t, answered=answered, now=now,
                                docs=documents.all_docs(t), nature_label=rules.nature_label, fmt_eur=rules.fmt_eur,
-                               wizard=wizard, form=request.form, errors=errors), 422
+                               wizard=wizard, form=request.form, errors=errors, ending=ending), 422
     q = TenderQuestion(tender=t, email=email, question=text, public_question=wizard.anonymise(text))
     db.session.add(q)
     notify.question_to_buyer(t, q)
@@ -112,11 +113,26 @@ def document(tender_id: int, doc: str, fmt: str):
     return send_document(published_or_404(tender_id), doc, fmt)
 
 
+@public_bp.get("/<int:tender_id>/ocds.json")
+def ocds(tender_id: int):
+    """The OCDS release of a published consultation's latest state (open, corrected, closed, ended or awarded)."""
+    t = published_or_404(tender_id)
+    return Response(json.dumps(opendata.ocds_release(t), ensure_ascii=False, indent=2), mimetype="application/json")
+
+
+def _updated(t) -> dt.datetime:
+    """When the consultation last changed publicly: publication, last correction notice or end of the procedure."""
+    moments = [t.published_at] + [c.published_at for c in t.corrections]
+    if t.ended_on:
+        moments.append(dt.datetime.combine(t.ended_on, dt.time(12, 0)))
+    return max(m for m in moments if m)
+
+
 @public_bp.get("/flux.atom")
 def feed():
     tenders = db.session.scalars(select(Tender).where(Tender.status != "draft")
                                  .order_by(Tender.published_at.desc()).limit(50)).all()
-    updated = max((t.published_at for t in tenders), default=dt.datetime(2026, 1, 1))
+    updated = max((_updated(t) for t in tenders), default=dt.datetime(2026, 1, 1))
     base = request.url_root.rstrip("/")
     entries = []
     for t in tenders:
@@ -124,9 +140,13 @@ def feed():
         summary = _("%(buyer)s — %(nature)s — deadline %(deadline)s", buyer=t.collectivity.name,
                     nature=rules.nature_label(t.nature),
                     deadline=t.reception_deadline.strftime("%d/%m/%Y %H:%M") if t.reception_deadline else "—")
+        if t.ended:
+            summary += " — " + str(wizard.STATUS_LABELS[t.status])
+        elif t.corrections:
+            summary += " — " + _("corrected (%(n)d correction notice(s))", n=len(t.corrections))
         entries.append(
             f"<entry><title>{escape(t.title)}</title><link href=\"{escape(link)}\"/><id>{escape(link)}</id>"
-            f"<updated>{t.published_at:%Y-%m-%dT%H:%M:%S}Z</updated><summary>{escape(summary)}</summary></entry>")
+            f"<updated>{_updated(t):%Y-%m-%dT%H:%M:%S}Z</updated><summary>{escape(summary)}</summary></entry>")
     body = ("<?xml version=\"1.0\" encoding=\"utf-8\"?><feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"fr\">"
             f"<title>{escape(_('Public tenders of the local authorities'))}</title>"
             f"<link rel=\"self\" href=\"{escape(base + url_for('tenders_public.feed'))}\"/>"
@@ -144,7 +164,5 @@ def decp(collectivity_id: int):
                                                       Tender.awards.any()).order_by(Tender.id)).all()
     if not tenders:
         return Response('{"marches": {"marche": []}}', mimetype="application/json")
-    import json
-
     return Response(json.dumps(opendata.decp_document(tenders), ensure_ascii=False, indent=2),
                     mimetype="application/json")

@@ -16,7 +16,7 @@ from portal import audit
 from portal.extensions import db
 from portal.registry import requires
 
-from . import documents, notify, opendata, rules, wizard
+from . import documents, ending, notify, opendata, rules, wizard
 from .access import child_or_404, owned_tenders, tender_or_404
 from .models import Tender, TenderAttachment, TenderAward, TenderQuestion
 
@@ -53,7 +53,7 @@ def next_reference() -> str:
 def index():
     close_expired()
     tenders = db.session.scalars(owned_tenders().order_by(Tender.updated_at.desc())).all()
-    return render_template("tenders/index.html", tenders=tenders)
+    return render_template("tenders/index.html", tenders=tenders, wizard=wizard)
 
 
 @bp.post("/nouveau")
@@ -145,12 +145,14 @@ def cpv():
 
 @bp.get("/<int:tender_id>/recapitulatif")
 def summary(tender_id: int):
+    close_expired()
     t = tender_or_404(tender_id)
     decision, problem = wizard.decision(t)
     questions = [q for q in t.questions]
     return render_template("tenders/summary.html", t=t, steps=wizard.STEPS, problems=wizard.problems(t),
                            decision=decision, decision_problem=problem, wizard=wizard, fmt_eur=rules.fmt_eur,
-                           docs=documents.all_docs(t), questions=questions)
+                           docs=documents.all_docs(t), questions=questions, ending=ending,
+                           end_problem=ending.can_end(t), now=dt.datetime.now())
 
 
 @bp.post("/<int:tender_id>/publier")
@@ -184,10 +186,40 @@ def publish(tender_id: int):
     return redirect(url_for("tenders.summary", tender_id=t.id))
 
 
+def _publish_correction(t: Tender, form) -> dict:
+    """Apply a correction notice (ending.correct), rebuild the DCE and audit it; {} or the French errors."""
+    c, errors = ending.correct(t, form, current_user.id)
+    if errors:
+        log.info("tenders: correction of tender %s refused: %s", t.id, errors)
+        return errors
+    db.session.flush()
+    t.dce_zip = documents.dce_zip(t)  # the RC, the notice and the new « avis rectificatif » state the new values
+    audit.record("tenders.corrected", target=t, reference=t.reference, number=c.number,
+                 changes=[ch["field"] for ch in c.changes])
+    db.session.commit()
+    return {}
+
+
+@bp.post("/<int:tender_id>/rectificatif")
+@requires("tenders.publish")
+def correct(tender_id: int):
+    """Publish a correction notice (avis rectificatif) of an open consultation."""
+    t = tender_or_404(tender_id)
+    errors = _publish_correction(t, request.form)
+    if errors:
+        for msg in errors.values():
+            flash(msg, "error")
+        return redirect(url_for("tenders.summary", tender_id=t.id) + "#correction")
+    flash(_("The correction notice is published: the public page shows it with the history of the changes, and the "
+            "documents carry the new values. If the notice was published in the BOAMP or a JAL, publish the "
+            "correction there too."), "success")
+    return redirect(url_for("tenders.summary", tender_id=t.id))
+
+
 @bp.post("/<int:tender_id>/prolonger")
 @requires("tenders.publish")
 def extend(tender_id: int):
-    """Push back the deadline for bids of an open consultation (never shorten it: companies rely on it)."""
+    """Push back the deadline for bids (a correction notice that moves the calendar by the same shift)."""
     t = tender_or_404(tender_id)
     back = redirect(url_for("tenders.summary", tender_id=t.id))
     if not t.is_open():
@@ -204,21 +236,44 @@ def extend(tender_id: int):
         flash(_("The new deadline must be later than the current one (%(d)s).",
                 d=t.reception_deadline.strftime("%d/%m/%Y %H:%M")), "error")
         return back
-    old = t.reception_deadline
-    shift = new - old
-    t.reception_deadline = new
+    shift = new - t.reception_deadline
+    form = {"reception_deadline": new.isoformat(),
+            "reason": "Report de la date limite de réception des offres au "
+                      f"{new:%d/%m/%Y à %H h %M}."}
     if t.questions_deadline:
-        t.questions_deadline += shift
+        form["questions_deadline"] = (t.questions_deadline + shift).isoformat()
     if t.opening_date:
-        t.opening_date = max(t.opening_date, new.date() + dt.timedelta(days=1))
-    if t.notification_date and t.opening_date and t.notification_date < t.opening_date:
-        t.notification_date = t.opening_date + dt.timedelta(days=30)
-    t.dce_zip = documents.dce_zip(t)  # the RC and the notice state the deadline
-    audit.record("tenders.deadline_extended", target=t, old=old.isoformat(), new=new.isoformat())
-    db.session.commit()
+        form["opening_date"] = max(t.opening_date, new.date() + dt.timedelta(days=1)).isoformat()
+    errors = _publish_correction(t, form)
+    if errors:
+        for msg in errors.values():
+            flash(msg, "error")
+        return back
     flash(_("The deadline is extended; the public page and the documents show the new date. If the notice was "
             "published in the BOAMP or a JAL, publish a corrective notice there too."), "success")
     return back
+
+
+@bp.post("/<int:tender_id>/fin")
+@requires("tenders.publish")
+def end(tender_id: int):
+    """Declare the procedure unsuccessful (infructueuse) or discontinued (sans suite)."""
+    t = tender_or_404(tender_id)
+    errors = ending.end_procedure(t, request.form)
+    if errors:
+        db.session.rollback()
+        log.info("tenders: end of tender %s refused: %s", t.id, errors)
+        for msg in errors.values():
+            flash(msg, "error")
+        return redirect(url_for("tenders.summary", tender_id=t.id) + "#end")
+    audit.record("tenders.ended", target=t, reference=t.reference, outcome=t.status, reason=t.end_reason,
+                 ended_on=t.ended_on.isoformat())
+    notify.ended_to_askers(t)
+    db.session.commit()
+    flash(_("The decision is published on the public page and in the open data. Tell the companies that sent a bid "
+            "the reasons of the decision (article R2185-2); those that asked a question are told by e-mail."),
+          "success")
+    return redirect(url_for("tenders.summary", tender_id=t.id))
 
 
 @bp.post("/<int:tender_id>/supprimer")
@@ -428,6 +483,6 @@ def decp(tender_id: int):
 @bp.get("/<int:tender_id>/ocds.json")
 def ocds(tender_id: int):
     t = tender_or_404(tender_id)
-    if not t.awards:
+    if t.status == "draft":
         abort(404)
     return _json_download(opendata.ocds_release(t), f"OCDS-{t.reference}.json")

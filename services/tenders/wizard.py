@@ -26,6 +26,11 @@ STEPS = {
 }
 LAST_STEP = max(STEPS)
 
+STATUS_LABELS = {
+    "draft": _l("Draft"), "published": _l("Published"), "closed": _l("Closed"), "awarded": _l("Awarded"),
+    "unsuccessful": _l("Unsuccessful"), "discontinued": _l("Discontinued"),
+}
+
 STANDARD_CRITERIA = {
     "price": _l("Price"),
     "technical": _l("Technical value"),
