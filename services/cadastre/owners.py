@@ -215,10 +215,15 @@ def search_owners(q: str, purpose: str) -> list[Owner]:
     return found
 
 
-def account_rows(account: str, purpose: str) -> list[Owner]:
-    rows = db.session.scalars(select(Owner).where(Owner.account == account).order_by(Owner.idu)).all()
+def account_rows(account: str, purpose: str, commune: str | None = None) -> list[Owner]:
+    """The rights of an owner account (compte communal). Account numbers are per commune: an EPCI user names the
+    commune (``commune``) so that two communes' accounts of the same number are not mixed."""
+    stmt = select(Owner).where(Owner.account == account)
+    if commune:
+        stmt = stmt.where(Owner.commune_insee == commune)
+    rows = db.session.scalars(stmt.order_by(Owner.idu)).all()
     if rows:
         audit.record("cadastre.owners.statement", target_type="OwnerAccount", target_id=account[:60], purpose=purpose,
-                     parcels=len({r.idu for r in rows}))
+                     parcels=len({r.idu for r in rows}), commune=commune or None)
         db.session.commit()
     return rows

@@ -350,18 +350,20 @@ def owner_search():
                            asked=bool(q), names=commune_names())
 
 
-@bp.get("/comptes/<account>")
-@requires("cadastre.owners.read")
-def owner_account(account: str):
+def _statement(account: str):
+    """The owner statement of an account: (purpose, holders, parcels, rows), or a response (404 when the account is not
+    in the territory — checked before the purpose is asked —, the purpose form when it is missing). The read is
+    audited with its purpose (``account_rows``)."""
     from .models import Owner
 
     if db.session.scalar(select(Owner.id).where(Owner.account == account).limit(1)) is None:
-        abort(404)  # no such account in the territory (checked before asking the purpose)
+        abort(404)
     purpose = purpose_arg()
     if not purpose:
         return render_template("cadastre/purpose.html", title=_("Owner statement %(account)s", account=account),
                                asked="motif" in request.args)
-    rows = owners_mod.account_rows(account, purpose)
+    commune = (request.args.get("commune") or "").strip() or None
+    rows = owners_mod.account_rows(account, purpose, commune)
     if not rows:
         abort(404)
     idus = sorted({r.idu for r in rows})
@@ -370,8 +372,32 @@ def owner_account(account: str):
     holders = {}
     for r in rows:
         holders.setdefault((r.display_name, r.right, r.address), r)
-    return render_template("cadastre/account.html", account=account, purpose=purpose, holders=list(holders.values()),
+    return purpose, list(holders.values()), parcels, rows
+
+
+@bp.get("/comptes/<account>")
+@requires("cadastre.owners.read")
+def owner_account(account: str):
+    found = _statement(account)
+    if not isinstance(found, tuple):
+        return found
+    purpose, holders, parcels, _rows = found
+    return render_template("cadastre/account.html", account=account, purpose=purpose, holders=holders,
                            parcels=parcels, names=commune_names())
+
+
+@bp.get("/comptes/<account>/releve.csv")
+@requires("cadastre.owners.read")
+def owner_account_csv(account: str):
+    """The owner statement as CSV: one line per parcel of the account and right on it."""
+    found = _statement(account)
+    if not isinstance(found, tuple):
+        return found
+    _purpose, _holders, parcels, rows = found
+    by_idu: dict[str, list] = {}
+    for r in rows:
+        by_idu.setdefault(r.idu, []).append(r)
+    return csv_response(parcels, f"releve-propriete-{account.strip('+')}.csv", owners=by_idu)
 
 
 # PDFs ---------------------------------------------------------------------------------------------------------
@@ -398,23 +424,12 @@ def parcel_sheet_pdf(idu: str):
 def owner_account_pdf(account: str):
     import datetime as dt
 
-    from .models import Owner
     from .pdf import render_pdf
 
-    if db.session.scalar(select(Owner.id).where(Owner.account == account).limit(1)) is None:
-        abort(404)
-    purpose = purpose_arg()
-    if not purpose:
-        return render_template("cadastre/purpose.html", title=_("Owner statement %(account)s", account=account),
-                               asked="motif" in request.args)
-    rows = owners_mod.account_rows(account, purpose)
-    idus = sorted({r.idu for r in rows})
-    parcels = db.session.scalars(select(Parcel).where(Parcel.idu.in_(idus), Parcel.current.is_(True))
-                                 .order_by(Parcel.idu)).all()
-    holders = {}
-    for r in rows:
-        holders.setdefault((r.display_name, r.right, r.address), r)
-    html = render_template("cadastre/pdf_account.html", account=account, purpose=purpose,
-                           holders=list(holders.values()), parcels=parcels,
-                           today=dt.date.today().strftime("%d/%m/%Y"))
+    found = _statement(account)
+    if not isinstance(found, tuple):
+        return found
+    purpose, holders, parcels, _rows = found
+    html = render_template("cadastre/pdf_account.html", account=account, purpose=purpose, holders=holders,
+                           parcels=parcels, today=dt.date.today().strftime("%d/%m/%Y"))
     return _pdf_response(render_pdf(html), f"releve-propriete-{account.strip('+')}.pdf")

@@ -90,13 +90,17 @@ def test_secretary_without_the_permission_sees_no_owner_anywhere(app, lux, sign_
     sec = sign_in(lux.users["secretary_lux"])
     purpose = "motif=Courrier aux riverains"
     for url in (f"/s/cadastre/parcelles/{P1}/proprietaires?{purpose}", f"/s/cadastre/proprietaires?q=fictif&{purpose}",
-                f"/s/cadastre/comptes/+00012?{purpose}"):
-        assert sec.get(url).status_code == 403, url
+                f"/s/cadastre/comptes/+00012?{purpose}", f"/s/cadastre/comptes/+00012/releve.pdf?{purpose}",
+                f"/s/cadastre/comptes/+00012/releve.csv?{purpose}", f"/s/cadastre/comptes/+00300/releve.pdf?{purpose}"):
+        resp = sec.get(url)
+        assert resp.status_code == 403, url
+        assert "FICTIFNOM" not in resp.get_data(as_text=True)
     for url in (f"/s/cadastre/parcelles/{P1}", f"/s/cadastre/parcelles/{P1}/panneau", f"/s/cadastre/?parcelle={P1}",
                 f"/s/cadastre/parcelles/{P2}/voisines?{purpose}&distance=50",
                 f"/s/cadastre/parcelles/{P2}/voisines?{purpose}&distance=50&format=csv",
                 f"/s/cadastre/recherche?q={P1}+{P2}&format=csv", f"/api/v1/cadastre/parcels/{P1}",
-                f"/api/v1/cadastre/parcels/{P2}/neighbours?distance=50", f"/s/cadastre/parcelles/{P1}/fiche.pdf"):
+                f"/api/v1/cadastre/parcels/{P2}/neighbours?distance=50", f"/s/cadastre/parcelles/{P1}/fiche.pdf",
+                f"/s/cadastre/parcelles/{P2}/fiche.pdf", "/api/v1/cadastre/parcels?bbox=6.30,47.36,6.36,47.40"):
         resp = sec.get(url)
         assert resp.status_code in (200, 404), url
         body = resp.get_data(as_text=True) if not resp.mimetype == "application/pdf" else _pdf_text(resp.data)
@@ -126,3 +130,28 @@ def _pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
 
     return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_owner_statement_pdf_and_csv_are_audited_with_their_purpose(app, lux, sign_in):
+    mayor = sign_in(lux.users["mayor_lux"])
+    # Without a purpose: the form, nothing read, nothing audited.
+    form = mayor.get("/s/cadastre/comptes/+00012/releve.pdf")
+    assert form.status_code == 200 and form.mimetype == "text/html" and "Motif de la consultation" in form.get_data(
+        as_text=True) and "FICTIFNOM" not in form.get_data(as_text=True)
+    assert mayor.get("/s/cadastre/comptes/+99999/releve.pdf?motif=Courrier aux riverains").status_code == 404
+    assert _audit(app, "cadastre.owners.statement") == []
+    pdf = mayor.get("/s/cadastre/comptes/+00012/releve.pdf?commune=25354&motif=Succession en cours")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = _pdf_text(pdf.data)
+    assert "Relevé de propriété du compte +00012" in text and "FICTIFNOM Hélène Marie née FICTIFNÉE" in text
+    assert "ÉTRANGEFICTIF Jules" in text and "usufruitier" in text and "né(e) le 03/02/1961" in text
+    assert P1 in text and "226 060 m²" in text and "Succession en cours" in text
+    assert "GFA DU BOIS" not in text  # another account
+    csv = mayor.get("/s/cadastre/comptes/+00300/releve.csv?motif=Gestion du domaine communal")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    lines = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0].split(";")[-4:] == ["compte", "droit", "proprietaire", "adresse_proprietaire"]
+    assert len(lines) == 2 and lines[1].startswith(P2) and "GFA DU BOIS FICTIF (SIREN 732829320)" in lines[1]
+    assert _audit(app, "cadastre.owners.statement") == [
+        (lux.users["mayor_lux"], "Succession en cours", "+00012"),
+        (lux.users["mayor_lux"], "Gestion du domaine communal", "+00300")]
