@@ -9,7 +9,9 @@ Settings (app config key, else environment variable of the same name — ``servi
 - ``ALERTS_SMS_PROVIDER``: ``brevo`` (Brevo transactional SMS API), ``http_json`` (generic gateway) or ``log``
   (default: the SMS is written to the log, nothing is sent). ``ALERTS_SMS_URL`` (endpoint; Brevo's by default),
   ``ALERTS_SMS_API_KEY``, ``ALERTS_SMS_SENDER`` (11 characters, default "Mairie"), ``ALERTS_SMS_TIMEOUT`` (s, 10),
-  ``ALERTS_SMS_RATE`` (SMS per second per provider and worker process, 10), ``ALERTS_SMS_PRICE`` (€ per segment for
+  ``ALERTS_SMS_RATE`` (SMS per second to the provider, all worker processes and hosts together: shared
+  through Redis when ``REDIS_URL`` is set, else the database; 10), ``ALERTS_SMS_BURST`` (sends that may leave at
+  once, 1), ``ALERTS_SMS_PRICE`` (€ per segment for
   the estimate, 0.05), ``ALERTS_SMS_STOP_MENTION`` (default « Désinscription : répondez STOP »).
 - ``ALERTS_WEBHOOK_SECRET``: shared secret of the provider webhooks — SMS receipts, bounces and STOP replies at
   ``/p/alerts/webhooks/sms/<provider>``, e-mail bounces and complaints of Brevo's SMTP relay at

@@ -543,7 +543,8 @@ def _send_one(session: Session, d: Delivery, alert: Alert, sub: Subscriber | Non
                 d.provider = provider.name
                 text = sms_text(alert, commune)
                 count = smsmod.segments(text)
-                smsmod.limiter(provider.name, float(setting("ALERTS_SMS_RATE") or 10)).acquire()
+                smsmod.limiter(provider.name, float(setting("ALERTS_SMS_RATE") or 10),
+                               int(setting("ALERTS_SMS_BURST") or 1)).acquire()
                 d.provider_message_id = provider.send(d.address, text, d.key, count.encoding == "UCS-2")
                 d.segments = count.segments
                 d.status = "sent"

@@ -182,3 +182,13 @@ class SubscriberLocation(TerritoryScoped, db.Model):
     label: Mapped[str] = mapped_column(String(300), default="")
     score: Mapped[float | None] = mapped_column(Float)
     geocoded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class RateLimit(db.Model):
+    """Shared send rate of one provider when there is no Redis (``sms.SharedRateLimiter``): the theoretical arrival
+    time of its next send, in seconds since the epoch. System data of the department's instance, no territory."""
+
+    __tablename__ = "alerts_rate_limit"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float, default=0.0)

@@ -16,6 +16,8 @@
     "reference"}``, bearer token, answer ``{"id": …}``.
   * :class:`LogProvider` — embedded default when no provider is configured: the text goes to the log (like the
     portal's mail without ``MAIL_SERVER``), the delivery is marked sent by "log".
+- :class:`SharedRateLimiter` keeps every worker process together under the provider's rate (Redis, else the
+  database).
 - Errors: :class:`TemporarySmsError` (network, 429, 5xx: retried with backoff) and :class:`PermanentSmsError`
   (invalid number, refused content, 4xx: never retried).
 """
@@ -116,37 +118,104 @@ class PermanentSmsError(Exception):
         self.reason = reason
 
 
-class RateLimiter:
-    """At most ``rate`` calls per second per provider in this process (token bucket, thread-safe)."""
+class SharedRateLimiter:
+    """At most ``rate`` sends per second to one provider, counted across every worker process and host.
 
-    def __init__(self, rate: float):
-        self.rate = max(rate, 0.001)
-        self.capacity = max(1.0, self.rate)
-        self.tokens = self.capacity
-        self.updated = time.monotonic()
-        self.lock = threading.Lock()
+    The generic cell rate algorithm (GCRA): one number per provider, the *theoretical arrival time* ``tat`` of the
+    next send. A sender reserves its slot in one atomic step — ``slot = max(now, max(tat, now) - tolerance)``,
+    ``tat = max(tat, now) + 1/rate`` — then sleeps until its slot, holding no lock while it waits. ``burst`` sends may
+    leave together (tolerance = (burst - 1)/rate); the default 1 spaces every send by 1/rate.
 
-    def acquire(self) -> None:
-        while True:
-            with self.lock:
-                now = time.monotonic()
-                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-                self.updated = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return
-                wait = (1 - self.tokens) / self.rate
+    Where the number lives: Redis when ``REDIS_URL`` is set (a Lua script, atomic, timed by the Redis server's clock,
+    so hosts with skewed clocks still agree), else the ``alerts_rate_limit`` table of the database (one UPDATE …
+    RETURNING: a row lock on PostgreSQL, the write lock on SQLite; timed by the local clock)."""
+
+    REDIS_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local ttl = math.ceil((tat + interval - now) * 1000) + 60000
+redis.call('SET', KEYS[1], string.format('%.6f', tat + interval), 'PX', ttl)
+local slot = tat - tolerance
+if slot < now then slot = now end
+return string.format('%.6f', slot - now)
+"""
+
+    def __init__(self, name: str, rate: float, *, burst: int = 1, redis_url: str = "", engine=None):
+        self.name = name
+        self.interval = 1.0 / max(float(rate), 0.001)
+        self.tolerance = max(int(burst) - 1, 0) * self.interval
+        self.redis_url, self.engine = redis_url, engine
+        self._script = None
+        self._row_ready = False
+
+    def reserve(self) -> float:
+        """Take the next slot; returns how long to wait before sending (seconds)."""
+        return self._reserve_redis() if self.redis_url else self._reserve_db()
+
+    def acquire(self) -> float:
+        wait = self.reserve()
+        if wait > 0:
             time.sleep(wait)
+        return wait
+
+    def _reserve_redis(self) -> float:
+        if self._script is None:
+            self._script = _redis_client(self.redis_url).register_script(self.REDIS_SCRIPT)
+        return float(self._script(keys=[f"alerts:rate:{self.name}"], args=[repr(self.interval), repr(self.tolerance)]))
+
+    def _reserve_db(self) -> float:
+        from sqlalchemy import func, insert, update
+
+        from .models import RateLimit
+
+        table = RateLimit.__table__
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if not self._row_ready:
+                if conn.dialect.name == "postgresql":
+                    from sqlalchemy.dialects.postgresql import insert as upsert
+                else:
+                    from sqlalchemy.dialects.sqlite import insert as upsert
+                conn.execute(upsert(table).values(name=self.name, tat=0.0).on_conflict_do_nothing())
+                self._row_ready = True
+            now = time.time()
+            bigger = func.greatest if conn.dialect.name == "postgresql" else func.max
+            new_tat = conn.execute(update(table).where(table.c.name == self.name)
+                                   .values(tat=bigger(table.c.tat, now) + self.interval)
+                                   .returning(table.c.tat)).scalar_one()
+        tat = new_tat - self.interval
+        return max(0.0, tat - self.tolerance - now)
 
 
-_limiters: dict[tuple[str, float], RateLimiter] = {}
+_redis_clients: dict[str, object] = {}
+_limiters: dict[tuple, SharedRateLimiter] = {}
+_lock = threading.Lock()
 
 
-def limiter(name: str, rate: float) -> RateLimiter:
-    key = (name, rate)
-    if key not in _limiters:
-        _limiters[key] = RateLimiter(rate)
-    return _limiters[key]
+def _redis_client(url: str):
+    with _lock:
+        if url not in _redis_clients:
+            import redis
+
+            _redis_clients[url] = redis.Redis.from_url(url)
+        return _redis_clients[url]
+
+
+def limiter(name: str, rate: float, burst: int = 1) -> SharedRateLimiter:
+    """The shared limiter of a provider for the current app's configuration (Redis or database)."""
+    from flask import current_app
+
+    from portal.extensions import db
+
+    redis_url = (current_app.config.get("REDIS_URL") or "").strip()
+    key = (name, float(rate), int(burst), redis_url, str(db.engine.url))
+    with _lock:
+        if key not in _limiters:
+            _limiters[key] = SharedRateLimiter(name, rate, burst=burst, redis_url=redis_url, engine=db.engine)
+        return _limiters[key]
 
 
 class SmsProvider:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
@@ -35,7 +36,8 @@ class _BrevoHandler(BaseHTTPRequestHandler):
         if body["recipient"] in srv.invalid_recipients:
             return self._answer(400, {"code": "invalid_parameter", "message": "Invalid recipient number"})
         srv.next_id += 1
-        srv.messages.append(SimpleNamespace(id=srv.next_id, to=body["recipient"], text=body["content"], body=body))
+        srv.messages.append(SimpleNamespace(id=srv.next_id, to=body["recipient"], text=body["content"], body=body,
+                                            at=time.monotonic()))
         return self._answer(201, {"messageId": srv.next_id})
 
     def _answer(self, code, payload):
