@@ -224,24 +224,48 @@ MAP_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'se
            "form-action 'none'")
 
 
+SELECTED_STYLE = {"color": "#ce0500", "weight": 3, "fillOpacity": 0.1}
+
+
 class _ClickToParent(MacroElement):
-    """A click on a parcel of the vector grid tells the page around the map (postMessage, same origin only)."""
+    """A click on a parcel of the vector grid redraws the selection on the map (the parcel's whole outline, from the
+    API: tiles clip it) and tells the page around the map (postMessage, same origin only), which fills its panel."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        {{ this.grid.get_name() }}.on('click', function (e) {
-            var id = e.layer && e.layer.properties && e.layer.properties.id;
-            if (id && window.parent !== window) {
-                window.parent.postMessage({type: 'cadastre-parcel', id: id}, window.location.origin);
-            }
-        });
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var selected = {{ this.initial or "null" }};
+            var wanted = null;
+            {{ this.grid.get_name() }}.on('click', function (e) {
+                var id = e.layer && e.layer.properties && e.layer.properties.id;
+                if (!id || !/^[0-9A-Z]{14}$/.test(id)) { return; }
+                wanted = id;
+                if (window.parent !== window) {
+                    window.parent.postMessage({type: 'cadastre-parcel', id: id}, window.location.origin);
+                }
+                fetch({{ this.feature_url|tojson }}.replace('IDU', id),
+                      {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
+                    .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+                    .then(function (feature) {
+                        if (wanted !== id) { return; }  // a later click won
+                        if (selected) { map.removeLayer(selected); }
+                        selected = L.geoJSON(feature, {style: {{ this.style|tojson }}, interactive: false}).addTo(map);
+                        map.getContainer().dataset.selected = id;
+                    })
+                    .catch(function () { /* gone or outside the territory: keep the current selection */ });
+            });
+        })();
         {% endmacro %}
     """)
 
-    def __init__(self, grid):
+    def __init__(self, grid, feature_url: str, initial: str | None):
         super().__init__()
         self._name = "ClickToParent"
         self.grid = grid
+        self.feature_url = feature_url
+        self.initial = initial
+        self.style = SELECTED_STYLE
 
 
 def build_map(selected: Parcel | None) -> str:
@@ -267,12 +291,14 @@ def build_map(selected: Parcel | None) -> str:
     )
     grid.default_js = [("vectorGrid", static("vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"))]
     grid.add_to(m)
-    _ClickToParent(grid).add_to(m)
+    initial = None
     if selected is not None:
         shape = to_wgs84(selected.geom)
-        folium.GeoJson(shape.__geo_interface__, name=selected.idu,
-                       style_function=lambda _f: {"color": "#ce0500", "weight": 3, "fillOpacity": 0.1},
-                       interactive=False).add_to(m)  # clicks go through to the parcels below
+        initial = folium.GeoJson(shape.__geo_interface__, name=selected.idu, style_function=lambda _f: SELECTED_STYLE,
+                                 interactive=False)  # clicks go through to the parcels below
+        initial.add_to(m)
+    _ClickToParent(grid, url_for("cadastre_api.parcel", idu="IDU"), initial.get_name() if initial else None).add_to(m)
+    if selected is not None:
         minx, miny, maxx, maxy = shape.bounds
         m.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=18)
     else:

@@ -59,7 +59,23 @@ def test_mayor_searches_a_parcel_and_the_map_centres_on_it(app, world, extra_com
     box = page.locator("#cadastre-map").bounding_box()
     assert 0 < xy[0] < box["width"] and 0 < xy[1] < box["height"], (xy, box)
     expect(frame.locator("path.leaflet-interactive").nth(20)).to_be_attached()  # tiles drawn
+    red = frame.locator('path[stroke="#ce0500"]')
+    expect(red).to_have_count(1)  # the selection: AB 50
+    before = red.first.bounding_box()
     page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
     expect(panel).to_contain_text("Parcelle ZI 19")
     assert f"parcelle={NEIGHBOUR}" in page.url
+    # The selection is redrawn: one red outline, now around the parcel clicked (not AB 50's any more).
+    expect(frame.locator(f'.leaflet-container[data-selected="{NEIGHBOUR}"]')).to_have_count(1)
+    expect(red).to_have_count(1)
+    after = red.first.bounding_box()
+    click_x, click_y = box["x"] + xy[0], box["y"] + xy[1]
+    assert after["x"] <= click_x <= after["x"] + after["width"] and after["y"] <= click_y <= after["y"] + after["height"]
+    assert (after["x"], after["y"], after["width"]) != (before["x"], before["y"], before["width"])
+    ne = [neighbour.bounds[0], neighbour.bounds[3]]  # the outline spans the neighbour's extent on screen
+    corner = map_frame.evaluate(f"""() => {{ const m = window[Object.keys(window).find(k => k.startsWith('map_')
+                                    && window[k].getCenter)]; const p = m.latLngToContainerPoint([{ne[1]}, {ne[0]}]);
+                                    return [p.x, p.y]; }}""")
+    assert abs(box["x"] + corner[0] - after["x"]) < 4 and abs(box["y"] + corner[1] - after["y"]) < 4, (corner, after)
+    page.wait_for_timeout(300)
     shot(page, "cadastre-map-click")
