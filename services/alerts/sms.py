@@ -150,7 +150,6 @@ return string.format('%.6f', slot - now)
         self.tolerance = max(int(burst) - 1, 0) * self.interval
         self.redis_url, self.engine = redis_url, engine
         self._script = None
-        self._row_ready = False
 
     def reserve(self) -> float:
         """Take the next slot; returns how long to wait before sending (seconds)."""
@@ -168,24 +167,28 @@ return string.format('%.6f', slot - now)
         return float(self._script(keys=[f"alerts:rate:{self.name}"], args=[repr(self.interval), repr(self.tolerance)]))
 
     def _reserve_db(self) -> float:
-        from sqlalchemy import func, insert, update
+        from sqlalchemy import func, update
 
         from .models import RateLimit
 
         table = RateLimit.__table__
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            if not self._row_ready:
+            bigger = func.greatest if conn.dialect.name == "postgresql" else func.max
+            for _ in range(2):
+                now = time.time()
+                new_tat = conn.execute(update(table).where(table.c.name == self.name)
+                                       .values(tat=bigger(table.c.tat, now) + self.interval)
+                                       .returning(table.c.tat)).scalar_one_or_none()
+                if new_tat is not None:
+                    break
+                # First send to this provider (or the row was removed): create it; a concurrent creator wins.
                 if conn.dialect.name == "postgresql":
                     from sqlalchemy.dialects.postgresql import insert as upsert
                 else:
                     from sqlalchemy.dialects.sqlite import insert as upsert
                 conn.execute(upsert(table).values(name=self.name, tat=0.0).on_conflict_do_nothing())
-                self._row_ready = True
-            now = time.time()
-            bigger = func.greatest if conn.dialect.name == "postgresql" else func.max
-            new_tat = conn.execute(update(table).where(table.c.name == self.name)
-                                   .values(tat=bigger(table.c.tat, now) + self.interval)
-                                   .returning(table.c.tat)).scalar_one()
+            else:
+                raise RuntimeError(f"rate limit row {self.name!r} could not be created")
         tat = new_tat - self.interval
         return max(0.0, tat - self.tolerance - now)
 

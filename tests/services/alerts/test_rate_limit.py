@@ -121,3 +121,22 @@ def test_sms_delivery_goes_through_the_shared_limiter(app, world, alerts_world, 
     assert resp.status_code == 302
     assert len(sms.messages) == 5
     _assert_rate([m.at for m in sms.messages], 10)
+
+
+def test_database_backend_recreates_its_row(app, world):
+    """Without Redis the slot lives in a row; a limiter that already used it survives the row's removal."""
+    from sqlalchemy import delete, select
+
+    from portal.extensions import db
+    from services.alerts.models import RateLimit
+    from services.alerts.sms import SharedRateLimiter
+
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    with app.app_context():
+        limiter = SharedRateLimiter(name, 5, engine=db.engine)
+        assert limiter.reserve() == 0.0
+        assert db.session.scalar(select(RateLimit.tat).where(RateLimit.name == name)) > time.time()
+        db.session.execute(delete(RateLimit).where(RateLimit.name == name))
+        db.session.commit()
+        assert limiter.reserve() == 0.0
+        assert 0.1 < limiter.reserve() <= 0.2
