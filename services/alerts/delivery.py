@@ -585,7 +585,7 @@ def flush(now: dt.datetime | None = None) -> dict[str, int]:
                                                Delivery.claimed_at < now - STALE_SENDING)
                         .values(status="pending"))
         session.execute(update(Alert).where(Alert.status == "scheduled", Alert.scheduled_at <= now)
-                        .values(status="queued"))
+                        .values(status="queued", sent_at=Alert.scheduled_at))
         session.commit()
         due = session.scalars(select(Delivery.id).where(Delivery.status == "pending",
                                                         Delivery.next_attempt_at <= now)

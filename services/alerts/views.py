@@ -17,6 +17,7 @@ from sqlalchemy import case, func, select
 
 from portal import audit
 from portal.extensions import db
+from portal.api import register_paths
 from portal.registry import requires
 
 from . import sms as smsmod
@@ -394,6 +395,28 @@ def subscribers():
 
 # JSON API ------------------------------------------------------------------------------------------------------------
 
+def _alert_json(alert: Alert) -> dict:
+    return {"id": alert.id, "kind": alert.kind, "title": alert.title, "severity": alert.severity,
+            "status": alert.status, "channels": list(alert.channels or []), "list_ids": list(alert.list_ids or []),
+            "zone": (alert.zone or {}).get("type"), "sms_segments": alert.sms_segments,
+            "created_at": alert.created_at.isoformat() + "Z" if alert.created_at else None,
+            "scheduled_at": alert.scheduled_at.isoformat() + "Z" if alert.scheduled_at else None,
+            "sent_at": alert.sent_at.isoformat() + "Z" if alert.sent_at else None}
+
+
+@api.get("/alertes")
+def api_alerts():
+    """The commune's alerts and individual messages, newest first (no recipient: counts are in /suivi)."""
+    _commune_insee()
+    try:
+        limit = min(max(int(request.args.get("limit", 50)), 1), 200)
+    except ValueError:
+        return jsonify(error="Bad Request", status=400, message="limit must be a whole number (1-200)"), 400
+    alerts = db.session.scalars(select(Alert).where(Alert.kind != "test")
+                                .order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)).all()
+    return jsonify(alerts=[_alert_json(a) for a in alerts])
+
+
 @api.get("/alertes/<int:alert_id>/suivi")
 def api_stats(alert_id: int):
     alert = _alert_or_404(alert_id)
@@ -425,3 +448,90 @@ def api_segments():
     data = request.get_json(silent=True) or {}
     text = str(data.get("text", ""))
     return jsonify(smsmod.segments(text).as_dict())
+
+
+# The API in the portal's OpenAPI document (/api/v1/openapi.json). Schemas are inline JSON Schema, so a test can
+# check the real answers against them.
+
+def _json(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+_CHANNEL_STATS = {"type": "object", "required": ["total", "delivered", "failed", "pending", "sent", "cancelled",
+                                                 "percent"],
+                  "properties": {k: {"type": "integer", "minimum": 0} for k in
+                                 ("total", "delivered", "failed", "pending", "sent", "cancelled", "percent")}}
+ALERT_SCHEMA = {
+    "type": "object", "required": ["id", "kind", "title", "severity", "status", "channels"],
+    "properties": {
+        "id": {"type": "integer"}, "kind": {"type": "string", "enum": ["broadcast", "individual"]},
+        "title": {"type": "string"}, "severity": {"type": "string", "enum": ["info", "minor", "moderate", "severe",
+                                                                             "extreme"]},
+        "status": {"type": "string", "enum": ["scheduled", "queued", "cancelled"]},
+        "channels": {"type": "array", "items": {"type": "string", "enum": ["email", "sms"]}},
+        "list_ids": {"type": "array", "items": {"type": "integer"}},
+        "zone": {"type": ["string", "null"], "enum": ["Polygon", "streets", None],
+                 "description": "the alert went to a drawn zone or to streets only"},
+        "sms_segments": {"type": "integer", "description": "segments of one SMS of this alert"},
+        "created_at": {"type": ["string", "null"], "format": "date-time"},
+        "scheduled_at": {"type": ["string", "null"], "format": "date-time"},
+        "sent_at": {"type": ["string", "null"], "format": "date-time"}}}
+STATS_SCHEMA = {
+    "type": "object", "required": ["id", "status", "channels", "failures"],
+    "properties": {
+        "id": {"type": "integer"}, "status": {"type": "string"},
+        "channels": {"type": "object", "properties": {"email": _CHANNEL_STATS, "sms": _CHANNEL_STATS},
+                     "additionalProperties": False},
+        "failures": {"type": "array", "items": {"type": "object", "required": ["channel", "reason", "count"],
+                                                "properties": {"channel": {"type": "string"},
+                                                               "reason": {"type": "string"},
+                                                               "label": {"type": "string"},
+                                                               "count": {"type": "integer"}}}}}}
+MAP_SCHEMA = {
+    "type": "object", "required": ["commune", "boundary", "points"],
+    "properties": {
+        "commune": {"type": "string", "pattern": "^[0-9AB]{5}$"},
+        "boundary": {"type": ["object", "null"], "description": "GeoJSON geometry of the commune (WGS84)"},
+        "points": {"type": "array", "items": {
+            "type": "object", "required": ["lat", "lon", "lists"], "additionalProperties": False,
+            "properties": {"lat": {"type": "number"}, "lon": {"type": "number"},
+                           "lists": {"type": "array", "items": {"type": "integer"}}}}}}}
+SEGMENTS_SCHEMA = {
+    "type": "object", "required": ["encoding", "units", "segments", "per_segment", "non_gsm"],
+    "properties": {"encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
+                   "units": {"type": "integer"}, "segments": {"type": "integer"},
+                   "per_segment": {"type": "integer"},
+                   "non_gsm": {"type": "array", "items": {"type": "string"}}}}
+_ERRORS = {"401": {"description": "not signed in, no token"},
+           "403": {"description": "the service is not open to the active collectivity, or it is not a commune"}}
+
+OPENAPI_PATHS = {
+    "/alerts/alertes": {"get": {
+        "summary": "Alerts and individual messages of the active commune, newest first (no recipient)",
+        "tags": ["alerts"],
+        "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200,
+                                                                   "default": 50}}],
+        "responses": {"200": {"description": "alerts", **_json({"type": "object", "required": ["alerts"],
+                                                               "properties": {"alerts": {"type": "array",
+                                                                                         "items": ALERT_SCHEMA}}})},
+                      "400": {"description": "bad limit"}, **_ERRORS}}},
+    "/alerts/alertes/{alert_id}/suivi": {"get": {
+        "summary": "Delivery follow-up of one alert: delivered / failed / pending per channel, failures by reason",
+        "tags": ["alerts"],
+        "parameters": [{"name": "alert_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "counts per channel", **_json(STATS_SCHEMA)},
+                      "404": {"description": "no such alert in your commune"}, **_ERRORS}}},
+    "/alerts/carte": {"get": {
+        "summary": "The commune's boundary and its geocoded subscribers as bare points with their lists (for the "
+                   "zone map; no name, no address)",
+        "tags": ["alerts"],
+        "responses": {"200": {"description": "boundary and points", **_json(MAP_SCHEMA)}, **_ERRORS}}},
+    "/alerts/segments": {"post": {
+        "summary": "Count the SMS segments of a text (GSM 03.38 7-bit or UCS-2)",
+        "tags": ["alerts"],
+        "requestBody": {"required": True, **_json({"type": "object", "required": ["text"],
+                                                   "properties": {"text": {"type": "string"}}})},
+        "responses": {"200": {"description": "encoding, units, segments", **_json(SEGMENTS_SCHEMA)},
+                      "400": {"description": "a browser session without its CSRF token (X-CSRFToken)"}, **_ERRORS}}},
+}
+register_paths(OPENAPI_PATHS)
