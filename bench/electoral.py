@@ -133,38 +133,36 @@ def bench_search(app, db, rnd, pools, plan):
 BARE = """<html><head><style>@page {{ size: A4; margin: 10mm 10mm 14mm 10mm; }}
 body {{ font: 9pt "DejaVu Sans", sans-serif; margin: 0; }} section {{ break-after: page; }} header {{ height: 7mm; }}
 .g {{ position: relative; width: 190mm; border: .5pt solid #444; }}
-pre {{ position: absolute; left: 0; top: 1.85mm; width: 190mm; margin: 0; font: 8.5pt "DejaVu Sans Mono", monospace;
-       line-height: 3.7mm; }}
+pre {{ width: 190mm; padding: 1.85mm 0; margin: 0; font: 8.5pt "DejaVu Sans Mono", monospace; line-height: 3.7mm;
+       border-bottom: .5pt solid #444; }}
 i {{ position: absolute; top: 0; bottom: 0; border-left: .5pt solid #444; }}
-b {{ position: absolute; left: 0; width: 190mm; border-top: .5pt solid #444; }}
 </style></head><body>{pages}</body></html>"""
-BARE_ROWS = 16  # rows per page of the bare render (three lines of text and a blank line each)
-BARE_CHUNK = 8  # pages per document, as the service cuts them
+BARE_ROWS = 16  # rows per page of the bare render (three lines of text each)
 
 
-def bare_htmls(voters) -> list[str]:
-    """The same rows in the same layout as the service's list (monospaced lines running across the columns, one text
-    block per page, the same rules, documents of 8 pages rendered in the same pool), written without the service's
-    code: no line wrapping (cells cut at the column width), fixed pagination, no title, no Jinja — what a
-    hand-written WeasyPrint script would render. The fair baseline for the 1.2× target."""
+def bare_htmls(voters, chunk_pages) -> list[str]:
+    """The same rows in the same layout as the service's list (monospaced lines running across the columns, one
+    text block per row with its rule, documents of ``chunk_pages`` pages rendered in the same pool), written without
+    the service's code: no line wrapping (cells cut at the column width), fixed pagination, no title, no Jinja —
+    what a hand-written WeasyPrint script would render. The fair baseline for the 1.2× target."""
     def cell(text, width):
         return html.escape(str(text)[:width - 2].ljust(width - 1))
 
     pages, n = [], (len(voters) + BARE_ROWS - 1) // BARE_ROWS
     for k in range(n):
         chunk = voters[k * BARE_ROWS:(k + 1) * BARE_ROWS]
-        lines = []
+        rows = []
         for i, v in enumerate(chunk, start=k * BARE_ROWS + 1):
             addr = v.address_line
-            lines += [str(i).rjust(5) + " " + cell(v.birth_name, 21) + " " + cell(v.first_names, 17) + " "
-                      + cell(f"{v.birth_date:%d/%m/%Y}", 17) + " " + cell(addr[:24], 26),
-                      " " * 45 + cell(v.birth_place_line, 17) + " " + cell(addr[24:48], 26), " " * 45
-                      + cell(v.birth_place_line[15:], 17), ""]
-        pages.append(f'<section><header>Page {k + 1}/{n}</header><div class="g" style="height: {len(lines) * 3.7}mm">'
+            lines = [str(i).rjust(5) + " " + cell(v.birth_name, 21) + " " + cell(v.first_names, 17) + " "
+                     + cell(f"{v.birth_date:%d/%m/%Y}", 17) + " " + cell(addr[:24], 26),
+                     " " * 45 + cell(v.birth_place_line, 17) + " " + cell(addr[24:48], 26),
+                     " " * 45 + cell(v.birth_place_line[15:], 17)]
+            rows.append("<pre>" + "\n".join(line.rstrip() for line in lines) + "</pre>")
+        pages.append(f'<section><header>Page {k + 1}/{n}</header><div class="g">'
                      + "".join(f'<i style="left: {x * 1.805}mm"></i>' for x in (6, 27, 44, 61, 87))
-                     + "".join(f'<b style="top: {(i + 1) * 14.8}mm"></b>' for i in range(len(chunk) - 1))
-                     + f'<pre>{chr(10).join(line.rstrip() for line in lines)}</pre></div></section>')
-    return [BARE.format(pages="".join(pages[i:i + BARE_CHUNK])) for i in range(0, len(pages), BARE_CHUNK)]
+                     + "".join(rows) + "</div></section>")
+    return [BARE.format(pages="".join(pages[i:i + chunk_pages])) for i in range(0, len(pages), chunk_pages)]
 
 
 def workers_cpu_s(pool) -> float:
@@ -206,7 +204,9 @@ def bench_emargement(app, db):
                                         dict(bureau=b, election=None, commune=g.collectivity)) for b in bureaux])
         service_s = time.perf_counter() - t0
         service_cpu = time.process_time() - c0 + workers_cpu_s(pdf.pool()) - w0
-        bare_docs = [bare_htmls(by[b.id]) for b in bureaux]
+        total_pages = sum(-(-len(by[b.id]) // BARE_ROWS) for b in bureaux)
+        chunk = max(8, -(-total_pages // ((os.cpu_count() or 1) * 8)))  # documents of the same size as the service's
+        bare_docs = [bare_htmls(by[b.id], chunk) for b in bureaux]
         t1, c1, w1 = time.perf_counter(), time.process_time(), workers_cpu_s(pdf.pool())
         bare = pdf.html_to_pdf_many([h for docs in bare_docs for h in docs])
         bare_s = time.perf_counter() - t1

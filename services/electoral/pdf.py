@@ -34,11 +34,13 @@ def render_pdf(template: str, header: str, **context) -> bytes:
 
 # --- Émargement list layout -------------------------------------------------------------------------------------
 # WeasyPrint's cost is per line box (≈ 0.3–0.5 ms of CPU each: Pango layout, line metrics, drawing), whatever the
-# line's length. A table costs ~10 ms per row; one text block per column still costs one line box per column and
-# visual line (≈ 20 per voter, the blank padding lines included). The list is therefore set in a monospaced font
-# (DejaVu Sans Mono): columns are character ranges, each visual line of the page is ONE line of text across all
-# columns (≈ 4 line boxes per voter), pagination is ours (fixed line pitch, so « page x/y » is exact up front),
-# and the table rules are a few empty boxes at computed offsets. Measured in bench/electoral.py.
+# line's length, plus per element (style cascade, boxes). A table costs ~10 ms per row; one text block per column
+# still costs one line box per column and visual line (≈ 20 per voter, blank padding lines included). The list is
+# therefore set in a monospaced font (DejaVu Sans Mono): columns are character ranges, each visual line of a row is
+# ONE line of text across all columns, each row ONE pre-formatted block whose padding makes the signature space and
+# whose bottom border is the rule (3 line boxes and one block per voter). Pagination is ours (fixed line pitch, so
+# « page x/y » is exact up front), and the pages are cut into chunks rendered in parallel processes and merged.
+# 10 000 voters over 5 bureaux: 156 s (table) → 40–50 s (one block per column) → see README / bench/electoral.py.
 EMARGEMENT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"  # the family named in the template's CSS
 FONT_PT = 8.5
 LINE_MM = 3.7  # line pitch of the list (CSS line-height)
@@ -73,16 +75,16 @@ def wrap_chars(text: str, width: int) -> list[str]:
 
 
 def emargement_pages(voters) -> list[dict]:
-    """Paginate the émargement list. Each page: its lines of text across all columns (a row's cells start on the
-    same line; rows separated by one blank line for the signature), the offsets of the rules between rows, and its
-    height. Voters must already be in the legal order."""
+    """Paginate the émargement list. Each page: its rows, each the lines of text running across all columns (a
+    row's cells start on the same line; one line of padding under them for the signature), and the lines it uses.
+    Voters must already be in the legal order."""
     widths = dict(EMARGEMENT_COLUMNS)
     inner = {key: width - 2 for key, width in EMARGEMENT_COLUMNS}  # one space each side of a cell
     keys = [key for key, _ in EMARGEMENT_COLUMNS if key != "sign"]
     pages: list[dict] = []
 
     def new_page():
-        page = {"lines": [], "rules": [], "capacity": FIRST_PAGE_LINES if not pages else PAGE_LINES}
+        page = {"rows": [], "used": 0, "capacity": FIRST_PAGE_LINES if not pages else PAGE_LINES}
         pages.append(page)
         return page
 
@@ -96,19 +98,14 @@ def emargement_pages(voters) -> list[dict]:
                  "birth": [v.birth_date.strftime("%d/%m/%Y") if v.birth_date else ""]
                  + wrap_chars(v.birth_place_line, inner["birth"]),
                  "address": wrap_chars(v.address_line, inner["address"])}
-        height = max(len(lines) for lines in cells.values()) + 1
-        if len(page["lines"]) + height > page["capacity"] and page["lines"]:
+        lines = max(len(cell) for cell in cells.values())
+        if page["used"] + lines + 1 > page["capacity"] and page["rows"]:
             page = new_page()
-        for i in range(height - 1):
-            page["lines"].append("".join(" " + (cells[k][i] if i < len(cells[k]) else "").ljust(widths[k] - 1)
-                                         for k in keys).rstrip())
-        page["lines"].append("")
-        page["rules"].append(round(len(page["lines"]) * LINE_MM, 2))
-    if len(page["lines"]) + FOOTER_LINES > page["capacity"]:
-        page = new_page()
-    for page in pages:
-        page["height_mm"] = round(len(page["lines"]) * LINE_MM, 2)
-        page["text"] = "\n".join(page["lines"])
+        page["rows"].append("\n".join("".join(" " + (cells[k][i] if i < len(cells[k]) else "").ljust(widths[k] - 1)
+                                               for k in keys).rstrip() for i in range(lines)))
+        page["used"] += lines + 1
+    if page["used"] + FOOTER_LINES > page["capacity"]:
+        new_page()
     return pages
 
 
@@ -122,20 +119,29 @@ def emargement_layout() -> dict:
     return {"columns": columns, "line_mm": LINE_MM, "font_pt": FONT_PT, "grid_mm": round(left * cm, 2)}
 
 
-CHUNK_PAGES = 8  # pages per independently rendered document: keeps every core busy, even for a single bureau
+CHUNK_PAGES = 8  # smallest chunk of pages rendered as one document (each document costs ≈ 0.1 s of CPU of its own)
+CHUNKS_PER_WORKER = 8  # enough chunks for every core to stay busy until the end (imbalance ≤ one chunk)
+
+
+def workers() -> int:
+    import os
+
+    return max(os.cpu_count() or 1, 1)
 
 
 def emargement_chunks(header: str, voters, chunk_pages: int | None = None, **context) -> list[str]:
     """The émargement list of one bureau as HTML documents of at most ``chunk_pages`` pages each. The pagination
     is computed once for the whole bureau, so each chunk carries the true « page x/y » and order numbers; the PDFs
     of the chunks are concatenated in order (``merge_pdfs``)."""
-    chunk_pages = chunk_pages or CHUNK_PAGES
-    pages = emargement_pages(voters)
+    return _chunk_htmls(header, emargement_pages(voters), len(voters), chunk_pages or CHUNK_PAGES, context)
+
+
+def _chunk_htmls(header: str, pages: list[dict], voter_count: int, chunk_pages: int, context: dict) -> list[str]:
     for number, page in enumerate(pages, start=1):
         page["number"] = number
     layout = emargement_layout()
     return [render_html("electoral/pdf/emargement.html", header, pages=pages[i:i + chunk_pages],
-                        page_count=len(pages), voter_count=len(voters), **layout, **context)
+                        page_count=len(pages), voter_count=voter_count, **layout, **context)
             for i in range(0, len(pages), chunk_pages)]
 
 
@@ -154,9 +160,19 @@ def merge_pdfs(parts: list[bytes]) -> bytes:
 
 def render_emargements(lists: list[tuple[str, list, dict]]) -> list[bytes]:
     """Render several bureaux' émargement lists — (header, voters in legal order, template context) each — with
-    all their page chunks spread over the worker pool; one PDF per bureau, in the order given."""
-    docs = [emargement_chunks(header, voters, **context) for header, voters, context in lists]
-    rendered = iter(html_to_pdf_many([html for chunks in docs for html in chunks]))
+    all their page chunks spread over the worker pool; one PDF per bureau, in the order given.
+
+    The pagination of every bureau is computed first; the chunk size then gives each worker about
+    ``CHUNKS_PER_WORKER`` documents (never fewer than ``CHUNK_PAGES`` pages), and the largest documents are sent
+    first, so that both cores finish together."""
+    paginated = [(header, emargement_pages(voters), len(voters), context) for header, voters, context in lists]
+    total = sum(len(pages) for _, pages, _, _ in paginated)
+    size = max(CHUNK_PAGES, -(-total // (workers() * CHUNKS_PER_WORKER)))
+    docs = [_chunk_htmls(header, pages, count, size, context) for header, pages, count, context in paginated]
+    flat = [html for chunks in docs for html in chunks]
+    order = sorted(range(len(flat)), key=lambda i: -len(flat[i]))  # longest first
+    results = dict(zip(order, html_to_pdf_many([flat[i] for i in order])))
+    rendered = iter(results[i] for i in range(len(flat)))
     return [merge_pdfs([next(rendered) for _ in chunks]) for chunks in docs]
 
 
