@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
-from flask import (Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for)
+from flask import (Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template, request,
+                   url_for)
+from folium.elements import MacroElement
+from folium.template import Template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal import audit
 from portal.extensions import db
@@ -397,7 +401,220 @@ def bureaux():
     for v in _registered():
         counts[v.bureau_id] = counts.get(v.bureau_id, 0) + 1
     return render_template("electoral/bureaux.html", bureaux=_bureaux(), streets=streets, form=form,
-                           street_form=street_form, counts=counts, elections=_elections())
+                           street_form=street_form, counts=counts, elections=_elections(), confirm=ConfirmForm())
+
+
+def _bureau_values(form) -> dict:
+    return {"number": form.number.data.strip(), "name": form.name.data.strip(),
+            "address": (form.address.data or "").strip(),
+            "latitude": float(form.latitude.data) if form.latitude.data is not None else None,
+            "longitude": float(form.longitude.data) if form.longitude.data is not None else None}
+
+
+@bp.get("/bureaux/<int:bureau_id>")
+def bureau(bureau_id: int):
+    b = _bureau_or_404(bureau_id)
+    form = BureauForm(prefix="b", formdata=None, obj=b)
+    return _bureau_page(b, form)
+
+
+def _bureau_page(b: PollingStation, form, status: int = 200):
+    streets = db.session.scalars(select(StreetBureau).where(StreetBureau.bureau_id == b.id)
+                                 .order_by(StreetBureau.street_key)).all()
+    voters = db.session.scalar(select(func.count(Voter.id)).where(Voter.bureau_id == b.id,
+                                                                  Voter.status == "registered"))
+    street_form = StreetForm(prefix="s", formdata=None)
+    street_form.bureau.choices = [(x.id, x.label) for x in _bureaux()]
+    return render_template("electoral/bureau.html", b=b, form=form, streets=streets, voters=voters,
+                           street_form=street_form, confirm=ConfirmForm(), elections=_elections()), status
+
+
+@bp.post("/bureaux/<int:bureau_id>/modifier")
+@requires("electoral.write")
+def bureau_edit(bureau_id: int):
+    b = _bureau_or_404(bureau_id)
+    form = BureauForm(prefix="b")
+    if not form.validate_on_submit():
+        flash(_("The form has errors: see the fields in red."), "error")
+        return _bureau_page(b, form, 400)
+    values = _bureau_values(form)
+    other = db.session.scalar(select(PollingStation).where(PollingStation.number == values["number"],
+                                                           PollingStation.id != b.id))
+    if other is not None:
+        form.number.errors.append(_("A polling station already has this number."))
+        return _bureau_page(b, form, 400)
+    changes = {k: [getattr(b, k), v] for k, v in values.items() if getattr(b, k) != v}
+    for k, (_before, after) in changes.items():
+        setattr(b, k, after)
+    if changes:
+        audit.record("electoral.bureau_updated", target=b, changes=changes)
+    db.session.commit()
+    flash(_("Polling station %(n)s saved.", n=b.number) if changes else _("Nothing changed."), "success")
+    return redirect(url_for("electoral.bureau", bureau_id=b.id))
+
+
+@bp.post("/bureaux/<int:bureau_id>/supprimer")
+@requires("electoral.write")
+def bureau_delete(bureau_id: int):
+    b = _bureau_or_404(bureau_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    registered = db.session.scalar(select(func.count(Voter.id)).where(Voter.bureau_id == b.id,
+                                                                      Voter.status == "registered"))
+    removed = db.session.scalar(select(func.count(Voter.id)).where(Voter.bureau_id == b.id,
+                                                                   Voter.status != "registered"))
+    if registered or removed:
+        log.info("electoral: deletion of bureau %s refused (%s registered, %s removed voters attached)",
+                 b.id, registered, removed)
+        if registered:
+            flash(_("Polling station %(n)s cannot be deleted: %(count)d voter(s) are attached to it. Move them to "
+                    "another polling station first.", n=b.number, count=registered), "error")
+        else:
+            flash(_("Polling station %(n)s cannot be deleted: the history of %(count)d removed voter(s) refers to "
+                    "it.", n=b.number, count=removed), "error")
+        return redirect(url_for("electoral.bureau", bureau_id=b.id))
+    streets = db.session.scalars(select(StreetBureau).where(StreetBureau.bureau_id == b.id)).all()
+    for row in streets:
+        db.session.delete(row)
+    audit.record("electoral.bureau_deleted", target=b, number=b.number, name=b.name,
+                 streets=[row.street_label for row in streets])
+    db.session.delete(b)
+    db.session.commit()
+    flash(_("Polling station %(n)s deleted.", n=b.number), "success")
+    return redirect(url_for("electoral.bureaux"))
+
+
+def _street_or_404(street_id: int) -> StreetBureau:
+    row = db.session.get(StreetBureau, street_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+@bp.post("/decoupage/<int:street_id>/modifier")
+@requires("electoral.write")
+def street_edit(street_id: int):
+    row = _street_or_404(street_id)
+    form = StreetForm(prefix="s")
+    form.bureau.choices = [(b.id, b.label) for b in _bureaux()]
+    back = request.form.get("back") == "bureau"
+    if not form.validate_on_submit():
+        flash(_("Enter the street and choose an existing polling station."), "error")
+    else:
+        key = fold(form.street.data)
+        clash = db.session.scalar(select(StreetBureau).where(StreetBureau.street_key == key,
+                                                             StreetBureau.id != row.id))
+        b = db.session.get(PollingStation, form.bureau.data)
+        if clash is not None:
+            flash(_("This street is already in the table (polling station %(n)s).", n=clash.bureau.number), "error")
+        elif b is None:
+            flash(_("This polling station does not exist."), "error")
+        else:
+            before = {"street": row.street_label, "bureau": row.bureau.number}
+            row.street_key, row.street_label, row.bureau = key, form.street.data.strip(), b
+            audit.record("electoral.street_updated", target=row, before=before,
+                         after={"street": row.street_label, "bureau": b.number})
+            db.session.commit()
+            flash(_("Street table updated."), "success")
+            if back:
+                return redirect(url_for("electoral.bureau", bureau_id=b.id))
+    return redirect(url_for("electoral.bureau", bureau_id=row.bureau_id) if back else url_for("electoral.bureaux"))
+
+
+@bp.post("/decoupage/<int:street_id>/supprimer")
+@requires("electoral.write")
+def street_delete(street_id: int):
+    row = _street_or_404(street_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    bureau_id = row.bureau_id
+    audit.record("electoral.street_deleted", target=row, street=row.street_label, bureau=row.bureau.number)
+    db.session.delete(row)
+    db.session.commit()
+    flash(_("Street removed from the table."), "success")
+    if request.form.get("back") == "bureau":
+        return redirect(url_for("electoral.bureau", bureau_id=bureau_id))
+    return redirect(url_for("electoral.bureaux"))
+
+
+MAP_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+           "img-src 'self' data: {basemap}; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; "
+           "form-action 'none'")
+
+
+class _PickLocation(MacroElement):
+    """In the bureau's edit form: a click on the map drops a marker and tells the page around it the coordinates
+    (postMessage, same origin only); the page fills the latitude and longitude fields."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var pickMarker = null;
+        {{ this._parent.get_name() }}.on('click', function (e) {
+            var lat = Math.round(e.latlng.lat * 1e6) / 1e6, lon = Math.round(e.latlng.lng * 1e6) / 1e6;
+            if (pickMarker) { pickMarker.setLatLng(e.latlng); }
+            else { pickMarker = L.circleMarker(e.latlng, {radius: 9, color: '#ce0500', weight: 3}).addTo({{ this._parent.get_name() }}); }
+            if (window.parent !== window) {
+                window.parent.postMessage({type: 'electoral-location', lat: lat, lon: lon}, window.location.origin);
+            }
+        });
+        {% endmacro %}
+    """)
+
+    def __init__(self):
+        super().__init__()
+        self._name = "PickLocation"
+
+
+def build_map(selected: PollingStation | None, pick: bool) -> str:
+    """A folium map of the commune's bureaux (each one a labelled point); the selected one in red."""
+    import html
+
+    import folium
+
+    static = lambda f: url_for("electoral.static", filename=f)  # noqa: E731
+    m = folium.Map(tiles=None, control_scale=True, zoom_control=True, max_zoom=19)
+    m.default_js = [("leaflet", static("vendor/leaflet/leaflet.js"))]
+    m.default_css = [("leaflet_css", static("vendor/leaflet/leaflet.css")), ("electoral_map_css", static("map.css"))]
+    basemap = current_app.config.get("ELECTORAL_BASEMAP_URL") or ""
+    if basemap:
+        folium.TileLayer(basemap, attr=current_app.config.get("ELECTORAL_BASEMAP_ATTRIBUTION") or "OpenStreetMap",
+                         name=_("Base map"), max_zoom=19).add_to(m)
+    points = []
+    for b in _bureaux():
+        if b.latitude is None or b.longitude is None:
+            continue
+        chosen = selected is not None and b.id == selected.id
+        # a permanent label (no popup: folium's popups need jQuery, which the map does not load)
+        label = html.escape(_("Polling station %(n)s", n=b.label)).replace("`", "&#96;").replace("$", "&#36;")
+        folium.CircleMarker([b.latitude, b.longitude], radius=10 if chosen else 7, weight=3 if chosen else 2,
+                            color="#ce0500" if chosen else "#000091", fill=True, fill_opacity=0.6,
+                            tooltip=folium.Tooltip(label, permanent=True, direction="right")).add_to(m)
+        points.append((b.latitude, b.longitude))
+    if selected is not None and selected.latitude is not None and selected.longitude is not None:
+        m.location, m.options["zoom"] = [selected.latitude, selected.longitude], 16
+    elif len(points) == 1:
+        m.location, m.options["zoom"] = list(points[0]), 15
+    elif points:
+        lats, lons = [p[0] for p in points], [p[1] for p in points]
+        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(30, 30))
+    else:
+        m.location, m.options["zoom"] = [48.3, 4.1], 9  # the department, before any bureau is located
+    if pick:
+        _PickLocation().add_to(m)
+    return m.get_root().render()
+
+
+@bp.get("/bureaux/carte")
+def bureaux_map():
+    selected = None
+    if request.args.get("bureau"):
+        selected = _bureau_or_404(request.args.get("bureau", type=int) or 0)
+    pick = request.args.get("choisir") == "1" and "electoral.write" in g.permissions
+    resp = Response(build_map(selected, pick), mimetype="text/html")
+    origin = re.match(r"^(https?://[^/{]+)", current_app.config.get("ELECTORAL_BASEMAP_URL") or "")
+    resp.headers["Content-Security-Policy"] = MAP_CSP.format(basemap=origin.group(1) if origin else "")
+    resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return resp
 
 
 # PDFs ------------------------------------------------------------------------------------------------------------

@@ -22,3 +22,17 @@
     if (f) { f.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(ask, 300); }); }
   });
 }());
+
+// Bureau page: a click on the map (iframe, same origin) fills the latitude and longitude of the edit form.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-location-form]");
+  if (!form) { return; }
+  var lat = form.querySelector("input[name$='latitude']"), lon = form.querySelector("input[name$='longitude']");
+  window.addEventListener("message", function (e) {
+    if (e.origin !== window.location.origin || !e.data || e.data.type !== "electoral-location") { return; }
+    lat.value = e.data.lat.toFixed(6);
+    lon.value = e.data.lon.toFixed(6);
+    lat.dispatchEvent(new Event("change", {bubbles: true}));
+  });
+}());

@@ -23,18 +23,21 @@ def foreign(app, elec, world, add_voter):
     from sqlalchemy import select
 
     from portal.extensions import db
-    from services.electoral.models import ImportBatch, Movement
+    from services.electoral.models import ImportBatch, Movement, StreetBureau
 
     with app.app_context():
         batch = ImportBatch(commune_insee=world.insee_b, filename="Secretimport.csv", content=b"x", author="b")
-        db.session.add(batch)
+        street = StreetBureau(commune_insee=world.insee_b, street_key="secretrueb", street_label="Chemin Secretrueb",
+                              bureau_id=elec.bureau_b)
+        db.session.add_all([batch, street])
         movement = db.session.scalar(select(Movement).where(Movement.voter_id == elec.voter_b))
         movement.justification, movement.justification_name = b"%PDF Secretdocument", "Secretdocument.pdf"
         db.session.commit()
-        batch_id, movement_id = batch.id, movement.id
+        batch_id, movement_id, street_id = batch.id, movement.id, street.id
     troyes_voter = add_voter(world.insee_troyes, "TROYESSECRET", "Jean", "1970-01-01", street_name="Troyesrue")
     return {"voter_id": elec.voter_b, "bureau_id": elec.bureau_b, "election_id": elec.election_b,
-            "batch_id": batch_id, "movement_id": movement_id, "filename": "electoral.css"}, troyes_voter
+            "batch_id": batch_id, "movement_id": movement_id, "street_id": street_id,
+            "filename": "electoral.css"}, troyes_voter
 
 
 @pytest.mark.parametrize("role", ["mayor_a", "secretary_a", "elected_a", "secretary_ab"])

@@ -199,7 +199,9 @@ def test_bureaux_and_street_table(elec, login_as, app):
                                            "b-latitude": "48.2466", "b-longitude": "4.6912"},
                   csrf_from="/s/electoral/bureaux")
     assert resp.status_code == 302
-    assert "openstreetmap.org/?mlat=48.246600&amp;mlon=4.691200" in c.get("/s/electoral/bureaux").get_data(as_text=True)
+    with app.app_context():
+        new_id = db.session.scalar(select(PollingStation.id).where(PollingStation.number == "3"))
+    assert "48.246600, 4.691200" in c.get(f"/s/electoral/bureaux/{new_id}").get_data(as_text=True)
     body = c.post("/s/electoral/bureaux", {"b-number": "3", "b-name": "Autre"},
                   csrf_from="/s/electoral/bureaux").get_data(as_text=True)
     assert "déjà ce numéro" in body
