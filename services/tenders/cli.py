@@ -34,7 +34,7 @@ def demo_command():
     from portal.extensions import db
     from portal.models import Collectivity
 
-    from . import documents
+    from . import documents, storage
     from .models import Tender, TenderLot
 
     coll = db.session.scalar(select(Collectivity).where(Collectivity.insee == DEMO_INSEE))
@@ -70,8 +70,10 @@ def demo_command():
             t.opening_date, t.notification_date = reception.date() + dt.timedelta(days=1), reception.date() + \
                 dt.timedelta(days=30)
             t.published_at = dt.datetime.now()
-            t.dce_zip = documents.dce_zip(t)
         db.session.add(t)
+        if t.status == "published":
+            db.session.flush()
+            storage.replace_dce(db.session, t, documents.dce_zip(t))
         made += 1
     db.session.commit()
     click.echo(f"{made} demo consultation(s) added to {coll.name}.")

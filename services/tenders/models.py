@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, LargeBinary, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -64,8 +64,11 @@ class Tender(db.Model):
     ended_on: Mapped[dt.date | None] = mapped_column(Date)
     end_reason: Mapped[str] = mapped_column(String(32), default="")
     end_details: Mapped[str] = mapped_column(Text, default="")
-    # The DCE zip, built once at publication (a published consultation no longer changes): downloads serve it
-    dce_zip: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # The DCE zip, built at publication and again at each correction notice, kept in the file storage (storage.py):
+    # downloads serve it as it was published
+    dce_key: Mapped[str | None] = mapped_column(String(80))
+    dce_sha256: Mapped[str] = mapped_column(String(64), default="")
+    dce_size: Mapped[int | None] = mapped_column(Integer)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
@@ -98,6 +101,13 @@ class Tender(db.Model):
     def ended(self) -> bool:
         return self.status in ENDED
 
+    @property
+    def dce_zip(self) -> bytes | None:
+        """The published DCE as stored (checked against its SHA-256), or None before publication."""
+        from . import storage
+
+        return storage.read(self.dce_key, self.dce_sha256, self.dce_size) if self.dce_key else None
+
     def is_open(self, now: dt.datetime | None = None) -> bool:
         now = now or dt.datetime.now()
         return self.status == "published" and self.reception_deadline is not None and now < self.reception_deadline
@@ -117,7 +127,8 @@ class TenderLot(db.Model):
 
 
 class TenderAttachment(db.Model):
-    """A file the buyer adds to the DCE (plans, CCTP written elsewhere…)."""
+    """A file the buyer adds to the DCE (plans, CCTP written elsewhere…). The bytes are in the file storage
+    (storage.py) under ``storage_key``; the row keeps their SHA-256 and size, checked at every read."""
 
     __tablename__ = "tender_attachment"
 
@@ -125,10 +136,18 @@ class TenderAttachment(db.Model):
     tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(200))
     mimetype: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    storage_key: Mapped[str] = mapped_column(String(80))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     tender: Mapped[Tender] = relationship(back_populates="attachments")
+
+    @property
+    def content(self) -> bytes:
+        from . import storage
+
+        return storage.read(self.storage_key, self.sha256, self.size)
 
 
 class TenderQuestion(db.Model):

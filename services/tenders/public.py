@@ -21,7 +21,9 @@ from portal.models import Collectivity
 from . import documents, ending, notify, opendata, rules, wizard
 from .access import published_or_404
 from .models import Tender, TenderQuestion
-from .views import close_expired, send_dce, send_document
+from .access import child_or_404
+from .models import TenderAttachment
+from .views import close_expired, send_attachment, send_dce, send_document
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,12 @@ def ask(tender_id: int):
 def dce(tender_id: int):
     t = published_or_404(tender_id)
     return send_dce(t)
+
+
+@public_bp.get("/<int:tender_id>/pieces/<int:attachment_id>")
+def attachment(tender_id: int, attachment_id: int):
+    t = published_or_404(tender_id)
+    return send_attachment(t, child_or_404(TenderAttachment, attachment_id, t))
 
 
 @public_bp.get("/<int:tender_id>/documents/<doc>.<fmt>")

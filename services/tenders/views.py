@@ -16,7 +16,7 @@ from portal import audit
 from portal.extensions import db
 from portal.registry import requires
 
-from . import documents, ending, notify, opendata, rules, wizard
+from . import documents, ending, notify, opendata, rules, storage, wizard
 from .access import child_or_404, owned_tenders, tender_or_404
 from .models import Tender, TenderAttachment, TenderAward, TenderQuestion
 
@@ -25,8 +25,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("tenders", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/tenders")
 
-MAX_ATTACHMENT = 10 * 1024 * 1024
-ALLOWED_EXT = {"pdf", "doc", "docx", "odt", "xls", "xlsx", "ods", "jpg", "jpeg", "png", "dwg", "dxf", "zip", "txt"}
 
 
 def close_expired(now: dt.datetime | None = None) -> int:
@@ -126,7 +124,7 @@ def step(tender_id: int, step: int):
                            wizard=wizard, decision=decision, decision_problem=problem, form=request.form,
                            fmt_eur=rules.fmt_eur, thresholds=rules.load()[0],
                            docs=documents.all_docs(t) if step == 6 else [],
-                           ), (422 if errors else 200)
+                           max_mb=storage.max_attachment() // (1024 * 1024)), (422 if errors else 200)
 
 
 @bp.get("/seuils")
@@ -179,7 +177,7 @@ def publish(tender_id: int):
         return redirect(url_for("tenders.summary", tender_id=t.id))
     t.status = "published"
     t.published_at = dt.datetime.now()
-    t.dce_zip = documents.dce_zip(t)
+    storage.replace_dce(db.session, t, documents.dce_zip(t))
     audit.record("tenders.published", target=t, reference=t.reference)
     db.session.commit()
     flash(_("The consultation is published on the public page."), "success")
@@ -193,7 +191,8 @@ def _publish_correction(t: Tender, form) -> dict:
         log.info("tenders: correction of tender %s refused: %s", t.id, errors)
         return errors
     db.session.flush()
-    t.dce_zip = documents.dce_zip(t)  # the RC, the notice and the new « avis rectificatif » state the new values
+    # the RC, the notice and the new « avis rectificatif » state the new values
+    storage.replace_dce(db.session, t, documents.dce_zip(t))
     audit.record("tenders.corrected", target=t, reference=t.reference, number=c.number,
                  changes=[ch["field"] for ch in c.changes])
     db.session.commit()
@@ -284,6 +283,9 @@ def delete(tender_id: int):
         flash(_("A published consultation cannot be deleted."), "error")
         return redirect(url_for("tenders.summary", tender_id=t.id))
     audit.record("tenders.deleted", target=t, reference=t.reference)
+    for a in t.attachments:
+        storage.discard(db.session, a.storage_key)
+    storage.discard(db.session, t.dce_key)
     db.session.delete(t)
     db.session.commit()
     flash(_("The draft is deleted."), "success")
@@ -301,10 +303,28 @@ def send_document(t: Tender, doc_code: str, fmt: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{doc.filename}.{fmt}"'})
 
 
+def _stored(read, what: str):
+    """Bytes from the file storage, or a clear French page (never a 500) when the file is missing or altered."""
+    try:
+        return read()
+    except storage.StorageError as exc:
+        log.error("tenders: %s cannot be served: %s", what, exc)
+        abort(Response(render_template("tenders/file_unavailable.html"), status=410))
+
+
 def send_dce(t: Tender) -> Response:
-    data = t.dce_zip if t.status != "draft" and t.dce_zip else documents.dce_zip(t)
+    if t.status != "draft" and t.dce_key:
+        data = _stored(lambda: t.dce_zip, f"DCE of tender {t.id}")
+    else:
+        data = _stored(lambda: documents.dce_zip(t), f"DCE of draft tender {t.id}")
     return Response(data, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="DCE-{t.reference}.zip"'})
+
+
+def send_attachment(t: Tender, a: TenderAttachment) -> Response:
+    data = _stored(lambda: a.content, f"attachment {a.id} of tender {t.id}")
+    return Response(data, mimetype=a.mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{documents.safe_name(a.filename)}"'})
 
 
 @bp.get("/<int:tender_id>/documents/<doc>.<fmt>")
@@ -328,24 +348,42 @@ def upload(tender_id: int):
     if f is None or not f.filename:
         flash(_("Choose a file to add."), "error")
         return back
-    ext = f.filename.rsplit(".", 1)[-1].lower() if "." in f.filename else ""
-    if ext not in ALLOWED_EXT:
-        flash(_("This type of file is not accepted (accepted: %(ext)s).", ext=", ".join(sorted(ALLOWED_EXT))), "error")
+    ext = storage.extension(f.filename)
+    if ext not in storage.TYPES:
+        flash(_("This type of file is not accepted (accepted: %(ext)s).", ext=", ".join(sorted(storage.TYPES))),
+              "error")
         return back
-    content = f.read(MAX_ATTACHMENT + 1)
-    if len(content) > MAX_ATTACHMENT:
-        flash(_("The file is too large (10 MB at most)."), "error")
+    limit = storage.max_attachment()
+    content = f.read(limit + 1)
+    if len(content) > limit:
+        flash(_("The file is too large (%(mb)d MB at most).", mb=limit // (1024 * 1024)), "error")
         return back
     if not content:
         flash(_("The file is empty."), "error")
         return back
-    a = TenderAttachment(tender=t, filename=documents.safe_name(f.filename), content=content,
-                         mimetype=f.mimetype or "application/octet-stream")
+    if not storage.content_type_ok(ext, content[:4096]):
+        log.info("tenders: upload to tender %s refused: %r does not look like a .%s file", t.id, f.filename, ext)
+        flash(_("The content of this file does not match its extension (.%(ext)s): check that it is the right file.",
+                ext=ext), "error")
+        return back
+    if sum(x.size for x in t.attachments) + len(content) > storage.max_total():
+        flash(_("The attachments of a consultation cannot exceed %(mb)d MB in all: remove a file first.",
+                mb=storage.max_total() // (1024 * 1024)), "error")
+        return back
+    stored = storage.save_for(db.session, "attachments", t.id, content)
+    a = TenderAttachment(tender=t, filename=documents.safe_name(f.filename), mimetype=storage.mimetype(ext),
+                         storage_key=stored.key, sha256=stored.sha256, size=stored.size)
     db.session.add(a)
-    audit.record("tenders.attachment_added", target=t, filename=a.filename)
+    audit.record("tenders.attachment_added", target=t, filename=a.filename, size=a.size, sha256=a.sha256)
     db.session.commit()
     flash(_("The file is added to the consultation documents."), "success")
     return back
+
+
+@bp.get("/<int:tender_id>/pieces/<int:attachment_id>")
+def attachment(tender_id: int, attachment_id: int):
+    t = tender_or_404(tender_id)
+    return send_attachment(t, child_or_404(TenderAttachment, attachment_id, t))
 
 
 @bp.post("/<int:tender_id>/pieces/<int:attachment_id>/supprimer")
@@ -354,7 +392,8 @@ def delete_attachment(tender_id: int, attachment_id: int):
     t = tender_or_404(tender_id)
     a = child_or_404(TenderAttachment, attachment_id, t)
     if _editable(t):
-        audit.record("tenders.attachment_deleted", target=t, filename=a.filename)
+        audit.record("tenders.attachment_deleted", target=t, filename=a.filename, sha256=a.sha256)
+        storage.discard(db.session, a.storage_key)
         db.session.delete(a)
         db.session.commit()
         flash(_("The file is removed."), "success")

@@ -29,7 +29,13 @@ def make(app, collectivity_id, title, status):
                    contact_email="mairie@jaucourt.test.example.org",
                    published_at=now if status != "draft" else None)
         t.lots.append(TenderLot(number=1, title=title, amount_ht=Decimal("120000")))
-        t.attachments.append(TenderAttachment(filename="plan.pdf", content=b"%PDF-1.4 " + title.encode()))
+        from services.tenders import storage
+
+        db.session.add(t)
+        db.session.flush()
+        stored = storage.save("attachments", t.id, b"%PDF-1.4 " + title.encode())
+        t.attachments.append(TenderAttachment(filename="plan.pdf", mimetype="application/pdf",
+                                              storage_key=stored.key, sha256=stored.sha256, size=stored.size))
         t.questions.append(TenderQuestion(email=ASKER, question=QUESTION))
         if status == "awarded":
             t.awards.append(TenderAward(lot_number=1, holder_name="Couvreur", holder_siret="12345678900011", amount_ht=Decimal("1"),
@@ -38,6 +44,18 @@ def make(app, collectivity_id, title, status):
         db.session.commit()
         return {"tender_id": t.id, "attachment_id": t.attachments[0].id, "question_id": t.questions[0].id,
                 "collectivity_id": collectivity_id, "step": 1, "doc": "rc", "fmt": "pdf"}
+
+
+def test_attachments_of_a_draft_are_never_public(app, tenders_world, foreign, client, login_as):
+    draft, pub = foreign["draft_b"], foreign["pub_b"]
+    assert client.get(f"/p/tenders/{draft['tender_id']}/pieces/{draft['attachment_id']}").status_code == 404
+    # a published tender's attachment, asked through another tender's id, is not served either
+    assert client.get(f"/p/tenders/{draft['tender_id']}/pieces/{pub['attachment_id']}").status_code == 404
+    served = client.get(f"/p/tenders/{pub['tender_id']}/pieces/{pub['attachment_id']}")
+    assert served.status_code == 200 and served.data.startswith(b"%PDF-1.4 Consultation-publiee")
+    # commune A's staff cannot reach it through the staff route (the tender belongs to B)
+    mayor_a = login_as("mayor_a", tenders_world.a)
+    assert mayor_a.get(f"/s/tenders/{pub['tender_id']}/pieces/{pub['attachment_id']}").status_code == 404
 
 
 @pytest.fixture

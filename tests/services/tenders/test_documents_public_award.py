@@ -54,13 +54,16 @@ def test_documents_in_three_formats(app, published):
     assert mayor.get(f"/s/tenders/{tid}/documents/rc.exe").status_code == 404
 
 
+PLAN = b"%PDF-1.4\n% plan du toit\n%%EOF\n"
+
+
 def test_attachments_and_dce_zip(app, published, tenders_world, login_as):
     sec = login_as("secretary_a")
     tid = new_tender(sec)
     fill(sec, tid, amount="150000", step4=calendar() | {"media": ["portal", "buyer_profile", "jal"]})
     token = sec.csrf(f"/s/tenders/{tid}/etape/6")
     resp = sec.http.post(f"/s/tenders/{tid}/pieces", data={"csrf_token": token,
-                                                          "file": (io.BytesIO(b"plan du toit"), "Plan toit.pdf")},
+                                                          "file": (io.BytesIO(PLAN), "Plan toit.pdf")},
                          content_type="multipart/form-data")
     assert resp.status_code == 302
     bad = sec.http.post(f"/s/tenders/{tid}/pieces", data={"csrf_token": token,
@@ -71,7 +74,7 @@ def test_attachments_and_dce_zip(app, published, tenders_world, login_as):
     names = z.namelist()
     assert any(n.endswith("-RC.pdf") for n in names) and any(n.endswith("-AE-lot1.odt") for n in names)
     plan = [n for n in names if n.startswith("pieces-jointes/")]
-    assert plan and z.read(plan[0]) == b"plan du toit"
+    assert plan and z.read(plan[0]) == PLAN
 
 
 def wait_for_mail(smtp, to, timeout=10.0):

@@ -1,0 +1,203 @@
+"""Files of the tenders service on disk (the buyer's attachments and the DCE zip built at publication), not in the
+database.
+
+- Where: ``TENDERS_STORAGE_DIR`` (default ``instance/tenders/files``); a file is ``<kind>/<tender id>/<random key>``,
+  so two buyers never share a file and a name typed by a user never reaches the file system.
+- Written atomically (temporary file + rename) before the row that points at it is committed; a failed transaction
+  leaves at worst an orphan file, never a row without its file. Removed after the commit that drops the row.
+- Each row keeps the file's SHA-256 and size; every read checks both, so a file changed or truncated on disk is
+  refused (logged in English, French message to the person) rather than served.
+- What may be uploaded: a list of types, each checked on the file's first bytes (a « .pdf » must start like a PDF),
+  at most ``TENDERS_MAX_ATTACHMENT_MB`` per file (default 10) and ``TENDERS_MAX_DCE_MB`` for all the attachments of
+  one consultation (default 100).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+# extension → (content type served, check of the first bytes)
+ZIP = b"PK\x03\x04"
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # a multi-byte character cut at the end of the sample is fine
+            try:
+                head.decode("cp1252")
+            except UnicodeDecodeError:
+                return False
+    return True
+
+
+def _dxf(head: bytes) -> bool:
+    start = head.lstrip()[:16].upper()
+    return _text(head) and (start.startswith(b"0") or start.startswith(b"999"))
+
+
+TYPES = {
+    "pdf": ("application/pdf", lambda h: h.startswith(b"%PDF-")),
+    "doc": ("application/msword", lambda h: h.startswith(OLE)),
+    "xls": ("application/vnd.ms-excel", lambda h: h.startswith(OLE)),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", lambda h: h.startswith(ZIP)),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", lambda h: h.startswith(ZIP)),
+    "odt": ("application/vnd.oasis.opendocument.text", lambda h: h.startswith(ZIP)),
+    "ods": ("application/vnd.oasis.opendocument.spreadsheet", lambda h: h.startswith(ZIP)),
+    "zip": ("application/zip", lambda h: h.startswith(ZIP)),
+    "jpg": ("image/jpeg", lambda h: h.startswith(b"\xff\xd8\xff")),
+    "jpeg": ("image/jpeg", lambda h: h.startswith(b"\xff\xd8\xff")),
+    "png": ("image/png", lambda h: h.startswith(b"\x89PNG\r\n\x1a\n")),
+    "dwg": ("image/vnd.dwg", lambda h: h.startswith(b"AC10")),
+    "dxf": ("image/vnd.dxf", _dxf),
+    "txt": ("text/plain; charset=utf-8", _text),
+}
+
+
+class StorageError(Exception):
+    """A stored file is missing or does not match its checksum (English message, for the logs)."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    key: str
+    sha256: str
+    size: int
+
+
+def root() -> Path:
+    configured = current_app.config.get("TENDERS_STORAGE_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "tenders" / "files"
+
+
+def _mb(name: str, default: int) -> int:
+    try:
+        return int(current_app.config.get(name) or default) * 1024 * 1024
+    except (TypeError, ValueError):
+        return default * 1024 * 1024
+
+
+def max_attachment() -> int:
+    return _mb("TENDERS_MAX_ATTACHMENT_MB", 10)
+
+
+def max_total() -> int:
+    return _mb("TENDERS_MAX_DCE_MB", 100)
+
+
+def extension(filename: str) -> str:
+    return filename.rsplit(".", 1)[-1].lower() if "." in (filename or "") else ""
+
+
+def content_type_ok(ext: str, head: bytes) -> bool:
+    return ext in TYPES and TYPES[ext][1](head)
+
+
+def mimetype(ext: str) -> str:
+    return TYPES.get(ext, ("application/octet-stream",))[0]
+
+
+def path_of(key: str) -> Path:
+    base = root().resolve()
+    p = (base / key).resolve()
+    if base not in p.parents:  # keys are ours, but never let one point outside the storage
+        raise StorageError(f"storage key {key!r} leaves the storage folder")
+    return p
+
+
+def save(kind: str, tender_id: int, data: bytes) -> Stored:
+    """Write ``data`` under a new key (atomically) and return what the row must keep."""
+    key = f"{kind}/{tender_id}/{secrets.token_hex(16)}"
+    target = path_of(key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, target)
+    return Stored(key, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def read(key: str, sha256: str, size: int) -> bytes:
+    """The file's bytes, checked against the size and SHA-256 recorded at upload."""
+    try:
+        data = path_of(key).read_bytes()
+    except OSError as exc:
+        raise StorageError(f"stored file {key} cannot be read: {exc}") from exc
+    if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
+        raise StorageError(f"stored file {key} does not match its checksum (size {len(data)}, expected {size})")
+    return data
+
+
+def remove(key: str | None) -> None:
+    """Delete a file after the row pointing at it is gone (a missing file is not an error)."""
+    if not key:
+        return
+    try:
+        path_of(key).unlink(missing_ok=True)
+    except (OSError, StorageError) as exc:
+        log.warning("tenders: stored file %s could not be removed: %s", key, exc)
+
+
+# Files follow the transaction of the rows that point at them -------------------------------------------------------
+# save_for(): a file written during a transaction is deleted if the transaction rolls back; discard(): a file whose
+# row is dropped or replaced is deleted only once the transaction commits.
+
+_CREATED = "tenders_storage_created"
+_DISCARDED = "tenders_storage_discarded"
+
+
+def save_for(session, kind: str, tender_id: int, data: bytes) -> Stored:
+    session.connection()  # make sure a transaction is open, so that its commit or rollback decides for the file
+    stored = save(kind, tender_id, data)
+    session.info.setdefault(_CREATED, []).append(path_of(stored.key))
+    return stored
+
+
+def discard(session, key: str | None) -> None:
+    if key:
+        session.info.setdefault(_DISCARDED, []).append(path_of(key))
+
+
+def _unlink(paths) -> None:
+    for p in paths:
+        try:
+            p.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("tenders: stored file %s could not be removed: %s", p, exc)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session) -> None:
+    session.info.pop(_CREATED, None)
+    _unlink(session.info.pop(_DISCARDED, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session, previous_transaction) -> None:
+    session.info.pop(_DISCARDED, None)
+    _unlink(session.info.pop(_CREATED, []))
+
+
+def replace_dce(session, t, data: bytes) -> None:
+    """Store a new DCE zip for the tender; the former file goes when the transaction commits."""
+    if t.id is None:
+        session.flush()
+    stored = save_for(session, "dce", t.id, data)
+    discard(session, t.dce_key)
+    t.dce_key, t.dce_sha256, t.dce_size = stored.key, stored.sha256, stored.size
