@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 REGISTRATION_REASONS = ("voluntary", "insee_18", "naturalisation", "court_decision", "arrival", "import", "demo")
 REMOVAL_REASONS = ("death", "loss_of_attachment", "registered_elsewhere", "court_decision", "import")
-MOVEMENT_KINDS = ("registration", "removal", "address", "bureau", "civil_status")
+REINSTATEMENT_REASONS = ("wrongful_removal", "commission_decision", "court_decision", "insee")
+MOVEMENT_KINDS = ("registration", "removal", "reinstatement", "address", "bureau", "civil_status")
+ON_ROLL_KINDS = ("registration", "reinstatement")  # movements after which the voter is on the roll
 
 CIVIL_FIELDS = ("birth_name", "usage_name", "first_names", "sex", "birth_date", "birth_place", "birth_department",
                 "birth_country", "nationality", "ine")
@@ -182,6 +184,35 @@ def remove(voter: Voter, reason: str, effective_on: dt.date, note: str = "", jus
     return m
 
 
+def reinstate(voter: Voter, reason: str, effective_on: dt.date, note: str = "", justification_name: str = "",
+              justification: bytes | None = None) -> Movement:
+    """Réinscription of a removed voter (removal made in error, decision of the commission de contrôle or of the
+    court, notice of INSEE): the same voter and history, a new movement; the roll at a past date stays as it was."""
+    if reason not in REINSTATEMENT_REASONS:
+        raise RollError(_("The reason for reinstatement is not valid."))
+    if voter.status != "removed":
+        raise RollError(_("This voter is on the roll: there is nothing to reinstate."))
+    removed_on = db.session.scalar(select(func.max(Movement.effective_on)).where(Movement.voter_id == voter.id,
+                                                                                   Movement.kind == "removal"))
+    if removed_on is not None and effective_on < removed_on:
+        raise RollError(_("The reinstatement cannot take effect before the removal (%(day)s).",
+                          day=removed_on.strftime("%d/%m/%Y")))
+    if effective_on > dt.date.today():
+        raise RollError(_("The reinstatement cannot take effect in the future."))
+    twins = [v for v in same_identity_here(voter.birth_name, voter.first_names, voter.birth_date, exclude_id=voter.id)
+             if v.status == "registered"]
+    if twins:
+        raise RollError(_("A registered voter with the same identity is already on the roll: check the possible "
+                          "duplicate before reinstating."))
+    check_age(voter.birth_date, effective_on)
+    voter.status = "registered"
+    m = add_movement(voter, "reinstatement", reason, effective_on, note=note, justification_name=justification_name,
+                     justification=justification)
+    db.session.flush()
+    audit.record("electoral.voter_reinstated", target=voter, reason=reason, effective_on=effective_on.isoformat())
+    return m
+
+
 def _jsonable(value):
     return value.isoformat() if isinstance(value, dt.date) else value
 
@@ -189,12 +220,12 @@ def _jsonable(value):
 def roll_at(day: dt.date) -> list[int]:
     """Ids of the voters on the roll at the end of ``day``, rebuilt from the movements alone."""
     rows = db.session.execute(
-        select(Movement.voter_id, Movement.kind).where(Movement.kind.in_(("registration", "removal")),
+        select(Movement.voter_id, Movement.kind).where(Movement.kind.in_(ON_ROLL_KINDS + ("removal",)),
                                                        Movement.effective_on <= day)
         .order_by(Movement.voter_id, Movement.effective_on, Movement.id)).all()
     state: dict[int, bool] = {}
     for voter_id, kind in rows:
-        state[voter_id] = kind == "registration"
+        state[voter_id] = kind in ON_ROLL_KINDS
     return sorted(v for v, on in state.items() if on)
 
 

@@ -41,7 +41,12 @@ REMOVAL_REASONS = {
     "registered_elsewhere": _l("Registered in another commune"), "court_decision": _l("Court decision"),
     "import": _l("File import"),
 }
-MOVEMENT_KINDS = {"registration": _l("Registration"), "removal": _l("Removal"), "address": _l("Change of address"),
+REINSTATEMENT_REASONS = {
+    "wrongful_removal": _l("Removal made in error"), "commission_decision": _l("Decision of the commission de contrôle"),
+    "court_decision": _l("Court decision"), "insee": _l("Notified by INSEE (REU)"),
+}
+MOVEMENT_KINDS = {"registration": _l("Registration"), "removal": _l("Removal"), "reinstatement": _l("Reinstatement"),
+                  "address": _l("Change of address"),
                   "bureau": _l("Change of polling station"), "civil_status": _l("Correction of civil status")}
 LIST_LABELS = {"general": _l("Main list"), "eu": _l("Complementary list (European)"),
                "municipal": _l("Complementary list (municipal)")}
@@ -71,6 +76,7 @@ def _frdate(value):
 @bp.context_processor
 def _labels():
     return {"REGISTRATION_REASONS": REGISTRATION_REASONS, "REMOVAL_REASONS": REMOVAL_REASONS,
+            "REINSTATEMENT_REASONS": REINSTATEMENT_REASONS,
             "MOVEMENT_KINDS": MOVEMENT_KINDS, "LIST_LABELS": LIST_LABELS, "KINDS": KINDS}
 
 
@@ -130,7 +136,7 @@ def voter(voter_id: int):
     audit.record("electoral.voter_viewed", target=v)
     db.session.commit()
     return render_template("electoral/voter.html", v=v, remove_form=RemoveForm(formdata=None),
-                           removal_reasons=REMOVAL_REASONS)
+                           removal_reasons=REMOVAL_REASONS, reinstate_form=RemoveForm(formdata=None))
 
 
 def _voter_form_choices(form, proposed=None):
@@ -229,6 +235,31 @@ def remove(voter_id: int):
         else:
             db.session.commit()
             flash(_("%(name)s is removed from the roll.", name=v.display_name), "success")
+    else:
+        for e in form.justification.errors:
+            flash(str(e), "error")
+        if not form.justification.errors:
+            flash(_("Enter the reason and a real effective date (DD/MM/YYYY)."), "error")
+    return redirect(url_for("electoral.voter", voter_id=v.id))
+
+
+@bp.post("/electeurs/<int:voter_id>/reinscrire")
+@requires("electoral.write")
+def reinstate(voter_id: int):
+    v = _voter_or_404(voter_id)
+    form = RemoveForm()
+    form.reason.choices = [(k, str(x)) for k, x in REINSTATEMENT_REASONS.items()]
+    if form.validate_on_submit():
+        try:
+            roll.reinstate(v, form.reason.data, roll.parse_date(form.effective_on.data), note=form.note.data or "",
+                           **_justification(form))
+        except roll.RollError as exc:
+            db.session.rollback()
+            log.info("electoral: reinstatement of voter %s refused: %s", v.id, exc)
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("%(name)s is back on the roll.", name=v.display_name), "success")
     else:
         for e in form.justification.errors:
             flash(str(e), "error")
