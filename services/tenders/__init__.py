@@ -6,10 +6,14 @@
 - ``documents``: RC, AAPC, acte d'engagement per lot, CCAP skeleton as PDF / .docx / .odt, and the DCE zip;
 - ``public``: the public pages (/p/tenders/): open consultations, DCE, questions and answers, Atom feed, DECP;
 - ``api``: JSON API (/api/v1/tenders/): the collectivity's consultations and the rules engine;
-- ``opendata``: DECP v2.0.3 and OCDS release, validated against the shipped schemas.
+- ``opendata``: DECP v2.0.3 and OCDS release, validated against the shipped schemas;
+- ``cpv``: the CPV list (search, labels, check digit); ``ending``: correction notices and the end of a procedure
+  (infructueuse / sans suite); ``storage``: attachments and DCE zips on disk (TENDERS_STORAGE_DIR).
 
 Tenders belong to the buying collectivity (commune or EPCI): see ``models`` and ``access``.
 """
+import datetime as dt
+
 from flask_babel import lazy_gettext as _l
 
 from portal.registry import NavEntry, ServiceDescriptor
@@ -39,5 +43,7 @@ service = ServiceDescriptor(
     nav=[NavEntry(_l("My consultations"), "tenders.index"), NavEntry(_l("Thresholds"), "tenders.thresholds")],
     cli=cli,
     tasks=("services.tenders.tasks",),
+    # consultations close themselves at their deadline even when nobody opens a page (the pages close them too)
+    beat_schedule={"tenders-close-expired": {"task": "tenders.close_expired", "schedule": dt.timedelta(minutes=5)}},
     models=("services.tenders.models",),
 )

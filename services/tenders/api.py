@@ -35,7 +35,10 @@ def tender_json(t: Tender, full: bool = False) -> dict:
                 "lots": [{"number": lot.number, "title": lot.title,
                           "amount_ht": float(lot.amount_ht) if lot.amount_ht is not None else None}
                          for lot in t.lots],
-                "problems": {str(k): v for k, v in wizard.problems(t).items()} if t.status == "draft" else {}}
+                "problems": {str(k): v for k, v in wizard.problems(t).items()} if t.status == "draft" else {},
+                "ended_on": t.ended_on.isoformat() if t.ended_on else None, "end_reason": t.end_reason or None,
+                "corrections": [{"number": c.number, "published_at": c.published_at.isoformat(), "reason": c.reason,
+                                 "changes": c.changes} for c in t.corrections]}
     return out
 
 

@@ -125,7 +125,13 @@ def document(tender_id: int, doc: str, fmt: str):
 def ocds(tender_id: int):
     """The OCDS release of a published consultation's latest state (open, corrected, closed, ended or awarded)."""
     t = published_or_404(tender_id)
-    return Response(json.dumps(opendata.ocds_release(t), ensure_ascii=False, indent=2), mimetype="application/json")
+    try:
+        release = opendata.ocds_release(t)
+    except opendata.OpenDataError as exc:
+        log.error("tenders: OCDS release of tender %s is not valid: %s", t.id, exc)
+        return Response(json.dumps({"error": _("The open data of this consultation cannot be produced right now.")},
+                                   ensure_ascii=False), status=503, mimetype="application/json")
+    return Response(json.dumps(release, ensure_ascii=False, indent=2), mimetype="application/json")
 
 
 def _updated(t) -> dt.datetime:
@@ -172,5 +178,10 @@ def decp(collectivity_id: int):
                                                       Tender.awards.any()).order_by(Tender.id)).all()
     if not tenders:
         return Response('{"marches": {"marche": []}}', mimetype="application/json")
-    return Response(json.dumps(opendata.decp_document(tenders), ensure_ascii=False, indent=2),
-                    mimetype="application/json")
+    try:
+        doc = opendata.decp_document(tenders)
+    except opendata.OpenDataError as exc:
+        log.error("tenders: DECP of collectivity %s is not valid: %s", coll.id, exc)
+        return Response(json.dumps({"error": _("The open data of this consultation cannot be produced right now.")},
+                                   ensure_ascii=False), status=503, mimetype="application/json")
+    return Response(json.dumps(doc, ensure_ascii=False, indent=2), mimetype="application/json")

@@ -506,7 +506,13 @@ def award(tender_id: int):
                            selected=lot or (str(t.lots[0].number) if t.lots else "1")), (422 if errors else 200)
 
 
-def _json_download(doc: dict, filename: str) -> Response:
+def _json_download(build, filename: str) -> Response:
+    try:
+        doc = build()
+    except opendata.OpenDataError as exc:
+        log.error("tenders: %s is not valid open data: %s", filename, exc)
+        return Response(json.dumps({"error": _("The open data of this consultation cannot be produced right now.")},
+                                   ensure_ascii=False), status=503, mimetype="application/json")
     return Response(json.dumps(doc, ensure_ascii=False, indent=2), mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -516,7 +522,7 @@ def decp(tender_id: int):
     t = tender_or_404(tender_id)
     if not t.awards:
         abort(404)
-    return _json_download(opendata.decp_document([t]), f"DECP-{t.reference}.json")
+    return _json_download(lambda: opendata.decp_document([t]), f"DECP-{t.reference}.json")
 
 
 @bp.get("/<int:tender_id>/ocds.json")
@@ -524,4 +530,4 @@ def ocds(tender_id: int):
     t = tender_or_404(tender_id)
     if t.status == "draft":
         abort(404)
-    return _json_download(opendata.ocds_release(t), f"OCDS-{t.reference}.json")
+    return _json_download(lambda: opendata.ocds_release(t), f"OCDS-{t.reference}.json")

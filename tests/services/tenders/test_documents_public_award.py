@@ -204,6 +204,11 @@ def test_cli_and_task_close_expired(app, published):
     with app.app_context():
         assert db.session.get(Tender, tid).status == "closed"
         assert close_expired_task.apply().get() == 0
+    # the worker's beat runs the task on its own every five minutes, nobody needs to open a page
+    from portal.tasks import celery_app
+
+    entry = celery_app.conf.beat_schedule["tenders-close-expired"]
+    assert entry["task"] == close_expired_task.name and entry["schedule"] == dt.timedelta(minutes=5)
 
 
 def test_award_per_lot_gives_one_decp_record_per_lot(app, tenders_world, login_as, client):

@@ -192,3 +192,23 @@ def test_an_awarded_lot_blocks_the_end(app, published):
                csrf_from=f"/s/tenders/{tid}/recapitulatif")
     with app.app_context():
         assert _tender(app, tid).status == "published"
+
+
+def test_open_data_that_fails_its_schema_is_refused_with_a_message_not_a_500(app, published, client, tenders_world):
+    from decimal import Decimal
+
+    from portal.extensions import db
+    from services.tenders.models import TenderAward
+
+    mayor, tid = published
+    with app.app_context():
+        t = _tender(app, tid)
+        t.buyer_siret = "123"  # not a SIRET: the DECP schema refuses it
+        t.awards.append(TenderAward(lot_number=1, holder_name="Couvreur", holder_siret="12345678900011",
+                                    amount_ht=Decimal("100000"), notified_on=dt.date.today(), offers_received=2,
+                                    data_published_on=dt.date.today()))
+        db.session.commit()
+    resp = client.get(f"/p/tenders/acheteurs/{tenders_world.a}/decp.json")
+    assert resp.status_code == 503 and "ne peuvent pas être produites" in resp.get_json()["error"]
+    staff = mayor.get(f"/s/tenders/{tid}/decp.json")
+    assert staff.status_code == 503
