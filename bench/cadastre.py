@@ -215,8 +215,10 @@ def main():
     by_id = [get(f"/api/v1/cadastre/parcels/{random.choice(ids)}") for _ in range(args.requests)]
     pts = [shapes[random.choice(ids)] for _ in range(args.requests)]
     by_point = [get(f"/api/v1/cadastre/parcels?lon={p.x}&lat={p.y}") for p in pts]
+    me = [get("/api/v1/me") for _ in range(args.requests)]
     print(f"2. HTTP API, {args.requests} requests each: parcel by id p95 = {p95(by_id):.1f} ms; "
-          f"parcel under a point p95 = {p95(by_point):.1f} ms (target < 10 ms)")
+          f"parcel under a point p95 = {p95(by_point):.1f} ms (target < 10 ms); for scale, the portal alone "
+          f"(GET /api/v1/me: token, membership, territory; no service query) p95 = {p95(me):.1f} ms")
 
     # Zoom-16 tiles around the probes (dense: the commune's centre).
     z = 16
@@ -252,9 +254,23 @@ def main():
                 spatial._tile_python(z, x, y)
             bare_t.append(time.perf_counter() - t)
             db.session.remove()
+    own_t = []
+    if postgres:  # the service's own tile SQL (all its layers), called without HTTP and without the portal
+        with app.test_request_context():
+            from flask import g
+
+            g.territory = frozenset({insee})
+            for k in range(args.requests):
+                x, y = tiles[k % len(tiles)]
+                t = time.perf_counter()
+                spatial.tile(z, x, y)
+                own_t.append(time.perf_counter() - t)
+                db.session.remove()
     print(f"3. vector tile z{z} ({len(tiles)} distinct dense tiles), HTTP p95 = {p95(http_t):.1f} ms (target < 50 ms); "
           f"bare {'ST_AsMVT' if postgres else 'R*Tree + mapbox-vector-tile'} p95 = {p95(bare_t):.1f} ms; "
-          f"ratio = {p95(http_t) / p95(bare_t):.2f} (target ≤ 1.3)")
+          f"ratio = {p95(http_t) / p95(bare_t):.2f} (target ≤ 1.3)"
+          + (f"; the service's tile function alone (4 layers, no HTTP, no portal) p95 = {p95(own_t):.1f} ms"
+             if own_t else ""))
     server.terminate()
     server.wait(timeout=30)
     shutil.rmtree(tmp, ignore_errors=True)

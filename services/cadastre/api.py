@@ -4,6 +4,7 @@ GeoJSON in WGS84 (RFC 7946); a parcel of another territory answers 404, like a p
 """
 from __future__ import annotations
 
+import json
 import math
 
 from flask import Blueprint, Response, jsonify, request
@@ -24,21 +25,23 @@ def _error(status: int, message: str):
                    message=message), status
 
 
-def feature(p, with_geometry: bool = True) -> dict:
+def feature(row) -> dict:
+    """GeoJSON Feature of an API row (``spatial.api_*``)."""
+    idu, commune, prefixe, section, numero, lieu_dit, contenance, area, label, geom = row
     return {
         "type": "Feature",
-        "id": p.idu,
-        "geometry": to_wgs84(p.geom).__geo_interface__ if with_geometry else None,
+        "id": idu,
+        "geometry": json.loads(geom) if isinstance(geom, str) else to_wgs84(geom).__geo_interface__,
         "properties": {
-            "id": p.idu, "commune": p.commune_insee, "prefixe": p.prefixe, "section": p.section,
-            "numero": p.numero, "lieu_dit": p.lieu_dit, "contenance": p.contenance,
-            "surface_calculee": round(p.area, 1), "millesime": p.vintage.label,
+            "id": idu, "commune": commune, "prefixe": prefixe, "section": section,
+            "numero": numero, "lieu_dit": lieu_dit, "contenance": contenance,
+            "surface_calculee": round(area, 1), "millesime": label,
         },
     }
 
 
-def collection(parcels, **extra) -> dict:
-    return {"type": "FeatureCollection", "features": [feature(p) for p in parcels], **extra}
+def collection(rows, **extra) -> dict:
+    return {"type": "FeatureCollection", "features": [feature(r) for r in rows], **extra}
 
 
 def _floats(names):
@@ -66,22 +69,26 @@ def parcels():
             return _error(400, "bbox must be minlon,minlat,maxlon,maxlat with min < max, in WGS84 degrees")
         if maxlon - minlon > MAX_BBOX_DEGREES or maxlat - minlat > MAX_BBOX_DEGREES:
             return _error(400, f"bbox larger than {MAX_BBOX_DEGREES}°: use the vector tiles for large areas")
-        found = spatial.parcels_in_bbox(*bbox_to_l93(minlon, minlat, maxlon, maxlat), limit=BBOX_LIMIT + 1)
+        found = spatial.api_parcels_in_bbox(*bbox_to_l93(minlon, minlat, maxlon, maxlat), limit=BBOX_LIMIT + 1)
         return jsonify(collection(found[:BBOX_LIMIT], truncated=len(found) > BBOX_LIMIT))
     if "lon" in request.args or "lat" in request.args:
         values = _floats(("lon", "lat"))
         if values is None or not (-180 <= values[0] <= 180 and -90 <= values[1] <= 90):
             return _error(400, "lon and lat must be WGS84 degrees")
-        p = spatial.parcel_at(*point_to_l93(*values))
-        return jsonify(collection([p] if p else []))
+        row = spatial.api_parcel_at(*point_to_l93(*values))
+        return jsonify(collection([row] if row else []))
     return _error(400, "give bbox=minlon,minlat,maxlon,maxlat or lon=…&lat=…")
 
 
 @api_bp.get("/parcels/<idu>")
 def parcel(idu: str):
-    from .views import current_parcel_or_404
+    from .views import IDU_FULL
 
-    return jsonify(feature(current_parcel_or_404(idu)))
+    idu = (idu or "").strip().upper()
+    row = spatial.api_parcel(idu) if IDU_FULL.match(idu) else None
+    if row is None:
+        return _error(404, "no such parcel in your territory")
+    return jsonify(feature(row))
 
 
 @api_bp.get("/parcels/<idu>/neighbours")
@@ -92,7 +99,9 @@ def parcel_neighbours(idu: str):
     values = _floats(("distance",)) if "distance" in request.args else [0.5]
     if values is None or not 0 <= values[0] <= 50:
         return _error(400, "distance must be a number of metres between 0 and 50")
-    return jsonify(collection(spatial.neighbours(p, values[0]), parcel=p.idu, distance=values[0]))
+    order = {n.idu: k for k, n in enumerate(spatial.neighbours(p, values[0]))}  # nearest first
+    found = sorted(spatial.api_parcels(order), key=lambda r: order[r[0]])
+    return jsonify(collection(found, parcel=p.idu, distance=values[0]))
 
 
 @api_bp.get("/tiles/<int:z>/<int:x>/<int:y>.pbf")

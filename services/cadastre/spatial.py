@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.tenancy import current_territory
 
 from .geometry import SRID, WEB_MERCATOR, transformer
-from .models import Feature, Parcel
+from .models import Feature, Parcel, Vintage
 
 MVT_EXTENT = 4096
 MVT_BUFFER = 64
@@ -47,6 +47,47 @@ def parcels_in_bbox(minx, miny, maxx, maxy, limit: int | None = None):
     if limit:
         stmt = stmt.limit(limit)
     return db.session.scalars(stmt).all()
+
+
+# The API's rows: one query per request (vintage label joined; on PostGIS the WGS84 GeoJSON is written by the database,
+# elsewhere the Lambert-93 shape is reprojected here). Rows: (idu, commune, prefixe, section, numero, lieu_dit,
+# contenance, area, vintage label, geometry: GeoJSON text on PostGIS, shapely in Lambert-93 otherwise).
+
+def _api_select():
+    geom = (func.ST_AsGeoJSON(func.ST_Transform(Parcel.geom, 4326), 7) if _postgres() else Parcel.geom)
+    return select(Parcel.idu, Parcel.commune_insee, Parcel.prefixe, Parcel.section, Parcel.numero, Parcel.lieu_dit,
+                  Parcel.contenance, Parcel.area, Vintage.label, geom) \
+        .join(Vintage, Parcel.vintage_id == Vintage.id).where(Parcel.current.is_(True))
+
+
+def api_parcel(idu: str):
+    """The current parcel with this id, as an API row, or None."""
+    return db.session.execute(_api_select().where(Parcel.idu == idu)).first()
+
+
+def api_parcel_at(x: float, y: float):
+    """The current parcel under a Lambert-93 point, as an API row, or None."""
+    if _postgres():
+        pt = func.ST_SetSRID(func.ST_MakePoint(x, y), SRID)
+        return db.session.execute(_api_select().where(func.ST_Covers(Parcel.geom, pt)).order_by(Parcel.idu)
+                                  .limit(1)).first()
+    point = shapely.Point(x, y)
+    for row in db.session.execute(_api_select().where(bbox_filter(Parcel, x, y, x, y)).order_by(Parcel.idu)):
+        if row[-1].covers(point):
+            return row
+    return None
+
+
+def api_parcels_in_bbox(minx, miny, maxx, maxy, limit: int):
+    return db.session.execute(_api_select().where(bbox_filter(Parcel, minx, miny, maxx, maxy)).order_by(Parcel.idu)
+                              .limit(limit)).all()
+
+
+def api_parcels(idus):
+    """API rows of these parcels (current), ordered by id."""
+    if not idus:
+        return []
+    return db.session.execute(_api_select().where(Parcel.idu.in_(list(idus))).order_by(Parcel.idu)).all()
 
 
 def parcel_at(x: float, y: float):
