@@ -351,14 +351,25 @@ def safe_name(name: str) -> str:
     return name[:120]
 
 
+# Formats that are already compressed (PDF streams, zip containers, images): stored as they are in the DCE zip,
+# deflating them again costs CPU for nothing (bench/tenders.py)
+COMPRESSED = {"pdf", "docx", "odt", "xlsx", "ods", "zip", "jpg", "jpeg", "png"}
+
+
+def _kind(name: str) -> int:
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return zipfile.ZIP_STORED if ext in COMPRESSED else zipfile.ZIP_DEFLATED
+
+
 def dce_zip(t) -> bytes:
     """Every document in PDF (and editable .docx/.odt) plus the buyer's attachments, in one zip."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for doc in all_docs(t):
-            z.writestr(f"{doc.filename}.pdf", to_pdf(doc))
-            z.writestr(f"modifiables/{doc.filename}.docx", to_docx(doc))
-            z.writestr(f"modifiables/{doc.filename}.odt", to_odt(doc))
+            z.writestr(f"{doc.filename}.pdf", to_pdf(doc), compress_type=zipfile.ZIP_STORED)
+            z.writestr(f"modifiables/{doc.filename}.docx", to_docx(doc), compress_type=zipfile.ZIP_STORED)
+            z.writestr(f"modifiables/{doc.filename}.odt", to_odt(doc), compress_type=zipfile.ZIP_STORED)
         for a in t.attachments:
-            z.writestr(f"pieces-jointes/{a.id}-{safe_name(a.filename)}", a.content)
+            name = f"pieces-jointes/{a.id}-{safe_name(a.filename)}"
+            z.writestr(name, a.content, compress_type=_kind(name))
     return buf.getvalue()
