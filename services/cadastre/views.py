@@ -268,6 +268,61 @@ class _ClickToParent(MacroElement):
         self.style = SELECTED_STYLE
 
 
+SECTION_LABEL_ZOOM = 15  # section codes are written on the map from this zoom (the outlines appear at 12)
+
+
+class _SectionLabels(MacroElement):
+    """The codes of the cadastral sections written at their representative point, from zoom SECTION_LABEL_ZOOM
+    (Leaflet.VectorGrid draws no text: the labels are a small layer of their own, built from the database)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var group = L.layerGroup({{ this.labels|tojson }}.map(function (s) {
+                return L.marker([s[0], s[1]], {interactive: false, keyboard: false,
+                    icon: L.divIcon({className: 'cadastre-section-label', html: s[2], iconSize: null})});
+            }));
+            function toggle() {
+                if (map.getZoom() >= {{ this.min_zoom }}) { group.addTo(map); } else { group.remove(); }
+            }
+            map.on('zoomend', toggle);
+            toggle();
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, labels, min_zoom: int):
+        super().__init__()
+        self._name = "SectionLabels"
+        self.labels = labels
+        self.min_zoom = min_zoom
+
+
+def section_labels() -> list:
+    """[lat, lon, escaped code] of the current sections of the territory (a few dozen per commune)."""
+    from html import escape
+
+    import numpy as np
+    import shapely
+
+    rows = db.session.execute(select(Feature.label, Feature.geom).where(
+        Feature.current.is_(True), Feature.layer == "section").order_by(Feature.id)).all()
+    if not rows:
+        return []
+    points = shapely.point_on_surface(np.asarray([r[1] for r in rows], dtype=object))
+    from .geometry import SRID, WGS84, transformer
+
+    lon, lat = transformer(SRID, WGS84).transform(shapely.get_x(points), shapely.get_y(points))
+    out = []
+    for (label, _g), x, y in zip(rows, lon, lat):
+        code = (label or "").strip()
+        code = code[-2:].lstrip("0") if len(code) > 2 and code[-2:].isalnum() else code.lstrip("0") or code
+        if code:
+            out.append([round(float(y), 6), round(float(x), 6), escape(code)])
+    return out
+
+
 def build_map(selected: Parcel | None) -> str:
     static = lambda f: url_for("cadastre.static", filename=f)  # noqa: E731
     basemap = current_app.config.get("CADASTRE_BASEMAP_URL") or ""
@@ -298,6 +353,9 @@ def build_map(selected: Parcel | None) -> str:
                                  interactive=False)  # clicks go through to the parcels below
         initial.add_to(m)
     _ClickToParent(grid, url_for("cadastre_api.parcel", idu="IDU"), initial.get_name() if initial else None).add_to(m)
+    labels = section_labels()
+    if labels:
+        _SectionLabels(labels, SECTION_LABEL_ZOOM).add_to(m)
     if selected is not None:
         minx, miny, maxx, maxy = shape.bounds
         m.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=18)

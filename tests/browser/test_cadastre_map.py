@@ -45,6 +45,8 @@ def test_mayor_searches_a_parcel_and_the_map_centres_on_it(app, world, extra_com
     minx, miny, maxx, maxy = shape.bounds
     assert minx <= center[0] <= maxx and miny <= center[1] <= maxy, (center, shape.bounds)
     assert center[2] >= 15  # parcels (zoom 14+) and buildings (15+) are drawn
+    # Section codes are written at this zoom (AB: the parcel's section).
+    expect(frame.locator(".cadastre-section-label", has_text="AB")).to_have_count(1)
     # Vector tiles arrived and were drawn (SVG paths of the parcels layer).
     expect(frame.locator("path.leaflet-interactive").first).to_be_attached()
     page.wait_for_timeout(500)
@@ -79,3 +81,10 @@ def test_mayor_searches_a_parcel_and_the_map_centres_on_it(app, world, extra_com
     assert abs(box["x"] + corner[0] - after["x"]) < 4 and abs(box["y"] + corner[1] - after["y"]) < 4, (corner, after)
     page.wait_for_timeout(300)
     shot(page, "cadastre-map-click")
+    # Zoomed out to 15: the section codes are on the map, inside the view.
+    map_frame.evaluate("""() => { const m = window[Object.keys(window).find(k => k.startsWith('map_')
+                            && window[k].getCenter)]; m.setZoom(15, {animate: false}); }""")
+    labels = frame.locator(".cadastre-section-label")
+    expect(labels.first).to_be_visible()
+    page.wait_for_timeout(800)
+    shot(page, "cadastre-map-sections")

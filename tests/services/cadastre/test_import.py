@@ -206,3 +206,38 @@ def test_invalid_geometry_is_repaired_and_counted(app, extra_communes, run_impor
     with app.app_context():
         g = db.session.scalar(select(Parcel.geom).where(Parcel.idu == "91479000ZZ0001"))
         assert g.is_valid and len(g.geoms) == 2
+
+
+@pytest.mark.parametrize("kind", ["gpkg", "shp.zip"])
+def test_geopackage_and_zipped_shapefile_of_91479(app, extra_communes, run_import, tmp_path, kind):
+    """Any file pyogrio reads: the real 91479 parcels written by geopandas as a GeoPackage (Lambert-93) or a zipped
+    Shapefile (WGS84), imported with the same counts and areas."""
+    import zipfile
+
+    import geopandas as gpd
+
+    from portal.extensions import db
+    from services.cadastre.models import Parcel
+
+    source = gpd.read_file(f"/vsigzip/{ETALAB_91479}")
+    if kind == "gpkg":
+        path = tmp_path / "cadastre-91479.gpkg"
+        source.to_crs(2154).to_file(path, layer="parcelles", driver="GPKG")
+    else:
+        folder = tmp_path / "shp"
+        folder.mkdir()
+        source[["id", "commune", "prefixe", "section", "numero", "contenance", "geometry"]].to_file(
+            folder / "parcelles.shp")
+        path = tmp_path / "cadastre-91479-parcelles-shp.zip"
+        with zipfile.ZipFile(path, "w") as z:
+            for f in folder.iterdir():
+                z.write(f, f.name)
+    report = run_import([path], commune="91479", vintage="2023-02")
+    assert report.source == "ogr" and report.parcels == len(source) == 2857
+    expected = source.to_crs(2154).set_index("id")
+    with app.app_context():
+        rows = db.session.execute(select(Parcel.idu, Parcel.area)).all()
+    assert len(rows) == 2857
+    assert sum(a for _i, a in rows) == pytest.approx(expected.geometry.area.sum(), rel=1e-6)
+    for idu, area in rows[:200]:
+        assert area == pytest.approx(expected.loc[idu].geometry.area, rel=1e-6)

@@ -33,6 +33,13 @@ def test_map_document_uses_local_scripts_only(luxiol):
     assert "https://" not in body.replace("https://github.com/python-visualization/folium", "")
     assert "/s/cadastre/tuiles/{z}/{x}/{y}.pbf" in body
     assert "fitBounds" in body and "cadastre-parcel" in body
+    # Section codes written on the map (from zoom 15): the 8 sections of Luxiol, at points inside the commune.
+    import json
+    import re
+
+    labels = json.loads(re.search(r"L\.layerGroup\((\[\[.*?\]\])\.map", body).group(1))
+    assert sorted(code for _lat, _lon, code in labels) == ["AB", "AK", "ZB", "ZC", "ZD", "ZE", "ZH", "ZI"]
+    assert all(47.3 < lat < 47.5 and 6.2 < lon < 6.5 for lat, lon, _c in labels)
     assert luxiol.get("/s/cadastre/static/vendor/leaflet/leaflet.js").status_code == 200
 
 
