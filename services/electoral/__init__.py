@@ -4,6 +4,8 @@
 Voters are personal data: only members of a commune holding ``electoral.read`` / ``electoral.write`` see them. The
 blueprints also refuse any active collectivity that is not a commune (EPCI, department), whatever its convention.
 """
+import datetime as _dt
+
 from flask_babel import lazy_gettext as _l
 
 from portal.registry import NavEntry, ServiceDescriptor
@@ -30,6 +32,9 @@ service = ServiceDescriptor(
     nav=[NavEntry(_l("Voters"), "electoral.index"), NavEntry(_l("Register a voter"), "electoral.register",
                                                              "electoral.write")],
     cli=cli,
+    tasks=("services.electoral.tasks",),
+    beat_schedule={"electoral-requeue-prints": {"task": "electoral.requeue_prints",
+                                                "schedule": _dt.timedelta(minutes=5)}},
     models=("services.electoral.models",),
     collectivity_kinds=("commune",),
     home_panel=home_panel,

@@ -195,3 +195,36 @@ class ImportBatch(TerritoryScoped, db.Model):
     author: Mapped[str] = mapped_column(String(254))
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PrintJob(TerritoryScoped, db.Model):
+    """A long print run (émargement lists or voter cards of a large commune) made in the background.
+
+    The row is the outbox of the Celery task (DESIGN.md §4): written in the user's request, picked by
+    ``tasks.run_print``, marked running with its progress, then done with the file (kept under
+    ``ELECTORAL_PRINT_DIR``) or failed. Downloading the file is audited like printing it.
+    """
+
+    __tablename__ = "electoral_print_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # emargement / cards
+    bureau_id: Mapped[int | None] = mapped_column(ForeignKey("electoral_polling_station.id", ondelete="SET NULL"))
+    election_id: Mapped[int | None] = mapped_column(ForeignKey("electoral_election.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(10), default="queued", index=True)  # queued, running, done, failed
+    done_parts: Mapped[int] = mapped_column(default=0)
+    total_parts: Mapped[int] = mapped_column(default=0)
+    voters: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    path: Mapped[str] = mapped_column(String(500), default="")
+    size: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    requested_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    bureau: Mapped[PollingStation | None] = relationship()
+    election: Mapped[Election | None] = relationship()

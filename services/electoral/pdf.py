@@ -158,7 +158,7 @@ def merge_pdfs(parts: list[bytes]) -> bytes:
     return out.getvalue()
 
 
-def render_emargements(lists: list[tuple[str, list, dict]]) -> list[bytes]:
+def render_emargements(lists: list[tuple[str, list, dict]], progress=None) -> list[bytes]:
     """Render several bureaux' émargement lists — (header, voters in legal order, template context) each — with
     all their page chunks spread over the worker pool; one PDF per bureau, in the order given.
 
@@ -171,7 +171,7 @@ def render_emargements(lists: list[tuple[str, list, dict]]) -> list[bytes]:
     docs = [_chunk_htmls(header, pages, count, size, context) for header, pages, count, context in paginated]
     flat = [html for chunks in docs for html in chunks]
     order = sorted(range(len(flat)), key=lambda i: -len(flat[i]))  # longest first
-    results = dict(zip(order, html_to_pdf_many([flat[i] for i in order])))
+    results = dict(zip(order, html_to_pdf_many([flat[i] for i in order], progress)))
     rendered = iter(results[i] for i in range(len(flat)))
     return [merge_pdfs([next(rendered) for _ in chunks]) for chunks in docs]
 
@@ -206,11 +206,23 @@ def shutdown_pool():
         _pool = None
 
 
-def html_to_pdf_many(htmls: list[str]) -> list[bytes]:
-    """Render several documents, in parallel across cores when there is more than one."""
+def html_to_pdf_many(htmls: list[str], progress=None) -> list[bytes]:
+    """Render several documents, in parallel across cores when there is more than one. ``progress(done, total)``
+    is called after each document (background print jobs show it)."""
     if len(htmls) <= 1:
-        return [html_to_pdf(h) for h in htmls]
-    return list(pool().map(html_to_pdf, htmls))
+        out = [html_to_pdf(h) for h in htmls]
+        if progress is not None:
+            progress(len(out), len(htmls))
+        return out
+    from concurrent.futures import as_completed
+
+    futures = {pool().submit(html_to_pdf, h): i for i, h in enumerate(htmls)}
+    out: list = [None] * len(htmls)
+    for done, future in enumerate(as_completed(futures), start=1):
+        out[futures[future]] = future.result()
+        if progress is not None:
+            progress(done, len(htmls))
+    return out
 
 
 def qr_data_uri(text: str) -> str:

@@ -19,11 +19,12 @@ from portal.extensions import db
 from portal.models import fold
 from portal.registry import requires
 
-from . import csvio, pdf, roll
+from . import csvio, pdf, printing, roll
 from .calendar import KIND_LISTS, KINDS, legal_calendar, upcoming
 from .forms import (BureauForm, ChangeForm, CommissionForm, ConfirmForm, ElectionForm, ImportForm, RemoveForm,
                     StreetForm, VoterForm)
-from .models import Election, ImportBatch, Movement, PollingStation, StreetBureau, Voter, legal_sort_key
+from .models import (Election, ImportBatch, Movement, PollingStation, PrintJob, StreetBureau, Voter,
+                     legal_sort_key)
 
 log = logging.getLogger(__name__)
 
@@ -672,6 +673,8 @@ def emargement(bureau_id: int):
     b = _bureau_or_404(bureau_id)
     election = _election_arg()
     voters = _voters_of(b, election)
+    if len(voters) > printing.inline_limit():
+        return _offer_background("emargement", b, election, len(voters))
     [data] = pdf.render_emargements([(_emargement_header(b, election), voters,
                                       dict(bureau=b, election=election, commune=_commune()))])
     audit.record("electoral.emargement_printed", target=b, voters=len(voters),
@@ -695,6 +698,9 @@ def emargement_all():
     for v in _voters_of(None, election):
         if v.bureau_id in by_bureau:
             by_bureau[v.bureau_id].append(v)
+    total = sum(len(x) for x in by_bureau.values())
+    if total > printing.inline_limit():
+        return _offer_background("emargement", None, election, total)
     rendered = pdf.render_emargements([(_emargement_header(b, election), by_bureau[b.id],
                                         dict(bureau=b, election=election, commune=_commune())) for b in bureaux])
     buf = io.BytesIO()
@@ -709,15 +715,82 @@ def emargement_all():
 
 
 def _emargement_header(b, election):
-    return " — ".join(x for x in (_commune().name, _("Polling station %(n)s", n=b.label),
-                                   election.title if election else "") if x)
+    return printing.emargement_header(_commune(), b, election)
+
+
+# Large print runs in the background ----------------------------------------------------------------------------
+
+def _offer_background(kind: str, b: PollingStation | None, election: Election | None, voters: int):
+    """Too many voters for one web request: a page that starts the print run in the background (POST, CSRF)."""
+    return render_template("electoral/print_offer.html", kind=kind, b=b, election=election, voters=voters,
+                           form=ConfirmForm(), limit=printing.inline_limit())
+
+
+@bp.post("/impressions")
+def print_start():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    kind = request.form.get("kind", "")
+    if kind not in printing.KINDS:
+        abort(400)
+    b = _bureau_or_404(request.form.get("bureau", type=int)) if request.form.get("bureau") else None
+    election = None
+    if request.form.get("scrutin"):
+        election = db.session.get(Election, request.form.get("scrutin", type=int) or 0)
+        if election is None:
+            abort(404)
+    if kind == "cards" and b is None:
+        abort(400)
+    voters = len(printing.voters_for(b, election if kind == "emargement" else None))
+    job = printing.start(kind, _commune(), b, election if kind == "emargement" else None, voters, current_user)
+    db.session.commit()
+    job_id = job.id
+    printing.enqueue(job_id)
+    return redirect(url_for("electoral.print_job", job_id=job_id))
+
+
+@bp.get("/impressions")
+def print_jobs():
+    jobs = db.session.scalars(select(PrintJob).order_by(PrintJob.id.desc()).limit(30)).all()
+    return render_template("electoral/print_jobs.html", jobs=jobs)
+
+
+def _job_or_404(job_id: int) -> PrintJob:
+    job = db.session.get(PrintJob, job_id)
+    if job is None:
+        abort(404)
+    return job
+
+
+@bp.get("/impressions/<int:job_id>")
+def print_job(job_id: int):
+    job = _job_or_404(job_id)
+    return render_template("electoral/print_job.html", job=job)
+
+
+@bp.get("/impressions/<int:job_id>/fichier")
+def print_download(job_id: int):
+    import os
+
+    job = _job_or_404(job_id)
+    if job.status != "done" or not job.path or not os.path.exists(job.path):
+        abort(404)
+    audit.record("electoral.print_downloaded", target=job, kind=job.kind, voters=job.voters)
+    db.session.commit()
+    with open(job.path, "rb") as fh:
+        data = fh.read()
+    mimetype = "application/zip" if job.filename.endswith(".zip") else "application/pdf"
+    return Response(data, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{job.filename}"', "Cache-Control": "no-store"})
 
 
 @bp.get("/bureaux/<int:bureau_id>/cartes.pdf")
 def cards(bureau_id: int):
     b = _bureau_or_404(bureau_id)
     voters = _voters_of(b, None)
-    header = " — ".join((_commune().name, _("Voter cards"), _("Polling station %(n)s", n=b.label)))
+    if len(voters) > printing.inline_limit():
+        return _offer_background("cards", b, None, len(voters))
+    header = printing.cards_header(_commune(), b)
     data = pdf.render_pdf("electoral/pdf/cards.html", header, voters=voters, bureau=b, commune=_commune(),
                           qr=pdf.card_qr)
     audit.record("electoral.cards_printed", target=b, voters=len(voters))

@@ -9,7 +9,7 @@ import pytest
 from tests.helpers.cross_territory import check_routes
 
 PREFIXES = ["/s/electoral", "/api/v1/electoral", "/p/electoral"]
-MARKERS_B = ["SECRETNOMB", "Secretrueb", "987654321", "Secretbureau", "Secretelection", "Secretimport",
+MARKERS_B = ["Secretjob", "SECRETNOMB", "Secretrueb", "987654321", "Secretbureau", "Secretelection", "Secretimport",
              "Secretdocument"]
 MARKERS_TROYES = ["TROYESSECRET", "Troyesrue"]
 # check_routes reads every body as text: the two PDF routes without parameters (binary answers) are checked by
@@ -19,24 +19,28 @@ EXCLUDE = ["/s/electoral/static", "/s/electoral/liste-generale.pdf", "/s/elector
 
 
 @pytest.fixture
-def foreign(app, elec, world, add_voter):
+def foreign(app, elec, world, add_voter, tmp_path):
     from sqlalchemy import select
 
     from portal.extensions import db
-    from services.electoral.models import ImportBatch, Movement, StreetBureau
+    from services.electoral.models import ImportBatch, Movement, PrintJob, StreetBureau
 
     with app.app_context():
         batch = ImportBatch(commune_insee=world.insee_b, filename="Secretimport.csv", content=b"x", author="b")
         street = StreetBureau(commune_insee=world.insee_b, street_key="secretrueb", street_label="Chemin Secretrueb",
                               bureau_id=elec.bureau_b)
-        db.session.add_all([batch, street])
+        job = PrintJob(commune_insee=world.insee_b, kind="emargement", bureau_id=elec.bureau_b, status="done",
+                       filename="emargement-bureau-1.pdf", requested_by="Secretjob@jaucourt.example.org",
+                       path=str(tmp_path / "b.pdf"))
+        (tmp_path / "b.pdf").write_bytes(b"%PDF Secretdocument")
+        db.session.add_all([batch, street, job])
         movement = db.session.scalar(select(Movement).where(Movement.voter_id == elec.voter_b))
         movement.justification, movement.justification_name = b"%PDF Secretdocument", "Secretdocument.pdf"
         db.session.commit()
-        batch_id, movement_id, street_id = batch.id, movement.id, street.id
+        batch_id, movement_id, street_id, job_id = batch.id, movement.id, street.id, job.id
     troyes_voter = add_voter(world.insee_troyes, "TROYESSECRET", "Jean", "1970-01-01", street_name="Troyesrue")
     return {"voter_id": elec.voter_b, "bureau_id": elec.bureau_b, "election_id": elec.election_b,
-            "batch_id": batch_id, "movement_id": movement_id, "street_id": street_id,
+            "batch_id": batch_id, "movement_id": movement_id, "street_id": street_id, "job_id": job_id,
             "filename": "electoral.css"}, troyes_voter
 
 
