@@ -52,7 +52,7 @@ service = ServiceDescriptor(
     permission_labels={"alerts.read": _l("Citizen alerts: see subscribers and alerts"),
                        "alerts.send": _l("Citizen alerts: send messages")},
     department_blueprint=department,
-    department_nav=[NavEntry(_l("Citizen alerts: communes and SMS allowances"), "alerts_department.overview")],
+    department_nav=[NavEntry(_l("Citizen alerts"), "alerts_department.overview")],
     nav=[NavEntry(_l("Alerts"), "alerts.index"), NavEntry(_l("New alert"), "alerts.compose", "alerts.send"),
          NavEntry(_l("Message to one person"), "alerts.individual", "alerts.send")],
     cli=cli,

@@ -46,19 +46,56 @@ def _sub(parent, tag, text=None, ns=CAP_NS):
     return el
 
 
-def build_cap(alert, *, sender: str, commune: str, web: str, lists: list[str]) -> bytes:
+CAP_MSG_TYPES = {"alert": "Alert", "update": "Update", "cancel": "Cancel"}
+
+
+def cap_identifier(sender: str, alert) -> str:
+    return f"{sender}:{alert.identifier}"
+
+
+def cap_sent(alert) -> str:
+    return cap_time(alert.sent_at or alert.scheduled_at or alert.created_at)
+
+
+def reference(sender: str, alert) -> str:
+    """One entry of CAP <references>: "sender,identifier,sent" of the earlier message (CAP 1.2 §3.2.1)."""
+    return f"{sender},{cap_identifier(sender, alert)},{cap_sent(alert)}"
+
+
+def cap_polygon(zone: dict | None) -> str | None:
+    """A drawn zone (GeoJSON polygon, lon/lat) as a CAP <polygon>: "lat,lon" pairs, first and last the same."""
+    if not zone or zone.get("type") != "Polygon":
+        return None
+    ring = [(float(lon), float(lat)) for lon, lat in zone["coordinates"][0]]
+    if ring[0] != ring[-1]:
+        ring.append(ring[0])
+    if len(ring) < 4:
+        return None
+    return " ".join(f"{lat:.6f},{lon:.6f}" for lon, lat in ring)
+
+
+def build_cap(alert, *, sender: str, commune: str, web: str, lists: list[str], references: list[str] = ()) -> bytes:
+    """The CAP 1.2 message of a list alert. ``alert.msg_type`` "update" or "cancel" gives msgType Update / Cancel,
+    with ``references`` (see :func:`reference`) naming the earlier message(s)."""
+    msg_type = CAP_MSG_TYPES.get(getattr(alert, "msg_type", None) or "alert", "Alert")
+    if msg_type != "Alert" and not references:
+        raise ValueError(f"a CAP {msg_type} needs the reference of the earlier message")
     root = etree.Element(f"{{{CAP_NS}}}alert", nsmap={None: CAP_NS})
-    _sub(root, "identifier", f"{sender}:{alert.identifier}")
+    _sub(root, "identifier", cap_identifier(sender, alert))
     _sub(root, "sender", sender)
-    _sub(root, "sent", cap_time(alert.sent_at or alert.scheduled_at or alert.created_at))
+    _sub(root, "sent", cap_sent(alert))
     _sub(root, "status", "Actual")
-    _sub(root, "msgType", "Alert")
+    _sub(root, "msgType", msg_type)
     _sub(root, "scope", "Public")
+    if msg_type != "Alert":
+        _sub(root, "references", " ".join(references))
     info = _sub(root, "info")
     _sub(info, "language", "fr-FR")
     _sub(info, "category", "Safety" if alert.severity in ("severe", "extreme") else "Other")
     _sub(info, "event", ", ".join(lists) or alert.title)
-    _sub(info, "urgency", CAP_URGENCY.get(alert.severity, "Unknown"))
+    if msg_type == "Cancel":
+        _sub(info, "responseType", "AllClear")
+    _sub(info, "urgency", "Past" if msg_type == "Cancel" else CAP_URGENCY.get(alert.severity, "Unknown"))
     _sub(info, "severity", CAP_SEVERITY.get(alert.severity, "Unknown"))
     _sub(info, "certainty", "Observed" if alert.severity in ("severe", "extreme") else "Likely")
     _sub(info, "senderName", f"Mairie {of_commune(commune, 'fr')}")
@@ -67,6 +104,9 @@ def build_cap(alert, *, sender: str, commune: str, web: str, lists: list[str]) -
     _sub(info, "web", web)
     area = _sub(info, "area")
     _sub(area, "areaDesc", commune)
+    polygon = cap_polygon(getattr(alert, "zone", None))
+    if polygon:
+        _sub(area, "polygon", polygon)
     geocode = _sub(area, "geocode")
     _sub(geocode, "valueName", "INSEE")
     _sub(geocode, "value", alert.commune_insee)

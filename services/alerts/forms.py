@@ -68,6 +68,8 @@ class ComposeForm(FlaskForm):
                              validators=[DataRequired(message=_l("Choose at least one channel."))])
     lists = MultiCheckbox(_l("Lists"), coerce=int, validators=[DataRequired(message=_l("Choose at least one list."))])
     zone = HiddenField()
+    reference_id = HiddenField()  # the earlier alert, for an update or an end of alert (CAP Update / Cancel)
+    msg_type = HiddenField()
     streets = MultiCheckbox(_l("Only the residents of these streets (optional)"), validators=[Optional()])
     scheduled_at = DateTimeLocalField(_l("Send later (leave empty to send now)"), format="%Y-%m-%dT%H:%M",
                                       validators=[Optional()])

@@ -115,7 +115,12 @@ class Alert(TerritoryScoped, db.Model):
     # Optional zone inside the lists: {"type": "polygon", "coordinates": [[[lon, lat], …]]} (GeoJSON, WGS84) or
     # {"type": "streets", "streets": ["Rue du Lavoir", …]}
     zone: Mapped[dict | None] = mapped_column(JSON)
+    # CAP 1.2 msgType: "alert" (a new alert), "update" (new information about an earlier one) or "cancel" (the earlier
+    # one is over or was wrong); update and cancel name the earlier alert (CAP <references>).
+    msg_type: Mapped[str] = mapped_column(String(8), default="alert")
+    references_id: Mapped[int | None] = mapped_column(ForeignKey("alerts_alert.id", ondelete="SET NULL"), index=True)
 
+    references: Mapped[Alert | None] = relationship(remote_side="Alert.id", foreign_keys=[references_id])
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="alert", cascade="all, delete-orphan")
 
     @property

@@ -307,14 +307,26 @@ def public_alert(insee: str, alert_id: int):
         alert = db.session.scalar(select(Alert).where(Alert.id == alert_id))
         if alert is None or not alert.public:
             abort(404)
-        return render_template("alerts/public/alert.html", commune=coll, alert=alert)
+        followers = db.session.scalars(select(Alert).where(Alert.references_id == alert.id,
+                                                           Alert.kind == "broadcast",
+                                                           Alert.status.in_(("queued", "sent")))
+                                       .order_by(Alert.sent_at)).all()
+        earlier = alert.references if alert.references is not None and alert.references.public else None
+        return render_template("alerts/public/alert.html", commune=coll, alert=alert, followers=followers,
+                               earlier=earlier)
+
+
+def cap_sender(coll: Collectivity) -> str:
+    host = (current_app.config.get("BASE_URL") or "localhost").split("//")[-1].split("/")[0].split(":")[0]
+    return f"mairie-{coll.insee}@{host}"
 
 
 def cap_document(alert: Alert, coll: Collectivity) -> bytes:
-    host = (current_app.config.get("BASE_URL") or "localhost").split("//")[-1].split("/")[0].split(":")[0]
-    xml = capmod.build_cap(alert, sender=f"mairie-{coll.insee}@{host}", commune=coll.name,
+    sender = cap_sender(coll)
+    refs = [capmod.reference(sender, alert.references)] if alert.references is not None else []
+    xml = capmod.build_cap(alert, sender=sender, commune=coll.name,
                            web=public_url("alerts_public.public_alert", insee=coll.insee, alert_id=alert.id),
-                           lists=_list_names(alert))
+                           lists=_list_names(alert), references=refs)
     errors = capmod.validate(xml)
     if errors:  # a bug of ours, never the user's input: say it loudly, publish nothing invalid
         log.error("CAP document of alert %s is not valid: %s", alert.id, errors)

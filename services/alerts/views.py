@@ -267,15 +267,62 @@ def _local_to_utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=PARIS).astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
+def follow_up_problem(earlier: Alert, msg_type: str) -> str | None:
+    """Why this alert cannot be updated or ended (French), or None."""
+    if earlier.kind != "broadcast" or earlier.status != "queued":
+        return _("Only an alert that was sent can be updated or ended. A scheduled alert is cancelled, then "
+                 "written again.")
+    if earlier.msg_type == "cancel":
+        return _("This message already ends an alert: send a new alert instead.")
+    if db.session.scalar(select(Alert.id).where(Alert.references_id == earlier.id, Alert.msg_type == "cancel",
+                                                Alert.status.in_(("queued", "scheduled")))):
+        return _("This alert is already over: send a new alert instead.")
+    return None
+
+
+def _earlier_alert(form: ComposeForm) -> tuple[Alert | None, str]:
+    """The alert an update or end of alert follows (``?reference=&type=`` on the first page, hidden fields after)."""
+    ref = request.args.get("reference") if request.method == "GET" else form.reference_id.data
+    if not ref:
+        return None, "alert"
+    msg_type = (request.args.get("type") if request.method == "GET" else form.msg_type.data) or "update"
+    if msg_type not in ("update", "cancel") or not str(ref).isdigit():
+        abort(404)
+    earlier = db.session.scalar(select(Alert).where(Alert.id == int(ref), Alert.kind == "broadcast"))
+    if earlier is None:  # unknown, or another commune's (the choke point hides it)
+        abort(404)
+    return earlier, msg_type
+
+
 @bp.route("/alertes/nouvelle", methods=["GET", "POST"])
 @requires("alerts.send")
 def compose():
+    import json
+
     insee = _commune_insee()
     form = ComposeForm()
     form.lists.choices = _choices(insee)
     form.streets.choices = street_choices()
     commune = commune_name(insee)
     preview = None
+    earlier, msg_type = _earlier_alert(form)
+    if earlier is not None:
+        problem = follow_up_problem(earlier, msg_type)
+        if problem:
+            flash(problem, "error")
+            return redirect(url_for(".alert_detail", alert_id=earlier.id))
+        if request.method == "GET":
+            form.reference_id.data, form.msg_type.data = str(earlier.id), msg_type
+            form.title.data = (_("Update: %(title)s", title=earlier.title) if msg_type == "update"
+                               else _("End of alert: %(title)s", title=earlier.title))[:200]
+            form.severity.data = earlier.severity
+            form.channels.data = list(earlier.channels or [])
+            form.lists.data = list(earlier.list_ids or [])
+            zone = earlier.zone or {}
+            if zone.get("type") == "Polygon":
+                form.zone.data = json.dumps(zone)
+            elif zone.get("type") == "streets":
+                form.streets.data = list(zone.get("streets") or [])
     price = float(setting("ALERTS_SMS_PRICE") or 0.05)
     if request.method == "POST" and form.validate_on_submit():
         draft = Alert(commune_insee=insee, kind="broadcast", title=form.title.data.strip(),
@@ -324,6 +371,8 @@ def compose():
                     flash(e, "error")
             else:
                 draft.author_id, draft.author_name = current_user.id, current_user.email
+                if earlier is not None:
+                    draft.msg_type, draft.references_id = msg_type, earlier.id
                 draft.scheduled_at = scheduled
                 draft.status = "scheduled" if scheduled else "queued"
                 draft.sent_at = None if scheduled else utcnow()
@@ -331,7 +380,9 @@ def compose():
                 n = queue_alert(draft, targets)
                 audit.record("alerts.alert_sent", target=draft, title=draft.title, recipients=n,
                              zone=(zone or {}).get("type"),
-                             channels=",".join(draft.channels), scheduled=scheduled.isoformat() if scheduled else None)
+                             channels=",".join(draft.channels), scheduled=scheduled.isoformat() if scheduled else None,
+                             msg_type=draft.msg_type if earlier is not None else None,
+                             references=earlier.id if earlier is not None else None)
                 db.session.commit()
                 if scheduled:
                     flash(_("The alert is scheduled."), "success")
@@ -346,6 +397,7 @@ def compose():
             for e in field.errors:
                 flash(e, "error")
     return render_template("alerts/compose.html", form=form, preview=preview, commune=commune, price=price,
+                           earlier=earlier, msg_type=msg_type,
                            max_segments=smsmod.MAX_SEGMENTS, stop=sms_text(Alert(body="", kind="broadcast"),
                                                                           commune))
 
@@ -362,8 +414,11 @@ def alert_detail(alert_id: int):
     alert = _alert_or_404(alert_id)
     stats = alert_stats(alert.id)
     lists = db.session.scalars(select(AlertList.name).where(AlertList.id.in_(alert.list_ids or [-1]))).all()
+    followers = db.session.scalars(select(Alert).where(Alert.references_id == alert.id)
+                                   .order_by(Alert.created_at)).all()
     return render_template("alerts/alert.html", alert=alert, stats=stats, lists=lists, cancel_form=CancelForm(),
-                           channel_labels=CHANNEL_LABELS, severity_labels=SEVERITY_LABELS)
+                           channel_labels=CHANNEL_LABELS, severity_labels=SEVERITY_LABELS, followers=followers,
+                           follow_up_problem=follow_up_problem(alert, "update") if alert.kind == "broadcast" else "")
 
 
 @bp.post("/alertes/<int:alert_id>/annuler")
@@ -399,6 +454,7 @@ def _alert_json(alert: Alert) -> dict:
     return {"id": alert.id, "kind": alert.kind, "title": alert.title, "severity": alert.severity,
             "status": alert.status, "channels": list(alert.channels or []), "list_ids": list(alert.list_ids or []),
             "zone": (alert.zone or {}).get("type"), "sms_segments": alert.sms_segments,
+            "msg_type": alert.msg_type or "alert", "references": alert.references_id,
             "created_at": alert.created_at.isoformat() + "Z" if alert.created_at else None,
             "scheduled_at": alert.scheduled_at.isoformat() + "Z" if alert.scheduled_at else None,
             "sent_at": alert.sent_at.isoformat() + "Z" if alert.sent_at else None}
@@ -473,6 +529,9 @@ ALERT_SCHEMA = {
         "zone": {"type": ["string", "null"], "enum": ["Polygon", "streets", None],
                  "description": "the alert went to a drawn zone or to streets only"},
         "sms_segments": {"type": "integer", "description": "segments of one SMS of this alert"},
+        "msg_type": {"type": "string", "enum": ["alert", "update", "cancel"],
+                     "description": "CAP msgType: a new alert, an update of an earlier one, its end"},
+        "references": {"type": ["integer", "null"], "description": "id of the earlier alert (update, cancel)"},
         "created_at": {"type": ["string", "null"], "format": "date-time"},
         "scheduled_at": {"type": ["string", "null"], "format": "date-time"},
         "sent_at": {"type": ["string", "null"], "format": "date-time"}}}

@@ -27,12 +27,14 @@ def _limiter(app, name, rate=RATE, burst=1):
     return SharedRateLimiter(name, rate, burst=burst, redis_url=app.config.get("REDIS_URL") or "", engine=db.engine)
 
 
-def _assert_rate(times: list[float], rate: float, burst: int = 1):
+def _assert_rate(times: list[float], rate: float, burst: int = 1, slack: float = 0.75):
     """Sorted send times: no window of one second holds more than rate + burst sends, and the whole run lasted at
-    least what the rate demands (a small allowance for the sleep's granularity)."""
+    least what the rate demands, less some slack for a loaded machine (a first send that leaves late shortens the
+    measured span). Without a shared limit the span is far shorter: two workers at the rate each take half the
+    time, a send without limit a few milliseconds."""
     times = sorted(times)
     need = (len(times) - burst) / rate
-    assert times[-1] - times[0] >= need * 0.9, (times[-1] - times[0], need)
+    assert times[-1] - times[0] >= need * slack, (times[-1] - times[0], need)
     for i, t in enumerate(times):
         in_window = sum(1 for u in times[i:] if u < t + 1.0)
         assert in_window <= rate + burst, (in_window, rate)
@@ -120,7 +122,7 @@ def test_sms_delivery_goes_through_the_shared_limiter(app, world, alerts_world, 
                                           "channels": "sms", "lists": str(safety), "send": "1"}, csrf_from=url)
     assert resp.status_code == 302
     assert len(sms.messages) == 5
-    _assert_rate([m.at for m in sms.messages], 10)
+    _assert_rate([m.at for m in sms.messages], 10, slack=0.6)
 
 
 def test_database_backend_recreates_its_row(app, world):
