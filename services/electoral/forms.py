@@ -17,6 +17,25 @@ def french_date(form, field):
     field.parsed = value
 
 
+def justification_file(form, field):
+    """Optional supporting document: PDF, JPEG or PNG, 5 MB at most; read once into ``field.content``."""
+    field.content = None
+    f = field.data
+    if not f or not getattr(f, "filename", ""):
+        return
+    import os
+
+    ext = os.path.splitext(f.filename)[1].lower()
+    if ext not in JUSTIFICATION_TYPES:
+        raise ValidationError(_l("The supporting document must be a PDF, JPEG or PNG file."))
+    data = f.read(MAX_JUSTIFICATION + 1)
+    if len(data) > MAX_JUSTIFICATION:
+        raise ValidationError(_l("The supporting document is too large (5 MB at most)."))
+    if not data:
+        raise ValidationError(_l("The supporting document is empty."))
+    field.content = data
+
+
 class VoterForm(FlaskForm):
     birth_name = StringField(_l("Birth name"), validators=[DataRequired(), Length(max=100)])
     usage_name = StringField(_l("Usage name (if different)"), validators=[Optional(), Length(max=100)])
@@ -45,6 +64,7 @@ class VoterForm(FlaskForm):
     effective_on = StringField(_l("Effective date"), validators=[DataRequired(), french_date])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
     confirm_duplicate = BooleanField(_l("I checked: this is not the same person"))
+    justification = FileField(_l("Supporting document (PDF, JPEG or PNG, optional)"), validators=[justification_file])
 
     def validate_birth_place(self, field):
         if not field.data and not self.birth_country.data:
@@ -67,28 +87,8 @@ JUSTIFICATION_TYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg":
 MAX_JUSTIFICATION = 5 * 1024 * 1024
 
 
-def justification_file(form, field):
-    """Optional supporting document: PDF, JPEG or PNG, 5 MB at most; read once into ``field.content``."""
-    field.content = None
-    f = field.data
-    if not f or not getattr(f, "filename", ""):
-        return
-    import os
-
-    ext = os.path.splitext(f.filename)[1].lower()
-    if ext not in JUSTIFICATION_TYPES:
-        raise ValidationError(_l("The supporting document must be a PDF, JPEG or PNG file."))
-    data = f.read(MAX_JUSTIFICATION + 1)
-    if len(data) > MAX_JUSTIFICATION:
-        raise ValidationError(_l("The supporting document is too large (5 MB at most)."))
-    if not data:
-        raise ValidationError(_l("The supporting document is empty."))
-    field.content = data
-
-
 class ChangeForm(VoterForm):
     kind = SelectField(_l("What changes"), choices=[])
-    justification = FileField(_l("Supporting document (PDF, JPEG or PNG, optional)"), validators=[justification_file])
 
 
 class RemoveForm(FlaskForm):

@@ -115,7 +115,8 @@ def check_age(birth_date: dt.date, on: dt.date) -> None:
 
 
 def register(commune_insee: str, data: dict, reason: str, effective_on: dt.date, note: str = "",
-             bureau: PollingStation | None = None, forced_bureau_reason: str = "") -> Voter:
+             bureau: PollingStation | None = None, forced_bureau_reason: str = "", justification_name: str = "",
+             justification: bytes | None = None) -> Voter:
     """Register a voter (the caller checked duplicates first and showed them to the user)."""
     if reason not in REGISTRATION_REASONS:
         raise RollError(_("The reason for registration is not valid."))
@@ -137,7 +138,8 @@ def register(commune_insee: str, data: dict, reason: str, effective_on: dt.date,
     if bureau is not None and proposed is not None and bureau.id != proposed.id:
         details["bureau_forced"] = [proposed.number, bureau.number]
         note = (note + "\n" if note else "") + _("Polling station chosen by hand: %(reason)s", reason=forced_bureau_reason)
-    add_movement(v, "registration", reason, effective_on, note=note, changes=details)
+    add_movement(v, "registration", reason, effective_on, note=note, changes=details,
+                 justification_name=justification_name, justification=justification)
     db.session.flush()
     audit.record("electoral.voter_registered", target=v, reason=reason)
     return v

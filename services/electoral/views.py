@@ -170,7 +170,8 @@ def register():
         else:
             try:
                 v = roll.register(_commune().insee, data, form.reason.data, roll.parse_date(form.effective_on.data),
-                                  note=form.note.data or "", bureau=chosen, forced_bureau_reason=form.bureau_reason.data)
+                                  note=form.note.data or "", bureau=chosen, forced_bureau_reason=form.bureau_reason.data,
+                                  **_justification(form))
             except roll.RollError as exc:
                 db.session.rollback()
                 flash(str(exc), "error")
@@ -369,6 +370,7 @@ def import_cancel(batch_id: int):
         abort(400)
     batch.status = "cancelled"
     batch.content = b""
+    audit.record("electoral.import_cancelled", target=batch, filename=batch.filename)
     db.session.commit()
     flash(_("Import cancelled: nothing was changed."), "success")
     return redirect(url_for("electoral.index"))

@@ -261,3 +261,27 @@ def test_removal_with_supporting_document(elec, login_as, app):
     assert doc.status_code == 200 and doc.data.startswith(b"%PDF") and doc.mimetype == "application/pdf"
     with app.app_context():
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "electoral.justification_read"))
+
+
+def test_registration_with_supporting_document(elec, login_as, app):
+    import io
+
+    from portal.extensions import db
+    from services.electoral.models import Movement, Voter
+
+    c = login_as("secretary_a")
+    data = _register_data(birth_name="Justifie", reason="naturalisation", nationality="",
+                          justification=(io.BytesIO(b"%PDF-1.4 decret de naturalisation fictif"), "decret.pdf"))
+    resp = c.post("/s/electoral/inscrire", data, csrf_from="/s/electoral/inscrire", content_type="multipart/form-data")
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    with app.app_context():
+        v = db.session.scalar(select(Voter).where(Voter.birth_name == "JUSTIFIE"))
+        m = db.session.scalar(select(Movement).where(Movement.voter_id == v.id))
+        assert m.kind == "registration" and m.justification_name == "decret.pdf"
+        assert m.justification.startswith(b"%PDF")
+    bad = _register_data(birth_name="Autre", justification=(io.BytesIO(b"MZ\x90"), "virus.exe"))
+    body = c.post("/s/electoral/inscrire", bad, csrf_from="/s/electoral/inscrire",
+                  content_type="multipart/form-data").get_data(as_text=True)
+    assert "PDF, JPEG ou PNG" in body
+    with app.app_context():
+        assert db.session.scalar(select(Voter).where(Voter.birth_name == "AUTRE")) is None
