@@ -77,6 +77,8 @@ def _send_code(sub: Subscriber, commune: str) -> bool:
     text = _("%(commune)s: your confirmation code is %(code)s. It is valid 30 minutes.", commune=commune, code=code)
     try:
         provider = smsmod.provider_from_config(current_app.config)
+        smsmod.limiter(provider.name, float(setting("ALERTS_SMS_RATE") or 10),
+                       int(setting("ALERTS_SMS_BURST") or 1)).acquire()  # the provider's rate holds for codes too
         provider.send(sub.phone, text, f"code-{sub.token[:16]}", smsmod.segments(text).encoding == "UCS-2")
     except (smsmod.TemporarySmsError, smsmod.PermanentSmsError) as exc:
         log.error("confirmation code SMS to %s failed: %s", sub.phone, exc)

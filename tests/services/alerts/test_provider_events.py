@@ -122,6 +122,8 @@ def test_sms_receipts_hard_bounce_and_soft_bounce(app, world, alerts_world, smtp
     detail = mayor.get(f"/s/alerts/alertes/{alert_id}").get_data(as_text=True)
     assert "Numéro invalide" in detail
     assert "Numéro invalide" in mayor.get("/s/alerts/abonnes").get_data(as_text=True)
+    journal = mayor.get("/mairie/journal").get_data(as_text=True)
+    assert "Alerte citoyen\u00a0: adresse ou numéro injoignable" in journal
     stats = mayor.get(f"/api/v1/alerts/alertes/{alert_id}/suivi").get_json()
     assert stats["channels"]["sms"] == {"total": 3, "delivered": 2, "failed": 1, "pending": 0, "sent": 0,
                                         "cancelled": 0, "percent": 66}
