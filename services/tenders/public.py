@@ -139,7 +139,7 @@ def _updated(t) -> dt.datetime:
     moments = [t.published_at] + [c.published_at for c in t.corrections]
     if t.ended_on:
         moments.append(dt.datetime.combine(t.ended_on, dt.time(12, 0)))
-    return max(m for m in moments if m)
+    return max((m for m in moments if m), default=dt.datetime(2026, 1, 1))
 
 
 @public_bp.get("/flux.atom")

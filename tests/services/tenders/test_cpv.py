@@ -30,17 +30,32 @@ def test_a_wrong_digit_is_caught():
     assert cpv.normalise("99000000") == (None, "division")  # there is no division 99
 
 
+def test_a_code_of_the_list_is_checked_against_the_list(app):
+    with app.app_context():
+        # 45233139-3 is published with a digit the weighted rule does not give (it gives 2): the list decides
+        assert cpv.check_digit("45233139") == "2"
+        assert cpv.normalise("45233139") == ("45233139-3", None)
+        assert cpv.normalise("45233139-2") == (None, "check")
+        rows, index = cpv.entries()
+        works = [e for e in rows if e.code.startswith("45")]
+        assert len(works) == 822 and all(e.label_checked for e in works)  # the whole works division
+        assert index["45261211"].label == "Travaux de couverture en tuiles"
+        assert sum(1 for e in works if cpv.check_digit(e.code) != e.check) == 1
+
+
 def test_search_ignores_accents_case_and_finds_by_code(app):
     with app.app_context():
         assert [e.code for e in cpv.search("DENEIGEMENT")] == ["90620000"]
         assert "90620000" in [e.code for e in cpv.search("déneigement")]
-        assert cpv.search("4526")[0].full == "45261000-4"
+        assert [e.full for e in cpv.search("4526")][:2] == ["45260000-7", "45261000-4"]
         assert cpv.search("45261000-4")[0].code == "45261000"
         found = [e.code for e in cpv.search("travaux construction")]
         assert found[0] == "45000000"  # the shorter, more general label first
         assert cpv.label("45261000") == "Travaux de charpente et de couverture et travaux connexes"
+        assert [e.full for e in cpv.search("couverture tuiles")] == ["45261211-6"]
+        assert cpv.search("toiture")[0].label == "Réparation de toiture"
         # a code missing from the partial list is shown with its division, marked as such
-        assert cpv.label("45262000-1").endswith("(division 45)")
+        assert cpv.label("90910000-9").endswith("(division 90)")
 
 
 def test_picker_endpoint_and_step_1_validation(app, tenders_world, login_as):
@@ -74,12 +89,14 @@ def test_import_is_all_or_nothing_then_replaces_the_list(app, tmp_path, monkeypa
 
     good = tmp_path / "good.csv"
     rows = ["CODE;EN;FR", "45000000-7;Construction work;Travaux de construction",
-            "45262000-1;Special trade construction works;Travaux de métiers spécialisés de construction"]
+            "45262000-1;Special trade construction works other than roof works;Travaux de corps de métier "
+            "spécialisés autres que travaux de couverture"]
     good.write_text("\n".join(rows) + "\n", encoding="utf-8")
     result = runner.invoke(args=["tenders", "cpv-import", str(good)])
     assert result.exit_code == 0, result.output
     assert "2 CPV codes loaded" in result.output
     assert gzip.decompress((tmp_path / "cpv.csv.gz").read_bytes()).decode().count("\n") == 3
     with app.app_context():
-        assert cpv.label("45262000") == "Travaux de métiers spécialisés de construction"
-        assert [e.code for e in cpv.search("metiers specialises")] == ["45262000"]
+        assert cpv.label("45262000") == "Travaux de corps de métier spécialisés autres que travaux de couverture"
+        assert [e.code for e in cpv.search("corps de metier")] == ["45262000"]
+        assert cpv.label("45261000") == "Travaux de construction (division 45)"  # the import replaces the list
