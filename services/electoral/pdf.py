@@ -109,14 +109,28 @@ def emargement_pages(voters) -> list[dict]:
     return pages
 
 
+EMARGEMENT_TITLES = {"num": ["N°"], "name": ["Nom de naissance", "(nom d'usage)"], "first": ["Prénoms"],
+                     "birth": ["Né(e) le, à"], "address": ["Adresse"], "sign": ["Signature"]}
+
+
 def emargement_layout() -> dict:
-    """Column offsets and widths in mm, for the template."""
+    """Column offsets and widths in mm, and the column titles as lines of the same character grid (one text block
+    rather than one positioned box per title), for the template."""
     cm = char_mm()
     columns, left = [], 0
     for key, width in EMARGEMENT_COLUMNS:
         columns.append((key, round(left * cm, 2), round(width * cm, 2)))
         left += width
-    return {"columns": columns, "line_mm": LINE_MM, "font_pt": FONT_PT, "grid_mm": round(left * cm, 2)}
+    widths = dict(EMARGEMENT_COLUMNS)
+    height = max(len(lines) for lines in EMARGEMENT_TITLES.values())
+
+    def cell(key, i):
+        text = EMARGEMENT_TITLES[key][i] if i < len(EMARGEMENT_TITLES[key]) else ""
+        return " " + (text.rjust(widths[key] - 2) + " " if key == "num" else text.ljust(widths[key] - 1))
+
+    titles = "\n".join("".join(cell(key, i) for key, _ in EMARGEMENT_COLUMNS).rstrip() for i in range(height))
+    return {"columns": columns, "line_mm": LINE_MM, "font_pt": FONT_PT, "grid_mm": round(left * cm, 2),
+            "titles": titles}
 
 
 CHUNK_PAGES = 8  # smallest chunk of pages rendered as one document (each document costs ≈ 0.1 s of CPU of its own)
