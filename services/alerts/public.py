@@ -69,19 +69,26 @@ def consent_wording(lst: AlertList, commune: str) -> str:
              purpose=lst.purpose)
 
 
-def _send_code(sub: Subscriber, commune: str) -> bool:
+def _new_code(sub: Subscriber) -> str:
+    """A new 6-digit code for the subscriber's number (only its hash is kept)."""
     code = f"{secrets.randbelow(10**6):06d}"
     sub.sms_code_hash = code_hash(sub.token, code)
     sub.sms_code_expires_at = utcnow() + CODE_TTL
     sub.sms_code_attempts = 0
+    return code
+
+
+def _send_code(phone: str, token: str, code: str, commune: str) -> bool:
+    """Send the code by SMS. Called once the code is committed: the shared rate limit may write to the database,
+    which must not wait behind this request's own open transaction (SQLite has one writer)."""
     text = _("%(commune)s: your confirmation code is %(code)s. It is valid 30 minutes.", commune=commune, code=code)
     try:
         provider = smsmod.provider_from_config(current_app.config)
         smsmod.limiter(provider.name, float(setting("ALERTS_SMS_RATE") or 10),
                        int(setting("ALERTS_SMS_BURST") or 1)).acquire()  # the provider's rate holds for codes too
-        provider.send(sub.phone, text, f"code-{sub.token[:16]}", smsmod.segments(text).encoding == "UCS-2")
+        provider.send(phone, text, f"code-{token[:16]}", smsmod.segments(text).encoding == "UCS-2")
     except (smsmod.TemporarySmsError, smsmod.PermanentSmsError) as exc:
-        log.error("confirmation code SMS to %s failed: %s", sub.phone, exc)
+        log.error("confirmation code SMS to %s failed: %s", phone, exc)
         return False
     return True
 
@@ -133,8 +140,10 @@ def subscribe(insee: str):
                                        "action": _("To confirm, open this link:"),
                                        "ignore": _("If you did not ask for it, ignore this message: nothing "
                                                    "will be sent to you.")})
-                sent = _send_code(sub, coll.name) if phone else False
+                code = _new_code(sub) if phone else None
+                token = sub.token
                 db.session.commit()
+                sent = _send_code(phone, token, code, coll.name) if phone else False
                 log.info("alerts: new subscriber %s in %s (%s)", sub.id, insee, channel)
                 if phone:
                     if not sent:
@@ -175,8 +184,9 @@ def enter_code(insee: str, token: str):
         form = CodeForm()
         if request.method == "POST" and request.form.get("resend"):
             if ConfirmForm().validate_on_submit():
-                ok = _send_code(sub, coll.name)
+                code = _new_code(sub)
                 db.session.commit()
+                ok = _send_code(sub.phone, sub.token, code, coll.name)
                 flash(_("A new code was sent.") if ok else _("The code could not be sent by SMS just now."),
                       "success" if ok else "error")
             return redirect(url_for(".enter_code", insee=insee, token=token))
