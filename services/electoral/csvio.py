@@ -87,6 +87,7 @@ class Plan:
     new: list = field(default_factory=list)  # Row
     modified: list = field(default_factory=list)  # (Voter, Row, {field: [before, after]})
     removed: list = field(default_factory=list)  # Voter
+    reinstated: list = field(default_factory=list)  # (removed Voter, Row, {field: [before, after]}): back in the file
     unchanged: int = 0
     new_bureaux: dict = field(default_factory=dict)  # number → name
     errors: list = field(default_factory=list)  # (line, message)
@@ -98,6 +99,7 @@ class Plan:
 
     def summary(self) -> dict:
         return {"lines": self.lines, "new": len(self.new), "modified": len(self.modified),
+                "reinstated": len(self.reinstated),
                 "removed": len(self.removed), "unchanged": self.unchanged, "errors": len(self.errors),
                 "new_bureaux": len(self.new_bureaux)}
 
@@ -187,8 +189,14 @@ def plan_import(raw: bytes, commune_insee: str, today: dt.date | None = None) ->
                 continue
             plan.new_bureaux[row.bureau_number] = row.bureau_name
     current = {v.identity_key: v for v in db.session.scalars(select(Voter).where(Voter.status == "registered"))}
+    # a removed voter back in the file is reinstated (same record and history), not registered a second time
+    gone = {v.identity_key: v for v in db.session.scalars(select(Voter).where(Voter.status != "registered")
+                                                          .order_by(Voter.id))}
     for key, row in people.items():
         voter = current.pop(key, None)
+        if voter is None and key in gone:
+            plan.reinstated.append((gone[key], row, _diff(gone[key], row)))
+            continue
         if voter is None:
             plan.new.append(row)
             continue
@@ -246,6 +254,16 @@ def apply_import(plan: Plan, commune_insee: str, today: dt.date | None = None, f
         kind = "civil_status" if any(n in diff for n in roll.CIVIL_FIELDS) else (
             "address" if address else "bureau")
         roll.add_movement(voter, kind, "import", today, note=note, changes=diff)
+    for voter, row, diff in plan.reinstated:
+        values = _row_values(row)
+        for name in diff:
+            if name == "bureau_number":
+                voter.bureau = bureaux[values[name]]
+            else:
+                setattr(voter, name, values[name])
+        voter.status = "registered"
+        voter.refresh_search()
+        roll.add_movement(voter, "reinstatement", "insee", today, note=note, changes=diff)
     for voter in plan.removed:
         voter.status = "removed"
         roll.add_movement(voter, "removal", "import", today, note=note + " — " + _("missing from the file"))

@@ -357,8 +357,9 @@ def import_confirm(batch_id: int):
     batch.summary = summary
     audit.record("electoral.import_applied", target=batch, **summary)
     db.session.commit()
-    flash(_("Import done: %(new)d registered, %(modified)d modified, %(removed)d removed.",
-            new=summary["new"], modified=summary["modified"], removed=summary["removed"]), "success")
+    flash(_("Import done: %(new)d registered, %(modified)d modified, %(reinstated)d reinstated, %(removed)d removed.",
+            new=summary["new"], modified=summary["modified"], reinstated=summary["reinstated"],
+            removed=summary["removed"]), "success")
     return redirect(url_for("electoral.index"))
 
 

@@ -165,6 +165,21 @@ def test_import_detects_modified_and_removed_voters(app, world, subscribe, login
         g = db.session.scalar(select(Voter).where(Voter.birth_name == gone["NomdeNaissance"],
                                                   Voter.first_names == gone["Prenoms"]))
         assert g.status == "removed" and g.movements[-1].kind == "removal"
+        gone_id = g.id
+    # the voter comes back in the next file: reinstated on the same record (history kept), not registered twice
+    back = dict(gone, NumeroVoie="7")
+    resp = upload(c, to_csv([moved, back] + rows[2:]))
+    url = resp.headers["Location"]
+    preview = c.get(url).get_data(as_text=True)
+    assert "à réinscrire\xa0: 1" in preview and "Nouveaux électeurs\xa0: 0" in preview
+    body = c.post(url + "/confirmer", {}, csrf_from="/profil", follow_redirects=True).get_data(as_text=True)
+    assert "1 réinscription(s)" in body
+    with app.app_context(), territory_scope({world.insee_a}):
+        same = db.session.scalars(select(Voter).where(Voter.birth_name == gone["NomdeNaissance"],
+                                                      Voter.first_names == gone["Prenoms"])).all()
+        assert [v.id for v in same] == [gone_id]
+        assert same[0].status == "registered" and same[0].street_number == "7"
+        assert [m.kind for m in same[0].movements] == ["registration", "removal", "reinstatement"]
 
 
 def test_cancel_and_elected_cannot_import(app, world, subscribe, login_as):
