@@ -41,6 +41,10 @@ def test_a_code_of_the_list_is_checked_against_the_list(app):
         assert len(works) == 822 and all(e.label_checked for e in works)  # the whole works division
         assert index["45261211"].label == "Travaux de couverture en tuiles"
         assert sum(1 for e in works if cpv.check_digit(e.code) != e.check) == 1
+        # and the divisions of services small communes buy: architects and engineers (71), cleaning, waste (90)
+        assert sum(1 for e in rows if e.code[:2] == "71") == 184 and sum(1 for e in rows if e.code[:2] == "90") == 197
+        assert index["90620000"].label == "Services de déneigement" and index["90620000"].label_checked
+        assert index["71336000"].label == "Services d'assistance dans le domaine de l'ingénierie"
 
 
 def test_search_ignores_accents_case_and_finds_by_code(app):
@@ -55,7 +59,7 @@ def test_search_ignores_accents_case_and_finds_by_code(app):
         assert [e.full for e in cpv.search("couverture tuiles")] == ["45261211-6"]
         assert cpv.search("toiture")[0].label == "Réparation de toiture"
         # a code missing from the partial list is shown with its division, marked as such
-        assert cpv.label("90910000-9").endswith("(division 90)")
+        assert cpv.label("39161000-8").endswith("(division 39)")
 
 
 def test_picker_endpoint_and_step_1_validation(app, tenders_world, login_as):
