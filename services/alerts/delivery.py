@@ -41,7 +41,7 @@ from portal.models import Collectivity
 from .settings import setting
 from . import sms as smsmod
 from .grammar import of_commune
-from .models import Alert, AlertList, Delivery, Subscriber, Subscription, utcnow
+from .models import SHORT_LENGTH, Alert, AlertList, Delivery, Subscriber, Subscription, utcnow
 from .receipts import MAILIN_PREFIX
 
 log = logging.getLogger("services.alerts.delivery")
@@ -68,11 +68,19 @@ def stop_mention() -> str:
     return setting("ALERTS_SMS_STOP_MENTION") or _("Unsubscribe: reply STOP")
 
 
-def sms_text(alert: Alert, commune: str) -> str:
-    """What an SMS says: the commune, the text, and for list messages the STOP mention."""
+def manage_link(short_code: str) -> str:
+    """The short link of a list SMS to the resident's data page (see, change, delete)."""
+    return public_url("alerts_public.short_manage", code=short_code)
+
+
+def sms_text(alert: Alert, commune: str, short_code: str | None = None) -> str:
+    """What an SMS says: the commune, the text, and for list messages a short link to the resident's data and the
+    STOP mention last. Without ``short_code`` (counting, preview) the link is written with a code of the same
+    length, so the count is the one every recipient gets."""
     text = f"{commune} : {alert.body.strip()}"
     if alert.kind == "broadcast":
-        text += f"\n{stop_mention()}"
+        data_line = _("Your data: %(url)s", url=manage_link(short_code or "x" * SHORT_LENGTH))
+        text += f"\n{data_line}\n{stop_mention()}"
     # French typography puts no-break spaces before « : ; ? ! »; GSM 03.38 has none, and a single one would turn the
     # whole SMS into UCS-2 (70 characters a segment instead of 160).
     return text.replace("\u00a0", " ").replace("\u202f", " ")
@@ -541,7 +549,7 @@ def _send_one(session: Session, d: Delivery, alert: Alert, sub: Subscriber | Non
             else:
                 provider = smsmod.provider_from_config(cfg)
                 d.provider = provider.name
-                text = sms_text(alert, commune)
+                text = sms_text(alert, commune, sub.short_code if sub is not None else None)
                 count = smsmod.segments(text)
                 smsmod.limiter(provider.name, float(setting("ALERTS_SMS_RATE") or 10),
                                int(setting("ALERTS_SMS_BURST") or 1)).acquire()

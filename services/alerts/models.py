@@ -24,6 +24,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+SHORT_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read from a phone screen
+SHORT_LENGTH = 12  # 31^12 ≈ 2^59 codes
+
+
+def new_short_code() -> str:
+    """The secret of the short link in list SMS (``/p/alerts/m/<code>``, to the resident's data page)."""
+    return "".join(secrets.choice(SHORT_ALPHABET) for _ in range(SHORT_LENGTH))
+
+
 SEVERITIES = ("info", "minor", "moderate", "severe", "extreme")
 CHANNELS = ("email", "sms")
 
@@ -48,6 +57,7 @@ class Subscriber(TerritoryScoped, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    short_code: Mapped[str] = mapped_column(String(16), unique=True, default=new_short_code)
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(20))  # E.164
     address: Mapped[str] = mapped_column(String(300), default="")

@@ -248,6 +248,19 @@ def manage(insee: str, token: str):
                                delete_form=ConfirmForm(prefix="delete"), display_phone=smsmod.display_phone)
 
 
+@public.get("/m/<code>")
+def short_manage(code: str):
+    """The short link of list SMS: to the resident's data page (the code is as secret as the token; no data here)."""
+    if not code.isalnum() or len(code) > 16:
+        abort(404)
+    with territory_scope(None):  # the code alone says which commune
+        row = db.session.execute(select(Subscriber.commune_insee, Subscriber.token)
+                                 .where(Subscriber.short_code == code.lower())).first()
+    if row is None:
+        abort(404)
+    return redirect(url_for(".manage", insee=row.commune_insee, token=row.token))
+
+
 @public.post("/<insee>/supprimer/<token>")
 def delete(insee: str, token: str):
     with commune_scope(insee) as coll:

@@ -32,7 +32,7 @@ def foreign(app, world, alerts_world, smtp):
     b_list = alerts_world[world.insee_b][SAFETY]
     sub = add_subscriber(app, world.insee_b, [b_list], email=B_EMAIL, phone=B_PHONE)
     alert_id = _alert(app, world.insee_b, b_list, B_TITLE, "individual")
-    ids = {"alert_id": alert_id, "insee": world.insee_b, "token": sub.token, "provider": "brevo"}
+    ids = {"alert_id": alert_id, "insee": world.insee_b, "token": sub.token, "provider": "brevo", "code": "x" * 12}
     return ids
 
 
@@ -64,7 +64,7 @@ def test_epci_user_never_sees_residents(app, world, alerts_world, login_as, subs
     alert_id = _alert(app, world.insee_troyes, t_list, "Alerte-privee-Troyes", "individual")
     client = login_as("epci_user")
     report = check_routes(client, app, {"alert_id": alert_id, "insee": world.insee_troyes, "token": "y" * 43,
-                                        "provider": "brevo"}, [T_EMAIL, "Alerte-privee-Troyes"], prefixes=PREFIXES)
+                                        "provider": "brevo", "code": "y" * 12}, [T_EMAIL, "Alerte-privee-Troyes"], prefixes=PREFIXES)
     report.assert_clean()
     # An EPCI has no residents list of its own: the service pages refuse it clearly.
     assert client.get("/s/alerts/").status_code == 403

@@ -153,6 +153,17 @@ def test_sms_opt_in_by_code_alert_receipt_and_stop(app, world, alerts_world, smt
     sent = sms.messages[-1]
     assert sent.to == "33612345678" and "Coupure d'eau demain de 8h à 12h." in sent.text
     assert sent.text.startswith("Ailleville : ") and "STOP" in sent.text.splitlines()[-1]
+    # The line before STOP: a short personal link to the resident's data (see, change, delete).
+    data_line = sent.text.splitlines()[-2]
+    assert data_line.startswith("Vos données : http://portal.test/p/alerts/m/")
+    short = data_line.rsplit("/", 1)[1]
+    with app.app_context():
+        sub = db.session.scalar(select(Subscriber))
+        assert short == sub.short_code and len(short) == 12 and sub.token not in sent.text
+    page = resident.get(data_line.split("portal.test", 1)[1])
+    assert page.status_code == 302 and page.headers["Location"].endswith(f"/p/alerts/{insee}/gerer/{sub.token}")
+    assert "06 12 34 56 78" in resident.get(page.headers["Location"]).get_data(as_text=True)
+    assert resident.get("/p/alerts/m/" + "z" * 12).status_code == 404
     assert sent.body["type"] == "transactional" and sent.body["webUrl"].endswith(WEBHOOK_SECRET)
     stats = mayor.get(f"/api/v1/alerts/alertes/{alert_id}/suivi").get_json()
     assert stats["channels"]["sms"]["sent"] == 1 and stats["channels"]["sms"]["delivered"] == 0
