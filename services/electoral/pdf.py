@@ -220,12 +220,25 @@ def shutdown_pool():
         _pool = None
 
 
+def can_fork_workers() -> bool:
+    """False inside a daemonic process (a Celery prefork child): it may not start the pool's processes, so the
+    documents are rendered one after the other there (run the worker with ``--pool threads`` or ``solo`` to keep
+    the parallel render; README)."""
+    import multiprocessing
+
+    return not multiprocessing.current_process().daemon
+
+
 def html_to_pdf_many(htmls: list[str], progress=None) -> list[bytes]:
     """Render several documents, in parallel across cores when there is more than one. ``progress(done, total)``
     is called after each document (background print jobs show it)."""
-    if len(htmls) <= 1:
-        out = [html_to_pdf(h) for h in htmls]
-        if progress is not None:
+    if len(htmls) <= 1 or not can_fork_workers():
+        out = []
+        for h in htmls:
+            out.append(html_to_pdf(h))
+            if progress is not None and len(htmls) > 1:
+                progress(len(out), len(htmls))
+        if progress is not None and len(htmls) <= 1:
             progress(len(out), len(htmls))
         return out
     from concurrent.futures import as_completed

@@ -136,3 +136,27 @@ def test_general_list_at_a_past_date_is_rebuilt_from_the_history(app, elec, worl
     assert "ÉTIENNE" not in " ".join(pdf_pages(c.get("/s/electoral/liste-generale.pdf?au=01/01/2019")))
     resp = c.get("/s/electoral/liste-generale.pdf?au=31/02/2020")
     assert resp.status_code == 302
+
+
+def _render_two_in_a_daemon(queue):
+    from services.electoral import pdf
+
+    try:
+        parts = pdf.html_to_pdf_many(["<p>Un</p>", "<p>Deux</p>"], progress=lambda d, t: queue.put(("progress", d, t)))
+        queue.put(("done", [p[:5] for p in parts]))
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        queue.put(("error", repr(exc)))
+
+
+def test_documents_render_inside_a_daemonic_process_like_a_celery_prefork_child():
+    """A Celery prefork child is daemonic and may not start the render pool: the documents are then rendered one
+    after the other, with their progress, instead of failing the print job."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_render_two_in_a_daemon, args=(queue,), daemon=True)
+    child.start()
+    messages = [queue.get(timeout=120) for _ in range(3)]
+    child.join(30)
+    assert messages == [("progress", 1, 2), ("progress", 2, 2), ("done", [b"%PDF-", b"%PDF-"])], messages
