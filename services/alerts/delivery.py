@@ -555,6 +555,7 @@ def _send_one(session: Session, d: Delivery, alert: Alert, sub: Subscriber | Non
                                int(setting("ALERTS_SMS_BURST") or 1)).acquire()
                 d.provider_message_id = provider.send(d.address, text, d.key, count.encoding == "UCS-2")
                 d.segments = count.segments
+                d.billed_segments = (d.billed_segments or 0) + count.segments
                 d.status = "sent"
         d.sent_at, d.last_error, d.failure_reason = utcnow(), "", ""
         log.info("alert %s: %s to %s %s", alert.id, d.channel, d.address, d.status)

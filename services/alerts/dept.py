@@ -40,8 +40,8 @@ def overview_rows() -> list[dict]:
             .join(Subscription, Subscription.subscriber_id == Subscriber.id)
             .where(Subscription.unsubscribed_at.is_(None)).group_by(Subscriber.commune_insee)).all())
         used = dict(db.session.execute(
-            select(Delivery.commune_insee, func.coalesce(func.sum(Delivery.segments), 0))
-            .where(Delivery.channel == "sms", Delivery.status.in_(("sent", "delivered")), Delivery.sent_at >= start)
+            select(Delivery.commune_insee, func.coalesce(func.sum(Delivery.billed_segments), 0))
+            .where(Delivery.channel == "sms", Delivery.sent_at >= start)
             .group_by(Delivery.commune_insee)).all())
         invalid = dict(db.session.execute(
             select(Subscriber.commune_insee, func.count())

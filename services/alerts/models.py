@@ -161,6 +161,9 @@ class Delivery(TerritoryScoped, db.Model):
     provider: Mapped[str] = mapped_column(String(20), default="")
     provider_message_id: Mapped[str] = mapped_column(String(100), default="", index=True)
     segments: Mapped[int] = mapped_column(Integer, default=0)
+    # SMS segments the provider accepted for this row, every sending counted (a soft bounce sent again costs twice,
+    # a message that fails after the provider took it still cost): what the allowance is charged with.
+    billed_segments: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 

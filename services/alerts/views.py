@@ -141,13 +141,13 @@ def alert_stats(alert_id: int) -> dict:
 
 def sms_used_this_month(insee: str) -> int:
     start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return int(db.session.scalar(select(func.coalesce(func.sum(Delivery.segments), 0))
-                                 .where(Delivery.channel == "sms", Delivery.status.in_(("sent", "delivered")),
-                                        Delivery.sent_at >= start)) or 0)
+    return int(db.session.scalar(select(func.coalesce(func.sum(Delivery.billed_segments), 0))
+                                 .where(Delivery.channel == "sms", Delivery.sent_at >= start)) or 0)
 
 
 def sms_pending() -> int:
-    """Segments already queued (pending or being sent): they will count against the allowance."""
+    """Segments already queued (pending or being sent, a soft bounce waiting to go again): they will count against
+    the allowance."""
     return int(db.session.scalar(select(func.coalesce(func.sum(Delivery.segments), 0))
                                  .where(Delivery.channel == "sms", Delivery.status.in_(("pending", "sending")))) or 0)
 

@@ -133,6 +133,15 @@ def test_sms_receipts_hard_bounce_and_soft_bounce(app, world, alerts_world, smtp
     # The next alert leaves the invalid number out.
     second = _send(mayor, "sms", safety, title="Fin", body="Fin de l'alerte.")
     assert set(_rows(app, second)) == {"+33612345601", "+33612345603"}
+    # The allowance is charged with every SMS the provider took: 3 + the one sent again + 2 (one segment each),
+    # the hard-bounced one included.
+    from services.alerts.views import sms_used_this_month
+
+    with app.app_context():
+        assert {d.segments for d in _rows(app, alert_id).values()} == {1}
+        assert sms_used_this_month(insee) == 6
+    assert login_as("dept_admin").get("/admin/s/alerts/").get_data(as_text=True).split("Ailleville", 1)[1] \
+        .split("</tr>", 1)[0].count("<td>6</td>") == 1
 
 
 def test_stop_reply_and_provider_opt_out(app, world, alerts_world, smtp, sms, login_as):
