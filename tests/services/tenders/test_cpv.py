@@ -48,6 +48,10 @@ def test_a_code_of_the_list_is_checked_against_the_list(app):
         counts = {d: sum(1 for e in rows if e.code[:2] == d) for d in ("50", "55", "60", "77")}
         assert counts == {"50": 224, "55": 39, "60": 55, "77": 54} and all(e.label_checked for e in rows)
         assert [e.full for e in cpv.search("eclairage public entretien")][:1] == ["50232100-1"]
+        # division 09 as published: every sub-code follows the rule's division-09 exception
+        energy = [e for e in rows if e.code[:2] == "09"]
+        assert len(energy) == 94 and all(cpv.check_digit(e.code) == e.check for e in energy)
+        assert cpv.normalise("09135100") == ("09135100-5", None) and index["09135100"].label == "Fioul domestique"
         assert [e.full for e in cpv.search("restauration scolaire")] == ["55523100-3"]
 
 
