@@ -45,8 +45,9 @@ def test_a_code_of_the_list_is_checked_against_the_list(app):
         assert sum(1 for e in rows if e.code[:2] == "71") == 184 and sum(1 for e in rows if e.code[:2] == "90") == 197
         assert index["90620000"].label == "Services de déneigement" and index["90620000"].label_checked
         assert index["71336000"].label == "Services d'assistance dans le domaine de l'ingénierie"
-        counts = {d: sum(1 for e in rows if e.code[:2] == d) for d in ("50", "55", "60", "77")}
-        assert counts == {"50": 224, "55": 39, "60": 55, "77": 54} and all(e.label_checked for e in rows)
+        counts = {d: sum(1 for e in rows if e.code[:2] == d) for d in ("50", "55", "60", "77", "80", "85")}
+        assert counts == {"50": 224, "55": 39, "60": 55, "77": 54, "80": 55, "85": 98}
+        assert all(e.label_checked for e in rows) and len(rows) == 1857
         assert [e.full for e in cpv.search("eclairage public entretien")][:1] == ["50232100-1"]
         # division 09 as published: every sub-code follows the rule's division-09 exception
         energy = [e for e in rows if e.code[:2] == "09"]
