@@ -109,7 +109,8 @@ def tile(z: int, x: int, y: int):
     data = spatial.tile(z, x, y)
     if not data:
         return _error(404, "no data of your territory in this tile")
-    return Response(data, mimetype="application/vnd.mapbox-vector-tile")
+    return Response(data, mimetype="application/vnd.mapbox-vector-tile",
+                    headers={"Cache-Control": "private, max-age=300"})  # as the map's tiles: per user, 5 minutes
 
 
 _PARCEL_SCHEMA = {"type": "object", "description": "GeoJSON Feature (WGS84); properties: id (14 characters), "

@@ -76,6 +76,7 @@ def test_parcel_by_id_box_point_neighbours_and_tile_with_a_token(app, luxiol_api
     z, tx, ty = _tile_of(pt.x, pt.y)
     tile = api.get(f"/api/v1/cadastre/tiles/{z}/{tx}/{ty}.pbf")
     assert tile.status_code == 200 and tile.mimetype == "application/vnd.mapbox-vector-tile"
+    assert tile.headers["Cache-Control"] == "private, max-age=300"
     assert PARCEL in {g["properties"]["id"] for g in mapbox_vector_tile.decode(tile.data)["parcelles"]["features"]}
     # Bad parameters: 400 with a message; a wrong token or none: 401.
     assert api.get("/api/v1/cadastre/parcels?bbox=6,47,8,49").status_code == 400  # more than 0.5°
