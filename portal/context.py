@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from . import tenancy
 from .extensions import db, login_manager
-from .models import User
+from .models import User, request_context_loads
 from .permissions import membership_permissions
 
 
@@ -30,7 +30,7 @@ def _load_user(user_id: str):
     uid, _, version = user_id.partition(":")
     if not uid.isdigit():
         return None
-    user = db.session.get(User, int(uid))
+    user = db.session.get(User, int(uid), options=request_context_loads())  # one statement for the whole context
     if user is None or not user.is_active or str(user.session_version) != version:
         return None
     return user

@@ -225,6 +225,18 @@ class Membership(db.Model):
 TOKEN_PURPOSES = ("activation", "invitation", "reset")
 
 
+def request_context_loads(via=None) -> list:
+    """Loader options bringing, in the same statement, what every request needs of a user: memberships, their
+    collectivities, and those collectivities' conventions and service activations (the gate reads them).
+    ``via`` is the relationship path leading to the user (e.g. ``joinedload(ApiToken.user)``); results must be
+    ``.unique()``."""
+    from sqlalchemy.orm import joinedload
+
+    memberships = joinedload(User.memberships) if via is None else via.joinedload(User.memberships)
+    collectivity = memberships.joinedload(Membership.collectivity)
+    return [collectivity.joinedload(Collectivity.conventions), collectivity.joinedload(Collectivity.activations)]
+
+
 class OneTimeToken(db.Model):
     """Activation, invitation and password-reset links: single use, expiring, stored as a SHA-256 hash."""
 

@@ -11,9 +11,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from .extensions import db
-from .models import ApiToken, LoginAttempt, OneTimeToken, User, utcnow
+from .models import ApiToken, LoginAttempt, OneTimeToken, User, request_context_loads, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,11 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
 def user_from_api_token(clear: str) -> User | None:
     if not clear.startswith(API_TOKEN_PREFIX) or len(clear) > 200:
         return None
-    tok = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == sha256(clear)))
+    # Token, user, memberships, collectivities, conventions and activations in one statement (tests/portal/test_api.py).
+    tok = db.session.execute(
+        select(ApiToken).where(ApiToken.token_hash == sha256(clear))
+        .options(*request_context_loads(joinedload(ApiToken.user)))
+    ).unique().scalar_one_or_none()
     if tok is None or tok.revoked_at is not None or not tok.user.is_active:
         return None
     now = utcnow()

@@ -107,6 +107,10 @@ def install(session_factory_class=Session) -> None:
         if connection.dialect.name != "postgresql":
             return
         territory = current_territory()
+        if territory is not None and not territory:
+            # Nothing to set: an unset app.territory reads as '' in the policies, i.e. nothing visible — the same
+            # as an empty territory. Saves a round trip on the request's first transaction (before the user is known).
+            return
         value = "*" if territory is None else ",".join(sorted(territory))
         connection.exec_driver_sql("SELECT set_config('app.territory', %s, true)", (value,))
 

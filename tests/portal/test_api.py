@@ -37,7 +37,7 @@ def test_token_lifecycle(app, world, login_as):
     data = api.get("/api/v1/me", headers=headers).get_json()
     assert data["user"]["email"] == world.users["mayor_a"].email
     assert data["active_collectivity"]["insee"] == world.insee_a
-    assert "Set-Cookie" not in api.get("/api/v1/me", headers=headers).headers or True
+    assert "Set-Cookie" not in api.get("/api/v1/me", headers=headers).headers  # no browser session for a token
     with app.app_context():
         row = db.session.scalar(select(ApiToken))
         assert row.token_hash != token and token not in row.token_hash and row.last_used_at is not None
@@ -83,3 +83,33 @@ def test_openapi_document(client):
 def test_api_errors_are_json(world, login_as):
     resp = login_as("mayor_a").get("/api/v1/nothing-here")
     assert resp.status_code == 404 and resp.get_json()["status"] == 404
+
+
+def test_a_token_request_costs_few_database_round_trips(app, world, login_as, add_notes):
+    """The portal's part of an API call (token, user, memberships, collectivity, convention, activations, territory)
+    is loaded in a handful of statements, whatever the number of memberships: counted, not timed."""
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    add_notes(**{world.insee_a: "Note A", world.insee_b: "Note B"})
+    token = _create_token(login_as("secretary_ab"))
+    api = app.test_client()
+    h = {"Authorization": f"Bearer {token}", "X-Collectivity": str(world.b)}
+    assert api.get("/api/v1/sample/notes", headers=h).status_code == 200  # token's last use written: not counted
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement.split()[0].upper() + " " + " ".join(statement.split()[1:6]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        resp = api.get("/api/v1/sample/notes", headers=h)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert resp.status_code == 200 and [n["title"] for n in resp.get_json()] == ["Note B"]
+    portal_part = [s for s in statements if "sample_note" not in s]
+    # One statement loads token, user and context; PostgreSQL adds the set_config of the territory (row-level security).
+    assert len(portal_part) == (2 if engine.dialect.name == "postgresql" else 1), "\n".join(statements)

@@ -13,7 +13,8 @@ def other_services_prefixes(app) -> list[str]:
     """Routes of the real services are checked by each service's own suite (tests/services/<slug>/)."""
     registry = app.extensions["service_registry"]  # this app's registry (portal.registry.registry needs a context)
 
-    return [f"{base}/{s.slug}" for s in registry.all() if s.slug != "sample" for base in ("/s", "/api/v1", "/p")]
+    return [f"{base}/{s.slug}" for s in registry.all() if s.slug != "sample"
+            for base in ("/s", "/api/v1", "/p", "/admin/s")]
 
 
 def test_every_deployed_service_has_its_cross_territory_test(app):
