@@ -18,6 +18,8 @@ def test_bureau_page_edit_and_location(elec, login_as, app):
     from services.electoral.models import PollingStation
 
     c = login_as("secretary_a")
+    listing = c.get("/s/electoral/bureaux").get_data(as_text=True)
+    assert "est encore localisé" in listing and 'src="/s/electoral/bureaux/carte"' not in listing
     page = f"/s/electoral/bureaux/{elec.bureau_a2}"
     body = c.get(page).get_data(as_text=True)
     assert "Salle des fêtes" in body and "Pas encore localisé" in body and "Rue des Vignes" in body
@@ -31,6 +33,7 @@ def test_bureau_page_edit_and_location(elec, login_as, app):
     assert resp.status_code == 302
     body = c.get(page).get_data(as_text=True)
     assert "Salle polyvalente" in body and "48.239100, 4.758300" in body
+    assert 'src="/s/electoral/bureaux/carte"' in c.get("/s/electoral/bureaux").get_data(as_text=True)
     with app.app_context():
         b = db.session.get(PollingStation, elec.bureau_a2)
         assert (b.name, b.latitude, b.longitude) == ("Salle polyvalente", 48.2391, 4.7583)
