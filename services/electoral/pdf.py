@@ -177,17 +177,40 @@ def render_emargements(lists: list[tuple[str, list, dict]], progress=None) -> li
     all their page chunks spread over the worker pool; one PDF per bureau, in the order given.
 
     The pagination of every bureau is computed first; the chunk size then gives each worker about
-    ``CHUNKS_PER_WORKER`` documents (never fewer than ``CHUNK_PAGES`` pages), and the largest documents are sent
-    first, so that both cores finish together."""
+    ``CHUNKS_PER_WORKER`` documents (never fewer than ``CHUNK_PAGES`` pages). Each chunk goes to the pool as soon
+    as its HTML is ready, and a bureau's PDF is merged as soon as its last chunk is back, while the workers go on
+    with the others: the work of this process overlaps theirs."""
     paginated = [(header, emargement_pages(voters), len(voters), context) for header, voters, context in lists]
     total = sum(len(pages) for _, pages, _, _ in paginated)
     size = max(CHUNK_PAGES, -(-total // (workers() * CHUNKS_PER_WORKER)))
-    docs = [_chunk_htmls(header, pages, count, size, context) for header, pages, count, context in paginated]
-    flat = [html for chunks in docs for html in chunks]
-    order = sorted(range(len(flat)), key=lambda i: -len(flat[i]))  # longest first
-    results = dict(zip(order, html_to_pdf_many([flat[i] for i in order], progress)))
-    rendered = iter(results[i] for i in range(len(flat)))
-    return [merge_pdfs([next(rendered) for _ in chunks]) for chunks in docs]
+    n_chunks = sum(-(-max(len(pages), 1) // size) for _, pages, _, _ in paginated)
+    if n_chunks <= 1 or not can_fork_workers():
+        docs = [_chunk_htmls(header, pages, count, size, context) for header, pages, count, context in paginated]
+        rendered = iter(html_to_pdf_many([html for chunks in docs for html in chunks], progress))
+        return [merge_pdfs([next(rendered) for _ in chunks]) for chunks in docs]
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    parts: list[list] = []
+    futures: dict = {}
+    for d, (header, pages, count, context) in enumerate(paginated):
+        chunks = _chunk_htmls(header, pages, count, size, context)
+        parts.append([None] * len(chunks))
+        for k, html in enumerate(chunks):
+            futures[pool().submit(html_to_pdf, html)] = (d, k)
+    out: list = [None] * len(parts)
+    done_count, pending = 0, set(futures)
+    while pending:
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            d, k = futures[future]
+            parts[d][k] = future.result()
+            done_count += 1
+            if progress is not None:
+                progress(done_count, len(futures))
+            if all(p is not None for p in parts[d]):
+                out[d] = merge_pdfs(parts[d])
+                parts[d] = []
+    return out
 
 
 _pool = None
