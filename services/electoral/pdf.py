@@ -18,7 +18,12 @@ def css_string(text: str) -> str:
 
 
 def render_html(template: str, header: str, **context) -> str:
-    now_str = dt.datetime.now().strftime("%d/%m/%Y à %H:%M")
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Paris")  # the mairie's time, not the server's
+    now_str = dt.datetime.now(zone).strftime("%d/%m/%Y à %H:%M")
     return render_template(template, page_header=css_string(header), header_text=header, now_str=now_str, **context)
 
 
