@@ -5,11 +5,10 @@ for what it holds today and where it comes from). A department that has the offi
 nomenclature with ``flask tenders cpv-import FILE``: the file is checked line by line (all or nothing) and written
 to ``TENDERS_CPV_FILE`` (default ``instance/tenders/cpv.csv.gz``), which then replaces the shipped list.
 
-Check digit. The ninth digit of a CPV code (``45261000-4``) is, for nearly all the codes read in the official file,
-the last digit of the sum of the eight digits weighted 3, 7, 1, 3, 7, 1, 3, 7. Exceptions seen: the sub-codes of
-division 09, whose published digit is 4 less (09100000-0, 09134210-2, 09310000-5…; 09000000-3 itself follows the
-rule), and 45233139-3 (the rule gives 2) — 821 of the 822 codes of division 45 follow it. So a code that is in the
-loaded list is checked against the list's own digit; :func:`check_digit` only decides for a code the list lacks.
+Check digit. The ninth digit of a CPV code (``45261000-4``) is, for most codes of the official file, the last digit
+of the sum of the eight digits weighted 3, 7, 1, 3, 7, 1, 3, 7, less 4 for the sub-codes of division 09. Not for all:
+439 of the 9 454 published digits differ from it (45233139-3, part of group 033, 31711154-0…). So the digit of a code
+in the list is the list's own, published one; :func:`check_digit` only decides for a code the list lacks.
 """
 from __future__ import annotations
 
