@@ -56,3 +56,19 @@ def init_celery(app: Flask) -> Celery:
     )
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+def requeue_stale(model, task, older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
+    """Queue ``task`` again for every row of ``model`` (a job table used as an outbox: ``status``, ``created_at``)
+    still ``queued`` after ``older_than`` — the broker was down when the row was written. Returns how many."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import utcnow
+
+    now = now or utcnow()
+    ids = list(db.session.scalars(select(model.id).where(model.status == "queued",
+                                                         model.created_at < now - older_than)))
+    for job_id in ids:
+        task.apply_async(args=[job_id])
+    return len(ids)

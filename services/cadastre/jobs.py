@@ -104,11 +104,8 @@ def _fail(job_id: int, user, errors) -> None:
 
 def requeue_stale(now: dt.datetime | None = None) -> int:
     """Queue again the jobs still waiting after :data:`STALE_QUEUED` (the broker was down when they were written)."""
+    from portal.tasks import requeue_stale as requeue
+
     from .tasks import run_import
 
-    now = now or utcnow()
-    ids = list(db.session.scalars(select(ImportJob.id).where(ImportJob.status == "queued",
-                                                             ImportJob.created_at < now - STALE_QUEUED)))
-    for job_id in ids:
-        run_import.apply_async(args=[job_id])
-    return len(ids)
+    return requeue(ImportJob, run_import, STALE_QUEUED, now)

@@ -162,11 +162,8 @@ def _build(job: PrintJob, commune) -> tuple[bytes, int]:
 
 def requeue_stale(now: dt.datetime | None = None) -> int:
     """Queue again the jobs still waiting after :data:`STALE_QUEUED` (the broker was down when they were written)."""
+    from portal.tasks import requeue_stale as requeue
+
     from .tasks import run_print
 
-    now = now or utcnow()
-    ids = list(db.session.scalars(select(PrintJob.id).where(PrintJob.status == "queued",
-                                                            PrintJob.created_at < now - STALE_QUEUED)))
-    for job_id in ids:
-        run_print.apply_async(args=[job_id])
-    return len(ids)
+    return requeue(PrintJob, run_print, STALE_QUEUED, now)

@@ -221,60 +221,50 @@ def change(voter_id: int):
     return render_template("electoral/change.html", form=form, v=v)
 
 
-@bp.post("/electeurs/<int:voter_id>/radier")
-@requires("electoral.write")
-def remove(voter_id: int):
-    v = _voter_or_404(voter_id)
-    form = RemoveForm()
-    form.reason.choices = [(k, str(x)) for k, x in REMOVAL_REASONS.items() if k != "import"]
-    if form.validate_on_submit():
-        try:
-            roll.remove(v, form.reason.data, roll.parse_date(form.effective_on.data), note=form.note.data or "",
-                        **_justification(form))
-        except roll.RollError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("%(name)s is removed from the roll.", name=v.display_name), "success")
-    else:
-        for e in form.justification.errors:
-            flash(str(e), "error")
-        if not form.justification.errors:
-            flash(_("Enter the reason and a real effective date (DD/MM/YYYY)."), "error")
-    return redirect(url_for("electoral.voter", voter_id=v.id))
-
-
-@bp.post("/electeurs/<int:voter_id>/reinscrire")
-@requires("electoral.write")
-def reinstate(voter_id: int):
-    v = _voter_or_404(voter_id)
-    form = RemoveForm()
-    form.reason.choices = [(k, str(x)) for k, x in REINSTATEMENT_REASONS.items()]
-    if form.validate_on_submit():
-        try:
-            roll.reinstate(v, form.reason.data, roll.parse_date(form.effective_on.data), note=form.note.data or "",
-                           **_justification(form))
-        except roll.RollError as exc:
-            db.session.rollback()
-            log.info("electoral: reinstatement of voter %s refused: %s", v.id, exc)
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(_("%(name)s is back on the roll.", name=v.display_name), "success")
-    else:
-        for e in form.justification.errors:
-            flash(str(e), "error")
-        if not form.justification.errors:
-            flash(_("Enter the reason and a real effective date (DD/MM/YYYY)."), "error")
-    return redirect(url_for("electoral.voter", voter_id=v.id))
-
-
 def _justification(form) -> dict:
     content = getattr(form.justification, "content", None)
     if not content:
         return {}
     return {"justification": content, "justification_name": form.justification.data.filename[-200:]}
+
+
+def _movement(voter_id: int, reasons: dict, apply, done_message: str, what: str):
+    """The removal and reinstatement forms: a reason, an effective date, a note and an optional supporting document;
+    the roll's refusal (a RollError) is shown in French and nothing is written."""
+    v = _voter_or_404(voter_id)
+    form = RemoveForm()
+    form.reason.choices = [(k, str(x)) for k, x in reasons.items()]
+    if form.validate_on_submit():
+        try:
+            apply(v, form.reason.data, roll.parse_date(form.effective_on.data), note=form.note.data or "",
+                  **_justification(form))
+        except roll.RollError as exc:
+            db.session.rollback()
+            log.info("electoral: %s of voter %s refused: %s", what, v.id, exc)
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(done_message % {"name": v.display_name}, "success")
+    else:
+        for e in form.justification.errors:
+            flash(str(e), "error")
+        if not form.justification.errors:
+            flash(_("Enter the reason and a real effective date (DD/MM/YYYY)."), "error")
+    return redirect(url_for("electoral.voter", voter_id=v.id))
+
+
+@bp.post("/electeurs/<int:voter_id>/radier")
+@requires("electoral.write")
+def remove(voter_id: int):
+    reasons = {k: x for k, x in REMOVAL_REASONS.items() if k != "import"}
+    return _movement(voter_id, reasons, roll.remove, _("%(name)s is removed from the roll."), "removal")
+
+
+@bp.post("/electeurs/<int:voter_id>/reinscrire")
+@requires("electoral.write")
+def reinstate(voter_id: int):
+    return _movement(voter_id, REINSTATEMENT_REASONS, roll.reinstate, _("%(name)s is back on the roll."),
+                     "reinstatement")
 
 
 @bp.get("/mouvements/<int:movement_id>/justificatif")

@@ -125,3 +125,29 @@ def test_print_job_runs_on_a_real_worker_fed_by_redis(app, crowd, login_as, tmp_
     assert name == "electoral.run_print" and not eager
     data = c.get(f"{job_url}/fichier")
     assert "CARTE ÉLECTORALE" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(data.data)).pages)
+
+
+def test_a_print_run_left_queued_is_queued_again(app, crowd, login_as, tmp_path):
+    """The job row is the outbox: when the broker was down, the periodic requeue starts the job later."""
+    import datetime as dt
+
+    from portal.extensions import db
+    from services.electoral import printing
+    from services.electoral.models import PrintJob
+
+    app.config["ELECTORAL_PRINT_DIR"] = str(tmp_path)
+    c = login_as("secretary_a")
+    url = f"/s/electoral/bureaux/{crowd.bureau_a}/emargement.pdf?scrutin={crowd.election_a}"
+    c.post("/s/electoral/impressions", {"kind": "emargement", "bureau": str(crowd.bureau_a),
+                                        "scrutin": str(crowd.election_a)}, csrf_from=url)
+    with app.app_context():
+        job = db.session.scalar(select(PrintJob))
+        job.status = "queued"  # as if the task never reached a worker
+        job.created_at -= dt.timedelta(minutes=10)
+        db.session.commit()
+        fresh = job.created_at + dt.timedelta(minutes=10)
+        assert printing.requeue_stale(now=job.created_at + dt.timedelta(minutes=1)) == 0  # not stale yet
+        assert printing.requeue_stale(now=fresh) == 1
+        db.session.expire_all()
+        assert db.session.get(PrintJob, job.id).status == "done"  # eager without Redis: ran at once
+        assert printing.requeue_stale(now=fresh) == 0
