@@ -54,6 +54,9 @@ def redis_broker():
     client.close()
 
 
+SESSION_QUEUE = f"extranet-tests-{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture
 def celery_worker_on_redis(app, redis_broker):
     """Switch the session's Celery app to the Redis broker and start a worker; restore everything after."""
@@ -62,7 +65,9 @@ def celery_worker_on_redis(app, redis_broker):
 
     from portal.tasks import celery_app
 
-    queue = f"extranet-tests-{uuid.uuid4().hex[:12]}"
+    # One queue name for the whole session: Celery caches the queues it declared (app.amqp), so a second worker
+    # started by this fixture with a new name would listen to one queue while tasks go to the other.
+    queue = SESSION_QUEUE
     keys = ("broker_url", "result_backend", "task_always_eager", "task_default_queue", "worker_hijack_root_logger")
     saved = {key: celery_app.conf[key] for key in keys}
     celery_app.close()  # drop producer pools made for the previous broker
