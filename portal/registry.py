@@ -111,8 +111,7 @@ class Registry:
         for s in self._services.values():
             if collectivity.kind == "department":
                 items = [e for e in s.department_nav if not e.permission or e.permission in permissions]
-            elif (s.deployed and collectivity.kind in s.collectivity_kinds and is_subscribed(collectivity, s.slug)
-                  and (not s.access_permission or s.access_permission in permissions)):
+            elif service_state(s, collectivity, permissions) == "subscribed":
                 items = [e for e in s.nav if not e.permission or e.permission in permissions]
             else:
                 continue
@@ -238,18 +237,26 @@ def requires(permission: str):
     return decorator
 
 
+def service_state(s: ServiceDescriptor, collectivity, permissions: set[str]) -> str | None:
+    """Where a collectivity stands with a service: ``subscribed`` (and may open it), ``no_access`` (subscribed, but
+    the person lacks its access permission), ``not_subscribed``, ``not_deployed``; None when the service is not for
+    this kind of collectivity. The home page's tiles and the menu read it."""
+    if collectivity is not None and collectivity.kind not in s.collectivity_kinds:
+        return None
+    if not s.deployed:
+        return "not_deployed"
+    if not is_subscribed(collectivity, s.slug):
+        return "not_subscribed"
+    return "subscribed" if (not s.access_permission or s.access_permission in permissions) else "no_access"
+
+
 def service_tiles(collectivity, permissions: set[str]) -> list[dict]:
     """What the home page shows for each service: subscribed tile, not subscribed, or not deployed yet."""
     tiles = []
     for s in registry.all():
-        if collectivity is not None and collectivity.kind not in s.collectivity_kinds:
+        state = service_state(s, collectivity, permissions)
+        if state is None:
             continue  # not a service for this kind of collectivity
-        if not s.deployed:
-            state = "not_deployed"
-        elif is_subscribed(collectivity, s.slug):
-            state = "subscribed" if (not s.access_permission or s.access_permission in permissions) else "no_access"
-        else:
-            state = "not_subscribed"
         url = url_for(s.index_endpoint) if state == "subscribed" and s.index_endpoint else None
         tiles.append({"service": s, "state": state, "url": url})
     order = {"subscribed": 0, "no_access": 1, "not_subscribed": 2, "not_deployed": 3}
