@@ -184,14 +184,20 @@ def _check_files(form, suffixes, single: bool) -> list:
     return storages if not form.files.errors else []
 
 
+def _form_commune(form):
+    """The commune typed in an import form (name or INSEE code), or None with the form's error set."""
+    commune = resolve_commune(form.commune.data or "")
+    if form.commune.data and commune is None:
+        form.commune.errors = [*form.commune.errors, _("This is not a commune of the department.")]
+    return commune
+
+
 @department_bp.post("/plans")
 @requires("cadastre.import")
 def import_plan():
     form = PlanForm()
     ok = form.validate_on_submit()
-    commune = resolve_commune(form.commune.data or "")
-    if form.commune.data and commune is None:
-        form.commune.errors = [*form.commune.errors, _("This is not a commune of the department.")]
+    commune = _form_commune(form)
     storages = _check_files(form, PLAN_SUFFIXES, single=False)
     if not ok or commune is None or not storages:
         return _form_page(form, CsvForm())
@@ -204,9 +210,7 @@ def import_plan():
 def import_csv():
     form = CsvForm()
     ok = form.validate_on_submit()
-    commune = resolve_commune(form.commune.data or "")
-    if form.commune.data and commune is None:
-        form.commune.errors = [*form.commune.errors, _("This is not a commune of the department.")]
+    commune = _form_commune(form)
     storages = _check_files(form, CSV_SUFFIXES, single=True)
     if not ok or commune is None or not storages:
         return _form_page(PlanForm(), form)
