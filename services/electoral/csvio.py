@@ -218,6 +218,17 @@ def _row_values(row: Row) -> dict:
     return values
 
 
+def _apply_changes(voter: Voter, row: Row, diff: dict, bureaux: dict) -> None:
+    """Give the voter the file's values of the fields that differ (the bureau by its number)."""
+    values = _row_values(row)
+    for name in diff:
+        if name == "bureau_number":
+            voter.bureau = bureaux[values[name]]
+        else:
+            setattr(voter, name, values[name])
+    voter.refresh_search()
+
+
 def _diff(voter: Voter, row: Row) -> dict:
     values = _row_values(row)
     diff = {}
@@ -243,26 +254,14 @@ def apply_import(plan: Plan, commune_insee: str, today: dt.date | None = None, f
     db.session.flush()
     _insert_new(plan.new, commune_insee, bureaux, today, note)
     for voter, row, diff in plan.modified:
-        values = _row_values(row)
-        for name in diff:
-            if name == "bureau_number":
-                voter.bureau = bureaux[values[name]]
-            else:
-                setattr(voter, name, values[name])
-        voter.refresh_search()
+        _apply_changes(voter, row, diff, bureaux)
         address = any(n in diff for n in roll.ADDRESS_FIELDS)
         kind = "civil_status" if any(n in diff for n in roll.CIVIL_FIELDS) else (
             "address" if address else "bureau")
         roll.add_movement(voter, kind, "import", today, note=note, changes=diff)
     for voter, row, diff in plan.reinstated:
-        values = _row_values(row)
-        for name in diff:
-            if name == "bureau_number":
-                voter.bureau = bureaux[values[name]]
-            else:
-                setattr(voter, name, values[name])
         voter.status = "registered"
-        voter.refresh_search()
+        _apply_changes(voter, row, diff, bureaux)
         roll.add_movement(voter, "reinstatement", "insee", today, note=note, changes=diff)
     for voter in plan.removed:
         voter.status = "removed"
