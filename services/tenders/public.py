@@ -6,7 +6,6 @@ Only published tenders are shown; the questioners' e-mail addresses never leave 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 from xml.sax.saxutils import escape
@@ -23,7 +22,7 @@ from .access import published_or_404
 from .models import Tender, TenderQuestion
 from .access import child_or_404
 from .models import TenderAttachment
-from .views import close_expired, send_attachment, send_dce, send_document
+from .views import close_expired, open_data_response, send_attachment, send_dce, send_document
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +124,7 @@ def document(tender_id: int, doc: str, fmt: str):
 def ocds(tender_id: int):
     """The OCDS release of a published consultation's latest state (open, corrected, closed, ended or awarded)."""
     t = published_or_404(tender_id)
-    try:
-        release = opendata.ocds_release(t)
-    except opendata.OpenDataError as exc:
-        log.error("tenders: OCDS release of tender %s is not valid: %s", t.id, exc)
-        return Response(json.dumps({"error": _("The open data of this consultation cannot be produced right now.")},
-                                   ensure_ascii=False), status=503, mimetype="application/json")
-    return Response(json.dumps(release, ensure_ascii=False, indent=2), mimetype="application/json")
+    return open_data_response(lambda: opendata.ocds_release(t), f"the OCDS release of tender {t.id}")
 
 
 def _updated(t) -> dt.datetime:
@@ -178,10 +171,4 @@ def decp(collectivity_id: int):
                                                       Tender.awards.any()).order_by(Tender.id)).all()
     if not tenders:
         return Response('{"marches": {"marche": []}}', mimetype="application/json")
-    try:
-        doc = opendata.decp_document(tenders)
-    except opendata.OpenDataError as exc:
-        log.error("tenders: DECP of collectivity %s is not valid: %s", coll.id, exc)
-        return Response(json.dumps({"error": _("The open data of this consultation cannot be produced right now.")},
-                                   ensure_ascii=False), status=503, mimetype="application/json")
-    return Response(json.dumps(doc, ensure_ascii=False, indent=2), mimetype="application/json")
+    return open_data_response(lambda: opendata.decp_document(tenders), f"the DECP of collectivity {coll.id}")

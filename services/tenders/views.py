@@ -507,14 +507,20 @@ def award(tender_id: int):
 
 
 def _json_download(build, filename: str) -> Response:
+    return open_data_response(build, filename, download_name=filename)
+
+
+def open_data_response(build, what: str, download_name: str | None = None) -> Response:
+    """The JSON document ``build()`` returns (DECP, OCDS), or — when it fails its schema — a 503 with a French
+    message for the reader and the reason in the log. Shared by the staff pages and the public ones."""
     try:
         doc = build()
     except opendata.OpenDataError as exc:
-        log.error("tenders: %s is not valid open data: %s", filename, exc)
+        log.error("tenders: %s is not valid open data: %s", what, exc)
         return Response(json.dumps({"error": _("The open data of this consultation cannot be produced right now.")},
                                    ensure_ascii=False), status=503, mimetype="application/json")
-    return Response(json.dumps(doc, ensure_ascii=False, indent=2), mimetype="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    headers = {"Content-Disposition": f'attachment; filename="{download_name}"'} if download_name else {}
+    return Response(json.dumps(doc, ensure_ascii=False, indent=2), mimetype="application/json", headers=headers)
 
 
 @bp.get("/<int:tender_id>/decp.json")
