@@ -40,6 +40,12 @@ def create_app(overrides: dict | None = None) -> Flask:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     db.init_app(app)
+    from .dbpool import install_idle_ping, install_read_only_commit
+
+    with app.app_context():
+        if not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
+            install_idle_ping(db.engine, app.config["DB_PING_AFTER_IDLE"])
+        install_read_only_commit(app, db)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)

@@ -47,7 +47,9 @@ def load_config() -> dict:
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # Seconds a pooled connection may sit idle before it is pinged at checkout (portal/dbpool.py).
+        "DB_PING_AFTER_IDLE": float(os.environ.get("DB_PING_AFTER_IDLE", "10")),
         "REDIS_URL": redis_url,
         "CELERY_EAGER": _bool("CELERY_EAGER", not redis_url),
         "BASE_URL": base_url,
