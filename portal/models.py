@@ -47,7 +47,8 @@ class Collectivity(db.Model):
     population: Mapped[int | None]
     postal_codes: Mapped[str] = mapped_column(String(200), default="")  # "10160|10190"
     email: Mapped[str | None] = mapped_column(String(254))
-    boundary_geojson: Mapped[str | None] = mapped_column(Text)  # WGS84, for maps of the territory
+    # WGS84, for maps of the territory; deferred: tens of kB that the request context (joined on every request) skips
+    boundary_geojson: Mapped[str | None] = mapped_column(Text, deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     members: Mapped[list[Collectivity]] = relationship(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 import secrets
@@ -10,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from .extensions import db
@@ -117,14 +118,18 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
     return tok, clear
 
 
+@functools.cache
+def _token_lookup():
+    """Token, user, memberships, collectivities, conventions and activations in one statement
+    (tests/portal/test_api.py counts it), built once: every API call runs it."""
+    return (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+            .options(*request_context_loads(joinedload(ApiToken.user))))
+
+
 def user_from_api_token(clear: str) -> User | None:
     if not clear.startswith(API_TOKEN_PREFIX) or len(clear) > 200:
         return None
-    # Token, user, memberships, collectivities, conventions and activations in one statement (tests/portal/test_api.py).
-    tok = db.session.execute(
-        select(ApiToken).where(ApiToken.token_hash == sha256(clear))
-        .options(*request_context_loads(joinedload(ApiToken.user)))
-    ).unique().scalar_one_or_none()
+    tok = db.session.execute(_token_lookup(), {"token_hash": sha256(clear)}).unique().scalar_one_or_none()
     if tok is None or tok.revoked_at is not None or not tok.user.is_active:
         return None
     now = utcnow()
