@@ -5,11 +5,12 @@ Every ORM query here goes through the territory choke point (portal/tenancy.py).
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import shapely
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import Float, and_, bindparam, func, select, text
 
 from portal.extensions import db
 from portal.tenancy import current_territory
@@ -53,24 +54,34 @@ def parcels_in_bbox(minx, miny, maxx, maxy, limit: int | None = None):
 # elsewhere the Lambert-93 shape is reprojected here). Rows: (idu, commune, prefixe, section, numero, lieu_dit,
 # contenance, area, vintage label, geometry: GeoJSON text on PostGIS, shapely in Lambert-93 otherwise).
 
-def _api_select():
-    geom = (func.ST_AsGeoJSON(func.ST_Transform(Parcel.geom, 4326), 7) if _postgres() else Parcel.geom)
-    return select(Parcel.idu, Parcel.commune_insee, Parcel.prefixe, Parcel.section, Parcel.numero, Parcel.lieu_dit,
+@functools.cache
+def _api_statements(postgres: bool):
+    """(base select, by id, under a point) — built once per backend: every API call runs one of them."""
+    geom = func.ST_AsGeoJSON(func.ST_Transform(Parcel.geom, 4326), 7) if postgres else Parcel.geom
+    base = select(Parcel.idu, Parcel.commune_insee, Parcel.prefixe, Parcel.section, Parcel.numero, Parcel.lieu_dit,
                   Parcel.contenance, Parcel.area, Vintage.label, geom) \
         .join(Vintage, Parcel.vintage_id == Vintage.id).where(Parcel.current.is_(True))
+    by_id = base.where(Parcel.idu == bindparam("idu"))
+    at = None
+    if postgres:
+        pt = func.ST_SetSRID(func.ST_MakePoint(bindparam("x", type_=Float), bindparam("y", type_=Float)), SRID)
+        at = base.where(func.ST_Covers(Parcel.geom, pt)).order_by(Parcel.idu).limit(1)
+    return base, by_id, at
+
+
+def _api_select():
+    return _api_statements(_postgres())[0]
 
 
 def api_parcel(idu: str):
     """The current parcel with this id, as an API row, or None."""
-    return db.session.execute(_api_select().where(Parcel.idu == idu)).first()
+    return db.session.execute(_api_statements(_postgres())[1], {"idu": idu}).first()
 
 
 def api_parcel_at(x: float, y: float):
     """The current parcel under a Lambert-93 point, as an API row, or None."""
     if _postgres():
-        pt = func.ST_SetSRID(func.ST_MakePoint(x, y), SRID)
-        return db.session.execute(_api_select().where(func.ST_Covers(Parcel.geom, pt)).order_by(Parcel.idu)
-                                  .limit(1)).first()
+        return db.session.execute(_api_statements(True)[2], {"x": x, "y": y}).first()
     point = shapely.Point(x, y)
     for row in db.session.execute(_api_select().where(bbox_filter(Parcel, x, y, x, y)).order_by(Parcel.idu)):
         if row[-1].covers(point):
@@ -155,13 +166,14 @@ def _layers_for(z):
 _FEATURE_LAYER = {"commune": "commune", "sections": "section", "batiments": "batiment"}
 
 
-def _tile_postgis(z, x, y) -> bytes:
-    territory = current_territory()
-    codes = None if territory is None else sorted(territory)
+def tile_query(z: int, x: int, y: int, codes) -> tuple[str, dict] | None:
+    """The PostGIS statement of a tile (one ``ST_AsMVT`` per layer shown at this zoom, concatenated) and its
+    parameters, in the driver's ``%(name)s`` style; ``codes``: the territory's INSEE codes, None for all. None when
+    no layer is shown at this zoom. ``bench/cadastre.py`` times the same statement from a bare driver connection."""
+    params = {"z": z, "x": x, "y": y, "codes": sorted(codes or []), "all": codes is None}
+    scope = "(%(all)s OR t.commune_insee = ANY(%(codes)s))"
+    env = "ST_Transform(ST_TileEnvelope(%%(z)s, %%(x)s, %%(y)s, margin => %f), %d)" % (MVT_BUFFER / MVT_EXTENT, SRID)
     parts = []
-    params = {"z": z, "x": x, "y": y, "codes": codes or [], "all": codes is None}
-    scope = "(:all OR t.commune_insee = ANY(:codes))"
-    env = "ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => %f), %d)" % (MVT_BUFFER / MVT_EXTENT, SRID)
     for name in _layers_for(z):
         if name == "parcelles":
             cols, table, where = "t.idu AS id", "cadastre_parcel", "TRUE"
@@ -170,13 +182,20 @@ def _tile_postgis(z, x, y) -> bytes:
             table, where = "cadastre_feature", f"t.layer = '{_FEATURE_LAYER[name]}'"
         parts.append(
             f"(SELECT ST_AsMVT(q, '{name}', {MVT_EXTENT}, 'geom') FROM ("
-            f"SELECT ST_AsMVTGeom(ST_Transform(t.geom, 3857), ST_TileEnvelope(:z, :x, :y), {MVT_EXTENT}, "
+            f"SELECT ST_AsMVTGeom(ST_Transform(t.geom, 3857), ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {MVT_EXTENT}, "
             f"{MVT_BUFFER}, true) AS geom, {cols} FROM {table} t "
             f"WHERE t.current AND {where} AND {scope} AND t.geom && {env}) q)")
     if not parts:
+        return None
+    return "SELECT " + " || ".join(f"coalesce({p}, ''::bytea)" for p in parts), params
+
+
+def _tile_postgis(z, x, y) -> bytes:
+    territory = current_territory()
+    query = tile_query(z, x, y, None if territory is None else territory)
+    if query is None:
         return b""
-    sql = "SELECT " + " || ".join(f"coalesce({p}, ''::bytea)" for p in parts)
-    data = db.session.execute(text(sql), params).scalar()
+    data = db.session.connection().exec_driver_sql(*query).scalar()
     return bytes(data or b"")
 
 
