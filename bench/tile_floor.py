@@ -1,0 +1,29 @@
+"""The floor under bench/cadastre.py's tile measure (PostgreSQL): a minimal Flask app on the same gunicorn, sending
+the service's tile statement from one psycopg connection per worker — no authentication, no portal, no SQLAlchemy.
+What it adds to the bare statement is what any Flask service behind gunicorn pays, before the portal does anything.
+
+    TILE_FLOOR_DSN=postgresql://… TILE_FLOOR_INSEE=90175 gunicorn -w 2 bench.tile_floor:app
+"""
+from __future__ import annotations
+
+import os
+
+import psycopg
+from flask import Flask, Response
+
+from services.cadastre.spatial import tile_query
+
+app = Flask(__name__)
+_conn: psycopg.Connection | None = None
+
+
+@app.get("/tiles/<int:z>/<int:x>/<int:y>.pbf")
+def tile(z: int, x: int, y: int):
+    global _conn
+    if _conn is None:  # one connection per worker, opened after the fork
+        _conn = psycopg.connect(os.environ["TILE_FLOOR_DSN"])
+    insee = os.environ["TILE_FLOOR_INSEE"]
+    _conn.execute("SELECT set_config('app.territory', %s, true)", (insee,))
+    data = _conn.execute(*tile_query(z, x, y, {insee})).fetchone()[0]
+    _conn.commit()
+    return Response(bytes(data or b""), mimetype="application/vnd.mapbox-vector-tile")
