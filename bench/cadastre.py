@@ -53,6 +53,24 @@ def p95(values):
     return values[max(0, math.ceil(0.95 * len(values)) - 1)] * 1000
 
 
+def start_gunicorn(app_spec: str, **env):
+    """The production server (gunicorn, 2 workers = the cores) on a free loopback port; → (process, port)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
+                               "--log-level", "warning", app_spec], cwd=ROOT, env=dict(os.environ, **env))
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server, port
+
+
 def build_copies(folder: Path, parcels: int):
     """Write one Etalab GeoJSON per synthetic commune; returns [(insee, path, [(idu, lon, lat)…])…]."""
     from pyproj import Transformer
@@ -193,19 +211,7 @@ def main():
             conn.exec_driver_sql("ANALYZE")
 
     # The production server (gunicorn, 2 workers = the cores), on loopback.
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
-                               "--log-level", "warning", "app:app"], cwd=ROOT, env=dict(os.environ))
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.2)
+    server, port = start_gunicorn("app:app")
     conn = http.client.HTTPConnection("127.0.0.1", port)
     headers = {"Authorization": f"Bearer {token}"}
 
@@ -246,20 +252,9 @@ def main():
     bare_t, parcels_only_t, floor_t = [], [], []
     if postgres:
         # The floor: the same statement behind a minimal Flask app on the same gunicorn (bench/tile_floor.py).
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            floor_port = sock.getsockname()[1]
         with app.app_context():
             dsn = db.engine.url.render_as_string(hide_password=False).replace("postgresql+psycopg://", "postgresql://")
-        floor = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{floor_port}",
-                                  "--log-level", "warning", "bench.tile_floor:app"], cwd=ROOT,
-                                 env=dict(os.environ, TILE_FLOOR_DSN=dsn, TILE_FLOOR_INSEE=insee))
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", floor_port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        floor, floor_port = start_gunicorn("bench.tile_floor:app", TILE_FLOOR_DSN=dsn, TILE_FLOOR_INSEE=insee)
         floor_conn = http.client.HTTPConnection("127.0.0.1", floor_port)
         for k in range(20 + args.requests):
             x, y = tiles[k % len(tiles)]
