@@ -272,10 +272,9 @@ def main():
         # the query, commit). For scale, also the parcels layer alone.
         import psycopg
 
-        with app.app_context():
-            url = db.engine.url
-        raw = psycopg.connect(host=url.host or "127.0.0.1", port=url.port or 5432, dbname=url.database,
-                              user=url.username, password=url.password)
+        from bench.tile_floor import in_tile_transaction
+
+        raw = psycopg.connect(dsn)
         parcels_only = (
             "SELECT ST_AsMVT(q, 'parcelles', 4096, 'geom') FROM (SELECT ST_AsMVTGeom(ST_Transform(geom, 3857), "
             "ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4096, 64, true) AS geom, idu AS id FROM cadastre_parcel WHERE "
@@ -285,9 +284,7 @@ def main():
             for sql, params, out in ((*spatial.tile_query(z, x, y, {insee}), bare_t),
                                      (parcels_only, {"z": z, "x": x, "y": y, "c": insee}, parcels_only_t)):
                 t = time.perf_counter()
-                raw.execute("SELECT set_config('app.territory', %s, true)", (insee,))
-                raw.execute(sql, params).fetchone()
-                raw.commit()
+                in_tile_transaction(raw, insee, sql, params)
                 out.append(time.perf_counter() - t)
         raw.close()
     else:

@@ -17,13 +17,21 @@ app = Flask(__name__)
 _conn: psycopg.Connection | None = None
 
 
+def in_tile_transaction(conn: psycopg.Connection, insee: str, sql: str, params: dict):
+    """One tile's transaction as the service needs it — territory setting, the statement, commit — on a plain psycopg
+    connection; → the statement's value. bench/cadastre.py times the bare query with it too, so the floor and the
+    bare measure send the same thing."""
+    conn.execute("SELECT set_config('app.territory', %s, true)", (insee,))
+    value = conn.execute(sql, params).fetchone()[0]
+    conn.commit()
+    return value
+
+
 @app.get("/tiles/<int:z>/<int:x>/<int:y>.pbf")
 def tile(z: int, x: int, y: int):
     global _conn
     if _conn is None:  # one connection per worker, opened after the fork
         _conn = psycopg.connect(os.environ["TILE_FLOOR_DSN"])
     insee = os.environ["TILE_FLOOR_INSEE"]
-    _conn.execute("SELECT set_config('app.territory', %s, true)", (insee,))
-    data = _conn.execute(*tile_query(z, x, y, {insee})).fetchone()[0]
-    _conn.commit()
+    data = in_tile_transaction(_conn, insee, *tile_query(z, x, y, {insee}))
     return Response(bytes(data or b""), mimetype="application/vnd.mapbox-vector-tile")
