@@ -39,6 +39,14 @@ def install_idle_ping(engine, idle_seconds: float) -> None:
 
 
 READ_ONLY_CHECK = "SELECT pg_current_xact_id_if_assigned() IS NULL"  # no transaction id: nothing written
+_MAY_HAVE_WRITTEN = "may_have_written"  # key in the DB-API connection's info: a non-SELECT ran in this transaction
+_READS = ("SELECT", "select")
+
+
+def mark_written(connection) -> None:
+    """Say that the current transaction of ``connection`` (SQLAlchemy Connection) may have written through a path
+    the statement events do not see (the DB-API connection used directly: COPY, a driver cursor)."""
+    connection.info[_MAY_HAVE_WRITTEN] = True
 
 
 def install_read_only_commit(app, db) -> None:
@@ -47,12 +55,30 @@ def install_read_only_commit(app, db) -> None:
     Both end a read-only transaction the same way on the server, but psycopg forgets its prepared statements on every
     ROLLBACK (the rollback may have undone DDL they depend on), so with one rollback per request nothing is ever
     prepared and every query of every request is planned again — about a millisecond for the request context's
-    joined query, more for a vector tile. Whether the transaction wrote is asked to the server (no transaction id
-    assigned = nothing written), so a write through any path, raw SQL included, still ends in a rollback here.
+    joined query, more for a vector tile.
+
+    Whether the transaction wrote: every statement sent through SQLAlchemy is seen on its way (``before_cursor_execute``);
+    one that is not a SELECT marks the transaction, as does :func:`mark_written` for writes made on the DB-API
+    connection directly; COMMIT and ROLLBACK clear the mark. An unmarked transaction ran SELECTs only (the project
+    defines no function that writes) and ends with COMMIT at once. A marked one is asked to the server (no
+    transaction id assigned = nothing written, e.g. a write committed earlier in the request, then reads): COMMIT if
+    so, else the usual rollback. So the common read-only request spends no round trip on the question.
     """
     if db.engine.dialect.name != "postgresql":
         return
     from psycopg.pq import TransactionStatus
+
+    engine = db.engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_write(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().startswith(_READS):
+            conn.info[_MAY_HAVE_WRITTEN] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _transaction_over(conn):
+        conn.info.pop(_MAY_HAVE_WRITTEN, None)
 
     @app.teardown_appcontext
     def _commit_if_read_only(exc):  # registered after Flask-SQLAlchemy's: runs before its session removal
@@ -66,7 +92,9 @@ def install_read_only_commit(app, db) -> None:
             raw = conn.connection.driver_connection
             if raw.info.transaction_status != TransactionStatus.INTRANS:
                 return  # idle, or a failed statement: the usual rollback
-            if conn.exec_driver_sql(READ_ONLY_CHECK).scalar():
-                raw.commit()  # SQLAlchemy's rollback that follows finds the connection idle: a no-op
+            if conn.info.get(_MAY_HAVE_WRITTEN) and not conn.exec_driver_sql(READ_ONLY_CHECK).scalar():
+                return  # it wrote: the usual rollback
+            raw.commit()  # SQLAlchemy's rollback that follows finds the connection idle: a no-op
+            conn.info.pop(_MAY_HAVE_WRITTEN, None)
         except Exception:  # noqa: BLE001 - the session's rollback follows in any case
             log.exception("could not end a read-only transaction with COMMIT; it is rolled back")

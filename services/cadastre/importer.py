@@ -513,7 +513,11 @@ def _pg_copy_insert(table: str, columns, rows) -> None:
     stage = f"{table}_stage"
     names = ", ".join(c for c, _ in columns)
     select_list = ", ".join(f"ST_GeomFromWKB({c}, {SRID})" if c == "geom" else c for c, _ in columns)
-    raw = db.session.connection().connection.driver_connection
+    from portal.dbpool import mark_written
+
+    conn = db.session.connection()
+    mark_written(conn)  # written below on the driver's connection, out of SQLAlchemy's sight
+    raw = conn.connection.driver_connection
     with raw.cursor() as cur:
         cur.execute(f"CREATE TEMPORARY TABLE {stage} ({', '.join(f'{c} {t}' for c, t in columns)}) ON COMMIT DROP")
         with cur.copy(f"COPY {stage} ({names}) FROM STDIN (FORMAT BINARY)") as copy:

@@ -103,3 +103,41 @@ def test_a_request_that_wrote_still_ends_with_rollback(app, world):
         emails = dict(db.session.execute(text("SELECT id, email FROM collectivity WHERE id IN (:a, :b)"),
                                          {"a": world.a, "b": world.b}).all())
         assert emails[world.a] != "x@example.org" and emails[world.b] != "y@example.org"
+
+
+@needs_postgres
+def test_reads_after_a_committed_write_still_end_with_commit(app, world):
+    """The mark left by a write is cleared by its COMMIT: the reads that follow end with COMMIT (prepared statements
+    kept), and a marked transaction that did not write after all is asked to the server, then committed."""
+    from portal.extensions import db
+
+    with app.test_request_context():
+        db.session.execute(text("UPDATE collectivity SET email = email WHERE id = :i"), {"i": world.a})
+        db.session.commit()
+        for _ in range(6):
+            db.session.execute(text("SELECT name FROM collectivity WHERE id = :i"), {"i": world.a}).scalar()
+        raw = db.session.connection().connection.driver_connection
+    assert _prepared_count(raw) >= 1
+    with app.test_request_context():
+        for _ in range(6):
+            db.session.execute(text("SELECT name FROM collectivity WHERE id = :i"), {"i": world.a}).scalar()
+        db.session.execute(text("UPDATE collectivity SET email = email WHERE false"))  # marks; writes nothing
+        raw = db.session.connection().connection.driver_connection
+    assert _prepared_count(raw) >= 1
+
+
+@needs_postgres
+def test_a_write_on_the_driver_connection_is_rolled_back_when_marked(app, world):
+    """Writes that SQLAlchemy does not see (the importer's COPY on the driver's connection) say so with
+    ``mark_written``; left uncommitted, they are rolled back at the end of the request."""
+    from portal.dbpool import mark_written
+    from portal.extensions import db
+
+    with app.test_request_context():
+        conn = db.session.connection()
+        mark_written(conn)
+        conn.connection.driver_connection.execute("UPDATE collectivity SET email = 'z@example.org' WHERE id = %s",
+                                                  (world.a,))
+    with app.app_context():
+        assert db.session.execute(text("SELECT email FROM collectivity WHERE id = :i"),
+                                  {"i": world.a}).scalar() != "z@example.org"
