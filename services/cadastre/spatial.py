@@ -195,8 +195,10 @@ def _tile_postgis(z, x, y) -> bytes:
     query = tile_query(z, x, y, None if territory is None else territory)
     if query is None:
         return b""
-    data = db.session.connection().exec_driver_sql(*query).scalar()
-    return bytes(data or b"")
+    # On the driver's connection of the session's transaction (begun by SQLAlchemy, so with the territory setting
+    # that row-level security reads): SQLAlchemy's result machinery is of no use for one bytea value.
+    row = db.session.connection().connection.driver_connection.execute(*query).fetchone()
+    return bytes(row[0] or b"") if row else b""
 
 
 def _tile_python(z, x, y) -> bytes:
