@@ -50,6 +50,8 @@ def load_config() -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         # Seconds a pooled connection may sit idle before it is pinged at checkout (portal/dbpool.py).
         "DB_PING_AFTER_IDLE": float(os.environ.get("DB_PING_AFTER_IDLE", "10")),
+        # Life in seconds of the signed grants a page gives its map tiles (portal/grants.py).
+        "GRANT_MAX_AGE": int(os.environ.get("GRANT_MAX_AGE", "600")),
         "REDIS_URL": redis_url,
         "CELERY_EAGER": _bool("CELERY_EAGER", not redis_url),
         "BASE_URL": base_url,

@@ -28,6 +28,8 @@ from importlib.metadata import entry_points
 from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from . import grants, tenancy
+
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "extranet.services"
@@ -188,6 +190,13 @@ def _gate():
             service = registry.by_department_blueprint(name)
             if service:
                 return _department_gate(service)
+        return None
+    if grants.granted_request():  # a view that accepts grants, asked with one: the grant stands for steps 1-4
+        claims = grants.verify(service.slug, request.args[grants.PARAM])
+        if claims is None:
+            abort(403)
+        tenancy.activate(frozenset(claims["t"]))
+        g.service = service
         return None
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()

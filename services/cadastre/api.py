@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import math
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from portal.api import register_paths
+from portal.grants import accepts_grant
 
 from . import spatial
 from .geometry import bbox_to_l93, point_to_l93, to_wgs84
@@ -104,7 +105,37 @@ def parcel_neighbours(idu: str):
     return jsonify(collection(found, parcel=p.idu, distance=values[0]))
 
 
+def tiles_template(endpoint: str, **url_options) -> str:
+    """URL template ``…/{z}/{x}/{y}.pbf?grant=…`` of the tiles of ``endpoint`` with a fresh grant of the active
+    collectivity (portal.grants): a map fetches its tiles with it, without the per-request sign-in work."""
+    from flask import g
+
+    from portal import grants
+
+    token = grants.issue("cadastre", g.collectivity, g.collectivity.territory())
+    url = url_for(endpoint, z=0, x=0, y=0, grant=token, **url_options)
+    return url.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf", 1)
+
+
+@api_bp.get("/tiles")
+def tilejson():
+    """TileJSON 3.0.0 of the plan's vector tiles for the active collectivity, with a signed tile URL template."""
+    from portal import grants
+
+    return jsonify({
+        "tilejson": "3.0.0", "name": "cadastre", "scheme": "xyz", "minzoom": min(spatial.MIN_ZOOM.values()),
+        "maxzoom": spatial.MAX_ZOOM,
+        "tiles": [tiles_template("cadastre_api.tile", _external=True)],
+        "vector_layers": [{"id": name, "minzoom": zoom, "maxzoom": spatial.MAX_ZOOM,
+                           "fields": {"parcelles": {"id": "String"}, "sections": {"label": "String"},
+                                      "batiments": {"fid": "Number"}}.get(name, {})}
+                          for name, zoom in spatial.MIN_ZOOM.items()],
+        "expires_in": grants.max_age(),
+    })
+
+
 @api_bp.get("/tiles/<int:z>/<int:x>/<int:y>.pbf")
+@accepts_grant
 def tile(z: int, x: int, y: int):
     data = spatial.tile(z, x, y)
     if not data:
@@ -149,14 +180,26 @@ register_paths({
         "responses": {"200": {"description": "neighbouring parcels", **_json(_FC)},
                       "404": {"description": "no such parcel in your territory"}},
     }},
+    "/cadastre/tiles": {"get": {
+        "summary": "TileJSON of the plan's vector tiles, with a signed tile URL template (grant) for a map client",
+        "description": "The template's `grant` parameter stands for your token and active collectivity on the tile "
+                       "URLs only, for `expires_in` seconds (the territory at the time it was issued): fetch a new "
+                       "TileJSON before then.",
+        "tags": ["cadastre"],
+        "responses": {"200": {"description": "TileJSON 3.0.0", **_json({"type": "object"})}},
+    }},
     "/cadastre/tiles/{z}/{x}/{y}.pbf": {"get": {
         "summary": "Mapbox vector tile of the plan (layers commune, sections, parcelles with id, batiments)",
+        "description": "Authenticated as every call, or with the `grant` of a TileJSON (then without a token).",
         "tags": ["cadastre"],
         "parameters": [{"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
-                       for n in ("z", "x", "y")],
+                       for n in ("z", "x", "y")] + [
+            {"name": "grant", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "signed grant from GET /cadastre/tiles (403 when expired or not valid)"}],
         "responses": {"200": {"description": "tile",
                               "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string",
                                                                                             "format": "binary"}}}},
+                      "403": {"description": "grant expired or not valid"},
                       "404": {"description": "nothing of your territory in this tile"}},
     }},
 })

@@ -14,6 +14,7 @@ from folium.template import Template
 from sqlalchemy import func, or_, select
 
 from portal.extensions import db
+from portal.grants import accepts_grant
 
 from . import addresses as addresses_mod
 from . import spatial
@@ -268,6 +269,44 @@ class _ClickToParent(MacroElement):
         self.style = SELECTED_STYLE
 
 
+class _RenewGrant(MacroElement):
+    """The tiles' URLs carry a grant (portal.grants) that expires: the map asks for a new one at half its life — and
+    when the map moves or the tab comes back with a grant older than that (timers sleep with the computer) — then
+    swaps the layer's URL without redrawing. (Leaflet.VectorGrid draws a refused tile as empty, without an event.)"""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var grid = {{ this.grid.get_name() }};
+            var every = {{ this.every_ms }}, issued = Date.now(), pending = false;
+            function renew() {
+                if (pending) { return; }
+                pending = true;
+                fetch({{ this.url|tojson }}, {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
+                    .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+                    .then(function (d) { grid.setUrl(d.url, true); issued = Date.now(); })
+                    .catch(function () { /* signed out or offline: the next attempt will tell */ })
+                    .finally(function () { pending = false; });
+            }
+            function renewIfOld() { if (Date.now() - issued >= every) { renew(); } }
+            setInterval(renew, every);
+            map.on('movestart zoomstart', renewIfOld);
+            document.addEventListener('visibilitychange', function () {
+                if (document.visibilityState === 'visible') { renewIfOld(); }
+            });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, grid, url: str, max_age: int):
+        super().__init__()
+        self._name = "RenewGrant"
+        self.grid = grid
+        self.url = url
+        self.every_ms = max(5, max_age // 2) * 1000
+
+
 SECTION_LABEL_ZOOM = 15  # section codes are written on the map from this zoom (the outlines appear at 12)
 
 
@@ -338,8 +377,10 @@ def build_map(selected: Parcel | None) -> str:
         "parcelles": {"weight": 1, "color": "#3a3a3a", "fill": True, "fillColor": "#fef7da", "fillOpacity": 0.35},
         "batiments": {"weight": 0.5, "color": "#6a6a6a", "fill": True, "fillColor": "#929292", "fillOpacity": 0.8},
     }
+    from .api import tiles_template
+
     grid = VectorGridProtobuf(
-        url_for("cadastre.tile", z=0, x=0, y=0).replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf"),
+        tiles_template("cadastre.tile"),
         name=_("Cadastral plan"),
         options={"vectorTileLayerStyles": styles, "interactive": True, "maxZoom": spatial.MAX_ZOOM,
                  "maxNativeZoom": 18, "getFeatureId": None},
@@ -353,6 +394,9 @@ def build_map(selected: Parcel | None) -> str:
                                  interactive=False)  # clicks go through to the parcels below
         initial.add_to(m)
     _ClickToParent(grid, url_for("cadastre_api.parcel", idu="IDU"), initial.get_name() if initial else None).add_to(m)
+    from portal import grants
+
+    _RenewGrant(grid, url_for("cadastre.tile_access"), grants.max_age()).add_to(m)
     labels = section_labels()
     if labels:
         _SectionLabels(labels, SECTION_LABEL_ZOOM).add_to(m)
@@ -389,7 +433,18 @@ def map_document():
     return resp
 
 
+@bp.get("/tuiles/acces")
+def tile_access():
+    """A fresh tile URL template (grant) for the open map, which renews its grant before it expires."""
+    from portal import grants
+
+    from .api import tiles_template
+
+    return jsonify(url=tiles_template("cadastre.tile"), expires_in=grants.max_age())
+
+
 @bp.get("/tuiles/<int:z>/<int:x>/<int:y>.pbf")
+@accepts_grant
 def tile(z: int, x: int, y: int):
     data = spatial.tile(z, x, y)
     if not data:

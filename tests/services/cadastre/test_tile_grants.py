@@ -1,0 +1,131 @@
+"""Map tiles fetched with a grant (portal/grants.py): the map document and the API's TileJSON give a signed tile URL
+template; the tiles answer on the grant alone, within the grant's territory, and nothing else of the portal does."""
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import mapbox_vector_tile
+import pytest
+
+from tests.portal.test_api import _create_token
+
+
+def _tile_of(lon, lat, z=16):
+    n = 1 << z
+    return z, int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+
+def _map_template(client) -> str:
+    """The tile URL template written in the map document (what Leaflet.VectorGrid fetches)."""
+    body = client.get("/s/cadastre/carte").get_data(as_text=True)
+    found = re.search(r"L\.vectorGrid\.protobuf\(\s*'([^']+)'", body)
+    assert found, body[:3000]
+    return found.group(1)
+
+
+def _ids(resp) -> set[str]:
+    assert resp.status_code == 200 and resp.mimetype == "application/vnd.mapbox-vector-tile", resp.status_code
+    return {f["properties"]["id"] for f in mapbox_vector_tile.decode(resp.data)["parcelles"]["features"]}
+
+
+@pytest.fixture
+def places(ab_parcels, world):
+    def tile(insee):
+        lon, lat = ab_parcels.places[insee]
+        return _tile_of(lon + 0.0005, lat + 0.0005)
+
+    return tile
+
+
+def test_the_map_fetches_its_tiles_with_a_grant_of_its_territory_only(app, world, login_as, ab_parcels, places):
+    template = _map_template(login_as("mayor_a"))
+    assert template.startswith("/s/cadastre/tuiles/{z}/{x}/{y}.pbf?grant=")
+    anonymous = app.test_client()  # no cookie, no token: the grant alone
+    z, x, y = places(world.insee_a)
+    assert ab_parcels.a in _ids(anonymous.get(template.format(z=z, x=x, y=y)))
+    # B's parcels exist (B's own map shows them) but A's grant shows none of them.
+    z, x, y = places(world.insee_b)
+    assert ab_parcels.b in _ids(anonymous.get(_map_template(login_as("mayor_b")).format(z=z, x=x, y=y)))
+    assert anonymous.get(template.format(z=z, x=x, y=y)).status_code == 404
+
+
+def test_an_epci_grant_covers_its_member_communes(app, world, login_as, ab_parcels, places):
+    template = _map_template(login_as("epci_user"))
+    anonymous = app.test_client()
+    for insee, idu in ((world.insee_a, ab_parcels.a), (world.insee_b, ab_parcels.b)):
+        assert idu in _ids(anonymous.get(template.format(**dict(zip("zxy", places(insee))))))
+    assert anonymous.get(template.format(**dict(zip("zxy", places(world.insee_troyes))))).status_code == 404
+
+
+def test_a_forged_expired_or_foreign_grant_is_refused(app, world, login_as, ab_parcels, places, monkeypatch):
+    template = _map_template(login_as("mayor_a"))
+    anonymous = app.test_client()
+    url = template.format(**dict(zip("zxy", places(world.insee_a))))
+    assert anonymous.get(url).status_code == 200
+    base, _, token = url.partition("?grant=")
+    payload, stamp, signature = token.split(".")
+    # The territory changed to B's, signature kept: refused.
+    import base64
+
+    forged = base64.urlsafe_b64encode(json.dumps({"c": world.b, "t": [world.insee_b]}).encode()).decode().rstrip("=")
+    assert anonymous.get(f"{base}?grant={forged}.{stamp}.{signature}").status_code == 403
+    assert anonymous.get(f"{base}?grant=").status_code == 403
+    assert anonymous.get(f"{base}?grant=nonsense").status_code == 403
+    # A grant signed for another service, for the same territory: refused here.
+    from portal import grants
+
+    with app.test_request_context():
+        from portal.extensions import db
+        from portal.models import Collectivity
+
+        other = grants.issue("electoral", db.session.get(Collectivity, world.a), {world.insee_a})
+    assert anonymous.get(f"{base}?grant={other}").status_code == 403
+    # Past its life (GRANT_MAX_AGE, 600 s by default): refused; the map asks for a new one through the gate.
+    from itsdangerous.timed import TimestampSigner
+
+    real = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) + 601)
+    assert anonymous.get(url).status_code == 403
+    monkeypatch.undo()
+    assert anonymous.get(url).status_code == 200
+
+
+def test_a_grant_opens_the_tiles_and_nothing_else(app, world, login_as, ab_parcels, places):
+    template = _map_template(login_as("mayor_a"))
+    token = template.partition("?grant=")[2]
+    anonymous = app.test_client()
+    for path in (f"/s/cadastre/parcelles/{ab_parcels.a}", f"/s/cadastre/parcelles/{ab_parcels.a}/fiche.pdf",
+                 "/s/cadastre/", "/s/cadastre/carte", "/s/cadastre/tuiles/acces", "/s/cadastre/recherche?q=ZZ"):
+        resp = anonymous.get(f"{path}{'&' if '?' in path else '?'}grant={token}")
+        assert resp.status_code == 302 and "/connexion" in resp.headers["Location"], (path, resp.status_code)
+    for path in (f"/api/v1/cadastre/parcels/{ab_parcels.a}", "/api/v1/cadastre/tiles", "/api/v1/me"):
+        assert anonymous.get(f"{path}?grant={token}").status_code == 401, path
+
+
+def test_the_open_map_renews_its_grant_through_the_gate(app, world, login_as, ab_parcels, places):
+    mayor = login_as("mayor_a")
+    body = mayor.get("/s/cadastre/carte").get_data(as_text=True)
+    assert "/s/cadastre/tuiles/acces" in body and "setUrl" in body
+    fresh = mayor.get("/s/cadastre/tuiles/acces").get_json()
+    assert fresh["expires_in"] == 600 and fresh["url"].startswith("/s/cadastre/tuiles/{z}/{x}/{y}.pbf?grant=")
+    assert ab_parcels.a in _ids(app.test_client().get(fresh["url"].format(**dict(zip("zxy", places(world.insee_a))))))
+    # Signed out: no new grant.
+    assert app.test_client().get("/s/cadastre/tuiles/acces").status_code == 302
+
+
+def test_tilejson_of_the_api_gives_a_template_usable_without_the_token(app, world, login_as, ab_parcels, places):
+    token = _create_token(login_as("mayor_b"))
+    api = app.test_client()
+    doc = api.get("/api/v1/cadastre/tiles", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert doc["tilejson"] == "3.0.0" and doc["maxzoom"] >= 18 and doc["expires_in"] == 600
+    assert {layer["id"] for layer in doc["vector_layers"]} == {"commune", "sections", "parcelles", "batiments"}
+    (template,) = doc["tiles"]
+    assert template.startswith("http://") and "/api/v1/cadastre/tiles/{z}/{x}/{y}.pbf?grant=" in template
+    path = template.split("://", 1)[1].split("/", 1)[1]
+    assert ab_parcels.b in _ids(api.get("/" + path.format(**dict(zip("zxy", places(world.insee_b))))))
+    assert api.get("/" + path.format(**dict(zip("zxy", places(world.insee_a))))).status_code == 404
+    paths = api.get("/api/v1/openapi.json").get_json()["paths"]
+    assert "/cadastre/tiles" in paths and any(p["name"] == "grant"
+                                              for p in paths["/cadastre/tiles/{z}/{x}/{y}.pbf"]["get"]["parameters"])
