@@ -88,3 +88,32 @@ def test_mayor_searches_a_parcel_and_the_map_centres_on_it(app, world, extra_com
     expect(labels.first).to_be_visible()
     page.wait_for_timeout(800)
     shot(page, "cadastre-map-sections")
+
+
+def test_the_open_map_renews_the_grant_of_its_tiles(app, world, extra_communes, run_import, page,  # noqa: F811
+                                                     sign_in, monkeypatch):
+    """The map's tile URLs carry a grant (portal/grants.py) that expires; the open map asks the gate for a new one at
+    half its life and fetches the next tiles with it. Here grants live 10 s: the map renews every 5 s."""
+    run_import(EDIGEO, commune="25354")
+    monkeypatch.setitem(app.config, "GRANT_MAX_AGE", 10)
+    tiles, renewals = [], []
+    page.on("response", lambda r: tiles.append((r.url, r.status)) if "/s/cadastre/tuiles/" in r.url
+            and ".pbf" in r.url else renewals.append(r.status) if r.url.endswith("/s/cadastre/tuiles/acces") else None)
+    sign_in(page, extra_communes.users["mayor_lux"], world.password)
+    page.goto(f"/s/cadastre/?parcelle={PARCEL}")
+    frame = page.frame_locator("#cadastre-map")
+    expect(frame.locator("path.leaflet-interactive").first).to_be_attached()
+    first = {url.split("grant=")[1] for url, _status in tiles}
+    assert len(first) == 1 and all(status in (200, 404) for _u, status in tiles), tiles
+    page.wait_for_timeout(6000)
+    assert renewals and all(status == 200 for status in renewals), renewals
+    page.wait_for_timeout(5000)  # the first grant has expired: only a renewed one can fetch tiles now
+    seen = len(tiles)
+    map_frame = next(f for f in page.frames if "/s/cadastre/carte" in f.url)
+    map_frame.evaluate("""() => { const m = window[Object.keys(window).find(k => k.startsWith('map_')
+                          && window[k].getCenter)]; m.panBy([600, 400], {animate: false}); }""")
+    page.wait_for_timeout(1500)
+    later = tiles[seen:]
+    assert later, "panning fetched no tile"
+    assert all(url.split("grant=")[1] not in first for url, _s in later), "tiles still asked with the first grant"
+    assert all(status in (200, 404) for _u, status in later), later  # never 403: the grant was fresh
