@@ -16,13 +16,15 @@ Measured, in one run, on an empty database built by the migrations (temporary SQ
    GET /api/v1/cadastre/parcels/{id} and of GET …/parcels?lon=…&lat=… (the parcel under a point);
 3. a vector tile at zoom 16 in a dense area through HTTP as the map fetches it (the tile URL template of
    GET /api/v1/cadastre/tiles, signed with a grant of the mayor's territory): p95, and the bare tile query measured in
-   the same run, and the ratio; also the tiles asked with the token each time. On PostGIS the bare query is the tile's own statement (``ST_AsMVT`` of its four layers: commune,
-   sections, parcels, buildings) sent from a plain psycopg connection, one transaction per tile (territory setting,
-   query, commit); printed for scale: the parcels layer alone, and the floor of any Flask service — the same statement
-   behind a minimal Flask app on the same gunicorn (``bench/tile_floor.py``). On SQLite: the R*Tree query + mapbox-vector-tile
-   encoding.
-The ways of getting a tile are timed one after the other for each tile, so that all see the same moments of the machine.
-Before the HTTP part, PostgreSQL's statistics are refreshed (ANALYZE), as autovacuum keeps them on a live database.
+   the same run, and the ratio; also the tiles asked with the token each time. On PostGIS the bare query is the tile's
+   own statement (``ST_AsMVT`` of its four layers: commune, sections, parcels, buildings) sent from a plain psycopg
+   connection, one transaction per tile (territory setting, query, commit); printed for scale: the parcels layer
+   alone, the floor of any Flask service — the same statement behind a minimal Flask app on the same gunicorn
+   (``bench/tile_floor.py``) —, and the same behind a bare WSGI callable (no framework). On SQLite: the R*Tree query +
+   mapbox-vector-tile encoding.
+The ways of getting a tile are timed one after the other for each tile, so that all see the same moments of the
+machine. Before the HTTP part, PostgreSQL's statistics are refreshed (ANALYZE), as autovacuum keeps them on a live
+database.
 Targets (issue #3): ratio import ≤ 1.5; p95 by id and by point < 10 ms; tile p95 < 50 ms and ≤ 1.3× the bare query.
 """
 from __future__ import annotations
@@ -271,6 +273,8 @@ def main():
             dsn = db.engine.url.render_as_string(hide_password=False).replace("postgresql+psycopg://", "postgresql://")
         floor, floor_port = start_gunicorn("bench.tile_floor:app", TILE_FLOOR_DSN=dsn, TILE_FLOOR_INSEE=insee)
         floor_conn = http.client.HTTPConnection("127.0.0.1", floor_port)
+        plain, plain_port = start_gunicorn("bench.tile_floor:plain", TILE_FLOOR_DSN=dsn, TILE_FLOOR_INSEE=insee)
+        plain_conn = http.client.HTTPConnection("127.0.0.1", plain_port)
         # The bare query: the very statement of the tile (its four layers), sent from a plain psycopg connection —
         # no Flask, no SQLAlchemy, no portal —, one transaction per tile as the service needs (territory setting,
         # the query, commit). For scale, also the parcels layer alone.
@@ -308,7 +312,8 @@ def main():
             "token": lambda x, y: fetch(conn, f"/api/v1/cadastre/tiles/{z}/{x}/{y}.pbf", headers),
             "bare": bare}
     if postgres:
-        runs.update(floor=lambda x, y: fetch(floor_conn, f"/tiles/{z}/{x}/{y}.pbf", {}), parcels=parcels_layer)
+        runs.update(floor=lambda x, y: fetch(floor_conn, f"/tiles/{z}/{x}/{y}.pbf", {}),
+                    plain=lambda x, y: fetch(plain_conn, f"/tiles/{z}/{x}/{y}.pbf", {}), parcels=parcels_layer)
     times = {name: [] for name in runs}
     for k in range(20 + args.tile_requests):
         x, y = tiles[k % len(tiles)]
@@ -317,8 +322,9 @@ def main():
             if k >= 20:
                 times[name].append(spent)
     if postgres:
-        floor.terminate()
-        floor.wait(timeout=30)
+        for process in (floor, plain):
+            process.terminate()
+            process.wait(timeout=30)
         raw.close()
     own_t = []
     if postgres:  # the service's tile function (all its layers), called without HTTP and without the portal
@@ -341,7 +347,8 @@ def main():
           + (f"; for scale: the parcels layer alone p95 = {p95(times['parcels']):.1f} ms, the service's tile function "
              f"(no HTTP, no portal) p95 = {p95(own_t):.1f} ms, the same statement behind a minimal Flask app on the same "
              f"gunicorn (bench/tile_floor.py: no authentication, no portal) p95 = {p95(times['floor']):.1f} ms = "
-             f"{p95(times['floor']) / bare_p95:.2f}× bare" if postgres else ""))
+             f"{p95(times['floor']) / bare_p95:.2f}× bare, behind a bare WSGI callable on the same gunicorn (no Flask) "
+             f"p95 = {p95(times['plain']):.1f} ms = {p95(times['plain']) / bare_p95:.2f}× bare" if postgres else ""))
     server.terminate()
     server.wait(timeout=30)
     shutil.rmtree(tmp, ignore_errors=True)

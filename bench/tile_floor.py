@@ -3,6 +3,9 @@ the service's tile statement from one psycopg connection per worker — no authe
 What it adds to the bare statement is what any Flask service behind gunicorn pays, before the portal does anything.
 
     TILE_FLOOR_DSN=postgresql://… TILE_FLOOR_INSEE=90175 gunicorn -w 2 bench.tile_floor:app
+
+``bench.tile_floor:plain`` is the same without Flask: a bare WSGI callable, for what a tile endpoint outside any web
+framework would cost.
 """
 from __future__ import annotations
 
@@ -35,3 +38,20 @@ def tile(z: int, x: int, y: int):
     insee = os.environ["TILE_FLOOR_INSEE"]
     data = in_tile_transaction(_conn, insee, *tile_query(z, x, y, {insee}))
     return Response(bytes(data or b""), mimetype="application/vnd.mapbox-vector-tile")
+
+
+def plain(environ, start_response):
+    """The same tile behind a bare WSGI callable (no Flask, no routing library): /tiles/{z}/{x}/{y}.pbf."""
+    global _conn
+    try:
+        z, x, y = (int(part) for part in environ["PATH_INFO"].removeprefix("/tiles/").removesuffix(".pbf").split("/"))
+    except ValueError:
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found"]
+    if _conn is None:
+        _conn = psycopg.connect(os.environ["TILE_FLOOR_DSN"])
+    insee = os.environ["TILE_FLOOR_INSEE"]
+    data = bytes(in_tile_transaction(_conn, insee, *tile_query(z, x, y, {insee})) or b"")
+    start_response("200 OK", [("Content-Type", "application/vnd.mapbox-vector-tile"),
+                              ("Content-Length", str(len(data)))])
+    return [data]
