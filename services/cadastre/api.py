@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import math
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, g, jsonify, request, url_for
 
 from portal.api import register_paths
-from portal.grants import accepts_grant
+from portal import grants
 
 from . import spatial
 from .geometry import bbox_to_l93, point_to_l93, to_wgs84
@@ -108,10 +108,6 @@ def parcel_neighbours(idu: str):
 def tiles_template(endpoint: str, **url_options) -> str:
     """URL template ``…/{z}/{x}/{y}.pbf?grant=…`` of the tiles of ``endpoint`` with a fresh grant of the active
     collectivity (portal.grants): a map fetches its tiles with it, without the per-request sign-in work."""
-    from flask import g
-
-    from portal import grants
-
     token = grants.issue("cadastre", g.collectivity, g.collectivity.territory())
     url = url_for(endpoint, z=0, x=0, y=0, grant=token, **url_options)
     return url.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf", 1)
@@ -120,8 +116,6 @@ def tiles_template(endpoint: str, **url_options) -> str:
 @api_bp.get("/tiles")
 def tilejson():
     """TileJSON 3.0.0 of the plan's vector tiles for the active collectivity, with a signed tile URL template."""
-    from portal import grants
-
     return jsonify({
         "tilejson": "3.0.0", "name": "cadastre", "scheme": "xyz", "minzoom": min(spatial.MIN_ZOOM.values()),
         "maxzoom": spatial.MAX_ZOOM,
@@ -135,7 +129,7 @@ def tilejson():
 
 
 @api_bp.get("/tiles/<int:z>/<int:x>/<int:y>.pbf")
-@accepts_grant
+@grants.accepts_grant
 def tile(z: int, x: int, y: int):
     data = spatial.tile(z, x, y)
     if not data:

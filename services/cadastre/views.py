@@ -14,10 +14,11 @@ from folium.template import Template
 from sqlalchemy import func, or_, select
 
 from portal.extensions import db
-from portal.grants import accepts_grant
+from portal import grants
 
 from . import addresses as addresses_mod
 from . import spatial
+from .api import tiles_template
 from .geometry import to_wgs84
 from .models import Feature, Parcel, Vintage
 
@@ -377,8 +378,6 @@ def build_map(selected: Parcel | None) -> str:
         "parcelles": {"weight": 1, "color": "#3a3a3a", "fill": True, "fillColor": "#fef7da", "fillOpacity": 0.35},
         "batiments": {"weight": 0.5, "color": "#6a6a6a", "fill": True, "fillColor": "#929292", "fillOpacity": 0.8},
     }
-    from .api import tiles_template
-
     grid = VectorGridProtobuf(
         tiles_template("cadastre.tile"),
         name=_("Cadastral plan"),
@@ -394,8 +393,6 @@ def build_map(selected: Parcel | None) -> str:
                                  interactive=False)  # clicks go through to the parcels below
         initial.add_to(m)
     _ClickToParent(grid, url_for("cadastre_api.parcel", idu="IDU"), initial.get_name() if initial else None).add_to(m)
-    from portal import grants
-
     _RenewGrant(grid, url_for("cadastre.tile_access"), grants.max_age()).add_to(m)
     labels = section_labels()
     if labels:
@@ -436,15 +433,11 @@ def map_document():
 @bp.get("/tuiles/acces")
 def tile_access():
     """A fresh tile URL template (grant) for the open map, which renews its grant before it expires."""
-    from portal import grants
-
-    from .api import tiles_template
-
     return jsonify(url=tiles_template("cadastre.tile"), expires_in=grants.max_age())
 
 
 @bp.get("/tuiles/<int:z>/<int:x>/<int:y>.pbf")
-@accepts_grant
+@grants.accepts_grant
 def tile(z: int, x: int, y: int):
     data = spatial.tile(z, x, y)
     if not data:
