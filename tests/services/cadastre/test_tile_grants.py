@@ -3,7 +3,6 @@ template; the tiles answer on the grant alone, within the grant's territory, and
 from __future__ import annotations
 
 import json
-import math
 import re
 
 import mapbox_vector_tile
@@ -11,10 +10,7 @@ import pytest
 
 from tests.portal.test_api import _create_token
 
-
-def _tile_of(lon, lat, z=16):
-    n = 1 << z
-    return z, int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+from .test_api_token import _tile_of
 
 
 def _map_template(client) -> str:
