@@ -133,6 +133,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     _register_errors(app)
 
+    from . import typography
+
+    typography.register(app)
+
     from .audit import ACTION_LABELS, action_label, detail_label, detail_value
 
     app.jinja_env.filters["audit_action"] = action_label

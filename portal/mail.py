@@ -21,11 +21,12 @@ from pathlib import Path
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .extensions import db
 from .models import OutgoingEmail, utcnow
+from .outbox import enqueue_after_commit
 from .tasks import celery_app
 
 log = logging.getLogger("portal.mail")
@@ -57,25 +58,8 @@ def queue_email(to: str, subject: str, template: str, *, locale: str | None = No
     )
     db.session.add(row)
     db.session.flush()
-    db.session.info.setdefault("outbox_email_ids", []).append(row.id)
+    enqueue_after_commit(deliver_email, row.id)
     return row
-
-
-@event.listens_for(Session, "after_commit")
-def _dispatch_after_commit(session):
-    ids = session.info.pop("outbox_email_ids", None)
-    if not ids:
-        return
-    for email_id in ids:
-        try:
-            deliver_email.apply_async(args=[email_id], countdown=0)
-        except Exception:  # noqa: BLE001 - broker down: the row stays pending, beat/flush will send it
-            log.exception("could not enqueue e-mail %s; it stays in the outbox", email_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session):
-    session.info.pop("outbox_email_ids", None)
 
 
 def build_message(row: OutgoingEmail, sender: str) -> EmailMessage:

@@ -1,0 +1,63 @@
+"""The after-commit hand-off to Celery, written once (DESIGN.md §4, « nothing is lost »).
+
+A write that needs background work first adds its row (an e-mail, a delivery, a job…) to the user's transaction,
+then calls :func:`enqueue_after_commit` with the task and the row ids. The ids wait in the session; when the
+transaction commits, each task is handed to the broker (in-process when embedded). If the transaction rolls back,
+nothing is sent. If the broker is down, the row stays as it is and the service's periodic flush picks it up — so a
+hand-off failure is logged, never raised into the request that already committed.
+
+    enqueue_after_commit(deliver_email, email_id)                 # one task call with args [email_id]
+    enqueue_after_commit(send_batch, *ids, batch=100)            # ids grouped: send_batch([id1…id100]), …
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+_KEY = "outbox_after_commit"
+
+
+def enqueue_after_commit(task, *ids, batch: int | None = None, session: Session | None = None) -> None:
+    """Hand ``task`` to the broker once the current transaction commits.
+
+    Without ``batch`` the task is called once per id (``task(id)``); with ``batch`` it gets lists of at most that
+    many ids (``task([id, …])``). ``session`` defaults to the request's ``db.session``.
+    """
+    session = session if session is not None else db.session()
+    pending = session.info.setdefault(_KEY, [])
+    pending.append((task, list(ids), batch))
+
+
+def _calls(task, ids, batch):
+    if batch is None:
+        for i in ids:
+            yield [i]
+    else:
+        for start in range(0, len(ids), batch):
+            yield [ids[start:start + batch]]
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch(session) -> None:
+    pending = session.info.pop(_KEY, None)
+    for task, ids, batch in pending or ():
+        for args in _calls(task, ids, batch):
+            try:
+                task.apply_async(args=args, countdown=0)
+            except Exception:  # noqa: BLE001 - broker down: the rows stay pending, the periodic flush sends them
+                log.exception("could not hand %s to the broker for %s; the rows stay in the outbox",
+                              getattr(task, "name", task), args)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session, previous_transaction) -> None:
+    """Any rollback of the whole transaction (a savepoint's does not count) forgets the hand-offs asked for in it,
+    even when nothing had reached the database yet."""
+    if not previous_transaction.nested:
+        session.info.pop(_KEY, None)
