@@ -137,13 +137,13 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     typography.register(app)
 
-    from .audit import action_label, all_action_labels, detail_label, detail_value
+    from .audit import ACTION_LABELS, action_label, detail_label, detail_value
 
     app.jinja_env.filters["audit_action"] = action_label
     app.jinja_env.filters["audit_detail"] = detail_label
     app.jinja_env.globals["audit_value"] = detail_value
     app.jinja_env.globals["audit_actions"] = lambda: sorted(
-        ((code, str(label)) for code, label in all_action_labels().items()), key=lambda item: item[1])
+        ((code, str(label)) for code, label in ACTION_LABELS.items()), key=lambda item: item[1])
 
     def _service_nav():
         """The services' menu entries for the active collectivity (called by base.html, only on pages that show it)."""

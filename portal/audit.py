@@ -56,31 +56,12 @@ def register_labels(actions: dict[str, object], details: dict[str, object] | Non
     DETAIL_LABELS.update(details or {})
 
 
-def _declared(attribute: str) -> dict[str, object]:
-    """The labels the services of the current app declare in their descriptors (``audit_labels``, …)."""
-    from flask import has_app_context
-
-    from .registry import registry
-
-    merged: dict[str, object] = {}
-    if has_app_context():
-        for service in registry.all():
-            merged.update(getattr(service, attribute))
-    return merged
-
-
-def all_action_labels() -> dict[str, object]:
-    """Every action label: the portal's, then the services' declared ones."""
-    return {**ACTION_LABELS, **_declared("audit_labels")}
-
-
 def action_label(action: str) -> str:
-    return str(all_action_labels().get(action, action))
+    return str(ACTION_LABELS.get(action, action))
 
 
 def detail_label(key: str) -> str:
-    label = DETAIL_LABELS.get(key) or _declared("audit_detail_labels").get(key)
-    return str(label or key.replace("_", " "))
+    return str(DETAIL_LABELS.get(key, key.replace("_", " ")))
 
 
 def record(action: str, *, target=None, target_type: str = "", target_id: str | int = "", collectivity=None,

@@ -28,7 +28,7 @@ from importlib.metadata import entry_points
 from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import grants, tenancy
+from . import audit, grants, tenancy
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,7 @@ class Registry:
             self._services[service.slug] = service
             for module in service.models:
                 importlib.import_module(module)
+            audit.register_labels(service.audit_labels, service.audit_detail_labels)
             if service.blueprint is not None:
                 app.register_blueprint(service.blueprint, url_prefix=f"/s/{service.slug}")
             if service.api_blueprint is not None:

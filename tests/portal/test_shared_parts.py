@@ -61,22 +61,3 @@ def test_after_commit_hand_off_runs_once_per_commit_and_never_after_rollback(app
         db.session.rollback()
         db.session.commit()
         assert calls == [[[1, 2]], [[3]]]
-
-
-def test_a_service_declares_its_audit_labels_in_its_descriptor(app):
-    from flask_babel import force_locale
-
-    from portal.audit import action_label, detail_label
-    from portal.registry import registry
-
-    with app.test_request_context():
-        sample = registry.get("sample")
-        sample.audit_labels["sample.declared"] = "Note déclarée"
-        sample.audit_detail_labels["declared_key"] = "clé déclarée"
-        try:
-            with force_locale("fr"):
-                assert action_label("sample.declared") == "Note déclarée"
-                assert detail_label("declared_key") == "clé déclarée"
-                assert action_label("sample.unknown") == "sample.unknown"
-        finally:
-            del sample.audit_labels["sample.declared"], sample.audit_detail_labels["declared_key"]
