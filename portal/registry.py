@@ -89,6 +89,10 @@ class ServiceDescriptor:
     def deployed(self) -> bool:
         return self.blueprint is not None
 
+    def serves(self, collectivity) -> bool:
+        """The one "communes only" rule: is the service for this kind of collectivity (``collectivity_kinds``)?"""
+        return collectivity is not None and collectivity.kind in self.collectivity_kinds
+
 
 def service_folder(module_file: str, name: str) -> str:
     """A folder beside a service's descriptor: ``migrations=service_folder(__file__, "migrations")``."""
@@ -230,7 +234,7 @@ def _gate():
     collectivity = g.get("collectivity")
     if collectivity is None:
         return redirect(url_for("home.index"))
-    if collectivity.kind not in service.collectivity_kinds or not is_subscribed(collectivity, service.slug):
+    if not service.serves(collectivity) or not is_subscribed(collectivity, service.slug):
         return render_template("errors/not_subscribed.html", service=service), 403
     view = current_app.view_functions.get(request.endpoint)
     needed = getattr(view, "_required_permission", None) or service.access_permission
@@ -277,7 +281,7 @@ def service_state(s: ServiceDescriptor, collectivity, permissions: set[str]) -> 
     """Where a collectivity stands with a service: ``subscribed`` (and may open it), ``no_access`` (subscribed, but
     the person lacks its access permission), ``not_subscribed``, ``not_deployed``; None when the service is not for
     this kind of collectivity. The home page's tiles and the menu read it."""
-    if collectivity is not None and collectivity.kind not in s.collectivity_kinds:
+    if collectivity is not None and not s.serves(collectivity):
         return None
     if not s.deployed:
         return "not_deployed"
