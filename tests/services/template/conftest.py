@@ -16,13 +16,16 @@ SERVICES = ["tests.portal.sample_service:service", "services._template:service"]
 @pytest.fixture
 def template_app(app, world):
     from portal import create_app
-    from portal.extensions import db
+    from portal.extensions import babel, db
     from portal.models import Collectivity, Convention, ServiceActivation
     from portal.tasks import init_celery
     from services._template.models import TemplateBase
 
     keys = ("SQLALCHEMY_DATABASE_URI", "MAIL_SERVER", "MAIL_PORT", "SERVER_NAME", "BASE_URL", "CELERY_EAGER")
     other = create_app({"TESTING": True, "EXTRA_SERVICES": SERVICES, **{k: app.config[k] for k in keys}})
+    # Flask-Babel keeps loaded catalogs per process (one app per process in production): load them again with the
+    # skeleton's catalog now, and without it afterwards.
+    babel.domain_instance.cache.clear()
     with other.app_context():
         TemplateBase.metadata.create_all(db.engine)
         for collectivity_id in (world.a, world.b):
@@ -36,6 +39,7 @@ def template_app(app, world):
         db.session.remove()
         TemplateBase.metadata.drop_all(db.engine)
         db.engine.dispose()
+    babel.domain_instance.cache.clear()
     with app.app_context():
         init_celery(app)  # the Celery app is process-wide: give it back to the session's app
 
