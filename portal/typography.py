@@ -5,8 +5,9 @@
 - :func:`number` — « 2 857 », « 12,5 » (narrow no-break space between thousands, decimal comma).
 - :func:`money` — « 0,00 € », « 1 250,00 € ».
 - :func:`plural` — « 1 destinataire », « 2 destinataires » (the count formatted with :func:`number`).
+- :func:`of` — :func:`de` in French, « of » + name in English: for msgids such as ``"the audit log %(of_name)s"``.
 
-Templates: ``{{ name|de }}``, ``{{ n|number }}``, ``{{ amount|money }}``, ``{{ n|plural("destinataire") }}``.
+Templates: ``{{ name|de }}``, ``{{ name|of }}``, ``{{ n|number }}``, ``{{ amount|money }}``, ``{{ n|plural("destinataire") }}``.
 Python code outside a template imports the functions.
 """
 from __future__ import annotations
@@ -70,8 +71,19 @@ def plural(count, singular: str, plural_form: str | None = None) -> str:
     return f"{number(count)}{NBSP}{word}"
 
 
+def of(name) -> str:
+    """« d'Ailleville » when the page is in French, « of Ailleville » in English."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    if locale is not None and locale.language != "fr":
+        return f"of {str(name or '').strip()}"
+    return de(name)
+
+
 def register(app) -> None:
     app.jinja_env.filters["de"] = de
+    app.jinja_env.filters["of"] = of
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["plural"] = plural

@@ -1,9 +1,11 @@
 # Shared by scripts/run.sh and scripts/test.sh (sourced, not run): the project's virtualenv in .venv/.
 #
 #   ensure_venv REQUIREMENTS_FILE STAMP_NAME [ACCEPTED_STAMP…]
-# creates .venv with python3.11 (or python3 >= 3.11) when absent, then installs REQUIREMENTS_FILE and the project
-# (editable) unless .venv/STAMP_NAME — or one of the ACCEPTED_STAMPs, installs of a superset — already holds the
-# hash of requirements*.txt and pyproject.toml. pip's output is shown only when it fails.
+# creates .venv with python3.11 (or python3 >= 3.11) when absent, then installs the lock of REQUIREMENTS_FILE
+# (requirements.txt → requirements.lock: the whole tree, each package checked against its hash with
+# --require-hashes; scripts/lock.sh writes the locks) and the project (editable) unless .venv/STAMP_NAME — or one of
+# the ACCEPTED_STAMPs, installs of a superset — already holds the hash of requirements*.txt, the locks and
+# pyproject.toml. pip's output is shown only when it fails.
 
 find_python() {
     local candidate
@@ -19,7 +21,8 @@ find_python() {
 }
 
 requirements_hash() {
-    cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1
+    cat requirements.txt requirements-dev.txt requirements.lock requirements-dev.lock pyproject.toml 2>/dev/null \
+        | sha256sum | cut -d' ' -f1
 }
 
 quietly() {  # run a command, show its output only if it fails
@@ -44,9 +47,10 @@ ensure_venv() {
             return 0
         fi
     done
-    echo "==> Installing $requirements and the project into .venv (quiet; takes a few minutes the first time)" >&2
+    local lock="${requirements%.txt}.lock"
+    echo "==> Installing $lock and the project into .venv (quiet; takes a few minutes the first time)" >&2
     export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-    quietly .venv/bin/python -m pip install -q -r "$requirements"
+    quietly .venv/bin/python -m pip install -q --require-hashes -r "$lock"
     quietly .venv/bin/python -m pip install -q --no-deps -e .
     echo "$wanted" > ".venv/$stamp_name"
 }

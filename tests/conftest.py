@@ -25,6 +25,7 @@ from aiosmtpd.controller import Controller  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
 PASSWORD = "Lavoir-communal-1887!"
+pytest_plugins = ["tests.helpers.outside_paths"]  # fails a test that opens a path outside the repository
 
 
 

@@ -8,6 +8,10 @@
 - ``shot(page, name)`` saves a full-page screenshot to ``test-artifacts/screenshots/`` (gitignored; CI keeps it).
 - ``t(msgid, **kw)``: the text the page shows for a msgid, in the French of the catalog (or the msgid while the
   catalog has no translation), so assertions hold before and after the catalog lands.
+- Accessibility: every HTML document a page of a test loads (``page.goto``, a click that navigates, a form sent) is
+  checked by axe-core (``axe-playwright-python``), frames included; the test fails at its end with the list of
+  violations (rule, impact, the elements). The check runs before the next action on the page after a load, and once
+  more at the end of the test.
 
 Without /usr/bin/chromium the tests are skipped with a reason — except when ``CI=true``: CI must run them, so
 they fail instead.
@@ -101,21 +105,115 @@ def browser(_chromium_available):
         b.close()
 
 
+@pytest.fixture(scope="session")
+def basemap_tile():
+    """A plain 256×256 PNG served for every tile of the maps' base layer (``MAP_BASEMAP_URL``): the tests load
+    nothing from outside, and the maps still show a base layer. ``basemap_tile.requests`` counts the tiles asked."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (256, 256), (236, 233, 226)).save(buf, "PNG")
+    return SimpleNamespace(png=buf.getvalue(), requests=[])
+
+
+class AxeWatch:
+    """axe-core on every document loaded by the pages of one test (see the module docstring)."""
+
+    # Page methods that act on the document: a document loaded since the last check is checked before they run.
+    ACTIONS = ("locator", "get_by_label", "get_by_role", "get_by_text", "get_by_placeholder", "click", "fill",
+               "select_option", "check", "press", "screenshot", "content", "title", "evaluate", "wait_for_function",
+               "wait_for_selector", "expect_navigation", "goto", "reload", "go_back", "set_viewport_size")
+    AFTER = ("goto", "reload", "go_back")  # these load a document themselves: checked right after
+
+    def __init__(self):
+        from axe_playwright_python.base import AXE_SCRIPT
+
+        self.script = AXE_SCRIPT
+        self.pending: set = set()
+        self.violations: list[str] = []
+        self.checked: list[str] = []
+
+    def watch(self, page) -> None:
+        page.on("load", lambda p: self.pending.add(p))
+        for name in self.ACTIONS:
+            method = getattr(page, name)
+            setattr(page, name, self._wrap(page, name, method))
+
+    def _wrap(self, page, name, method):
+        def wrapper(*args, **kwargs):
+            self.check(page)
+            result = method(*args, **kwargs)
+            if name in self.AFTER:
+                self.pending.add(page)
+                self.check(page)
+            return result
+
+        wrapper.__name__ = name
+        return wrapper
+
+    def check(self, page) -> None:
+        if page not in self.pending or page.is_closed():
+            return
+        self.pending.discard(page)
+        try:
+            if page.evaluate("() => document.contentType") != "text/html":
+                return
+            for frame in page.frames:
+                frame.evaluate(self.script)
+            result = page.evaluate("() => axe.run(document, {resultTypes: ['violations'], iframes: true})"
+                                   ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, "
+                                   "nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)})))")
+        except Exception as exc:  # the page navigated away while axe ran: its next load is checked
+            if "navigat" in str(exc) or "destroyed" in str(exc):
+                self.pending.add(page)
+                return
+            raise
+        url = page.url
+        self.checked.append(url)
+        for v in result:
+            self.violations.append(f"{url}: [{v['id']}, {v['impact']}] {v['help']} — " + " | ".join(v["nodes"]))
+
+    def report(self) -> str:
+        return "axe found accessibility violations:\n  " + "\n  ".join(dict.fromkeys(self.violations))
+
+
 @pytest.fixture
-def new_page(browser, live_server):
+def axe_watch():
+    return AxeWatch()
+
+
+@pytest.fixture
+def new_page(browser, live_server, app, basemap_tile, axe_watch):
     """``new_page()`` → a page in a fresh browser context (its own cookies): one per person in a test."""
+    from portal.maps import basemap_origin
+
     contexts = []
+    origin = basemap_origin(app.config)
+
+    def _tile(route):
+        basemap_tile.requests.append(route.request.url)
+        route.fulfill(status=200, content_type="image/png", body=basemap_tile.png)
 
     def _new(viewport=None):
         ctx = browser.new_context(base_url=live_server.url, viewport=viewport or VIEWPORT, locale="fr-FR",
                                   timezone_id="Europe/Paris")
         ctx.set_default_timeout(10_000)
+        if origin:
+            ctx.route(f"{origin}/**", _tile)
         contexts.append(ctx)
-        return ctx.new_page()
+        page = ctx.new_page()
+        axe_watch.watch(page)
+        return page
 
     yield _new
     for ctx in contexts:
+        for page in ctx.pages:
+            axe_watch.check(page)
         ctx.close()
+    if axe_watch.violations:
+        pytest.fail(axe_watch.report(), pytrace=False)
 
 
 @pytest.fixture

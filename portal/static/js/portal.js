@@ -12,6 +12,15 @@ document.addEventListener("DOMContentLoaded", function () {
       if (!byKeyboard) { form.submit(); }
     });
   });
+  // A wide table scrolls in its frame: the frame takes the keyboard focus (arrow keys scroll it) and is named after
+  // the table's caption, as WCAG asks of scrollable regions.
+  document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+    if (wrap.hasAttribute("tabindex")) { return; }
+    var caption = wrap.querySelector("caption");
+    var label = (caption && caption.textContent.trim()) || wrap.getAttribute("data-label");
+    wrap.setAttribute("tabindex", "0");
+    if (label) { wrap.setAttribute("role", "region"); wrap.setAttribute("aria-label", label); }
+  });
   // Confirmation before destructive actions.
   document.querySelectorAll("[data-confirm]").forEach(function (el) {
     el.addEventListener("click", function (ev) {
