@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import fold
+from portal.responses import safe_dict_writer
 
 from . import roll
 from .models import PollingStation, Voter, identity_key, legal_sort_key
@@ -179,6 +180,10 @@ def parse(raw: bytes, commune_insee: str, today: dt.date) -> tuple[dict, list, i
 def plan_import(raw: bytes, commune_insee: str, today: dt.date | None = None) -> Plan:
     today = today or dt.date.today()
     people, errors, count = parse(raw, commune_insee, today)
+    if count == 0:
+        # a header alone would remove every voter of the roll: an empty file never empties a roll
+        raise FileError(_("The file holds no voter line (only the header): an import never empties the roll. "
+                          "Check that the export from the REU or the former software is complete."))
     plan = Plan(errors=errors, lines=count)
     bureaux = {b.number: b for b in db.session.scalars(select(PollingStation))}
     for row in people.values():
@@ -208,6 +213,12 @@ def plan_import(raw: bytes, commune_insee: str, today: dt.date | None = None) ->
     plan.removed = sorted(current.values(), key=legal_sort_key)
     plan.errors.sort()
     return plan
+
+
+def removal_threshold(registered: int, percent: float, at_most: int) -> int:
+    """How many removals an import may make on a plain confirmation: ``percent`` % of the roll, at most ``at_most``.
+    Above it the secretary types the number of voters the import removes."""
+    return min(at_most, int(registered * percent / 100))
 
 
 def _row_values(row: Row) -> dict:
@@ -330,8 +341,9 @@ def export_rows(voters, commune, today: dt.date | None = None):
 
 
 def export_csv(voters, commune, today: dt.date | None = None) -> bytes:
+    """The roll in the arrêté's layout, every cell neutralised against spreadsheet formulas."""
     out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, delimiter=";", lineterminator="\r\n")
+    writer = safe_dict_writer(out, fieldnames=COLUMNS, delimiter=";", lineterminator="\r\n")
     writer.writeheader()
     for row in export_rows(voters, commune, today):
         writer.writerow(row)

@@ -18,6 +18,7 @@ from portal import audit
 from portal.extensions import db
 from portal.models import fold
 from portal.registry import requires
+from portal.responses import csv_response
 
 from . import csvio, pdf, printing, roll
 from .calendar import KIND_LISTS, KINDS, legal_calendar, upcoming
@@ -122,8 +123,8 @@ def index():
     bureau_id = request.args.get("bureau", type=int)
     page = max(request.args.get("page", 1, type=int), 1)
     voters, total = roll.search(q, bureau_id, status, limit=50, offset=(page - 1) * 50)
-    if q:
-        audit.record("electoral.voters_searched", target_type="Voter", query=q[:100], results=total)
+    if q:  # the searched text is a person's name: never in an event the department can read
+        audit.record("electoral.voters_searched", target_type="Voter", results=total)
     today = dt.date.today()
     demo = db.session.scalar(select(Movement.id).where(Movement.reason == "demo").limit(1)) is not None
     return render_template("electoral/index.html", demo=demo, voters=voters, total=total, q=q, status=status,
@@ -327,7 +328,17 @@ def import_preview(batch_id: int):
         return redirect(url_for("electoral.import_file"))
     audit.record("electoral.import_previewed", target=batch, **plan.summary())
     db.session.commit()
-    return render_template("electoral/import_preview.html", batch=batch, plan=plan, form=ConfirmForm())
+    return render_template("electoral/import_preview.html", batch=batch, plan=plan, form=ConfirmForm(),
+                           typed=_removals_need_typing(plan))
+
+
+def _removals_need_typing(plan) -> bool:
+    """Many removals at once (a truncated file?) need the number typed, not a plain click."""
+    registered = db.session.scalar(select(func.count(Voter.id)).where(Voter.status == "registered")) or 0
+    threshold = csvio.removal_threshold(
+        registered, float(current_app.config.get("ELECTORAL_IMPORT_REMOVAL_PERCENT") or 10),
+        int(current_app.config.get("ELECTORAL_IMPORT_REMOVAL_MAX") or 50))
+    return len(plan.removed) > threshold
 
 
 @bp.post("/import/<int:batch_id>/confirmer")
@@ -338,6 +349,10 @@ def import_confirm(batch_id: int):
         abort(400)
     try:
         plan = csvio.plan_import(batch.content, _commune().insee)
+        if _removals_need_typing(plan) and request.form.get("removals", "").strip() != str(len(plan.removed)):
+            log.info("electoral import %s: %d removals not confirmed by their number", batch.id, len(plan.removed))
+            raise csvio.FileError(_("This import removes %(n)d voters: type this number in the box to confirm "
+                                    "the removals.", n=len(plan.removed)))
         summary = csvio.apply_import(plan, _commune().insee, filename=batch.filename)
     except csvio.FileError as exc:
         db.session.rollback()
@@ -379,8 +394,7 @@ def export():
     audit.record("electoral.roll_exported", target_type="Voter", voters=len(voters))
     db.session.commit()
     name = f"liste-electorale-{_commune().insee}-{dt.date.today().isoformat()}.csv"
-    return Response(data, mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return csv_response((), name, text=data.decode("utf-8"))
 
 
 # Bureaux, découpage ----------------------------------------------------------------------------------------------
@@ -720,6 +734,7 @@ def _offer_background(kind: str, b: PollingStation | None, election: Election | 
 
 
 @bp.post("/impressions")
+@requires("electoral.write")
 def print_start():
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -927,7 +942,7 @@ def api_voters():
     offset = max(request.args.get("offset", 0, type=int), 0)
     rows, total = roll.search(q, request.args.get("bureau", type=int), request.args.get("status", "registered"),
                               limit=limit, offset=offset)
-    audit.record("electoral.voters_searched", target_type="Voter", query=q[:100], results=total, via="api")
+    audit.record("electoral.voters_searched", target_type="Voter", results=total, via="api")
     db.session.commit()
     return jsonify(total=total, items=[voter_json(v) for v in rows])
 
