@@ -1,7 +1,8 @@
 """Long print runs in the background: the émargement lists or voter cards of a large commune (35 000 voters) must
 not hold a web request. A ``PrintJob`` row is written in the user's request (the outbox of the Celery task,
-DESIGN.md §4), ``tasks.run_print`` builds the file with its progress, the job page shows « prêt » and a download
-link. Small communes keep the direct path (the PDF in the answer).
+DESIGN.md §4; ``operations.start_print`` hands it over after the commit), ``tasks.run_print`` builds the file with
+its progress, the job page shows « prêt » and a download link. Small communes keep the direct path (the PDF in the
+answer).
 
 :func:`run` is idempotent: a finished job is left alone; a job found ``running`` (its worker died) is run again.
 It runs in system context (Celery's ``AppTask``) and narrows itself to the job's commune with the portal's
@@ -81,17 +82,6 @@ def start(kind: str, commune, bureau: PollingStation | None, election: Election 
     audit.record("electoral.print_requested", target=job, kind=kind, bureau=bureau.number if bureau else "all",
                  election=election.id if election else None, voters=voters)
     return job
-
-
-def enqueue(job_id: int) -> None:
-    """Hand the job to Celery (in the embedded default, eager: it runs here, now). Broker down: the job stays
-    queued and the beat entry ``electoral-requeue-prints`` queues it again."""
-    from .tasks import run_print
-
-    try:
-        run_print.apply_async(args=[job_id])
-    except Exception:  # noqa: BLE001 - the row is the outbox; requeue_stale() retries
-        log.exception("could not queue electoral print job %s; it stays queued", job_id)
 
 
 def run(job_id: int) -> str:
