@@ -1,3 +1,4 @@
+"""The forms of the electoral rolls' pages (French labels, dates as DD/MM/YYYY)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -126,10 +127,28 @@ class ElectionForm(FlaskForm):
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
     first_round = StringField(_l("First round"), validators=[DataRequired(), french_date])
     second_round = StringField(_l("Second round (if any)"), validators=[Optional()])
+    registration_deadline = StringField(_l("Registration deadline fixed by the decree (early election)"),
+                                        validators=[Optional()])
+    registration_deadline_reference = StringField(_l("Legal reference of this deadline"),
+                                                  validators=[Optional(), Length(max=300)])
 
     def validate_second_round(self, field):
         if field.data:
             french_date(self, field)
+
+    def validate_registration_deadline(self, field):
+        if field.data:
+            french_date(self, field)
+            if not (self.registration_deadline_reference.data or "").strip():
+                raise ValidationError(_l("Give the legal reference of this deadline (the decree convening the "
+                                         "voters)."))
+
+
+class DeadlineForm(FlaskForm):
+    """The registration deadline an election's decree fixes (empty: the deadline of article L. 17)."""
+    registration_deadline = ElectionForm.registration_deadline
+    registration_deadline_reference = ElectionForm.registration_deadline_reference
+    validate_registration_deadline = ElectionForm.validate_registration_deadline
 
 
 class CommissionForm(FlaskForm):

@@ -170,7 +170,8 @@ class Movement(TerritoryScoped, db.Model):
 
 
 class Election(TerritoryScoped, db.Model):
-    """Scrutin: its legal calendar is computed from its first round date (services/electoral/calendar.py)."""
+    """Scrutin: its legal calendar is computed from its first round date (services/electoral/calendar.py), with the
+    registration deadline of its decree when it has one."""
 
     __tablename__ = "electoral_election"
 
@@ -180,6 +181,10 @@ class Election(TerritoryScoped, db.Model):
     first_round: Mapped[dt.date] = mapped_column(Date, index=True)
     second_round: Mapped[dt.date | None] = mapped_column(Date)
     lists: Mapped[list] = mapped_column(JSON, default=list)
+    # an early election fixes its own registration deadline by decree (legislative elections of 30 June 2024: the
+    # lists as they stood on the decree's date): the date and its legal reference replace the L. 17 deadline
+    registration_deadline: Mapped[dt.date | None] = mapped_column(Date)
+    registration_deadline_reference: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -114,15 +114,35 @@ def delete_street(row: StreetBureau) -> None:
 
 # Elections -----------------------------------------------------------------------------------------------------
 
-def create_election(commune_insee: str, kind: str, first: dt.date, second: dt.date | None, title: str) -> Election:
+def create_election(commune_insee: str, kind: str, first: dt.date, second: dt.date | None, title: str,
+                    registration: tuple[dt.date, str] | None = None) -> Election:
+    """A new election; ``registration`` is the (date, legal reference) of a deadline fixed by its decree."""
     if second is not None and second <= first:
         raise Refused(_("The second round comes after the first."), "second_round")
     e = Election(commune_insee=commune_insee, kind=kind, first_round=first, second_round=second,
                  title=title.strip() or f"{KINDS[kind]} {first.strftime('%d/%m/%Y')}",
-                 lists=KIND_LISTS.get(kind, ["general"]))
+                 lists=KIND_LISTS.get(kind, ["general"]), registration_deadline_reference="")
+    _check_registration(e, registration)
     db.session.add(e)
-    audit.record("electoral.election_created", target_type="Election", kind=e.kind)
+    audit.record("electoral.election_created", target_type="Election", kind=e.kind,
+                 registration_deadline=registration[0].isoformat() if registration else None)
     return e
+
+
+def _check_registration(e: Election, registration: tuple[dt.date, str] | None) -> None:
+    if registration is not None and registration[0] >= e.first_round:
+        raise Refused(_("The registration deadline comes before the first round."), "registration_deadline")
+    e.registration_deadline = registration[0] if registration else None
+    e.registration_deadline_reference = registration[1].strip()[:300] if registration else ""
+
+
+def set_registration_deadline(e: Election, registration: tuple[dt.date, str] | None) -> None:
+    """Give the election the deadline its decree fixes, or (None) the deadline of article L. 17 again."""
+    before = e.registration_deadline.isoformat() if e.registration_deadline else None
+    _check_registration(e, registration)
+    audit.record("electoral.election_deadline_set", target=e, before=before,
+                 after=registration[0].isoformat() if registration else None,
+                 reference=e.registration_deadline_reference or None)
 
 
 # Imports -------------------------------------------------------------------------------------------------------

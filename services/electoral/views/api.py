@@ -13,7 +13,7 @@ from portal.registry import requires
 
 from .. import roll, schemas
 from ..access import election_or_404, voter_or_404
-from ..calendar import legal_calendar
+from ..calendar import election_calendar
 from .common import api_bp, bureaux, commune
 
 
@@ -81,7 +81,7 @@ def api_calendar(election_id: int):
                              "second_round": e.second_round.isoformat() if e.second_round else None},
                    deadlines=[{"date": d.day.isoformat(), "until": d.until.isoformat() if d.until else None,
                                "time": d.time or None, "label": str(d.label), "article": d.article}
-                              for d in legal_calendar(e.kind, e.first_round, e.second_round)])
+                              for d in election_calendar(e)])
 
 
 @api_bp.errorhandler(404)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -14,8 +14,8 @@ from portal.responses import pdf_response
 
 from .. import operations, pdf, roll
 from ..access import election_or_404
-from ..calendar import legal_calendar
-from ..forms import CommissionForm, ElectionForm
+from ..calendar import election_calendar
+from ..forms import CommissionForm, DeadlineForm, ElectionForm
 from ..models import Movement
 from .common import bp, bureaux, commune, elections
 
@@ -66,18 +66,49 @@ def election_add():
         first = roll.parse_date(form.first_round.data)
         second = roll.parse_date(form.second_round.data) if form.second_round.data else None
         try:
-            e = operations.create_election(commune().insee, form.kind.data, first, second, form.title.data or "")
+            e = operations.create_election(commune().insee, form.kind.data, first, second, form.title.data or "",
+                                           _registration(form))
         except operations.Refused as exc:
-            form.second_round.errors.append(str(exc))
+            getattr(form, exc.field).errors.append(str(exc))
         else:
             db.session.commit()
             return redirect(url_for("electoral.election", election_id=e.id))
     return render_template("electoral/elections.html", elections=elections(), form=form)
 
 
+def _registration(form) -> tuple[dt.date, str] | None:
+    if not form.registration_deadline.data:
+        return None
+    return roll.parse_date(form.registration_deadline.data), form.registration_deadline_reference.data or ""
+
+
+def _election_page(e, form, status: int = 200):
+    return render_template("electoral/election.html", e=e, calendar=election_calendar(e), bureaux=bureaux(),
+                           today=dt.date.today(), form=form), status
+
+
 @bp.get("/scrutins/<int:election_id>")
 def election(election_id: int):
     e = election_or_404(election_id)
-    return render_template("electoral/election.html", e=e, calendar=legal_calendar(e.kind, e.first_round,
-                                                                                     e.second_round),
-                           bureaux=bureaux(), today=dt.date.today())
+    form = DeadlineForm(formdata=None, data={
+        "registration_deadline": e.registration_deadline.strftime("%d/%m/%Y") if e.registration_deadline else "",
+        "registration_deadline_reference": e.registration_deadline_reference})
+    return _election_page(e, form)
+
+
+@bp.post("/scrutins/<int:election_id>/date-inscriptions")
+@requires("electoral.write")
+def election_deadline(election_id: int):
+    """Set (or clear) the registration deadline the election's decree fixes."""
+    e = election_or_404(election_id)
+    form = DeadlineForm()
+    if form.validate_on_submit():
+        try:
+            operations.set_registration_deadline(e, _registration(form))
+        except operations.Refused as exc:
+            form.registration_deadline.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("The calendar is updated."), "success")
+            return redirect(url_for("electoral.election", election_id=e.id))
+    return _election_page(e, form, 400)
