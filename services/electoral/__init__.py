@@ -1,5 +1,5 @@
 """Electoral rolls: voters, polling stations, movements with history, REU/ELIRE file import and export,
-émargement lists and voter cards as PDF, the legal calendar of elections.
+émargement lists and voter cards as PDF, procurations, the legal calendar of elections.
 
 Voters are personal data: only members of a commune holding ``electoral.read`` / ``electoral.write`` see them. The
 blueprints also refuse any active collectivity that is not a commune (EPCI, department), whatever its convention.
@@ -29,8 +29,8 @@ service = ServiceDescriptor(
     },
     permission_labels={"electoral.read": _l("Electoral rolls: read"),
                        "electoral.write": _l("Electoral rolls: change")},
-    nav=[NavEntry(_l("Voters"), "electoral.index"), NavEntry(_l("Register a voter"), "electoral.register",
-                                                             "electoral.write")],
+    # one entry: the service's own tabs (templates/electoral/_nav.html) are its only sub-menu
+    nav=[NavEntry(_l("Voters"), "electoral.index")],
     cli=cli,
     tasks=("services.electoral.tasks",),
     beat_schedule={"electoral-requeue-prints": {"task": "electoral.requeue_prints",
@@ -68,6 +68,9 @@ service = ServiceDescriptor(
         "electoral.commission_printed": _l("Commission de contrôle document printed"),
         "electoral.print_requested": _l("Print run started in the background"),
         "electoral.print_downloaded": _l("Print run downloaded"),
+        "electoral.procuration_recorded": _l("Procuration recorded"),
+        "electoral.procuration_cancelled": _l("Procuration cancelled"),
+        "electoral.procurations_imported": _l("Procurations imported from the REU"),
     },
     audit_detail_labels={
         "voters": _l("voters"), "voter": _l("voter"), "results": _l("results"), "kind": _l("kind"),
@@ -79,5 +82,6 @@ service = ServiceDescriptor(
         "registration_deadline": _l("registration deadline"), "background": _l("in the background"), "lines": _l("lines"), "new": _l("new"),
         "modified": _l("modified"), "reinstated": _l("reinstated"), "removed": _l("removed"),
         "unchanged": _l("unchanged"), "errors": _l("refused lines"), "new_bureaux": _l("new polling stations"),
+        "authority": _l("established by"), "procurations": _l("procurations"),
     },
 )

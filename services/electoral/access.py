@@ -10,7 +10,7 @@ from flask import abort, g, jsonify, request
 
 from portal.extensions import db
 
-from .models import Election, ImportBatch, Movement, PollingStation, PrintJob, StreetBureau, Voter
+from .models import Election, ImportBatch, Movement, PollingStation, PrintJob, Procuration, StreetBureau, Voter
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,10 @@ def election_or_404(election_id: int) -> Election:
 
 def job_or_404(job_id: int) -> PrintJob:
     return get_or_404(PrintJob, job_id)
+
+
+def procuration_or_404(procuration_id: int) -> Procuration:
+    return get_or_404(Procuration, procuration_id)
 
 
 def justification_or_404(movement_id: int) -> Movement:

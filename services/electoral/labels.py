@@ -30,3 +30,9 @@ LIST_LABELS = {"general": _l("Main list"), "eu": _l("Complementary list (Europea
 # reasons a person may choose (the others are written by imports and the demo)
 CHOSEN_REGISTRATION_REASONS = {k: v for k, v in REGISTRATION_REASONS.items() if k not in ("import", "demo")}
 CHOSEN_REMOVAL_REASONS = {k: v for k, v in REMOVAL_REASONS.items() if k != "import"}
+
+# who established a procuration (R. 72): an officer of judicial police (police, gendarmerie), a consulate abroad, the
+# online request « Ma procuration » validated at a police station, or a court (juge, greffier)
+PROCURATION_AUTHORITIES = {"police": _l("Police station"), "gendarmerie": _l("Gendarmerie"),
+                           "online": _l("« Ma procuration » (online, checked by the police or gendarmerie)"),
+                           "court": _l("Court (judge or clerk)"), "consulate": _l("Consulate (abroad)")}

@@ -27,6 +27,7 @@ from portal.models import Collectivity, User
 from portal.tenancy import territory_scope
 
 from . import pdf
+from .procurations import emargement_notes
 from .models import Election, PollingStation, PrintJob, Voter, legal_sort_key, utcnow
 
 log = logging.getLogger(__name__)
@@ -133,9 +134,10 @@ def _build(job: PrintJob, commune) -> tuple[bytes, int]:
     count = sum(len(v) for v in by.values())
     progress = _progress(job.id)
     if job.kind == "emargement":
+        notes = emargement_notes([v for voters in by.values() for v in voters], job.election)
         docs = pdf.render_emargements([(emargement_header(commune, b, job.election), by[b.id],
-                                        dict(bureau=b, election=job.election, commune=commune)) for b in bureaux],
-                                       progress)
+                                        dict(bureau=b, election=job.election, commune=commune, procurations=notes))
+                                       for b in bureaux], progress)
     else:
         htmls = [pdf.render_html("electoral/pdf/cards.html", cards_header(commune, b), voters=by[b.id], bureau=b,
                                  commune=commune, qr=pdf.card_qr) for b in bureaux]

@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.registry import requires
 from portal.responses import pdf_response
 
-from .. import operations, pdf, printing, roll
+from .. import operations, pdf, printing, procurations, roll
 from ..access import bureau_or_404, election_or_404, job_or_404
 from ..forms import ConfirmForm
 from ..models import Election, PollingStation, PrintJob, Voter, legal_sort_key
@@ -54,7 +54,8 @@ def emargement(bureau_id: int):
     if len(voters) > printing.inline_limit():
         return _offer_background("emargement", b, election, len(voters))
     [data] = pdf.render_emargements([(_emargement_header(b, election), voters,
-                                      dict(bureau=b, election=election, commune=commune()))])
+                                      dict(bureau=b, election=election, commune=commune(),
+                                           procurations=procurations.emargement_notes(voters, election)))])
     audit.record("electoral.emargement_printed", target=b, voters=len(voters),
                  election=election.id if election else None)
     db.session.commit()
@@ -76,8 +77,10 @@ def emargement_all():
     total = sum(len(x) for x in by_bureau.values())
     if total > printing.inline_limit():
         return _offer_background("emargement", None, election, total)
+    notes = procurations.emargement_notes([v for x in by_bureau.values() for v in x], election)
     rendered = pdf.render_emargements([(_emargement_header(b, election), by_bureau[b.id],
-                                        dict(bureau=b, election=election, commune=commune())) for b in all_bureaux])
+                                        dict(bureau=b, election=election, commune=commune(), procurations=notes))
+                                       for b in all_bureaux])
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
         for b, data in zip(all_bureaux, rendered):

@@ -18,7 +18,7 @@ from .. import labels, roll
 from ..access import justification_or_404, voter_or_404
 from ..calendar import upcoming
 from ..forms import JUSTIFICATION_TYPES, ChangeForm, RemoveForm, VoterForm
-from ..models import Election, Movement, PollingStation, legal_sort_key
+from ..models import Election, Movement, PollingStation, Procuration, legal_sort_key
 from .common import bp, bureaux, commune, elections, justification_of, registered
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,11 @@ def voter(voter_id: int):
     v = voter_or_404(voter_id)
     audit.record("electoral.voter_viewed", target=v)
     db.session.commit()
+    given = db.session.scalars(select(Procuration).where(Procuration.mandant_id == v.id)
+                               .order_by(Procuration.valid_until.desc())).all()
     return render_template("electoral/voter.html", v=v, remove_form=RemoveForm(formdata=None),
-                           removal_reasons=labels.REMOVAL_REASONS, reinstate_form=RemoveForm(formdata=None))
+                           removal_reasons=labels.REMOVAL_REASONS, reinstate_form=RemoveForm(formdata=None),
+                           procurations=given)
 
 
 def _voter_form_choices(form):
