@@ -65,8 +65,11 @@ def register():
     proposed from the address needs a reason."""
     form = VoterForm()
     _voter_form_choices(form)
-    if request.method == "GET" and not form.effective_on.data:
-        form.effective_on.data = dt.date.today().strftime("%d/%m/%Y")
+    if request.method == "GET":
+        form.effective_on.data = form.effective_on.data or dt.date.today().strftime("%d/%m/%Y")
+        postcodes = commune().postal_code_list
+        if len(postcodes) == 1:  # one postcode: most new voters live at it (the secretary changes it if not)
+            form.postal_code.data, form.city.data = postcodes[0], commune().name.upper()
     duplicates, elsewhere, proposed = [], False, None
     if form.validate_on_submit():
         data = form.values()
