@@ -9,9 +9,11 @@ import datetime as _dt
 from flask_babel import lazy_gettext as _l
 
 from portal.registry import NavEntry, ServiceDescriptor, service_folder
+from portal.settings import Setting
 
 from .cli import cli
 from .home import home_panel
+from .schemas import OPENAPI
 from .views import api_bp, bp
 
 service = ServiceDescriptor(
@@ -38,6 +40,16 @@ service = ServiceDescriptor(
     models=("services.electoral.models",),
     migrations=service_folder(__file__, "migrations"),
     collectivity_kinds=("commune",),
+    openapi=OPENAPI,
+    settings=(
+        Setting("ELECTORAL_PRINT_INLINE_VOTERS", 3000, "above this many voters, émargement lists and voter cards "
+                "are prepared by a Celery task (« Impressions »)"),
+        Setting("ELECTORAL_PRINT_DIR", "", "folder of the background print runs, shared by web and worker hosts "
+                "(empty: instance/electoral-prints)"),
+        Setting("ELECTORAL_IMPORT_REMOVAL_PERCENT", 10.0, "an import removing more than this share of the roll "
+                "needs the number of removals typed"),
+        Setting("ELECTORAL_IMPORT_REMOVAL_MAX", 50, "… or more than this many voters, whatever the share"),
+    ),
     home_panel=home_panel,
     audit_labels={
         "electoral.voters_searched": _l("Voters searched"),

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -16,6 +15,7 @@ from portal import audit
 from portal.extensions import db
 from portal.models import fold
 from portal.outbox import enqueue_after_commit
+from portal.settings import setting
 
 from . import csvio, printing
 from .calendar import KIND_LISTS, KINDS
@@ -151,9 +151,8 @@ def removals_need_typing(plan: csvio.Plan) -> bool:
     """Many removals at once (a truncated file?) need their number typed, not a plain click. The threshold is
     ``ELECTORAL_IMPORT_REMOVAL_PERCENT`` % of the roll (default 10), at most ``ELECTORAL_IMPORT_REMOVAL_MAX`` (50)."""
     registered = db.session.scalar(select(func.count(Voter.id)).where(Voter.status == "registered")) or 0
-    threshold = csvio.removal_threshold(
-        registered, float(current_app.config.get("ELECTORAL_IMPORT_REMOVAL_PERCENT") or 10),
-        int(current_app.config.get("ELECTORAL_IMPORT_REMOVAL_MAX") or 50))
+    threshold = csvio.removal_threshold(registered, setting("ELECTORAL_IMPORT_REMOVAL_PERCENT"),
+                                        setting("ELECTORAL_IMPORT_REMOVAL_MAX"))
     return len(plan.removed) > threshold
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from portal import audit
 from portal.extensions import db
 from portal.models import Collectivity, User
+from portal.settings import setting
 from portal.tenancy import territory_scope
 
 from . import pdf
@@ -38,11 +39,11 @@ STALE_QUEUED = dt.timedelta(minutes=5)
 
 
 def inline_limit() -> int:
-    return int(current_app.config.get("ELECTORAL_PRINT_INLINE_VOTERS") or DEFAULT_INLINE_VOTERS)
+    return int(setting("ELECTORAL_PRINT_INLINE_VOTERS") or DEFAULT_INLINE_VOTERS)
 
 
 def print_dir() -> Path:
-    folder = current_app.config.get("ELECTORAL_PRINT_DIR") or str(Path(current_app.instance_path) / "electoral-prints")
+    folder = setting("ELECTORAL_PRINT_DIR") or str(Path(current_app.instance_path) / "electoral-prints")
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     return path

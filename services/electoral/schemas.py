@@ -112,7 +112,8 @@ def _path_id(name: str) -> list:
 OPENAPI_PATHS = {
     "/electoral/voters": {
         "post": {"summary": "Register a voter (electoral.write); duplicates first: 409",
-                 "requestBody": {"content": {"application/json": {"schema": VOTER_REQUEST}}},
+                 "requestBody": {"content": {"application/json": {"schema": {
+                     "$ref": "#/components/schemas/ElectoralVoterRequest"}}}},
                  "responses": {"201": {"description": "Registered"}, "400": {"description": "Invalid fields"},
                                "409": {"description": "Possible duplicate"},
                                "422": {"description": "Refused by a rule of the roll"}}},
@@ -125,3 +126,6 @@ OPENAPI_PATHS = {
         "summary": "Legal calendar of an election with the articles of the Code électoral",
         "parameters": _path_id("election_id"), "responses": _OK}},
 }
+
+# the service's part of /api/v1/openapi.json, declared in the descriptor
+OPENAPI = {"paths": OPENAPI_PATHS, "schemas": {"ElectoralVoterRequest": VOTER_REQUEST}}

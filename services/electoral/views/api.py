@@ -1,5 +1,5 @@
 """The JSON API of the electoral rolls (/api/v1/electoral/): search, one voter, registration, bureaux, calendar.
-Requests are validated and documented from :mod:`..schemas`."""
+Requests are validated and documented (the descriptor's ``openapi``) from :mod:`..schemas`."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +7,6 @@ import datetime as dt
 from flask import jsonify, request
 
 from portal import audit
-from portal.api import register_paths
 from portal.extensions import db
 from portal.registry import requires
 
@@ -88,5 +87,3 @@ def api_calendar(election_id: int):
 def api_not_found(exc):
     return jsonify(error="Not Found", status=404), 404
 
-
-register_paths(schemas.OPENAPI_PATHS)
