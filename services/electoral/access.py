@@ -1,6 +1,8 @@
 """Who may open the electoral rolls, and the lookups of the service's rows (404 outside the active commune).
 
-Every lookup goes through the portal's tenancy filter: a row of another commune is simply not found.
+Every lookup is ``portal.lookups.get_or_404``, through the tenancy filter: a row of another commune is simply not
+found. The gate already refuses a collectivity the descriptor does not serve; :func:`only_communes` keeps the
+service's own JSON answer for its API.
 """
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import logging
 
 from flask import abort, g, jsonify, request
 
-from portal.extensions import db
+from portal.lookups import get_or_404
 
 from .models import Election, ImportBatch, Movement, PollingStation, PrintJob, Procuration, StreetBureau, Voter
 
@@ -24,14 +26,6 @@ def only_communes():
             return jsonify(error="Forbidden", status=403, message="Electoral rolls are open to communes only."), 403
         abort(403)
     return None
-
-
-def get_or_404(model, row_id):
-    """The row of the active commune with this id, or 404."""
-    row = db.session.get(model, row_id) if row_id is not None else None
-    if row is None:
-        abort(404)
-    return row
 
 
 def voter_or_404(voter_id: int) -> Voter:
@@ -60,15 +54,12 @@ def procuration_or_404(procuration_id: int) -> Procuration:
 
 def justification_or_404(movement_id: int) -> Movement:
     """A movement that has a supporting document."""
-    m = db.session.get(Movement, movement_id)
-    if m is None or not m.justification:
+    m = get_or_404(Movement, movement_id)
+    if not m.justification:
         abort(404)
     return m
 
 
 def pending_batch_or_404(batch_id: int) -> ImportBatch:
     """An import still waiting for its confirmation."""
-    batch = db.session.get(ImportBatch, batch_id)
-    if batch is None or batch.status != "pending":
-        abort(404)
-    return batch
+    return get_or_404(ImportBatch, batch_id, status="pending")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, g
+from flask import Blueprint
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.lookups import active_commune
 
 from .. import labels
 from ..access import only_communes
@@ -36,8 +37,8 @@ def template_labels():
 
 
 def commune():
-    """The active collectivity (a commune: :func:`only_communes` refused the others)."""
-    return g.collectivity
+    """The active commune (403 for any other collectivity)."""
+    return active_commune()
 
 
 def bureaux() -> list[PollingStation]:
