@@ -42,6 +42,10 @@ def test_large_emargement_list_is_prepared_in_the_background(app, crowd, login_a
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200 and resp.mimetype == "text/html"
     assert "compte 10 électeurs" in body and "Préparer le document" in body
+    # an elected official reads the offer, without a button they may not use (electoral.write)
+    elected = login_as("elected_a").get(url).get_data(as_text=True)
+    assert "compte 10 électeurs" in elected and "Préparer le document" not in elected
+    c = login_as("secretary_a")
     resp = c.post("/s/electoral/impressions", {"kind": "emargement", "bureau": str(crowd.bureau_a),
                                                "scrutin": str(crowd.election_a)}, csrf_from=url)
     assert resp.status_code == 302
