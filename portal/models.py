@@ -349,13 +349,21 @@ class OutgoingEmail(db.Model):
     sent_at: Mapped[dt.datetime | None]
 
 
+# letters Unicode does not decompose into a base letter and an accent: transliterated before folding, so that
+# ŒUVRARD sorts as OEUVRARD (between OBERT and OZANNE) instead of losing its first letter
+_TRANSLITERATION = str.maketrans({"Œ": "OE", "œ": "oe", "Æ": "AE", "æ": "ae", "ß": "ss", "ẞ": "SS", "Ø": "O",
+                                  "ø": "o", "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Þ": "TH",
+                                  "þ": "th", "Ħ": "H", "ħ": "h", "ı": "i", "Ŀ": "L", "ŀ": "l", "Ŋ": "NG", "ŋ": "ng",
+                                  "Ŧ": "T", "ŧ": "t", "’": "'"})
+
+
 def fold(text: str) -> str:
-    """Lower-case, accent-free form with punctuation as single spaces, used for search columns:
-    « Aix-Villemaur-Pâlis » → « aix villemaur palis »."""
+    """Lower-case, accent-free form with punctuation as single spaces, used for search columns and the legal order
+    of the lists: « Aix-Villemaur-Pâlis » → « aix villemaur palis », « ŒUVRARD » → « oeuvrard »."""
     import re
     import unicodedata
 
-    norm = unicodedata.normalize("NFKD", text or "")
+    norm = unicodedata.normalize("NFKD", (text or "").translate(_TRANSLITERATION))
     bare = "".join(c for c in norm if not unicodedata.combining(c)).lower()
     return re.sub(r"[^0-9a-z]+", " ", bare).strip()
 

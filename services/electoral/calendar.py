@@ -32,6 +32,7 @@ class Deadline:
     article: str
     time: str = ""
     until: dt.date | None = None  # a window: from ``day`` to ``until``
+    decree: bool = False  # ``article`` is the reference of the election's decree, not an article of the Code
 
 
 def friday_before(day: dt.date, n: int) -> dt.date:
@@ -45,10 +46,15 @@ def thursday_before(day: dt.date, n: int) -> dt.date:
     return day - dt.timedelta(days=back + 7 * (n - 1))
 
 
-def legal_calendar(kind: str, first_round: dt.date, second_round: dt.date | None = None) -> list[Deadline]:
+def legal_calendar(kind: str, first_round: dt.date, second_round: dt.date | None = None,
+                   registration: tuple[dt.date, str] | None = None) -> list[Deadline]:
+    """The deadlines of an election; ``registration`` (date, legal reference) replaces the L. 17 registration
+    deadline when the election's decree fixes its own."""
     d = first_round
+    reg_day, reg_article = registration if registration else (friday_before(d, 6), "L. 17 I")
     items = [
-        Deadline(friday_before(d, 6), _l("Last day to apply for registration on the electoral roll"), "L. 17 I"),
+        Deadline(reg_day, _l("Last day to apply for registration on the electoral roll"), reg_article,
+                 decree=registration is not None),
         Deadline(d - dt.timedelta(days=24), _l("Meeting window of the commission de contrôle"), "L. 19, R. 7",
                  until=d - dt.timedelta(days=21)),
         Deadline(d - dt.timedelta(days=20), _l("Last day to publish the roll after the commission de contrôle"),
@@ -66,11 +72,17 @@ def legal_calendar(kind: str, first_round: dt.date, second_round: dt.date | None
     return sorted(items, key=lambda x: x.day)
 
 
+def election_calendar(e) -> list[Deadline]:
+    """The calendar of an :class:`~.models.Election`, with its own registration deadline when its decree sets one."""
+    override = (e.registration_deadline, e.registration_deadline_reference) if e.registration_deadline else None
+    return legal_calendar(e.kind, e.first_round, e.second_round, override)
+
+
 def upcoming(elections, today: dt.date, limit: int = 5) -> list[tuple]:
     """(election, deadline) pairs not yet passed, soonest first."""
     out = []
     for e in elections:
-        for item in legal_calendar(e.kind, e.first_round, e.second_round):
+        for item in election_calendar(e):
             if (item.until or item.day) >= today:
                 out.append((e, item))
     return sorted(out, key=lambda x: x[1].day)[:limit]

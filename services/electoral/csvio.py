@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import fold
+from portal.responses import safe_dict_writer
 
 from . import roll
 from .models import PollingStation, Voter, identity_key, legal_sort_key
@@ -130,35 +131,11 @@ def parse(raw: bytes, commune_insee: str, today: dt.date) -> tuple[dict, list, i
             errors.append((number, _("%(n)d columns instead of %(expected)d.", n=len(cells), expected=len(header))))
             continue
         get = {name: cells[i].strip() for name, i in index.items()}
-        problems = []
-        list_name = _LIST_ALIASES.get(fold(get.get("TypeListe", "")))
-        if list_name is None:
-            problems.append(_("unknown list type “%(value)s” (LG, LCE or LCM)", value=get.get("TypeListe", "")))
-        code = get.get("CodeCommune", "")
-        if code and code != commune_insee:
-            problems.append(_("the line is about another commune (%(code)s)", code=code))
-        sex = get["Sexe"].upper()
-        if sex not in ("M", "F"):
-            problems.append(_("the sex must be M or F"))
-        for col in ("NomdeNaissance", "Prenoms"):
-            if not get[col]:
-                problems.append(_("%(column)s is empty", column=col))
-        birth = roll.parse_date(get["DateDeNaissance"])
-        if birth is None or len(get["DateDeNaissance"]) != 10 or "/" not in get["DateDeNaissance"]:
-            problems.append(_("invalid date of birth “%(value)s” (DD/MM/YYYY)", value=get["DateDeNaissance"]))
-            birth = None
-        elif roll.check_age is not None:
-            try:
-                roll.check_age(birth, today)
-            except roll.RollError:
-                problems.append(_("voter under 18 or implausible date of birth"))
-        if not get["NomComNaissance"] and not get["PaysNaissance"]:
-            problems.append(_("place of birth missing (commune or country)"))
-        if list_name in ("eu", "municipal") and not get["Nationalite"]:
-            problems.append(_("nationality required on a complementary list"))
+        problems, list_name, birth = _line_problems(get, commune_insee, today)
         if problems:
             errors.append((number, "\u00a0; ".join(problems) + "."))
             continue
+        sex = get["Sexe"].upper()
         data = {attr: get.get(col, "") for col, attr in FIELD_OF.items()}
         data["sex"] = sex
         data["birth_date"] = birth
@@ -176,9 +153,54 @@ def parse(raw: bytes, commune_insee: str, today: dt.date) -> tuple[dict, list, i
     return people, errors, count
 
 
+def commune_code(code: str, department: str) -> str:
+    """The INSEE code of a line: ``CodeCommune`` is either the 5-character INSEE code or, in ELIRE files, the
+    3-character code within ``CodeDepartement`` (``002`` in ``10`` → ``10002``; ``101`` in ``971`` → ``97101``)."""
+    code, department = code.strip(), department.strip().upper()
+    if not code or len(code) >= 5 or not department:
+        return code
+    if code.isdigit():
+        code = code.zfill(3)
+    return (department[:2] if len(department) == 3 else department.zfill(2)) + code
+
+
+def _line_problems(get: dict, commune_insee: str, today: dt.date) -> tuple[list, str | None, dt.date | None]:
+    """What is wrong with one line (French, for the report) → (problems, list name, date of birth)."""
+    problems = []
+    list_name = _LIST_ALIASES.get(fold(get.get("TypeListe", "")))
+    if list_name is None:
+        problems.append(_("unknown list type “%(value)s” (LG, LCE or LCM)", value=get.get("TypeListe", "")))
+    code = commune_code(get.get("CodeCommune", ""), get.get("CodeDepartement", ""))
+    if code and code != commune_insee:
+        problems.append(_("the line is about another commune (%(code)s)", code=code))
+    if get["Sexe"].upper() not in ("M", "F"):
+        problems.append(_("the sex must be M or F"))
+    for col in ("NomdeNaissance", "Prenoms"):
+        if not get[col]:
+            problems.append(_("%(column)s is empty", column=col))
+    birth = roll.parse_date(get["DateDeNaissance"])
+    if birth is None or len(get["DateDeNaissance"]) != 10 or "/" not in get["DateDeNaissance"]:
+        problems.append(_("invalid date of birth “%(value)s” (DD/MM/YYYY)", value=get["DateDeNaissance"]))
+        birth = None
+    else:
+        try:
+            roll.check_age(birth, today)
+        except roll.RollError:
+            problems.append(_("voter under 18 or implausible date of birth"))
+    if not get["NomComNaissance"] and not get["PaysNaissance"]:
+        problems.append(_("place of birth missing (commune or country)"))
+    if list_name in ("eu", "municipal") and not get["Nationalite"]:
+        problems.append(_("nationality required on a complementary list"))
+    return problems, list_name, birth
+
+
 def plan_import(raw: bytes, commune_insee: str, today: dt.date | None = None) -> Plan:
     today = today or dt.date.today()
     people, errors, count = parse(raw, commune_insee, today)
+    if count == 0:
+        # a header alone would remove every voter of the roll: an empty file never empties a roll
+        raise FileError(_("The file holds no voter line (only the header): an import never empties the roll. "
+                          "Check that the export from the REU or the former software is complete."))
     plan = Plan(errors=errors, lines=count)
     bureaux = {b.number: b for b in db.session.scalars(select(PollingStation))}
     for row in people.values():
@@ -208,6 +230,12 @@ def plan_import(raw: bytes, commune_insee: str, today: dt.date | None = None) ->
     plan.removed = sorted(current.values(), key=legal_sort_key)
     plan.errors.sort()
     return plan
+
+
+def removal_threshold(registered: int, percent: float, at_most: int) -> int:
+    """How many removals an import may make on a plain confirmation: ``percent`` % of the roll, at most ``at_most``.
+    Above it the secretary types the number of voters the import removes."""
+    return min(at_most, int(registered * percent / 100))
 
 
 def _row_values(row: Row) -> dict:
@@ -330,8 +358,9 @@ def export_rows(voters, commune, today: dt.date | None = None):
 
 
 def export_csv(voters, commune, today: dt.date | None = None) -> bytes:
+    """The roll in the arrêté's layout, every cell neutralised against spreadsheet formulas."""
     out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, delimiter=";", lineterminator="\r\n")
+    writer = safe_dict_writer(out, fieldnames=COLUMNS, delimiter=";", lineterminator="\r\n")
     writer.writeheader()
     for row in export_rows(voters, commune, today):
         writer.writerow(row)

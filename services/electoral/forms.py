@@ -1,9 +1,11 @@
+"""The forms of the electoral rolls' pages (French labels, dates as DD/MM/YYYY)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.widgets import HiddenInput
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from . import roll
@@ -126,10 +128,28 @@ class ElectionForm(FlaskForm):
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
     first_round = StringField(_l("First round"), validators=[DataRequired(), french_date])
     second_round = StringField(_l("Second round (if any)"), validators=[Optional()])
+    registration_deadline = StringField(_l("Registration deadline fixed by the decree (early election)"),
+                                        validators=[Optional()])
+    registration_deadline_reference = StringField(_l("Legal reference of this deadline"),
+                                                  validators=[Optional(), Length(max=300)])
 
     def validate_second_round(self, field):
         if field.data:
             french_date(self, field)
+
+    def validate_registration_deadline(self, field):
+        if field.data:
+            french_date(self, field)
+            if not (self.registration_deadline_reference.data or "").strip():
+                raise ValidationError(_l("Give the legal reference of this deadline (the decree convening the "
+                                         "voters)."))
+
+
+class DeadlineForm(FlaskForm):
+    """The registration deadline an election's decree fixes (empty: the deadline of article L. 17)."""
+    registration_deadline = ElectionForm.registration_deadline
+    registration_deadline_reference = ElectionForm.registration_deadline_reference
+    validate_registration_deadline = ElectionForm.validate_registration_deadline
 
 
 class CommissionForm(FlaskForm):
@@ -138,3 +158,33 @@ class CommissionForm(FlaskForm):
 
     du = StringField(_l("From"), validators=[DataRequired(), french_date])
     au = StringField(_l("To"), validators=[DataRequired(), french_date])
+
+
+class ProcurationForm(FlaskForm):
+    """A procuration as the mairie records it from the receipt (récépissé) the authority gave the mandant."""
+    mandant = IntegerField(widget=HiddenInput(), validators=[DataRequired()])
+    proxy_birth_name = StringField(_l("Birth name of the mandataire"), validators=[DataRequired(), Length(max=100)])
+    proxy_usage_name = StringField(_l("Usage name (if different)"), validators=[Optional(), Length(max=100)])
+    proxy_first_names = StringField(_l("First names of the mandataire"), validators=[DataRequired(), Length(max=200)])
+    proxy_birth_date = StringField(_l("Date of birth of the mandataire"), validators=[DataRequired(), french_date])
+    proxy_commune = StringField(_l("Commune where the mandataire is registered"),
+                                validators=[Optional(), Length(max=100)])
+    proxy_ine = StringField(_l("INE of the mandataire, if known"), validators=[Optional(), Length(max=20)])
+    election = SelectField(_l("Valid for"), coerce=int, choices=[])
+    valid_from = StringField(_l("First day (procuration for a period)"), validators=[Optional()])
+    valid_until = StringField(_l("Last day (one year at most)"), validators=[Optional()])
+    authority = SelectField(_l("Established by"), choices=[])
+    established_on = StringField(_l("Established on"), validators=[DataRequired(), french_date])
+    reference = StringField(_l("Reference of the receipt"), validators=[Optional(), Length(max=60)])
+
+    def validate_valid_from(self, field):
+        if field.data:
+            french_date(self, field)
+
+    def validate_valid_until(self, field):
+        if field.data:
+            french_date(self, field)
+
+
+class ProcurationImportForm(FlaskForm):
+    file = FileField(_l("File of procurations from the REU (CSV)"), validators=[DataRequired()])

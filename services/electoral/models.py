@@ -170,7 +170,8 @@ class Movement(TerritoryScoped, db.Model):
 
 
 class Election(TerritoryScoped, db.Model):
-    """Scrutin: its legal calendar is computed from its first round date (services/electoral/calendar.py)."""
+    """Scrutin: its legal calendar is computed from its first round date (services/electoral/calendar.py), with the
+    registration deadline of its decree when it has one."""
 
     __tablename__ = "electoral_election"
 
@@ -180,6 +181,10 @@ class Election(TerritoryScoped, db.Model):
     first_round: Mapped[dt.date] = mapped_column(Date, index=True)
     second_round: Mapped[dt.date | None] = mapped_column(Date)
     lists: Mapped[list] = mapped_column(JSON, default=list)
+    # an early election fixes its own registration deadline by decree (legislative elections of 30 June 2024: the
+    # lists as they stood on the decree's date): the date and its legal reference replace the L. 17 deadline
+    registration_deadline: Mapped[dt.date | None] = mapped_column(Date)
+    registration_deadline_reference: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -228,3 +233,47 @@ class PrintJob(TerritoryScoped, db.Model):
 
     bureau: Mapped[PollingStation | None] = relationship()
     election: Mapped[Election | None] = relationship()
+
+
+class Procuration(TerritoryScoped, db.Model):
+    """A procuration (Code électoral L. 71 to L. 78, as reformed on 1 January 2022): a voter of the roll (the
+    mandant) lets another voter (the mandataire), who may be registered in another commune, vote in their place —
+    for one election, or for a period of at most one year. Kept after its end or cancellation (history)."""
+
+    __tablename__ = "electoral_procuration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mandant_id: Mapped[int] = mapped_column(ForeignKey("electoral_voter.id"), index=True)
+    proxy_birth_name: Mapped[str] = mapped_column(String(100))
+    proxy_usage_name: Mapped[str] = mapped_column(String(100), default="")
+    proxy_first_names: Mapped[str] = mapped_column(String(200))
+    proxy_birth_date: Mapped[dt.date] = mapped_column(Date)
+    proxy_commune: Mapped[str] = mapped_column(String(100), default="")  # where the mandataire is registered
+    proxy_ine: Mapped[str] = mapped_column(String(20), default="")
+    proxy_key: Mapped[str] = mapped_column(String(300), index=True)  # identity_key of the mandataire (L. 73)
+    election_id: Mapped[int | None] = mapped_column(ForeignKey("electoral_election.id", ondelete="SET NULL"))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    authority: Mapped[str] = mapped_column(String(20))  # police, gendarmerie, consulate, online, court
+    established_on: Mapped[dt.date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(60), default="")
+    source: Mapped[str] = mapped_column(String(10), default="manual")  # manual / import
+    cancelled_on: Mapped[dt.date | None] = mapped_column(Date)
+    author: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    mandant: Mapped[Voter] = relationship()
+    election: Mapped[Election | None] = relationship()
+
+    @property
+    def proxy_name(self) -> str:
+        usage = f" ({self.proxy_usage_name})" if self.proxy_usage_name and \
+            self.proxy_usage_name != self.proxy_birth_name else ""
+        return f"{self.proxy_birth_name}{usage} {self.proxy_first_names}"
+
+    @property
+    def established_in_france(self) -> bool:
+        return self.authority != "consulate"
+
+    def active_on(self, day: dt.date) -> bool:
+        return self.cancelled_on is None and self.valid_from <= day <= self.valid_until

@@ -79,10 +79,12 @@ def wrap_chars(text: str, width: int) -> list[str]:
     return textwrap.wrap(" ".join(str(text or "").split()), width) or [""]
 
 
-def emargement_pages(voters) -> list[dict]:
+def emargement_pages(voters, notes: dict | None = None) -> list[dict]:
     """Paginate the émargement list. Each page: its rows, each the lines of text running across all columns (a
     row's cells start on the same line; one line of padding under them for the signature), and the lines it uses.
-    Voters must already be in the legal order."""
+    Voters must already be in the legal order. ``notes`` (voter id → text) are printed under the address: the
+    procuration beside its mandant, where the mandataire signs (R. 76)."""
+    notes = notes or {}
     widths = dict(EMARGEMENT_COLUMNS)
     inner = {key: width - 2 for key, width in EMARGEMENT_COLUMNS}  # one space each side of a cell
     keys = [key for key, _ in EMARGEMENT_COLUMNS if key != "sign"]
@@ -102,7 +104,8 @@ def emargement_pages(voters) -> list[dict]:
                  "first": wrap_chars(v.first_names, inner["first"]),
                  "birth": [v.birth_date.strftime("%d/%m/%Y") if v.birth_date else ""]
                  + wrap_chars(v.birth_place_line, inner["birth"]),
-                 "address": wrap_chars(v.address_line, inner["address"])}
+                 "address": wrap_chars(v.address_line, inner["address"])
+                 + (wrap_chars(notes[v.id], inner["address"]) if v.id in notes else [])}
         lines = max(len(cell) for cell in cells.values())
         if page["used"] + lines + 1 > page["capacity"] and page["rows"]:
             page = new_page()
@@ -152,7 +155,8 @@ def emargement_chunks(header: str, voters, chunk_pages: int | None = None, **con
     """The émargement list of one bureau as HTML documents of at most ``chunk_pages`` pages each. The pagination
     is computed once for the whole bureau, so each chunk carries the true « page x/y » and order numbers; the PDFs
     of the chunks are concatenated in order (``merge_pdfs``)."""
-    return _chunk_htmls(header, emargement_pages(voters), len(voters), chunk_pages or CHUNK_PAGES, context)
+    return _chunk_htmls(header, emargement_pages(voters, context.get("procurations")), len(voters),
+                        chunk_pages or CHUNK_PAGES, context)
 
 
 def _chunk_htmls(header: str, pages: list[dict], voter_count: int, chunk_pages: int, context: dict) -> list[str]:
@@ -185,7 +189,8 @@ def render_emargements(lists: list[tuple[str, list, dict]], progress=None) -> li
     ``CHUNKS_PER_WORKER`` documents (never fewer than ``CHUNK_PAGES`` pages). Each chunk goes to the pool as soon
     as its HTML is ready, and a bureau's PDF is merged as soon as its last chunk is back, while the workers go on
     with the others: the work of this process overlaps theirs."""
-    paginated = [(header, emargement_pages(voters), len(voters), context) for header, voters, context in lists]
+    paginated = [(header, emargement_pages(voters, context.get("procurations")), len(voters), context)
+                 for header, voters, context in lists]
     total = sum(len(pages) for _, pages, _, _ in paginated)
     size = max(CHUNK_PAGES, -(-total // (workers() * CHUNKS_PER_WORKER)))
     n_chunks = sum(-(-max(len(pages), 1) // size) for _, pages, _, _ in paginated)

@@ -1,7 +1,8 @@
 """Long print runs in the background: the émargement lists or voter cards of a large commune (35 000 voters) must
 not hold a web request. A ``PrintJob`` row is written in the user's request (the outbox of the Celery task,
-DESIGN.md §4), ``tasks.run_print`` builds the file with its progress, the job page shows « prêt » and a download
-link. Small communes keep the direct path (the PDF in the answer).
+DESIGN.md §4; ``operations.start_print`` hands it over after the commit), ``tasks.run_print`` builds the file with
+its progress, the job page shows « prêt » and a download link. Small communes keep the direct path (the PDF in the
+answer).
 
 :func:`run` is idempotent: a finished job is left alone; a job found ``running`` (its worker died) is run again.
 It runs in system context (Celery's ``AppTask``) and narrows itself to the job's commune with the portal's
@@ -23,9 +24,11 @@ from sqlalchemy import select, update
 from portal import audit
 from portal.extensions import db
 from portal.models import Collectivity, User
+from portal.settings import setting
 from portal.tenancy import territory_scope
 
 from . import pdf
+from .procurations import emargement_notes
 from .models import Election, PollingStation, PrintJob, Voter, legal_sort_key, utcnow
 
 log = logging.getLogger(__name__)
@@ -36,11 +39,11 @@ STALE_QUEUED = dt.timedelta(minutes=5)
 
 
 def inline_limit() -> int:
-    return int(current_app.config.get("ELECTORAL_PRINT_INLINE_VOTERS") or DEFAULT_INLINE_VOTERS)
+    return int(setting("ELECTORAL_PRINT_INLINE_VOTERS") or DEFAULT_INLINE_VOTERS)
 
 
 def print_dir() -> Path:
-    folder = current_app.config.get("ELECTORAL_PRINT_DIR") or str(Path(current_app.instance_path) / "electoral-prints")
+    folder = setting("ELECTORAL_PRINT_DIR") or str(Path(current_app.instance_path) / "electoral-prints")
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -81,17 +84,6 @@ def start(kind: str, commune, bureau: PollingStation | None, election: Election 
     audit.record("electoral.print_requested", target=job, kind=kind, bureau=bureau.number if bureau else "all",
                  election=election.id if election else None, voters=voters)
     return job
-
-
-def enqueue(job_id: int) -> None:
-    """Hand the job to Celery (in the embedded default, eager: it runs here, now). Broker down: the job stays
-    queued and the beat entry ``electoral-requeue-prints`` queues it again."""
-    from .tasks import run_print
-
-    try:
-        run_print.apply_async(args=[job_id])
-    except Exception:  # noqa: BLE001 - the row is the outbox; requeue_stale() retries
-        log.exception("could not queue electoral print job %s; it stays queued", job_id)
 
 
 def run(job_id: int) -> str:
@@ -143,9 +135,10 @@ def _build(job: PrintJob, commune) -> tuple[bytes, int]:
     count = sum(len(v) for v in by.values())
     progress = _progress(job.id)
     if job.kind == "emargement":
+        notes = emargement_notes([v for voters in by.values() for v in voters], job.election)
         docs = pdf.render_emargements([(emargement_header(commune, b, job.election), by[b.id],
-                                        dict(bureau=b, election=job.election, commune=commune)) for b in bureaux],
-                                       progress)
+                                        dict(bureau=b, election=job.election, commune=commune, procurations=notes))
+                                       for b in bureaux], progress)
     else:
         htmls = [pdf.render_html("electoral/pdf/cards.html", cards_header(commune, b), voters=by[b.id], bureau=b,
                                  commune=commune, qr=pdf.card_qr) for b in bureaux]

@@ -36,7 +36,7 @@ def test_secretary_locates_a_bureau_on_the_map_and_cannot_delete_one_with_voters
     assert t("Not located yet") in page.locator("main").inner_text()
     assert page.locator("#b-latitude").input_value() == ""
     map_frame = page.frame_locator("#bureau-map")
-    container = map_frame.locator(".folium-map")
+    container = map_frame.locator(".portal-map")
     expect(container).to_be_visible()
     container.click(position={"x": 200, "y": 120})
     expect(page.locator("#b-latitude")).not_to_have_value("")

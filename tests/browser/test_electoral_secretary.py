@@ -32,7 +32,7 @@ def test_secretary_registers_a_voter_and_prints_the_emargement_list(app, world, 
     bureau_id = _setup(app, world, subscribe)
     sign_in(page, world.users["secretary_a"].email, world.password)
     page.goto("/s/electoral/")
-    assert page.locator("h1").inner_text().startswith("Liste électorale de Ailleville")
+    assert page.locator("h1").inner_text().startswith("Liste électorale d'Ailleville")
     shot(page, "electoral-index")
     page.get_by_role("link", name=t("Register a voter")).first.click()
     page.locator("#birth_name").fill("Fictif")

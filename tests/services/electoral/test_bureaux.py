@@ -40,7 +40,7 @@ def test_bureau_page_edit_and_location(elec, login_as, app):
     [event] = _events(app, "electoral.bureau_updated")
     assert event.details["changes"]["name"] == ["Salle des fêtes", "Salle polyvalente"]
     assert event.details["changes"]["latitude"] == [None, 48.2391]
-    # the map: a folium document with the located bureau, its own CSP, framed by our pages only
+    # the map: a document of the portal map builder with the located bureau, its own CSP, framed by our pages only
     resp = c.get("/s/electoral/bureaux/carte")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and resp.headers["X-Frame-Options"] == "SAMEORIGIN"

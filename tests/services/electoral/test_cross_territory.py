@@ -10,7 +10,7 @@ from tests.helpers.cross_territory import check_routes
 
 PREFIXES = ["/s/electoral", "/api/v1/electoral", "/p/electoral"]
 MARKERS_B = ["Secretjob", "SECRETNOMB", "Secretrueb", "987654321", "Secretbureau", "Secretelection", "Secretimport",
-             "Secretdocument"]
+             "Secretdocument", "SECRETMANDATAIREB"]
 MARKERS_TROYES = ["TROYESSECRET", "Troyesrue"]
 # check_routes reads every body as text: the two PDF routes without parameters (binary answers) are checked by
 # test_pdfs_and_export_of_a_hold_no_voter_of_b below, on the text extracted from the PDFs.
@@ -23,7 +23,9 @@ def foreign(app, elec, world, add_voter, tmp_path):
     from sqlalchemy import select
 
     from portal.extensions import db
-    from services.electoral.models import ImportBatch, Movement, PrintJob, StreetBureau
+    import datetime as dt
+
+    from services.electoral.models import ImportBatch, Movement, PrintJob, Procuration, StreetBureau
 
     with app.app_context():
         batch = ImportBatch(commune_insee=world.insee_b, filename="Secretimport.csv", content=b"x", author="b")
@@ -33,14 +35,21 @@ def foreign(app, elec, world, add_voter, tmp_path):
                        filename="emargement-bureau-1.pdf", requested_by="Secretjob@jaucourt.example.org",
                        path=str(tmp_path / "b.pdf"))
         (tmp_path / "b.pdf").write_bytes(b"%PDF Secretdocument")
-        db.session.add_all([batch, street, job])
+        procuration = Procuration(commune_insee=world.insee_b, mandant_id=elec.voter_b,
+                                  proxy_birth_name="SECRETMANDATAIREB", proxy_first_names="Paul",
+                                  proxy_birth_date=dt.date(1960, 1, 1), proxy_key="secretmandataireb|paul|1960-01-01",
+                                  valid_from=dt.date(2026, 1, 1), valid_until=dt.date(2026, 12, 31),
+                                  authority="police", established_on=dt.date(2026, 1, 1))
+        db.session.add_all([batch, street, job, procuration])
         movement = db.session.scalar(select(Movement).where(Movement.voter_id == elec.voter_b))
         movement.justification, movement.justification_name = b"%PDF Secretdocument", "Secretdocument.pdf"
         db.session.commit()
         batch_id, movement_id, street_id, job_id = batch.id, movement.id, street.id, job.id
+        procuration_id = procuration.id
     troyes_voter = add_voter(world.insee_troyes, "TROYESSECRET", "Jean", "1970-01-01", street_name="Troyesrue")
     return {"voter_id": elec.voter_b, "bureau_id": elec.bureau_b, "election_id": elec.election_b,
             "batch_id": batch_id, "movement_id": movement_id, "street_id": street_id, "job_id": job_id,
+            "procuration_id": procuration_id,
             "filename": "electoral.css"}, troyes_voter
 
 
