@@ -98,3 +98,9 @@ def install_read_only_commit(app, db) -> None:
             conn.info.pop(_MAY_HAVE_WRITTEN, None)
         except Exception:  # noqa: BLE001 - the session's rollback follows in any case
             log.exception("could not end a read-only transaction with COMMIT; it is rolled back")
+
+
+def is_disconnect(error: BaseException) -> bool:
+    """Did this error come from a connection the server closed (restart, ``pg_terminate_backend``, network)?
+    SQLAlchemy has then invalidated the connection and every older one of the pool: the next use reconnects."""
+    return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)

@@ -94,7 +94,28 @@ def apply(user: User) -> bool:
         audit.record("support.page", target=sup, collectivity=sup.collectivity, path=request.path,
                      method=request.method if request.method != "GET" else None)
         db.session.commit()  # before the request's own transaction: the record stays even if the view fails
+    _refuse_writes()
     return True
+
+
+# What an agent in support mode may still send: leave it, sign out, and the forms that only read (search boxes
+# sent with POST have none in the portal today).
+WRITES_ALLOWED = {"support.leave", "auth.logout"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _refuse_writes() -> None:
+    """Support mode is read-only, enforced here once for every route of the portal and its services: any other
+    method than GET/HEAD/OPTIONS is refused (403) with a French message, whatever the view's permission check."""
+    if request.method in SAFE_METHODS or request.endpoint in WRITES_ALLOWED:
+        return
+    from werkzeug.exceptions import Forbidden
+
+    log.info("support mode: %s %s refused (read-only)", request.method, request.path)
+    refusal = Forbidden()
+    refusal.portal_message = _("Support mode is read-only: nothing can be changed. Leave it to act for the "
+                               "department.")
+    raise refusal
 
 
 @bp.post("/ouvrir/<int:collectivity_id>")

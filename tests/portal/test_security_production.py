@@ -45,3 +45,84 @@ def test_logout_invalidates_a_saved_session_cookie(app, world, login_as):
     resp = thief.get("/api/v1/me")
     assert resp.status_code in (401, 302), resp.status_code
     assert world.users["mayor_a"].email not in resp.get_data(as_text=True)
+
+
+# Throttling behind a proxy ------------------------------------------------------------------------------------
+
+def test_one_account_failing_from_the_proxy_address_does_not_block_another_account(app, world, monkeypatch):
+    """Behind one trusted proxy every person has the proxy's REMOTE_ADDR; the person's own address comes in
+    X-Forwarded-For. Five failures of one account lock that account only."""
+    from portal import create_app
+    from tests.conftest import PortalClient
+
+    proxied = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "MAIL_SERVER", "MAIL_PORT",
+                                                           "SERVER_NAME", "BASE_URL", "EXTRA_SERVICES")},
+                          "TESTING": True, "CELERY_EAGER": True, "TRUSTED_PROXY_HOPS": 1,
+                          "DATABASE_OWNER_URL": app.config.get("DATABASE_OWNER_URL", "")})
+    first, second = PortalClient(proxied), PortalClient(proxied)
+    for c, address in ((first, "198.51.100.7"), (second, "198.51.100.8")):
+        c.http.environ_base.update(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=address)
+    for _ in range(5):
+        assert first.login(world.users["mayor_a"].email, "pas le bon").status_code == 200
+    assert first.login(world.users["mayor_a"].email).status_code == 429  # that account is locked
+    assert second.login(world.users["mayor_b"].email).status_code == 302
+    with proxied.app_context():
+        from portal.extensions import db
+        from portal.models import LoginAttempt
+        from sqlalchemy import select
+
+        assert set(db.session.scalars(select(LoginAttempt.ip))) == {"198.51.100.7", "198.51.100.8"}
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_one_account_failing_from_a_shared_address_does_not_block_another_account(app, world, client):
+    """Without a trusted proxy too (a mairie's shared connection): the address limit is far above an account's."""
+    for _ in range(5):
+        client.login(world.users["mayor_a"].email, "pas le bon")
+    other = type(client)(app)
+    assert other.login(world.users["mayor_b"].email).status_code == 302
+
+
+# Path parameters ----------------------------------------------------------------------------------------------
+
+def test_integer_path_parameters_beyond_the_database_integers_are_404(app, world, client, login_as):
+    for url in ("/p/tenders/2147483648", "/p/tenders/9223372036854775808", "/p/tenders/99999999999999999999"):
+        assert client.get(url).status_code == 404, url
+    mayor = login_as("mayor_a")
+    for url in ("/s/sample/notes/2147483648", "/admin/collectivites/9223372036854775808"):
+        assert mayor.get(url).status_code == 404, url
+    # Every <int:…> of the app uses the one converter.
+    from werkzeug.routing import IntegerConverter
+
+    from portal.urls import DatabaseIdConverter
+
+    integers = {type(c) for r in app.url_map.iter_rules() for c in r._converters.values()
+                if isinstance(c, IntegerConverter)}
+    assert integers == {DatabaseIdConverter}
+
+
+# 405 ----------------------------------------------------------------------------------------------------------
+
+def test_method_not_allowed_answers_carry_allow(client, world):
+    resp = client.http.delete("/connexion")
+    assert resp.status_code == 405
+    assert set(resp.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    api = client.http.delete("/api/v1/me")
+    assert api.status_code == 405 and "GET" in api.headers["Allow"]
+    assert api.get_json()["status"] == 405
+
+
+# Caching ------------------------------------------------------------------------------------------------------
+
+def test_pages_with_personal_data_are_not_stored_in_caches(app, world, login_as, subscribe, client):
+    subscribe("electoral", world.a)
+    subscribe("cadastre", world.a)
+    mayor = login_as("mayor_a")
+    for url in ("/s/electoral/", "/s/cadastre/proprietaires", "/mairie/membres", "/api/v1/me", "/profil"):
+        resp = mayor.get(url)
+        assert resp.status_code == 200, url
+        assert resp.headers.get("Cache-Control") == "no-store", url
+    admin = login_as("dept_admin")
+    assert admin.get("/admin/collectivites").headers.get("Cache-Control") == "no-store"
+    assert client.get("/static/css/portal.css").headers.get("Cache-Control") != "no-store"
