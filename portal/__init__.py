@@ -257,11 +257,20 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def _database_error(exc):
         db.session.rollback()
-        if is_disconnect(exc):  # the server dropped the connection (restart): it is replaced for the next request
-            app.logger.warning("database connection lost on %s %s: answered 503", request.method, request.path)
-            return error_response(503, _("The service is briefly unavailable. Try again in a moment."),
-                                  {"Retry-After": "1"})
-        return _unexpected(exc)
+        if not is_disconnect(exc):
+            return _unexpected(exc)
+        # The server dropped the connection (restart): the pool has replaced it and every older one. A request
+        # that only reads is run once more on a fresh connection; any other is answered 503, nothing half-done.
+        if request.method in ("GET", "HEAD") and not g.get("database_retried"):
+            app.logger.warning("database connection lost on %s %s: retried once", request.method, request.path)
+            g.database_retried = True
+            try:
+                return app.preprocess_request() or app.dispatch_request()
+            except Exception as again:  # noqa: BLE001 - handled as the first attempt would have been
+                return app.handle_user_exception(again)
+        app.logger.warning("database connection lost on %s %s: answered 503", request.method, request.path)
+        return error_response(503, _("The service is briefly unavailable. Try again in a moment."),
+                              {"Retry-After": "1"})
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

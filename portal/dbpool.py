@@ -78,6 +78,8 @@ def install_read_only_commit(app, db) -> None:
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _transaction_over(conn):
+        if conn.invalidated:  # the server dropped it: its info goes with it (reading it would raise)
+            return
         conn.info.pop(_MAY_HAVE_WRITTEN, None)
 
     @app.teardown_appcontext

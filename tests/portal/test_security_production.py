@@ -126,3 +126,98 @@ def test_pages_with_personal_data_are_not_stored_in_caches(app, world, login_as,
     admin = login_as("dept_admin")
     assert admin.get("/admin/collectivites").headers.get("Cache-Control") == "no-store"
     assert client.get("/static/css/portal.css").headers.get("Cache-Control") != "no-store"
+
+
+# Dropped database connections ---------------------------------------------------------------------------------
+
+def _terminate_app_backends(app):
+    """What a PostgreSQL restart does to the pool: every connection of the application role is closed by the
+    server (from the superuser connection of DATABASE_URL)."""
+    import os
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from portal.config import _database_url
+    from portal.extensions import db
+
+    with app.app_context():
+        role = db.engine.url.username
+    admin = create_engine(_database_url(None), poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            killed = conn.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE usename = :r AND datname = current_database() AND pid <> pg_backend_pid()"), {"r": role}).scalar()
+    finally:
+        admin.dispose()
+    assert os.environ.get("DATABASE_URL") and killed >= 1
+    return killed
+
+
+def test_dropped_database_connections_give_503_or_a_retry_never_500(app, world, login_as):
+    import pytest
+
+    from tests.conftest import using_postgres
+
+    if not using_postgres():
+        pytest.skip("terminating server backends needs PostgreSQL")
+    mayor = login_as("mayor_a")
+    assert mayor.get("/api/v1/me").status_code == 200
+    _terminate_app_backends(app)
+    health = mayor.get("/healthz")
+    assert health.status_code == 200 and health.get_json() == {"status": "ok", "database": "ok"}
+    assert mayor.get("/api/v1/me").status_code == 200
+    _terminate_app_backends(app)
+    assert mayor.get("/api/v1/me").status_code == 200  # read: retried once on a fresh connection
+    _terminate_app_backends(app)
+    resp = mayor.post("/collectivite/changer", {"collectivity_id": str(world.a)}, csrf_from="/profil")
+    assert resp.status_code in (302, 503), resp.status_code  # a write: 503 if its connection was the dead one
+    _terminate_app_backends(app)
+    token = mayor.csrf("/profil")
+    _terminate_app_backends(app)
+    write = mayor.http.post("/collectivite/changer", data={"collectivity_id": str(world.a), "csrf_token": token})
+    assert write.status_code == 503 and write.headers["Retry-After"] == "1"
+    assert "momentanément indisponible" in write.get_data(as_text=True)
+    assert mayor.get("/").status_code == 200
+
+
+# Support mode -------------------------------------------------------------------------------------------------
+
+def _sample_value(converter) -> str:
+    from werkzeug.routing import IntegerConverter
+
+    return "1" if isinstance(converter, IntegerConverter) else "x"
+
+
+def test_support_mode_refuses_every_write_route(app, world, login_as, subscribe):
+    """Every POST/PUT/PATCH/DELETE route of the portal and of every service, sent by a department agent in support
+    mode with a valid CSRF token, is refused with the read-only message (leaving the mode and signing out aside)."""
+    from portal.support import WRITES_ALLOWED
+
+    from portal.registry import registry
+
+    with app.app_context():
+        slugs = list(registry.slugs())
+    for slug in slugs:
+        subscribe(slug, world.a)
+    agent = login_as("dept_agent")
+    resp = agent.post(f"/assistance/ouvrir/{world.a}", {"reason": "Appel de la mairie au sujet des listes", "duration": "30"},
+                      csrf_from=f"/admin/collectivites/{world.a}")
+    assert resp.status_code == 302
+    token = agent.csrf("/profil")
+    checked, allowed = [], []
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods & {"POST", "PUT", "PATCH", "DELETE"}):
+            if rule.endpoint in WRITES_ALLOWED:
+                allowed.append(rule.endpoint)
+                continue
+            url = rule.build({k: _sample_value(c) for k, c in rule._converters.items()}, append_unknown=False)[1]
+            resp = agent.http.open(url, method=method, data={"csrf_token": token}, headers={"X-CSRFToken": token})
+            assert resp.status_code == 403, (method, url, resp.status_code)
+            body = resp.get_data(as_text=True)
+            assert "lecture seule" in body, (method, url, body[:300])
+            checked.append((method, rule.rule))
+    assert ("POST", "/s/electoral/impressions") in checked
+    assert len(checked) > 40 and sorted(set(allowed)) == sorted(WRITES_ALLOWED)
+    assert agent.get("/s/electoral/").status_code == 200  # reading still works
