@@ -134,7 +134,8 @@ def start(collectivity_id: int):
         for errors in form.errors.values():
             for e in errors:
                 flash(str(e), "error")
-        log.info("support mode refused for %s on collectivity %s: %s", current_user.email, coll.id, form.errors)
+        log.info("support mode refused for user %s on collectivity %s: %s", current_user.id, coll.id,
+                 sorted(form.errors))
         return redirect(url_for("admin.collectivity", collectivity_id=coll.id) + "#support")
     now = utcnow()
     sup = SupportSession(user_id=current_user.id, collectivity_id=coll.id, reason=form.reason.data.strip(),
@@ -146,7 +147,8 @@ def start(collectivity_id: int):
     _tell_the_mayors(coll, sup)
     db.session.commit()
     session[SESSION_KEY] = sup.id
-    log.info("support mode opened by %s on %s (%s min)", current_user.email, coll.name, form.duration.data)
+    log.info("support mode opened by user %s on collectivity %s (%s min)", current_user.id, coll.id,
+             form.duration.data)
     flash(_("Support mode on %(name)s: what you see is recorded in its audit log.", name=coll.name), "warning")
     return redirect(url_for("home.index"))
 

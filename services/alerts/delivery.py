@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.tenancy import connection_territory
+from portal.logs import redact
 from portal.urls import absolute_url
 from portal.mail import PermanentMailError, TemporaryMailError, _send_smtp, _write_file
 from portal.models import Collectivity
@@ -558,7 +559,7 @@ def _send_one(session: Session, d: Delivery, alert: Alert, sub: Subscriber | Non
                 d.billed_segments = (d.billed_segments or 0) + count.segments
                 d.status = "sent"
         d.sent_at, d.last_error, d.failure_reason = utcnow(), "", ""
-        log.info("alert %s: %s to %s %s", alert.id, d.channel, d.address, d.status)
+        log.info("alert %s: delivery %s (%s) %s", alert.id, d.id, d.channel, d.status)
     except (TemporaryMailError, smsmod.TemporarySmsError, PermanentMailError, smsmod.PermanentSmsError) as exc:
         _record_error(session, d, alert, exc)
 
@@ -573,17 +574,17 @@ def _record_error(session: Session, d: Delivery, alert: Alert, exc: Exception) -
         else:
             d.status, d.failure_reason = "pending", "temporary"
             d.next_attempt_at = utcnow() + backoff(d.attempts)
-        log.warning("alert %s: %s to %s: temporary failure (%s), attempt %s", alert.id, d.channel, d.address,
-                    exc, d.attempts)
+        log.warning("alert %s: delivery %s (%s): temporary failure (%s), attempt %s", alert.id, d.id, d.channel,
+                    redact(exc), d.attempts)
     elif isinstance(exc, PermanentMailError):
         d.status, d.failure_reason, d.last_error = "failed", "address_refused", str(exc)[:2000]
         _mark_invalid(session, d, "address_refused")
-        log.error("alert %s: e-mail to %s refused for good: %s", alert.id, d.address, exc)
+        log.error("alert %s: delivery %s (e-mail) refused for good: %s", alert.id, d.id, redact(exc))
     else:
         d.status, d.failure_reason, d.last_error = "failed", exc.reason, str(exc)[:2000]
         if exc.reason == "invalid_number":
             _mark_invalid(session, d, "invalid_number")
-        log.error("alert %s: SMS to %s refused for good: %s", alert.id, d.address, exc)
+        log.error("alert %s: delivery %s (SMS) refused for good: %s", alert.id, d.id, redact(exc))
 
 
 def flush(now: dt.datetime | None = None) -> dict[str, int]:

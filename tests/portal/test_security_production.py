@@ -221,3 +221,28 @@ def test_support_mode_refuses_every_write_route(app, world, login_as, subscribe)
     assert ("POST", "/s/electoral/impressions") in checked
     assert len(checked) > 40 and sorted(set(allowed)) == sorted(WRITES_ALLOWED)
     assert agent.get("/s/electoral/").status_code == 200  # reading still works
+
+
+# Logs ---------------------------------------------------------------------------------------------------------
+
+def test_logs_carry_ids_not_email_addresses(app, world, login_as, client, smtp, caplog):
+    """Portal e-mails (an invitation), a refused recipient, sign-in failures, audit lines: ids only."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    mayor = login_as("mayor_a")
+    for address in ("nouvelle.secretaire@example.org", "refuse@example.org"):
+        assert mayor.post("/mairie/membres/inviter", {"email": address, "full_name": "Camille Martin",
+                                                      "role": "secretary"},
+                          csrf_from="/mairie/membres").status_code == 302
+    client.login(world.users["mayor_b"].email, "pas le bon")
+    assert any(m.to == ["nouvelle.secretaire@example.org"] for m in smtp.messages)
+    # Everything the portal logged (aiosmtpd's "mail.log" is the test's SMTP server, not the portal).
+    text = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))
+    assert "sent" in text and "audit" in text
+    for address in ("nouvelle.secretaire@", "refuse@", world.users["mayor_a"].email, world.users["mayor_b"].email):
+        assert address not in text, address
+    from portal.logs import redact
+
+    assert redact("550 5.1.1 <jean.dupont@example.org>: no such user; +33 6 12 34 56 78") == \
+        "550 5.1.1 <<address>>: no such user; <number>"
