@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from portal.extensions import db
 from portal.tenancy import connection_territory
 from portal.logs import redact
+from portal.outbox import hand_off
 from portal.urls import absolute_url
 from portal.mail import PermanentMailError, TemporaryMailError, _send_smtp, _write_file
 from portal.models import Collectivity
@@ -162,10 +163,7 @@ def _dispatch_after_commit(session):
     from .tasks import send_batch
 
     for i in range(0, len(ids), BATCH):
-        try:
-            send_batch.apply_async(args=[ids[i:i + BATCH]], countdown=0)
-        except Exception:  # noqa: BLE001 - broker down: rows stay pending, flush sends them
-            log.exception("could not enqueue %s alert deliveries; they stay in the outbox", len(ids[i:i + BATCH]))
+        hand_off(send_batch, [ids[i:i + BATCH]])  # broker down: retried as soon as it answers (portal/outbox.py)
 
 
 @event.listens_for(Session, "after_rollback")
