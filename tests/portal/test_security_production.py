@@ -177,8 +177,12 @@ def test_dropped_database_connections_give_503_or_a_retry_never_500(app, world, 
     token = mayor.csrf("/profil")
     _terminate_app_backends(app)
     write = mayor.http.post("/collectivite/changer", data={"collectivity_id": str(world.a), "csrf_token": token})
-    assert write.status_code == 503 and write.headers["Retry-After"] == "1"
-    assert "momentanément indisponible" in write.get_data(as_text=True)
+    # 503 when the request drew a dead connection; 302 when the pool's idle ping (DB_PING_AFTER_IDLE) had already
+    # replaced it — the pool hands out its least recently used connection first. Never a 500.
+    assert write.status_code in (302, 503), write.status_code
+    if write.status_code == 503:
+        assert write.headers["Retry-After"] == "1"
+        assert "momentanément indisponible" in write.get_data(as_text=True)
     assert mayor.get("/").status_code == 200
 
 
