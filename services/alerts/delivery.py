@@ -28,13 +28,17 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from types import SimpleNamespace
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
+from portal.tenancy import connection_territory
+from portal.logs import redact
+from portal.outbox import hand_off
+from portal.urls import absolute_url
 from portal.mail import PermanentMailError, TemporaryMailError, _send_smtp, _write_file
 from portal.models import Collectivity
 
@@ -54,10 +58,7 @@ SESSION_KEY = "alerts_delivery_ids"
 
 def public_url(endpoint: str, **values) -> str:
     """An absolute link for messages, in a request or in a worker (BASE_URL)."""
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context(base_url=current_app.config.get("BASE_URL") or "http://localhost"):
-        return url_for(endpoint, _external=True, **values)
+    return absolute_url(endpoint, **values)
 
 
 def commune_name(insee: str) -> str:
@@ -162,10 +163,7 @@ def _dispatch_after_commit(session):
     from .tasks import send_batch
 
     for i in range(0, len(ids), BATCH):
-        try:
-            send_batch.apply_async(args=[ids[i:i + BATCH]], countdown=0)
-        except Exception:  # noqa: BLE001 - broker down: rows stay pending, flush sends them
-            log.exception("could not enqueue %s alert deliveries; they stay in the outbox", len(ids[i:i + BATCH]))
+        hand_off(send_batch, [ids[i:i + BATCH]])  # broker down: retried as soon as it answers (portal/outbox.py)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -473,7 +471,8 @@ def _deliver_claimed(session: Session, claimed: list[int], cfg, smtp_send, smtp,
     session.commit()  # nothing held while sending
     templates: dict[int, EmailTemplate] = {}
     fast = smtp is not None and smtp_send is None and bool(cfg.get("MAIL_SERVER"))
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as record:
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as record, \
+            connection_territory(record, {r.commune_insee for r in rows}):  # RLS: the rows' own communes
         if db.engine.dialect.name == "postgresql":
             # Outcome commits need not wait for the WAL flush: a killed *worker* loses nothing (the server has the
             # commit); only a crash of the PostgreSQL server itself could forget the last ~0.6 s of outcomes, and
@@ -558,7 +557,7 @@ def _send_one(session: Session, d: Delivery, alert: Alert, sub: Subscriber | Non
                 d.billed_segments = (d.billed_segments or 0) + count.segments
                 d.status = "sent"
         d.sent_at, d.last_error, d.failure_reason = utcnow(), "", ""
-        log.info("alert %s: %s to %s %s", alert.id, d.channel, d.address, d.status)
+        log.info("alert %s: delivery %s (%s) %s", alert.id, d.id, d.channel, d.status)
     except (TemporaryMailError, smsmod.TemporarySmsError, PermanentMailError, smsmod.PermanentSmsError) as exc:
         _record_error(session, d, alert, exc)
 
@@ -573,17 +572,17 @@ def _record_error(session: Session, d: Delivery, alert: Alert, exc: Exception) -
         else:
             d.status, d.failure_reason = "pending", "temporary"
             d.next_attempt_at = utcnow() + backoff(d.attempts)
-        log.warning("alert %s: %s to %s: temporary failure (%s), attempt %s", alert.id, d.channel, d.address,
-                    exc, d.attempts)
+        log.warning("alert %s: delivery %s (%s): temporary failure (%s), attempt %s", alert.id, d.id, d.channel,
+                    redact(exc), d.attempts)
     elif isinstance(exc, PermanentMailError):
         d.status, d.failure_reason, d.last_error = "failed", "address_refused", str(exc)[:2000]
         _mark_invalid(session, d, "address_refused")
-        log.error("alert %s: e-mail to %s refused for good: %s", alert.id, d.address, exc)
+        log.error("alert %s: delivery %s (e-mail) refused for good: %s", alert.id, d.id, redact(exc))
     else:
         d.status, d.failure_reason, d.last_error = "failed", exc.reason, str(exc)[:2000]
         if exc.reason == "invalid_number":
             _mark_invalid(session, d, "invalid_number")
-        log.error("alert %s: SMS to %s refused for good: %s", alert.id, d.address, exc)
+        log.error("alert %s: delivery %s (SMS) refused for good: %s", alert.id, d.id, redact(exc))
 
 
 def flush(now: dt.datetime | None = None) -> dict[str, int]:

@@ -116,11 +116,10 @@ def _dispatch(session):
         return
     from .tasks import geocode
 
+    from portal.outbox import hand_off
+
     for sid in ids:
-        try:
-            geocode.apply_async(args=[sid], countdown=0)
-        except Exception:  # noqa: BLE001 - broker down: flush retries pending locations
-            log.exception("could not enqueue geocoding of subscriber %s", sid)
+        hand_off(geocode, [sid])  # broker down: retried as soon as it answers; flush retries pending locations
 
 
 @event.listens_for(Session, "after_rollback")

@@ -20,6 +20,8 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.extensions import csrf, db
+from portal.logs import redact
+from portal.ratelimit import honeypot_filled, public_form
 from portal.mail import queue_email
 from portal.models import Collectivity
 from portal.registry import is_subscribed
@@ -88,12 +90,13 @@ def _send_code(phone: str, token: str, code: str, commune: str) -> bool:
                        int(setting("ALERTS_SMS_BURST") or 1)).acquire()  # the provider's rate holds for codes too
         provider.send(phone, text, f"code-{token[:16]}", smsmod.segments(text).encoding == "UCS-2")
     except (smsmod.TemporarySmsError, smsmod.PermanentSmsError) as exc:
-        log.error("confirmation code SMS to %s failed: %s", phone, exc)
+        log.error("confirmation code SMS failed: %s", redact(exc))
         return False
     return True
 
 
 @public.route("/<insee>/", methods=["GET", "POST"])
+@public_form(lambda args: f"commune:{args.get('insee')}")
 def subscribe(insee: str):
     with commune_scope(insee) as coll:
         lists = db.session.scalars(select(AlertList).where(AlertList.active.is_(True))
@@ -101,6 +104,8 @@ def subscribe(insee: str):
         form = SubscribeForm()
         form.lists.choices = [(lst.id, lst.name) for lst in lists]
         wording = {lst.id: consent_wording(lst, coll.name) for lst in lists}
+        if form.validate_on_submit() and honeypot_filled(f"alerts: sign-up in {insee}"):
+            return render_template("alerts/public/check_email.html", commune=coll, email=form.email.data)
         if form.validate_on_submit():
             email = (form.email.data or "").strip().lower() or None
             phone = None

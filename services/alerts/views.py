@@ -19,6 +19,7 @@ from portal import audit
 from portal.extensions import db
 from portal.api import register_paths
 from portal.registry import requires
+from portal.urls import absolute_url
 
 from . import sms as smsmod
 from .delivery import commune_name, queue_alert, recipients, sms_text
@@ -183,7 +184,7 @@ def index():
     return render_template("alerts/index.html", lists=lists, counts=counts, alerts=alerts,
                            sms_used=sms_used_this_month(insee), sms_quota=sms_quota(insee),
                            list_form=ListForm(), insee=insee,
-                           subscribe_url=url_for("alerts_public.subscribe", insee=insee, _external=True))
+                           subscribe_url=absolute_url("alerts_public.subscribe", insee=insee))
 
 
 @bp.post("/listes")

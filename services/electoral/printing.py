@@ -75,7 +75,7 @@ def output_name(kind: str, commune, bureau: PollingStation | None) -> str:
 
 
 def start(kind: str, commune, bureau: PollingStation | None, election: Election | None, voters: int, user) -> PrintJob:
-    """Write the job row and audit the request (the caller commits, then calls :func:`enqueue`)."""
+    """Write the job row and audit the request (the caller hands it to Celery after commit)."""
     job = PrintJob(commune_insee=commune.insee, kind=kind, bureau=bureau, election=election, status="queued",
                    voters=voters, user_id=user.id, requested_by=user.email,
                    filename=output_name(kind, commune, bureau))
