@@ -48,8 +48,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SOURCE = ROOT.parent / "shared" / "data" / "cadastre" / "etalab-geojson" / "cadastre-91479-parcelles.json.gz"
-SOURCE_COPY = ROOT / "services" / "cadastre" / "data" / "cadastre-91479-parcelles.json.gz"
+SOURCE = ROOT / "tests" / "data" / "cadastre" / "etalab-geojson" / "cadastre-91479-parcelles.json.gz"
 
 
 def p95(values):
@@ -79,7 +78,7 @@ def build_copies(folder: Path, parcels: int):
     """Write one Etalab GeoJSON per synthetic commune; returns [(insee, path, [(idu, lon, lat)…])…]."""
     from pyproj import Transformer
 
-    src = SOURCE if SOURCE.exists() else SOURCE_COPY
+    src = SOURCE
     doc = json.loads(gzip.decompress(src.read_bytes()))
     to93 = Transformer.from_crs(4326, 2154, always_xy=True)
     to84 = Transformer.from_crs(2154, 4326, always_xy=True)

@@ -61,7 +61,7 @@ def test_edigeo_25354_counts_and_areas_match_geopandas(app, extra_communes, run_
     ref = ref.dissolve(by="idu", aggfunc="first")
     report = run_import(EDIGEO, commune="25354")
     assert report.source == "edigeo" and report.parcels == len(ref)
-    assert report.features["batiment"] == len(gpd.read_file(EDIGEO_GEOJSON / "edigeo-25354-batiments.geojson"))
+    assert report.features["batiment"] == len(gpd.read_file(f"/vsigzip/{EDIGEO_GEOJSON}/edigeo-25354-batiments.geojson.gz"))
     assert report.features["commune"] == 1
     with app.app_context():
         rows = {i: (a, c, ld) for i, a, c, ld in db.session.execute(
