@@ -1,8 +1,6 @@
 """Pages of the land registry: map with side panel, search, parcel page, map document, vector tiles, CSV."""
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 import folium
@@ -15,6 +13,7 @@ from sqlalchemy import func, or_, select
 
 from portal.extensions import db
 from portal import grants
+from portal.responses import csv_response, pdf_response
 
 from . import addresses as addresses_mod
 from . import spatial
@@ -146,7 +145,7 @@ def search():
     q = request.args.get("q", "").strip()
     results, missing = search_parcels(q) if q else ([], [])
     if request.args.get("format") == "csv" and q:
-        return csv_response(results, "recherche-parcelles.csv")
+        return parcels_csv(results, "recherche-parcelles.csv")
     found_addresses = []
     if q and parse_query(q)[0] == "partial":
         for a in addresses_mod.search(q):
@@ -187,7 +186,7 @@ def parcel_neighbours(idu: str):
     purpose = purpose_arg() if can_read_owners() else None
     owners = owners_of([n.idu for n in found], purpose, "neighbours") if purpose and found else None
     if request.args.get("format") == "csv":
-        return csv_response(found, f"voisines-{p.idu}.csv", owners=owners)
+        return parcels_csv(found, f"voisines-{p.idu}.csv", owners=owners)
     return render_template("cadastre/neighbours.html", parcel=p, neighbours=found, distance=buffer_m,
                            names=commune_names(), owners=owners, purpose=purpose,
                            can_owners=can_read_owners(), asked="motif" in request.args)
@@ -199,21 +198,20 @@ CSV_HEADER = ["identifiant", "commune", "prefixe", "section", "numero", "lieu_di
               "surface_calculee_m2", "millesime"]
 
 
-def csv_response(parcels, filename: str, owners: dict | None = None) -> Response:
-    """CSV of parcels (Excel-friendly: UTF-8 with BOM, ';'); with ``owners`` (already audited), one line per owner."""
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=";")
-    w.writerow(CSV_HEADER + (OWNER_HEADER if owners is not None else []))
-    for p in parcels:
-        base = [p.idu, p.commune_insee, p.prefixe, p.section, p.numero, p.lieu_dit or "",
-                "" if p.contenance is None else p.contenance, f"{p.area:.0f}", p.vintage.label]
-        if owners is None:
-            w.writerow(base)
-            continue
-        for o in owners.get(p.idu) or [None]:
-            w.writerow(base + ([o.account, o.right, o.display_name, o.address] if o else ["", "", "", ""]))
-    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+def parcels_csv(parcels, filename: str, owners: dict | None = None) -> Response:
+    """CSV of parcels (portal.responses: spreadsheet-friendly, formulas neutralised, not cached); with ``owners``
+    (already audited), one line per owner."""
+    def rows():
+        for p in parcels:
+            base = [p.idu, p.commune_insee, p.prefixe, p.section, p.numero, p.lieu_dit or "",
+                    "" if p.contenance is None else p.contenance, f"{p.area:.0f}", p.vintage.label]
+            if owners is None:
+                yield base
+                continue
+            for o in owners.get(p.idu) or [None]:
+                yield base + ([o.account, o.right, o.display_name, o.address] if o else ["", "", "", ""])
+
+    return csv_response(rows(), filename, CSV_HEADER + (OWNER_HEADER if owners is not None else []))
 
 
 OWNER_HEADER = ["compte", "droit", "proprietaire", "adresse_proprietaire"]
@@ -529,15 +527,10 @@ def owner_account_csv(account: str):
     by_idu: dict[str, list] = {}
     for r in rows:
         by_idu.setdefault(r.idu, []).append(r)
-    return csv_response(parcels, f"releve-propriete-{account.strip('+')}.csv", owners=by_idu)
+    return parcels_csv(parcels, f"releve-propriete-{account.strip('+')}.csv", owners=by_idu)
 
 
 # PDFs ---------------------------------------------------------------------------------------------------------
-
-def _pdf_response(data: bytes, filename: str) -> Response:
-    return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{filename}"'})
-
 
 @bp.get("/parcelles/<idu>/fiche.pdf")
 def parcel_sheet_pdf(idu: str):
@@ -548,7 +541,7 @@ def parcel_sheet_pdf(idu: str):
     p = current_parcel_or_404(idu)
     html = render_template("cadastre/pdf_sheet.html", svg=map_svg(p), today=dt.date.today().strftime("%d/%m/%Y"),
                            **parcel_facts(p))
-    return _pdf_response(render_pdf(html), f"fiche-parcelle-{p.idu}.pdf")
+    return pdf_response(render_pdf(html), f"fiche-parcelle-{p.idu}.pdf")
 
 
 @bp.get("/comptes/<account>/releve.pdf")
@@ -564,4 +557,4 @@ def owner_account_pdf(account: str):
     purpose, holders, parcels, _rows = found
     html = render_template("cadastre/pdf_account.html", account=account, purpose=purpose, holders=holders,
                            parcels=parcels, today=dt.date.today().strftime("%d/%m/%Y"))
-    return _pdf_response(render_pdf(html), f"releve-propriete-{account.strip('+')}.pdf")
+    return pdf_response(render_pdf(html), f"releve-propriete-{account.strip('+')}.pdf")
