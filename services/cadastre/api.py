@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 
-from flask import Blueprint, Response, g, jsonify, request, url_for
+from flask import Blueprint, Response, abort, g, jsonify, request, url_for
 
 from portal.api import register_paths
 from portal import grants
@@ -128,14 +128,22 @@ def tilejson():
     })
 
 
+def tile_response(z: int, x: int, y: int) -> Response:
+    """A vector tile of the territory's plan (per user, kept 5 minutes): 404 for coordinates that do not exist,
+    204 No Content when nothing of the territory lies in the tile (Leaflet.VectorGrid draws it empty, no error)."""
+    if not spatial.valid_tile(z, x, y):
+        abort(404)
+    data = spatial.tile(z, x, y)
+    headers = {"Cache-Control": "private, max-age=300"}
+    if not data:
+        return Response(status=204, headers=headers)
+    return Response(data, mimetype="application/vnd.mapbox-vector-tile", headers=headers)
+
+
 @api_bp.get("/tiles/<int:z>/<int:x>/<int:y>.pbf")
 @grants.accepts_grant
 def tile(z: int, x: int, y: int):
-    data = spatial.tile(z, x, y)
-    if not data:
-        return _error(404, "no data of your territory in this tile")
-    return Response(data, mimetype="application/vnd.mapbox-vector-tile",
-                    headers={"Cache-Control": "private, max-age=300"})  # as the map's tiles: per user, 5 minutes
+    return tile_response(z, x, y)
 
 
 _PARCEL_SCHEMA = {"type": "object", "description": "GeoJSON Feature (WGS84); properties: id (14 characters), "
@@ -194,6 +202,7 @@ register_paths({
                               "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string",
                                                                                             "format": "binary"}}}},
                       "403": {"description": "grant expired or not valid"},
-                      "404": {"description": "nothing of your territory in this tile"}},
+                      "204": {"description": "nothing of your territory in this tile"},
+                      "404": {"description": "no such tile (zoom or coordinates out of range)"}},
     }},
 })

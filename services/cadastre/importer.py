@@ -529,25 +529,27 @@ def _pg_copy_insert(table: str, columns, rows) -> None:
 
 
 def import_commune(paths, commune: str | None = None, vintage: str | None = None, *, user_email: str = "system",
-                   allowed_communes=None, user=None, on_success=None) -> Report:
+                   allowed_communes=None, user=None, on_success=None, source: str | None = None) -> Report:
     """Import the files as one new vintage of one commune; commits on success, raises ImportFailed otherwise.
 
     ``allowed_communes``: the INSEE codes the caller administers (None: system context, any commune of the
     collectivity table). ``user``: who asked (audit; default: the signed-in user, or "system").
     ``on_success(report)``: called inside the import's transaction just before its commit (the department page
-    marks its job done there, so that the job's state and the imported data commit together).
+    marks its job done there, so that the job's state and the imported data commit together). ``source``: what the
+    vintage says it comes from, instead of the kind of files (the generated demo plan says ``demo``).
     """
     with gc_paused():
         return _import_commune(paths, commune, vintage, user_email=user_email, allowed_communes=allowed_communes,
-                               user=user, on_success=on_success)
+                               user=user, on_success=on_success, source=source)
 
 
-def _import_commune(paths, commune, vintage, *, user_email, allowed_communes, user, on_success) -> Report:
+def _import_commune(paths, commune, vintage, *, user_email, allowed_communes, user, on_success, source) -> Report:
     from portal.models import Collectivity
 
     if vintage is not None and not VINTAGE_RE.match(vintage):
         raise ImportFailed([N_("vintage %(vintage)r is not of the form YYYY-MM", vintage=vintage)])
-    layers, source, errors = read_files(paths)
+    layers, kind, errors = read_files(paths)
+    source = source or kind
     if errors:
         raise ImportFailed(errors)
     parcels = normalise_parcels(layers["parcelles"], commune)

@@ -3,26 +3,26 @@ from __future__ import annotations
 
 import re
 
-import folium
-from branca.element import MacroElement
 from flask import (Blueprint, Response, abort, current_app, g, jsonify, render_template, request, url_for)
 from flask_babel import gettext as _
-from folium.plugins import VectorGridProtobuf
-from folium.template import Template
 from sqlalchemy import func, or_, select
 
 from portal.extensions import db
-from portal import grants
+from portal import grants, maps
 from portal.responses import csv_response, pdf_response
 
 from . import addresses as addresses_mod
 from . import spatial
-from .api import tiles_template
+from .api import tile_response, tiles_template
+from .demo import DEMO_SOURCE
+from .pdf import css_string
 from .geometry import to_wgs84
 from .models import Feature, Parcel, Vintage
 
 bp = Blueprint("cadastre", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
+
+bp.add_app_template_filter(css_string, "css_string")
 
 IDU_FULL = re.compile(r"^\d[\dAB]\d{3}[0-9]{3}[0-9A-Z]{2}\d{4}$")
 SEARCH_LIMIT = 100
@@ -47,6 +47,12 @@ def commune_names() -> dict[str, str]:
     if coll.kind == "commune":
         return {coll.insee: coll.name}
     return {m.insee: m.name for m in coll.members if m.insee}
+
+
+def demo_plan_shown() -> bool:
+    """Whether a current plan of the territory is the generated demonstration one (``demo.py``)."""
+    return db.session.scalar(select(Vintage.id).where(Vintage.current.is_(True), Vintage.source == DEMO_SOURCE)
+                             .limit(1)) is not None
 
 
 def territory_extent():
@@ -219,128 +225,18 @@ OWNER_HEADER = ["compte", "droit", "proprietaire", "adresse_proprietaire"]
 
 # Map -----------------------------------------------------------------------------------------------------------
 
-MAP_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-           "img-src 'self' data: {basemap}; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; "
-           "form-action 'none'")
-
-
 SELECTED_STYLE = {"color": "#ce0500", "weight": 3, "fillOpacity": 0.1}
-
-
-class _ClickToParent(MacroElement):
-    """A click on a parcel of the vector grid redraws the selection on the map (the parcel's whole outline, from the
-    API: tiles clip it) and tells the page around the map (postMessage, same origin only), which fills its panel."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        (function () {
-            var map = {{ this._parent.get_name() }};
-            var selected = {{ this.initial or "null" }};
-            var wanted = null;
-            {{ this.grid.get_name() }}.on('click', function (e) {
-                var id = e.layer && e.layer.properties && e.layer.properties.id;
-                if (!id || !/^[0-9A-Z]{14}$/.test(id)) { return; }
-                wanted = id;
-                if (window.parent !== window) {
-                    window.parent.postMessage({type: 'cadastre-parcel', id: id}, window.location.origin);
-                }
-                fetch({{ this.feature_url|tojson }}.replace('IDU', id),
-                      {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
-                    .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-                    .then(function (feature) {
-                        if (wanted !== id) { return; }  // a later click won
-                        if (selected) { map.removeLayer(selected); }
-                        selected = L.geoJSON(feature, {style: {{ this.style|tojson }}, interactive: false}).addTo(map);
-                        map.getContainer().dataset.selected = id;
-                    })
-                    .catch(function () { /* gone or outside the territory: keep the current selection */ });
-            });
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, grid, feature_url: str, initial: str | None):
-        super().__init__()
-        self._name = "ClickToParent"
-        self.grid = grid
-        self.feature_url = feature_url
-        self.initial = initial
-        self.style = SELECTED_STYLE
-
-
-class _RenewGrant(MacroElement):
-    """The tiles' URLs carry a grant (portal.grants) that expires: the map asks for a new one at half its life — and
-    when the map moves or the tab comes back with a grant older than that (timers sleep with the computer) — then
-    swaps the layer's URL without redrawing. (Leaflet.VectorGrid draws a refused tile as empty, without an event.)"""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        (function () {
-            var map = {{ this._parent.get_name() }};
-            var grid = {{ this.grid.get_name() }};
-            var every = {{ this.every_ms }}, issued = Date.now(), pending = false;
-            function renew() {
-                if (pending) { return; }
-                pending = true;
-                fetch({{ this.url|tojson }}, {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
-                    .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-                    .then(function (d) { grid.setUrl(d.url, true); issued = Date.now(); })
-                    .catch(function () { /* signed out or offline: the next attempt will tell */ })
-                    .finally(function () { pending = false; });
-            }
-            function renewIfOld() { if (Date.now() - issued >= every) { renew(); } }
-            setInterval(renew, every);
-            map.on('movestart zoomstart', renewIfOld);
-            document.addEventListener('visibilitychange', function () {
-                if (document.visibilityState === 'visible') { renewIfOld(); }
-            });
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, grid, url: str, max_age: int):
-        super().__init__()
-        self._name = "RenewGrant"
-        self.grid = grid
-        self.url = url
-        self.every_ms = max(5, max_age // 2) * 1000
-
-
 SECTION_LABEL_ZOOM = 15  # section codes are written on the map from this zoom (the outlines appear at 12)
-
-
-class _SectionLabels(MacroElement):
-    """The codes of the cadastral sections written at their representative point, from zoom SECTION_LABEL_ZOOM
-    (Leaflet.VectorGrid draws no text: the labels are a small layer of their own, built from the database)."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        (function () {
-            var map = {{ this._parent.get_name() }};
-            var group = L.layerGroup({{ this.labels|tojson }}.map(function (s) {
-                return L.marker([s[0], s[1]], {interactive: false, keyboard: false,
-                    icon: L.divIcon({className: 'cadastre-section-label', html: s[2], iconSize: null})});
-            }));
-            function toggle() {
-                if (map.getZoom() >= {{ this.min_zoom }}) { group.addTo(map); } else { group.remove(); }
-            }
-            map.on('zoomend', toggle);
-            toggle();
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, labels, min_zoom: int):
-        super().__init__()
-        self._name = "SectionLabels"
-        self.labels = labels
-        self.min_zoom = min_zoom
+TILE_STYLES = {
+    "commune": {"weight": 3, "color": "#000091", "fill": False, "opacity": 0.9},
+    "sections": {"weight": 2, "color": "#b34000", "fill": False, "opacity": 0.8, "dashArray": "6 4"},
+    "parcelles": {"weight": 1, "color": "#3a3a3a", "fill": True, "fillColor": "#fef7da", "fillOpacity": 0.35},
+    "batiments": {"weight": 0.5, "color": "#6a6a6a", "fill": True, "fillColor": "#929292", "fillOpacity": 0.8},
+}
 
 
 def section_labels() -> list:
-    """[lat, lon, escaped code] of the current sections of the territory (a few dozen per commune)."""
-    from html import escape
-
+    """[lat, lon, code] of the current sections of the territory (a few dozen per commune)."""
     import numpy as np
     import shapely
 
@@ -357,61 +253,43 @@ def section_labels() -> list:
         code = (label or "").strip()
         code = code[-2:].lstrip("0") if len(code) > 2 and code[-2:].isalnum() else code.lstrip("0") or code
         if code:
-            out.append([round(float(y), 6), round(float(x), 6), escape(code)])
+            out.append([round(float(y), 6), round(float(x), 6), code])
     return out
 
 
-def build_map(selected: Parcel | None) -> str:
-    static = lambda f: url_for("cadastre.static", filename=f)  # noqa: E731
-    basemap = current_app.config.get("CADASTRE_BASEMAP_URL") or ""
-    m = folium.Map(tiles=None, control_scale=True, zoom_control=True, max_zoom=spatial.MAX_ZOOM, prefer_canvas=False)
-    m.default_js = [("leaflet", static("vendor/leaflet/leaflet.js"))]
-    m.default_css = [("leaflet_css", static("vendor/leaflet/leaflet.css")), ("cadastre_map_css", static("map.css"))]
-    if basemap:
-        folium.TileLayer(basemap, attr=current_app.config.get("CADASTRE_BASEMAP_ATTRIBUTION") or "IGN",
-                         name=_("Base map"), max_zoom=spatial.MAX_ZOOM, max_native_zoom=19).add_to(m)
-    styles = {
-        "commune": {"weight": 3, "color": "#000091", "fill": False, "opacity": 0.9},
-        "sections": {"weight": 2, "color": "#b34000", "fill": False, "opacity": 0.8, "dashArray": "6 4"},
-        "parcelles": {"weight": 1, "color": "#3a3a3a", "fill": True, "fillColor": "#fef7da", "fillOpacity": 0.35},
-        "batiments": {"weight": 0.5, "color": "#6a6a6a", "fill": True, "fillColor": "#929292", "fillOpacity": 0.8},
-    }
-    grid = VectorGridProtobuf(
-        tiles_template("cadastre.tile"),
-        name=_("Cadastral plan"),
-        options={"vectorTileLayerStyles": styles, "interactive": True, "maxZoom": spatial.MAX_ZOOM,
-                 "maxNativeZoom": 18, "getFeatureId": None},
-    )
-    grid.default_js = [("vectorGrid", static("vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"))]
-    grid.add_to(m)
-    initial = None
+def map_bounds(selected: Parcel | None):
+    """[[south, west], [north, east]] of the selected parcel, else of the territory's plan; None when empty."""
+    import shapely
+
+    from .geometry import reproject
+
     if selected is not None:
-        shape = to_wgs84(selected.geom)
-        initial = folium.GeoJson(shape.__geo_interface__, name=selected.idu, style_function=lambda _f: SELECTED_STYLE,
-                                 interactive=False)  # clicks go through to the parcels below
-        initial.add_to(m)
-    _ClickToParent(grid, url_for("cadastre_api.parcel", idu="IDU"), initial.get_name() if initial else None).add_to(m)
-    _RenewGrant(grid, url_for("cadastre.tile_access"), grants.max_age()).add_to(m)
-    labels = section_labels()
-    if labels:
-        _SectionLabels(labels, SECTION_LABEL_ZOOM).add_to(m)
-    if selected is not None:
-        minx, miny, maxx, maxy = shape.bounds
-        m.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=18)
+        minx, miny, maxx, maxy = to_wgs84(selected.geom).bounds
     else:
         extent = territory_extent()
-        if extent is not None:
-            from .geometry import reproject
-            import shapely
+        if extent is None:
+            return None
+        minx, miny, maxx, maxy = reproject(shapely.box(*extent), 2154, 4326).bounds
+    return [[miny, minx], [maxy, maxx]]
 
-            box = reproject(shapely.box(*extent), 2154, 4326)
-            minx, miny, maxx, maxy = box.bounds
-            m.fit_bounds([[miny, minx], [maxy, maxx]])
-        else:
-            coll = g.get("collectivity")
-            m.location, m.options["zoom"] = [48.3, 4.1], 9  # the department when nothing is imported yet
-    html = m.get_root().render()
-    return html
+
+def build_map(selected: Parcel | None) -> Response:
+    """The map document: portal.maps draws the base layer and the view, ``static/map.js`` the plan."""
+    data = {
+        "tiles": tiles_template("cadastre.tile"), "styles": TILE_STYLES, "maxZoom": spatial.MAX_ZOOM,
+        "featureUrl": url_for("cadastre_api.parcel", idu="IDU"), "accessUrl": url_for("cadastre.tile_access"),
+        "renewEveryMs": max(5, grants.max_age() // 2) * 1000,
+        "labels": section_labels(), "labelZoom": SECTION_LABEL_ZOOM, "selectedStyle": SELECTED_STYLE,
+        "demoMark": _("Fictitious demonstration plan") if demo_plan_shown() else None,
+    }
+    if selected is not None:
+        data["selected"] = to_wgs84(selected.geom).__geo_interface__
+        data["selectedId"] = selected.idu
+    bounds = map_bounds(selected)
+    config = maps.map_config(bounds=bounds, max_zoom=spatial.MAX_ZOOM, data=data)
+    return maps.map_document(config, title=_("Cadastral map"), label=_("Map of the parcels"), vectorgrid=True,
+                             scripts=[url_for("cadastre.static", filename="map.js")],
+                             styles=[url_for("cadastre.static", filename="map.css")])
 
 
 @bp.get("/carte")
@@ -420,12 +298,7 @@ def map_document():
     selected = None
     if idu:
         selected = db.session.scalar(select(Parcel).where(Parcel.idu == idu, Parcel.current.is_(True)))
-    resp = Response(build_map(selected), mimetype="text/html")
-    basemap = current_app.config.get("CADASTRE_BASEMAP_URL") or ""
-    origin = re.match(r"^(https?://[^/{]+)", basemap)
-    resp.headers["Content-Security-Policy"] = MAP_CSP.format(basemap=origin.group(1) if origin else "")
-    resp.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return resp
+    return build_map(selected)
 
 
 @bp.get("/tuiles/acces")
@@ -437,12 +310,7 @@ def tile_access():
 @bp.get("/tuiles/<int:z>/<int:x>/<int:y>.pbf")
 @grants.accepts_grant
 def tile(z: int, x: int, y: int):
-    data = spatial.tile(z, x, y)
-    if not data:
-        # Nothing of the territory in this tile (or a zoom without layers): Leaflet.VectorGrid draws nothing.
-        abort(404)
-    return Response(data, mimetype="application/vnd.mapbox-vector-tile",
-                    headers={"Cache-Control": "private, max-age=300"})
+    return tile_response(z, x, y)
 
 
 # Owners (personal data: cadastre.owners.read, every read audited with its purpose) ----------------------------
@@ -556,5 +424,6 @@ def owner_account_pdf(account: str):
         return found
     purpose, holders, parcels, _rows = found
     html = render_template("cadastre/pdf_account.html", account=account, purpose=purpose, holders=holders,
-                           parcels=parcels, today=dt.date.today().strftime("%d/%m/%Y"))
+                           parcels=parcels, today=dt.date.today().strftime("%d/%m/%Y"),
+                           demo=any(p.vintage.source == DEMO_SOURCE for p in parcels))
     return pdf_response(render_pdf(html), f"releve-propriete-{account.strip('+')}.pdf")
