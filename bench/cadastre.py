@@ -1,4 +1,4 @@
-"""Performance of the land registry (issue #3).
+"""Performance of the land registry.
 
     .venv/bin/python bench/cadastre.py                                  # department scale: ≈ 1 000 000 parcels
     .venv/bin/python bench/cadastre.py --parcels 60000                  # a quicker run
@@ -25,7 +25,7 @@ Measured, in one run, on an empty database built by the migrations (temporary SQ
 The ways of getting a tile are timed one after the other for each tile, so that all see the same moments of the
 machine. Before the HTTP part, PostgreSQL's statistics are refreshed (ANALYZE), as autovacuum keeps them on a live
 database.
-Targets (issue #3): ratio import ≤ 1.5; p95 by id and by point < 10 ms; tile p95 < 50 ms and ≤ 1.3× the bare query.
+Targets: ratio import ≤ 1.5; p95 by id and by point < 10 ms; tile p95 < 50 ms and ≤ 1.3× the bare query.
 """
 from __future__ import annotations
 

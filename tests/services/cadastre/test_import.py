@@ -241,3 +241,25 @@ def test_geopackage_and_zipped_shapefile_of_91479(app, extra_communes, run_impor
     assert sum(a for _i, a in rows) == pytest.approx(expected.geometry.area.sum(), rel=1e-6)
     for idu, area in rows[:200]:
         assert area == pytest.approx(expected.loc[idu].geometry.area, rel=1e-6)
+
+
+def test_cadastre_vintage_is_etalab_millesime_when_known(app, world, run_import, tmp_path):
+    """Mirrored from cadastre.data.gouv.fr, the files sit under their millésime (the distribution's date): that is the
+    vintage, not the latest ``updated`` of the features (2024-01 here); without it, the latest update as before."""
+    from .conftest import _clear_rtrees
+
+    _clear_rtrees(app)
+    folder = tmp_path / "etalab-cadastre" / "2024-04-01" / "geojson" / "communes" / "10" / world.insee_a
+    folder.mkdir(parents=True)
+    doc = square_parcels(world.insee_a, 4.6733, 48.2592)
+    report = run_import([write_geojson(folder / f"cadastre-{world.insee_a}-parcelles.json.gz", doc, gz=True)])
+    assert report.vintage == "2024-04"
+    other = tmp_path / "plain"
+    other.mkdir()
+    report = run_import([write_geojson(other / f"cadastre-{world.insee_b}-parcelles.json",
+                                       square_parcels(world.insee_b, 4.6640, 48.2630))])
+    assert report.vintage == "2024-01"
+    from services.cadastre.importer import etalab_millesime
+
+    assert etalab_millesime(["cadastre-10002-parcelles_2023-07-01.json"]) == "2023-07"
+    assert etalab_millesime(["a/2023-07-01/x.json", "b/2024-01-01/y.json"]) is None

@@ -3,7 +3,6 @@ template; the tiles answer on the grant alone, within the grant's territory, and
 from __future__ import annotations
 
 import json
-import re
 
 import mapbox_vector_tile
 import pytest
@@ -15,10 +14,9 @@ from .test_api_token import _tile_of
 
 def _map_template(client) -> str:
     """The tile URL template written in the map document (what Leaflet.VectorGrid fetches)."""
-    body = client.get("/s/cadastre/carte").get_data(as_text=True)
-    found = re.search(r"L\.vectorGrid\.protobuf\(\s*'([^']+)'", body)
-    assert found, body[:3000]
-    return found.group(1)
+    from .test_pages import _map_config
+
+    return _map_config(client.get("/s/cadastre/carte").get_data(as_text=True))["data"]["tiles"]
 
 
 def _ids(resp) -> set[str]:
@@ -102,8 +100,11 @@ def test_a_grant_opens_the_tiles_and_nothing_else(app, world, login_as, ab_parce
 
 def test_the_open_map_renews_its_grant_through_the_gate(app, world, login_as, ab_parcels, places):
     mayor = login_as("mayor_a")
-    body = mayor.get("/s/cadastre/carte").get_data(as_text=True)
-    assert "/s/cadastre/tuiles/acces" in body and "setUrl" in body
+    from .test_pages import _map_config
+
+    data = _map_config(mayor.get("/s/cadastre/carte").get_data(as_text=True))["data"]
+    assert data["accessUrl"] == "/s/cadastre/tuiles/acces" and data["renewEveryMs"] == 300_000
+    assert "setUrl" in mayor.get("/s/cadastre/static/map.js").get_data(as_text=True)
     fresh = mayor.get("/s/cadastre/tuiles/acces").get_json()
     assert fresh["expires_in"] == 600 and fresh["url"].startswith("/s/cadastre/tuiles/{z}/{x}/{y}.pbf?grant=")
     assert ab_parcels.a in _ids(app.test_client().get(fresh["url"].format(**dict(zip("zxy", places(world.insee_a))))))
