@@ -15,6 +15,7 @@ from portal.extensions import db
 from .. import spatial
 from ..geometry import to_wgs84
 from ..models import Parcel
+from ..tilecache import cached_tile
 from ..queries import demo_plan_shown, section_labels, territory_extent
 from . import bp
 
@@ -72,12 +73,15 @@ def tiles_template(endpoint: str, **url_options) -> str:
 
 
 def tile_response(z: int, x: int, y: int) -> Response:
-    """A vector tile of the territory's plan (per user, kept 5 minutes): 404 for coordinates that do not exist,
-    204 No Content when nothing of the territory lies in the tile (Leaflet.VectorGrid draws it empty, no error)."""
+    """A vector tile of the territory's plan, from the cache of its vintage (``tilecache.py``): 404 for coordinates
+    that do not exist, 204 No Content when nothing of the territory lies in the tile (Leaflet.VectorGrid draws it
+    empty, no error), 304 when the browser already holds it (``ETag``); kept 5 minutes by the browser (per user)."""
     if not spatial.valid_tile(z, x, y):
         abort(404)
-    data = spatial.tile(z, x, y)
-    headers = {"Cache-Control": "private, max-age=300"}
+    data, etag = cached_tile(z, x, y)
+    headers = {"Cache-Control": "private, max-age=300", "ETag": f'"{etag}"'}
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers=headers)
     if not data:
         return Response(status=204, headers=headers)
     return Response(data, mimetype="application/vnd.mapbox-vector-tile", headers=headers)

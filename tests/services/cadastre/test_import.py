@@ -263,3 +263,40 @@ def test_cadastre_vintage_is_etalab_millesime_when_known(app, world, run_import,
 
     assert etalab_millesime(["cadastre-10002-parcelles_2023-07-01.json"]) == "2023-07"
     assert etalab_millesime(["a/2023-07-01/x.json", "b/2024-01-01/y.json"]) is None
+
+
+def test_map_shows_commune_and_section_outlines_at_low_zooms(app, extra_communes, run_import, sign_in):
+    """Etalab's parcels alone (no sections, no commune layer): the import draws the sections and the commune outline
+    from the parcels, so that the map shows them from zoom 8 / 12 instead of a grey map until zoom 14."""
+    import math
+
+    import mapbox_vector_tile
+    import shapely
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.tenancy import territory_scope
+    from services.cadastre.models import Feature, Parcel
+
+    report = run_import([ETALAB_91479])
+    with app.app_context(), territory_scope(None):
+        parcels = db.session.scalars(select(Parcel.geom).where(Parcel.commune_insee == "91479")).all()
+        sections = db.session.execute(select(Feature.label, Feature.geom).where(
+            Feature.commune_insee == "91479", Feature.layer == "section")).all()
+        (outline,) = db.session.scalars(select(Feature.geom).where(Feature.commune_insee == "91479",
+                                                                   Feature.layer == "commune")).all()
+        codes = set(db.session.scalars(select(Parcel.section).where(Parcel.commune_insee == "91479")))
+    assert {label for label, _g in sections} == codes and report.features["section"] == len(codes)
+    assert abs(outline.area - shapely.union_all(parcels).area) < 1
+    client = sign_in(extra_communes.users["mayor_paray"])
+    from services.cadastre.geometry import to_wgs84
+
+    inner = to_wgs84(outline).representative_point()
+    lon, lat = inner.x, inner.y
+    for z, layers in ((10, {"commune"}), (12, {"commune", "sections"})):
+        n = 1 << z
+        x = int((lon + 180) / 360 * n)
+        y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+        resp = client.get(f"/s/cadastre/tuiles/{z}/{x}/{y}.pbf")
+        assert resp.status_code == 200, (z, resp.status_code)
+        assert set(mapbox_vector_tile.decode(resp.data)) == layers

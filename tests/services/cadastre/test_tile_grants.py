@@ -126,3 +126,36 @@ def test_tilejson_of_the_api_gives_a_template_usable_without_the_token(app, worl
     paths = api.get("/api/v1/openapi.json").get_json()["paths"]
     assert "/cadastre/tiles" in paths and any(p["name"] == "grant"
                                               for p in paths["/cadastre/tiles/{z}/{x}/{y}.pbf"]["get"]["parameters"])
+
+
+def test_tiles_are_cached_per_vintage_with_an_etag(app, world, login_as, ab_parcels, places, run_import, tmp_path):
+    """A tile is computed once per territory and plan version and comes back with an ETag (304 when the browser
+    holds it); a new vintage of the commune changes both; the grant is still checked on every request."""
+    from services.cadastre.tilecache import cache
+
+    from .conftest import square_parcels, write_geojson
+
+    template = _map_template(login_as("mayor_a"))
+    url = template.format(**dict(zip("zxy", places(world.insee_a))))
+    anonymous = app.test_client()
+    first = anonymous.get(url)
+    etag = first.headers["ETag"]
+    assert ab_parcels.a in _ids(first) and etag and first.headers["Cache-Control"] == "private, max-age=300"
+    hits = cache.hits
+    again = anonymous.get(url)
+    assert again.data == first.data and again.headers["ETag"] == etag and cache.hits == hits + 1
+    held = anonymous.get(url, headers={"If-None-Match": etag})
+    assert held.status_code == 304 and held.data == b""
+    # The grant is checked before the cache: a tampered one is refused although the tile is cached.
+    assert anonymous.get(url.replace("grant=", "grant=x")).status_code in (401, 403)
+    # A new vintage of Ailleville (parcels renumbered in section ZY): new ETag, new content.
+    doc = square_parcels(world.insee_a, *ab_parcels.places[world.insee_a], section="ZY")
+    for f in doc["features"]:
+        f["properties"]["updated"] = "2025-06-01"
+    run_import([write_geojson(tmp_path / f"cadastre-{world.insee_a}-parcelles.json", doc)])
+    fresh = anonymous.get(url, headers={"If-None-Match": etag})
+    assert fresh.status_code == 200 and fresh.headers["ETag"] != etag
+    assert f"{world.insee_a}000ZY0001" in _ids(fresh) and ab_parcels.a not in _ids(fresh)
+    # Another territory's grant on the same tile: its own (empty) answer, never A's cached bytes.
+    other = _map_template(login_as("mayor_b")).format(**dict(zip("zxy", places(world.insee_a))))
+    assert anonymous.get(other).status_code == 204
