@@ -1,10 +1,12 @@
 """Land registry — consult parcels on a map, search by reference, address or owner, print parcel sheets.
 
-Package layout: ``models`` (tables), ``geometry`` (storage on PostGIS and SQLite + R*Tree), ``importer`` (Etalab
-GeoJSON, EDIGEO, any OGR file; vintages and report), ``owners`` / ``addresses`` (CSV imports and reads),
-``spatial`` (bbox / point / tile queries on both backends), ``access`` (lookups and the purpose rule), ``queries``
-(reads shared by the pages), ``demo`` (the fictitious demo plan), ``pdf``, ``jobs`` / ``tasks`` (imports of the
-department's page), ``views/`` (pages, owners, map and tiles, department page, API), ``openapi``, ``cli``.
+Package layout: ``models`` (tables), ``geometry`` (storage on PostGIS and SQLite + R*Tree), ``readers`` (Etalab
+GeoJSON, EDIGEO, any OGR file into layers), ``vintages`` (the label of a new vintage, what changed), ``importer``
+(one commune's plan as one vintage, all-or-nothing), ``owners`` / ``addresses`` (CSV imports and reads, text decoded
+by ``textfile``), ``spatial`` (bbox / point / tile queries on both backends), ``tilecache`` (tiles per vintage),
+``access`` (lookups and the purpose rule), ``queries`` (reads shared by the pages), ``demo`` (the fictitious demo
+plan), ``pdf``, ``jobs`` / ``tasks`` (imports of the department's page), ``views/`` (pages, owners, map and tiles,
+department page, API), ``openapi``, ``cli``.
 """
 import datetime as _dt
 

@@ -34,3 +34,11 @@ def purpose_arg() -> str | None:
     """The purpose the user typed (motif), or None when missing or too short."""
     value = " ".join((request.args.get("motif") or "").split())[:200]
     return value if len(value) >= PURPOSE_MIN else None
+
+
+def selected_parcel() -> Parcel | None:
+    """The current parcel named by ``?parcelle=`` (the map's selection), None when absent or not in the territory."""
+    idu = (request.args.get("parcelle") or "").strip().upper()
+    if not idu:
+        return None
+    return db.session.scalar(select(Parcel).where(Parcel.idu == idu, Parcel.current.is_(True)))

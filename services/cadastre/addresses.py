@@ -14,7 +14,8 @@ from portal.extensions import db
 from portal.models import fold
 
 from .geometry import point_to_l93
-from .importer import IDU_RE, ImportFailed
+from .problems import ImportFailed
+from .readers import IDU_RE
 from .models import Address
 from .problems import N_
 from .textfile import decode_csv

@@ -6,13 +6,14 @@ a sheet, commune unknown or outside the caller's territory…) raises :class:`Im
 problem and leaves the database exactly as before. On success the new vintage replaces the current one in the same
 transaction and the report counts parcels added, removed, reshaped and renumbered against it.
 
-Messages are English here (CLI log); the page that starts an import translates them with the same msgids.
+The files are read by ``readers.py``, the vintage's label and the comparison come from ``vintages.py``; the steps
+below are named in :func:`_import_commune`. Messages are English here (CLI log); the page that starts an import
+translates them with the same msgids.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,14 +27,11 @@ from portal.extensions import db
 from .geometry import SRID, as_multipolygon
 from .models import Feature, Parcel, Vintage
 from .problems import ImportFailed, N_
-from .readers import (FEATURE_LAYER, IDU_RE, VINTAGE_RE, first_column, gc_paused, normalise_parcels,  # noqa: F401 - IDU_RE,
-                      read_files, repair)  # VINTAGE_RE: the importers' shared rules
+from .vintages import compare, etalab_millesime, vintage_from_dates
+from .readers import FEATURE_LAYER, VINTAGE_RE, first_column, gc_paused, normalise_parcels, read_files, repair
 
 log = logging.getLogger(__name__)
 
-# Beyond this, an id kept from one vintage to the next is "reshaped": the symmetric difference of the two shapes.
-RESHAPE_TOLERANCE_M2 = 1.0
-RESHAPE_TOLERANCE_RATIO = 0.001
 
 
 @dataclass
@@ -74,66 +72,6 @@ class Report:
 
 
 # Reading -----------------------------------------------------------------------------------------------------------
-
-MILLESIME_RE = re.compile(r"(?:^|[-_])((?:19|20)\d\d-(?:0[1-9]|1[0-2]))-\d\d(?:$|[-_.])")
-
-
-def etalab_millesime(paths) -> str | None:
-    """The vintage Etalab published the files as (its millésime, the date of the distribution), when the paths tell
-    it: ``…/etalab-cadastre/2024-10-01/geojson/communes/10/10002/cadastre-10002-parcelles.json.gz`` as mirrored from
-    cadastre.data.gouv.fr, or a date in the file name. None when absent or when the files disagree."""
-    found = set()
-    for path in paths:
-        parts = Path(path).parts
-        dates = [m.group(1) for part in parts if (m := MILLESIME_RE.search(part))]
-        if dates:
-            found.add(dates[-1])
-    return found.pop() if len(found) == 1 else None
-
-
-def _vintage_from_dates(values) -> str | None:
-    best = None
-    for v in values:
-        s = re.sub(r"[^0-9]", "", str(v or ""))
-        if len(s) >= 6 and s[:2] in ("19", "20"):
-            label = f"{s[:4]}-{s[4:6]}"
-            if VINTAGE_RE.match(label) and (best is None or label > best):
-                best = label
-    return best
-
-
-# Comparing vintages ------------------------------------------------------------------------------------------------
-
-def compare(previous: dict[str, object], new: dict[str, object]) -> dict:
-    """Counts of added, removed, reshaped and renumbered parcels between two {idu: geometry} maps."""
-    old_ids, new_ids = set(previous), set(new)
-    removed = old_ids - new_ids
-    added = new_ids - old_ids
-    reshaped = 0
-    for i in old_ids & new_ids:
-        a, b = previous[i], new[i]
-        diff = shapely.symmetric_difference(a, b).area
-        if diff > max(RESHAPE_TOLERANCE_M2, RESHAPE_TOLERANCE_RATIO * max(a.area, b.area)):
-            reshaped += 1
-    pairs = []
-    if removed and added:
-        tree_ids = sorted(added)
-        tree = shapely.STRtree([new[i] for i in tree_ids])
-        for old in sorted(removed):
-            g = previous[old]
-            for j in tree.query(g, predicate="intersects"):
-                cand = new[tree_ids[j]]
-                union = shapely.union(g, cand).area
-                if union and shapely.intersection(g, cand).area / union > 0.98:
-                    pairs.append((old, tree_ids[j]))
-                    break
-    renamed_old = {a for a, _ in pairs}
-    renamed_new = {b for _, b in pairs}
-    return {"added": len(added - renamed_new), "removed": len(removed - renamed_old), "reshaped": reshaped,
-            "renumbered": len(pairs), "renumbered_pairs": pairs[:200]}
-
-
-# Writing -----------------------------------------------------------------------------------------------------------
 
 def _bbox_rows(geoms):
     b = shapely.bounds(np.asarray(geoms, dtype=object))
@@ -200,7 +138,7 @@ def _import_commune(paths, commune, vintage, *, user_email, allowed_communes, us
         raise ImportFailed(errors)
     parcels = normalise_parcels(layers["parcelles"], commune)
     insee, coll = _target_commune(parcels, commune, allowed_communes)
-    label = (vintage or etalab_millesime(paths) or _vintage_from_dates(parcels["updated"])
+    label = (vintage or etalab_millesime(paths) or vintage_from_dates(parcels["updated"])
              or dt.date.today().strftime("%Y-%m"))
     if db.session.scalar(select(Vintage.id).where(Vintage.commune_insee == insee, Vintage.label == label)):
         raise ImportFailed([N_("vintage %(vintage)s of commune %(insee)s is already imported", vintage=label, insee=insee)])

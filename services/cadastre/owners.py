@@ -35,7 +35,8 @@ from portal import audit
 from portal.extensions import db
 from portal.models import fold
 
-from .importer import IDU_RE, ImportFailed
+from .problems import ImportFailed
+from .readers import IDU_RE
 from .models import Owner, Parcel
 from .problems import N_
 from .textfile import decode_csv

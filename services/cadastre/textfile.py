@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import logging
 
-from .importer import ImportFailed
+from .problems import ImportFailed
 from .problems import N_
 
 log = logging.getLogger(__name__)

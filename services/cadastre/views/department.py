@@ -32,7 +32,7 @@ from portal.settings import setting
 from portal.tenancy import territory_scope
 
 from .. import jobs
-from ..importer import VINTAGE_RE
+from ..readers import VINTAGE_RE
 from ..models import ImportJob, Vintage
 from ..problems import from_dict
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from flask import Response, abort, g, jsonify, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from portal import grants, maps
-from portal.extensions import db
 
 from .. import spatial
+from ..access import selected_parcel
 from ..geometry import to_wgs84
 from ..models import Parcel
 from ..tilecache import cached_tile
@@ -89,10 +88,7 @@ def tile_response(z: int, x: int, y: int) -> Response:
 
 @bp.get("/carte")
 def map_document():
-    idu = (request.args.get("parcelle") or "").strip().upper()
-    selected = None
-    if idu:
-        selected = db.session.scalar(select(Parcel).where(Parcel.idu == idu, Parcel.current.is_(True)))
+    selected = selected_parcel()
     return build_map(selected)
 
 

@@ -12,19 +12,17 @@ from portal.responses import csv_response, pdf_response
 
 from .. import addresses as addresses_mod
 from .. import spatial
-from ..access import current_parcel_or_404, purpose_arg
-from ..models import Parcel, Vintage
+from ..access import current_parcel_or_404, purpose_arg, selected_parcel
+from ..models import Vintage
 from ..owners import can_read_owners, owners_of
 from ..pdf import map_svg, render_pdf
 from ..queries import SEARCH_LIMIT, commune_names, parcel_facts, parcel_history, parse_query, search_parcels
 from . import bp
 
+
 @bp.get("/")
 def index():
-    idu = (request.args.get("parcelle") or "").strip().upper()
-    selected = None
-    if idu:
-        selected = db.session.scalar(select(Parcel).where(Parcel.idu == idu, Parcel.current.is_(True)))
+    selected = selected_parcel()
     vintages = db.session.scalars(select(Vintage).where(Vintage.current.is_(True))
                                   .order_by(Vintage.commune_insee)).all()
     names = commune_names()

@@ -259,7 +259,7 @@ def test_cadastre_vintage_is_etalab_millesime_when_known(app, world, run_import,
     report = run_import([write_geojson(other / f"cadastre-{world.insee_b}-parcelles.json",
                                        square_parcels(world.insee_b, 4.6640, 48.2630))])
     assert report.vintage == "2024-01"
-    from services.cadastre.importer import etalab_millesime
+    from services.cadastre.vintages import etalab_millesime
 
     assert etalab_millesime(["cadastre-10002-parcelles_2023-07-01.json"]) == "2023-07"
     assert etalab_millesime(["a/2023-07-01/x.json", "b/2024-01-01/y.json"]) is None
