@@ -19,10 +19,11 @@ from ..models import Owner, Parcel
 from ..pdf import render_pdf
 from ..queries import commune_names
 from . import bp
-from .pages import parcels_csv
+from .pages import no_store, parcels_csv
 
 @bp.get("/parcelles/<idu>/proprietaires")
 @requires("cadastre.owners.read")
+@no_store
 def parcel_owners(idu: str):
     p = current_parcel_or_404(idu)
     purpose = purpose_arg()
@@ -33,6 +34,7 @@ def parcel_owners(idu: str):
 
 @bp.get("/proprietaires")
 @requires("cadastre.owners.read")
+@no_store
 def owner_search():
     q = request.args.get("q", "").strip()
     purpose = purpose_arg()
@@ -66,6 +68,7 @@ def _statement(account: str):
 
 @bp.get("/comptes/<account>")
 @requires("cadastre.owners.read")
+@no_store
 def owner_account(account: str):
     found = _statement(account)
     if not isinstance(found, tuple):

@@ -3,8 +3,9 @@ parcel sheet (PDF). No owner here (``owners.py``)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
-from flask import Response, jsonify, render_template, request
+from flask import Response, jsonify, make_response, render_template, request
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -18,6 +19,17 @@ from ..owners import can_read_owners, owners_of
 from ..pdf import map_svg, render_pdf
 from ..queries import SEARCH_LIMIT, commune_names, parcel_facts, parcel_history, parse_query, search_parcels
 from . import bp
+
+
+def no_store(view):
+    """Pages showing owners (personal data) are never kept by the browser or a proxy."""
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        resp = make_response(view(*args, **kwargs))
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    return wrapped
 
 
 @bp.get("/")
@@ -65,6 +77,7 @@ def parcel_panel(idu: str):
 
 
 @bp.get("/parcelles/<idu>/voisines")
+@no_store
 def parcel_neighbours(idu: str):
     p = current_parcel_or_404(idu)
     try:

@@ -182,3 +182,15 @@ def test_cadastre_csv_exports_neutralise_formulas(app, extra_communes, run_impor
                   for c in row]
     assert "'=HYPERLINK(\"http://evil.example\")" in cells and any(c.startswith("'@SUM(1+1)") for c in cells)
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]
+
+
+def test_owner_pages_are_never_cached(app, lux, sign_in):
+    """Every page that shows owners (personal data) says Cache-Control: no-store, not only the exports."""
+    mayor = sign_in(lux.users["mayor_lux"])
+    purpose = "motif=Courrier aux riverains"
+    for url in (f"/s/cadastre/parcelles/{P1}/proprietaires?{purpose}", f"/s/cadastre/proprietaires?q=FICTIF&{purpose}",
+                f"/s/cadastre/comptes/+00012?{purpose}", f"/s/cadastre/parcelles/{P1}/voisines?{purpose}&distance=50",
+                f"/s/cadastre/comptes/+00012/releve.pdf?{purpose}", f"/s/cadastre/comptes/+00012/releve.csv?{purpose}"):
+        resp = mayor.get(url)
+        assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store", url
+    assert "FICTIFNOM" in mayor.get(f"/s/cadastre/comptes/+00012?{purpose}").get_data(as_text=True)
