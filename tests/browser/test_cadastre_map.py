@@ -107,7 +107,10 @@ def test_the_open_map_renews_the_grant_of_its_tiles(app, world, extra_communes, 
     seen = len(tiles)
     map_frame = next(f for f in page.frames if "/s/cadastre/carte" in f.url)
     map_frame.evaluate("""() => { const m = window.portalMaps.map; m.panBy([600, 400], {animate: false}); }""")
-    page.wait_for_timeout(1500)
+    for _ in range(40):  # the tiles of the new view (a loaded machine may take seconds to answer them)
+        page.wait_for_timeout(500)
+        if len(tiles) > seen:
+            break
     later = tiles[seen:]
     assert later, "panning fetched no tile"
     assert all(url.split("grant=")[1] not in first for url, _s in later), "tiles still asked with the first grant"
