@@ -1,4 +1,4 @@
-"""Performance of the land registry (issue #3).
+"""Performance of the land registry.
 
     .venv/bin/python bench/cadastre.py                                  # department scale: ≈ 1 000 000 parcels
     .venv/bin/python bench/cadastre.py --parcels 60000                  # a quicker run
@@ -25,7 +25,7 @@ Measured, in one run, on an empty database built by the migrations (temporary SQ
 The ways of getting a tile are timed one after the other for each tile, so that all see the same moments of the
 machine. Before the HTTP part, PostgreSQL's statistics are refreshed (ANALYZE), as autovacuum keeps them on a live
 database.
-Targets (issue #3): ratio import ≤ 1.5; p95 by id and by point < 10 ms; tile p95 < 50 ms and ≤ 1.3× the bare query.
+Targets: ratio import ≤ 1.5; p95 by id and by point < 10 ms; tile p95 < 50 ms and ≤ 1.3× the bare query.
 """
 from __future__ import annotations
 
@@ -48,8 +48,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SOURCE = ROOT.parent / "shared" / "data" / "cadastre" / "etalab-geojson" / "cadastre-91479-parcelles.json.gz"
-SOURCE_COPY = ROOT / "services" / "cadastre" / "data" / "cadastre-91479-parcelles.json.gz"
+SOURCE = ROOT / "tests" / "data" / "cadastre" / "etalab-geojson" / "cadastre-91479-parcelles.json.gz"
 
 
 def p95(values):
@@ -79,7 +78,7 @@ def build_copies(folder: Path, parcels: int):
     """Write one Etalab GeoJSON per synthetic commune; returns [(insee, path, [(idu, lon, lat)…])…]."""
     from pyproj import Transformer
 
-    src = SOURCE if SOURCE.exists() else SOURCE_COPY
+    src = SOURCE
     doc = json.loads(gzip.decompress(src.read_bytes()))
     to93 = Transformer.from_crs(4326, 2154, always_xy=True)
     to84 = Transformer.from_crs(2154, 4326, always_xy=True)

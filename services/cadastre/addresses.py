@@ -14,9 +14,11 @@ from portal.extensions import db
 from portal.models import fold
 
 from .geometry import point_to_l93
-from .importer import IDU_RE, ImportFailed
+from .problems import ImportFailed
+from .readers import IDU_RE
 from .models import Address
 from .problems import N_
+from .textfile import decode_csv
 
 # Column names of the two layouts: (number, suffix, street, insee, postcode, lon, lat, id, parcels)
 LAYOUTS = {
@@ -38,15 +40,9 @@ class AddressReport:
                 f"parcel reference (replacing {self.replaced})"]
 
 
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252")
-
 
 def parse(raw: bytes, commune: str | None):
-    text = _decode(raw)
+    text = decode_csv(raw)
     if not text.strip():
         raise ImportFailed([N_("the file is empty")])
     reader = csv.DictReader(io.StringIO(text), delimiter=";")

@@ -75,3 +75,12 @@ def import_addresses_command(path, commune):
     from .addresses import import_addresses
 
     _run_import(lambda: import_addresses(Path(path).read_bytes(), commune))
+
+
+@cli.command("demo")
+def demo_command():
+    """Draw a fictitious plan for the demo communes (Ailleville, Jaucourt) inside their real boundary (idempotent)."""
+    from .demo import load_demo_plans
+
+    for line in load_demo_plans():
+        click.echo(line)

@@ -1,4 +1,4 @@
-"""Geometry storage on both backends (issue #3).
+"""Geometry storage on both backends.
 
 - PostgreSQL + PostGIS: a real ``geometry(MultiPolygon, 2154)`` column with a GiST index (created by the migration).
 - Embedded SQLite: the same geometry as a WKB blob; a bounding-box search goes through SQLite's built-in R*Tree

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from portal import audit
 from portal.extensions import db
+from portal.settings import setting
 from portal.models import Collectivity, User, utcnow
 
 from .importer import ImportFailed
@@ -32,7 +33,7 @@ STALE_QUEUED = dt.timedelta(minutes=5)  # queued this long without a worker: que
 
 
 def upload_root() -> Path:
-    folder = current_app.config.get("CADASTRE_IMPORT_DIR") or str(Path(current_app.instance_path) / "cadastre-imports")
+    folder = setting("CADASTRE_IMPORT_DIR") or str(Path(current_app.instance_path) / "cadastre-imports")
     return Path(folder)
 
 

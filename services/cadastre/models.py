@@ -1,4 +1,4 @@
-"""Tables of the land registry (issue #3). Every row belongs to a commune (``TerritoryScoped``).
+"""Tables of the land registry. Every row belongs to a commune (``TerritoryScoped``).
 
 A **vintage** (millésime) is one import of one commune's plan. Importing a new vintage marks the previous one as no
 longer current, in the same transaction: the pages show the current vintage, the previous ones stay queryable

@@ -35,9 +35,11 @@ from portal import audit
 from portal.extensions import db
 from portal.models import fold
 
-from .importer import IDU_RE, ImportFailed
+from .problems import ImportFailed
+from .readers import IDU_RE
 from .models import Owner, Parcel
 from .problems import N_
+from .textfile import decode_csv
 
 COLUMNS = ("parcelle", "compte", "droit", "type", "nom_usage", "nom_naissance", "prenoms", "date_naissance",
            "denomination", "siren", "adresse")
@@ -84,15 +86,9 @@ def _date(value: str):
     return None
 
 
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252")
-
 
 def parse(raw: bytes, commune: str) -> tuple[list[dict], list[str]]:
-    text = _decode(raw)
+    text = decode_csv(raw)
     if not text.strip():
         return [], [N_("the file is empty")]
     first = text.splitlines()[0]

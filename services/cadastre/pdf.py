@@ -7,8 +7,16 @@ import math
 from html import escape
 
 import shapely
+from markupsafe import Markup
 
 from . import spatial
+
+def css_string(value) -> Markup:
+    """``value`` as a CSS string literal, for ``content:`` in a stylesheet (HTML escaping does not apply there: an
+    apostrophe would print as « &#39; »)."""
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ").replace("\n", " ")
+    return Markup(f'"{text}"')
+
 
 SVG_W, SVG_H = 680, 440  # CSS pixels (about 180 × 116 mm)
 

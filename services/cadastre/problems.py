@@ -16,6 +16,14 @@ def _render(value, translate):
     return value
 
 
+class ImportFailed(Exception):
+    """An import refused, with one message per problem (nothing was written)."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
 class Problem(str):
     msgid: str
     params: dict

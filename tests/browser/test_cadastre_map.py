@@ -38,9 +38,8 @@ def test_mayor_searches_a_parcel_and_the_map_centres_on_it(app, world, extra_com
     frame = page.frame_locator("#cadastre-map")
     expect(frame.locator(".leaflet-container")).to_be_visible()
     map_frame = next(f for f in page.frames if "/s/cadastre/carte" in f.url)
-    map_frame.wait_for_function("Object.keys(window).some(k => k.startsWith('map_') && window[k].getCenter)")
-    center = map_frame.evaluate("""() => { const m = window[Object.keys(window).find(k => k.startsWith('map_')
-                                    && window[k].getCenter)]; const c = m.getCenter();
+    map_frame.wait_for_function("window.portalMaps && window.portalMaps.map")
+    center = map_frame.evaluate("""() => { const m = window.portalMaps.map; const c = m.getCenter();
                                     return [c.lng, c.lat, m.getZoom()]; }""")
     minx, miny, maxx, maxy = shape.bounds
     assert minx <= center[0] <= maxx and miny <= center[1] <= maxy, (center, shape.bounds)
@@ -54,8 +53,7 @@ def test_mayor_searches_a_parcel_and_the_map_centres_on_it(app, world, extra_com
     assert overflow(page) == 0
     # A click on the neighbouring parcel, where the map draws it, fills the side panel (postMessage from the map).
     inner = neighbour.representative_point()
-    xy = map_frame.evaluate(f"""() => {{ const m = window[Object.keys(window).find(k => k.startsWith('map_')
-                                    && window[k].getCenter)]; const p = m.latLngToContainerPoint([{inner.y}, {inner.x}]);
+    xy = map_frame.evaluate(f"""() => {{ const m = window.portalMaps.map; const p = m.latLngToContainerPoint([{inner.y}, {inner.x}]);
                                     return [p.x, p.y]; }}""")
     page.evaluate("document.getElementById('cadastre-map').scrollIntoView()")
     box = page.locator("#cadastre-map").bounding_box()
@@ -75,15 +73,13 @@ def test_mayor_searches_a_parcel_and_the_map_centres_on_it(app, world, extra_com
     assert after["x"] <= click_x <= after["x"] + after["width"] and after["y"] <= click_y <= after["y"] + after["height"]
     assert (after["x"], after["y"], after["width"]) != (before["x"], before["y"], before["width"])
     ne = [neighbour.bounds[0], neighbour.bounds[3]]  # the outline spans the neighbour's extent on screen
-    corner = map_frame.evaluate(f"""() => {{ const m = window[Object.keys(window).find(k => k.startsWith('map_')
-                                    && window[k].getCenter)]; const p = m.latLngToContainerPoint([{ne[1]}, {ne[0]}]);
+    corner = map_frame.evaluate(f"""() => {{ const m = window.portalMaps.map; const p = m.latLngToContainerPoint([{ne[1]}, {ne[0]}]);
                                     return [p.x, p.y]; }}""")
     assert abs(box["x"] + corner[0] - after["x"]) < 4 and abs(box["y"] + corner[1] - after["y"]) < 4, (corner, after)
     page.wait_for_timeout(300)
     shot(page, "cadastre-map-click")
     # Zoomed out to 15: the section codes are on the map, inside the view.
-    map_frame.evaluate("""() => { const m = window[Object.keys(window).find(k => k.startsWith('map_')
-                            && window[k].getCenter)]; m.setZoom(15, {animate: false}); }""")
+    map_frame.evaluate("""() => { const m = window.portalMaps.map; m.setZoom(15, {animate: false}); }""")
     labels = frame.locator(".cadastre-section-label")
     expect(labels.first).to_be_visible()
     page.wait_for_timeout(800)
@@ -104,16 +100,18 @@ def test_the_open_map_renews_the_grant_of_its_tiles(app, world, extra_communes, 
     frame = page.frame_locator("#cadastre-map")
     expect(frame.locator("path.leaflet-interactive").first).to_be_attached()
     first = {url.split("grant=")[1] for url, _status in tiles}
-    assert len(first) == 1 and all(status in (200, 404) for _u, status in tiles), tiles
+    assert len(first) == 1 and all(status in (200, 204) for _u, status in tiles), tiles
     page.wait_for_timeout(6000)
     assert renewals and all(status == 200 for status in renewals), renewals
     page.wait_for_timeout(5000)  # the first grant has expired: only a renewed one can fetch tiles now
     seen = len(tiles)
     map_frame = next(f for f in page.frames if "/s/cadastre/carte" in f.url)
-    map_frame.evaluate("""() => { const m = window[Object.keys(window).find(k => k.startsWith('map_')
-                          && window[k].getCenter)]; m.panBy([600, 400], {animate: false}); }""")
-    page.wait_for_timeout(1500)
+    map_frame.evaluate("""() => { const m = window.portalMaps.map; m.panBy([600, 400], {animate: false}); }""")
+    for _ in range(40):  # the tiles of the new view (a loaded machine may take seconds to answer them)
+        page.wait_for_timeout(500)
+        if len(tiles) > seen:
+            break
     later = tiles[seen:]
     assert later, "panning fetched no tile"
     assert all(url.split("grant=")[1] not in first for url, _s in later), "tiles still asked with the first grant"
-    assert all(status in (200, 404) for _u, status in later), later  # never 403: the grant was fresh
+    assert all(status in (200, 204) for _u, status in later), later  # never 403: the grant was fresh

@@ -20,14 +20,12 @@ from sqlalchemy import delete, select, text
 
 from tests.conftest import owner_engine
 
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-EDIGEO = sorted((DATA / "cadastre" / "edigeo" / "25354").glob("*.tar.bz2"))
-ETALAB_91479 = DATA / "cadastre" / "etalab-geojson" / "cadastre-91479-parcelles.json.gz"
-EDIGEO_GEOJSON = DATA / "cadastre" / "edigeo-geojson"
+DATA = Path(__file__).resolve().parents[2] / "data" / "cadastre"  # tests/data/cadastre, see its SOURCES.md
+EDIGEO = sorted((DATA / "edigeo" / "25354").glob("*.tar.bz2"))
+ETALAB_91479 = DATA / "etalab-geojson" / "cadastre-91479-parcelles.json.gz"
+EDIGEO_GEOJSON = DATA / "edigeo-geojson"
 BAN_54084 = DATA / "adresses" / "ban-adresses-54084-mont-bonvillers.csv"
 BAL_54084 = DATA / "adresses" / "bal-1.3-54084-mont-bonvillers.csv"
-
-pytestmark = pytest.mark.skipif(not EDIGEO, reason=f"real samples not found under {DATA}")
 
 
 def _clear_rtrees(app):

@@ -258,3 +258,30 @@ def test_department_routes_against_another_departments_job(app, world, login_as,
         report = check_routes(login_as(role), app, {"job_id": job_id}, ["Luxiol", "edigeo-25354"],
                               prefixes=("/admin/s/cadastre",))
         report.assert_clean()
+
+
+def test_owners_or_addresses_csv_in_an_undecodable_encoding_get_a_clear_message(app, department_admin, run_import):
+    """A file saved in an encoding the portal does not read (here MS-DOS cp850, whose « ü » is a byte Windows-1252
+    leaves undefined) is refused with a French message naming the encodings accepted, not « erreur inattendue »;
+    nothing is written. A UTF-16 file with its BOM (Excel's « Texte Unicode ») is read."""
+    from services.cadastre.addresses import import_addresses
+    from services.cadastre.importer import ImportFailed
+    from services.cadastre.models import Address, Owner
+
+    run_import(EDIGEO, commune="25354")
+    admin = department_admin("25")
+    header = "parcelle;compte;droit;type;nom_usage;nom_naissance;prenoms;date_naissance;denomination;siren;adresse\n"
+    row = "25354000AB0001;+00012;propriétaire;physique;MÜLLER;;Jürgen;01/02/1960;;;\n"
+    resp = _post_files(admin, ADMIN + "fichiers", {"commune": "25354", "kind": "owners"},
+                       [("proprietaires.csv", (header + row).encode("cp850"))])
+    body = _text(admin.get(resp.headers["Location"]))
+    assert "erreur inattendue" not in body.lower()
+    assert "ni en UTF-8, ni en UTF-16 (avec BOM), ni en Windows-1252" in body, body[-3000:]
+    assert _count(app, Owner, commune_insee="25354") == 0
+    resp = _post_files(admin, ADMIN + "fichiers", {"commune": "25354", "kind": "owners"},
+                       [("proprietaires.csv", (header + row).encode("utf-16"))])
+    assert "Import terminé" in _text(admin.get(resp.headers["Location"]))
+    assert _count(app, Owner, commune_insee="25354") == 1
+    with app.app_context(), pytest.raises(ImportFailed, match="neither UTF-8, UTF-16 .with its BOM. nor Windows-1252"):
+        import_addresses(BAN_54084.read_text(encoding="utf-8").replace("Mont", "Münt").encode("cp850"))
+    assert _count(app, Address) == 0

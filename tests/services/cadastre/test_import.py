@@ -61,7 +61,7 @@ def test_edigeo_25354_counts_and_areas_match_geopandas(app, extra_communes, run_
     ref = ref.dissolve(by="idu", aggfunc="first")
     report = run_import(EDIGEO, commune="25354")
     assert report.source == "edigeo" and report.parcels == len(ref)
-    assert report.features["batiment"] == len(gpd.read_file(EDIGEO_GEOJSON / "edigeo-25354-batiments.geojson"))
+    assert report.features["batiment"] == len(gpd.read_file(f"/vsigzip/{EDIGEO_GEOJSON}/edigeo-25354-batiments.geojson.gz"))
     assert report.features["commune"] == 1
     with app.app_context():
         rows = {i: (a, c, ld) for i, a, c, ld in db.session.execute(
@@ -241,3 +241,62 @@ def test_geopackage_and_zipped_shapefile_of_91479(app, extra_communes, run_impor
     assert sum(a for _i, a in rows) == pytest.approx(expected.geometry.area.sum(), rel=1e-6)
     for idu, area in rows[:200]:
         assert area == pytest.approx(expected.loc[idu].geometry.area, rel=1e-6)
+
+
+def test_cadastre_vintage_is_etalab_millesime_when_known(app, world, run_import, tmp_path):
+    """Mirrored from cadastre.data.gouv.fr, the files sit under their millésime (the distribution's date): that is the
+    vintage, not the latest ``updated`` of the features (2024-01 here); without it, the latest update as before."""
+    from .conftest import _clear_rtrees
+
+    _clear_rtrees(app)
+    folder = tmp_path / "etalab-cadastre" / "2024-04-01" / "geojson" / "communes" / "10" / world.insee_a
+    folder.mkdir(parents=True)
+    doc = square_parcels(world.insee_a, 4.6733, 48.2592)
+    report = run_import([write_geojson(folder / f"cadastre-{world.insee_a}-parcelles.json.gz", doc, gz=True)])
+    assert report.vintage == "2024-04"
+    other = tmp_path / "plain"
+    other.mkdir()
+    report = run_import([write_geojson(other / f"cadastre-{world.insee_b}-parcelles.json",
+                                       square_parcels(world.insee_b, 4.6640, 48.2630))])
+    assert report.vintage == "2024-01"
+    from services.cadastre.vintages import etalab_millesime
+
+    assert etalab_millesime(["cadastre-10002-parcelles_2023-07-01.json"]) == "2023-07"
+    assert etalab_millesime(["a/2023-07-01/x.json", "b/2024-01-01/y.json"]) is None
+
+
+def test_map_shows_commune_and_section_outlines_at_low_zooms(app, extra_communes, run_import, sign_in):
+    """Etalab's parcels alone (no sections, no commune layer): the import draws the sections and the commune outline
+    from the parcels, so that the map shows them from zoom 8 / 12 instead of a grey map until zoom 14."""
+    import math
+
+    import mapbox_vector_tile
+    import shapely
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.tenancy import territory_scope
+    from services.cadastre.models import Feature, Parcel
+
+    report = run_import([ETALAB_91479])
+    with app.app_context(), territory_scope(None):
+        parcels = db.session.scalars(select(Parcel.geom).where(Parcel.commune_insee == "91479")).all()
+        sections = db.session.execute(select(Feature.label, Feature.geom).where(
+            Feature.commune_insee == "91479", Feature.layer == "section")).all()
+        (outline,) = db.session.scalars(select(Feature.geom).where(Feature.commune_insee == "91479",
+                                                                   Feature.layer == "commune")).all()
+        codes = set(db.session.scalars(select(Parcel.section).where(Parcel.commune_insee == "91479")))
+    assert {label for label, _g in sections} == codes and report.features["section"] == len(codes)
+    assert abs(outline.area - shapely.union_all(parcels).area) < 1
+    client = sign_in(extra_communes.users["mayor_paray"])
+    from services.cadastre.geometry import to_wgs84
+
+    inner = to_wgs84(outline).representative_point()
+    lon, lat = inner.x, inner.y
+    for z, layers in ((10, {"commune"}), (12, {"commune", "sections"})):
+        n = 1 << z
+        x = int((lon + 180) / 360 * n)
+        y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+        resp = client.get(f"/s/cadastre/tuiles/{z}/{x}/{y}.pbf")
+        assert resp.status_code == 200, (z, resp.status_code)
+        assert set(mapbox_vector_tile.decode(resp.data)) == layers

@@ -155,3 +155,42 @@ def test_owner_statement_pdf_and_csv_are_audited_with_their_purpose(app, lux, si
     assert _audit(app, "cadastre.owners.statement") == [
         (lux.users["mayor_lux"], "Succession en cours", "+00012"),
         (lux.users["mayor_lux"], "Gestion du domaine communal", "+00300")]
+
+
+def test_cadastre_csv_exports_neutralise_formulas(app, extra_communes, run_import, sign_in):
+    """An owner's address or name that a spreadsheet would run (« =HYPERLINK(…) », « @SUM(…) », « +33… ») is
+    exported as text (prefixed with an apostrophe, OWASP), in the owner statement and the neighbours' CSV; the
+    exports are never cached."""
+    import csv
+    import io
+
+    from services.cadastre.owners import import_owners
+
+    run_import(EDIGEO, commune="25354")
+    evil = ("parcelle;compte;droit;type;nom_usage;nom_naissance;prenoms;date_naissance;denomination;siren;adresse\n"
+            f'{P1};+00012;propriétaire;physique;@SUM(1+1);;Jean;01/02/1960;;;"=HYPERLINK(""http://evil.example"")"\n'
+            f"{P2};+00300;propriétaire;morale;;;;;-2+3;732829320;+33 1 23\n")
+    with app.app_context():
+        import_owners(evil.encode(), "25354")
+    mayor = sign_in(extra_communes.users["mayor_lux"])
+    exports = [mayor.get("/s/cadastre/comptes/+00012/releve.csv?motif=Gestion du domaine communal"),
+               mayor.get(f"/s/cadastre/parcelles/{P1}/voisines?format=csv&motif=Courrier aux riverains&distance=50")]
+    cells = []
+    for resp in exports:
+        assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+        cells += [c for row in csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff")), delimiter=";")
+                  for c in row]
+    assert "'=HYPERLINK(\"http://evil.example\")" in cells and any(c.startswith("'@SUM(1+1)") for c in cells)
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]
+
+
+def test_owner_pages_are_never_cached(app, lux, sign_in):
+    """Every page that shows owners (personal data) says Cache-Control: no-store, not only the exports."""
+    mayor = sign_in(lux.users["mayor_lux"])
+    purpose = "motif=Courrier aux riverains"
+    for url in (f"/s/cadastre/parcelles/{P1}/proprietaires?{purpose}", f"/s/cadastre/proprietaires?q=FICTIF&{purpose}",
+                f"/s/cadastre/comptes/+00012?{purpose}", f"/s/cadastre/parcelles/{P1}/voisines?{purpose}&distance=50",
+                f"/s/cadastre/comptes/+00012/releve.pdf?{purpose}", f"/s/cadastre/comptes/+00012/releve.csv?{purpose}"):
+        resp = mayor.get(url)
+        assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store", url
+    assert "FICTIFNOM" in mayor.get(f"/s/cadastre/comptes/+00012?{purpose}").get_data(as_text=True)

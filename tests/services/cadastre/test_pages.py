@@ -22,25 +22,47 @@ def test_map_page_shows_the_plan_and_the_selected_parcel(luxiol):
     assert PARCEL in body and "226 060 m²" in body and f"parcelle={PARCEL}" in body
 
 
+def _map_config(body: str) -> dict:
+    import html
+    import json
+    import re
+
+    return json.loads(html.unescape(re.search(r"data-map='([^']*)'", body).group(1)))
+
+
 def test_map_document_uses_local_scripts_only(luxiol):
+    import html
+    import re
+
     resp = luxiol.get(f"/s/cadastre/carte?parcelle={PARCEL}")
     assert resp.status_code == 200
     body = resp.get_data(as_text=True)
     csp = resp.headers["Content-Security-Policy"]
-    assert "frame-ancestors 'self'" in csp and "connect-src 'self'" in csp
+    assert "frame-ancestors 'self'" in csp and "connect-src 'self'" in csp and "script-src 'self';" in csp
     assert resp.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert "vendor/leaflet/leaflet.js" in body and "Leaflet.VectorGrid.bundled.min.js" in body
-    assert "https://" not in body.replace("https://github.com/python-visualization/folium", "")
-    assert "/s/cadastre/tuiles/{z}/{x}/{y}.pbf" in body
-    assert "fitBounds" in body and "cadastre-parcel" in body
+    assert "<script>" not in body and "style=" not in body  # no inline script or style: the CSP allows none
+    config = _map_config(body)
+    # The only outside address is the base layer's (IGN Plan WMTS by default), which the CSP allows for images.
+    assert [u for u in re.findall(r"https?://[^/\"']+", html.unescape(body))] == ["https://data.geopf.fr"]
+    assert config["basemap"]["url"].startswith("https://data.geopf.fr/wmts?") and "img-src 'self' data: https://data.geopf.fr" in csp
+    assert "IGN" in config["basemap"]["attribution"]
+    data = config["data"]
+    assert "/s/cadastre/tuiles/{z}/{x}/{y}.pbf" in data["tiles"] and data["selectedId"] == PARCEL
+    assert "bounds" in config["view"]
     # Section codes written on the map (from zoom 15): the 8 sections of Luxiol, at points inside the commune.
-    import json
-    import re
-
-    labels = json.loads(re.search(r"L\.layerGroup\((\[\[.*?\]\])\.map", body).group(1))
+    labels = data["labels"]
     assert sorted(code for _lat, _lon, code in labels) == ["AB", "AK", "ZB", "ZC", "ZD", "ZE", "ZH", "ZI"]
     assert all(47.3 < lat < 47.5 and 6.2 < lon < 6.5 for lat, lon, _c in labels)
-    assert luxiol.get("/s/cadastre/static/vendor/leaflet/leaflet.js").status_code == 200
+    assert luxiol.get("/static/vendor/leaflet/leaflet.js").status_code == 200
+    assert luxiol.get("/s/cadastre/static/map.js").status_code == 200
+
+
+def test_the_map_document_has_a_title_a_language_and_landmarks(luxiol):
+    """/s/cadastre/carte is a document of its own (in an iframe): a title, lang="fr", a main landmark and a heading."""
+    body = luxiol.get("/s/cadastre/carte").get_data(as_text=True)
+    assert '<html lang="fr"' in body and "<title>Plan cadastral — " in body
+    assert "<main>" in body and "<h1" in body and 'role="region" aria-label="Carte des parcelles"' in body
 
 
 def test_vector_tile_holds_parcels_with_their_id(app, luxiol):
@@ -60,8 +82,14 @@ def test_vector_tile_holds_parcels_with_their_id(app, luxiol):
     assert set(tile) >= {"parcelles", "commune", "sections", "batiments"} or set(tile) >= {"parcelles"}
     assert set(tile["parcelles"]["features"][0]["properties"]) == {"id"}
     # Far from any parcel of the territory: nothing.
-    assert luxiol.get("/s/cadastre/tuiles/16/0/0.pbf").status_code == 404
-    assert luxiol.get("/s/cadastre/tuiles/30/0/0.pbf").status_code == 404
+    assert luxiol.get("/s/cadastre/tuiles/30/0/0.pbf").status_code == 404  # no such tile
+
+
+def test_an_empty_tile_answers_204_not_404(luxiol):
+    """A tile with nothing of the territory is not an error (the browser console showed a 404 for each)."""
+    for url in ("/s/cadastre/tuiles/16/0/0.pbf", "/s/cadastre/tuiles/3/1/1.pbf"):
+        resp = luxiol.get(url)
+        assert resp.status_code == 204 and resp.data == b"" and "max-age" in resp.headers["Cache-Control"]
 
 
 @pytest.mark.parametrize("q", ["AB 1", "ab1", "AB 0001", PARCEL, "000 AB 1"])

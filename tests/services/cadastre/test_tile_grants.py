@@ -3,7 +3,6 @@ template; the tiles answer on the grant alone, within the grant's territory, and
 from __future__ import annotations
 
 import json
-import re
 
 import mapbox_vector_tile
 import pytest
@@ -15,10 +14,9 @@ from .test_api_token import _tile_of
 
 def _map_template(client) -> str:
     """The tile URL template written in the map document (what Leaflet.VectorGrid fetches)."""
-    body = client.get("/s/cadastre/carte").get_data(as_text=True)
-    found = re.search(r"L\.vectorGrid\.protobuf\(\s*'([^']+)'", body)
-    assert found, body[:3000]
-    return found.group(1)
+    from .test_pages import _map_config
+
+    return _map_config(client.get("/s/cadastre/carte").get_data(as_text=True))["data"]["tiles"]
 
 
 def _ids(resp) -> set[str]:
@@ -44,7 +42,7 @@ def test_the_map_fetches_its_tiles_with_a_grant_of_its_territory_only(app, world
     # B's parcels exist (B's own map shows them) but A's grant shows none of them.
     z, x, y = places(world.insee_b)
     assert ab_parcels.b in _ids(anonymous.get(_map_template(login_as("mayor_b")).format(z=z, x=x, y=y)))
-    assert anonymous.get(template.format(z=z, x=x, y=y)).status_code == 404
+    assert anonymous.get(template.format(z=z, x=x, y=y)).status_code == 204
 
 
 def test_an_epci_grant_covers_its_member_communes(app, world, login_as, ab_parcels, places):
@@ -52,7 +50,7 @@ def test_an_epci_grant_covers_its_member_communes(app, world, login_as, ab_parce
     anonymous = app.test_client()
     for insee, idu in ((world.insee_a, ab_parcels.a), (world.insee_b, ab_parcels.b)):
         assert idu in _ids(anonymous.get(template.format(**dict(zip("zxy", places(insee))))))
-    assert anonymous.get(template.format(**dict(zip("zxy", places(world.insee_troyes))))).status_code == 404
+    assert anonymous.get(template.format(**dict(zip("zxy", places(world.insee_troyes))))).status_code == 204
 
 
 def test_a_forged_expired_or_foreign_grant_is_refused(app, world, login_as, ab_parcels, places, monkeypatch):
@@ -102,8 +100,11 @@ def test_a_grant_opens_the_tiles_and_nothing_else(app, world, login_as, ab_parce
 
 def test_the_open_map_renews_its_grant_through_the_gate(app, world, login_as, ab_parcels, places):
     mayor = login_as("mayor_a")
-    body = mayor.get("/s/cadastre/carte").get_data(as_text=True)
-    assert "/s/cadastre/tuiles/acces" in body and "setUrl" in body
+    from .test_pages import _map_config
+
+    data = _map_config(mayor.get("/s/cadastre/carte").get_data(as_text=True))["data"]
+    assert data["accessUrl"] == "/s/cadastre/tuiles/acces" and data["renewEveryMs"] == 300_000
+    assert "setUrl" in mayor.get("/s/cadastre/static/map.js").get_data(as_text=True)
     fresh = mayor.get("/s/cadastre/tuiles/acces").get_json()
     assert fresh["expires_in"] == 600 and fresh["url"].startswith("/s/cadastre/tuiles/{z}/{x}/{y}.pbf?grant=")
     assert ab_parcels.a in _ids(app.test_client().get(fresh["url"].format(**dict(zip("zxy", places(world.insee_a))))))
@@ -121,7 +122,40 @@ def test_tilejson_of_the_api_gives_a_template_usable_without_the_token(app, worl
     assert template.startswith("http://") and "/api/v1/cadastre/tiles/{z}/{x}/{y}.pbf?grant=" in template
     path = template.split("://", 1)[1].split("/", 1)[1]
     assert ab_parcels.b in _ids(api.get("/" + path.format(**dict(zip("zxy", places(world.insee_b))))))
-    assert api.get("/" + path.format(**dict(zip("zxy", places(world.insee_a))))).status_code == 404
+    assert api.get("/" + path.format(**dict(zip("zxy", places(world.insee_a))))).status_code == 204
     paths = api.get("/api/v1/openapi.json").get_json()["paths"]
     assert "/cadastre/tiles" in paths and any(p["name"] == "grant"
                                               for p in paths["/cadastre/tiles/{z}/{x}/{y}.pbf"]["get"]["parameters"])
+
+
+def test_tiles_are_cached_per_vintage_with_an_etag(app, world, login_as, ab_parcels, places, run_import, tmp_path):
+    """A tile is computed once per territory and plan version and comes back with an ETag (304 when the browser
+    holds it); a new vintage of the commune changes both; the grant is still checked on every request."""
+    from services.cadastre.tilecache import cache
+
+    from .conftest import square_parcels, write_geojson
+
+    template = _map_template(login_as("mayor_a"))
+    url = template.format(**dict(zip("zxy", places(world.insee_a))))
+    anonymous = app.test_client()
+    first = anonymous.get(url)
+    etag = first.headers["ETag"]
+    assert ab_parcels.a in _ids(first) and etag and first.headers["Cache-Control"] == "private, max-age=300"
+    hits = cache.hits
+    again = anonymous.get(url)
+    assert again.data == first.data and again.headers["ETag"] == etag and cache.hits == hits + 1
+    held = anonymous.get(url, headers={"If-None-Match": etag})
+    assert held.status_code == 304 and held.data == b""
+    # The grant is checked before the cache: a tampered one is refused although the tile is cached.
+    assert anonymous.get(url.replace("grant=", "grant=x")).status_code in (401, 403)
+    # A new vintage of Ailleville (parcels renumbered in section ZY): new ETag, new content.
+    doc = square_parcels(world.insee_a, *ab_parcels.places[world.insee_a], section="ZY")
+    for f in doc["features"]:
+        f["properties"]["updated"] = "2025-06-01"
+    run_import([write_geojson(tmp_path / f"cadastre-{world.insee_a}-parcelles.json", doc)])
+    fresh = anonymous.get(url, headers={"If-None-Match": etag})
+    assert fresh.status_code == 200 and fresh.headers["ETag"] != etag
+    assert f"{world.insee_a}000ZY0001" in _ids(fresh) and ab_parcels.a not in _ids(fresh)
+    # Another territory's grant on the same tile: its own (empty) answer, never A's cached bytes.
+    other = _map_template(login_as("mayor_b")).format(**dict(zip("zxy", places(world.insee_a))))
+    assert anonymous.get(other).status_code == 204

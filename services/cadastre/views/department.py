@@ -25,20 +25,21 @@ from wtforms.validators import DataRequired, Optional, Regexp
 
 from portal import audit
 from portal.extensions import db
+from portal.outbox import enqueue_after_commit
 from portal.models import Collectivity
 from portal.registry import requires
+from portal.settings import setting
 from portal.tenancy import territory_scope
 
-from . import jobs
-from .importer import VINTAGE_RE
-from .models import ImportJob, Vintage
-from .problems import from_dict
+from .. import jobs
+from ..readers import VINTAGE_RE
+from ..models import ImportJob, Vintage
+from ..problems import from_dict
 
-department_bp = Blueprint("cadastre_department", __name__, template_folder="templates")
+department_bp = Blueprint("cadastre_department", "services.cadastre", template_folder="templates")
 
 PLAN_SUFFIXES = (".json", ".json.gz", ".geojson", ".geojson.gz", ".tar.bz2", ".tbz2", ".zip", ".gpkg")
 CSV_SUFFIXES = (".csv", ".txt")
-DEFAULT_INLINE_MB = 20  # up to this much uploaded, the import runs in the request (the page shows its report)
 
 
 class PlanForm(FlaskForm):
@@ -116,7 +117,10 @@ def _save_uploads(storages) -> tuple[Path, list[str], int]:
 
 def _start(kind: str, commune: str, vintage: str | None, storages) -> ImportJob:
     """Write the job (and its files), audit the request, then run it here (small) or through Celery (large)."""
+    from ..tasks import run_import
+
     folder, names, size = _save_uploads(storages)
+    inline = size <= float(setting("CADASTRE_IMPORT_INLINE_MB")) * 1024 * 1024
     with department_scope():
         job = ImportJob(kind=kind, commune_insee=commune, vintage=vintage or None, files=names, size=size,
                         folder=str(folder), status="queued", user_id=current_user.id,
@@ -127,15 +131,10 @@ def _start(kind: str, commune: str, vintage: str | None, storages) -> ImportJob:
                      commune=commune, vintage=vintage or None, files=names, size=size)
         db.session.flush()
         job_id = job.id
-    from .tasks import run_import
-
-    inline_limit = float(current_app.config.get("CADASTRE_IMPORT_INLINE_MB", DEFAULT_INLINE_MB)) * 1024 * 1024
-    if size <= inline_limit:
+        if not inline:  # broker down: the job stays queued and the beat entry queues it again
+            enqueue_after_commit(run_import, job_id)
+    if inline:
         run_import.apply(args=[job_id])  # the same task, run now in this process (own app context and session)
-    else:
-        from portal.outbox import hand_off
-
-        hand_off(run_import, [job_id])  # eager in the embedded default; broker down: retried as soon as it answers
     db.session.expire_all()
     return job_id
 
@@ -232,6 +231,6 @@ def job(job_id: int):
 @department_bp.app_template_filter("cadastre_problem")
 def _problem_filter(problem) -> str:
     """An import problem in the reader's language (French in the UI; the logs keep the English)."""
-    from .problems import translated
+    from ..problems import translated
 
     return translated(problem)
