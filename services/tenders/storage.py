@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+
+from portal import outbox
 
 log = logging.getLogger(__name__)
 
@@ -158,40 +158,25 @@ def remove(key: str | None) -> None:
 # save_for(): a file written during a transaction is deleted if the transaction rolls back; discard(): a file whose
 # row is dropped or replaced is deleted only once the transaction commits.
 
-_CREATED = "tenders_storage_created"
-_DISCARDED = "tenders_storage_discarded"
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("tenders: stored file %s could not be removed: %s", path, exc)
 
 
 def save_for(session, kind: str, tender_id: int, data: bytes) -> Stored:
     session.connection()  # make sure a transaction is open, so that its commit or rollback decides for the file
     stored = save(kind, tender_id, data)
-    session.info.setdefault(_CREATED, []).append(path_of(stored.key))
+    path = path_of(stored.key)
+    outbox.after_rollback(lambda: _unlink(path), session=session)
     return stored
 
 
 def discard(session, key: str | None) -> None:
     if key:
-        session.info.setdefault(_DISCARDED, []).append(path_of(key))
-
-
-def _unlink(paths) -> None:
-    for p in paths:
-        try:
-            p.unlink(missing_ok=True)
-        except OSError as exc:
-            log.warning("tenders: stored file %s could not be removed: %s", p, exc)
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session) -> None:
-    session.info.pop(_CREATED, None)
-    _unlink(session.info.pop(_DISCARDED, []))
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _after_rollback(session, previous_transaction) -> None:
-    session.info.pop(_DISCARDED, None)
-    _unlink(session.info.pop(_CREATED, []))
+        path = path_of(key)
+        outbox.after_commit(lambda: _unlink(path), session=session)
 
 
 def replace_dce(session, t, data: bytes) -> None:
