@@ -13,7 +13,7 @@ def cli():
 @cli.command("close-expired", help="Close the published consultations whose deadline for bids has passed.")
 @with_appcontext
 def close_expired_command():
-    from .views import close_expired
+    from .operations import close_expired
 
     n = close_expired()
     click.echo(f"{n} consultation(s) closed.")

@@ -9,11 +9,12 @@ from flask import Blueprint, g, jsonify, request
 from portal.api import register_paths
 from portal.extensions import db
 
-from . import rules, wizard
-from .access import owned_tenders, tender_or_404
-from .models import STATUSES, Tender
+from .. import rules, schemas, wizard
+from ..access import owned_tenders, tender_or_404
+from ..models import STATUSES, Tender
+from . import PACKAGE_ROOT
 
-api_bp = Blueprint("tenders_api", __name__)
+api_bp = Blueprint("tenders_api", __name__, root_path=PACKAGE_ROOT)
 
 
 def _error(status: int, message: str):
@@ -55,15 +56,19 @@ def get_tender(tender_id: int):
 
 @api_bp.get("/procedure")
 def procedure():
-    """The rules engine: ?nature=works&amount=85000&date=2026-05-01 → the procedure and its reasons."""
+    """The rules engine: ?nature=works&amount=85000&date=2026-05-01 → the procedure and its reasons.
+
+    The parameters are checked against the schema the OpenAPI document publishes (``schemas.PROCEDURE_PARAMETERS``).
+    """
     args = request.args
     try:
-        on = dt.date.fromisoformat(args["date"]) if args.get("date") else dt.date.today()
-    except ValueError:
-        return _error(400, "date must be YYYY-MM-DD")
+        schemas.check_query(schemas.PROCEDURE_PARAMETERS, args)
+    except schemas.QueryError as exc:
+        return _error(400, str(exc))
+    on = dt.date.fromisoformat(args["date"]) if args.get("date") else dt.date.today()
     buyer = "epci" if getattr(g.get("collectivity"), "kind", "") == "epci" else "commune"
     try:
-        d = rules.decide(args.get("nature", ""), args.get("amount", ""), on, buyer)
+        d = rules.decide(args["nature"], args["amount"], on, buyer)
     except rules.RulesError as exc:
         return _error(400, str(exc))
     return jsonify(procedure=d.procedure, publicity=d.publicity, label=d.label, reasons=d.reasons,
@@ -84,7 +89,7 @@ _TENDER = {"type": "object", "properties": {
     "nature": {"type": "string", "enum": list(rules.NATURES), "nullable": True},
     "amount_ht": {"type": "number", "nullable": True}, "procedure": {"type": "string", "nullable": True}}}
 
-register_paths({
+OPENAPI_PATHS = {
     "/tenders/": {"get": {"summary": "Consultations of the active collectivity", "tags": ["tenders"],
                           "responses": {"200": {"description": "consultations", **_json(
                               {"type": "object", "properties": {"tenders": {"type": "array", "items": _TENDER}}})}}}},
@@ -97,13 +102,10 @@ register_paths({
     "/tenders/procedure": {"get": {
         "summary": "The procedure the Code de la commande publique requires (rules engine, dated thresholds)",
         "tags": ["tenders"],
-        "parameters": [
-            {"name": "nature", "in": "query", "required": True,
-             "schema": {"type": "string", "enum": list(rules.NATURES)}},
-            {"name": "amount", "in": "query", "required": True, "schema": {"type": "number"},
-             "description": "estimated amount HT over the whole duration, renewals included"},
-            {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"},
-             "description": "launch date of the consultation (default: today)"}],
+        "parameters": schemas.PROCEDURE_PARAMETERS,
         "responses": {"200": {"description": "procedure, publicity, reasons with articles, thresholds applied"},
-                      "400": {"description": "bad parameters (French message)"}}}},
-})
+                      "400": {"description": "a parameter outside its schema (English message) or refused by the "
+                                             "rules engine (French message)"}}}},
+}
+
+register_paths(OPENAPI_PATHS)

@@ -1,50 +1,29 @@
-"""Pages of the tenders service for the collectivity's staff (behind the gate, at /s/tenders/)."""
+"""Pages of the tenders service for the collectivity's staff (behind the gate, at /s/tenders/): the wizard,
+publication, correction notices, the end of a procedure, answers to questions and the award."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import re
-from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from portal import audit
 from portal.extensions import db
 from portal.registry import requires
 
-from . import documents, ending, notify, opendata, rules, storage, wizard
-from .access import child_or_404, owned_tenders, tender_or_404
-from .models import Tender, TenderAttachment, TenderAward, TenderQuestion
+from .. import documents, ending, notify, opendata, rules, schemas, storage, wizard
+from ..access import child_or_404, owned_tenders, tender_or_404
+from ..models import Tender, TenderAttachment, TenderQuestion
+from ..operations import close_expired, create_draft, delete_draft, publish_correction, record_award
+from . import PACKAGE_ROOT
+from .downloads import open_data_response, send_attachment, send_dce, send_document
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("tenders", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static/tenders")
-
-
-
-def close_expired(now: dt.datetime | None = None) -> int:
-    """Published consultations whose deadline has passed become closed (called by pages and by the Celery task)."""
-    now = now or dt.datetime.now()
-    expired = db.session.scalars(select(Tender).where(Tender.status == "published",
-                                                      Tender.reception_deadline <= now)).all()
-    for t in expired:
-        t.status = "closed"
-        audit.record("tenders.closed", target=t, collectivity=t.collectivity, user=None, reference=t.reference)
-    if expired:
-        db.session.commit()
-        log.info("tenders: %d consultation(s) closed at their deadline", len(expired))
-    return len(expired)
-
-
-def next_reference() -> str:
-    year = dt.date.today().year
-    count = db.session.scalar(select(func.count()).select_from(owned_tenders().subquery())) or 0
-    return f"{year}-{count + 1:03d}"
+bp = Blueprint("tenders", __name__, root_path=PACKAGE_ROOT, template_folder="templates",
+               static_folder="static", static_url_path="/static/tenders")
 
 
 @bp.get("/")
@@ -57,15 +36,7 @@ def index():
 @bp.post("/nouveau")
 @requires("tenders.write")
 def create():
-    ref = next_reference()
-    while db.session.scalar(owned_tenders().where(Tender.reference == ref)):
-        y, n = ref.split("-")
-        ref = f"{y}-{int(n) + 1:03d}"
-    t = Tender(collectivity_id=g.collectivity.id, reference=ref, created_by_id=current_user.id,
-               launch_date=dt.date.today(), contact_email=g.collectivity.email or "")
-    db.session.add(t)
-    db.session.flush()
-    audit.record("tenders.created", target=t, reference=ref)
+    t = create_draft(g.collectivity, current_user.id)
     db.session.commit()
     return redirect(url_for("tenders.step", tender_id=t.id, step=1))
 
@@ -184,27 +155,12 @@ def publish(tender_id: int):
     return redirect(url_for("tenders.summary", tender_id=t.id))
 
 
-def _publish_correction(t: Tender, form) -> dict:
-    """Apply a correction notice (ending.correct), rebuild the DCE and audit it; {} or the French errors."""
-    c, errors = ending.correct(t, form, current_user.id)
-    if errors:
-        log.info("tenders: correction of tender %s refused: %s", t.id, errors)
-        return errors
-    db.session.flush()
-    # the RC, the notice and the new « avis rectificatif » state the new values
-    storage.replace_dce(db.session, t, documents.dce_zip(t))
-    audit.record("tenders.corrected", target=t, reference=t.reference, number=c.number,
-                 changes=[ch["field"] for ch in c.changes])
-    db.session.commit()
-    return {}
-
-
 @bp.post("/<int:tender_id>/rectificatif")
 @requires("tenders.publish")
 def correct(tender_id: int):
     """Publish a correction notice (avis rectificatif) of an open consultation."""
     t = tender_or_404(tender_id)
-    errors = _publish_correction(t, request.form)
+    errors = publish_correction(t, request.form, current_user.id)
     if errors:
         for msg in errors.values():
             flash(msg, "error")
@@ -225,7 +181,7 @@ def extend(tender_id: int):
         flash(_("Only an open consultation can have its deadline extended."), "error")
         return back
     try:
-        new = wizard.parse_datetime(request.form.get("reception_deadline", ""))
+        new = schemas.parse_datetime(request.form.get("reception_deadline", ""))
     except ValueError:
         new = None
     if new is None:
@@ -243,7 +199,7 @@ def extend(tender_id: int):
         form["questions_deadline"] = (t.questions_deadline + shift).isoformat()
     if t.opening_date:
         form["opening_date"] = max(t.opening_date, new.date() + dt.timedelta(days=1)).isoformat()
-    errors = _publish_correction(t, form)
+    errors = publish_correction(t, form, current_user.id)
     if errors:
         for msg in errors.values():
             flash(msg, "error")
@@ -282,49 +238,10 @@ def delete(tender_id: int):
     if t.status != "draft":
         flash(_("A published consultation cannot be deleted."), "error")
         return redirect(url_for("tenders.summary", tender_id=t.id))
-    audit.record("tenders.deleted", target=t, reference=t.reference)
-    for a in t.attachments:
-        storage.discard(db.session, a.storage_key)
-    storage.discard(db.session, t.dce_key)
-    db.session.delete(t)
+    delete_draft(t)
     db.session.commit()
     flash(_("The draft is deleted."), "success")
     return redirect(url_for("tenders.index"))
-
-
-def send_document(t: Tender, doc_code: str, fmt: str) -> Response:
-    if fmt not in documents.FORMATS:
-        abort(404)
-    doc = documents.find(t, doc_code)
-    if doc is None:
-        abort(404)
-    data = documents.render(doc, fmt)
-    return Response(data, mimetype=documents.FORMATS[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{doc.filename}.{fmt}"'})
-
-
-def _stored(read, what: str):
-    """Bytes from the file storage, or a clear French page (never a 500) when the file is missing or altered."""
-    try:
-        return read()
-    except storage.StorageError as exc:
-        log.error("tenders: %s cannot be served: %s", what, exc)
-        abort(Response(render_template("tenders/file_unavailable.html"), status=410))
-
-
-def send_dce(t: Tender) -> Response:
-    if t.status != "draft" and t.dce_key:
-        data = _stored(lambda: t.dce_zip, f"DCE of tender {t.id}")
-    else:
-        data = _stored(lambda: documents.dce_zip(t), f"DCE of draft tender {t.id}")
-    return Response(data, mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="DCE-{t.reference}.zip"'})
-
-
-def send_attachment(t: Tender, a: TenderAttachment) -> Response:
-    data = _stored(lambda: a.content, f"attachment {a.id} of tender {t.id}")
-    return Response(data, mimetype=a.mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{documents.safe_name(a.filename)}"'})
 
 
 @bp.get("/<int:tender_id>/documents/<doc>.<fmt>")
@@ -436,64 +353,13 @@ def award(tender_id: int):
         if t.status not in ("published", "closed", "awarded"):
             flash(_("Only a published consultation can be awarded."), "error")
             return redirect(url_for("tenders.summary", tender_id=t.id))
-        try:
-            lot_number = int(form.get("lot", "1"))
-        except ValueError:
-            lot_number = 0
-        if lot_number not in {lot.number for lot in t.lots}:
-            errors["lot"] = _("Choose the lot.")
-        name = form.get("holder_name", "").strip()[:300]
-        siret = re.sub(r"\s", "", form.get("holder_siret", ""))
-        if not name:
-            errors["holder_name"] = _("Enter the name of the company.")
-        if not wizard.SIRET_RE.match(siret):
-            errors["holder_siret"] = _("The SIRET number has 14 digits.")
-        try:
-            amount = wizard.parse_amount(form.get("amount_ht", ""))
-            if amount is None or amount <= 0 or amount >= rules.MAX_AMOUNT:
-                raise InvalidOperation
-        except (ValueError, InvalidOperation):
-            errors["amount_ht"] = _("Enter the amount of the contract excluding tax.")
-            amount = None
-        try:
-            notified = wizard.parse_date(form.get("notified_on", ""))
-            if notified is None:
-                raise ValueError
-            if notified > dt.date.today():
-                errors["notified_on"] = _("The notification date cannot be in the future.")
-        except ValueError:
-            errors["notified_on"] = _("Enter the date of notification.")
-            notified = None
-        try:
-            offers = int(form.get("offers_received", ""))
-            if offers < 1:
-                raise ValueError
-        except ValueError:
-            errors["offers_received"] = _("Enter the number of bids received (at least 1).")
-            offers = None
-        price_form = form.get("price_form", "Forfaitaire")
-        if price_form not in ("Forfaitaire", "Unitaire", "Mixte"):
-            errors["price_form"] = _("Choose the form of the price.")
+        values, errors = schemas.award_form(form, {lot.number for lot in t.lots})
         if not errors:
-            a = t.award_of(lot_number)
-            if a is None:
-                a = TenderAward(tender_id=t.id, lot_number=lot_number)
-                t.awards.append(a)
-                db.session.add(a)
-            a.holder_name, a.holder_siret, a.amount_ht = name, siret, amount.quantize(Decimal("0.01"))
-            a.notified_on, a.offers_received, a.price_form = notified, offers, price_form
-            a.data_published_on = dt.date.today()
-            try:
-                opendata.decp_document([t])
-                opendata.ocds_release(t)
-            except opendata.OpenDataError as exc:
+            problem = record_award(t, values)
+            if problem:
                 db.session.rollback()
-                log.warning("tenders: award of tender %s gives invalid open data: %s", t.id, exc)
-                flash(_("The open data could not be produced: %(error)s", error=str(exc)), "error")
+                flash(_("The open data could not be produced: %(error)s", error=problem), "error")
                 return redirect(url_for("tenders.award", tender_id=tender_id))
-            if t.fully_awarded:
-                t.status = "awarded"
-            audit.record("tenders.awarded", target=t, lot=lot_number, holder_siret=siret, amount=str(a.amount_ht))
             db.session.commit()
             flash(_("The award is recorded; its essential data (DECP) are on the public page."), "success")
             if not t.fully_awarded:
@@ -506,29 +372,13 @@ def award(tender_id: int):
                            selected=lot or (str(t.lots[0].number) if t.lots else "1")), (422 if errors else 200)
 
 
-def _json_download(build, filename: str) -> Response:
-    return open_data_response(build, filename, download_name=filename)
-
-
-def open_data_response(build, what: str, download_name: str | None = None) -> Response:
-    """The JSON document ``build()`` returns (DECP, OCDS), or — when it fails its schema — a 503 with a French
-    message for the reader and the reason in the log. Shared by the staff pages and the public ones."""
-    try:
-        doc = build()
-    except opendata.OpenDataError as exc:
-        log.error("tenders: %s is not valid open data: %s", what, exc)
-        return Response(json.dumps({"error": _("The open data of this consultation cannot be produced right now.")},
-                                   ensure_ascii=False), status=503, mimetype="application/json")
-    headers = {"Content-Disposition": f'attachment; filename="{download_name}"'} if download_name else {}
-    return Response(json.dumps(doc, ensure_ascii=False, indent=2), mimetype="application/json", headers=headers)
-
-
 @bp.get("/<int:tender_id>/decp.json")
 def decp(tender_id: int):
     t = tender_or_404(tender_id)
     if not t.awards:
         abort(404)
-    return _json_download(lambda: opendata.decp_document([t]), f"DECP-{t.reference}.json")
+    name = f"DECP-{t.reference}.json"
+    return open_data_response(lambda: opendata.decp_document([t]), name, download_name=name)
 
 
 @bp.get("/<int:tender_id>/ocds.json")
@@ -536,4 +386,6 @@ def ocds(tender_id: int):
     t = tender_or_404(tender_id)
     if t.status == "draft":
         abort(404)
-    return _json_download(lambda: opendata.ocds_release(t), f"OCDS-{t.reference}.json")
+    name = f"OCDS-{t.reference}.json"
+    uri = url_for("tenders_public.ocds", tender_id=t.id, _external=True)
+    return open_data_response(lambda: opendata.ocds_package(t, uri), name, download_name=name)

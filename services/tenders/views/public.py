@@ -17,17 +17,17 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Collectivity
 
-from . import documents, ending, notify, opendata, rules, wizard
-from .access import published_or_404
-from .models import Tender, TenderQuestion
-from .access import child_or_404
-from .models import TenderAttachment
-from .views import close_expired, open_data_response, send_attachment, send_dce, send_document
+from .. import documents, ending, notify, opendata, rules, schemas, wizard
+from ..access import child_or_404, published_or_404
+from ..models import Tender, TenderAttachment, TenderQuestion
+from ..operations import close_expired
+from . import PACKAGE_ROOT
+from .downloads import open_data_response, send_attachment, send_dce, send_document
 
 log = logging.getLogger(__name__)
 
-public_bp = Blueprint("tenders_public", __name__, template_folder="templates", static_folder="static",
-                      static_url_path="/static/tenders-public")
+public_bp = Blueprint("tenders_public", __name__, root_path=PACKAGE_ROOT, template_folder="templates",
+                      static_folder="static", static_url_path="/static/tenders-public")
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -50,7 +50,7 @@ def index():
         stmt = stmt.where(Tender.nature == args["nature"])
     before = None
     try:
-        before = wizard.parse_date(args.get("avant", ""))
+        before = schemas.parse_date(args.get("avant", ""))
     except ValueError:
         flash(_("The date filter is not a valid date."), "error")
     if before:
@@ -122,9 +122,11 @@ def document(tender_id: int, doc: str, fmt: str):
 
 @public_bp.get("/<int:tender_id>/ocds.json")
 def ocds(tender_id: int):
-    """The OCDS release of a published consultation's latest state (open, corrected, closed, ended or awarded)."""
+    """The OCDS release package of a published consultation's latest state (open, corrected, closed, ended or
+    awarded)."""
     t = published_or_404(tender_id)
-    return open_data_response(lambda: opendata.ocds_release(t), f"the OCDS release of tender {t.id}")
+    uri = url_for("tenders_public.ocds", tender_id=t.id, _external=True)
+    return open_data_response(lambda: opendata.ocds_package(t, uri), f"the OCDS release package of tender {t.id}")
 
 
 def _updated(t) -> dt.datetime:
