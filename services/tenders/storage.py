@@ -7,7 +7,8 @@ database.
   leaves at worst an orphan file, never a row without its file. Removed after the commit that drops the row.
 - Each row keeps the file's SHA-256 and size; every read checks both, so a file changed or truncated on disk is
   refused (logged in English, French message to the person) rather than served.
-- What may be uploaded: a list of types, each checked on the file's first bytes (a « .pdf » must start like a PDF),
+- What may be uploaded: a list of types, each checked by content (:func:`check_attachment`: the portal's upload
+  checks, or the first bytes for the formats they do not open),
   at most ``TENDERS_MAX_ATTACHMENT_MB`` per file (default 10) and ``TENDERS_MAX_DCE_MB`` for all the attachments of
   one consultation (default 100).
 """
@@ -21,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
-from portal import outbox
+from portal import outbox, uploads
+from portal.uploads import UploadRejected
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +108,22 @@ def extension(filename: str) -> str:
 
 def content_type_ok(ext: str, head: bytes) -> bool:
     return ext in TYPES and TYPES[ext][1](head)
+
+
+def check_attachment(data: bytes, filename: str) -> None:
+    """Refuse (``UploadRejected``, French message and English reason) a file that is not what its extension says.
+
+    PDF, Office/OpenDocument files, zips, images and text go through ``portal.uploads.check_upload`` (PDF parsed,
+    archives opened with the zip-bomb checks, macros and programs refused); the formats it does not open (.doc,
+    .xls, .dwg, .dxf) are checked on their first bytes, and never pass when they start like a program.
+    """
+    ext = extension(filename)
+    if ext in uploads.EXTENSIONS:
+        uploads.check_upload(data, filename, allowed={uploads.EXTENSIONS[ext]}, max_bytes=max_attachment())
+        return
+    if data.startswith(uploads.EXECUTABLE_MAGIC) or not content_type_ok(ext, data[:4096]):
+        raise UploadRejected(_l("The content of the file does not match its extension (.%(ext)s).", ext=ext),
+                             f"{filename!r}: content is not .{ext}")
 
 
 def mimetype(ext: str) -> str:

@@ -278,10 +278,11 @@ def upload(tender_id: int):
     if not content:
         flash(_("The file is empty."), "error")
         return back
-    if not storage.content_type_ok(ext, content[:4096]):
-        log.info("tenders: upload to tender %s refused: %r does not look like a .%s file", t.id, f.filename, ext)
-        flash(_("The content of this file does not match its extension (.%(ext)s): check that it is the right file.",
-                ext=ext), "error")
+    try:
+        storage.check_attachment(content, f.filename)
+    except storage.UploadRejected as exc:
+        log.info("tenders: upload to tender %s refused: %s", t.id, exc.reason_en)
+        flash(str(exc.message_fr), "error")
         return back
     if sum(x.size for x in t.attachments) + len(content) > storage.max_total():
         flash(_("The attachments of a consultation cannot exceed %(mb)d MB in all: remove a file first.",

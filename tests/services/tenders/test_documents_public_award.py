@@ -8,7 +8,7 @@ import jsonschema
 from pypdf import PdfReader
 
 
-from .conftest import calendar, fill, new_tender
+from .conftest import calendar, fill, new_tender, real_pdf
 
 DATA = __import__("pathlib").Path(__import__("services.tenders.rules", fromlist=["DATA"]).DATA)
 
@@ -54,7 +54,7 @@ def test_documents_in_three_formats(app, published):
     assert mayor.get(f"/s/tenders/{tid}/documents/rc.exe").status_code == 404
 
 
-PLAN = b"%PDF-1.4\n% plan du toit\n%%EOF\n"
+PLAN = real_pdf("plan du toit")
 
 
 def test_attachments_and_dce_zip(app, published, tenders_world, login_as):
