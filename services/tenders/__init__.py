@@ -47,7 +47,7 @@ service = ServiceDescriptor(
     tasks=("services.tenders.tasks",),
     # consultations close themselves at their deadline even when nobody opens a page (the pages close them too)
     beat_schedule={"tenders-close-expired": {"task": "tenders.close_expired", "schedule": dt.timedelta(minutes=5)}},
-    models=("services.tenders.models",),
+    models=("services.tenders.models", "services.tenders.companies", "services.tenders.deposits"),
     audit_labels={
         "tenders.created": _l("Public tenders: consultation drafted"),
         "tenders.deleted": _l("Public tenders: draft deleted"),

@@ -255,7 +255,7 @@ body { font-family: "DejaVu Sans", sans-serif; font-size: 10.5pt; line-height: 1
 h1 { font-size: 17pt; border-bottom: 2px solid #000091; padding-bottom: 4pt; }
 h2 { font-size: 12.5pt; margin-top: 14pt; color: #000091; }
 table { border-collapse: collapse; width: 100%; margin: 6pt 0; }
-td { border: 1px solid #999; padding: 3pt 5pt; vertical-align: top; }
+td { border: 1px solid #999; padding: 3pt 5pt; vertical-align: top; overflow-wrap: anywhere; }
 td:first-child { width: 40%; font-weight: bold; }
 """
 

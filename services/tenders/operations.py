@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from portal import audit
 from portal.extensions import db
 
-from . import documents, ending, opendata, storage
+from . import documents, ending, opendata, storage, wizard
 from .access import owned_tenders
 from .models import Tender, TenderAward
 
@@ -56,6 +56,17 @@ def create_draft(collectivity, user_id: int) -> Tender:
     return t
 
 
+def apply_proposed_calendar(t: Tender) -> None:
+    """Step 4's « propose »: the legal calendar from today and the publication media the procedure requires."""
+    for k, v in wizard.propose_calendar(t).items():
+        setattr(t, k, v)
+    advice = wizard.media_advice(t)
+    t.media = [m for m, v in advice.items() if v in ("required", "required_one")]
+    if "required_one" in advice.values():
+        t.media = [m for m in t.media if m != "jal"]
+    t.media.append("portal")
+
+
 def publish_correction(t: Tender, form, user_id: int | None) -> dict:
     """Apply a correction notice (ending.correct), rebuild the DCE and audit it; {} or the French errors.
 
@@ -72,6 +83,18 @@ def publish_correction(t: Tender, form, user_id: int | None) -> dict:
                  changes=[ch["field"] for ch in c.changes])
     db.session.commit()
     return {}
+
+
+def extension_notice(t: Tender, new: dt.datetime) -> dict:
+    """The correction notice that pushes the deadline back to ``new``, the calendar moving by the same shift."""
+    shift = new - t.reception_deadline
+    form = {"reception_deadline": new.isoformat(),
+            "reason": f"Report de la date limite de réception des offres au {new:%d/%m/%Y à %H h %M}."}
+    if t.questions_deadline:
+        form["questions_deadline"] = (t.questions_deadline + shift).isoformat()
+    if t.opening_date:
+        form["opening_date"] = max(t.opening_date, new.date() + dt.timedelta(days=1)).isoformat()
+    return form
 
 
 def delete_draft(t: Tender) -> None:

@@ -12,11 +12,13 @@ from flask_login import current_user
 from portal import audit
 from portal.extensions import db
 from portal.registry import requires
+from portal.responses import csv_response
 
-from .. import documents, ending, notify, opendata, rules, schemas, storage, wizard
+from .. import access, deposits, documents, ending, notify, opendata, rules, schemas, storage, wizard
 from ..access import child_or_404, owned_tenders, tender_or_404
 from ..models import Tender, TenderAttachment, TenderQuestion
-from ..operations import close_expired, create_draft, delete_draft, publish_correction, record_award
+from ..operations import (apply_proposed_calendar, close_expired, create_draft, delete_draft, extension_notice,
+                          publish_correction, record_award)
 from . import PACKAGE_ROOT
 from .downloads import open_data_response, send_attachment, send_dce, send_document
 
@@ -42,7 +44,7 @@ def create():
 
 
 def _editable(t: Tender):
-    if t.status != "draft":
+    if not access.editable(t):
         flash(_("This consultation is published: it can no longer be changed."), "error")
         return False
     return True
@@ -55,20 +57,14 @@ def step(tender_id: int, step: int):
         abort(404)
     errors: dict = {}
     if request.method == "POST":
-        if "tenders.write" not in g.permissions:
-            abort(403)
+        access.require("tenders.write")
         autosave = request.headers.get("X-Autosave") == "1"
         if not _editable(t):
             if autosave:
                 return jsonify(saved=False), 409
             return redirect(url_for("tenders.summary", tender_id=t.id))
         if request.form.get("action") == "propose" and step == 4:
-            for k, v in wizard.propose_calendar(t).items():
-                setattr(t, k, v)
-            t.media = [m for m, v in wizard.media_advice(t).items() if v in ("required", "required_one")]
-            if "required_one" in wizard.media_advice(t).values():
-                t.media = [m for m in t.media if m != "jal"]
-            t.media.append("portal")
+            apply_proposed_calendar(t)
             db.session.commit()
             return redirect(url_for("tenders.step", tender_id=t.id, step=4))
         errors = wizard.SAVERS[step](t, request.form)
@@ -128,7 +124,7 @@ def summary(tender_id: int):
 @requires("tenders.publish")
 def publish(tender_id: int):
     t = tender_or_404(tender_id)
-    if t.status != "draft":
+    if not access.editable(t):
         flash(_("This consultation is already published."), "error")
         return redirect(url_for("tenders.summary", tender_id=t.id))
     if t.launch_date is None or t.launch_date < dt.date.today():
@@ -191,15 +187,7 @@ def extend(tender_id: int):
         flash(_("The new deadline must be later than the current one (%(d)s).",
                 d=t.reception_deadline.strftime("%d/%m/%Y %H:%M")), "error")
         return back
-    shift = new - t.reception_deadline
-    form = {"reception_deadline": new.isoformat(),
-            "reason": "Report de la date limite de réception des offres au "
-                      f"{new:%d/%m/%Y à %H h %M}."}
-    if t.questions_deadline:
-        form["questions_deadline"] = (t.questions_deadline + shift).isoformat()
-    if t.opening_date:
-        form["opening_date"] = max(t.opening_date, new.date() + dt.timedelta(days=1)).isoformat()
-    errors = publish_correction(t, form, current_user.id)
+    errors = publish_correction(t, extension_notice(t, new), current_user.id)
     if errors:
         for msg in errors.values():
             flash(msg, "error")
@@ -235,7 +223,7 @@ def end(tender_id: int):
 @requires("tenders.write")
 def delete(tender_id: int):
     t = tender_or_404(tender_id)
-    if t.status != "draft":
+    if not access.editable(t):
         flash(_("A published consultation cannot be deleted."), "error")
         return redirect(url_for("tenders.summary", tender_id=t.id))
     delete_draft(t)
@@ -349,8 +337,7 @@ def award(tender_id: int):
     errors = {}
     form = request.form
     if request.method == "POST":
-        if "tenders.publish" not in g.permissions:
-            abort(403)
+        access.require("tenders.publish")
         if t.status not in ("published", "closed", "awarded"):
             flash(_("Only a published consultation can be awarded."), "error")
             return redirect(url_for("tenders.summary", tender_id=t.id))
@@ -390,3 +377,22 @@ def ocds(tender_id: int):
     name = f"OCDS-{t.reference}.json"
     uri = url_for("tenders_public.ocds", tender_id=t.id, _external=True)
     return open_data_response(lambda: opendata.ocds_package(t, uri), name, download_name=name)
+
+
+@bp.get("/<int:tender_id>/depots")
+def deposits_register(tender_id: int):
+    """The register of deposits (registre des dépôts): who deposited, when (UTC and Paris), which files, their hash."""
+    t = tender_or_404(tender_id)
+    return render_template("tenders/register.html", t=t, bids=deposits.register_of(t), roles=deposits.ROLES,
+                           steps=wizard.STEPS)
+
+
+@bp.get("/<int:tender_id>/depots.csv")
+def deposits_register_csv(tender_id: int):
+    t = tender_or_404(tender_id)
+    rows = [(b.number, b.company.name, b.company.siret, b.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+             b.received_paris.strftime("%d/%m/%Y %H:%M:%S"), "remplacé" if b.superseded_at else "valide",
+             f.role, f.filename, f.size, f.sha256) for b in deposits.register_of(t) for f in b.files]
+    header = ("dépôt", "entreprise", "SIRET", "reçu (UTC)", "reçu (heure de Paris)", "état", "pièce", "fichier",
+              "taille (octets)", "SHA-256")
+    return csv_response(rows, f"registre-depots-{t.reference}.csv", header)

@@ -5,7 +5,7 @@ import io
 import zipfile
 
 
-from .test_documents_public_award import DATA, pdf_text, wait_for_mail
+from .test_documents_public_award import pdf_text, wait_for_mail
 
 
 def _tender(app, tid):
