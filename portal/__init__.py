@@ -78,9 +78,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     babel_cfg = app.extensions["babel"]
     for service in registry.all():
         for bp in (service.blueprint, service.api_blueprint, service.public_blueprint, service.department_blueprint):
-            folder = os.path.join(bp.root_path, "translations") if bp is not None else None
-            if folder and os.path.isdir(folder) and folder not in babel_cfg.translation_directories:
-                babel_cfg.translation_directories.append(folder)
+            # beside the blueprint's module, or one level up when the views are a package (services/<slug>/views/)
+            for root in ((bp.root_path, os.path.dirname(bp.root_path)) if bp is not None else ()):
+                folder = os.path.join(root, "translations")
+                if os.path.isdir(folder) and folder not in babel_cfg.translation_directories:
+                    babel_cfg.translation_directories.append(folder)
 
     from .tasks import init_celery
 
@@ -140,9 +142,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     maps.register(app)
 
-    from .audit import ACTION_LABELS, action_label, detail_label, detail_value
+    from .audit import ACTION_LABELS, action_label, actor_label, detail_label, detail_value
 
     app.jinja_env.filters["audit_action"] = action_label
+    app.jinja_env.filters["audit_actor"] = actor_label
     app.jinja_env.filters["audit_detail"] = detail_label
     app.jinja_env.globals["audit_value"] = detail_value
     app.jinja_env.globals["audit_actions"] = lambda: sorted(

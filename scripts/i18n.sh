@@ -226,7 +226,9 @@ if __name__ == "__main__":
 PY
 
 # 1. Extract every msgid once (line numbers left out so that diffs stay readable), then one .pot per catalog.
+#    --ignore-dirs: hidden folders only (Babel's default also skips "_" folders, such as services/_template).
 pybabel -q extract -F babel.cfg "${KEYWORDS[@]}" -c TRANSLATORS: --add-location=file --sort-output \
+  --ignore-dirs='.* __pycache__' \
   --project="Extranet des collectivités" --version="" --copyright-holder="Département" \
   -o "$TMP/all.pot" .
 "$PYTHON" "$TMP/i18n.py" split "$TMP/all.pot" "$TMP"

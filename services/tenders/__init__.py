@@ -18,7 +18,7 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 
-from portal.registry import NavEntry, ServiceDescriptor
+from portal.registry import NavEntry, ServiceDescriptor, service_folder
 
 from .cli import cli
 from .views.api import api_bp
@@ -48,6 +48,7 @@ service = ServiceDescriptor(
     # consultations close themselves at their deadline even when nobody opens a page (the pages close them too)
     beat_schedule={"tenders-close-expired": {"task": "tenders.close_expired", "schedule": dt.timedelta(minutes=5)}},
     models=("services.tenders.models", "services.tenders.companies", "services.tenders.deposits"),
+    migrations=service_folder(__file__, "migrations"),
     audit_labels={
         "tenders.created": _l("Public tenders: consultation drafted"),
         "tenders.deleted": _l("Public tenders: draft deleted"),

@@ -72,7 +72,8 @@ def _placeholders(text: str) -> set[str]:
 def extracted(tmp_path_factory):
     """The msgids of the sources now (babel.cfg, into a temporary .pot), by catalog: {name: {key: message}}."""
     pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
-    args = [sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", "babel.cfg"]
+    args = [sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", "babel.cfg",
+            "--ignore-dirs=.* __pycache__"]  # as scripts/i18n.sh: "_" folders (services/_template) are read too
     for k in KEYWORDS:
         args += ["-k", k]
     subprocess.run([*args, "-o", str(pot), "."], cwd=ROOT, check=True, capture_output=True)
