@@ -19,8 +19,10 @@ import datetime as dt
 from flask_babel import lazy_gettext as _l
 
 from portal.registry import NavEntry, ServiceDescriptor, service_folder
+from portal.settings import Setting
 
 from .cli import cli
+from .schemas import OPENAPI
 from .views.api import api_bp
 from .views.pages import bp
 from .views.public import public_bp
@@ -49,6 +51,21 @@ service = ServiceDescriptor(
     beat_schedule={"tenders-close-expired": {"task": "tenders.close_expired", "schedule": dt.timedelta(minutes=5)}},
     models=("services.tenders.models", "services.tenders.companies", "services.tenders.deposits"),
     migrations=service_folder(__file__, "migrations"),
+    settings=(
+        Setting("TENDERS_OCDS_PREFIX", "", "OCDS prefix registered by the department (empty: the unregistered "
+                                           "ocds-xxxxxx)"),
+        Setting("TENDERS_STORAGE_DIR", "", "folder of attachments, DCE zips and sealed bids (empty: "
+                                           "instance/tenders/files); shared by every host, backed up with the "
+                                           "database"),
+        Setting("TENDERS_MAX_ATTACHMENT_MB", 10, "largest attachment or bid file, in MB"),
+        Setting("TENDERS_MAX_DCE_MB", 100, "all the attachments of one consultation, in MB"),
+        Setting("TENDERS_CPV_FILE", "", "CPV list written by `flask tenders cpv-import` (empty: "
+                                        "instance/tenders/cpv.csv.gz, else the shipped list)"),
+        Setting("TENDERS_SEAL_KEY", "", "key that seals each consultation's private key until the deadline: 32 "
+                                        "random bytes, base64 (empty: derived from SECRET_KEY); keep it out of the "
+                                        "database and its backups"),
+    ),
+    openapi=OPENAPI,
     audit_labels={
         "tenders.created": _l("Public tenders: consultation drafted"),
         "tenders.deleted": _l("Public tenders: draft deleted"),

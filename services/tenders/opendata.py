@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import jsonschema
 
+from portal.settings import setting
+
 from .rules import DATA
 
 DECP_PROCEDURE = {"none": "Marché passé sans publicité ni mise en concurrence préalable",
@@ -27,9 +29,7 @@ OCDS_PREFIX = "ocds-xxxxxx"
 
 
 def ocds_prefix() -> str:
-    from flask import current_app
-
-    return current_app.config.get("TENDERS_OCDS_PREFIX") or OCDS_PREFIX
+    return setting("TENDERS_OCDS_PREFIX") or OCDS_PREFIX
 
 
 # The extensions the releases use: URL declared in the package → the extension's release-schema patch shipped in data/.

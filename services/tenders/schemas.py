@@ -16,6 +16,7 @@ import jsonschema
 from flask_babel import gettext as _
 
 from . import rules
+from .models import STATUSES
 
 SIRET_RE = re.compile(r"^[0-9]{14}$")
 PRICE_FORMS = ("Forfaitaire", "Unitaire", "Mixte")
@@ -140,3 +141,39 @@ def check_query(parameters: list[dict], args) -> dict:
         where = error.path[0] if error.path else "query"
         raise QueryError(f"{where}: {error.message}")
     return values
+
+
+# The API's part of /api/v1/openapi.json, declared in the descriptor -------------------------------------------
+
+def _json(schema):
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+_TENDER = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "reference": {"type": "string"},
+    "status": {"type": "string", "enum": list(STATUSES)}, "title": {"type": "string"},
+    "nature": {"type": ["string", "null"], "enum": [*rules.NATURES, None]},
+    "amount_ht": {"type": ["number", "null"]}, "procedure": {"type": ["string", "null"]}}}
+_TENDER_REF = {"$ref": "#/components/schemas/Tender"}
+
+OPENAPI_PATHS = {
+    "/tenders/": {"get": {"summary": "Consultations of the active collectivity", "tags": ["tenders"],
+                          "responses": {"200": {"description": "consultations", **_json(
+                              {"type": "object", "properties": {"tenders": {"type": "array",
+                                                                            "items": _TENDER_REF}}})}}}},
+    "/tenders/{tender_id}": {"get": {
+        "summary": "One consultation of the active collectivity, with its lots, criteria and what blocks publication",
+        "tags": ["tenders"],
+        "parameters": [{"name": "tender_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "the consultation", **_json(_TENDER_REF)},
+                      "404": {"description": "no such consultation in your collectivity"}}}},
+    "/tenders/procedure": {"get": {
+        "summary": "The procedure the Code de la commande publique requires (rules engine, dated thresholds)",
+        "tags": ["tenders"],
+        "parameters": PROCEDURE_PARAMETERS,
+        "responses": {"200": {"description": "procedure, publicity, reasons with articles, thresholds applied"},
+                      "400": {"description": "a parameter outside its schema (English message) or refused by the "
+                                             "rules engine (French message)"}}}},
+}
+
+OPENAPI = {"paths": OPENAPI_PATHS, "schemas": {"Tender": _TENDER}}

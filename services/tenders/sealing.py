@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
+from portal.settings import setting
+
 MAGIC = b"SEAL1"
 OAEP = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 
@@ -39,7 +41,7 @@ class Broken(Exception):
 
 
 def key_encryption_key() -> bytes:
-    configured = current_app.config.get("TENDERS_SEAL_KEY")
+    configured = setting("TENDERS_SEAL_KEY")
     if configured:
         key = base64.b64decode(configured)
         if len(key) != 32:

@@ -25,6 +25,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from portal import outbox, uploads
+from portal.settings import setting
 from portal.uploads import UploadRejected
 
 log = logging.getLogger(__name__)
@@ -83,14 +84,15 @@ class Stored:
 
 
 def root() -> Path:
-    configured = current_app.config.get("TENDERS_STORAGE_DIR")
+    configured = setting("TENDERS_STORAGE_DIR")
     return Path(configured) if configured else Path(current_app.instance_path) / "tenders" / "files"
 
 
 def _mb(name: str, default: int) -> int:
     try:
-        return int(current_app.config.get(name) or default) * 1024 * 1024
+        return int(setting(name) or default) * 1024 * 1024
     except (TypeError, ValueError):
+        log.warning("tenders: %s is not a whole number of MB; %d MB used", name, default)
         return default * 1024 * 1024
 
 

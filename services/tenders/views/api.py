@@ -6,12 +6,11 @@ import datetime as dt
 
 from flask import Blueprint, g, jsonify, request
 
-from portal.api import register_paths
 from portal.extensions import db
 
 from .. import rules, schemas, wizard
 from ..access import owned_tenders, tender_or_404
-from ..models import STATUSES, Tender
+from ..models import Tender
 from . import PACKAGE_ROOT
 
 api_bp = Blueprint("tenders_api", __name__, root_path=PACKAGE_ROOT)
@@ -77,35 +76,3 @@ def procedure():
                                 "valid_from": v.valid_from.isoformat(),
                                 "valid_to": v.valid_to.isoformat() if v.valid_to else None}
                                for k, v in d.thresholds.items()])
-
-
-def _json(schema):
-    return {"content": {"application/json": {"schema": schema}}}
-
-
-_TENDER = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "reference": {"type": "string"},
-    "status": {"type": "string", "enum": list(STATUSES)}, "title": {"type": "string"},
-    "nature": {"type": "string", "enum": list(rules.NATURES), "nullable": True},
-    "amount_ht": {"type": "number", "nullable": True}, "procedure": {"type": "string", "nullable": True}}}
-
-OPENAPI_PATHS = {
-    "/tenders/": {"get": {"summary": "Consultations of the active collectivity", "tags": ["tenders"],
-                          "responses": {"200": {"description": "consultations", **_json(
-                              {"type": "object", "properties": {"tenders": {"type": "array", "items": _TENDER}}})}}}},
-    "/tenders/{tender_id}": {"get": {
-        "summary": "One consultation of the active collectivity, with its lots, criteria and what blocks publication",
-        "tags": ["tenders"],
-        "parameters": [{"name": "tender_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-        "responses": {"200": {"description": "the consultation", **_json(_TENDER)},
-                      "404": {"description": "no such consultation in your collectivity"}}}},
-    "/tenders/procedure": {"get": {
-        "summary": "The procedure the Code de la commande publique requires (rules engine, dated thresholds)",
-        "tags": ["tenders"],
-        "parameters": schemas.PROCEDURE_PARAMETERS,
-        "responses": {"200": {"description": "procedure, publicity, reasons with articles, thresholds applied"},
-                      "400": {"description": "a parameter outside its schema (English message) or refused by the "
-                                             "rules engine (French message)"}}}},
-}
-
-register_paths(OPENAPI_PATHS)
