@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal import audit
 from portal.extensions import db
 from portal.mail import queue_email
 from portal.models import utcnow
@@ -164,6 +165,20 @@ def open_bid_file(t: Tender, f: BidFile, at: dt.datetime | None = None) -> bytes
     private = sealing.private_key(t.id, key.private_sealed, deadline_utc(t), at or now_utc())
     blob = storage.read(f.storage_key, f.sealed_sha256, f.sealed_size)
     return sealing.unseal(private, blob, t.id, f.sha256)
+
+
+def open_for_staff(t: Tender, bid: Bid, f: BidFile) -> bytes:
+    """:func:`open_bid_file` for the buyer's staff, audited: ``tenders.bid_file_opened``, or — for a file that does
+    not open or does not match its fingerprint — ``tenders.bid_file_broken`` and :class:`sealing.Broken`."""
+    try:
+        data = open_bid_file(t, f)
+    except (sealing.Broken, storage.StorageError) as exc:
+        log.error("tenders: bid file %s of tender %s cannot be opened: %s", f.id, t.id, exc)
+        audit.record("tenders.bid_file_broken", target=t, bid=bid.number, filename=f.filename, sha256=f.sha256)
+        raise sealing.Broken(str(exc)) from exc
+    audit.record("tenders.bid_file_opened", target=t, bid=bid.number, company_siret=bid.company.siret,
+                 filename=f.filename, sha256=f.sha256)
+    return data
 
 
 def receipt_doc(t: Tender, bid: Bid) -> documents.Doc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from portal import audit
@@ -16,7 +17,7 @@ from portal.extensions import db
 
 from . import documents, ending, opendata, storage, wizard
 from .access import owned_tenders
-from .models import Tender, TenderAward
+from .models import Tender, TenderAttachment, TenderAward
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,33 @@ def publish_correction(t: Tender, form, user_id: int | None) -> dict:
                  changes=[ch["field"] for ch in c.changes])
     db.session.commit()
     return {}
+
+
+def add_attachment(t: Tender, filename: str, content: bytes) -> str | None:
+    """Check and store a file of the buyer for the DCE (not committed); None, or the French reason it is refused.
+    ``content`` is read up to one byte over the limit, so that a larger file is told apart."""
+    ext = storage.extension(filename)
+    if ext not in storage.TYPES:
+        return _("This type of file is not accepted (accepted: %(ext)s).", ext=", ".join(sorted(storage.TYPES)))
+    limit = storage.max_attachment()
+    if len(content) > limit:
+        return _("The file is too large (%(mb)d MB at most).", mb=limit // (1024 * 1024))
+    if not content:
+        return _("The file is empty.")
+    try:
+        storage.check_attachment(content, filename)
+    except storage.UploadRejected as exc:
+        log.info("tenders: upload to tender %s refused: %s", t.id, exc.reason_en)
+        return str(exc.message_fr)
+    if sum(x.size for x in t.attachments) + len(content) > storage.max_total():
+        return _("The attachments of a consultation cannot exceed %(mb)d MB in all: remove a file first.",
+                 mb=storage.max_total() // (1024 * 1024))
+    stored = storage.save_for(db.session, "attachments", t.id, content)
+    a = TenderAttachment(tender=t, filename=documents.safe_name(filename), mimetype=storage.mimetype(ext),
+                         storage_key=stored.key, sha256=stored.sha256, size=stored.size)
+    db.session.add(a)
+    audit.record("tenders.attachment_added", target=t, filename=a.filename, size=a.size, sha256=a.sha256)
+    return None
 
 
 def extension_notice(t: Tender, new: dt.datetime) -> dict:

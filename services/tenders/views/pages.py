@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,11 +14,11 @@ from portal.extensions import db
 from portal.registry import requires
 from portal.responses import csv_response
 
-from .. import access, deposits, documents, ending, notify, opendata, rules, schemas, storage, wizard
+from .. import access, deposits, documents, ending, notify, opendata, rules, schemas, sealing, storage, wizard
 from ..access import child_or_404, owned_tenders, tender_or_404
 from ..models import Tender, TenderAttachment, TenderQuestion
-from ..operations import (apply_proposed_calendar, close_expired, create_draft, delete_draft, extension_notice,
-                          publish_correction, record_award)
+from ..operations import (add_attachment, apply_proposed_calendar, close_expired, create_draft, delete_draft,
+                          extension_notice, publish_correction, record_award)
 from . import PACKAGE_ROOT
 from .downloads import open_data_response, send_attachment, send_dce, send_document
 
@@ -253,34 +253,10 @@ def upload(tender_id: int):
     if f is None or not f.filename:
         flash(_("Choose a file to add."), "error")
         return back
-    ext = storage.extension(f.filename)
-    if ext not in storage.TYPES:
-        flash(_("This type of file is not accepted (accepted: %(ext)s).", ext=", ".join(sorted(storage.TYPES))),
-              "error")
+    problem = add_attachment(t, f.filename, f.read(storage.max_attachment() + 1))
+    if problem:
+        flash(problem, "error")
         return back
-    limit = storage.max_attachment()
-    content = f.read(limit + 1)
-    if len(content) > limit:
-        flash(_("The file is too large (%(mb)d MB at most).", mb=limit // (1024 * 1024)), "error")
-        return back
-    if not content:
-        flash(_("The file is empty."), "error")
-        return back
-    try:
-        storage.check_attachment(content, f.filename)
-    except storage.UploadRejected as exc:
-        log.info("tenders: upload to tender %s refused: %s", t.id, exc.reason_en)
-        flash(str(exc.message_fr), "error")
-        return back
-    if sum(x.size for x in t.attachments) + len(content) > storage.max_total():
-        flash(_("The attachments of a consultation cannot exceed %(mb)d MB in all: remove a file first.",
-                mb=storage.max_total() // (1024 * 1024)), "error")
-        return back
-    stored = storage.save_for(db.session, "attachments", t.id, content)
-    a = TenderAttachment(tender=t, filename=documents.safe_name(f.filename), mimetype=storage.mimetype(ext),
-                         storage_key=stored.key, sha256=stored.sha256, size=stored.size)
-    db.session.add(a)
-    audit.record("tenders.attachment_added", target=t, filename=a.filename, size=a.size, sha256=a.sha256)
     db.session.commit()
     flash(_("The file is added to the consultation documents."), "success")
     return back
@@ -384,7 +360,33 @@ def deposits_register(tender_id: int):
     """The register of deposits (registre des dépôts): who deposited, when (UTC and Paris), which files, their hash."""
     t = tender_or_404(tender_id)
     return render_template("tenders/register.html", t=t, bids=deposits.register_of(t), roles=deposits.ROLES,
-                           steps=wizard.STEPS)
+                           steps=wizard.STEPS, opened=deposits.now_utc() >= deposits.deadline_utc(t))
+
+
+@bp.get("/<int:tender_id>/depots/<int:bid_id>/fichiers/<int:file_id>")
+@requires("tenders.open")
+def bid_file(tender_id: int, bid_id: int, file_id: int):
+    """A deposited file, decrypted — only after the deadline, for a holder of ``tenders.open``; audited."""
+    t = tender_or_404(tender_id)
+    bid = child_or_404(deposits.Bid, bid_id, t)
+    f = db.session.get(deposits.BidFile, file_id)
+    if f is None or f.bid_id != bid.id:
+        abort(404)
+    back = redirect(url_for("tenders.deposits_register", tender_id=t.id))
+    try:
+        data = deposits.open_for_staff(t, bid, f)
+    except sealing.Sealed:
+        flash(_("The bids stay sealed until the deadline (%(d)s): nobody can open them before.",
+                d=t.reception_deadline.strftime("%d/%m/%Y %H:%M")), "error")
+        return back
+    except sealing.Broken:
+        db.session.commit()  # the audit event that flags the file
+        flash(_("This file does not match the fingerprint recorded at its deposit: it is flagged in the journal."),
+              "error")
+        return back
+    db.session.commit()
+    return Response(data, mimetype=storage.mimetype(storage.extension(f.filename)), headers={
+        "Content-Disposition": f'attachment; filename="{f.filename}"', "Cache-Control": "no-store"})
 
 
 @bp.get("/<int:tender_id>/depots.csv")

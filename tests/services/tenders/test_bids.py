@@ -201,3 +201,35 @@ def test_a_company_signs_up_confirms_its_address_deposits_and_gets_its_receipt(a
     # another company (or nobody) never gets this receipt
     other = app.test_client()
     assert other.get(f"/p/tenders/{tid}/depot/{bid.id}/accuse.pdf").status_code == 404
+
+
+def test_bids_open_only_after_the_deadline_for_a_holder_of_tenders_open_and_each_opening_is_audited(
+        app, published, login_as):
+    from portal.extensions import db
+    from portal.models import AuditEvent
+    from services.tenders import deposits
+    from services.tenders.models import Tender
+
+    _mayor, tid = published
+    company = _company(app)
+    offer = real_pdf(MARKER)
+    deadline = _deadline_utc(app, tid)
+    bid_id = _deposit(app, tid, company, deadline - dt.timedelta(minutes=5), [("offre", "offre.pdf", offer)])
+    with app.app_context():
+        file_id = db.session.get(deposits.Bid, bid_id).files[0].id
+    url = f"/s/tenders/{tid}/depots/{bid_id}/fichiers/{file_id}"
+    mayor = login_as("mayor_a")
+    early = mayor.get(url)
+    assert early.status_code == 302 and offer not in early.data
+    assert "scellées" in mayor.get(f"/s/tenders/{tid}/depots").get_data(as_text=True)
+    with app.app_context():  # the deadline passes
+        t = db.session.get(Tender, tid)
+        t.reception_deadline = dt.datetime.now() - dt.timedelta(seconds=1)
+        db.session.commit()
+    assert login_as("secretary_a").get(url).status_code == 403  # no tenders.open
+    assert login_as("mayor_b").get(url).status_code == 404  # another collectivity
+    opened = mayor.get(url)
+    assert opened.status_code == 200 and opened.data == offer and opened.headers["Cache-Control"] == "no-store"
+    with app.app_context():
+        events = db.session.query(AuditEvent).filter_by(action="tenders.bid_file_opened").all()
+        assert len(events) == 1 and events[0].details["sha256"] == hashlib.sha256(offer).hexdigest()

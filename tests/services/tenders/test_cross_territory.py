@@ -53,7 +53,7 @@ def make(app, collectivity_id, title, status):
         db.session.commit()
         return {"tender_id": t.id, "attachment_id": t.attachments[0].id, "question_id": t.questions[0].id,
                 "collectivity_id": collectivity_id, "step": 1, "doc": "rc", "fmt": "pdf", "bid_id": bid.id,
-                "token": "x"}
+                "file_id": bid.files[0].id, "token": "x"}
 
 
 def test_attachments_of_a_draft_are_never_public(app, tenders_world, foreign, client, login_as):
