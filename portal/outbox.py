@@ -11,6 +11,12 @@ never raised into the request that already committed. Every hand-off of the port
 
     enqueue_after_commit(deliver_email, email_id)                 # one task call with args [email_id]
     enqueue_after_commit(send_batch, *ids, batch=100)            # ids grouped: send_batch([id1…id100]), …
+
+The same moment serves work outside the database that must follow the transaction's fate, such as files written
+beside a row: :func:`after_commit` and :func:`after_rollback` run a plain callback then (and forget it otherwise).
+
+    after_rollback(lambda: path.unlink(missing_ok=True))        # the row never existed: drop its file
+    after_commit(lambda: old_path.unlink(missing_ok=True))      # the row is gone for good: drop its file
 """
 from __future__ import annotations
 
@@ -26,6 +32,8 @@ from .extensions import db
 log = logging.getLogger(__name__)
 
 _KEY = "outbox_after_commit"
+_ON_COMMIT = "outbox_on_commit"
+_ON_ROLLBACK = "outbox_on_rollback"
 
 
 def enqueue_after_commit(task, *ids, batch: int | None = None, session: Session | None = None) -> None:
@@ -48,8 +56,30 @@ def _calls(task, ids, batch):
             yield [ids[start:start + batch]]
 
 
+def after_commit(callback, session: Session | None = None) -> None:
+    """Call ``callback()`` once the current transaction commits; forgotten if it rolls back."""
+    session = session if session is not None else db.session()
+    session.info.setdefault(_ON_COMMIT, []).append(callback)
+
+
+def after_rollback(callback, session: Session | None = None) -> None:
+    """Call ``callback()`` if the current transaction rolls back as a whole; forgotten if it commits."""
+    session = session if session is not None else db.session()
+    session.info.setdefault(_ON_ROLLBACK, []).append(callback)
+
+
+def _run(callbacks) -> None:
+    for callback in callbacks or ():
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - the transaction is already over: log, never raise into the caller
+            log.exception("callback %r after the end of a transaction failed", callback)
+
+
 @event.listens_for(Session, "after_commit")
 def _dispatch(session) -> None:
+    session.info.pop(_ON_ROLLBACK, None)
+    _run(session.info.pop(_ON_COMMIT, None))
     pending = session.info.pop(_KEY, None)
     for task, ids, batch in pending or ():
         for args in _calls(task, ids, batch):
@@ -62,6 +92,8 @@ def _forget(session, previous_transaction) -> None:
     even when nothing had reached the database yet."""
     if not previous_transaction.nested:
         session.info.pop(_KEY, None)
+        session.info.pop(_ON_COMMIT, None)
+        _run(session.info.pop(_ON_ROLLBACK, None))
 
 
 # Hand-offs the broker refused, tried again by one thread per process until it answers.

@@ -1,4 +1,5 @@
-"""The one place that checks who owns a tender (the buying collectivity: a commune or an EPCI).
+"""The one place that checks who owns a tender (the buying collectivity: a commune or an EPCI) and who may do what
+with it.
 
 Tenders are collectivity-owned rather than territory-scoped (see models.py), so they do not go through the
 portal's commune filter; views reach them only through these helpers, which wrap the portal's
@@ -6,7 +7,7 @@ portal's commune filter; views reach them only through these helpers, which wrap
 """
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, g
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -37,3 +38,15 @@ def published_or_404(tender_id: int) -> Tender:
     if t is None:
         abort(404)
     return t
+
+
+def require(permission: str) -> None:
+    """403 unless the active membership holds ``permission`` (for views whose GET is open to readers but whose POST
+    writes: the gate already checked ``tenders.read``)."""
+    if permission not in g.permissions:
+        abort(403)
+
+
+def editable(t: Tender) -> bool:
+    """A consultation can be changed only while it is a draft (published ones change through correction notices)."""
+    return t.status == "draft"

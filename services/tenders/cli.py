@@ -13,7 +13,7 @@ def cli():
 @cli.command("close-expired", help="Close the published consultations whose deadline for bids has passed.")
 @with_appcontext
 def close_expired_command():
-    from .views import close_expired
+    from .operations import close_expired
 
     n = close_expired()
     click.echo(f"{n} consultation(s) closed.")
@@ -88,6 +88,8 @@ def cpv_import_command(path):
 
     from flask import current_app
 
+    from portal.settings import setting
+
     from . import cpv
 
     raw = Path(path).read_bytes()
@@ -100,7 +102,7 @@ def cpv_import_command(path):
         for e in errors[:200]:
             click.echo(e, err=True)
         raise click.ClickException(f"{len(errors)} line(s) rejected out of {count}: nothing was loaded.")
-    target = Path(current_app.config.get("TENDERS_CPV_FILE")
+    target = Path(setting("TENDERS_CPV_FILE")
                   or Path(current_app.instance_path) / "tenders" / "cpv.csv.gz")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from flask import current_app, has_app_context
 
+from portal.settings import setting
+
 SHIPPED = Path(__file__).parent / "data" / "cpv.csv.gz"
 WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7)
 CODE_RE = re.compile(r"^\s*([0-9]{8})(?:\s*-\s*([0-9]))?\s*$")
@@ -65,7 +67,7 @@ def level_of(code8: str) -> str:
 
 def _file() -> Path:
     if has_app_context():
-        configured = current_app.config.get("TENDERS_CPV_FILE")
+        configured = setting("TENDERS_CPV_FILE")
         path = Path(configured) if configured else Path(current_app.instance_path) / "tenders" / "cpv.csv.gz"
         if path.is_file():
             return path

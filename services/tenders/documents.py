@@ -112,7 +112,7 @@ def rc(t) -> Doc:
         doc.table([("Lot", "Intitulé")] + [(str(lot.number), lot.title) for lot in t.lots])
         doc.p("Les candidats peuvent répondre à un ou plusieurs lots.")
     else:
-        doc.p("Le marché n'est pas alloti. Motif : " + SINGLE_LOT_FR.get(t.single_lot_reason, "à compléter") + ".")
+        doc.p("Le marché n'est pas alloti. Motif : " + SINGLE_LOT_FR.get(t.single_lot_reason, "à compléter") + ".")
     doc.h("4. Calendrier")
     doc.table([("Date limite de réception des questions", _dt(t.questions_deadline)),
                ("Date limite de réception des offres", _dt(t.reception_deadline)),
@@ -123,7 +123,7 @@ def rc(t) -> Doc:
           "des clauses administratives particulières et les pièces jointes par l'acheteur.")
     doc.h("6. Critères de jugement des offres")
     doc.p("L'offre économiquement la plus avantageuse est choisie selon les critères pondérés suivants "
-          "(article R2152-7 du code de la commande publique) :")
+          "(article R2152-7 du code de la commande publique) :")
     doc.table([("Critère", "Pondération")] + [(criterion_fr(c), f"{c['weight']} %") for c in (t.criteria or [])])
     doc.h("7. Questions des candidats")
     doc.p("Les questions sont posées sur la page publique de la consultation. Les réponses sont publiées pour tous les "
@@ -158,7 +158,7 @@ def ae(t, lot) -> Doc:
           "de son offre, à exécuter les prestations demandées.")
     doc.table([("Nom, prénom et qualité du signataire", ""), ("Dénomination de l'entreprise", ""), ("SIRET", ""),
                ("Adresse", ""), ("Courriel", "")])
-    doc.p("Prix : le marché est conclu pour un montant hors taxes de ……………… €, soit un montant TTC de ……………… €.")
+    doc.p("Prix : le marché est conclu pour un montant hors taxes de ……………… €, soit un montant TTC de ……………… €.")
     doc.h("C - Désignation des cotraitants et répartition des prestations")
     doc.p("À compléter en cas de groupement.")
     doc.h("D - Compte(s) à créditer")
@@ -177,17 +177,17 @@ def ae(t, lot) -> Doc:
 def ccap(t) -> Doc:
     doc = Doc("ccap", "Cahier des clauses administratives particulières (trame)", f"{t.reference}-CCAP")
     _head(doc, t)
-    doc.p("Trame à compléter par l'acheteur : les passages « à compléter » doivent être remplis avant publication.")
+    doc.p("Trame à compléter par l'acheteur : les passages « à compléter » doivent être remplis avant publication.")
     doc.h("Article 1 - Objet du marché")
     doc.p(t.description or t.title)
     doc.h("Article 2 - Pièces contractuelles")
-    doc.p("Par ordre de priorité : l'acte d'engagement, le présent CCAP, le CCTP, le "
+    doc.p("Par ordre de priorité : l'acte d'engagement, le présent CCAP, le CCTP, le "
           + CCAG_FR.get(t.nature, "CCAG applicable") + ", l'offre du titulaire.")
     doc.h("Article 3 - Durée")
     doc.p(f"{t.duration_months or 'à compléter'} mois"
           + (f", reconductible {t.renewals} fois pour {t.renewal_months} mois" if t.renewals else "") + ".")
     doc.h("Article 4 - Prix et règlement")
-    doc.p("Prix global et forfaitaire, ferme. Délai de paiement : 30 jours (article R2192-10 du code de la commande "
+    doc.p("Prix global et forfaitaire, ferme. Délai de paiement : 30 jours (article R2192-10 du code de la commande "
           "publique).")
     doc.h("Article 5 - Pénalités")
     doc.p("À compléter.")
@@ -255,7 +255,7 @@ body { font-family: "DejaVu Sans", sans-serif; font-size: 10.5pt; line-height: 1
 h1 { font-size: 17pt; border-bottom: 2px solid #000091; padding-bottom: 4pt; }
 h2 { font-size: 12.5pt; margin-top: 14pt; color: #000091; }
 table { border-collapse: collapse; width: 100%; margin: 6pt 0; }
-td { border: 1px solid #999; padding: 3pt 5pt; vertical-align: top; }
+td { border: 1px solid #999; padding: 3pt 5pt; vertical-align: top; overflow-wrap: anywhere; }
 td:first-child { width: 40%; font-weight: bold; }
 """
 

@@ -33,13 +33,13 @@ REASONS = {
                   "seules des offres irrégulières ou inacceptables, au sens des articles L2152-2 et L2152-3 du code de "
                   "la commande publique, ont été remises"),
     "need_changed": ("discontinued", _l("The need changed or disappeared"),
-                     "motif d'intérêt général : le besoin a évolué ou a disparu"),
+                     "motif d'intérêt général : le besoin a évolué ou a disparu"),
     "budget": ("discontinued", _l("The budget is not sufficient"),
-               "motif d'intérêt général : les crédits disponibles ne permettent pas de conclure le marché"),
+               "motif d'intérêt général : les crédits disponibles ne permettent pas de conclure le marché"),
     "competition": ("discontinued", _l("Competition was not sufficient"),
-                    "motif d'intérêt général : la concurrence a été insuffisante"),
+                    "motif d'intérêt général : la concurrence a été insuffisante"),
     "irregularity": ("discontinued", _l("The procedure has an irregularity"),
-                     "motif d'intérêt général : la procédure est entachée d'une irrégularité"),
+                     "motif d'intérêt général : la procédure est entachée d'une irrégularité"),
     "other": ("discontinued", _l("Another reason of general interest (explain it below)"),
               "motif d'intérêt général"),
 }
@@ -74,7 +74,7 @@ def legal_mention(t) -> str:
         return ""
     _kind, _label, mention = REASONS.get(t.end_reason, ("", "", ""))
     text = (f"Procédure {KIND_FR[t.status]} le {t.ended_on:%d/%m/%Y} (articles R2185-1 et R2185-2 du code de la "
-            f"commande publique) : {mention}.")
+            f"commande publique) : {mention}.")
     if t.end_details:
         text += f" {t.end_details}"
     return text

@@ -47,3 +47,12 @@ def ended_to_askers(t) -> None:
                  _l("The decision is published on the page of the consultation:"), link]
         queue_email(email, _l("End of the consultation: %(title)s", title=t.title[:80]), "tenders/message",
                     lines=lines)
+
+
+def confirm_company(company, link: str) -> None:
+    """A company created its account on the public pages: the link that confirms its address."""
+    lines = [_l("Hello,"), "",
+             _l("An account of the company %(name)s was created with this address on the public tenders pages. "
+                "Open this link within 48 hours to confirm it:", name=company.name), "", link, "",
+             _l("If you did not ask for it, ignore this message: nothing will be done.")]
+    queue_email(company.email, _l("Confirm your company account"), "tenders/message", lines=lines)

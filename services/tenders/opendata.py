@@ -1,12 +1,19 @@
-"""Open data of an awarded tender: DECP (format réglementaire v2.0.3) and an OCDS 1.1 release, both validated
-against the schemas shipped in ``data/`` before anyone downloads them."""
+"""Open data of an awarded tender: DECP (format réglementaire v2.0.3) and an OCDS 1.1 release package, both validated
+against the schemas shipped in ``data/`` before anyone downloads them.
+
+The OCDS release uses ``tender.lots`` and ``awards[].relatedLots``, which come from the Lots extension: the package
+declares it in ``extensions`` and the release is validated against the core schema patched with that extension.
+"""
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from functools import lru_cache
 
 import jsonschema
+
+from portal.settings import setting
 
 from .rules import DATA
 
@@ -22,9 +29,14 @@ OCDS_PREFIX = "ocds-xxxxxx"
 
 
 def ocds_prefix() -> str:
-    from flask import current_app
+    return setting("TENDERS_OCDS_PREFIX") or OCDS_PREFIX
 
-    return current_app.config.get("TENDERS_OCDS_PREFIX") or OCDS_PREFIX
+
+# The extensions the releases use: URL declared in the package → the extension's release-schema patch shipped in data/.
+OCDS_EXTENSIONS = {
+    "https://raw.githubusercontent.com/open-contracting-extensions/ocds_lots_extension/v1.1.5/extension.json":
+        "ocds-lots-extension-release-schema.json",
+}
 
 
 @lru_cache(maxsize=None)
@@ -32,12 +44,37 @@ def schema(name: str) -> dict:
     return json.loads((DATA / name).read_text(encoding="utf-8"))
 
 
+def _merge_patch(target, patch):
+    """RFC 7386 JSON Merge Patch, as OCDS applies an extension's release-schema.json to the core schema."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = _merge_patch(out.get(key), value)
+    return out
+
+
+@lru_cache(maxsize=None)
+def _extended_release_schema() -> dict:
+    merged = schema("ocds-release-schema.json")
+    for patch in OCDS_EXTENSIONS.values():
+        merged = _merge_patch(merged, schema(patch))
+    return merged
+
+
 class OpenDataError(ValueError):
     pass
 
 
 def _validate(doc: dict, schema_name: str, draft) -> None:
-    validator = draft(schema(schema_name), format_checker=jsonschema.FormatChecker())
+    _check(doc, schema(schema_name), draft)
+
+
+def _check(doc: dict, schema_doc: dict, draft) -> None:
+    validator = draft(schema_doc, format_checker=jsonschema.FormatChecker())
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
     if errors:
         raise OpenDataError("; ".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:5]))
@@ -45,7 +82,7 @@ def _validate(doc: dict, schema_name: str, draft) -> None:
 
 def decp_marche(t, a) -> dict:
     lot = next((lot for lot in t.lots if lot.number == a.lot_number), None)
-    objet = t.title if len(t.lots) <= 1 or lot is None else f"{t.title} — lot {lot.number} : {lot.title}"
+    objet = t.title if len(t.lots) <= 1 or lot is None else f"{t.title} — lot {lot.number} : {lot.title}"
     lieu = ({"code": t.place_insee, "typeCode": "Code commune"} if t.place_insee
             else {"code": (t.collectivity.insee or t.collectivity.department_code), "typeCode":
                   "Code commune" if t.collectivity.insee else "Code département"})
@@ -147,7 +184,7 @@ def ocds_release(t) -> dict:
     if t.corrections:
         tender["amendments"] = [
             {"id": f"rectificatif-{c.number}", "date": _iso(c.published_at), "rationale": c.reason,
-             "description": "; ".join(f"{CORRECTABLE.get(ch['field'], ch['field'])} : {ch['old'] or '—'} → "
+             "description": "; ".join(f"{CORRECTABLE.get(ch['field'], ch['field'])} : {ch['old'] or '—'} → "
                                       f"{ch['new'] or '—'}" for ch in c.changes)}
             for c in t.corrections]
     release = {
@@ -174,5 +211,21 @@ def ocds_release(t) -> dict:
         release["contracts"] = [{"id": a.contract_id, "awardID": f"{a.contract_id}-A", "title": t.title,
                                  "status": "active", "value": {"amount": float(a.amount_ht), "currency": "EUR"},
                                  "dateSigned": _ts(a.notified_on)} for a in t.awards]
-    _validate(release, "ocds-release-schema.json", jsonschema.Draft4Validator)
+    _check(release, _extended_release_schema(), jsonschema.Draft4Validator)
     return release
+
+
+def ocds_package(t, uri: str) -> dict:
+    """The release of :func:`ocds_release` in an OCDS release package published at ``uri``, declaring the extensions
+    its release uses; the package is validated too."""
+    release = ocds_release(t)
+    package = {
+        "uri": uri,
+        "version": "1.1",
+        "extensions": list(OCDS_EXTENSIONS),
+        "publishedDate": _iso(dt.datetime.now(dt.timezone.utc)),
+        "publisher": {"name": t.collectivity.name, "scheme": "FR-SIRET", "uid": t.buyer_siret},
+        "releases": [release],
+    }
+    _validate(package, "ocds-release-package-schema.json", jsonschema.Draft4Validator)
+    return package

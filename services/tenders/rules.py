@@ -21,6 +21,8 @@ from pathlib import Path
 
 from flask_babel import gettext as _
 
+from portal.typography import number
+
 DATA = Path(__file__).parent / "data"
 NATURES = ("works", "supplies", "services")
 BUYER_TYPES = ("commune", "epci")
@@ -109,11 +111,10 @@ def thresholds_on(nature: str, on: dt.date) -> dict[str, Threshold]:
 
 
 def fmt_eur(amount) -> str:
-    """« 100 000 € » with non-breaking spaces, as French administrations write it."""
+    """« 100 000 € », « 85 000,50 € »: the portal's French number format (``portal.typography.number``), cents only
+    when there are some, as thresholds and estimates are written in the Code and in notices."""
     value = Decimal(str(amount)).quantize(Decimal("0.01"))
-    whole, cents = f"{value:,.2f}".split(".")
-    whole = whole.replace(",", "\u202f")
-    return f"{whole}\u00a0€" if cents == "00" else f"{whole},{cents}\u00a0€"
+    return f"{number(value, 0 if value == value.to_integral() else 2)}\u00a0€"
 
 
 def decide(nature: str, amount, on: dt.date, buyer_type: str = "commune") -> Decision:

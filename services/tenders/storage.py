@@ -7,7 +7,8 @@ database.
   leaves at worst an orphan file, never a row without its file. Removed after the commit that drops the row.
 - Each row keeps the file's SHA-256 and size; every read checks both, so a file changed or truncated on disk is
   refused (logged in English, French message to the person) rather than served.
-- What may be uploaded: a list of types, each checked on the file's first bytes (a « .pdf » must start like a PDF),
+- What may be uploaded: a list of types, each checked by content (:func:`check_attachment`: the portal's upload
+  checks, or the first bytes for the formats they do not open),
   at most ``TENDERS_MAX_ATTACHMENT_MB`` per file (default 10) and ``TENDERS_MAX_DCE_MB`` for all the attachments of
   one consultation (default 100).
 """
@@ -21,8 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from flask_babel import lazy_gettext as _l
+
+from portal import outbox, uploads
+from portal.settings import setting
+from portal.uploads import UploadRejected
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +84,15 @@ class Stored:
 
 
 def root() -> Path:
-    configured = current_app.config.get("TENDERS_STORAGE_DIR")
+    configured = setting("TENDERS_STORAGE_DIR")
     return Path(configured) if configured else Path(current_app.instance_path) / "tenders" / "files"
 
 
 def _mb(name: str, default: int) -> int:
     try:
-        return int(current_app.config.get(name) or default) * 1024 * 1024
+        return int(setting(name) or default) * 1024 * 1024
     except (TypeError, ValueError):
+        log.warning("tenders: %s is not a whole number of MB; %d MB used", name, default)
         return default * 1024 * 1024
 
 
@@ -105,6 +110,22 @@ def extension(filename: str) -> str:
 
 def content_type_ok(ext: str, head: bytes) -> bool:
     return ext in TYPES and TYPES[ext][1](head)
+
+
+def check_attachment(data: bytes, filename: str) -> None:
+    """Refuse (``UploadRejected``, French message and English reason) a file that is not what its extension says.
+
+    PDF, Office/OpenDocument files, zips, images and text go through ``portal.uploads.check_upload`` (PDF parsed,
+    archives opened with the zip-bomb checks, macros and programs refused); the formats it does not open (.doc,
+    .xls, .dwg, .dxf) are checked on their first bytes, and never pass when they start like a program.
+    """
+    ext = extension(filename)
+    if ext in uploads.EXTENSIONS:
+        uploads.check_upload(data, filename, allowed={uploads.EXTENSIONS[ext]}, max_bytes=max_attachment())
+        return
+    if data.startswith(uploads.EXECUTABLE_MAGIC) or not content_type_ok(ext, data[:4096]):
+        raise UploadRejected(_l("The content of the file does not match its extension (.%(ext)s).", ext=ext),
+                             f"{filename!r}: content is not .{ext}")
 
 
 def mimetype(ext: str) -> str:
@@ -158,40 +179,25 @@ def remove(key: str | None) -> None:
 # save_for(): a file written during a transaction is deleted if the transaction rolls back; discard(): a file whose
 # row is dropped or replaced is deleted only once the transaction commits.
 
-_CREATED = "tenders_storage_created"
-_DISCARDED = "tenders_storage_discarded"
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("tenders: stored file %s could not be removed: %s", path, exc)
 
 
 def save_for(session, kind: str, tender_id: int, data: bytes) -> Stored:
     session.connection()  # make sure a transaction is open, so that its commit or rollback decides for the file
     stored = save(kind, tender_id, data)
-    session.info.setdefault(_CREATED, []).append(path_of(stored.key))
+    path = path_of(stored.key)
+    outbox.after_rollback(lambda: _unlink(path), session=session)
     return stored
 
 
 def discard(session, key: str | None) -> None:
     if key:
-        session.info.setdefault(_DISCARDED, []).append(path_of(key))
-
-
-def _unlink(paths) -> None:
-    for p in paths:
-        try:
-            p.unlink(missing_ok=True)
-        except OSError as exc:
-            log.warning("tenders: stored file %s could not be removed: %s", p, exc)
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session) -> None:
-    session.info.pop(_CREATED, None)
-    _unlink(session.info.pop(_DISCARDED, []))
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _after_rollback(session, previous_transaction) -> None:
-    session.info.pop(_DISCARDED, None)
-    _unlink(session.info.pop(_CREATED, []))
+        path = path_of(key)
+        outbox.after_commit(lambda: _unlink(path), session=session)
 
 
 def replace_dce(session, t, data: bytes) -> None:

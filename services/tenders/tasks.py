@@ -4,6 +4,6 @@ from portal.tasks import celery_app
 
 @celery_app.task(name="tenders.close_expired")
 def close_expired_task() -> int:
-    from .views import close_expired
+    from .operations import close_expired
 
     return close_expired()

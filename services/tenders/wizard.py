@@ -3,18 +3,23 @@
 Each ``save_step_N(tender, form)`` writes every field it could read (so an autosave never loses typing) and returns
 a dict ``{field: French message}`` of problems; the wizard moves on only when a step has none. ``problems(tender)``
 re-checks everything before publication.
+
+The file is a little over 400 lines on purpose: the six savers and ``problems`` read the same fields and must say the
+same thing about them, and a reader checking what publication requires wants them side by side. Parsing of typed
+values lives in ``schemas``.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from . import cpv, rules
 from .models import TenderLot
+from .schemas import SIRET_RE, parse_amount, parse_date, parse_datetime, parse_int
 
 STEPS = {
     1: _l("Need"),
@@ -45,7 +50,6 @@ SINGLE_LOT_REASONS = {
     "coordination": _l("The buyer cannot coordinate several contractors itself (article L2113-11, 2°)."),
 }
 
-SIRET_RE = re.compile(r"^[0-9]{14}$")
 MAX_MONTHS = 120
 
 
@@ -85,33 +89,6 @@ def anonymise(text: str) -> str:
     text = EMAIL_IN_TEXT.sub("[…]", text)
     text = PHONE_IN_TEXT.sub("[…]", text)
     return SIRET_IN_TEXT.sub("[…]", text)
-
-
-def parse_amount(raw: str) -> Decimal | None:
-    raw = (raw or "").replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace("€", "").replace(",", ".")
-    if not raw:
-        return None
-    try:
-        return Decimal(raw)
-    except InvalidOperation as exc:
-        raise ValueError(raw) from exc
-
-
-def parse_int(raw: str) -> int | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    return int(raw)
-
-
-def parse_date(raw: str) -> dt.date | None:
-    raw = (raw or "").strip()
-    return dt.date.fromisoformat(raw) if raw else None
-
-
-def parse_datetime(raw: str) -> dt.datetime | None:
-    raw = (raw or "").strip()
-    return dt.datetime.fromisoformat(raw) if raw else None
 
 
 def today() -> dt.date:

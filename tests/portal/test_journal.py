@@ -14,7 +14,7 @@ RECORD_KEYWORDS = {"target", "target_type", "target_id", "collectivity", "purpos
 HIDDEN_DETAILS = {"before"}  # kept for the record, not shown by the journal (portal/templates/_macros.html)
 # Services whose labels arrive with their own restructuring (their descriptors' audit_labels). Remove a name once
 # its test passes: the xfail then shows as XPASS.
-PENDING = {"tenders": "labels come with the tenders descriptor"}
+PENDING: dict[str, str] = {}
 PENDING_DETAILS = dict(PENDING, alerts="detail labels come with the alerts descriptor",
                        cadastre="detail labels come with the cadastre descriptor")
 

@@ -1,5 +1,6 @@
 """Fixtures of the tenders tests: a subscribed world and a helper that walks the wizard through HTTP."""
 import datetime as dt
+import io
 
 import pytest
 
@@ -59,3 +60,15 @@ def published(app, tenders_world, login_as):
     resp = mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from=f"/s/tenders/{tid}/recapitulatif")
     assert resp.status_code == 302
     return mayor, tid
+
+
+def real_pdf(title: str = "plan de la charpente", padding: int = 0) -> bytes:
+    """A PDF that a parser opens (one blank A4 page); ``padding`` bytes of metadata make it as large as needed."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.add_metadata({"/Title": title, **({"/Keywords": "0" * padding} if padding else {})})
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()

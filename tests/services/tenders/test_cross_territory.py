@@ -41,9 +41,19 @@ def make(app, collectivity_id, title, status):
             t.awards.append(TenderAward(lot_number=1, holder_name="Couvreur", holder_siret="12345678900011", amount_ht=Decimal("1"),
                                   notified_on=now.date(), offers_received=1, data_published_on=now.date()))
         db.session.add(t)
+        from services.tenders.companies import Company
+        from services.tenders.deposits import Bid, BidFile
+
+        company = Company(name=f"Entreprise-{title[:12]}", siret="73282932000074", email=f"{t.id}-{ASKER}",
+                          password_hash="x", confirmed_at=now)
+        bid = Bid(tender_id=t.id, number=1, received_at=now, company=company)
+        bid.files.append(BidFile(role="offre", filename="offre.pdf", size=1, sha256="0" * 64, storage_key="x",
+                                 sealed_sha256="0" * 64, sealed_size=1))
+        db.session.add(bid)
         db.session.commit()
         return {"tender_id": t.id, "attachment_id": t.attachments[0].id, "question_id": t.questions[0].id,
-                "collectivity_id": collectivity_id, "step": 1, "doc": "rc", "fmt": "pdf"}
+                "collectivity_id": collectivity_id, "step": 1, "doc": "rc", "fmt": "pdf", "bid_id": bid.id,
+                "file_id": bid.files[0].id, "token": "x"}
 
 
 def test_attachments_of_a_draft_are_never_public(app, tenders_world, foreign, client, login_as):
@@ -69,7 +79,7 @@ def foreign(app, tenders_world):
 @pytest.mark.parametrize("which", ["draft_b", "pub_b"])
 def test_commune_a_never_reaches_commune_b(app, tenders_world, login_as, foreign, role, which):
     client = login_as(role, tenders_world.a)
-    markers = [QUESTION, ASKER] + ([DRAFT_TITLE] if which == "draft_b" else [])
+    markers = [QUESTION, ASKER, f"Entreprise-{PUB_TITLE[:12]}"] + ([DRAFT_TITLE] if which == "draft_b" else [])
     # A published tender's public pages serve binaries (zip, PDF) that the shared helper cannot decode as text:
     # they are public by design and checked below (anonymous test); the draft run covers /p/ refusals.
     exclude = ("/p/tenders",) if which == "pub_b" else None

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import calendar, fill, new_tender
+from .conftest import calendar, fill, new_tender, real_pdf
 
-PDF = b"%PDF-1.4\n% plan de la charpente\n%%EOF\n"
+PDF = real_pdf("plan de la charpente")
 
 
 def upload(client, tid, data, name):
@@ -47,10 +47,10 @@ def test_upload_checks_type_by_content_and_sizes(app, tenders_world, login_as, m
 
     monkeypatch.setitem(app.config, "TENDERS_MAX_ATTACHMENT_MB", 1)
     monkeypatch.setitem(app.config, "TENDERS_MAX_DCE_MB", 1)
-    big = b"%PDF-1.4\n" + b"0" * (1024 * 1024)
+    big = real_pdf(padding=1024 * 1024)
     assert "trop volumineux (1 Mo au plus)" in upload(sec, tid, big, "gros.pdf").get_data(as_text=True)
-    upload(sec, tid, PDF[:-6] + b"0" * 600_000 + b"\n%%EOF\n", "plan-1.pdf")
-    page = upload(sec, tid, PDF[:-6] + b"0" * 600_000 + b"\n%%EOF\n", "plan-2.pdf").get_data(as_text=True)
+    upload(sec, tid, real_pdf(padding=600_000), "plan-1.pdf")
+    page = upload(sec, tid, real_pdf(padding=600_000), "plan-2.pdf").get_data(as_text=True)
     assert "ne peuvent pas dépasser 1 Mo" in page
     assert [a[1] for a in attachments(app, tid)] == ["plan-1.pdf"]
 
@@ -205,3 +205,47 @@ def test_migration_moves_existing_rows_to_the_storage_and_back(tmp_path):
     assert out["dce"][0] == "PK\x03\x04 old dce" and out["dce"][2] == len("PK\x03\x04 old dce")
     assert "content" not in out["columns"]
     assert out["back"] == body and out["back_dce"] == "PK\x03\x04 old dce"
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, content in entries.items():
+            z.writestr(name, content)
+    return buf.getvalue()
+
+
+def _docx_parts() -> dict[str, bytes]:
+    import zipfile
+
+    from docx import Document
+
+    buf = io.BytesIO()
+    document = Document()
+    document.add_paragraph("Cahier des clauses techniques particulières")
+    document.save(buf)
+    with zipfile.ZipFile(buf) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def test_a_zip_bomb_named_docx_is_refused_as_an_attachment(app, tenders_world, login_as):
+    sec = login_as("secretary_a")
+    tid = new_tender(sec)
+    bomb = _zip(_docx_parts() | {"word/media/filler.xml": b" " * (64 * 1024 * 1024)})  # 64 MB out of ~70 KB
+    assert len(bomb) < 200 * 1024
+    page = upload(sec, tid, bomb, "CCTP.docx").get_data(as_text=True)
+    assert attachments(app, tid) == [] and "alert-error" in page
+
+
+def test_any_zip_renamed_docx_is_refused_and_a_real_docx_passes(app, tenders_world, login_as):
+    sec = login_as("secretary_a")
+    tid = new_tender(sec)
+    page = upload(sec, tid, _zip({"photo.txt": b"pas un document Word"}), "CCTP.docx").get_data(as_text=True)
+    assert attachments(app, tid) == [] and "alert-error" in page
+    page = upload(sec, tid, b"MZ\x90\x00" + b"\x00" * 100, "plan.dwg").get_data(as_text=True)
+    assert attachments(app, tid) == []  # a program is never accepted, even as a format the checks cannot open
+    upload(sec, tid, _zip(_docx_parts()), "CCTP.docx")
+    [(_aid, name, *_rest, mimetype)] = attachments(app, tid)
+    assert name == "CCTP.docx" and mimetype.endswith("wordprocessingml.document")

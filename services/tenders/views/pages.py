@@ -1,50 +1,31 @@
-"""Pages of the tenders service for the collectivity's staff (behind the gate, at /s/tenders/)."""
+"""Pages of the tenders service for the collectivity's staff (behind the gate, at /s/tenders/): the wizard,
+publication, correction notices, the end of a procedure, answers to questions and the award."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import re
-from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from portal import audit
 from portal.extensions import db
 from portal.registry import requires
+from portal.responses import csv_response
 
-from . import documents, ending, notify, opendata, rules, storage, wizard
-from .access import child_or_404, owned_tenders, tender_or_404
-from .models import Tender, TenderAttachment, TenderAward, TenderQuestion
+from .. import access, deposits, documents, ending, notify, opendata, rules, schemas, sealing, storage, wizard
+from ..access import child_or_404, owned_tenders, tender_or_404
+from ..models import Tender, TenderAttachment, TenderQuestion
+from ..operations import (add_attachment, apply_proposed_calendar, close_expired, create_draft, delete_draft,
+                          extension_notice, publish_correction, record_award)
+from . import PACKAGE_ROOT
+from .downloads import open_data_response, send_attachment, send_dce, send_document
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("tenders", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static/tenders")
-
-
-
-def close_expired(now: dt.datetime | None = None) -> int:
-    """Published consultations whose deadline has passed become closed (called by pages and by the Celery task)."""
-    now = now or dt.datetime.now()
-    expired = db.session.scalars(select(Tender).where(Tender.status == "published",
-                                                      Tender.reception_deadline <= now)).all()
-    for t in expired:
-        t.status = "closed"
-        audit.record("tenders.closed", target=t, collectivity=t.collectivity, user=None, reference=t.reference)
-    if expired:
-        db.session.commit()
-        log.info("tenders: %d consultation(s) closed at their deadline", len(expired))
-    return len(expired)
-
-
-def next_reference() -> str:
-    year = dt.date.today().year
-    count = db.session.scalar(select(func.count()).select_from(owned_tenders().subquery())) or 0
-    return f"{year}-{count + 1:03d}"
+bp = Blueprint("tenders", __name__, root_path=PACKAGE_ROOT, template_folder="templates",
+               static_folder="static", static_url_path="/static/tenders")
 
 
 @bp.get("/")
@@ -57,21 +38,13 @@ def index():
 @bp.post("/nouveau")
 @requires("tenders.write")
 def create():
-    ref = next_reference()
-    while db.session.scalar(owned_tenders().where(Tender.reference == ref)):
-        y, n = ref.split("-")
-        ref = f"{y}-{int(n) + 1:03d}"
-    t = Tender(collectivity_id=g.collectivity.id, reference=ref, created_by_id=current_user.id,
-               launch_date=dt.date.today(), contact_email=g.collectivity.email or "")
-    db.session.add(t)
-    db.session.flush()
-    audit.record("tenders.created", target=t, reference=ref)
+    t = create_draft(g.collectivity, current_user.id)
     db.session.commit()
     return redirect(url_for("tenders.step", tender_id=t.id, step=1))
 
 
 def _editable(t: Tender):
-    if t.status != "draft":
+    if not access.editable(t):
         flash(_("This consultation is published: it can no longer be changed."), "error")
         return False
     return True
@@ -84,20 +57,14 @@ def step(tender_id: int, step: int):
         abort(404)
     errors: dict = {}
     if request.method == "POST":
-        if "tenders.write" not in g.permissions:
-            abort(403)
+        access.require("tenders.write")
         autosave = request.headers.get("X-Autosave") == "1"
         if not _editable(t):
             if autosave:
                 return jsonify(saved=False), 409
             return redirect(url_for("tenders.summary", tender_id=t.id))
         if request.form.get("action") == "propose" and step == 4:
-            for k, v in wizard.propose_calendar(t).items():
-                setattr(t, k, v)
-            t.media = [m for m, v in wizard.media_advice(t).items() if v in ("required", "required_one")]
-            if "required_one" in wizard.media_advice(t).values():
-                t.media = [m for m in t.media if m != "jal"]
-            t.media.append("portal")
+            apply_proposed_calendar(t)
             db.session.commit()
             return redirect(url_for("tenders.step", tender_id=t.id, step=4))
         errors = wizard.SAVERS[step](t, request.form)
@@ -157,7 +124,7 @@ def summary(tender_id: int):
 @requires("tenders.publish")
 def publish(tender_id: int):
     t = tender_or_404(tender_id)
-    if t.status != "draft":
+    if not access.editable(t):
         flash(_("This consultation is already published."), "error")
         return redirect(url_for("tenders.summary", tender_id=t.id))
     if t.launch_date is None or t.launch_date < dt.date.today():
@@ -184,27 +151,12 @@ def publish(tender_id: int):
     return redirect(url_for("tenders.summary", tender_id=t.id))
 
 
-def _publish_correction(t: Tender, form) -> dict:
-    """Apply a correction notice (ending.correct), rebuild the DCE and audit it; {} or the French errors."""
-    c, errors = ending.correct(t, form, current_user.id)
-    if errors:
-        log.info("tenders: correction of tender %s refused: %s", t.id, errors)
-        return errors
-    db.session.flush()
-    # the RC, the notice and the new « avis rectificatif » state the new values
-    storage.replace_dce(db.session, t, documents.dce_zip(t))
-    audit.record("tenders.corrected", target=t, reference=t.reference, number=c.number,
-                 changes=[ch["field"] for ch in c.changes])
-    db.session.commit()
-    return {}
-
-
 @bp.post("/<int:tender_id>/rectificatif")
 @requires("tenders.publish")
 def correct(tender_id: int):
     """Publish a correction notice (avis rectificatif) of an open consultation."""
     t = tender_or_404(tender_id)
-    errors = _publish_correction(t, request.form)
+    errors = publish_correction(t, request.form, current_user.id)
     if errors:
         for msg in errors.values():
             flash(msg, "error")
@@ -225,7 +177,7 @@ def extend(tender_id: int):
         flash(_("Only an open consultation can have its deadline extended."), "error")
         return back
     try:
-        new = wizard.parse_datetime(request.form.get("reception_deadline", ""))
+        new = schemas.parse_datetime(request.form.get("reception_deadline", ""))
     except ValueError:
         new = None
     if new is None:
@@ -235,15 +187,7 @@ def extend(tender_id: int):
         flash(_("The new deadline must be later than the current one (%(d)s).",
                 d=t.reception_deadline.strftime("%d/%m/%Y %H:%M")), "error")
         return back
-    shift = new - t.reception_deadline
-    form = {"reception_deadline": new.isoformat(),
-            "reason": "Report de la date limite de réception des offres au "
-                      f"{new:%d/%m/%Y à %H h %M}."}
-    if t.questions_deadline:
-        form["questions_deadline"] = (t.questions_deadline + shift).isoformat()
-    if t.opening_date:
-        form["opening_date"] = max(t.opening_date, new.date() + dt.timedelta(days=1)).isoformat()
-    errors = _publish_correction(t, form)
+    errors = publish_correction(t, extension_notice(t, new), current_user.id)
     if errors:
         for msg in errors.values():
             flash(msg, "error")
@@ -279,52 +223,13 @@ def end(tender_id: int):
 @requires("tenders.write")
 def delete(tender_id: int):
     t = tender_or_404(tender_id)
-    if t.status != "draft":
+    if not access.editable(t):
         flash(_("A published consultation cannot be deleted."), "error")
         return redirect(url_for("tenders.summary", tender_id=t.id))
-    audit.record("tenders.deleted", target=t, reference=t.reference)
-    for a in t.attachments:
-        storage.discard(db.session, a.storage_key)
-    storage.discard(db.session, t.dce_key)
-    db.session.delete(t)
+    delete_draft(t)
     db.session.commit()
     flash(_("The draft is deleted."), "success")
     return redirect(url_for("tenders.index"))
-
-
-def send_document(t: Tender, doc_code: str, fmt: str) -> Response:
-    if fmt not in documents.FORMATS:
-        abort(404)
-    doc = documents.find(t, doc_code)
-    if doc is None:
-        abort(404)
-    data = documents.render(doc, fmt)
-    return Response(data, mimetype=documents.FORMATS[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{doc.filename}.{fmt}"'})
-
-
-def _stored(read, what: str):
-    """Bytes from the file storage, or a clear French page (never a 500) when the file is missing or altered."""
-    try:
-        return read()
-    except storage.StorageError as exc:
-        log.error("tenders: %s cannot be served: %s", what, exc)
-        abort(Response(render_template("tenders/file_unavailable.html"), status=410))
-
-
-def send_dce(t: Tender) -> Response:
-    if t.status != "draft" and t.dce_key:
-        data = _stored(lambda: t.dce_zip, f"DCE of tender {t.id}")
-    else:
-        data = _stored(lambda: documents.dce_zip(t), f"DCE of draft tender {t.id}")
-    return Response(data, mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="DCE-{t.reference}.zip"'})
-
-
-def send_attachment(t: Tender, a: TenderAttachment) -> Response:
-    data = _stored(lambda: a.content, f"attachment {a.id} of tender {t.id}")
-    return Response(data, mimetype=a.mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{documents.safe_name(a.filename)}"'})
 
 
 @bp.get("/<int:tender_id>/documents/<doc>.<fmt>")
@@ -348,33 +253,10 @@ def upload(tender_id: int):
     if f is None or not f.filename:
         flash(_("Choose a file to add."), "error")
         return back
-    ext = storage.extension(f.filename)
-    if ext not in storage.TYPES:
-        flash(_("This type of file is not accepted (accepted: %(ext)s).", ext=", ".join(sorted(storage.TYPES))),
-              "error")
+    problem = add_attachment(t, f.filename, f.read(storage.max_attachment() + 1))
+    if problem:
+        flash(problem, "error")
         return back
-    limit = storage.max_attachment()
-    content = f.read(limit + 1)
-    if len(content) > limit:
-        flash(_("The file is too large (%(mb)d MB at most).", mb=limit // (1024 * 1024)), "error")
-        return back
-    if not content:
-        flash(_("The file is empty."), "error")
-        return back
-    if not storage.content_type_ok(ext, content[:4096]):
-        log.info("tenders: upload to tender %s refused: %r does not look like a .%s file", t.id, f.filename, ext)
-        flash(_("The content of this file does not match its extension (.%(ext)s): check that it is the right file.",
-                ext=ext), "error")
-        return back
-    if sum(x.size for x in t.attachments) + len(content) > storage.max_total():
-        flash(_("The attachments of a consultation cannot exceed %(mb)d MB in all: remove a file first.",
-                mb=storage.max_total() // (1024 * 1024)), "error")
-        return back
-    stored = storage.save_for(db.session, "attachments", t.id, content)
-    a = TenderAttachment(tender=t, filename=documents.safe_name(f.filename), mimetype=storage.mimetype(ext),
-                         storage_key=stored.key, sha256=stored.sha256, size=stored.size)
-    db.session.add(a)
-    audit.record("tenders.attachment_added", target=t, filename=a.filename, size=a.size, sha256=a.sha256)
     db.session.commit()
     flash(_("The file is added to the consultation documents."), "success")
     return back
@@ -431,69 +313,17 @@ def award(tender_id: int):
     errors = {}
     form = request.form
     if request.method == "POST":
-        if "tenders.publish" not in g.permissions:
-            abort(403)
+        access.require("tenders.publish")
         if t.status not in ("published", "closed", "awarded"):
             flash(_("Only a published consultation can be awarded."), "error")
             return redirect(url_for("tenders.summary", tender_id=t.id))
-        try:
-            lot_number = int(form.get("lot", "1"))
-        except ValueError:
-            lot_number = 0
-        if lot_number not in {lot.number for lot in t.lots}:
-            errors["lot"] = _("Choose the lot.")
-        name = form.get("holder_name", "").strip()[:300]
-        siret = re.sub(r"\s", "", form.get("holder_siret", ""))
-        if not name:
-            errors["holder_name"] = _("Enter the name of the company.")
-        if not wizard.SIRET_RE.match(siret):
-            errors["holder_siret"] = _("The SIRET number has 14 digits.")
-        try:
-            amount = wizard.parse_amount(form.get("amount_ht", ""))
-            if amount is None or amount <= 0 or amount >= rules.MAX_AMOUNT:
-                raise InvalidOperation
-        except (ValueError, InvalidOperation):
-            errors["amount_ht"] = _("Enter the amount of the contract excluding tax.")
-            amount = None
-        try:
-            notified = wizard.parse_date(form.get("notified_on", ""))
-            if notified is None:
-                raise ValueError
-            if notified > dt.date.today():
-                errors["notified_on"] = _("The notification date cannot be in the future.")
-        except ValueError:
-            errors["notified_on"] = _("Enter the date of notification.")
-            notified = None
-        try:
-            offers = int(form.get("offers_received", ""))
-            if offers < 1:
-                raise ValueError
-        except ValueError:
-            errors["offers_received"] = _("Enter the number of bids received (at least 1).")
-            offers = None
-        price_form = form.get("price_form", "Forfaitaire")
-        if price_form not in ("Forfaitaire", "Unitaire", "Mixte"):
-            errors["price_form"] = _("Choose the form of the price.")
+        values, errors = schemas.award_form(form, {lot.number for lot in t.lots})
         if not errors:
-            a = t.award_of(lot_number)
-            if a is None:
-                a = TenderAward(tender_id=t.id, lot_number=lot_number)
-                t.awards.append(a)
-                db.session.add(a)
-            a.holder_name, a.holder_siret, a.amount_ht = name, siret, amount.quantize(Decimal("0.01"))
-            a.notified_on, a.offers_received, a.price_form = notified, offers, price_form
-            a.data_published_on = dt.date.today()
-            try:
-                opendata.decp_document([t])
-                opendata.ocds_release(t)
-            except opendata.OpenDataError as exc:
+            problem = record_award(t, values)
+            if problem:
                 db.session.rollback()
-                log.warning("tenders: award of tender %s gives invalid open data: %s", t.id, exc)
-                flash(_("The open data could not be produced: %(error)s", error=str(exc)), "error")
+                flash(_("The open data could not be produced: %(error)s", error=problem), "error")
                 return redirect(url_for("tenders.award", tender_id=tender_id))
-            if t.fully_awarded:
-                t.status = "awarded"
-            audit.record("tenders.awarded", target=t, lot=lot_number, holder_siret=siret, amount=str(a.amount_ht))
             db.session.commit()
             flash(_("The award is recorded; its essential data (DECP) are on the public page."), "success")
             if not t.fully_awarded:
@@ -506,29 +336,13 @@ def award(tender_id: int):
                            selected=lot or (str(t.lots[0].number) if t.lots else "1")), (422 if errors else 200)
 
 
-def _json_download(build, filename: str) -> Response:
-    return open_data_response(build, filename, download_name=filename)
-
-
-def open_data_response(build, what: str, download_name: str | None = None) -> Response:
-    """The JSON document ``build()`` returns (DECP, OCDS), or — when it fails its schema — a 503 with a French
-    message for the reader and the reason in the log. Shared by the staff pages and the public ones."""
-    try:
-        doc = build()
-    except opendata.OpenDataError as exc:
-        log.error("tenders: %s is not valid open data: %s", what, exc)
-        return Response(json.dumps({"error": _("The open data of this consultation cannot be produced right now.")},
-                                   ensure_ascii=False), status=503, mimetype="application/json")
-    headers = {"Content-Disposition": f'attachment; filename="{download_name}"'} if download_name else {}
-    return Response(json.dumps(doc, ensure_ascii=False, indent=2), mimetype="application/json", headers=headers)
-
-
 @bp.get("/<int:tender_id>/decp.json")
 def decp(tender_id: int):
     t = tender_or_404(tender_id)
     if not t.awards:
         abort(404)
-    return _json_download(lambda: opendata.decp_document([t]), f"DECP-{t.reference}.json")
+    name = f"DECP-{t.reference}.json"
+    return open_data_response(lambda: opendata.decp_document([t]), name, download_name=name)
 
 
 @bp.get("/<int:tender_id>/ocds.json")
@@ -536,4 +350,51 @@ def ocds(tender_id: int):
     t = tender_or_404(tender_id)
     if t.status == "draft":
         abort(404)
-    return _json_download(lambda: opendata.ocds_release(t), f"OCDS-{t.reference}.json")
+    name = f"OCDS-{t.reference}.json"
+    uri = url_for("tenders_public.ocds", tender_id=t.id, _external=True)
+    return open_data_response(lambda: opendata.ocds_package(t, uri), name, download_name=name)
+
+
+@bp.get("/<int:tender_id>/depots")
+def deposits_register(tender_id: int):
+    """The register of deposits (registre des dépôts): who deposited, when (UTC and Paris), which files, their hash."""
+    t = tender_or_404(tender_id)
+    return render_template("tenders/register.html", t=t, bids=deposits.register_of(t), roles=deposits.ROLES,
+                           steps=wizard.STEPS, opened=deposits.now_utc() >= deposits.deadline_utc(t))
+
+
+@bp.get("/<int:tender_id>/depots/<int:bid_id>/fichiers/<int:file_id>")
+@requires("tenders.open")
+def bid_file(tender_id: int, bid_id: int, file_id: int):
+    """A deposited file, decrypted — only after the deadline, for a holder of ``tenders.open``; audited."""
+    t = tender_or_404(tender_id)
+    bid = child_or_404(deposits.Bid, bid_id, t)
+    f = db.session.get(deposits.BidFile, file_id)
+    if f is None or f.bid_id != bid.id:
+        abort(404)
+    back = redirect(url_for("tenders.deposits_register", tender_id=t.id))
+    try:
+        data = deposits.open_for_staff(t, bid, f)
+    except sealing.Sealed:
+        flash(_("The bids stay sealed until the deadline (%(d)s): nobody can open them before.",
+                d=t.reception_deadline.strftime("%d/%m/%Y %H:%M")), "error")
+        return back
+    except sealing.Broken:
+        db.session.commit()  # the audit event that flags the file
+        flash(_("This file does not match the fingerprint recorded at its deposit: it is flagged in the journal."),
+              "error")
+        return back
+    db.session.commit()
+    return Response(data, mimetype=storage.mimetype(storage.extension(f.filename)), headers={
+        "Content-Disposition": f'attachment; filename="{f.filename}"', "Cache-Control": "no-store"})
+
+
+@bp.get("/<int:tender_id>/depots.csv")
+def deposits_register_csv(tender_id: int):
+    t = tender_or_404(tender_id)
+    rows = [(b.number, b.company.name, b.company.siret, b.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+             b.received_paris.strftime("%d/%m/%Y %H:%M:%S"), "remplacé" if b.superseded_at else "valide",
+             f.role, f.filename, f.size, f.sha256) for b in deposits.register_of(t) for f in b.files]
+    header = ("dépôt", "entreprise", "SIRET", "reçu (UTC)", "reçu (heure de Paris)", "état", "pièce", "fichier",
+              "taille (octets)", "SHA-256")
+    return csv_response(rows, f"registre-depots-{t.reference}.csv", header)

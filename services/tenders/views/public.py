@@ -10,7 +10,7 @@ import logging
 import re
 from xml.sax.saxutils import escape
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -18,18 +18,20 @@ from portal.extensions import db
 from portal.models import Collectivity
 from portal.ratelimit import honeypot_filled, public_form
 from portal.urls import base_url
+from portal.responses import pdf_response
 
-from . import documents, ending, notify, opendata, rules, wizard
-from .access import published_or_404
-from .models import Tender, TenderQuestion
-from .access import child_or_404
-from .models import TenderAttachment
-from .views import close_expired, open_data_response, send_attachment, send_dce, send_document
+from .. import companies, deposits, documents, ending, notify, opendata, rules, schemas, storage, wizard
+from ..access import child_or_404, published_or_404
+from ..companies import Company
+from ..models import Tender, TenderAttachment, TenderQuestion
+from ..operations import close_expired
+from . import PACKAGE_ROOT
+from .downloads import open_data_response, send_attachment, send_dce, send_document
 
 log = logging.getLogger(__name__)
 
-public_bp = Blueprint("tenders_public", __name__, template_folder="templates", static_folder="static",
-                      static_url_path="/static/tenders-public")
+public_bp = Blueprint("tenders_public", __name__, root_path=PACKAGE_ROOT, template_folder="templates",
+                      static_folder="static", static_url_path="/static/tenders-public")
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -52,7 +54,7 @@ def index():
         stmt = stmt.where(Tender.nature == args["nature"])
     before = None
     try:
-        before = wizard.parse_date(args.get("avant", ""))
+        before = schemas.parse_date(args.get("avant", ""))
     except ValueError:
         flash(_("The date filter is not a valid date."), "error")
     if before:
@@ -124,9 +126,11 @@ def document(tender_id: int, doc: str, fmt: str):
 
 @public_bp.get("/<int:tender_id>/ocds.json")
 def ocds(tender_id: int):
-    """The OCDS release of a published consultation's latest state (open, corrected, closed, ended or awarded)."""
+    """The OCDS release package of a published consultation's latest state (open, corrected, closed, ended or
+    awarded)."""
     t = published_or_404(tender_id)
-    return open_data_response(lambda: opendata.ocds_release(t), f"the OCDS release of tender {t.id}")
+    uri = url_for("tenders_public.ocds", tender_id=t.id, _external=True)
+    return open_data_response(lambda: opendata.ocds_package(t, uri), f"the OCDS release package of tender {t.id}")
 
 
 def _updated(t) -> dt.datetime:
@@ -174,3 +178,98 @@ def decp(collectivity_id: int):
     if not tenders:
         return Response('{"marches": {"marche": []}}', mimetype="application/json")
     return open_data_response(lambda: opendata.decp_document(tenders), f"the DECP of collectivity {coll.id}")
+
+
+# Companies: account, deposit of a bid, receipt ----------------------------------------------------------------------
+
+def _company():
+    """The company signed in on the public pages, or None."""
+    company_id = session.get("tenders_company")
+    return db.session.get(Company, company_id) if company_id else None
+
+
+@public_bp.route("/entreprises/inscription", methods=["GET", "POST"])
+def company_signup():
+    errors, form = {}, request.form
+    if request.method == "POST":
+        company, errors = companies.register(form)
+        if company is not None:
+            link = url_for("tenders_public.company_confirm", token=companies.confirmation_token(company),
+                           _external=True)
+            notify.confirm_company(company, link)
+            db.session.commit()
+            log.info("tenders: company account %s created", company.id)
+            flash(_("Your account is created. Open the link we sent to %(email)s to confirm your address.",
+                    email=company.email), "success")
+            return redirect(url_for("tenders_public.company_signin"))
+    return render_template("tenders/company_signup.html", errors=errors, form=form), (422 if errors else 200)
+
+
+@public_bp.get("/entreprises/confirmer/<token>")
+def company_confirm(token: str):
+    company = companies.confirm(token)
+    if company is None:
+        flash(_("This confirmation link is not valid or has expired."), "error")
+        return redirect(url_for("tenders_public.company_signin"))
+    db.session.commit()
+    flash(_("Your e-mail address is confirmed: you may deposit bids."), "success")
+    return redirect(url_for("tenders_public.company_signin"))
+
+
+@public_bp.route("/entreprises/connexion", methods=["GET", "POST"])
+def company_signin():
+    if request.method == "POST":
+        company = companies.authenticate(request.form.get("email", ""), request.form.get("password", ""))
+        if company is None:
+            flash(_("Wrong e-mail address or password."), "error")
+            return render_template("tenders/company_signin.html", company=None), 401
+        session["tenders_company"] = company.id
+        db.session.commit()  # a rehashed password
+        target = request.args.get("suite", "")
+        return redirect(target if target.startswith("/p/tenders/") else url_for("tenders_public.index"))
+    return render_template("tenders/company_signin.html", company=_company())
+
+
+@public_bp.post("/entreprises/deconnexion")
+def company_signout():
+    session.pop("tenders_company", None)
+    return redirect(url_for("tenders_public.index"))
+
+
+@public_bp.route("/<int:tender_id>/depot", methods=["GET", "POST"])
+def deposit(tender_id: int):
+    """A company deposits (or replaces) its bid before the deadline; the files are sealed at once."""
+    t = published_or_404(tender_id)
+    company = _company()
+    if company is None:
+        return redirect(url_for("tenders_public.company_signin", suite=request.path))
+    if request.method == "POST":
+        files = [(role, f.filename, f.read(storage.max_attachment() + 1))
+                 for role in deposits.ROLES for f in request.files.getlist(role) if f and f.filename]
+        try:
+            bid = deposits.deposit(t, company, files)
+        except deposits.DepositRefused as exc:
+            db.session.rollback()
+            log.info("tenders: deposit on tender %s refused: %s", t.id, exc.reason)
+            flash(str(exc.message), "error")
+        else:
+            deposits.send_receipt(t, bid)
+            db.session.commit()
+            log.info("tenders: bid %s deposited on tender %s", bid.id, t.id)
+            flash(_("Your bid is received and sealed. The receipt is below and in your mailbox."), "success")
+            return redirect(url_for("tenders_public.deposit", tender_id=t.id))
+    mine = [b for b in deposits.register_of(t) if b.company_id == company.id]
+    return render_template("tenders/deposit.html", t=t, company=company, mine=mine, roles=deposits.ROLES,
+                           deadline_utc=deposits.deadline_utc(t), open=t.is_open())
+
+
+@public_bp.get("/<int:tender_id>/depot/<int:bid_id>/accuse.pdf")
+def receipt(tender_id: int, bid_id: int):
+    """The receipt of a deposit, for the company that made it."""
+    t = published_or_404(tender_id)
+    company = _company()
+    bid = db.session.get(deposits.Bid, bid_id)
+    if company is None or bid is None or bid.tender_id != t.id or bid.company_id != company.id:
+        abort(404)
+    doc = deposits.receipt_doc(t, bid)
+    return pdf_response(documents.render(doc, "pdf"), f"{doc.filename}.pdf")

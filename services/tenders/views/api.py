@@ -6,14 +6,14 @@ import datetime as dt
 
 from flask import Blueprint, g, jsonify, request
 
-from portal.api import register_paths
 from portal.extensions import db
 
-from . import rules, wizard
-from .access import owned_tenders, tender_or_404
-from .models import STATUSES, Tender
+from .. import rules, schemas, wizard
+from ..access import owned_tenders, tender_or_404
+from ..models import Tender
+from . import PACKAGE_ROOT
 
-api_bp = Blueprint("tenders_api", __name__)
+api_bp = Blueprint("tenders_api", __name__, root_path=PACKAGE_ROOT)
 
 
 def _error(status: int, message: str):
@@ -55,15 +55,19 @@ def get_tender(tender_id: int):
 
 @api_bp.get("/procedure")
 def procedure():
-    """The rules engine: ?nature=works&amount=85000&date=2026-05-01 → the procedure and its reasons."""
+    """The rules engine: ?nature=works&amount=85000&date=2026-05-01 → the procedure and its reasons.
+
+    The parameters are checked against the schema the OpenAPI document publishes (``schemas.PROCEDURE_PARAMETERS``).
+    """
     args = request.args
     try:
-        on = dt.date.fromisoformat(args["date"]) if args.get("date") else dt.date.today()
-    except ValueError:
-        return _error(400, "date must be YYYY-MM-DD")
+        schemas.check_query(schemas.PROCEDURE_PARAMETERS, args)
+    except schemas.QueryError as exc:
+        return _error(400, str(exc))
+    on = dt.date.fromisoformat(args["date"]) if args.get("date") else dt.date.today()
     buyer = "epci" if getattr(g.get("collectivity"), "kind", "") == "epci" else "commune"
     try:
-        d = rules.decide(args.get("nature", ""), args.get("amount", ""), on, buyer)
+        d = rules.decide(args["nature"], args["amount"], on, buyer)
     except rules.RulesError as exc:
         return _error(400, str(exc))
     return jsonify(procedure=d.procedure, publicity=d.publicity, label=d.label, reasons=d.reasons,
@@ -72,38 +76,3 @@ def procedure():
                                 "valid_from": v.valid_from.isoformat(),
                                 "valid_to": v.valid_to.isoformat() if v.valid_to else None}
                                for k, v in d.thresholds.items()])
-
-
-def _json(schema):
-    return {"content": {"application/json": {"schema": schema}}}
-
-
-_TENDER = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "reference": {"type": "string"},
-    "status": {"type": "string", "enum": list(STATUSES)}, "title": {"type": "string"},
-    "nature": {"type": "string", "enum": list(rules.NATURES), "nullable": True},
-    "amount_ht": {"type": "number", "nullable": True}, "procedure": {"type": "string", "nullable": True}}}
-
-register_paths({
-    "/tenders/": {"get": {"summary": "Consultations of the active collectivity", "tags": ["tenders"],
-                          "responses": {"200": {"description": "consultations", **_json(
-                              {"type": "object", "properties": {"tenders": {"type": "array", "items": _TENDER}}})}}}},
-    "/tenders/{tender_id}": {"get": {
-        "summary": "One consultation of the active collectivity, with its lots, criteria and what blocks publication",
-        "tags": ["tenders"],
-        "parameters": [{"name": "tender_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-        "responses": {"200": {"description": "the consultation", **_json(_TENDER)},
-                      "404": {"description": "no such consultation in your collectivity"}}}},
-    "/tenders/procedure": {"get": {
-        "summary": "The procedure the Code de la commande publique requires (rules engine, dated thresholds)",
-        "tags": ["tenders"],
-        "parameters": [
-            {"name": "nature", "in": "query", "required": True,
-             "schema": {"type": "string", "enum": list(rules.NATURES)}},
-            {"name": "amount", "in": "query", "required": True, "schema": {"type": "number"},
-             "description": "estimated amount HT over the whole duration, renewals included"},
-            {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"},
-             "description": "launch date of the consultation (default: today)"}],
-        "responses": {"200": {"description": "procedure, publicity, reasons with articles, thresholds applied"},
-                      "400": {"description": "bad parameters (French message)"}}}},
-})

@@ -1,0 +1,213 @@
+"""Electronic deposit of bids: the register of deposits (registre des dépôts), sealed files, the deadline, receipts.
+
+- A deposit (:class:`Bid`) is time-stamped by the server clock in UTC (``received_at``); it is accepted only when
+  that moment is strictly before the consultation's deadline, which is a Europe/Paris wall-clock time
+  (:func:`deadline_utc` converts it, summer time included). One second late is refused.
+- Its files (:class:`BidFile`) are checked by content (the same rules as the buyer's attachments), then sealed
+  (:mod:`sealing`) and written to the file storage; the database keeps each file's name, size and SHA-256.
+- A company may deposit again before the deadline: the new deposit replaces the former one (``superseded_at``); every
+  deposit stays in the register.
+- Each deposit gets a receipt (accusé de réception): a PDF and an e-mail listing each file with its SHA-256.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, func, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal import audit
+from portal.extensions import db
+from portal.mail import queue_email
+from portal.models import utcnow
+from portal.uploads import UploadRejected
+
+from . import documents, sealing, storage
+from .companies import Company
+from .models import Tender
+
+log = logging.getLogger(__name__)
+
+PARIS = ZoneInfo("Europe/Paris")
+UTC = dt.timezone.utc
+ROLES = {"candidature": "Candidature (DUME ou DC1/DC2)", "offre": "Offre (acte d'engagement, offre financière, "
+                                                                 "mémoire technique)"}
+MAX_FILES = 10
+
+
+class TenderKey(db.Model):
+    """The consultation's key pair: the public key seals the bids, the private key is sealed until the deadline."""
+    __tablename__ = "tender_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id", ondelete="CASCADE"), unique=True)
+    public_pem: Mapped[bytes] = mapped_column(LargeBinary)
+    private_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Bid(db.Model):
+    __tablename__ = "tender_bid"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("tender_company.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2… within the consultation, in order of receipt
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)  # server clock, UTC (naive)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # replaced by a later deposit (UTC)
+    company: Mapped[Company] = relationship()
+    files: Mapped[list[BidFile]] = relationship(back_populates="bid", cascade="all, delete-orphan",
+                                                order_by="BidFile.id")
+
+    @property
+    def received_paris(self) -> dt.datetime:
+        return self.received_at.replace(tzinfo=UTC).astimezone(PARIS)
+
+
+class BidFile(db.Model):
+    __tablename__ = "tender_bid_file"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("tender_bid.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the plaintext, as printed on the receipt
+    storage_key: Mapped[str] = mapped_column(String(200))  # the sealed blob
+    sealed_sha256: Mapped[str] = mapped_column(String(64))
+    sealed_size: Mapped[int] = mapped_column(Integer)
+    bid: Mapped[Bid] = relationship(back_populates="files")
+
+
+class DepositRefused(ValueError):
+    """A deposit that cannot be accepted: ``message`` in French for the company, ``reason`` in English for the log."""
+
+    def __init__(self, message, reason: str):
+        super().__init__(reason)
+        self.message, self.reason = message, reason
+
+
+def deadline_utc(t: Tender) -> dt.datetime:
+    """The deadline (a Europe/Paris wall-clock time) as an aware UTC moment."""
+    return t.reception_deadline.replace(tzinfo=PARIS).astimezone(UTC)
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+def consultation_key(t: Tender) -> TenderKey:
+    key = db.session.scalar(select(TenderKey).where(TenderKey.tender_id == t.id))
+    if key is None:
+        public, sealed_private = sealing.new_key_pair(t.id)
+        key = TenderKey(tender_id=t.id, public_pem=public, private_sealed=sealed_private)
+        db.session.add(key)
+        db.session.flush()
+    return key
+
+
+def deposit(t: Tender, company: Company, files: list[tuple[str, str, bytes]], at: dt.datetime | None = None) -> Bid:
+    """Record a deposit of ``files`` ([(role, filename, bytes)]) by ``company``, time-stamped ``at`` (default: the
+    server clock now, UTC). Raises :class:`DepositRefused`; nothing is written then. Not committed."""
+    at = at or now_utc()
+    if t.status == "draft" or t.reception_deadline is None:
+        raise DepositRefused(_l("This consultation does not receive bids."), f"tender {t.id} is not published")
+    if t.status not in ("published", "closed") or at >= deadline_utc(t):
+        raise DepositRefused(
+            _l("The deadline for bids has passed (%(deadline)s, Paris time): your bid cannot be received.",
+               deadline=t.reception_deadline.strftime("%d/%m/%Y %H:%M")),
+            f"tender {t.id}: deposit at {at.isoformat()} after the deadline {deadline_utc(t).isoformat()}")
+    if not company.confirmed:
+        raise DepositRefused(_l("Confirm your e-mail address first (link in the message we sent you)."),
+                             f"company {company.id} not confirmed")
+    if not files or not any(role == "offre" for role, _name, _data in files):
+        raise DepositRefused(_l("Add at least one file of your offer."), "no offer file")
+    if len(files) > MAX_FILES:
+        raise DepositRefused(_l("At most %(n)d files per deposit.", n=MAX_FILES), "too many files")
+    for role, name, data in files:
+        if role not in ROLES:
+            raise DepositRefused(_l("Unknown part of the bid."), f"role {role!r}")
+        try:
+            storage.check_attachment(data, name)
+        except UploadRejected as exc:
+            raise DepositRefused(_l("%(file)s: %(problem)s", file=name, problem=exc.message_fr),
+                                 f"{name!r}: {exc.reason_en}") from exc
+    key = consultation_key(t)
+    previous = db.session.scalars(select(Bid).where(Bid.tender_id == t.id, Bid.company_id == company.id,
+                                                    Bid.superseded_at.is_(None))).all()
+    count = db.session.scalar(select(func.count(Bid.id)).where(Bid.tender_id == t.id)) or 0
+    bid = Bid(tender_id=t.id, company_id=company.id, number=count + 1, received_at=at.replace(tzinfo=None))
+    bid.company = company
+    for role, name, data in files:
+        blob, digest = sealing.seal(key.public_pem, data, t.id)
+        stored = storage.save_for(db.session, "bids", t.id, blob)
+        bid.files.append(BidFile(role=role, filename=documents.safe_name(name), size=len(data), sha256=digest,
+                                 storage_key=stored.key, sealed_sha256=stored.sha256, sealed_size=stored.size))
+    for old in previous:
+        old.superseded_at = at.replace(tzinfo=None)
+    db.session.add(bid)
+    db.session.flush()
+    return bid
+
+
+def register_of(t: Tender) -> list[Bid]:
+    """Every deposit of the consultation, in order of receipt (replaced ones included)."""
+    return db.session.scalars(select(Bid).where(Bid.tender_id == t.id).order_by(Bid.received_at, Bid.id)).all()
+
+
+def open_bid_file(t: Tender, f: BidFile, at: dt.datetime | None = None) -> bytes:
+    """The plaintext of a deposited file — only after the deadline (:class:`sealing.Sealed` before)."""
+    key = consultation_key(t)
+    private = sealing.private_key(t.id, key.private_sealed, deadline_utc(t), at or now_utc())
+    blob = storage.read(f.storage_key, f.sealed_sha256, f.sealed_size)
+    return sealing.unseal(private, blob, t.id, f.sha256)
+
+
+def open_for_staff(t: Tender, bid: Bid, f: BidFile) -> bytes:
+    """:func:`open_bid_file` for the buyer's staff, audited: ``tenders.bid_file_opened``, or — for a file that does
+    not open or does not match its fingerprint — ``tenders.bid_file_broken`` and :class:`sealing.Broken`."""
+    try:
+        data = open_bid_file(t, f)
+    except (sealing.Broken, storage.StorageError) as exc:
+        log.error("tenders: bid file %s of tender %s cannot be opened: %s", f.id, t.id, exc)
+        audit.record("tenders.bid_file_broken", target=t, bid=bid.number, filename=f.filename, sha256=f.sha256)
+        raise sealing.Broken(str(exc)) from exc
+    audit.record("tenders.bid_file_opened", target=t, bid=bid.number, company_siret=bid.company.siret,
+                 filename=f.filename, sha256=f.sha256)
+    return data
+
+
+def receipt_doc(t: Tender, bid: Bid) -> documents.Doc:
+    doc = documents.Doc("accuse", "Accusé de réception d'un dépôt électronique",
+                        f"{t.reference}-depot-{bid.number}")
+    doc.table([("Consultation", f"{t.title} (référence {t.reference})"), ("Acheteur", t.collectivity.name),
+               ("Entreprise", f"{bid.company.name} (SIRET {bid.company.siret})"),
+               ("Dépôt n°", str(bid.number)),
+               ("Reçu le (heure de Paris)", bid.received_paris.strftime("%d/%m/%Y à %H:%M:%S")),
+               ("Horodatage du serveur (UTC)", bid.received_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
+               ("Date limite de réception", t.reception_deadline.strftime("%d/%m/%Y à %H:%M") + " (heure de Paris)")])
+    doc.h("Fichiers reçus")
+    doc.table([("Fichier", "Octets", "Empreinte SHA-256")]
+              + [(f"{f.filename} — {f.role}", str(f.size), f.sha256) for f in bid.files])
+    doc.p("Les fichiers sont chiffrés dès leur réception avec la clé de la consultation et ne peuvent être ouverts "
+          "par personne avant la date limite. Un nouveau dépôt avant la date limite remplace celui-ci ; tous les "
+          "dépôts restent inscrits au registre des dépôts.")
+    return doc
+
+
+def send_receipt(t: Tender, bid: Bid) -> None:
+    link = url_for("tenders_public.receipt", tender_id=t.id, bid_id=bid.id, _external=True)
+    lines = [_l("Hello,"), "",
+             _l("Your bid for the consultation « %(title)s » (%(buyer)s) was received on %(when)s, Paris time "
+                "(server time-stamp %(utc)s UTC).", title=t.title, buyer=t.collectivity.name,
+                when=bid.received_paris.strftime("%d/%m/%Y %H:%M:%S"),
+                utc=bid.received_at.strftime("%Y-%m-%d %H:%M:%S")), "",
+             _l("Files received, with their SHA-256 fingerprint:")]
+    lines += [f"- {f.filename} ({f.size} o)\u00a0: {f.sha256}" for f in bid.files]
+    lines += ["", _l("Your receipt (PDF), while you are signed in:"), link]
+    queue_email(bid.company.email, _l("Receipt of your bid: %(title)s", title=t.title[:80]), "tenders/message",
+                lines=lines)
