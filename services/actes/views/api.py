@@ -10,12 +10,13 @@ from portal.extensions import db
 from portal.registry import requires
 from portal.responses import json_error
 
+from . import SERVICE_ROOT
 from .. import operations, transmission
 from ..access import act_or_404, owned_acts
 from ..models import Act
 from ..schemas import act_json, deposit_from
 
-api = Blueprint("actes_api", __name__)
+api = Blueprint("actes_api", __name__, root_path=SERVICE_ROOT)
 
 
 @api.route("/acts")

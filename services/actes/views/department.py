@@ -12,10 +12,12 @@ from portal.extensions import db
 from portal.models import Collectivity
 from portal.tenancy import territory_scope
 
+from . import SERVICE_ROOT
 from ..models import Act, PrefectureReply, TdtAccount
 from ..schemas import REPLY_LABELS, STATUS_LABELS
 
-department = Blueprint("actes_department", __name__, template_folder="../templates")
+department = Blueprint("actes_department", __name__, template_folder="templates",
+                       root_path=SERVICE_ROOT)
 
 REMINDER_DAYS = (60, 30, 7)
 

@@ -11,6 +11,7 @@ from portal.extensions import db
 from portal.registry import requires
 from portal.responses import csv_response, pdf_response
 
+from . import SERVICE_ROOT
 from .. import operations, transmission
 from ..access import act_or_404, file_or_404, owned_acts, reply_or_404
 from ..models import Act
@@ -19,7 +20,7 @@ from ..schemas import (ANSWER_LABELS, DEFAULT_PIECE_TYPES, NATURE_LABELS, PUBLIC
                        STATUS_LABELS, DepositForm, deposit_from)
 from ..storage import StorageError
 
-bp = Blueprint("actes", __name__, template_folder="../templates")
+bp = Blueprint("actes", __name__, template_folder="templates", root_path=SERVICE_ROOT)
 
 PAGE_SIZE = 50
 

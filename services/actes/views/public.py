@@ -14,13 +14,14 @@ from portal.registry import is_subscribed
 from portal.responses import csv_response, pdf_response
 from portal.tenancy import territory_scope
 
+from . import SERVICE_ROOT
 from .. import operations
 from ..access import published_acts_of, published_or_404
 from ..publication import scdl_csv
 from ..schemas import NATURE_LABELS
 from ..storage import StorageError
 
-public = Blueprint("actes_public", __name__, template_folder="../templates")
+public = Blueprint("actes_public", __name__, template_folder="templates", root_path=SERVICE_ROOT)
 
 PUBLIC_PAGE_SIZE = 200
 
