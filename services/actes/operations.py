@@ -96,13 +96,25 @@ def refresh_classification(prefecture: str, conn: tdt.Connector | None = None) -
 # Deposit ----------------------------------------------------------------------------------------------------------
 
 def check(coll: Collectivity, d: Deposit, *, exclude_act: int | None = None) -> Report:
-    nom, ours, theirs = nomenclature(prefecture_of(coll))
+    """The pre-flight report. When our copy of the classification is older than the préfecture's, it is fetched
+    again from the TdT first (once); the act is refused only if it is still out of date."""
+    prefecture = prefecture_of(coll)
     stmt = select(Act.number).where(Act.collectivity_id == coll.id)
     if exclude_act is not None:
         stmt = stmt.where(Act.id != exclude_act)
     taken = set(db.session.scalars(stmt))
-    return preflight(d, matieres=nom.matieres, stored_version=ours, prefecture_version=theirs,
-                     taken_numbers=taken, today=dt.date.today())
+    for attempt in (1, 2):
+        nom, ours, theirs = nomenclature(prefecture)
+        report = preflight(d, matieres=nom.matieres, stored_version=ours, prefecture_version=theirs,
+                           taken_numbers=taken, today=dt.date.today())
+        if attempt == 2 or "classification_outdated" not in report.rules():
+            return report
+        try:
+            refresh_classification(prefecture)
+        except (tdt.TdtError, classif.ClassificationError) as exc:
+            log.warning("actes: classification of %s could not be fetched again: %s", prefecture, exc)
+            return report
+    return report
 
 
 def set_status(act: Act, status: str, note: str = "") -> None:

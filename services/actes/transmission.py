@@ -50,7 +50,12 @@ def submit(act: Act, user) -> message.ActForm:
         raise ActionRefused(" ".join(p.message for p in report.errors))
     form = form_of(act)
     xml = message.build_acte(form)
-    message.validate(xml)  # raises MessageError: a bug of ours, never a message that leaves
+    try:
+        message.validate(xml)
+    except message.MessageError as exc:  # a defect of ours or of the collectivity's data: nothing leaves
+        log.error("actes: form of act %s does not conform, not sent: %s", act.id, exc)
+        raise ActionRefused(_("The act could not be prepared for the préfecture (the collectivity's identifiers "
+                              "are incomplete); the department's team has been told.")) from exc
     old = act.file("message")
     if old is not None:
         act.files.remove(old)

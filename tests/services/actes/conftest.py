@@ -42,7 +42,7 @@ def actes_world(app, world, subscribe, tdt):
 
     subscribe("actes", world.a, world.b, world.troyes, world.epci)
     with app.app_context():
-        for cid, siret in ((world.a, "21100002000013"), (world.b, "21100176000012")):
+        for cid, siret in ((world.a, "21100001300015"), (world.b, "21101760000017")):
             db.session.add(TdtAccount(collectivity_id=cid, prefecture="PREF010", siret=siret,
                                       certificate_holder="Maire", login="mairie",
                                       certificate_expires_on=dt.date.today() + dt.timedelta(days=20)))
