@@ -82,3 +82,24 @@ def act_ids(app) -> list[int]:
 
     with app.app_context(), territory_scope(None):
         return list(db.session.scalars(select(Act.id).order_by(Act.id)))
+
+
+def make_act(app, collectivity_id: int, *, number: str = "2026_001", subject: str = "Objet", nature: int = 1,
+             matiere: str = "7.1", publication: str = "other") -> int:
+    """An act deposited directly through the operations layer (system context), as a draft with its PDF on disk."""
+    from portal.extensions import db
+    from portal.models import Collectivity
+    from portal.tenancy import territory_scope
+    from services.actes import operations
+    from services.actes.checks import Deposit, Upload
+    from services.actes.schemas import ActFields
+
+    from .fixtures import make_pdf
+
+    with app.test_request_context(), territory_scope(None):
+        coll = db.session.get(Collectivity, collectivity_id)
+        d = Deposit(nature, matiere, number, dt.date.today(), subject, Upload("acte.pdf", make_pdf(subject), "99_DE"))
+        act, report = operations.create_draft(coll, None, d, ActFields(None, publication, False))
+        assert act is not None, report.errors
+        db.session.commit()
+        return act.id
