@@ -136,6 +136,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import typography
 
     typography.register(app)
+    from . import maps
+
+    maps.register(app)
 
     from .audit import ACTION_LABELS, action_label, detail_label, detail_value
 

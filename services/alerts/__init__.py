@@ -28,7 +28,7 @@ import datetime as dt
 from flask_babel import lazy_gettext as _l
 
 from portal import audit
-from portal.registry import NavEntry, ServiceDescriptor
+from portal.registry import NavEntry, ServiceDescriptor, service_folder
 
 from . import individual  # noqa: F401 - individual messages, on the pages blueprint
 from .cli import cli
@@ -78,4 +78,5 @@ service = ServiceDescriptor(
     tasks=("services.alerts.tasks",),
     beat_schedule={"alerts-flush": {"task": "alerts.flush", "schedule": dt.timedelta(seconds=60)}},
     models=("services.alerts.models",),
+    migrations=service_folder(__file__, "migrations"),
 )
