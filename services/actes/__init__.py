@@ -7,20 +7,14 @@ with the délibérations as SCDL open data.
 Acts are data of their collectivity (``access.py``); ``actes.read`` to see them, ``actes.write`` to deposit,
 ``actes.sign`` to sign (the signature circuit is not built yet), ``actes.send`` to send, cancel and answer.
 
-Settings (app config, else environment variable of the same name):
-
-- ``ACTES_TDT_URL`` (S²LOW base URL), ``ACTES_TDT_CLIENT_CERT`` (PEM of the TLS client certificate, with its key
-  unless ``ACTES_TDT_CLIENT_KEY``), ``ACTES_TDT_CA_FILE`` (CA of the TdT's server certificate; default: the
-  system's), ``ACTES_TDT_LOGIN`` / ``ACTES_TDT_PASSWORD`` (basic authentication, when the TdT asks for it),
-  ``ACTES_TDT_TIMEOUT`` (s, 30);
-- ``ACTES_STORAGE_DIR`` (files of acts; default ``instance/actes/files``; shared by web and worker hosts, backed up
-  with the database).
+Settings: declared below (``settings``), read with ``portal.settings.setting``.
 """
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 
-from portal.registry import NavEntry, ServiceDescriptor
+from portal.registry import NavEntry, ServiceDescriptor, service_folder
+from portal.settings import Setting
 
 from .cli import cli
 from .views.api import api
@@ -56,6 +50,19 @@ service = ServiceDescriptor(
     tasks=("services.actes.tasks",),
     beat_schedule={"actes-poll": {"task": "actes.poll", "schedule": dt.timedelta(minutes=5)}},
     models=("services.actes.models",),
+    migrations=service_folder(__file__, "migrations"),
+    settings=(
+        Setting("ACTES_TDT_URL", "", "base URL of the tiers de télétransmission (S²LOW HTTP API)"),
+        Setting("ACTES_TDT_CLIENT_CERT", "", "PEM file of the TLS client certificate (with its key unless "
+                                             "ACTES_TDT_CLIENT_KEY)"),
+        Setting("ACTES_TDT_CLIENT_KEY", "", "PEM file of the client certificate's private key, when apart"),
+        Setting("ACTES_TDT_CA_FILE", "", "CA file to verify the TdT's server certificate (empty: the system's)"),
+        Setting("ACTES_TDT_LOGIN", "", "basic authentication user on the TdT, when it asks for one"),
+        Setting("ACTES_TDT_PASSWORD", "", "basic authentication password on the TdT"),
+        Setting("ACTES_TDT_TIMEOUT", 30.0, "seconds to wait for the TdT"),
+        Setting("ACTES_STORAGE_DIR", "", "folder of the acts' files (empty: instance/actes/files); shared by "
+                                         "web and worker hosts, backed up with the database"),
+    ),
     audit_labels={
         "actes.act_created": _l("Legality control: act deposited as a draft"),
         "actes.act_sent": _l("Legality control: act sent to the préfecture"),

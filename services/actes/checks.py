@@ -11,8 +11,9 @@ scan without text). The rules:
 - ``subject_length``: objet present, at most 499 characters;
 - ``matiere_unknown``: the matière exists in the classification; ``classification_outdated``: the stored copy of
   the préfecture's classification is older than the version the préfecture says is in force;
-- ``act_pdf``: the act is a real PDF, parsed (broken, encrypted or JavaScript-carrying PDFs refused);
-- ``annex_type``: annexes are PDF, JPEG or PNG (checked on their bytes), XML only for nature 5 with matière 7.1;
+- ``act_pdf``: the act is a real PDF, parsed by the portal's ``check_upload`` (broken, encrypted, JavaScript or
+  automatic-action PDFs refused);
+- ``annex_type``: annexes are PDF, JPEG or PNG (``check_upload`` again), XML only for nature 5 with matière 7.1;
 - ``piece_type``: every type de pièce matches ``^[A-Z0-9_]{5}$``;
 - ``total_size``: act and annexes together at most 150 MiB;
 - ``scan_without_text`` (warning): a PDF with no text layer.
@@ -20,12 +21,13 @@ scan without text). The rules:
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import re
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+
+from portal.uploads import UploadInfo, UploadRejected, check_upload
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ NUMBER_RE = re.compile(r"^[A-Z0-9_]{1,15}$")
 PIECE_TYPE_RE = re.compile(r"^[A-Z0-9_]{5}$")
 MAX_SUBJECT = 499
 MAX_TOTAL = 150 * 1024 * 1024
-JS_MARKERS = re.compile(rb"/(JavaScript|JS)[\s/<\[(]")
+ANNEX_KINDS = {"pdf", "jpeg", "png"}
 
 
 @dataclass
@@ -84,44 +86,13 @@ def suggest_number(number: str, taken: set[str]) -> str:
     return ""
 
 
-def pdf_findings(data: bytes) -> tuple[str | None, bool]:
-    """Why a PDF is refused (French message) or None, and whether it holds any text. Parsed with pypdf."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    if not data.lstrip()[:5] == b"%PDF-":
-        return _("the file is not a PDF"), False
+def _upload(up: Upload, allowed: set[str]) -> tuple[UploadInfo | None, str | None]:
+    """The portal's upload check (content parsed, not just named): the file's facts, or the French reason."""
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted:
-            return _("the PDF is encrypted or protected by a password"), False
-        pages = list(reader.pages)
-        if not pages:
-            return _("the PDF has no page"), False
-        root = reader.trailer["/Root"]
-        names = root.get("/Names")
-        js = bool(JS_MARKERS.search(data)) or "/OpenAction" in root and "/JS" in str(root["/OpenAction"]) or (
-            names is not None and "/JavaScript" in names.get_object())
-        has_text = any((p.extract_text() or "").strip() for p in pages[:20])
-    except (PdfReadError, KeyError, ValueError, TypeError, AttributeError, IndexError, RecursionError) as exc:
-        log.info("actes: PDF refused as broken: %s", exc)
-        return _("the PDF is damaged and cannot be read"), False
-    if js:
-        return _("the PDF contains JavaScript"), has_text
-    return None, has_text
-
-
-def _kind(up: Upload) -> str:
-    head = up.data[:16]
-    if head.lstrip().startswith(b"%PDF-"):
-        return "pdf"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.lstrip().startswith(b"<?xml") or head.lstrip().startswith(b"<"):
-        return "xml"
-    return "other"
+        return check_upload(up.data, up.filename, allowed=allowed, max_bytes=MAX_TOTAL), None
+    except UploadRejected as exc:
+        log.info("actes: file refused: %s", exc.reason_en)
+        return None, str(exc.message_fr)
 
 
 def preflight(d: Deposit, *, matieres: dict[str, str], stored_version: dt.date | None,
@@ -171,31 +142,27 @@ def _files(d: Deposit, r: Report) -> None:
         r.errors.append(Problem("act_pdf", _("Act: add the act as a PDF file."), "act"))
     else:
         total += len(d.act.data)
-        reason, has_text = pdf_findings(d.act.data)
+        info, reason = _upload(d.act, {"pdf"})
         if reason:
-            r.errors.append(Problem("act_pdf", _("Act « %(name)s »: %(reason)s.", name=d.act.filename,
+            r.errors.append(Problem("act_pdf", _("Act « %(name)s »: %(reason)s", name=d.act.filename,
                                                  reason=reason), "act"))
-        elif not has_text:
+        elif "scan" in info.warnings:
             r.warnings.append(Problem("scan_without_text", _(
                 "Act « %(name)s »: a scan without text; it is accepted, but residents cannot search it.",
                 name=d.act.filename), "act"))
         _piece_type(d.act, r)
+    budget = d.nature == 5 and d.matiere.startswith("7.1")
     for up in d.annexes:
         total += len(up.data)
-        kind = _kind(up)
-        if kind == "xml":
-            if not (d.nature == 5 and d.matiere.startswith("7.1")):
-                r.errors.append(Problem("annex_type", _(
-                    "Annexe « %(name)s »: XML is accepted only for a budget act (nature 5, matière 7.1).",
-                    name=up.filename), "annexes"))
-        elif kind == "pdf":
-            reason, _text = pdf_findings(up.data)
+        if up.filename.lower().endswith(".xml") and not budget:
+            r.errors.append(Problem("annex_type", _(
+                "Annexe « %(name)s »: XML is accepted only for a budget act (nature 5, matière 7.1).",
+                name=up.filename), "annexes"))
+        else:
+            _info, reason = _upload(up, ANNEX_KINDS | ({"xml"} if budget else set()))
             if reason:
-                r.errors.append(Problem("annex_type", _("Annexe « %(name)s »: %(reason)s.", name=up.filename,
+                r.errors.append(Problem("annex_type", _("Annexe « %(name)s »: %(reason)s", name=up.filename,
                                                         reason=reason), "annexes"))
-        elif kind not in ("jpeg", "png"):
-            r.errors.append(Problem("annex_type", _("Annexe « %(name)s »: only PDF, JPEG and PNG files are accepted.",
-                                                    name=up.filename), "annexes"))
         _piece_type(up, r)
     if total > MAX_TOTAL:
         r.errors.append(Problem("total_size", _("Files: %(mb)d MiB in all, the préfecture accepts at most 150 MiB.",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import current_app
 from sqlalchemy import select
 
 from portal import audit
@@ -81,7 +80,7 @@ def note_prefecture_version(prefecture: str, version: dt.date) -> None:
 
 def refresh_classification(prefecture: str, conn: tdt.Connector | None = None) -> Classification:
     """Fetch the préfecture's classification from the TdT and keep it (a version already kept is not duplicated)."""
-    conn = conn or tdt.connector(current_app.config)
+    conn = conn or tdt.connector()
     xml = conn.classification()
     nom = classif.parse(xml)
     row = db.session.scalar(select(Classification).where(Classification.prefecture == prefecture,

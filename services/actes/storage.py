@@ -18,6 +18,8 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from portal.settings import setting
+
 log = logging.getLogger(__name__)
 _CREATED = "actes_storage_created"
 
@@ -34,7 +36,7 @@ class Stored:
 
 
 def root() -> Path:
-    configured = current_app.config.get("ACTES_STORAGE_DIR")
+    configured = setting("ACTES_STORAGE_DIR")
     return Path(configured) if configured else Path(current_app.instance_path) / "actes" / "files"
 
 

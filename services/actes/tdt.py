@@ -17,9 +17,7 @@ most answers are text, ``OK\\n<value>`` or ``KO\\n<reason>``:
   ``type_envoie``, ``acte_pdf_file``) → ``OK\\n<transaction id>``.
 
 Errors: :class:`TdtUnavailable` (network, TLS, HTTP 5xx: retry later) and :class:`TdtRefused` (``KO``: the TdT's
-reason, shown to the mairie). Settings: ``ACTES_TDT_URL``, ``ACTES_TDT_CLIENT_CERT`` (PEM with the certificate, and
-the key unless ``ACTES_TDT_CLIENT_KEY``), ``ACTES_TDT_CA_FILE`` (to verify the TdT's server certificate; default: the
-system's), ``ACTES_TDT_LOGIN`` / ``ACTES_TDT_PASSWORD`` (basic auth, optional), ``ACTES_TDT_TIMEOUT`` (s, 30).
+reason, shown to the mairie). Settings ``ACTES_TDT_*`` (declared in the descriptor).
 """
 from __future__ import annotations
 
@@ -32,6 +30,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Protocol
+
+from portal.settings import setting
 
 # S²LOW transaction statuses → ours.
 S2LOW_STATUSES = {-1: "error", 0: "cancelled", 1: "posted", 2: "pending", 3: "transmitted", 4: "acknowledged",
@@ -112,13 +112,13 @@ class S2low:
         self.timeout = timeout
 
     @classmethod
-    def from_config(cls, config) -> S2low:
-        if not config.get("ACTES_TDT_URL"):
+    def from_settings(cls) -> S2low:
+        url = setting("ACTES_TDT_URL")
+        if not url:
             raise TdtUnavailable("ACTES_TDT_URL is not set")
-        return cls(config["ACTES_TDT_URL"], cert=config.get("ACTES_TDT_CLIENT_CERT"),
-                   key=config.get("ACTES_TDT_CLIENT_KEY"), ca_file=config.get("ACTES_TDT_CA_FILE"),
-                   login=config.get("ACTES_TDT_LOGIN") or "", password=config.get("ACTES_TDT_PASSWORD") or "",
-                   timeout=float(config.get("ACTES_TDT_TIMEOUT") or 30))
+        return cls(url, cert=setting("ACTES_TDT_CLIENT_CERT") or None, key=setting("ACTES_TDT_CLIENT_KEY") or None,
+                   ca_file=setting("ACTES_TDT_CA_FILE") or None, login=setting("ACTES_TDT_LOGIN"),
+                   password=setting("ACTES_TDT_PASSWORD"), timeout=setting("ACTES_TDT_TIMEOUT"))
 
     def _call(self, method: str, path: str, params: dict | None = None, body: bytes | None = None,
               content_type: str | None = None) -> bytes:
@@ -198,5 +198,9 @@ class S2low:
         return rest.strip().splitlines()[0].strip() if rest.strip() else ""
 
 
-def connector(config) -> Connector:
-    return S2low.from_config(config)
+def connector() -> Connector:
+    """The TdT of the configuration (one adapter today: S²LOW)."""
+    try:
+        return S2low.from_settings()
+    except (OSError, ssl.SSLError) as exc:  # certificate files missing or unreadable
+        raise TdtUnavailable(f"TdT client certificate cannot be loaded: {exc}") from exc

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -107,7 +106,7 @@ def transmit(act_id: int, conn: tdt.Connector | None = None) -> str:
     act.send_started_at = utcnow()
     db.session.commit()
     try:
-        conn = conn or tdt.connector(current_app.config)
+        conn = conn or tdt.connector()
         transaction = conn.send(fields, files)
     except tdt.TdtRefused as exc:
         act.send_started_at = None
@@ -175,7 +174,7 @@ def poll_due(conn: tdt.Connector | None = None, now: dt.datetime | None = None) 
     counts: dict[str, int] = {}
     ids = db.session.scalars(select(Act.id).where(Act.status.in_(("posted", "pending", "transmitted")),
                                                   Act.tdt_transaction_id.is_not(None), Act.next_poll_at <= now))
-    conn = conn or tdt.connector(current_app.config)
+    conn = conn or tdt.connector()
     for act_id in list(ids):
         act = db.session.get(Act, act_id)
         status = poll(act, conn)
@@ -239,7 +238,7 @@ def answer_reply(reply: PrefectureReply, user, kind: str, pdf: bytes, filename: 
     if kind not in ANSWER_TYPES:
         raise ActionRefused(_("Choose an answer: response, documents or refusal."))
     try:
-        conn = conn or tdt.connector(current_app.config)
+        conn = conn or tdt.connector()
         reply.answer_transaction_id = conn.answer(reply.tdt_document_id, ANSWER_TYPES[kind],
                                                   [tdt.FilePart("acte_pdf_file", filename, pdf)])
     except tdt.TdtRefused as exc:
@@ -256,7 +255,7 @@ def cancel(act: Act, user, conn: tdt.Connector | None = None) -> None:
     if not act.tdt_transaction_id or act.status in ("cancelled", "draft"):
         raise ActionRefused(_("Only a transmitted act can be cancelled."))
     try:
-        conn = conn or tdt.connector(current_app.config)
+        conn = conn or tdt.connector()
         conn.cancel(act.tdt_transaction_id)
     except tdt.TdtRefused as exc:
         raise ActionRefused(_("The TdT refused the cancellation: %(reason)s", reason=str(exc))) from exc

@@ -10,10 +10,12 @@ from sqlalchemy import or_
 from portal.extensions import db
 from portal.registry import requires
 from portal.responses import csv_response, pdf_response
+from portal.uploads import UploadRejected, check_upload
 
 from . import SERVICE_ROOT
 from .. import operations, transmission
 from ..access import act_or_404, file_or_404, owned_acts, reply_or_404
+from ..checks import MAX_TOTAL
 from ..models import Act
 from ..publication import scdl_csv
 from ..schemas import (ANSWER_LABELS, DEFAULT_PIECE_TYPES, NATURE_LABELS, PUBLICATION_LABELS, REPLY_LABELS,
@@ -122,11 +124,10 @@ def answer(act_id: int, reply_id: int):
     reply = reply_or_404(act, reply_id)
     upload = request.files.get("document")
     data = upload.read() if upload and upload.filename else b""
-    from ..checks import pdf_findings
-
-    reason, _text = pdf_findings(data) if data else (_("add the answer as a PDF file"), False)
-    if reason:
-        flash(_("Answer: %(reason)s.", reason=reason), "error")
+    try:
+        check_upload(data, upload.filename if upload else "", allowed={"pdf"}, max_bytes=MAX_TOTAL)
+    except UploadRejected as exc:
+        flash(_("Answer: %(reason)s", reason=exc.message_fr), "error")
         return redirect(url_for("actes.detail", act_id=act.id))
     return _act_action(act_id, lambda a: transmission.answer_reply(reply, current_user, request.form.get("kind", ""),
                                                                    data, upload.filename),

@@ -76,8 +76,22 @@ def broken_pdf() -> bytes:
     return make_pdf()[:300]
 
 
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+def make_png(width: int = 2, height: int = 2, padding: int = 0) -> bytes:
+    """A valid RGB PNG (chunks with their CRC), e.g. a scanned plan in miniature; ``padding`` bytes of a private
+    ancillary chunk make it as large as a real high-resolution scan."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x80\x40\x20" * width for _ in range(height))
+    extra = chunk(b"prVt", bytes(padding)) if padding else b""
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + extra + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+PNG = make_png()
 
 
 # The loopback S²LOW ---------------------------------------------------------------------------------------------

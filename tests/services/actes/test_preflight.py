@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
 
 import pytest
 
 from .conftest import act_ids
-from .fixtures import PNG, broken_pdf, encrypted_pdf, javascript_pdf, make_pdf
+from .fixtures import PNG, broken_pdf, encrypted_pdf, javascript_pdf, make_pdf, make_png
 
 
 def _refused(resp, rule: str, *words: str) -> str:
@@ -73,10 +72,10 @@ def test_classification_older_than_the_prefecture_s_is_refused(app, login_as, de
 
 
 @pytest.mark.parametrize("content, words", [
-    (b"GIF89a not a pdf", "n'est pas un PDF"),
+    (b"GIF89a not a pdf", "ne correspond pas"),
     (broken_pdf(), "endommagé"),
-    (encrypted_pdf(), "chiffré"),
-    (javascript_pdf(), "JavaScript"),
+    (encrypted_pdf(), "mot de passe"),
+    (javascript_pdf(), "scripts"),
 ], ids=["not-pdf", "broken", "encrypted", "javascript"])
 def test_act_must_be_a_real_pdf(app, login_as, deposit, tmp_path, content, words):
     _refused(deposit(login_as("secretary_a"), act=content), "act_pdf", words)
@@ -104,13 +103,14 @@ def test_piece_type_is_five_characters(app, login_as, deposit, tmp_path, piece_t
 
 
 def test_total_size_at_most_150_mib(app, actes_world):
-    """Act and annexes together above 150 MiB (a real 150 MiB + 1 byte annex, checked by the pre-flight)."""
+    """Act and annexes together above 150 MiB (two real 76 MiB scans, each acceptable alone)."""
     from services.actes.checks import Deposit, Upload, preflight
     from services.actes.classification import default_xml, parse
 
     with app.test_request_context():
-        big = Upload("plan.png", PNG + os.urandom(16) + bytes(150 * 1024 * 1024), "99_AU")
-        d = Deposit(1, "7.1", "2026_1", dt.date.today(), "Objet", Upload("a.pdf", make_pdf(), "99_DE"), [big])
+        scan = make_png(padding=76 * 1024 * 1024)
+        big = [Upload(f"plan-{i}.png", scan, "99_AU") for i in (1, 2)]
+        d = Deposit(1, "7.1", "2026_1", dt.date.today(), "Objet", Upload("a.pdf", make_pdf(), "99_DE"), big)
         report = preflight(d, matieres=parse(default_xml()).matieres, stored_version=None, prefecture_version=None,
                            taken_numbers=set(), today=dt.date.today())
         assert report.rules() == {"total_size"}
