@@ -38,7 +38,7 @@ class DepositForm(FlaskForm):
     decision_date = DateField(_l("Decision date"), validators=[Optional()])
     session_date = DateField(_l("Council session (séance)"), validators=[Optional()])
     subject = TextAreaField(_l("Objet"), validators=[Optional()])
-    publication_kind = SelectField(_l("Publication"), choices=list(PUBLICATION_LABELS.items()))
+    publication_kind = SelectField(_l("Publication"), choices=list(PUBLICATION_LABELS.items()), default="other")
     paper_annexes = BooleanField(_l("Some annexes are sent on paper"))
     act = FileField(_l("The act (PDF)"))
     act_piece_type = StringField(_l("Type de pièce of the act"), default="99_DE")
