@@ -5,7 +5,7 @@ come back, the act is stamped and, unless individual, published on the commune's
 with the délibérations as SCDL open data.
 
 Acts are data of their collectivity (``access.py``); ``actes.read`` to see them, ``actes.write`` to deposit,
-``actes.sign`` to sign (the signature circuit is not built yet), ``actes.send`` to send, cancel and answer.
+``actes.sign`` to sign (PAdES, ``signature.py``), ``actes.send`` to send, cancel and answer.
 
 Settings: declared below (``settings``), read with ``portal.settings.setting``.
 """
@@ -67,6 +67,8 @@ service = ServiceDescriptor(
         "actes.act_created": _l("Legality control: act deposited as a draft"),
         "actes.act_sent": _l("Legality control: act sent to the préfecture"),
         "actes.act_retried": _l("Legality control: act sent again"),
+        "actes.act_visa": _l("Legality control: act approved (visa)"),
+        "actes.act_signed": _l("Legality control: act signed"),
         "actes.act_cancelled": _l("Legality control: transmission cancelled"),
         "actes.ar_received": _l("Legality control: acknowledgement of the préfecture received"),
         "actes.reply_received": _l("Legality control: letter of the préfecture received"),

@@ -62,6 +62,12 @@ class Act(TerritoryScoped, db.Model):
     received_on: Mapped[dt.date | None] = mapped_column(Date)
     ar_xml: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    # Signature circuit: visa (the secretary), then the PAdES signature (the mayor or a deputy)
+    visa_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    visa_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    signer_name: Mapped[str] = mapped_column(String(200), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
@@ -80,6 +86,11 @@ class Act(TerritoryScoped, db.Model):
 
     def file(self, role: str) -> ActFile | None:
         return next((f for f in self.files if f.role == role), None)
+
+    @property
+    def sent_file(self) -> ActFile | None:
+        """The document sent to the préfecture (and stamped, published): the signed PDF when the act was signed."""
+        return self.file("signed") or self.file("act")
 
     @property
     def annexes(self) -> list[ActFile]:
@@ -185,3 +196,19 @@ class TdtAccount(db.Model):
     paid_by_department: Mapped[bool] = mapped_column(Boolean, default=True)
 
     collectivity: Mapped[Collectivity] = relationship()
+
+
+class SignerCertificate(db.Model):
+    """A signer's certificate, kept as the PKCS#12 file they uploaded: encrypted by their own passphrase, which is
+    never stored (they type it at each signature)."""
+
+    __tablename__ = "actes_signer_certificate"
+    __table_args__ = (UniqueConstraint("user_id", "collectivity_id", name="uq_actes_signer_certificate"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    collectivity_id: Mapped[int] = mapped_column(ForeignKey("collectivity.id"), index=True)
+    pkcs12: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    not_after: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

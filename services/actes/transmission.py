@@ -86,7 +86,7 @@ def _fields(act: Act, form: message.ActForm) -> tuple[dict, list[tdt.FilePart]]:
     for i, code in enumerate(levels[:5], start=1):
         fields[f"classif{i}"] = code
     names = message.file_names(form)
-    files = [tdt.FilePart("acte_pdf_file", names["act"], read_file(act.file("act")))]
+    files = [tdt.FilePart("acte_pdf_file", names["act"], read_file(act.sent_file))]
     for f, name in zip(act.annexes, names["annexes"]):
         files.append(tdt.FilePart("acte_attachments[]", name, read_file(f), f.mimetype))
     return fields, files
@@ -159,7 +159,7 @@ def _acknowledge(act: Act, ar_xml: bytes) -> None:
     set_status(act, "acknowledged")
     if act.publication_kind != "individual":
         act.published_at = utcnow()
-    main = act.file("act")
+    main = act.sent_file
     lines = stamp.stamp_lines(act.unique_id or "", act.received_on,
                               act.published_at.date() if act.published_at else None)
     _add_file(act, "stamped", f"{act.unique_id}-tamponne.pdf", stamp.stamp_pdf(read_file(main), lines),

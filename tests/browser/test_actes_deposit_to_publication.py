@@ -1,5 +1,5 @@
 """Browser walk of the legality control: the secretary of Ailleville deposits a délibération (first refused by the
-pre-flight checks with their named messages), the mayor sends it to the préfecture through the loopback S²LOW (TLS,
+pre-flight checks with their named messages) and gives the visa, the mayor signs it (PAdES) and sends it to the préfecture through the loopback S²LOW (TLS,
 client certificate), the AR arrives, and the act is on the commune's public page as its stamped PDF; the department's
 page shows the certificate to renew. (The signature circuit is not built: the mayor sends without signing.)"""
 from __future__ import annotations
@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from tests.services.actes.conftest import actes_world, tdt, tdt_server  # noqa: F401 - fixtures
 from tests.services.actes.fixtures import acknowledgement, make_pdf, make_png
+from tests.services.actes.test_signature import pkcs12
 
 
 def _poll(app):
@@ -55,11 +56,21 @@ def test_secretary_deposits_mayor_sends_ar_arrives_act_is_published(app, world, 
         page.get_by_role("button", name="Vérifier et enregistrer comme brouillon").click()
     expect(page.locator("#act-status")).to_have_text("brouillon")
     expect(page.get_by_role("button", name="Transmettre à la préfecture")).to_have_count(0)  # secretary: no send
+    with page.expect_navigation():
+        page.get_by_role("button", name="Viser").click()
+    expect(page.locator("#signature-state")).to_contain_text("en attente de signature")
     act_url = page.url
 
     mayor = new_page()
     sign_in(mayor, world.users["mayor_a"].email, world.password)
     mayor.goto(act_url)
+    mayor.locator("#certificate").set_input_files(files=[{"name": "maire.p12", "mimeType": "application/x-pkcs12",
+                                                           "buffer": pkcs12("phrase du maire")}])
+    mayor.locator("#passphrase").fill("phrase du maire")
+    shot(mayor, "actes-detail-to-sign")
+    with mayor.expect_navigation():
+        mayor.get_by_role("button", name="Signer l'acte").click()
+    expect(mayor.locator("#signature-state")).to_contain_text("Maire d'Ailleville")
     with mayor.expect_navigation():
         mayor.get_by_role("button", name="Transmettre à la préfecture").click()
     expect(mayor.locator("#act-status")).to_have_text("posté")

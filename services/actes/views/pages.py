@@ -13,7 +13,7 @@ from portal.responses import csv_response, pdf_response
 from portal.uploads import UploadRejected, check_upload
 
 from . import SERVICE_ROOT
-from .. import operations, transmission
+from .. import operations, signature, transmission
 from ..access import act_or_404, file_or_404, owned_acts, reply_or_404
 from ..checks import MAX_TOTAL
 from ..models import Act
@@ -81,7 +81,8 @@ def matieres():
 @bp.route("/<int:act_id>")
 def detail(act_id: int):
     act = act_or_404(act_id)
-    return render_template("actes/detail.html", act=act, **_labels())
+    kept = signature.stored_certificate(act, current_user) if "actes.sign" in g.permissions else None
+    return render_template("actes/detail.html", act=act, kept_certificate=kept, **_labels())
 
 
 def _act_action(act_id: int, action, done: str):
@@ -102,6 +103,21 @@ def _act_action(act_id: int, action, done: str):
 def send(act_id: int):
     return _act_action(act_id, lambda a: transmission.submit(a, current_user),
                        _("The act is being sent to the préfecture."))
+
+
+@bp.route("/<int:act_id>/visa", methods=["POST"])
+@requires("actes.write")
+def visa(act_id: int):
+    return _act_action(act_id, lambda a: signature.give_visa(a, current_user), _("The act is approved (visa)."))
+
+
+@bp.route("/<int:act_id>/signer", methods=["POST"])
+@requires("actes.sign")
+def sign(act_id: int):
+    upload = request.files.get("certificate")
+    pkcs12 = upload.read() if upload and upload.filename else None
+    return _act_action(act_id, lambda a: signature.sign(a, current_user, request.form.get("passphrase", ""), pkcs12),
+                       _("The act is signed."))
 
 
 @bp.route("/<int:act_id>/renvoyer", methods=["POST"])
