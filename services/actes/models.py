@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -37,14 +37,17 @@ REPLY_KINDS = {2: "courrier_simple", 3: "demande_pieces", 4: "lettre_observation
 
 class Act(TerritoryScoped, db.Model):
     __tablename__ = "actes_act"
-    __table_args__ = (UniqueConstraint("collectivity_id", "number", name="uq_actes_act_collectivity_number"),)
+    __table_args__ = (UniqueConstraint("collectivity_id", "number", name="uq_actes_act_collectivity_number"),
+                      # the collectivity's list (newest decisions first) and its public page (newest publications)
+                      Index("ix_actes_act_collectivity_decision", "collectivity_id", "decision_date"),
+                      Index("ix_actes_act_collectivity_published", "collectivity_id", "published_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    collectivity_id: Mapped[int] = mapped_column(ForeignKey("collectivity.id"), index=True)
+    collectivity_id: Mapped[int] = mapped_column(ForeignKey("collectivity.id"))
     nature: Mapped[int] = mapped_column(Integer)  # 1..6, NATURES
     matiere: Mapped[str] = mapped_column(String(20))  # "7.1", "2.2.1"… (up to five levels)
     number: Mapped[str] = mapped_column(String(15))  # numéro interne
-    decision_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    decision_date: Mapped[dt.date] = mapped_column(Date)
     subject: Mapped[str] = mapped_column(Text)  # objet, ≤ 499 characters
     session_date: Mapped[dt.date | None] = mapped_column(Date)  # séance of the council (délibérations)
     paper_annexes: Mapped[bool] = mapped_column(Boolean, default=False)  # transmission papier complémentaire
@@ -61,7 +64,7 @@ class Act(TerritoryScoped, db.Model):
     unique_id: Mapped[str | None] = mapped_column(String(64), index=True)  # {dept}-{SIREN}-{YYYYMMDD}-{numéro}-{nature}
     received_on: Mapped[dt.date | None] = mapped_column(Date)
     ar_xml: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # Signature circuit: visa (the secretary), then the PAdES signature (the mayor or a deputy)
     visa_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     visa_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

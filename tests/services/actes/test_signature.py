@@ -31,8 +31,11 @@ def pkcs12(passphrase: str, *, days_before: int = 1, days_after: int = 365, name
                                          data_encipherment=False, key_agreement=False, key_cert_sign=False,
                                          crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
             .sign(key, hashes.SHA256()))
-    return p12.serialize_key_and_certificates(b"maire", key, cert, None,
-                                              serialization.BestAvailableEncryption(passphrase.encode()))
+    # 2 048 key-derivation rounds, as the certificates authorities' .p12 files use (cryptography's default is far more)
+    encryption = (serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
+                  .key_cert_algorithm(p12.PBES.PBESv2SHA256AndAES256CBC).hmac_hash(hashes.SHA256())
+                  .build(passphrase.encode()))
+    return p12.serialize_key_and_certificates(b"maire", key, cert, None, encryption)
 
 
 def _post(client, url, data=None, **kw):
