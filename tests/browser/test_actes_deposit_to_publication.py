@@ -14,6 +14,14 @@ from tests.services.actes.fixtures import acknowledgement, make_pdf, make_png
 from tests.services.actes.test_signature import pkcs12
 
 
+def _attach_files(page) -> None:
+    """The act and a plan, chosen again as a person does after a refusal (browsers never keep chosen files)."""
+    page.locator("#act").set_input_files(files=[{"name": "deliberation.pdf", "mimeType": "application/pdf",
+                                                  "buffer": make_pdf("Deliberation n 2026_014 : budget primitif")}])
+    page.locator("#annexes").set_input_files(files=[{"name": "plan.png", "mimeType": "image/png",
+                                                      "buffer": make_png()}])
+
+
 def _poll(app):
     from portal.models import utcnow
     from portal.tenancy import territory_scope
@@ -35,10 +43,7 @@ def test_secretary_deposits_mayor_sends_ar_arrives_act_is_published(app, world, 
     page.locator("#number").fill("2026-14")
     page.locator("#decision_date").fill(tomorrow.isoformat())
     page.locator("#subject").fill("Vote du budget primitif 2026 de la commune")
-    page.locator("#act").set_input_files(files=[{"name": "deliberation.pdf", "mimeType": "application/pdf",
-                                                  "buffer": make_pdf("Deliberation n 2026_014 : budget primitif")}])
-    page.locator("#annexes").set_input_files(files=[{"name": "plan.png", "mimeType": "image/png",
-                                                      "buffer": make_png()}])
+    _attach_files(page)
     with page.expect_navigation():
         page.get_by_role("button", name="Vérifier et enregistrer comme brouillon").click()
     alert = page.locator("#preflight-errors")
@@ -48,10 +53,7 @@ def test_secretary_deposits_mayor_sends_ar_arrives_act_is_published(app, world, 
     assert overflow(page) == 0
     page.locator("#number").fill("2026_014")
     page.locator("#decision_date").fill(dt.date.today().isoformat())
-    page.locator("#act").set_input_files(files=[{"name": "deliberation.pdf", "mimeType": "application/pdf",
-                                                  "buffer": make_pdf("Deliberation n 2026_014 : budget primitif")}])
-    page.locator("#annexes").set_input_files(files=[{"name": "plan.png", "mimeType": "image/png",
-                                                      "buffer": make_png()}])
+    _attach_files(page)
     with page.expect_navigation():
         page.get_by_role("button", name="Vérifier et enregistrer comme brouillon").click()
     expect(page.locator("#act-status")).to_have_text("brouillon")
