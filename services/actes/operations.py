@@ -122,7 +122,7 @@ def set_status(act: Act, status: str, note: str = "") -> None:
     act.history.append(ActStatusChange(commune_insee=act.commune_insee, status=status, note=note, at=utcnow()))
 
 
-def _add_file(act: Act, role: str, filename: str, data: bytes, piece_type: str = "", mimetype: str = "",
+def add_file(act: Act, role: str, filename: str, data: bytes, piece_type: str = "", mimetype: str = "",
               position: int = 0, warnings: list | None = None) -> ActFile:
     stored = storage.save_for(db.session, act.id, data)
     f = ActFile(commune_insee=act.commune_insee, role=role, position=position, filename=filename[:255],
@@ -156,10 +156,10 @@ def create_draft(coll: Collectivity, user, d: Deposit, extra: ActFields) -> tupl
               created_by_id=getattr(user, "id", None))
     db.session.add(act)
     db.session.flush()
-    _add_file(act, "act", d.act.filename, d.act.data, d.act.piece_type,
+    add_file(act, "act", d.act.filename, d.act.data, d.act.piece_type,
               warnings=[p.rule for p in report.warnings if p.field == "act"])
     for i, up in enumerate(d.annexes, start=1):
-        _add_file(act, "annex", up.filename, up.data, up.piece_type, position=i)
+        add_file(act, "annex", up.filename, up.data, up.piece_type, position=i)
     set_status(act, "draft")
     audit.record("actes.act_created", target=act, collectivity=coll, user=user, number=act.number)
     return act, report

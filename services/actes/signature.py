@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.models import utcnow
 
 from .models import Act, SignerCertificate
-from .operations import _add_file, read_file
+from .operations import add_file, read_file
 from .transmission import ActionRefused
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def sign(act: Act, user, passphrase: str, pkcs12: bytes | None = None) -> None:
     main = act.file("act")
     signed = sign_pdf(read_file(main), signer, name=user.full_name or user.email,
                       location=act.collectivity.name, reason=_("Signature of act %(n)s", n=act.number))
-    _add_file(act, "signed", f"{act.number}-signe.pdf", signed, main.piece_type, mimetype="application/pdf")
+    add_file(act, "signed", f"{act.number}-signe.pdf", signed, main.piece_type, mimetype="application/pdf")
     act.signed_by_id, act.signed_at, act.signer_name = user.id, utcnow(), subject[:200]
     audit.record("actes.act_signed", target=act, collectivity=act.collectivity, user=user, number=act.number)
 

@@ -21,7 +21,7 @@ from portal.outbox import enqueue_after_commit
 
 from . import message, stamp, tdt
 from .models import IN_FLIGHT, REPLY_KINDS, Act, PrefectureReply
-from .operations import (_add_file, check, deposit_of, form_of, note_prefecture_version, prefecture_of,
+from .operations import (add_file, check, deposit_of, form_of, note_prefecture_version, prefecture_of,
                          read_file, refresh_classification, set_status)
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def submit(act: Act, user) -> message.ActForm:
     old = act.file("message")
     if old is not None:
         act.files.remove(old)
-    _add_file(act, "message", message.file_names(form)["form"], xml, mimetype="application/xml")
+    add_file(act, "message", message.file_names(form)["form"], xml, mimetype="application/xml")
     act.send_started_at = None
     set_status(act, "queued")
     audit.record("actes.act_sent", target=act, collectivity=act.collectivity, user=user, number=act.number)
@@ -162,7 +162,7 @@ def _acknowledge(act: Act, ar_xml: bytes) -> None:
     main = act.sent_file
     lines = stamp.stamp_lines(act.unique_id or "", act.received_on,
                               act.published_at.date() if act.published_at else None)
-    _add_file(act, "stamped", f"{act.unique_id}-tamponne.pdf", stamp.stamp_pdf(read_file(main), lines),
+    add_file(act, "stamped", f"{act.unique_id}-tamponne.pdf", stamp.stamp_pdf(read_file(main), lines),
               mimetype="application/pdf")
     audit.record("actes.ar_received", target=act, collectivity=act.collectivity, user=False,
                  unique_id=act.unique_id)
@@ -204,7 +204,7 @@ def fetch_replies(conn: tdt.Connector) -> int:
         received = dt.date.today()
         reply = PrefectureReply(commune_insee=act.commune_insee, tdt_document_id=doc.id, kind=REPLY_KINDS[doc.kind],
                                 received_on=received, answer_due_on=_two_months_after(received))
-        stored = _add_file(act, "reply", f"prefecture-{doc.id}", data, mimetype="application/octet-stream")
+        stored = add_file(act, "reply", f"prefecture-{doc.id}", data, mimetype="application/octet-stream")
         reply.document_key, reply.document_sha256, reply.document_size = (stored.storage_key, stored.sha256,
                                                                           stored.size)
         act.replies.append(reply)
