@@ -88,8 +88,8 @@ DEMO_ACCOUNTS = (
 
 # (kind, code) → (convention number, status, services). Service slugs are those of the services/ packages.
 DEMO_CONVENTIONS = {
-    ("commune", "10002"): ("CD10-2026-001", "active", ["electoral", "cadastre", "alerts", "tenders"]),
-    ("commune", "10176"): ("CD10-2026-002", "active", ["electoral", "tenders"]),
+    ("commune", "10002"): ("CD10-2026-001", "active", ["electoral", "cadastre", "alerts", "tenders", "actes"]),
+    ("commune", "10176"): ("CD10-2026-002", "active", ["electoral", "tenders", "actes"]),
     ("epci", "241000405"): ("CD10-2026-003", "active", ["cadastre"]),
     ("commune", "10160"): ("CD10-2026-004", "draft", ["electoral"]),
 }

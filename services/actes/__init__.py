@@ -1,0 +1,78 @@
+"""Legality control (« Actes »): the mairie (or EPCI) deposits an act, the pre-flight checks refuse what the
+préfecture would refuse, the act is sent through the department's tiers de télétransmission (S²LOW's HTTP API) as
+an ACTES 1.1 transmission validated against its schema, the acknowledgement (ARActe) and the préfecture's letters
+come back, the act is stamped and, unless individual, published on the commune's public page (/p/actes/<insee>/)
+with the délibérations as SCDL open data.
+
+Acts are data of their collectivity (``access.py``); ``actes.read`` to see them, ``actes.write`` to deposit,
+``actes.sign`` to sign (PAdES, ``signature.py``), ``actes.send`` to send, cancel and answer.
+
+Settings: declared below (``settings``), read with ``portal.settings.setting``.
+"""
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+
+from portal.registry import NavEntry, ServiceDescriptor, service_folder
+from portal.settings import Setting
+
+from .cli import cli
+from .views.api import api
+from .views.department import department
+from .views.pages import bp
+from .views.public import public
+
+service = ServiceDescriptor(
+    slug="actes",
+    name=_l("Legality control"),
+    description=_l("Check, send and follow the acts sent to the préfecture, and publish them."),
+    icon="file",
+    blueprint=bp,
+    api_blueprint=api,
+    public_blueprint=public,
+    department_blueprint=department,
+    department_nav=[NavEntry(_l("Legality control"), "actes_department.overview")],
+    index_endpoint="actes.index",
+    access_permission="actes.read",
+    permissions={
+        "actes.read": ("mayor", "secretary", "elected"),
+        "actes.write": ("mayor", "secretary"),
+        "actes.sign": ("mayor",),
+        "actes.send": ("mayor",),
+    },
+    permission_labels={"actes.read": _l("Legality control: see the acts"),
+                       "actes.write": _l("Legality control: deposit acts"),
+                       "actes.sign": _l("Legality control: sign acts"),
+                       "actes.send": _l("Legality control: send acts to the préfecture, cancel, answer")},
+    grantable=("actes.write", "actes.sign", "actes.send"),
+    nav=[NavEntry(_l("Acts"), "actes.index"), NavEntry(_l("Deposit an act"), "actes.deposit", "actes.write")],
+    cli=cli,
+    tasks=("services.actes.tasks",),
+    beat_schedule={"actes-poll": {"task": "actes.poll", "schedule": dt.timedelta(minutes=5)}},
+    models=("services.actes.models",),
+    migrations=service_folder(__file__, "migrations"),
+    settings=(
+        Setting("ACTES_TDT_URL", "", "base URL of the tiers de télétransmission (S²LOW HTTP API)"),
+        Setting("ACTES_TDT_CLIENT_CERT", "", "PEM file of the TLS client certificate (with its key unless "
+                                             "ACTES_TDT_CLIENT_KEY)"),
+        Setting("ACTES_TDT_CLIENT_KEY", "", "PEM file of the client certificate's private key, when apart"),
+        Setting("ACTES_TDT_CA_FILE", "", "CA file to verify the TdT's server certificate (empty: the system's)"),
+        Setting("ACTES_TDT_LOGIN", "", "basic authentication user on the TdT, when it asks for one"),
+        Setting("ACTES_TDT_PASSWORD", "", "basic authentication password on the TdT"),
+        Setting("ACTES_TDT_TIMEOUT", 30.0, "seconds to wait for the TdT"),
+        Setting("ACTES_STORAGE_DIR", "", "folder of the acts' files (empty: instance/actes/files); shared by "
+                                         "web and worker hosts, backed up with the database"),
+    ),
+    audit_labels={
+        "actes.act_created": _l("Legality control: act deposited as a draft"),
+        "actes.act_sent": _l("Legality control: act sent to the préfecture"),
+        "actes.act_retried": _l("Legality control: act sent again"),
+        "actes.act_visa": _l("Legality control: act approved (visa)"),
+        "actes.act_signed": _l("Legality control: act signed"),
+        "actes.act_cancelled": _l("Legality control: transmission cancelled"),
+        "actes.ar_received": _l("Legality control: acknowledgement of the préfecture received"),
+        "actes.reply_received": _l("Legality control: letter of the préfecture received"),
+        "actes.reply_answered": _l("Legality control: letter of the préfecture answered"),
+    },
+    audit_detail_labels={"number": _l("number"), "unique_id": _l("unique identifier"), "kind": _l("kind")},
+)

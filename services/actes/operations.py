@@ -1,0 +1,191 @@
+"""Writes of the Actes service, shared by the pages, the API, the CLI and the Celery tasks (no ``flask.request``).
+
+Here: the collectivity's facts the protocol needs (department, préfecture, TdT account), the préfecture's
+classification (kept copy, version in force, fetch again), the pre-flight :func:`check` and :func:`create_draft`
+(« brouillon », files stored). Sending, polling, replies and cancellation are in ``transmission.py``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+
+from portal import audit
+from portal.extensions import db
+from portal.models import Collectivity, utcnow
+
+from . import classification as classif
+from . import message, storage, tdt
+from .checks import Deposit, Report, Upload, preflight
+from .models import Act, ActFile, ActStatusChange, Classification, PrefectureState, TdtAccount
+from .schemas import ActFields
+
+log = logging.getLogger(__name__)
+
+
+# Collectivity facts the protocol needs --------------------------------------------------------------------------
+
+def act_commune(coll: Collectivity) -> str:
+    """The INSEE code an act of the collectivity is scoped to: the commune's, or an EPCI's first member's."""
+    if coll.insee:
+        return coll.insee
+    members = sorted(m.insee for m in coll.members if m.insee)
+    if not members:
+        raise ValueError(f"collectivity {coll.id} has no commune to scope its acts to")
+    return members[0]
+
+
+def department3(coll: Collectivity) -> str:
+    return (coll.department_code or "").zfill(3)
+
+
+def account_of(coll: Collectivity) -> TdtAccount | None:
+    return db.session.scalar(select(TdtAccount).where(TdtAccount.collectivity_id == coll.id))
+
+
+def prefecture_of(coll: Collectivity) -> str:
+    acc = account_of(coll)
+    return (acc.prefecture if acc and acc.prefecture else f"PREF{department3(coll)}")
+
+
+# Classification ---------------------------------------------------------------------------------------------------
+
+def stored_classification(prefecture: str) -> Classification:
+    """The newest copy kept for the préfecture; the national nomenclature shipped with the service when none."""
+    row = db.session.scalar(select(Classification).where(Classification.prefecture == prefecture)
+                            .order_by(Classification.version_date.desc()).limit(1))
+    if row is None:
+        xml = classif.default_xml()
+        row = Classification(prefecture=prefecture, version_date=classif.parse(xml).version_date, xml=xml)
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def nomenclature(prefecture: str) -> tuple[classif.Nomenclature, dt.date, dt.date | None]:
+    """(parsed classification, date of our copy, date of the version the préfecture says is in force)."""
+    row = stored_classification(prefecture)
+    state = db.session.get(PrefectureState, prefecture)
+    return classif.parse(row.xml), row.version_date, state.current_version if state else None
+
+
+def note_prefecture_version(prefecture: str, version: dt.date) -> None:
+    state = db.session.get(PrefectureState, prefecture)
+    if state is None:
+        db.session.add(PrefectureState(prefecture=prefecture, current_version=version))
+    elif state.current_version is None or version > state.current_version:
+        state.current_version, state.checked_at = version, utcnow()
+
+
+def refresh_classification(prefecture: str, conn: tdt.Connector | None = None) -> Classification:
+    """Fetch the préfecture's classification from the TdT and keep it (a version already kept is not duplicated)."""
+    conn = conn or tdt.connector()
+    xml = conn.classification()
+    nom = classif.parse(xml)
+    row = db.session.scalar(select(Classification).where(Classification.prefecture == prefecture,
+                                                         Classification.version_date == nom.version_date))
+    if row is None:
+        row = Classification(prefecture=prefecture, version_date=nom.version_date, xml=xml)
+        db.session.add(row)
+    note_prefecture_version(prefecture, nom.version_date)
+    return row
+
+
+# Deposit ----------------------------------------------------------------------------------------------------------
+
+def check(coll: Collectivity, d: Deposit, *, exclude_act: int | None = None) -> Report:
+    """The pre-flight report. When our copy of the classification is older than the préfecture's, it is fetched
+    again from the TdT first (once); the act is refused only if it is still out of date."""
+    prefecture = prefecture_of(coll)
+    stmt = select(Act.number).where(Act.collectivity_id == coll.id)
+    if exclude_act is not None:
+        stmt = stmt.where(Act.id != exclude_act)
+    taken = set(db.session.scalars(stmt))
+    for attempt in (1, 2):
+        nom, ours, theirs = nomenclature(prefecture)
+        report = preflight(d, matieres=nom.matieres, stored_version=ours, prefecture_version=theirs,
+                           taken_numbers=taken, today=dt.date.today())
+        if attempt == 2 or "classification_outdated" not in report.rules():
+            return report
+        try:
+            refresh_classification(prefecture)
+        except (tdt.TdtError, classif.ClassificationError) as exc:
+            log.warning("actes: classification of %s could not be fetched again: %s", prefecture, exc)
+            return report
+    return report
+
+
+def set_status(act: Act, status: str, note: str = "") -> None:
+    act.status = status
+    act.status_reason = note if status == "error" else ""
+    act.history.append(ActStatusChange(commune_insee=act.commune_insee, status=status, note=note, at=utcnow()))
+
+
+def add_file(act: Act, role: str, filename: str, data: bytes, piece_type: str = "", mimetype: str = "",
+              position: int = 0, warnings: list | None = None) -> ActFile:
+    stored = storage.save_for(db.session, act.id, data)
+    f = ActFile(commune_insee=act.commune_insee, role=role, position=position, filename=filename[:255],
+                piece_type=piece_type, mimetype=mimetype or _mimetype(data), storage_key=stored.key,
+                sha256=stored.sha256, size=stored.size, warnings=warnings or [])
+    act.files.append(f)
+    return f
+
+
+def _mimetype(data: bytes) -> str:
+    head = data[:16].lstrip()
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG"):
+        return "image/png"
+    return "application/xml"
+
+
+def create_draft(coll: Collectivity, user, d: Deposit, extra: ActFields) -> tuple[Act | None, Report]:
+    """A new act as « brouillon » when every pre-flight rule passes; otherwise nothing is written."""
+    report = check(coll, d)
+    if not report.ok:
+        return None, report
+    _nom, version, _theirs = nomenclature(prefecture_of(coll))
+    act = Act(collectivity_id=coll.id, commune_insee=act_commune(coll), nature=d.nature, matiere=d.matiere,
+              number=d.number, decision_date=d.decision_date, subject=d.subject.strip(),
+              session_date=extra.session_date, publication_kind=extra.publication_kind,
+              paper_annexes=extra.paper_annexes, classification_date=version,
+              created_by_id=getattr(user, "id", None))
+    db.session.add(act)
+    db.session.flush()
+    add_file(act, "act", d.act.filename, d.act.data, d.act.piece_type,
+              warnings=[p.rule for p in report.warnings if p.field == "act"])
+    for i, up in enumerate(d.annexes, start=1):
+        add_file(act, "annex", up.filename, up.data, up.piece_type, position=i)
+    set_status(act, "draft")
+    audit.record("actes.act_created", target=act, collectivity=coll, user=user, number=act.number)
+    return act, report
+
+
+def deposit_of(act: Act) -> Deposit:
+    """The act as the pre-flight checks see it (files read back from disk, checksums verified)."""
+    main = act.file("act")
+    return Deposit(nature=act.nature, matiere=act.matiere, number=act.number, decision_date=act.decision_date,
+                   subject=act.subject,
+                   act=Upload(main.filename, read_file(main), main.piece_type) if main else None,
+                   annexes=[Upload(f.filename, read_file(f), f.piece_type) for f in act.annexes])
+
+
+def read_file(f: ActFile) -> bytes:
+    return storage.read(f.storage_key, f.sha256, f.size)
+
+
+def form_of(act: Act) -> message.ActForm:
+    coll = act.collectivity
+    return message.ActForm(
+        department=department3(coll), siren=coll.siren or "", decision_date=act.decision_date, number=act.number,
+        nature=act.nature, nature_code=act.nature_code, matiere=act.matiere, subject=act.subject,
+        classification_date=act.classification_date or dt.date.today(),
+        annex_extensions=[_extension(f) for f in act.annexes], paper=act.paper_annexes)
+
+
+def _extension(f: ActFile) -> str:
+    return {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(f.mimetype, "xml")
