@@ -18,6 +18,8 @@ Settings (app config key, else environment variable of the same name — ``servi
   ``/p/alerts/webhooks/email/brevo``. Brevo: ``Authorization: Bearer <secret>`` (webhook created with a bearer
   token), Basic authentication with the secret as password, or ``?secret=`` (the callback URL given with each SMS);
   http_json: ``X-Signature`` = hex HMAC-SHA256 of the body. Without it every webhook call is refused.
+- ``ALERTS_SMS_COUNTRIES``: the countries whose mobile numbers may receive SMS, as phonenumbers region codes
+  separated by commas (default ``FR,GP,MQ,GF,RE,YT``: metropolitan France and the overseas départements).
 - ``ALERTS_DEFAULT_SMS_QUOTA``: monthly SMS segments of a commune the department set no allowance for (unset: no
   limit).
 - ``ALERTS_GEOCODER_URL`` (BAN address search, default https://api-adresse.data.gouv.fr/search/; empty: off),

@@ -512,6 +512,14 @@ def _deliver_claimed(session: Session, claimed: list[int], cfg, smtp_send, smtp,
                         session.commit()
                         out[r.id] = d.status
                         continue
+                    except Exception as exc:  # noqa: BLE001 - one bad row never stops the outbox
+                        d = session.get(Delivery, r.id, populate_existing=True)
+                        d.status, d.failure_reason = "failed", "send_error"
+                        d.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                        session.commit()
+                        log.exception("alert %s: delivery %s failed on an unexpected error", alert.id, r.id)
+                        out[r.id] = d.status
+                        continue
                     out[r.id] = "delivered"
                     continue
                 d = session.get(Delivery, r.id)
@@ -536,6 +544,11 @@ def _send_one(session: Session, d: Delivery, alert: Alert, sub: Subscriber | Non
         with force_locale("fr"):
             if d.channel == "email":
                 d.provider = "smtp"
+                if not _mailable(d.address):
+                    d.status, d.failure_reason = "failed", "invalid_address"
+                    d.last_error = "not a valid e-mail address (refused before sending)"
+                    log.error("alert %s: delivery %s has no valid e-mail address: not sent", alert.id, d.id)
+                    return
                 msg = build_email(d, alert, sub, commune, links)
                 if cfg.get("MAIL_SERVER"):
                     (smtp_send or _send_smtp)(msg, cfg)
@@ -561,6 +574,20 @@ def _send_one(session: Session, d: Delivery, alert: Alert, sub: Subscriber | Non
         log.info("alert %s: %s to %s %s", alert.id, d.channel, d.address, d.status)
     except (TemporaryMailError, smsmod.TemporarySmsError, PermanentMailError, smsmod.PermanentSmsError) as exc:
         _record_error(session, d, alert, exc)
+    except Exception as exc:  # noqa: BLE001 - one bad row must never stop the outbox: it fails, the others go on
+        d.status, d.failure_reason = "failed", "send_error"
+        d.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        log.exception("alert %s: delivery %s failed on an unexpected error", alert.id, d.id)
+
+
+def _mailable(address: str) -> bool:
+    from .schemas import InvalidAddress, email_address
+
+    try:
+        email_address(address)
+    except InvalidAddress:
+        return False
+    return True
 
 
 def _record_error(session: Session, d: Delivery, alert: Alert, exc: Exception) -> None:

@@ -4,9 +4,28 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (DateTimeLocalField, EmailField, HiddenField, SelectField, SelectMultipleField, StringField, SubmitField,
                      TextAreaField, widgets)
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from . import schemas
 from .models import SEVERITIES
+
+
+def valid_email(form, field) -> None:
+    """WTForms validator: an e-mail address as :func:`schemas.email_address` accepts it (empty: no check)."""
+    if field.data and field.data.strip():
+        try:
+            schemas.email_address(field.data)
+        except schemas.InvalidAddress as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+def valid_mobile(form, field) -> None:
+    """WTForms validator: a mobile number of the countries SMS are sent to (empty: no check)."""
+    if field.data and field.data.strip():
+        try:
+            schemas.mobile_number(field.data)
+        except schemas.InvalidAddress as exc:
+            raise ValidationError(str(exc)) from exc
 
 
 class MultiCheckbox(SelectMultipleField):
@@ -15,9 +34,8 @@ class MultiCheckbox(SelectMultipleField):
 
 
 class SubscribeForm(FlaskForm):
-    email = EmailField(_l("E-mail address"), validators=[Optional(), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("This e-mail address is not valid.")),
-                                                       Length(max=254)])
-    phone = StringField(_l("Mobile phone number"), validators=[Optional(), Length(max=30)])
+    email = EmailField(_l("E-mail address"), validators=[Optional(), Length(max=254), valid_email])
+    phone = StringField(_l("Mobile phone number"), validators=[Optional(), Length(max=30), valid_mobile])
     lists = MultiCheckbox(_l("Messages you want to receive"), coerce=int,
                           validators=[DataRequired(message=_l("Choose at least one list."))])
     address = StringField(_l("Street address (optional, for alerts about your street)"),

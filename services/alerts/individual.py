@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.registry import requires
 
 from .settings import setting
+from . import schemas
 from . import sms as smsmod
 from .delivery import commune_name, queue_alert, sms_text
 from .forms import IndividualForm
@@ -62,14 +63,10 @@ def individual():
         channel = form.channel.data
         address = form.recipient.data.strip()
         problem = None
-        if channel == "sms":
-            try:
-                address = smsmod.normalize_mobile(address)
-            except smsmod.InvalidPhone as exc:
-                problem = (_("This is not a mobile number: SMS can only reach a mobile phone.")
-                           if str(exc) == "not_mobile" else _("This phone number is not valid."))
-        elif "@" not in address or "." not in address.rsplit("@", 1)[-1]:
-            problem = _("This e-mail address is not valid.")
+        try:
+            address = schemas.mobile_number(address) if channel == "sms" else schemas.email_address(address)
+        except schemas.InvalidAddress as exc:
+            problem = str(exc)
         draft = Alert(commune_insee=insee, kind="individual", title=title, body=body, channels=[channel],
                       list_ids=[], legal_basis=form.legal_basis.data.strip())
         count = smsmod.segments(sms_text(draft, commune))

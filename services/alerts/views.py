@@ -56,6 +56,8 @@ def status_label(status: str) -> str:
 
 def reason_label(reason: str) -> str:
     labels = {"address_refused": _("Address refused by the mail server"),
+              "invalid_address": _("Not a valid e-mail address: not sent"),
+              "send_error": _("Could not be sent (unexpected error, recorded for the department)"),
               "invalid_number": _("Invalid or unreachable number"),
               "retries_exhausted": _("Still unreachable after several attempts"),
               "temporary": _("Temporary problem, will retry"), "unsubscribed": _("Unsubscribed in the meantime"),
