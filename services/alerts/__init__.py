@@ -1,4 +1,4 @@
-"""Citizen alerts (issue #6): residents subscribe to the lists of their commune (double opt-in, consent records,
+"""Citizen alerts: residents subscribe to the lists of their commune (double opt-in, consent records,
 one-click unsubscribe, STOP); the mairie sends alerts by e-mail and SMS through the outbox and Celery, follows their
 delivery, and each list alert is published as CAP 1.2 and in an Atom feed per commune.
 
@@ -29,32 +29,10 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 
-from portal import audit
 from portal.registry import NavEntry, ServiceDescriptor
 
-from . import individual  # noqa: F401 - individual messages, on the pages blueprint
 from .cli import cli
-from .dept import department
-from .public import public
-from .views import api, bp
-
-# What the audit log shows for the service's events (French through the catalog).
-audit.register_labels({
-    "alerts.subscriber_created": _l("Citizen alerts: resident subscribed"),
-    "alerts.subscriber_confirmed": _l("Citizen alerts: resident's address confirmed"),
-    "alerts.subscriber_changed": _l("Citizen alerts: resident changed their choices"),
-    "alerts.subscriber_unsubscribed": _l("Citizen alerts: resident unsubscribed"),
-    "alerts.subscriber_deleted": _l("Citizen alerts: resident deleted their data"),
-    "alerts.subscribers_viewed": _l("Citizen alerts: list of subscribers consulted"),
-    "alerts.channel_invalid": _l("Citizen alerts: address or number unreachable, no more sending to it"),
-    "alerts.list_created": _l("Citizen alerts: list created"),
-    "alerts.alert_sent": _l("Citizen alerts: alert sent"),
-    "alerts.alert_cancelled": _l("Citizen alerts: scheduled alert cancelled"),
-    "alerts.individual_sent": _l("Citizen alerts: message to one person sent"),
-    "alerts.sms_quota_set": _l("Citizen alerts: SMS allowance set"),
-}, {"channel": _l("channel"), "reason": _l("reason"), "lists": _l("lists"), "recipients": _l("recipients"),
-    "monthly_segments": _l("segments per month"), "previous": _l("before"), "legal_basis": _l("legal basis"),
-    "msg_type": _l("message type"), "references": _l("earlier alert")})
+from .views import api, bp, department, public
 
 service = ServiceDescriptor(
     slug="alerts",
@@ -80,4 +58,25 @@ service = ServiceDescriptor(
     tasks=("services.alerts.tasks",),
     beat_schedule={"alerts-flush": {"task": "alerts.flush", "schedule": dt.timedelta(seconds=60)}},
     models=("services.alerts.models",),
+    audit_labels={
+        "alerts.subscriber_created": _l("Citizen alerts: resident subscribed"),
+        "alerts.subscriber_confirmed": _l("Citizen alerts: resident's address confirmed"),
+        "alerts.subscriber_changed": _l("Citizen alerts: resident changed their choices"),
+        "alerts.subscriber_unsubscribed": _l("Citizen alerts: resident unsubscribed"),
+        "alerts.subscriber_deleted": _l("Citizen alerts: resident deleted their data"),
+        "alerts.subscribers_viewed": _l("Citizen alerts: list of subscribers consulted"),
+        "alerts.channel_invalid": _l("Citizen alerts: address or number unreachable, no more sending to it"),
+        "alerts.list_created": _l("Citizen alerts: list created"),
+        "alerts.alert_sent": _l("Citizen alerts: alert sent"),
+        "alerts.alert_cancelled": _l("Citizen alerts: scheduled alert cancelled"),
+        "alerts.individual_sent": _l("Citizen alerts: message to one person sent"),
+        "alerts.sms_quota_set": _l("Citizen alerts: SMS allowance set"),
+    },
+    audit_detail_labels={
+        "channel": _l("channel"), "reason": _l("reason"), "lists": _l("lists"), "recipients": _l("recipients"),
+        "monthly_segments": _l("segments per month"), "previous": _l("before"), "legal_basis": _l("legal basis"),
+        "msg_type": _l("message type"), "references": _l("earlier alert"), "title": _l("title"),
+        "zone": _l("zone"), "channels": _l("channels"), "scheduled": _l("scheduled for"), "model": _l("model"),
+        "count": _l("number"), "commune": _l("commune"), "name": _l("name"),
+    },
 )

@@ -37,10 +37,10 @@ from sqlalchemy.orm import Session
 from portal.extensions import db
 from portal.mail import PermanentMailError, TemporaryMailError, _send_smtp, _write_file
 from portal.models import Collectivity
+from portal.typography import de
 
 from .settings import setting
 from . import sms as smsmod
-from .grammar import of_commune
 from .models import SHORT_LENGTH, Alert, AlertList, Delivery, Subscriber, Subscription, utcnow
 from .receipts import MAILIN_PREFIX
 
@@ -201,7 +201,7 @@ def build_email(d: Delivery, alert: Alert, sub: Subscriber | None, commune: str,
     # Handed back by Brevo's SMTP relay in its webhook events: the bounce or complaint names its row exactly.
     msg["X-Mailin-custom"] = f"{MAILIN_PREFIX}{d.key}"
     msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
-    lines = [alert.body.strip(), "", "—", _("Mairie %(of_commune)s", commune=commune, of_commune=of_commune(commune))]
+    lines = [alert.body.strip(), "", "—", _("Mairie %(of_commune)s", commune=commune, of_commune=de(commune))]
     if alert.kind == "broadcast" and sub is not None:
         links = links or link_templates(alert.commune_insee)
         unsubscribe, one_click, manage = (links[k].replace(TOKEN_SLOT, sub.token)
