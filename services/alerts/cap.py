@@ -33,10 +33,11 @@ def validate(xml: bytes) -> list[str]:
 
 
 def cap_time(value: dt.datetime) -> str:
-    """CAP date-time: no fractional seconds, explicit offset (the stored values are naive UTC)."""
+    """CAP date-time: no fractional seconds, explicit offset (the stored values are naive UTC). CAP 1.2 §3.3.2 writes
+    UTC as ``-00:00``, never ``+00:00``."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S-00:00")
 
 
 def _sub(parent, tag, text=None, ns=CAP_NS):
