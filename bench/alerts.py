@@ -1,4 +1,4 @@
-"""Benchmark of the alerts e-mail delivery (issue #6).
+"""Benchmark of the alerts e-mail delivery.
 
     .venv/bin/python bench/alerts.py [--recipients 10000] [--redis redis://127.0.0.1:6379/7]
                                      [--database postgresql://postgres@127.0.0.1:5432/extranet_alerts_bench]
