@@ -58,7 +58,7 @@
             var c = data.channels[ch];
             if (c.pending > 0 || c.sent > 0) { busy = true; }
             row.querySelectorAll("[data-k]").forEach(function (cell) {
-              cell.textContent = c[cell.getAttribute("data-k")];
+              cell.textContent = Number(c[cell.getAttribute("data-k")]).toLocaleString("fr-FR");
             });
           });
           if (busy || data.status === "scheduled") { window.setTimeout(refresh, 3000); }
@@ -114,7 +114,9 @@
       input.value = JSON.stringify({ type: "Polygon", coordinates: [ring] });
       var latlngs = vertices.map(function (v) { return [v.lat, v.lng]; });
       var n = points.filter(function (p) { return inside(p.lat, p.lon, latlngs); }).length;
-      if (count) { count.textContent = count.getAttribute("data-label").replace("{n}", n); }
+      if (count) {
+        count.textContent = count.getAttribute(n < 2 ? "data-label-one" : "data-label").replace("{n}", n.toLocaleString("fr-FR"));
+      }
     } else {
       input.value = "";
       if (count) { count.textContent = ""; }
