@@ -23,10 +23,34 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 logger = logging.getLogger("alembic.env")
 
 target_db = current_app.extensions["migrate"].db
+_owner_engine = None
 
 
 def get_engine():
-    return target_db.engine
+    """The schema owner's engine when ``DATABASE_OWNER_URL`` is set (production: the portal's own role owns nothing,
+    see portal/dbroles.py), else the app's."""
+    global _owner_engine
+    owner_url = current_app.config.get("DATABASE_OWNER_URL")
+    if not owner_url:
+        return target_db.engine
+    if _owner_engine is None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        _owner_engine = create_engine(owner_url, poolclass=NullPool)
+    return _owner_engine
+
+
+def grant_application_role(connection):
+    """After migrating as the owner, give the portal's role (the user of DATABASE_URL) its rows and nothing more."""
+    app_user = target_db.engine.url.username
+    if connection.dialect.name != "postgresql" or not current_app.config.get("DATABASE_OWNER_URL") \
+            or not app_user or app_user == connection.engine.url.username:
+        return
+    from portal.dbroles import app_grants_sql
+
+    for statement in app_grants_sql(app_user):
+        connection.exec_driver_sql(statement)
 
 
 def get_engine_url():
@@ -100,6 +124,7 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            grant_application_role(connection)
 
 
 if context.is_offline_mode():

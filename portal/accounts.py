@@ -1,7 +1,6 @@
 """Account operations shared by the mairie pages (invitations) and the department pages (first accounts)."""
 from __future__ import annotations
 
-from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -11,6 +10,7 @@ from .extensions import db
 from .mail import queue_email
 from .models import Collectivity, Membership, User
 from .security import issue_one_time_token
+from .urls import absolute_url
 
 
 class AccountError(ValueError):
@@ -35,13 +35,13 @@ def invite(email: str, full_name: str, collectivity: Collectivity, role: str, by
     context = {"user": user, "collectivity": collectivity, "role": role, "inviter": by}
     if user.status == "invited":
         token = issue_one_time_token(user, purpose)
-        context["link"] = url_for("auth.set_password", token=token, _external=True)
+        context["link"] = absolute_url("auth.set_password", token=token)
         # Lazy strings: the subject is rendered in the recipient's language, like the body.
         subject = (_l("Your account on the extranet for %(name)s", name=collectivity.name) if purpose == "activation"
                    else _l("Invitation to the extranet for %(name)s", name=collectivity.name))
         queue_email(user.email, subject, purpose, locale=user.locale, **context)
     else:
-        context["link"] = url_for("auth.login", _external=True)
+        context["link"] = absolute_url("auth.login")
         queue_email(user.email, _l("New access: %(name)s", name=collectivity.name), "new_membership",
                     locale=user.locale, **context)
     audit.record("member.invited" if purpose == "invitation" else "account.first_created", target=membership,

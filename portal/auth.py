@@ -17,6 +17,7 @@ from .mail import queue_email
 from .models import User, utcnow
 from .security import (THROTTLE_MAX_FAILURES, check_password, find_one_time_token, hash_password,
                        is_throttled, issue_one_time_token, password_problems, recent_failures, record_attempt)
+from .urls import absolute_url
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -43,7 +44,7 @@ def login():
     if form.validate_on_submit():
         email, ip = form.email.data, _client_ip()
         if is_throttled(email, ip):
-            log.warning("sign-in refused: throttled (email=%s ip=%s)", email, ip)
+            log.warning("sign-in refused: throttled (from %s)", ip)
             flash(_("Too many failed attempts. For your security, signing in is blocked for 15 minutes."),
                   "error")
             return render_template("auth/login.html", form=form), 429
@@ -62,7 +63,7 @@ def login():
             audit.record("auth.locked", target_type="User", target_id=user.id if user else "", user=user,
                          email=email, failures_for_email=by_email, failures_from_address=by_ip)
         db.session.commit()
-        log.info("sign-in failed for %s from %s", email, ip)
+        log.info("sign-in failed (user %s) from %s", user.id if user is not None else "unknown", ip)
         if user is not None and user.status == "suspended":
             flash(_("This account is suspended. Contact the department's team."), "error")
         elif user is not None and user.status == "invited":
@@ -75,7 +76,11 @@ def login():
 @bp.post("/deconnexion")
 @login_required
 def logout():
-    audit.record("auth.logout", target=current_user._get_current_object())
+    user = current_user._get_current_object()
+    # Server side: a copy of the session cookie kept from before (another tab, a stolen cookie) stops working too.
+    # The version is the user's, so signing out ends every session of the account.
+    user.session_version += 1
+    audit.record("auth.logout", target=user)
     db.session.commit()
     logout_user()
     session.clear()
@@ -91,10 +96,11 @@ def forgot_password():
         if user is not None and user.status == "active":
             token = issue_one_time_token(user, "reset")
             queue_email(user.email, _l("Reset your password"), "reset", locale=user.locale,
-                        user=user, link=url_for("auth.set_password", token=token, _external=True))
+                        user=user, link=absolute_url("auth.set_password", token=token))
             audit.record("auth.reset_requested", target=user, user=user)
         else:
-            log.info("password reset asked for unknown or inactive address %s", form.email.data)
+            log.info("password reset asked for an unknown or inactive address (user %s)",
+                     user.id if user is not None else "unknown")
         db.session.commit()
         # Same answer whether the account exists or not: the page must not reveal who has an account.
         flash(_("If an active account uses this address, a link to choose a new password has been sent to it. "

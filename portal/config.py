@@ -13,10 +13,10 @@ def _bool(name: str, default: bool) -> bool:
     return default if v is None else v.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _database_url(instance: Path) -> str:
-    url = os.environ.get("DATABASE_URL", "").strip()
+def _database_url(instance: Path, name: str = "DATABASE_URL") -> str:
+    url = os.environ.get(name, "").strip()
     if not url:
-        return f"sqlite:///{instance / 'extranet.sqlite3'}"
+        return f"sqlite:///{instance / 'extranet.sqlite3'}" if name == "DATABASE_URL" else ""
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     if url.startswith("postgresql://"):
@@ -48,6 +48,8 @@ def load_config() -> dict:
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance),
         "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # The schema owner's connection, used by `flask db upgrade` only (portal/dbroles.py); empty: DATABASE_URL.
+        "DATABASE_OWNER_URL": _database_url(instance, "DATABASE_OWNER_URL"),
         # Seconds a pooled connection may sit idle before it is pinged at checkout (portal/dbpool.py).
         "DB_PING_AFTER_IDLE": float(os.environ.get("DB_PING_AFTER_IDLE", "10")),
         # Life in seconds of the signed grants a page gives its map tiles (portal/grants.py).

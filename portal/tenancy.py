@@ -51,10 +51,15 @@ def current_territory() -> frozenset[str] | None:
 def territory_scope(codes):
     """Run a block (CLI, task) as if in a territory; ``codes=None`` lifts the filter explicitly."""
     token = _override.set(_SENTINEL_NONE if codes is None else frozenset(codes))
+    synced = _sync_session_setting()  # a transaction begun before the block: row-level security follows too
     try:
         yield
-    finally:
-        _override.reset(token)
+    except BaseException:
+        _override.reset(token)  # the transaction fails with the block: nothing to give back to it
+        raise
+    _override.reset(token)
+    if synced:
+        _sync_session_setting()
 
 
 def activate(territory: frozenset[str]) -> None:
@@ -64,7 +69,29 @@ def activate(territory: frozenset[str]) -> None:
     g.territory = frozenset(territory)
     session = db.session()
     if session.in_transaction() and db.engine.dialect.name == "postgresql":
-        _set_setting(session.connection(), ",".join(sorted(g.territory)))
+        _set_setting(session.connection(), _setting_value(current_territory()))
+
+
+def _setting_value(territory) -> str:
+    return "*" if territory is None else ",".join(sorted(territory))
+
+
+def _sync_session_setting() -> bool:
+    """Give the transaction in progress of the app's session (PostgreSQL) the territory of the current context:
+    writes and reads made in a :func:`territory_scope` entered after the transaction began (a request's page
+    writing for another commune, a webhook) are then seen by row-level security as the ORM sees them."""
+    from flask import has_app_context
+
+    from .extensions import db
+
+    if not has_app_context() or not db.session.registry.has():
+        return False
+    session = db.session()
+    transaction = session.get_transaction()
+    if transaction is None or not transaction.is_active or db.engine.dialect.name != "postgresql":
+        return False
+    _set_setting(session.connection(), _setting_value(current_territory()))
+    return True
 
 
 def _set_setting(connection, value: str) -> None:
@@ -75,6 +102,24 @@ def _set_setting(connection, value: str) -> None:
 
 
 _SET_TERRITORY = "SELECT set_config('app.territory', %s, true)"
+
+
+@contextmanager
+def connection_territory(connection, codes):
+    """``app.territory`` for every transaction of ``connection`` (an autocommit SQLAlchemy Connection, where each
+    statement is its own transaction and ``SET LOCAL`` would not last) until the block ends: the INSEE codes
+    ``codes``, or every territory when ``codes`` is None. Row-level security applies to such a connection like to
+    any other: without this, its UPDATEs of scoped rows silently change nothing. A no-op outside PostgreSQL; the
+    setting is reset before the connection goes back to the pool."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    value = _setting_value(None if codes is None else set(codes))
+    connection.exec_driver_sql("SELECT set_config('app.territory', %s, false)", (value,))
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql("RESET app.territory")
 
 
 def _criteria(territory):
@@ -119,8 +164,7 @@ def install(session_factory_class=Session) -> None:
             # Nothing to set: an unset app.territory reads as '' in the policies, i.e. nothing visible — the same
             # as an empty territory. Saves a round trip on the request's first transaction (before the user is known).
             return
-        value = "*" if territory is None else ",".join(sorted(territory))
-        _set_setting(connection, value)
+        _set_setting(connection, _setting_value(territory))
 
 
 def rls_policy_sql(table: str) -> list[str]:

@@ -117,38 +117,78 @@ def _ensure_pg_database(url) -> None:
         maintenance.dispose()
 
 
-def _reset_postgres(app):
+def _pg_roles():
+    """On PostgreSQL: the owner and application roles of the test database (portal/dbroles.py), created from the
+    superuser connection of ``DATABASE_URL``. The app under test connects as the application role, so row-level
+    security is in force in every test; the owner migrates and the fixtures that must see every row use it."""
+    from sqlalchemy.engine import make_url
+
+    from portal.config import _database_url
+    from portal.dbroles import ensure_roles
+
+    admin = make_url(_database_url(None))
+    if "test" not in (admin.database or ""):
+        _pg_fail(f"the suite drops the schema of its database, so its name must contain 'test' "
+                 f"(got {admin.database!r}); e.g. postgresql://postgres@127.0.0.1:5432/extranet_test")
+    _ensure_pg_database(admin)
+    try:
+        roles = ensure_roles(admin)
+    except RuntimeError as exc:
+        _pg_fail(f"{exc} (the suite creates its owner and application roles itself)")
+    return admin, roles
+
+
+def _reset_postgres(admin_url):
     """Give the session a fresh ``public`` schema with PostGIS; returns the connection holding the session lock.
 
     Everything of a previous run (tables, RLS policies, sequences, alembic_version) goes with the schema; the schema
-    is recreated as PostgreSQL 15 creates it (owned by the database owner, usable by every role) and PostGIS is
-    (re)installed in it.
+    is recreated as PostgreSQL 15 creates it (owned by the database owner — the owner role —, usable by every role)
+    and PostGIS is (re)installed in it by the superuser.
     """
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    admin = create_engine(admin_url, poolclass=NullPool)
+    lock_conn = admin.connect().execution_options(isolation_level="AUTOCOMMIT")
+    lock_conn.exec_driver_sql(f"SET lock_timeout = '{_PG_LOCK_WAIT}'")
+    if not lock_conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_SESSION_LOCK}):
+        print(f"\nwaiting for another test session using {admin_url.database} to finish…", file=sys.stderr)
+        lock_conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_SESSION_LOCK})
+    lock_conn.exec_driver_sql("SET lock_timeout = 0")
+    if not lock_conn.scalar(text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")):
+        lock_conn.close()
+        _pg_fail("PostGIS is not installed on the server (Debian: apt-get install postgresql-15-postgis-3)")
+    with admin.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public AUTHORIZATION pg_database_owner")
+        conn.exec_driver_sql("GRANT USAGE ON SCHEMA public TO PUBLIC")
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+    return lock_conn
+
+
+_OWNER_ENGINE = {}
+
+
+def owner_engine(app):
+    """The schema owner's engine (PostgreSQL) — for fixtures that create tables or must see every row — or the app's
+    own engine on SQLite. On PostgreSQL, every transaction of it sees every territory (``app.territory = '*'``):
+    the policies are forced on the owner too."""
     from portal.extensions import db
 
-    with app.app_context():
-        url = db.engine.url
-        if "test" not in (url.database or ""):
-            _pg_fail(f"the suite drops the schema of its database, so its name must contain 'test' "
-                     f"(got {url.database!r}); e.g. postgresql://postgres@127.0.0.1:5432/extranet_test")
-        _ensure_pg_database(url)
-        lock_conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        lock_conn.exec_driver_sql(f"SET lock_timeout = '{_PG_LOCK_WAIT}'")
-        if not lock_conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_SESSION_LOCK}):
-            print(f"\nwaiting for another test session using {url.database} to finish…", file=sys.stderr)
-            lock_conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_SESSION_LOCK})
-        lock_conn.exec_driver_sql("SET lock_timeout = 0")
-        if not lock_conn.scalar(text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")):
-            lock_conn.close()
-            _pg_fail("PostGIS is not installed on the server (Debian: apt-get install postgresql-15-postgis-3)")
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public AUTHORIZATION pg_database_owner")
-            conn.exec_driver_sql("GRANT USAGE ON SCHEMA public TO PUBLIC")
-            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
-        db.engine.dispose()  # no pooled connection may remember types of the dropped schema
-        return lock_conn
+    url = app.config.get("DATABASE_OWNER_URL")
+    if not url:
+        with app.app_context():
+            return db.engine
+    if url not in _OWNER_ENGINE:
+        from sqlalchemy import create_engine, event
+
+        engine = _OWNER_ENGINE[url] = create_engine(url, pool_size=2)
+
+        @event.listens_for(engine, "begin")
+        def _all_territories(conn):
+            conn.exec_driver_sql("SELECT set_config('app.territory', '*', true)")
+    return _OWNER_ENGINE[url]
 
 
 @pytest.fixture(scope="session")
@@ -157,6 +197,7 @@ def app(smtp_server):
 
     from portal import create_app
     from portal.demo import load_territory
+    from portal.dbroles import url_string
     from portal.extensions import db
     from portal.tenancy import rls_policy_sql
     from tests.portal.sample_service import SampleBase
@@ -170,16 +211,23 @@ def app(smtp_server):
         "BASE_URL": "http://portal.test",
         "CELERY_EAGER": True,
     }
-    if not using_postgres():
+    lock_conn = None
+    if using_postgres():
+        admin_url, roles = _pg_roles()
+        lock_conn = _reset_postgres(admin_url)
+        overrides["SQLALCHEMY_DATABASE_URI"] = url_string(roles.app)
+        overrides["DATABASE_OWNER_URL"] = url_string(roles.owner)
+    else:
         overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{_TMP}/tests.sqlite3"
     application = create_app(overrides)
-    lock_conn = _reset_postgres(application) if using_postgres() else None
     with application.app_context():
-        # The schema is the one the migrations build (never create_all), so every run exercises them.
+        # The schema is the one the migrations build (never create_all), so every run exercises them; on
+        # PostgreSQL they run as the owner role and end by granting the application role its rows.
         upgrade(revision="heads")  # services may add their own branch of migrations
-        SampleBase.metadata.create_all(db.engine)
+        owner = owner_engine(application)
+        SampleBase.metadata.create_all(owner)
         if using_postgres():
-            with db.engine.begin() as conn:
+            with owner.begin() as conn:
                 for stmt in rls_policy_sql("sample_note"):
                     conn.exec_driver_sql(stmt)
         load_territory()
@@ -188,6 +236,8 @@ def app(smtp_server):
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+    for engine in _OWNER_ENGINE.values():
+        engine.dispose()
     if lock_conn is not None:
         lock_conn.close()  # releases the session lock
 
@@ -210,7 +260,7 @@ def _clean(app):
     tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
     with app.app_context():
         db.session.remove()
-        with db.engine.begin() as conn:
+        with owner_engine(app).begin() as conn:
             for table in list(SampleBase.metadata.sorted_tables) + tables:
                 conn.execute(table.delete())
             if conn.dialect.name == "sqlite":  # spatial indexes of the embedded default (R*Tree virtual tables)

@@ -28,13 +28,15 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from types import SimpleNamespace
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
+from portal.tenancy import connection_territory
+from portal.urls import absolute_url
 from portal.mail import PermanentMailError, TemporaryMailError, _send_smtp, _write_file
 from portal.models import Collectivity
 from portal.typography import de
@@ -54,10 +56,7 @@ SESSION_KEY = "alerts_delivery_ids"
 
 def public_url(endpoint: str, **values) -> str:
     """An absolute link for messages, in a request or in a worker (BASE_URL)."""
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context(base_url=current_app.config.get("BASE_URL") or "http://localhost"):
-        return url_for(endpoint, _external=True, **values)
+    return absolute_url(endpoint, **values)
 
 
 def commune_name(insee: str) -> str:
@@ -473,7 +472,8 @@ def _deliver_claimed(session: Session, claimed: list[int], cfg, smtp_send, smtp,
     session.commit()  # nothing held while sending
     templates: dict[int, EmailTemplate] = {}
     fast = smtp is not None and smtp_send is None and bool(cfg.get("MAIL_SERVER"))
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as record:
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as record, \
+            connection_territory(record, {r.commune_insee for r in rows}):  # RLS: the rows' own communes
         if db.engine.dialect.name == "postgresql":
             # Outcome commits need not wait for the WAL flush: a killed *worker* loses nothing (the server has the
             # commit); only a crash of the PostgreSQL server itself could forget the last ~0.6 s of outcomes, and

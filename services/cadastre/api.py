@@ -10,6 +10,7 @@ import math
 from flask import Blueprint, Response, g, jsonify, request, url_for
 
 from portal.api import register_paths
+from portal.urls import absolute_url
 from portal import grants
 
 from . import spatial
@@ -105,11 +106,12 @@ def parcel_neighbours(idu: str):
     return jsonify(collection(found, parcel=p.idu, distance=values[0]))
 
 
-def tiles_template(endpoint: str, **url_options) -> str:
+def tiles_template(endpoint: str, *, absolute: bool = False, **url_options) -> str:
     """URL template ``…/{z}/{x}/{y}.pbf?grant=…`` of the tiles of ``endpoint`` with a fresh grant of the active
     collectivity (portal.grants): a map fetches its tiles with it, without the per-request sign-in work."""
     token = grants.issue("cadastre", g.collectivity, g.collectivity.territory())
-    url = url_for(endpoint, z=0, x=0, y=0, grant=token, **url_options)
+    build = absolute_url if absolute else url_for
+    url = build(endpoint, z=0, x=0, y=0, grant=token, **url_options)
     return url.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf", 1)
 
 
@@ -119,7 +121,7 @@ def tilejson():
     return jsonify({
         "tilejson": "3.0.0", "name": "cadastre", "scheme": "xyz", "minzoom": min(spatial.MIN_ZOOM.values()),
         "maxzoom": spatial.MAX_ZOOM,
-        "tiles": [tiles_template("cadastre_api.tile", _external=True)],
+        "tiles": [tiles_template("cadastre_api.tile", absolute=True)],
         "vector_layers": [{"id": name, "minzoom": zoom, "maxzoom": spatial.MAX_ZOOM,
                            "fields": {"parcelles": {"id": "String"}, "sections": {"label": "String"},
                                       "batiments": {"fid": "Number"}}.get(name, {})}

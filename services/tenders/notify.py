@@ -4,17 +4,17 @@ The text is built here from lazy msgids (this catalog's), rendered in French by 
 lays the lines out (babel.cfg extracts .txt templates of the portal only)."""
 from __future__ import annotations
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from portal.mail import queue_email
+from portal.urls import absolute_url
 
 
 def question_to_buyer(t, q) -> None:
     """A company asked a question: tell the buyer (never the company's address)."""
     if not t.contact_email:
         return
-    link = url_for("tenders.summary", tender_id=t.id, _external=True) + "#questions"
+    link = absolute_url("tenders.summary", tender_id=t.id, _anchor="questions")
     lines = [_l("Hello,"), "",
              _l("A company asked a question about your consultation « %(title)s » (%(ref)s):", title=t.title,
                 ref=t.reference), "", q.question, "",
@@ -25,7 +25,7 @@ def question_to_buyer(t, q) -> None:
 
 
 def answer_to_company(t, q) -> None:
-    link = url_for("tenders_public.detail", tender_id=t.id, _external=True) + "#questions"
+    link = absolute_url("tenders_public.detail", tender_id=t.id, _anchor="questions")
     lines = [_l("Hello,"), "",
              _l("The buyer answered your question about the consultation « %(title)s » (%(buyer)s).", title=t.title,
                 buyer=t.collectivity.name), "",
@@ -39,7 +39,7 @@ def ended_to_askers(t) -> None:
     """The procedure ended without a contract: tell each company that asked a question (once per address)."""
     from .ending import legal_mention
 
-    link = url_for("tenders_public.detail", tender_id=t.id, _external=True)
+    link = absolute_url("tenders_public.detail", tender_id=t.id)
     for email in sorted({q.email for q in t.questions}):
         lines = [_l("Hello,"), "",
                  _l("The buyer ended the consultation « %(title)s » (%(buyer)s) without awarding a contract:",

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Collectivity
+from portal.urls import base_url
 
 from . import documents, ending, notify, opendata, rules, wizard
 from .access import published_or_404
@@ -140,7 +141,7 @@ def feed():
     tenders = db.session.scalars(select(Tender).where(Tender.status != "draft")
                                  .order_by(Tender.published_at.desc()).limit(50)).all()
     updated = max((_updated(t) for t in tenders), default=dt.datetime(2026, 1, 1))
-    base = request.url_root.rstrip("/")
+    base = base_url()
     entries = []
     for t in tenders:
         link = base + url_for("tenders_public.detail", tender_id=t.id)

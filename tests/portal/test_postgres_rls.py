@@ -4,10 +4,10 @@ The ORM filter of ``portal.tenancy`` does not see raw SQL; on PostgreSQL the pol
 ``portal.tenancy.rls_policy_sql`` (installed on ``sample_note`` by the ``app`` fixture) still restrict every
 statement to the INSEE codes of the ``app.territory`` setting that tenancy sets for each transaction.
 
-Superusers (the ``postgres`` of the tests) bypass row-level security, like any role with BYPASSRLS; production
-connects with an ordinary role. The tests therefore switch to such a role, ``extranet_app_test`` (NOLOGIN,
-NOSUPERUSER, NOBYPASSRLS, plain grants on the tables) with ``SET LOCAL ROLE``, and prove that a raw
-``SELECT * FROM sample_note`` returns only the territory's rows.
+Superusers bypass row-level security, like any role with BYPASSRLS, and a table's owner may switch it off; so
+the suite connects the app as the application role of ``portal.dbroles`` (not a superuser, owner of nothing, rows
+granted by the migrations), and the tests below prove that a raw ``SELECT * FROM sample_note`` on the app's own
+connections returns only the territory's rows.
 """
 from __future__ import annotations
 
@@ -25,28 +25,18 @@ pytestmark = [
                               "run; CI's second run sets it)"),
 ]
 
-ROLE = "extranet_app_test"
-
-
 @pytest.fixture(scope="module")
 def app_role(app):
-    """An ordinary role like the one production connects with, granted what the portal needs on the tables."""
+    """The role the app under test connects as."""
     from portal.extensions import db
 
-    with app.app_context(), db.engine.begin() as conn:
-        conn.exec_driver_sql(
-            f"DO $$ BEGIN CREATE ROLE {ROLE} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
-        )
-        conn.exec_driver_sql(f"ALTER ROLE {ROLE} NOSUPERUSER NOBYPASSRLS")  # whatever an old run left
-        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {ROLE}")
-        conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE}")
-        conn.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {ROLE}")
-    return ROLE
+    with app.app_context():
+        return db.engine.url.username
 
 
 @pytest.fixture
 def as_app_role(app, app_role):
-    """``with as_app_role(territory) as conn``: a transaction run as the ordinary role, ``app.territory`` set to
+    """``with as_app_role(territory) as conn``: a transaction of the app's engine, ``app.territory`` set to
     ``territory`` (a string; None leaves it unset), rolled back at the end."""
     from contextlib import contextmanager
 
@@ -55,7 +45,6 @@ def as_app_role(app, app_role):
     @contextmanager
     def _run(territory):
         with app.app_context(), db.engine.connect() as conn:
-            conn.exec_driver_sql(f"SET LOCAL ROLE {app_role}")
             if territory is not None:
                 conn.execute(text("SELECT set_config('app.territory', :t, true)"), {"t": territory})
             try:
@@ -76,11 +65,11 @@ def notes(world, add_notes):
                         world.insee_troyes: "Halles de Troyes"})
 
 
-def test_the_role_is_subject_to_rls(as_app_role):
+def test_the_role_is_subject_to_rls(as_app_role, app_role):
     with as_app_role("*") as conn:
         row = conn.execute(text(
             "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")).one()
-        assert tuple(row) == (ROLE, False, False)
+        assert tuple(row) == (app_role, False, False)
         enabled, forced = conn.execute(text(
             "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'sample_note'")).one()
         assert enabled and forced
@@ -143,12 +132,7 @@ def _spy_during_request(app, client, url):
             return
         session = db.session
         seen["setting"] = session.execute(text("SELECT current_setting('app.territory', true)")).scalar()
-        seen["as_superuser"] = _communes(session)
-        session.execute(text(f"SET LOCAL ROLE {ROLE}"))
-        try:
-            seen["as_app_role"] = _communes(session)
-        finally:
-            session.execute(text("RESET ROLE"))
+        seen["as_app_role"] = _communes(session)
 
     with template_rendered.connected_to(spy, app):
         resp = client.get(url)
@@ -160,9 +144,7 @@ def _spy_during_request(app, client, url):
 def test_a_request_sets_the_territory_and_raw_sql_cannot_leak(app, app_role, world, notes, login_as):
     seen, body = _spy_during_request(app, login_as("mayor_a"), "/s/sample/")
     assert seen["setting"] == world.insee_a  # set by portal.tenancy for the request's transaction
-    # Raw SQL escapes the ORM filter (the superuser of the tests sees everything) …
-    assert seen["as_superuser"] == sorted([world.insee_a, world.insee_b, world.insee_troyes])
-    # … but not row-level security, as soon as the role is an ordinary one.
+    # Raw SQL escapes the ORM filter, but not row-level security: the app's role is an ordinary one.
     assert seen["as_app_role"] == [world.insee_a]
     assert "Lavoir d&#39;Ailleville" in body and "Jaucourt" not in body
 
@@ -209,3 +191,35 @@ def test_every_territory_scoped_table_of_the_migrations_has_its_policy(app):
                 missing.append(table)
     assert not missing, (f"TerritoryScoped tables without row-level security after the migrations: {missing}; "
                          f"add `for stmt in rls_policy_sql(table): op.execute(stmt)` on PostgreSQL to their migration")
+
+
+def test_row_level_security_is_in_force_for_the_app_role(app, app_role):
+    """The app under test connects as a role that is not a superuser, has no BYPASSRLS, owns nothing (so cannot
+    switch row-level security off) and may not change the schema; the owner role of DATABASE_OWNER_URL migrated."""
+    from sqlalchemy.engine import make_url
+
+    from portal.extensions import db
+
+    owner = make_url(app.config["DATABASE_OWNER_URL"]).username
+    assert owner != app_role
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.execute(text("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles "
+                                 "WHERE rolname = current_user")).one() == (False, False, False, False)
+        owned = conn.execute(text(
+            "SELECT c.relname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.rolname = current_user AND n.nspname = 'public'"
+        )).scalars().all()
+        assert owned == []
+        assert conn.scalar(text("SELECT tableowner FROM pg_tables WHERE tablename = 'sample_note'")) == owner
+        assert conn.scalar(text("SELECT tableowner FROM pg_tables WHERE tablename = 'collectivity'")) == owner
+        assert conn.scalar(text("SELECT has_schema_privilege(current_user, 'public', 'CREATE')")) is False
+        with pytest.raises(DBAPIError, match="must be owner"):
+            conn.exec_driver_sql("ALTER TABLE sample_note DISABLE ROW LEVEL SECURITY")
+        conn.rollback()
+        # Rows of every table of the migrations may be read and written (grants given by `flask db upgrade`).
+        missing = conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'spatial_ref_sys' "
+            "AND NOT (SELECT bool_and(has_table_privilege(current_user, format('public.%I', tablename), p)) "
+            "         FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p)"
+        )).scalars().all()
+        assert missing == []

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.registry import requires
+from portal.urls import absolute_url
 from portal import audit
 
 from .. import access, operations, queries
@@ -60,7 +61,7 @@ def index():
     return render_template("alerts/index.html", lists=lists, counts=queries.list_counts(), alerts=alerts,
                            sms_used=queries.sms_used_this_month(), sms_quota=queries.sms_quota(insee),
                            list_form=ListForm(), insee=insee,
-                           subscribe_url=url_for("alerts_public.subscribe", insee=insee, _external=True))
+                           subscribe_url=absolute_url("alerts_public.subscribe", insee=insee))
 
 
 @bp.post("/listes")
