@@ -136,10 +136,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import typography
 
     typography.register(app)
+    from . import maps
 
-    from .audit import ACTION_LABELS, action_label, detail_label, detail_value
+    maps.register(app)
+
+    from .audit import ACTION_LABELS, action_label, actor_label, detail_label, detail_value
 
     app.jinja_env.filters["audit_action"] = action_label
+    app.jinja_env.filters["audit_actor"] = actor_label
     app.jinja_env.filters["audit_detail"] = detail_label
     app.jinja_env.globals["audit_value"] = detail_value
     app.jinja_env.globals["audit_actions"] = lambda: sorted(

@@ -18,9 +18,11 @@ class AccountError(ValueError):
 
 
 def invite(email: str, full_name: str, collectivity: Collectivity, role: str, by: User | None,
-           purpose: str = "invitation") -> Membership:
+           purpose: str = "invitation", other_mayors: list[str] | None = None) -> Membership:
     """Give ``email`` a role in ``collectivity``: a new account gets a single-use link to choose its password;
-    an existing one is told it has a new membership. Raises AccountError when the person is already a member."""
+    an existing one is told it has a new membership. Raises AccountError when the person is already a member.
+    ``other_mayors``: for the department's mayor accounts (``purpose="activation"``), the mayors already there —
+    the event is then « another mayor's account », not « first account »."""
     user = db.session.scalar(select(User).where(User.email == email))
     created = user is None
     if created:
@@ -44,6 +46,8 @@ def invite(email: str, full_name: str, collectivity: Collectivity, role: str, by
         context["link"] = absolute_url("auth.login")
         queue_email(user.email, _l("New access: %(name)s", name=collectivity.name), "new_membership",
                     locale=user.locale, **context)
-    audit.record("member.invited" if purpose == "invitation" else "account.first_created", target=membership,
-                 collectivity=collectivity, user=by, email=email, role=role, new_account=created)
+    audit.record("member.invited" if purpose == "invitation" else
+                 "account.mayor_added" if other_mayors else "account.first_created",
+                 target=membership, collectivity=collectivity, user=by, email=email, role=role,
+                 new_account=created, other_mayors=other_mayors or None)
     return membership

@@ -86,6 +86,7 @@ def collectivity(collectivity_id: int):
         "admin/collectivity.html", coll=coll, memberships=memberships, services=registry.all(),
         activations=activations, convention=coll.convention_in_force(), status_labels=STATUS_LABELS,
         account_form=FirstAccountForm(), confirm_form=ConfirmForm(), toggle_form=ServiceToggleForm(),
+        mayors=[m.user.email for m in memberships if m.role == ROLE_MAYOR],
         support_form=SupportForm(), support_sessions=recent_sessions(coll.id),
     )
 
@@ -151,7 +152,7 @@ def toggle_service(collectivity_id: int):
     activation.enabled = bool(form.enabled.data)
     activation.changed_by_id = current_user.id
     audit.record("service.enabled" if activation.enabled else "service.disabled", target_type="Service",
-                 target_id=slug, collectivity=coll)
+                 target_id=slug, collectivity=coll, service=slug)
     db.session.commit()
     name = registry.get(slug).name
     if activation.enabled:
@@ -166,21 +167,32 @@ def toggle_service(collectivity_id: int):
     return redirect(url_for("admin.collectivity", collectivity_id=coll.id))
 
 
+def _mayors(coll: Collectivity) -> list[Membership]:
+    """The collectivity's accounts with the mayor's role (the president's, for an EPCI)."""
+    return list(db.session.scalars(select(Membership).where(Membership.collectivity_id == coll.id,
+                                                           Membership.role == ROLE_MAYOR).order_by(Membership.id)))
+
+
 @bp.post("/collectivites/<int:collectivity_id>/premier-compte")
 @requires("collectivities.admin")
 def first_account(collectivity_id: int):
     coll = _collectivity_or_404(collectivity_id)
     form = FirstAccountForm()
     if form.validate_on_submit():
+        mayors = [m.user.email for m in _mayors(coll)]
         try:
             invite(form.email.data, form.full_name.data, coll, ROLE_MAYOR, current_user._get_current_object(),
-                   purpose="activation")
+                   purpose="activation", other_mayors=mayors)
         except AccountError as exc:
             flash(str(exc), "error")
         else:
             db.session.commit()
             flash(_("The account of %(email)s is created; an activation link valid for 48 hours was sent.",
                     email=form.email.data), "success")
+            if mayors:
+                flash(_("%(name)s already had a mayor's account (%(emails)s): it now has %(count)s. Suspend the "
+                        "account that is no longer used.", name=coll.name, emails=", ".join(mayors),
+                        count=len(mayors) + 1), "warning")
     else:
         for errors in form.errors.values():
             for e in errors:

@@ -2,7 +2,8 @@
 
 A token carries its user's memberships, nothing more: with a token, the active collectivity is chosen per request by
 the ``X-Collectivity`` header (a collectivity id among the memberships), else the first membership.
-Services add their endpoints to the OpenAPI document through ``register_paths``.
+Services document their endpoints in their descriptor (``ServiceDescriptor.openapi``: paths and schemas), which
+:func:`openapi_document` reads; ``register_paths`` is the older way, kept until every service declares its part.
 """
 from __future__ import annotations
 
@@ -17,8 +18,23 @@ _extra_paths: dict[str, dict] = {}
 
 
 def register_paths(paths: dict[str, dict]) -> None:
-    """Let a service document its API paths in the OpenAPI document."""
+    """Let a service document its API paths in the OpenAPI document (prefer ``ServiceDescriptor.openapi``)."""
     _extra_paths.update(paths)
+
+
+def _declared_openapi() -> tuple[dict, dict]:
+    """Paths and schemas the services declare in their descriptors; a name declared twice is an error."""
+    from .registry import registry
+
+    paths: dict[str, dict] = {}
+    schemas: dict[str, dict] = {}
+    for service in registry.all():
+        for kind, target in (("paths", paths), ("schemas", schemas)):
+            for name, value in (service.openapi or {}).get(kind, {}).items():
+                if name in target:
+                    raise ValueError(f"OpenAPI {kind[:-1]} {name!r} declared twice (service {service.slug!r})")
+                target[name] = value
+    return paths, schemas
 
 
 def _collectivity_json(c) -> dict | None:
@@ -90,7 +106,9 @@ def openapi_document() -> dict:
                                   "responses": {"200": {"description": "OpenAPI 3 document"}}}},
     }
     paths.update(_extra_paths)
-    return {
+    declared_paths, declared_schemas = _declared_openapi()
+    paths.update(declared_paths)
+    document = {
         "openapi": "3.1.0",
         "info": {"title": f"{current_app.config['PORTAL_NAME']} — API", "version": "1.0.0",
                  "description": "JSON API of the extranet. Every answer is limited to the territory of the "
@@ -128,6 +146,8 @@ def openapi_document() -> dict:
             },
         },
     }
+    document["components"]["schemas"].update(declared_schemas)
+    return document
 
 
 # The document itself is public (registered on the app so the authentication hook above does not apply).

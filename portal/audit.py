@@ -1,4 +1,12 @@
-"""Audit trail: one function every part of the portal and the services call."""
+"""Audit trail: one function every part of the portal and the services call, and how the journal reads it.
+
+- :func:`record` adds an event; its ``actor`` is the signed-in person's e-mail, or what acted without one:
+  ``system:department`` (a command run by the department's operators), ``system:resident`` (a resident on a public
+  page), ``system:task`` (a background task, a provider's callback) — shown by :func:`actor_label` as « le
+  Département », « un habitant », « tâche automatique ».
+- Labels: the portal's actions and detail keys below, the services' in their descriptors (``audit_labels``,
+  ``audit_detail_labels``); ``tests/portal/test_journal.py`` fails on a recorded action or detail key without one.
+"""
 from __future__ import annotations
 
 import logging
@@ -22,6 +30,7 @@ ACTION_LABELS: dict[str, object] = {
     "auth.password_changed": _l("Password changed"),
     "account.activated": _l("Account activated"),
     "account.first_created": _l("First account created"),
+    "account.mayor_added": _l("Another mayor's account created"),
     "account.profile_updated": _l("Profile updated"),
     "account.suspended": _l("Account suspended"),
     "account.reactivated": _l("Account reactivated"),
@@ -47,6 +56,29 @@ DETAIL_LABELS: dict[str, object] = {
     "services": _l("services"),
     "name": _l("name"),
     "via": _l("through"),
+    "service": _l("service"),
+    "other_mayors": _l("mayors already there"),
+    "failures_for_email": _l("failures for this e-mail"),
+    "failures_from_address": _l("failures from this address"),
+    "method": _l("method"),
+    "old_permissions": _l("former permissions"),
+    "new_permissions": _l("new permissions"),
+    # Keys the services share
+    "commune": _l("commune"),
+    "count": _l("number"),
+    "title": _l("title"),
+    "kind": _l("type"),
+    "size": _l("size"),
+    "rows": _l("lines"),
+    "files": _l("files"),
+    "errors": _l("errors"),
+}
+
+ACTOR_LABELS: dict[str, object] = {
+    "system:department": _l("the Department"),
+    "system:resident": _l("a resident"),
+    "system:task": _l("automatic task"),
+    "system": _l("automatic task"),  # events written before the three were told apart
 }
 
 
@@ -62,6 +94,22 @@ def action_label(action: str) -> str:
 
 def detail_label(key: str) -> str:
     return str(DETAIL_LABELS.get(key, key.replace("_", " ")))
+
+
+def actor_label(actor: str) -> str:
+    """Who acted, as the journal shows it: an e-mail, or what acted without an account."""
+    return str(ACTOR_LABELS.get(actor, actor)) if (actor or "").startswith("system") else actor
+
+
+def _system_actor() -> str:
+    """What acts when nobody is signed in: a resident on a public page, the department's operator at the command
+    line, or a background task (Celery, a provider's callback)."""
+    import click
+
+    if has_request_context():
+        path = request.path
+        return "system:task" if "/webhooks/" in path else "system:resident"
+    return "system:department" if click.get_current_context(silent=True) is not None else "system:task"
 
 
 def record(action: str, *, target=None, target_type: str = "", target_id: str | int = "", collectivity=None,
@@ -80,7 +128,7 @@ def record(action: str, *, target=None, target_type: str = "", target_id: str | 
     ev = AuditEvent(
         action=action,
         user_id=getattr(user, "id", None),
-        actor=getattr(user, "email", None) or "system",
+        actor=getattr(user, "email", None) or _system_actor(),
         collectivity_id=getattr(collectivity, "id", None),
         target_type=target_type,
         target_id=str(target_id),
@@ -107,4 +155,9 @@ def detail_value(key: str, value) -> str:
         return ", ".join(f"{detail_label(k)} {detail_value(k, v)}" for k, v in value.items())
     if isinstance(value, str) and value in ROLE_LABELS:
         return role_label(value)
+    if key == "service":
+        from .registry import registry
+
+        service = registry.get(str(value))
+        return str(service.name) if service is not None else str(value)
     return str(value)

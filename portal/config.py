@@ -5,6 +5,8 @@ import os
 import secrets
 from pathlib import Path
 
+from . import maps
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -84,4 +86,5 @@ def load_config() -> dict:
         "LANGUAGES": ["fr", "en"],
         "EXTRA_SERVICES": [s for s in os.environ.get("EXTRA_SERVICES", "").split(",") if s.strip()],
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "200")) * 1024 * 1024,
+        **maps.settings_from_env(),
     }

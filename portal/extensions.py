@@ -26,3 +26,20 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+@migrate.configure
+def _service_migration_folders(config):
+    """Alembic reads revisions from ``migrations/versions`` (the portal's and the merges) and from the folder each
+    service declares (``ServiceDescriptor.migrations``): ``version_locations`` of the current app's registry."""
+    import os
+
+    from flask import current_app
+
+    folders = [os.path.join(config.get_main_option("script_location"), "versions")]
+    registry = current_app.extensions.get("service_registry")
+    if registry is not None:
+        folders += registry.migration_folders()
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(folders))
+    return config

@@ -28,7 +28,7 @@ from importlib.metadata import entry_points
 from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import audit, grants, tenancy
+from . import audit, grants, settings, tenancy
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +75,26 @@ class ServiceDescriptor:
     # the service records must be here: a test walks the registry.
     audit_labels: dict[str, object] = field(default_factory=dict)
     audit_detail_labels: dict[str, object] = field(default_factory=dict)
+    # Settings (portal.settings.Setting: key prefixed with the slug, default, description), read with
+    # portal.settings.setting(key) and listed in README.md.
+    settings: tuple = ()
+    # The service's part of /api/v1/openapi.json: {"paths": {"/<slug>/…": {…}}, "schemas": {"Name": {…}}}; paths
+    # relative to /api/v1, schemas added to components.schemas.
+    openapi: dict = field(default_factory=dict)
+    # The service's own Alembic folder (e.g. str(Path(__file__).with_name("migrations"))), added to Alembic's
+    # version_locations: its revisions live beside its code.
+    migrations: str | None = None
 
     @property
     def deployed(self) -> bool:
         return self.blueprint is not None
+
+
+def service_folder(module_file: str, name: str) -> str:
+    """A folder beside a service's descriptor: ``migrations=service_folder(__file__, "migrations")``."""
+    import os
+
+    return os.path.join(os.path.dirname(os.path.abspath(module_file)), name)
 
 
 class Registry:
@@ -145,6 +161,7 @@ class Registry:
             for module in service.models:
                 importlib.import_module(module)
             audit.register_labels(service.audit_labels, service.audit_detail_labels)
+            settings.load(app, service.slug, service.settings)
             if service.blueprint is not None:
                 app.register_blueprint(service.blueprint, url_prefix=f"/s/{service.slug}")
             if service.api_blueprint is not None:
@@ -158,6 +175,11 @@ class Registry:
             log.debug("service registered: %s%s", service.slug, "" if service.deployed else " (not deployed)")
         app.before_request(_gate)
         app.extensions["service_registry"] = self
+        app.cli.add_command(settings.cli)
+
+    def migration_folders(self) -> list[str]:
+        """The services' own Alembic folders (``ServiceDescriptor.migrations``)."""
+        return [s.migrations for s in self._services.values() if s.migrations]
 
 
 class _CurrentRegistry:

@@ -187,9 +187,14 @@ CSP = (
 
 
 def init_headers(app: Flask) -> None:
+    from .maps import basemap_origin
+
+    basemap = basemap_origin(app.config)  # the map tiles' host, allowed once for every page
+    csp = CSP.replace("img-src 'self' data:", f"img-src 'self' data: {basemap}") if basemap else CSP
+
     @app.after_request
     def _headers(resp):
-        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers.setdefault("Content-Security-Policy", csp)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         resp.headers.setdefault("X-Frame-Options", "DENY")

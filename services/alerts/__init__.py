@@ -29,7 +29,7 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 
-from portal.registry import NavEntry, ServiceDescriptor
+from portal.registry import NavEntry, ServiceDescriptor, service_folder
 
 from .cli import cli
 from .views import api, bp, department, public
@@ -58,6 +58,7 @@ service = ServiceDescriptor(
     tasks=("services.alerts.tasks",),
     beat_schedule={"alerts-flush": {"task": "alerts.flush", "schedule": dt.timedelta(seconds=60)}},
     models=("services.alerts.models",),
+    migrations=service_folder(__file__, "migrations"),
     audit_labels={
         "alerts.subscriber_created": _l("Citizen alerts: resident subscribed"),
         "alerts.subscriber_confirmed": _l("Citizen alerts: resident's address confirmed"),

@@ -6,7 +6,7 @@ GeoJSON, EDIGEO, any OGR file; vintages and report), ``spatial`` (bbox / point /
 """
 from flask_babel import lazy_gettext as _l
 
-from portal.registry import NavEntry, ServiceDescriptor
+from portal.registry import NavEntry, ServiceDescriptor, service_folder
 
 import datetime as _dt
 
@@ -52,4 +52,5 @@ service = ServiceDescriptor(
     beat_schedule={"cadastre-requeue-imports": {"task": "cadastre.requeue_imports",
                                                 "schedule": _dt.timedelta(minutes=5)}},
     models=("services.cadastre.models",),
+    migrations=service_folder(__file__, "migrations"),
 )

@@ -8,7 +8,7 @@ import datetime as _dt
 
 from flask_babel import lazy_gettext as _l
 
-from portal.registry import NavEntry, ServiceDescriptor
+from portal.registry import NavEntry, ServiceDescriptor, service_folder
 
 from .cli import cli
 from .home import home_panel
@@ -36,6 +36,7 @@ service = ServiceDescriptor(
     beat_schedule={"electoral-requeue-prints": {"task": "electoral.requeue_prints",
                                                 "schedule": _dt.timedelta(minutes=5)}},
     models=("services.electoral.models",),
+    migrations=service_folder(__file__, "migrations"),
     collectivity_kinds=("commune",),
     home_panel=home_panel,
 )

@@ -16,7 +16,7 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 
-from portal.registry import NavEntry, ServiceDescriptor
+from portal.registry import NavEntry, ServiceDescriptor, service_folder
 
 from .api import api_bp
 from .cli import cli
@@ -46,4 +46,5 @@ service = ServiceDescriptor(
     # consultations close themselves at their deadline even when nobody opens a page (the pages close them too)
     beat_schedule={"tenders-close-expired": {"task": "tenders.close_expired", "schedule": dt.timedelta(minutes=5)}},
     models=("services.tenders.models",),
+    migrations=service_folder(__file__, "migrations"),
 )

@@ -101,15 +101,37 @@ def browser(_chromium_available):
         b.close()
 
 
+@pytest.fixture(scope="session")
+def basemap_tile():
+    """A plain 256×256 PNG served for every tile of the maps' base layer (``MAP_BASEMAP_URL``): the tests load
+    nothing from outside, and the maps still show a base layer. ``basemap_tile.requests`` counts the tiles asked."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (256, 256), (236, 233, 226)).save(buf, "PNG")
+    return SimpleNamespace(png=buf.getvalue(), requests=[])
+
+
 @pytest.fixture
-def new_page(browser, live_server):
+def new_page(browser, live_server, app, basemap_tile):
     """``new_page()`` → a page in a fresh browser context (its own cookies): one per person in a test."""
+    from portal.maps import basemap_origin
+
     contexts = []
+    origin = basemap_origin(app.config)
+
+    def _tile(route):
+        basemap_tile.requests.append(route.request.url)
+        route.fulfill(status=200, content_type="image/png", body=basemap_tile.png)
 
     def _new(viewport=None):
         ctx = browser.new_context(base_url=live_server.url, viewport=viewport or VIEWPORT, locale="fr-FR",
                                   timezone_id="Europe/Paris")
         ctx.set_default_timeout(10_000)
+        if origin:
+            ctx.route(f"{origin}/**", _tile)
         contexts.append(ctx)
         return ctx.new_page()
 

@@ -61,11 +61,21 @@ def check(step):
 
 
 with app.app_context():
+    import os
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+
     config = current_app.extensions["migrate"].migrate.get_config()
+    script = ScriptDirectory.from_config(config)
+    result["heads"] = sorted(script.get_heads())
+    result["files"] = {rev.revision: os.path.relpath(rev.path) for rev in script.walk_revisions()}
+    result["services"] = current_app.extensions["service_registry"].slugs()
     result["dialect"] = db.engine.dialect.name
     result["before"] = tables()
     command.upgrade(config, "heads")  # services may add branches of their own
     result["after_upgrade"] = tables()
+    with db.engine.connect() as conn:
+        result["stamped"] = sorted(r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version")))
     check("check after upgrade head")
     command.downgrade(config, "base")
     db.engine.dispose()
@@ -96,6 +106,16 @@ def _assert_round_trip(result: dict, dialect: str):
     from portal.extensions import db
 
     assert result["dialect"] == dialect
+    assert len(result["heads"]) == 1, (
+        f"the migrations have {len(result['heads'])} heads {result['heads']}: add a merge revision "
+        "(flask --app app db merge heads -m '…') in migrations/versions")
+    assert result["stamped"] == result["heads"], "a fresh database did not upgrade to the one head"
+    for revision, path in result["files"].items():  # each service's revisions live in its own folder
+        slug = revision.split("_")[0]
+        if slug in result["services"]:
+            assert path.startswith(f"services/{slug}/migrations/"), (revision, path)
+        else:
+            assert path.startswith("migrations/versions/"), (revision, path)
     assert result["before"] == [], "the database was not empty"
     expected = sorted(set(db.metadata.tables) | {"alembic_version"})
     assert result["after_upgrade"] == expected, "upgrade heads did not create exactly the models' tables"

@@ -83,13 +83,13 @@
 
 /* Zone map: the commune's outline, the located subscribers, and a polygon drawn by clicks. The polygon goes into the
    hidden "zone" field as GeoJSON (WGS84, [lon, lat]). */
-(function () {
+document.addEventListener("portal:map", function (event) {
   "use strict";
-  var el = document.getElementById("zone-map");
+  var el = event.target;
   var input = document.getElementById("zone");
-  if (!el || !input || !window.L || !window.fetch) { return; }
+  if (el.id !== "zone-map" || !input || !window.fetch) { return; }
   var L = window.L;
-  var map = L.map(el, { attributionControl: false, zoomSnap: 0.25 });
+  var map = event.detail.map; /* built by portal/static/js/maps.js: base layer, attribution, scale */
   window.alertsZoneMap = map; /* for the browser tests */
   var vertices = [], polygon = null, markers = L.layerGroup(), points = [];
   var count = document.getElementById("zone-count");
@@ -129,7 +129,7 @@
     } catch (e) { vertices = []; }
   }
 
-  fetch(el.getAttribute("data-map-url"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+  fetch(event.detail.config.data.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
     .then(function (r) { return r.json(); })
     .then(function (data) {
       /* The view first, the layers after: vector layers need a map that has a view. */
@@ -149,4 +149,4 @@
   map.on("click", function (e) { vertices.push(e.latlng); redraw(); });
   var clear = document.getElementById("zone-clear");
   if (clear) { clear.addEventListener("click", function () { vertices = []; redraw(); }); }
-}());
+});
