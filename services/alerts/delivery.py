@@ -41,7 +41,7 @@ from portal.mail import PermanentMailError, TemporaryMailError, _send_smtp, _wri
 from portal.models import Collectivity
 from portal.typography import de
 
-from .settings import setting
+from portal.settings import setting
 from . import sms as smsmod
 from .models import SHORT_LENGTH, Alert, AlertList, Delivery, Subscriber, Subscription, utcnow
 from .receipts import MAILIN_PREFIX

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from portal.extensions import db
 from portal.outbox import enqueue_after_commit
 
-from .settings import setting
+from portal.settings import setting
 from .models import Subscriber, SubscriberLocation, utcnow
 
 log = logging.getLogger("services.alerts.geocode")
@@ -37,7 +37,7 @@ class GeocoderUnavailable(Exception):
 
 
 def search(address: str, insee: str) -> dict | None:
-    url = setting("ALERTS_GEOCODER_URL", DEFAULT_URL)
+    url = setting("ALERTS_GEOCODER_URL")
     if not url:
         return None
     query = urllib.parse.urlencode({"q": address, "citycode": insee, "limit": 1})

@@ -15,7 +15,7 @@ from portal.tenancy import territory_scope
 from .labels import reason_label
 from .models import (Alert, AlertList, Delivery, SmsQuota, Subscriber, SubscriberLocation, Subscription,
                      utcnow)
-from .settings import setting
+from portal.settings import setting
 
 
 def list_counts() -> dict[int, dict[str, int]]:

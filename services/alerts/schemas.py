@@ -9,7 +9,7 @@ import jsonschema
 from flask_babel import gettext as _
 
 from . import sms as smsmod
-from .settings import setting
+from portal.settings import setting
 
 # Metropolitan France and the overseas départements (Guadeloupe, Martinique, Guyane, La Réunion, Mayotte):
 # phonenumbers region codes. ALERTS_SMS_COUNTRIES replaces the list ("FR,GP,MQ,GF,RE,YT,BE").
@@ -30,9 +30,7 @@ def email_address(raw: str) -> str:
 
 
 def sms_countries() -> tuple[str, ...]:
-    raw = setting("ALERTS_SMS_COUNTRIES")
-    if raw in (None, ""):
-        return DEFAULT_SMS_COUNTRIES
+    raw = setting("ALERTS_SMS_COUNTRIES") or ",".join(DEFAULT_SMS_COUNTRIES)
     return tuple(c.strip().upper() for c in str(raw).split(",") if c.strip())
 
 

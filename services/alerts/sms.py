@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from .settings import setting
+from portal.settings import setting
 
 log = logging.getLogger("services.alerts.sms")
 

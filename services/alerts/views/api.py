@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
-from portal.api import register_paths
 from portal.extensions import db
 from portal.responses import json_error
 
@@ -20,9 +19,6 @@ from ..models import Alert
 
 api = Blueprint("alerts_api", __name__)
 api.before_request(access.only_communes)
-
-register_paths(schemas.OPENAPI_PATHS)
-
 
 def _iso(value) -> str | None:
     return value.isoformat() + "Z" if value else None

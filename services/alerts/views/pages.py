@@ -27,7 +27,7 @@ from ..delivery import commune_name, recipients, sms_text
 from ..forms import CHANNEL_LABELS, SEVERITY_LABELS, CancelForm, ComposeForm, ListForm
 from ..labels import reason_label, status_label
 from ..models import Alert, AlertList, Subscriber, utcnow
-from ..settings import setting
+from portal.settings import setting
 
 SERVICE_ROOT = Path(__file__).resolve().parent.parent
 

@@ -35,7 +35,7 @@ from ..delivery import code_hash, public_url
 from ..forms import CodeForm, ConfirmForm, ManageForm, SubscribeForm
 from ..geocode import request_geocoding
 from ..models import Alert, AlertList, Subscriber, Subscription, utcnow
-from ..settings import setting
+from portal.settings import setting
 
 log = logging.getLogger("services.alerts.public")
 
