@@ -14,7 +14,7 @@ from portal.typography import de
 
 from .. import access, operations, queries, schemas
 from .. import sms as smsmod
-from ..delivery import commune_name, sms_text
+from ..messages import commune_name, sms_text
 from ..forms import IndividualForm
 from ..models import Alert
 from .pages import bp, sms_price

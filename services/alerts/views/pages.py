@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -23,7 +23,8 @@ from portal import audit
 
 from .. import access, operations, queries
 from .. import sms as smsmod
-from ..delivery import commune_name, recipients, sms_text
+from ..delivery import recipients
+from ..messages import commune_name, sms_text
 from ..forms import CHANNEL_LABELS, SEVERITY_LABELS, CancelForm, ComposeForm, ListForm
 from ..labels import reason_label, status_label
 from ..models import Alert, AlertList, Subscriber, utcnow

@@ -27,11 +27,12 @@ from portal.models import Collectivity
 from portal.tenancy import territory_scope
 from portal.typography import de
 
-from .. import access, operations, queries, receipts
+from .. import operations, queries, receipts
 from .. import cap as capmod
 from .. import sms as smsmod
 from ..access import public_commune, subscriber_or_404
-from ..delivery import code_hash, public_url
+from ..delivery import code_hash
+from ..messages import public_url
 from ..forms import CodeForm, ConfirmForm, ManageForm, SubscribeForm
 from ..geocode import request_geocoding
 from ..models import Alert, AlertList, Subscriber, Subscription, utcnow

@@ -52,7 +52,7 @@ def test_the_french_stop_mention_keeps_a_plain_sms_in_gsm_7(app):
     """The catalog's French puts a no-break space before « : »; the SMS must not turn UCS-2 because of it."""
     from flask_babel import force_locale
 
-    from services.alerts.delivery import sms_text
+    from services.alerts.messages import sms_text
     from services.alerts.models import Alert
 
     with app.test_request_context(), force_locale("fr"):
