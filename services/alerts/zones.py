@@ -1,6 +1,10 @@
 """Alerts to part of a commune: whether a subscriber lives in a zone drawn on the map (their geocoded address
-inside the polygon) or in chosen streets."""
+inside the polygon) or in chosen streets, and the zone a compose form describes."""
 from __future__ import annotations
+
+import json
+
+from flask_babel import gettext as _
 
 from portal.models import fold
 
@@ -34,3 +38,26 @@ def zone_shape(zone: dict | None):
     from shapely.geometry import shape
 
     return shape(zone)
+
+
+def parse_zone(raw: str, streets: list[str]) -> tuple[dict | None, str | None]:
+    """The zone of the form: a drawn polygon (GeoJSON, WGS84) or streets. Returns (zone, French error)."""
+    raw = (raw or "").strip()
+    if raw:
+        try:
+            geom = json.loads(raw)
+            ring = geom["coordinates"][0]
+            ok = (geom.get("type") == "Polygon" and len(ring) >= 4
+                  and all(len(p) == 2 and -180 <= float(p[0]) <= 180 and -90 <= float(p[1]) <= 90 for p in ring))
+        except (ValueError, KeyError, TypeError, IndexError):
+            ok = False
+        if not ok:
+            return None, _("The zone drawn on the map is not a closed area: draw at least three points.")
+        from shapely.geometry import shape
+
+        if not shape(geom).is_valid:
+            return None, _("The zone drawn on the map crosses itself: draw it again.")
+        return {"type": "Polygon", "coordinates": [[[float(x), float(y)] for x, y in ring]]}, None
+    if streets:
+        return {"type": "streets", "streets": list(streets)}, None
+    return None, None

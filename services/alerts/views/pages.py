@@ -24,6 +24,7 @@ from portal import audit
 from .. import access, operations, queries
 from .. import sms as smsmod
 from ..delivery import recipients
+from ..zones import parse_zone
 from ..messages import commune_name, sms_text
 from ..forms import CHANNEL_LABELS, SEVERITY_LABELS, CancelForm, ComposeForm, ListForm
 from ..labels import reason_label, status_label
@@ -90,29 +91,6 @@ def add_default_lists():
     db.session.commit()
     flash(_("%(n)d lists added.", n=added), "success")
     return redirect(url_for(".index"))
-
-
-def parse_zone(raw: str, streets: list[str]) -> tuple[dict | None, str | None]:
-    """The zone of the form: a drawn polygon (GeoJSON, WGS84) or streets. Returns (zone, French error)."""
-    raw = (raw or "").strip()
-    if raw:
-        try:
-            geom = json.loads(raw)
-            ring = geom["coordinates"][0]
-            ok = (geom.get("type") == "Polygon" and len(ring) >= 4
-                  and all(len(p) == 2 and -180 <= float(p[0]) <= 180 and -90 <= float(p[1]) <= 90 for p in ring))
-        except (ValueError, KeyError, TypeError, IndexError):
-            ok = False
-        if not ok:
-            return None, _("The zone drawn on the map is not a closed area: draw at least three points.")
-        from shapely.geometry import shape
-
-        if not shape(geom).is_valid:
-            return None, _("The zone drawn on the map crosses itself: draw it again.")
-        return {"type": "Polygon", "coordinates": [[[float(x), float(y)] for x, y in ring]]}, None
-    if streets:
-        return {"type": "streets", "streets": list(streets)}, None
-    return None, None
 
 
 def _local_to_utc(value: dt.datetime) -> dt.datetime:
