@@ -33,8 +33,9 @@
         .replace(/[\u00a0\u202f]/g, " "); /* as the server sends it: GSM 03.38 has no no-break space */
       var r = count(text);
       var max = parseInt(body.getAttribute("data-max-segments"), 10);
-      var msg = fill(out.getAttribute(r.gsm ? "data-label-gsm" : "data-label-ucs"),
-        { chars: r.units, segments: r.segments, chars_list: r.nonGsm.join(" ") });
+      var label = (r.gsm ? "data-label-gsm" : "data-label-ucs") + (r.segments < 2 ? "-one" : "");
+      var msg = fill(out.getAttribute(label), { chars: r.units.toLocaleString("fr-FR"), segments: r.segments,
+        chars_list: r.nonGsm.join(" ") });
       if (r.segments > max) { msg += " " + fill(out.getAttribute("data-label-over"), { max: max }); }
       out.textContent = msg;
       out.classList.toggle("error-text", r.segments > max);
