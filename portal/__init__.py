@@ -11,6 +11,8 @@ from sqlalchemy import text
 from .config import load_config
 from .extensions import babel, csrf, db, login_manager, migrate
 
+log = logging.getLogger(__name__)
+
 
 def _select_locale() -> str:
     langs = ["fr", "en"]
@@ -27,46 +29,81 @@ def _select_locale() -> str:
 
 
 def create_app(overrides: dict | None = None) -> Flask:
+    """The portal with its services, in named steps (each below)."""
+    app = _make_flask(overrides)
+    _configure_logging()
+    _init_database(app)
+    _init_extensions(app)
+    registry = _init_registry(app, overrides)
+    _init_background_work(app)
+    _register_blueprints(app, registry)
+    _register_healthz(app)
+    _register_errors(app)
+    _register_templates(app, registry)
+    return app
+
+
+def _make_flask(overrides: dict | None) -> Flask:
+    """The Flask object with its configuration, behind the configured number of trusted proxies, with the one
+    integer converter of every route (ids beyond the database's integers are unknown pages, not errors)."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from .urls import DatabaseIdConverter
+
     config = load_config()
     if overrides:
         config.update(overrides)
     app = Flask(__name__, instance_path=config["INSTANCE_PATH"], instance_relative_config=False)
     app.config.update(config)
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops > 0:  # X-Forwarded-For/-Proto/-Host/-Port of that many proxies (README, "Reverse proxy")
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    app.url_map.converters["int"] = DatabaseIdConverter
+    return app
 
+
+def _configure_logging() -> None:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     for noisy in ("weasyprint", "fontTools"):  # page-by-page progress of every PDF
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    db.init_app(app)
+
+def _init_database(app: Flask) -> None:
+    """SQLAlchemy, the pool's liveness check, read-only commits, migrations and the territory choke point."""
+    from . import models  # noqa: F401 - register models
+    from . import tenancy
     from .dbpool import install_idle_ping, install_read_only_commit
 
+    db.init_app(app)
     with app.app_context():
         if not app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping"):
             install_idle_ping(db.engine, app.config["DB_PING_AFTER_IDLE"])
         install_read_only_commit(app, db)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
                      render_as_batch=True, compare_type=True)
+    tenancy.install()
+
+
+def _init_extensions(app: Flask) -> None:
+    """CSRF, translations, sign-in, and the per-request context (before the service gate, which reads it)."""
+    from .context import init_context
+
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations")
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "basic"
+    init_context(app)
 
-    from . import models  # noqa: F401 - register models
-    from . import tenancy
 
-    tenancy.install()
-
-    from .context import init_context
-
-    init_context(app)  # before the service gate, which reads the context it sets
-
+def _init_registry(app: Flask, overrides: dict | None):
+    """This app's own services (portal.registry.registry is a proxy to it), their settings and catalogs."""
     from .registry import Registry
 
-    registry = Registry()  # this app's own services (portal.registry.registry is a proxy to it)
+    registry = Registry()
     registry.init_app(app)
     # Services' settings come from the environment too: every variable named after a service slug
     # (CADASTRE_BASEMAP_URL, ALERTS_WEBHOOK_SECRET, …) is copied into the configuration, as a string.
@@ -81,21 +118,28 @@ def create_app(overrides: dict | None = None) -> Flask:
             folder = os.path.join(bp.root_path, "translations") if bp is not None else None
             if folder and os.path.isdir(folder) and folder not in babel_cfg.translation_directories:
                 babel_cfg.translation_directories.append(folder)
+    return registry
 
+
+def _init_background_work(app: Flask) -> None:
+    """Celery, the e-mail outbox, the rate limits of public forms, response headers, the CLI."""
+    from .cli import register_cli
+    from .security import init_headers
     from .tasks import init_celery
 
     init_celery(app)
-    from . import mail  # noqa: F401 - registers the outbox listeners and tasks
-
-    from .security import init_headers
+    from . import mail  # noqa: F401 - registers the outbox listeners and tasks (once Celery is set up)
 
     init_headers(app)
+    register_cli(app)
 
+
+def _register_blueprints(app: Flask, registry) -> None:
+    from .admin import bp as admin_bp
+    from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .home import bp as home_bp
     from .mairie import bp as mairie_bp
-    from .admin import bp as admin_bp
-    from .api import bp as api_bp
     from .support import bp as support_bp
 
     for bp in (auth_bp, home_bp, mairie_bp, admin_bp, api_bp, support_bp):
@@ -109,39 +153,40 @@ def create_app(overrides: dict | None = None) -> Flask:
     def _csrf_for_session_api_calls():
         # JSON APIs are exempt from the form CSRF check for token clients; a browser session calling an unsafe
         # method must still send the CSRF token (X-CSRFToken header).
-        from flask import g as _g
-
         from .context import is_api_path
 
         if request.method not in ("GET", "HEAD", "OPTIONS") and is_api_path(request.path) \
-                and not _g.get("api_token_auth") and current_user.is_authenticated:
+                and not g.get("api_token_auth") and current_user.is_authenticated:
             csrf.protect()
 
-    from .cli import register_cli
 
-    register_cli(app)
+def _register_healthz(app: Flask) -> None:
+    from .dbpool import is_disconnect
 
     @app.get("/healthz")
     def healthz():
-        try:
-            db.session.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001
-            app.logger.exception("health check: database unreachable")
-            db.session.rollback()
-            return jsonify(status="error", database="unreachable"), 503
-        return jsonify(status="ok", database="ok")
+        for attempt in (1, 2):  # a connection the server dropped (restart) is replaced, then asked again
+            try:
+                db.session.execute(text("SELECT 1"))
+                return jsonify(status="ok", database="ok")
+            except Exception as exc:  # noqa: BLE001
+                db.session.rollback()
+                if attempt == 1 and is_disconnect(exc):
+                    continue
+                app.logger.exception("health check: database unreachable")
+        return jsonify(status="error", database="unreachable"), 503
 
-    _register_errors(app)
 
+def _register_templates(app: Flask, registry) -> None:
+    """Jinja filters and globals, and what every page is given."""
     from . import typography
-
-    typography.register(app)
     from . import maps
 
     maps.register(app)
 
     from .audit import ACTION_LABELS, action_label, actor_label, detail_label, detail_value
 
+    typography.register(app)
     app.jinja_env.filters["audit_action"] = action_label
     app.jinja_env.filters["audit_actor"] = actor_label
     app.jinja_env.filters["audit_detail"] = detail_label
@@ -171,38 +216,69 @@ def create_app(overrides: dict | None = None) -> Flask:
             "current_locale": _select_locale() if request else "fr",
         }
 
-    return app
+
+def error_response(code: int, message=None, headers=None):
+    """The error page, or ``{"error": …}`` on the JSON APIs (portal/responses.json_error), with ``headers``."""
+    from .context import is_api_path
+    from .responses import json_error
+
+    if is_api_path(request.path):
+        resp, status = json_error(code, message or _status_name(code), status=code)
+    else:
+        resp, status = render_template("errors/http.html", code=code, message=message), code
+    from flask import make_response
+
+    resp = make_response(resp, status)
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def _status_name(code: int) -> str:
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    return HTTP_STATUS_CODES.get(code, "Error")
 
 
 def _register_errors(app: Flask) -> None:
+    from flask_babel import gettext as _
+    from sqlalchemy.exc import DBAPIError
     from werkzeug.exceptions import HTTPException
 
+    from .dbpool import is_disconnect
     from .tenancy import TerritoryViolation
-
-    from .context import is_api_path
-
-    def _wants_json() -> bool:
-        return is_api_path(request.path)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        if _wants_json():
-            return jsonify(error=exc.name, status=exc.code), exc.code
-        return render_template("errors/http.html", code=exc.code), exc.code
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}  # Allow on 405, …
+        return error_response(exc.code, getattr(exc, "portal_message", None), headers)
 
     @app.errorhandler(TerritoryViolation)
     def _territory(exc):
         app.logger.warning("refused write outside territory: %s", exc)
         db.session.rollback()
-        if _wants_json():
-            return jsonify(error="Forbidden", status=403), 403
-        return render_template("errors/http.html", code=403), 403
+        return error_response(403)
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc):
+        db.session.rollback()
+        if not is_disconnect(exc):
+            return _unexpected(exc)
+        # The server dropped the connection (restart): the pool has replaced it and every older one. A request
+        # that only reads is run once more on a fresh connection; any other is answered 503, nothing half-done.
+        if request.method in ("GET", "HEAD") and not g.get("database_retried"):
+            app.logger.warning("database connection lost on %s %s: retried once", request.method, request.path)
+            g.database_retried = True
+            try:
+                return app.preprocess_request() or app.dispatch_request()
+            except Exception as again:  # noqa: BLE001 - handled as the first attempt would have been
+                return app.handle_user_exception(again)
+        app.logger.warning("database connection lost on %s %s: answered 503", request.method, request.path)
+        return error_response(503, _("The service is briefly unavailable. Try again in a moment."),
+                              {"Retry-After": "1"})
 
     @app.errorhandler(Exception)
     def _unexpected(exc):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
-        if _wants_json():
-            return jsonify(error="Internal Server Error", status=500), 500
-        return render_template("errors/http.html", code=500), 500
-
+        return error_response(500)

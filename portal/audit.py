@@ -137,7 +137,7 @@ def record(action: str, *, target=None, target_type: str = "", target_id: str | 
         ip=(request.remote_addr or "") if has_request_context() else "",
     )
     db.session.add(ev)
-    log.info("audit %s by %s on %s:%s", action, ev.actor, target_type, target_id)
+    log.info("audit %s by user %s on %s:%s", action, ev.user_id or "system", target_type, target_id)
     return ev
 
 

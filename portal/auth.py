@@ -15,7 +15,7 @@ from .extensions import db
 from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, SetPasswordForm
 from .mail import queue_email
 from .models import User, utcnow
-from .security import (THROTTLE_MAX_FAILURES, check_password, find_one_time_token, hash_password,
+from .security import (THROTTLE_MAX_FAILURES, address_max_failures, check_password, find_one_time_token, hash_password,
                        is_throttled, issue_one_time_token, password_problems, recent_failures, record_attempt)
 from .urls import absolute_url
 
@@ -59,7 +59,7 @@ def login():
             return redirect(_safe_next(form.next.data) or url_for("home.index"))
         record_attempt(email, ip, False)
         by_email, by_ip = recent_failures(email, ip)
-        if by_email == THROTTLE_MAX_FAILURES or by_ip == THROTTLE_MAX_FAILURES:
+        if by_email == THROTTLE_MAX_FAILURES or by_ip == address_max_failures():
             audit.record("auth.locked", target_type="User", target_id=user.id if user else "", user=user,
                          email=email, failures_for_email=by_email, failures_from_address=by_ip)
         db.session.commit()

@@ -56,6 +56,10 @@ def load_config() -> dict:
         "DB_PING_AFTER_IDLE": float(os.environ.get("DB_PING_AFTER_IDLE", "10")),
         # Life in seconds of the signed grants a page gives its map tiles (portal/grants.py).
         "GRANT_MAX_AGE": int(os.environ.get("GRANT_MAX_AGE", "600")),
+        # Sign-in behind a reverse proxy: how many proxies in front set X-Forwarded-For/-Proto (0: none trusted).
+        "TRUSTED_PROXY_HOPS": int(os.environ.get("TRUSTED_PROXY_HOPS", "0")),
+        # Failed sign-ins from one address (any account) within 15 minutes before it is blocked; one account: 5.
+        "SIGNIN_ADDRESS_MAX_FAILURES": int(os.environ.get("SIGNIN_ADDRESS_MAX_FAILURES", "50")),
         "REDIS_URL": redis_url,
         "CELERY_EAGER": _bool("CELERY_EAGER", not redis_url),
         "BASE_URL": base_url,

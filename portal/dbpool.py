@@ -78,6 +78,8 @@ def install_read_only_commit(app, db) -> None:
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _transaction_over(conn):
+        if conn.invalidated:  # the server dropped it: its info goes with it (reading it would raise)
+            return
         conn.info.pop(_MAY_HAVE_WRITTEN, None)
 
     @app.teardown_appcontext
@@ -98,3 +100,9 @@ def install_read_only_commit(app, db) -> None:
             conn.info.pop(_MAY_HAVE_WRITTEN, None)
         except Exception:  # noqa: BLE001 - the session's rollback follows in any case
             log.exception("could not end a read-only transaction with COMMIT; it is rolled back")
+
+
+def is_disconnect(error: BaseException) -> bool:
+    """Did this error come from a connection the server closed (restart, ``pg_terminate_backend``, network)?
+    SQLAlchemy has then invalidated the connection and every older one of the pool: the next use reconnects."""
+    return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)

@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .extensions import db
+from .logs import redact
 from .models import OutgoingEmail, utcnow
 from .outbox import enqueue_after_commit
 from .tasks import celery_app
@@ -141,14 +142,13 @@ def deliver(email_id: int) -> str:
             else:
                 row.status = "pending"
                 row.next_attempt_at = utcnow() + dt.timedelta(seconds=30 * 2 ** (row.attempts - 1))
-            log.warning("e-mail %s to %s: temporary failure (%s), attempt %s", row.id, row.to_address, exc,
-                        row.attempts)
+            log.warning("e-mail %s: temporary failure (%s), attempt %s", row.id, redact(exc), row.attempts)
         except PermanentMailError as exc:
             row.status, row.last_error = "failed", str(exc)[:2000]
-            log.error("e-mail %s to %s: permanent failure: %s", row.id, row.to_address, exc)
+            log.error("e-mail %s: permanent failure: %s", row.id, redact(exc))
         else:
             row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
-            log.info("e-mail %s sent to %s: %s", row.id, row.to_address, row.subject)
+            log.info("e-mail %s sent", row.id)
         session.commit()
         return row.status
 

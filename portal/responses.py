@@ -72,7 +72,7 @@ def pdf_response(data: bytes, filename: str, *, download: bool = False) -> Respo
         "Content-Disposition": f'{disposition}; filename="{filename}"', "Cache-Control": "no-store"})
 
 
-def json_error(status: int, message, *, reason: str | None = None, **extra) -> tuple[Response, int]:
+def json_error(status: int, message, /, *, reason: str | None = None, **extra) -> tuple[Response, int]:
     """``{"error": message}`` with ``status``; ``message`` is French for the caller, ``reason`` English for logs."""
     if reason:
         log.info("API %s: %s", status, reason)

@@ -161,9 +161,15 @@ def recent_failures(email: str, ip: str) -> tuple[int, int]:
     return by_email or 0, by_ip or 0
 
 
+def address_max_failures() -> int:
+    """Failures from one address before it is blocked: far more than an account's, since behind a reverse proxy
+    or a mairie's shared internet access many people come from the same address (``SIGNIN_ADDRESS_MAX_FAILURES``)."""
+    return int(current_app.config.get("SIGNIN_ADDRESS_MAX_FAILURES") or 50)
+
+
 def is_throttled(email: str, ip: str) -> bool:
     by_email, by_ip = recent_failures(email, ip)
-    return by_email >= THROTTLE_MAX_FAILURES or by_ip >= THROTTLE_MAX_FAILURES
+    return by_email >= THROTTLE_MAX_FAILURES or by_ip >= address_max_failures()
 
 
 def record_attempt(email: str, ip: str, success: bool) -> None:
@@ -186,6 +192,20 @@ CSP = (
 )
 
 
+def _shows_personal_data(resp) -> bool:
+    """Answers nobody may keep in a cache (browser, proxy): every page or API answer given to someone signed in
+    (service pages, the department's pages, the API), unless the view set its own caching (map tiles, static
+    files)."""
+    from flask import request
+    from flask_login import current_user
+
+    from .context import is_api_path
+
+    if request.endpoint == "static" or "Cache-Control" in resp.headers:
+        return False
+    return current_user.is_authenticated or is_api_path(request.path)
+
+
 def init_headers(app: Flask) -> None:
     from .maps import basemap_origin
 
@@ -199,6 +219,8 @@ def init_headers(app: Flask) -> None:
         resp.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
+        if _shows_personal_data(resp):
+            resp.headers["Cache-Control"] = "no-store"
         if not current_app.debug and current_app.config.get("SESSION_COOKIE_SECURE"):
             resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return resp

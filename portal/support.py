@@ -94,7 +94,28 @@ def apply(user: User) -> bool:
         audit.record("support.page", target=sup, collectivity=sup.collectivity, path=request.path,
                      method=request.method if request.method != "GET" else None)
         db.session.commit()  # before the request's own transaction: the record stays even if the view fails
+    _refuse_writes()
     return True
+
+
+# What an agent in support mode may still send: leave it, sign out, and the forms that only read (search boxes
+# sent with POST have none in the portal today).
+WRITES_ALLOWED = {"support.leave", "auth.logout"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _refuse_writes() -> None:
+    """Support mode is read-only, enforced here once for every route of the portal and its services: any other
+    method than GET/HEAD/OPTIONS is refused (403) with a French message, whatever the view's permission check."""
+    if request.method in SAFE_METHODS or request.endpoint in WRITES_ALLOWED:
+        return
+    from werkzeug.exceptions import Forbidden
+
+    log.info("support mode: %s %s refused (read-only)", request.method, request.path)
+    refusal = Forbidden()
+    refusal.portal_message = _("Support mode is read-only: nothing can be changed. Leave it to act for the "
+                               "department.")
+    raise refusal
 
 
 @bp.post("/ouvrir/<int:collectivity_id>")
@@ -113,7 +134,8 @@ def start(collectivity_id: int):
         for errors in form.errors.values():
             for e in errors:
                 flash(str(e), "error")
-        log.info("support mode refused for %s on collectivity %s: %s", current_user.email, coll.id, form.errors)
+        log.info("support mode refused for user %s on collectivity %s: %s", current_user.id, coll.id,
+                 sorted(form.errors))
         return redirect(url_for("admin.collectivity", collectivity_id=coll.id) + "#support")
     now = utcnow()
     sup = SupportSession(user_id=current_user.id, collectivity_id=coll.id, reason=form.reason.data.strip(),
@@ -125,7 +147,8 @@ def start(collectivity_id: int):
     _tell_the_mayors(coll, sup)
     db.session.commit()
     session[SESSION_KEY] = sup.id
-    log.info("support mode opened by %s on %s (%s min)", current_user.email, coll.name, form.duration.data)
+    log.info("support mode opened by user %s on collectivity %s (%s min)", current_user.id, coll.id,
+             form.duration.data)
     flash(_("Support mode on %(name)s: what you see is recorded in its audit log.", name=coll.name), "warning")
     return redirect(url_for("home.index"))
 

@@ -69,6 +69,8 @@ def requeue_stale(model, task, older_than: dt.timedelta, now: dt.datetime | None
     now = now or utcnow()
     ids = list(db.session.scalars(select(model.id).where(model.status == "queued",
                                                          model.created_at < now - older_than)))
+    from .outbox import hand_off
+
     for job_id in ids:
-        task.apply_async(args=[job_id])
+        hand_off(task, [job_id])
     return len(ids)

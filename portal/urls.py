@@ -11,6 +11,9 @@ from __future__ import annotations
 from urllib.parse import quote, urlsplit
 
 from flask import current_app, has_request_context, request
+from werkzeug.routing import IntegerConverter
+
+DATABASE_INT_MAX = 2**31 - 1  # PostgreSQL ``integer`` (every id of the schema)
 
 
 def base_url() -> str:
@@ -37,3 +40,13 @@ def absolute_url(endpoint: str, **values) -> str:
 def absolute(path: str) -> str:
     """A path of the portal (``/p/…``) as an absolute URL under ``BASE_URL``."""
     return base_url() + "/" + path.lstrip("/")
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:…>`` of every route: a non-negative integer the database's ``integer`` columns can hold. A larger one
+    (``/p/tenders/2147483648``) matches no route — 404 — instead of an overflow error from PostgreSQL (≥ 2³¹) or
+    SQLite (≥ 2⁶³)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = DATABASE_INT_MAX,
+                 signed: bool = False) -> None:  # noqa: A002 - werkzeug's argument names
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

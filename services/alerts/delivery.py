@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
+from portal.logs import redact
 from portal.mail import PermanentMailError, TemporaryMailError, _send_smtp, _write_file
 from portal.models import Collectivity
 from portal.outbox import enqueue_after_commit
@@ -244,7 +245,7 @@ def _deliver_claimed(session: Session, claimed: list[int], cfg, smtp_send, smtp,
                         d.status, d.failure_reason = "failed", "send_error"
                         d.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                         session.commit()
-                        log.exception("alert %s: delivery %s failed on an unexpected error", alert.id, r.id)
+                        log.error("alert %s: delivery %s failed on an unexpected error: %s", alert.id, r.id, redact(exc))
                         out[r.id] = d.status
                         continue
                     out[r.id] = "delivered"
@@ -298,13 +299,13 @@ def _send_one(session: Session, d: Delivery, alert: Alert, sub: Subscriber | Non
                 d.billed_segments = (d.billed_segments or 0) + count.segments
                 d.status = "sent"
         d.sent_at, d.last_error, d.failure_reason = utcnow(), "", ""
-        log.info("alert %s: %s to %s %s", alert.id, d.channel, d.address, d.status)
+        log.info("alert %s: delivery %s (%s) %s", alert.id, d.id, d.channel, d.status)
     except (TemporaryMailError, smsmod.TemporarySmsError, PermanentMailError, smsmod.PermanentSmsError) as exc:
         _record_error(session, d, alert, exc)
     except Exception as exc:  # noqa: BLE001 - one bad row must never stop the outbox: it fails, the others go on
         d.status, d.failure_reason = "failed", "send_error"
         d.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        log.exception("alert %s: delivery %s failed on an unexpected error", alert.id, d.id)
+        log.error("alert %s: delivery %s failed on an unexpected error: %s", alert.id, d.id, redact(exc))
 
 
 def _mailable(address: str) -> bool:
@@ -327,17 +328,17 @@ def _record_error(session: Session, d: Delivery, alert: Alert, exc: Exception) -
         else:
             d.status, d.failure_reason = "pending", "temporary"
             d.next_attempt_at = utcnow() + backoff(d.attempts)
-        log.warning("alert %s: %s to %s: temporary failure (%s), attempt %s", alert.id, d.channel, d.address,
-                    exc, d.attempts)
+        log.warning("alert %s: delivery %s (%s): temporary failure (%s), attempt %s", alert.id, d.id, d.channel,
+                    redact(exc), d.attempts)
     elif isinstance(exc, PermanentMailError):
         d.status, d.failure_reason, d.last_error = "failed", "address_refused", str(exc)[:2000]
         _mark_invalid(session, d, "address_refused")
-        log.error("alert %s: e-mail to %s refused for good: %s", alert.id, d.address, exc)
+        log.error("alert %s: delivery %s (e-mail) refused for good: %s", alert.id, d.id, redact(exc))
     else:
         d.status, d.failure_reason, d.last_error = "failed", exc.reason, str(exc)[:2000]
         if exc.reason == "invalid_number":
             _mark_invalid(session, d, "invalid_number")
-        log.error("alert %s: SMS to %s refused for good: %s", alert.id, d.address, exc)
+        log.error("alert %s: delivery %s (SMS) refused for good: %s", alert.id, d.id, redact(exc))
 
 
 def flush(now: dt.datetime | None = None) -> dict[str, int]:

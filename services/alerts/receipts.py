@@ -235,7 +235,7 @@ def apply_event(session: Session, ev: ProviderEvent) -> bool:
             if not ev.address:
                 return False
             n = stop_number(session, ev.address, ev.provider)
-            log.info("STOP from %s (%s): %s subscription(s) ended", ev.address, ev.provider, n)
+            log.info("STOP by SMS (%s): %s subscription(s) ended", ev.provider, n)
             return True
         # an e-mail "unsubscribed" event: the resident used the provider's own link
         d = _find_delivery(session, ev)

@@ -133,10 +133,9 @@ def _start(kind: str, commune: str, vintage: str | None, storages) -> ImportJob:
     if size <= inline_limit:
         run_import.apply(args=[job_id])  # the same task, run now in this process (own app context and session)
     else:
-        try:
-            run_import.apply_async(args=[job_id])  # eager in the embedded default: runs here after this line
-        except Exception:  # noqa: BLE001 - broker down: the job stays queued; the beat entry queues it again
-            current_app.logger.exception("could not queue cadastre import job %s; it stays queued", job_id)
+        from portal.outbox import hand_off
+
+        hand_off(run_import, [job_id])  # eager in the embedded default; broker down: retried as soon as it answers
     db.session.expire_all()
     return job_id
 

@@ -88,10 +88,9 @@ def enqueue(job_id: int) -> None:
     queued and the beat entry ``electoral-requeue-prints`` queues it again."""
     from .tasks import run_print
 
-    try:
-        run_print.apply_async(args=[job_id])
-    except Exception:  # noqa: BLE001 - the row is the outbox; requeue_stale() retries
-        log.exception("could not queue electoral print job %s; it stays queued", job_id)
+    from portal.outbox import hand_off
+
+    hand_off(run_print, [job_id])  # broker down: handed off again as soon as it answers; requeue_stale() remains
 
 
 def run(job_id: int) -> str:

@@ -171,3 +171,46 @@ def test_two_workers_racing_for_one_row_send_once(app, world, smtp):
         t.join(30)
     assert sorted(results) == ["sent", "skipped"]
     assert [m.subject for m in smtp.messages] == ["Once only"]
+
+
+@redis_only
+def test_a_hand_off_refused_by_a_down_broker_leaves_as_soon_as_it_is_back(app, world, smtp, redis_broker,
+                                                                         celery_worker_on_redis):
+    """The broker is unreachable when the request commits (an unused port stands for Redis stopped): the e-mail's
+    hand-off is kept by the process and leaves within seconds of the broker answering again — not at the next
+    periodic flush or requeue."""
+    from portal import outbox
+    from portal.extensions import db
+    from portal.mail import queue_email
+
+    celery = celery_worker_on_redis.app
+    _switch_broker(celery, f"redis://127.0.0.1:{_closed_port()}/0")
+    try:
+        with app.test_request_context("/mot-de-passe-oublie"):
+            queue_email("maire@ailleville.test.example.org", "Broker back", "reset",
+                        user=SimpleNamespace(full_name="Maire d'Ailleville"), link="http://portal.test/x")
+            db.session.commit()  # the hand-off fails here: logged, kept, not raised
+        assert outbox.pending_hand_offs() == 1
+        time.sleep(2 * outbox.HANDOFF_RETRY_SECONDS)
+        assert smtp.messages == [] and outbox.pending_hand_offs() == 1  # still down: still waiting
+    finally:
+        _switch_broker(celery, REDIS_URL)  # the broker is back
+    assert _wait_for(lambda: len(smtp.messages) == 1, timeout=4 * outbox.HANDOFF_RETRY_SECONDS + 10), \
+        "the e-mail did not leave once the broker was back"
+    assert smtp.messages[0].subject == "Broker back"
+    assert outbox.pending_hand_offs() == 0
+
+
+def _closed_port() -> int:
+    from tests.conftest import free_port
+
+    return free_port()  # bound then released: nothing listens on it
+
+
+def _switch_broker(celery, url: str) -> None:
+    """Point the producers at ``url``, dropping every pooled connection and producer made for the previous one."""
+    celery.conf.update(broker_url=url)
+    if celery._pool is not None:
+        celery._pool.force_close_all()
+    celery._pool = None
+    celery.amqp._producer_pool = None

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.extensions import csrf, db
+from portal.logs import redact
 from portal.mail import queue_email
 from portal.models import Collectivity
 from portal.tenancy import territory_scope
@@ -73,7 +74,7 @@ def _send_code(phone: str, token: str, code: str, commune: str) -> bool:
                        int(setting("ALERTS_SMS_BURST") or 1)).acquire()  # the provider's rate holds for codes too
         provider.send(phone, text, f"code-{token[:16]}", smsmod.segments(text).encoding == "UCS-2")
     except (smsmod.TemporarySmsError, smsmod.PermanentSmsError) as exc:
-        log.error("confirmation code SMS to %s failed: %s", phone, exc)
+        log.error("confirmation code SMS failed: %s", redact(exc))
         return False
     return True
 

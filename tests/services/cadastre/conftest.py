@@ -18,6 +18,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import delete, select, text
 
+from tests.conftest import owner_engine
+
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 EDIGEO = sorted((DATA / "cadastre" / "edigeo" / "25354").glob("*.tar.bz2"))
 ETALAB_91479 = DATA / "cadastre" / "etalab-geojson" / "cadastre-91479-parcelles.json.gz"
@@ -73,7 +75,7 @@ def extra_communes(app, world, password_hash):
     with app.app_context():
         db.session.remove()
         ids = [ns.lux, ns.paray, ns.mont]
-        with db.engine.begin() as conn:
+        with owner_engine(app).begin() as conn:  # every row of those communes, whatever the territory
             for table in reversed(db.metadata.sorted_tables):
                 for fk in table.foreign_keys:
                     if fk.column.table.name == "collectivity" and table.name != "collectivity":

@@ -71,27 +71,14 @@ def test_fast_and_general_geojson_readers_agree(tmp_path):
 
 @pytest.fixture
 def app_role(app):
-    """PostgreSQL: a role like the production one (no superuser, no BYPASSRLS, not the tables' owner)."""
+    """PostgreSQL: the application role the suite connects as (tests/conftest.py): no superuser, no BYPASSRLS, not
+    the tables' owner."""
     from portal.extensions import db
 
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("row-level security exists on PostgreSQL only")
-        with db.engine.begin() as conn:
-            dbname = conn.exec_driver_sql("SELECT current_database()").scalar()
-            conn.exec_driver_sql("DROP OWNED BY cadastre_rls_test" if conn.exec_driver_sql(
-                "SELECT 1 FROM pg_roles WHERE rolname = 'cadastre_rls_test'").scalar() else "SELECT 1")
-            conn.exec_driver_sql("DROP ROLE IF EXISTS cadastre_rls_test")
-            conn.exec_driver_sql("CREATE ROLE cadastre_rls_test NOLOGIN NOSUPERUSER NOBYPASSRLS")
-            conn.exec_driver_sql("GRANT USAGE ON SCHEMA public TO cadastre_rls_test")
-            conn.exec_driver_sql("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
-                                 "TO cadastre_rls_test")
-            conn.exec_driver_sql("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO cadastre_rls_test")
-            conn.exec_driver_sql(f'GRANT TEMPORARY ON DATABASE "{dbname}" TO cadastre_rls_test')
-    yield "cadastre_rls_test"
-    with app.app_context(), db.engine.begin() as conn:
-        conn.exec_driver_sql("DROP OWNED BY cadastre_rls_test")
-        conn.exec_driver_sql("DROP ROLE cadastre_rls_test")
+        return db.engine.url.username
 
 
 def test_import_as_a_non_superuser_role_goes_through_row_level_security(app, extra_communes, app_role):
@@ -100,7 +87,6 @@ def test_import_as_a_non_superuser_role_goes_through_row_level_security(app, ext
     from services.cadastre.importer import import_commune
 
     with app.app_context(), territory_scope({"91479"}):
-        db.session.connection().exec_driver_sql(f"SET LOCAL ROLE {app_role}")
         assert db.session.execute(text("SELECT current_user")).scalar() == app_role
         # The role really is subject to the policies: a direct COPY into the table is refused.
         raw = db.session.connection().connection.driver_connection
@@ -108,7 +94,6 @@ def test_import_as_a_non_superuser_role_goes_through_row_level_security(app, ext
             with cur.copy("COPY cadastre_parcel (idu) FROM STDIN"):
                 pass
         db.session.rollback()
-        db.session.connection().exec_driver_sql(f"SET LOCAL ROLE {app_role}")
         report = import_commune([str(ETALAB_91479)], allowed_communes={"91479"})
         assert report.parcels == 2857
     assert _state(app, "91479") == (2857, 1, 0, 2857)

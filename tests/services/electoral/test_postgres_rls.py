@@ -12,20 +12,13 @@ from tests.conftest import using_postgres
 
 pytestmark = pytest.mark.skipif(not using_postgres(), reason="row-level security needs PostgreSQL (DATABASE_URL)")
 
-ROLE = "extranet_app_test"
-
-
 @pytest.fixture
 def app_role(app):
+    """The application role the suite connects as (tests/conftest.py): not a superuser, owner of nothing."""
     from portal.extensions import db
 
-    with app.app_context(), db.engine.begin() as conn:
-        conn.exec_driver_sql(f"DO $$ BEGIN CREATE ROLE {ROLE} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
-        conn.exec_driver_sql(f"ALTER ROLE {ROLE} NOSUPERUSER NOBYPASSRLS")
-        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {ROLE}")
-        conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {ROLE}")
-        conn.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {ROLE}")
-    return ROLE
+    with app.app_context():
+        return db.engine.url.username
 
 
 def _communes(conn, table="electoral_voter"):
@@ -38,7 +31,7 @@ def test_raw_sql_sees_only_the_territory(app, elec, world, app_role, table):
     from portal.extensions import db
 
     with app.app_context(), db.engine.connect() as conn:
-        conn.exec_driver_sql(f"SET LOCAL ROLE {app_role}")
+        assert conn.exec_driver_sql("SELECT current_user").scalar() == app_role
         assert _communes(conn, table) == []  # setting unset: nothing
         conn.execute(text("SELECT set_config('app.territory', :t, true)"), {"t": world.insee_b})
         assert set(_communes(conn, table)) <= {world.insee_b}
@@ -53,7 +46,7 @@ def test_department_lookup_under_rls_then_territory_restored(app, elec, world, a
     with app.test_request_context():
         tenancy.activate(frozenset({world.insee_a}))
         conn = db.session.connection()  # the transaction begins: app.territory = Ailleville
-        conn.exec_driver_sql(f"SET LOCAL ROLE {app_role}")
+        assert conn.exec_driver_sql("SELECT current_user").scalar() == app_role
         assert _communes(conn) == [world.insee_a]
         assert roll.registered_elsewhere_in_department("SECRETNOMB", "Zoé", dt.date(1990, 7, 8), world.insee_a)
         assert not roll.registered_elsewhere_in_department("SECRETNOMB", "Zoé", dt.date(1991, 7, 8), world.insee_a)
