@@ -58,6 +58,7 @@ service = ServiceDescriptor(
     public_blueprint=public,
     index_endpoint="alerts.index",
     access_permission="alerts.read",
+    collectivity_kinds=("commune",),  # an EPCI has no residents list of its own
     permissions={
         "alerts.read": ("mayor", "secretary"),
         "alerts.send": ("mayor", "secretary"),

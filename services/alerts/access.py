@@ -1,5 +1,6 @@
-"""Who may reach what in the alerts service: the active collectivity must be a commune (an EPCI has no residents
-list of its own), and the ``*_or_404`` lookups of the staff pages, the API and the residents' pages.
+"""Who may reach what in the alerts service: the ``*_or_404`` lookups of the staff pages, the API and the residents'
+pages. Only communes use the service (an EPCI has no residents list of its own): the descriptor says so
+(``collectivity_kinds``) and the portal's gate applies it.
 
 Lookups rely on the tenancy choke point: another commune's row is simply not found (404). The residents' pages
 (anonymous) enter the one commune of their URL through :func:`public_commune`.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from flask import abort, g, render_template
+from flask import abort, g
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -25,14 +26,6 @@ def commune_insee() -> str:
     if coll is None or coll.kind != "commune" or not coll.insee:
         abort(403)
     return coll.insee
-
-
-def only_communes():
-    """``before_request`` of the staff pages and the API: a clear page for an EPCI or the department."""
-    coll = g.get("collectivity")
-    if coll is not None and (coll.kind != "commune" or not coll.insee):
-        return render_template("alerts/not_commune.html"), 403
-    return None
 
 
 def alert_or_404(alert_id: int) -> Alert:

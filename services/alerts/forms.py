@@ -10,22 +10,19 @@ from . import schemas
 from .models import SEVERITIES
 
 
-def valid_email(form, field) -> None:
-    """WTForms validator: an e-mail address as :func:`schemas.email_address` accepts it (empty: no check)."""
-    if field.data and field.data.strip():
-        try:
-            schemas.email_address(field.data)
-        except schemas.InvalidAddress as exc:
-            raise ValidationError(str(exc)) from exc
+def _checked(check):
+    """A WTForms validator from one of :mod:`schemas`' checks (an empty field is not checked)."""
+    def validator(form, field) -> None:
+        if field.data and field.data.strip():
+            try:
+                check(field.data)
+            except schemas.InvalidAddress as exc:
+                raise ValidationError(str(exc)) from exc
+    return validator
 
 
-def valid_mobile(form, field) -> None:
-    """WTForms validator: a mobile number of the countries SMS are sent to (empty: no check)."""
-    if field.data and field.data.strip():
-        try:
-            schemas.mobile_number(field.data)
-        except schemas.InvalidAddress as exc:
-            raise ValidationError(str(exc)) from exc
+valid_email = _checked(schemas.email_address)
+valid_mobile = _checked(schemas.mobile_number)
 
 
 class MultiCheckbox(SelectMultipleField):

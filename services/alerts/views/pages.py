@@ -2,7 +2,7 @@
 
 Subscribers are personal data of their commune: every view runs behind the gate (``alerts.read`` /
 ``alerts.send``) and the tenancy choke point narrows every query to the active commune. The pages refuse an active
-collectivity that is not a commune (:func:`access.only_communes`).
+collectivity that is not a commune (the descriptor's ``collectivity_kinds``).
 """
 from __future__ import annotations
 
@@ -35,7 +35,6 @@ SERVICE_ROOT = Path(__file__).resolve().parent.parent
 
 bp = Blueprint("alerts", __name__, root_path=str(SERVICE_ROOT), template_folder="templates",
                static_folder="static", static_url_path="/static")
-bp.before_request(access.only_communes)
 
 PARIS = ZoneInfo("Europe/Paris")
 
