@@ -86,6 +86,11 @@ def main() -> int:
 
     tmp = tempfile.mkdtemp(prefix="alerts-bench-")
     db_url = args.database or f"sqlite:///{tmp}/bench.sqlite3"
+    if args.database:  # a superuser URL: the portal and its worker run as the application role (portal/dbroles.py)
+        from portal.dbroles import use_roles_for
+
+        use_roles_for(args.database, reset=True)
+        db_url = os.environ["DATABASE_URL"]
     env = dict(os.environ, DATABASE_URL=db_url, REDIS_URL=args.redis, MAIL_SERVER="127.0.0.1", MAIL_PORT=str(port),
                SECRET_KEY="bench-secret", BASE_URL="http://bench.localhost", INSTANCE_PATH=tmp,
                CELERY_EAGER="0", PYTHONPATH=str(ROOT))
@@ -108,11 +113,7 @@ def main() -> int:
     queue = f"alerts-bench-{os.getpid()}"  # a queue of its own: no other worker takes these tasks
     celery_app.conf.task_default_queue = queue
     with app.app_context(), territory_scope(None):
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public; "
-                                     "CREATE EXTENSION IF NOT EXISTS postgis")
-        upgrade(revision="heads")
+        upgrade(revision="heads")  # PostgreSQL: as the owner role, on the schema use_roles_for emptied
         insee = "10002"
         lst = AlertList(commune_insee=insee, name="Alertes de sécurité", purpose="bench")
         db.session.add(lst)

@@ -133,8 +133,10 @@ def main():
     random.seed(3)
     tmp = Path(tempfile.mkdtemp(prefix="bench-cadastre-"))
     os.environ["INSTANCE_PATH"] = str(tmp)
-    if args.database:
-        os.environ["DATABASE_URL"] = args.database
+    if args.database:  # a superuser URL: the portal runs as the application role (portal/dbroles.py)
+        from portal.dbroles import use_roles_for
+
+        use_roles_for(args.database, reset=True)
     else:
         os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
     from flask_migrate import upgrade
@@ -146,13 +148,7 @@ def main():
     app = create_app({"TESTING": False, "CELERY_EAGER": True, "SERVER_NAME": None})
     postgres = os.environ["DATABASE_URL"].startswith("postgres")
     with app.app_context():
-        if postgres:
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-                conn.exec_driver_sql("CREATE SCHEMA public")
-                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
-            db.engine.dispose()
-        upgrade(revision="heads")
+        upgrade(revision="heads")  # as the owner role; the app connects as the application role
     print(f"machine: {os.cpu_count()} cores; {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; "
           f"backend: {'PostgreSQL+PostGIS' if postgres else 'SQLite + R*Tree'}")
     t0 = time.perf_counter()
@@ -175,8 +171,9 @@ def main():
         ours = time.perf_counter() - t0
     print(f"1. import: {total} parcels in {ours:.1f} s = {total / ours:,.0f} parcels/s (service importer)")
     if postgres and shutil.which("ogr2ogr"):
-        with app.app_context():
-            url = db.engine.url
+        from sqlalchemy.engine import make_url
+
+        url = make_url(os.environ["DATABASE_OWNER_URL"])  # ogr2ogr creates its table: the owner's connection
         pg = f"PG:host={url.host or '127.0.0.1'} port={url.port or 5432} dbname={url.database} user={url.username}"
         t0 = time.perf_counter()
         for k, (_insee, path, _) in enumerate(copies):
@@ -187,7 +184,7 @@ def main():
         ogr = time.perf_counter() - t0
         print(f"   ogr2ogr into the same PostGIS: {ogr:.1f} s = {total / ogr:,.0f} parcels/s; "
               f"ratio ours/ogr2ogr = {ours / ogr:.2f} (target ≤ 1.5)")
-        with app.app_context(), db.engine.begin() as conn:
+        with owner_engine().begin() as conn:
             conn.exec_driver_sql("DROP TABLE IF EXISTS bench_ogr")
 
     # A mayor of the densest copy (the middle one) and a personal access token.
@@ -213,8 +210,8 @@ def main():
             shapes = {p.idu: to_wgs84(p.geom).representative_point()
                       for p in db.session.query(Parcel).filter(Parcel.idu.in_(probes))}
     if postgres:  # statistics of the tables just filled, as autovacuum keeps them on a running database
-        with app.app_context(), db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("ANALYZE")
+        with owner_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")  # the tables' owner: the application role may not
 
     # The production server (gunicorn, 2 workers = the cores), on loopback.
     server, port = start_gunicorn("app:app")
@@ -356,3 +353,11 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+def owner_engine():
+    """The schema owner's connection (DDL, ANALYZE), as ``flask db upgrade`` uses it."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    return create_engine(os.environ["DATABASE_OWNER_URL"], poolclass=NullPool)

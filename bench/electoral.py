@@ -319,6 +319,9 @@ def main():
     from portal import create_app
     from portal.demo import load_territory
     from portal.extensions import db
+    from portal.dbroles import use_roles_for
+
+    use_roles_for(os.environ.get("DATABASE_URL", ""))  # PostgreSQL: run as the application role, migrate as owner
 
     overrides = {} if os.environ.get("DATABASE_URL") else {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3"}
     app = create_app(overrides)

@@ -91,6 +91,9 @@ def main():
 
     from portal import create_app
     from portal.extensions import db
+    from portal.dbroles import use_roles_for
+
+    use_roles_for(os.environ.get("DATABASE_URL", ""))  # PostgreSQL: run as the application role, migrate as owner
     from services.tenders import documents, ending, storage
 
     overrides = {} if os.environ.get("DATABASE_URL") else {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3"}

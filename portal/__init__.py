@@ -124,10 +124,12 @@ def _init_registry(app: Flask, overrides: dict | None):
 def _init_background_work(app: Flask) -> None:
     """Celery, the e-mail outbox, the rate limits of public forms, response headers, the CLI."""
     from .cli import register_cli
+    from .ratelimit import init_limiter
     from .security import init_headers
     from .tasks import init_celery
 
     init_celery(app)
+    init_limiter(app)
     from . import mail  # noqa: F401 - registers the outbox listeners and tasks (once Celery is set up)
 
     init_headers(app)

@@ -59,7 +59,8 @@ def role_names(database: str) -> tuple[str, str]:
 
 def ensure_roles(admin_url: str | URL) -> Roles:
     """Create (idempotently) the owner and application roles of the database of ``admin_url`` (a superuser
-    connection), make the owner the database's owner (so it owns its ``public`` schema), and return both URLs."""
+    connection), make the owner the database's owner (so it owns its ``public`` schema), install PostGIS when the
+    server has it, and return both URLs."""
     url = make_url(admin_url) if isinstance(admin_url, str) else admin_url
     owner, app = role_names(url.database)
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -75,6 +76,8 @@ def ensure_roles(admin_url: str | URL) -> Roles:
                                      f"PASSWORD '{LOCAL_ROLE_PASSWORD}'")
             conn.exec_driver_sql(f'ALTER DATABASE "{url.database}" OWNER TO {owner}')
             conn.exec_driver_sql(f'GRANT CONNECT, TEMPORARY ON DATABASE "{url.database}" TO {app}')
+            if conn.scalar(text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")):
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")  # superuser only
     finally:
         engine.dispose()
     return Roles(owner=url.set(username=owner, password=LOCAL_ROLE_PASSWORD),
@@ -83,3 +86,37 @@ def ensure_roles(admin_url: str | URL) -> Roles:
 
 def url_string(url: URL) -> str:
     return url.render_as_string(hide_password=False)
+
+
+def reset_schema(admin_url: str | URL) -> None:
+    """An empty ``public`` schema owned by the database's owner, PostGIS installed (superuser connection): what the
+    tests and the benches start from. Everything in the schema is dropped."""
+    engine = create_engine(make_url(admin_url) if isinstance(admin_url, str) else admin_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
+            conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public AUTHORIZATION pg_database_owner")
+            conn.exec_driver_sql("GRANT USAGE ON SCHEMA public TO PUBLIC")
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+    finally:
+        engine.dispose()
+
+
+def use_roles_for(admin_url: str, *, reset: bool = False) -> Roles | None:
+    """For a bench given a superuser ``DATABASE_URL``: create both roles, optionally empty the schema, and point
+    ``DATABASE_URL`` (the application role) and ``DATABASE_OWNER_URL`` (migrations) of this process at them, so the
+    portal is measured under row-level security as in production. None (nothing changed) on SQLite."""
+    import os
+
+    if not admin_url.startswith(("postgres://", "postgresql")):
+        return None
+    url = make_url(admin_url.replace("postgres://", "postgresql://", 1))
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    roles = ensure_roles(url)
+    if reset:
+        reset_schema(url)
+    os.environ["DATABASE_URL"] = url_string(roles.app)
+    os.environ["DATABASE_OWNER_URL"] = url_string(roles.owner)
+    return roles

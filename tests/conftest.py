@@ -148,6 +148,8 @@ def _reset_postgres(admin_url):
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
+    from portal.dbroles import reset_schema
+
     admin = create_engine(admin_url, poolclass=NullPool)
     lock_conn = admin.connect().execution_options(isolation_level="AUTOCOMMIT")
     lock_conn.exec_driver_sql(f"SET lock_timeout = '{_PG_LOCK_WAIT}'")
@@ -158,12 +160,7 @@ def _reset_postgres(admin_url):
     if not lock_conn.scalar(text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")):
         lock_conn.close()
         _pg_fail("PostGIS is not installed on the server (Debian: apt-get install postgresql-15-postgis-3)")
-    with admin.begin() as conn:
-        conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
-        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public AUTHORIZATION pg_database_owner")
-        conn.exec_driver_sql("GRANT USAGE ON SCHEMA public TO PUBLIC")
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+    reset_schema(admin_url)
     return lock_conn
 
 
@@ -259,6 +256,9 @@ def _clean(app):
 
     tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
     with app.app_context():
+        from portal.ratelimit import limiter
+
+        limiter.reset()  # every test starts with the public forms' counters at zero
         db.session.remove()
         with owner_engine(app).begin() as conn:
             for table in list(SampleBase.metadata.sorted_tables) + tables:

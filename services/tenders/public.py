@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Collectivity
+from portal.ratelimit import honeypot_filled, public_form
 from portal.urls import base_url
 
 from . import documents, ending, notify, opendata, rules, wizard
@@ -72,14 +73,14 @@ def detail(tender_id: int):
 
 
 @public_bp.post("/<int:tender_id>/questions")
+@public_form(lambda args: f"tender:{args.get('tender_id')}")
 def ask(tender_id: int):
     t = published_or_404(tender_id)
     now = dt.datetime.now()
     email = request.form.get("email", "").strip()[:254]
     text = request.form.get("question", "").strip()
     errors = {}
-    if request.form.get("website"):  # honeypot field, invisible to people: a robot filled it
-        log.warning("tenders: question on tender %s dropped (honeypot filled)", t.id)
+    if honeypot_filled(f"tenders: question on tender {t.id}"):  # a field invisible to people: a robot filled it
         flash(_("Your question is sent. The answer will be published on this page for all companies."), "success")
         return redirect(url_for("tenders_public.detail", tender_id=t.id))
     if not t.is_open(now) or (t.questions_deadline and now >= t.questions_deadline):

@@ -223,3 +223,28 @@ def test_row_level_security_is_in_force_for_the_app_role(app, app_role):
             "         FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p)"
         )).scalars().all()
         assert missing == []
+
+
+def test_territory_scope_entered_mid_transaction_applies_to_row_level_security(app, world, notes):
+    """A department page or a webhook (request territory: none) writes for a commune inside territory_scope after
+    its transaction began: row-level security must see the scope too, or the UPDATE silently changes nothing; the
+    request's territory is back after the block. Also a worker-like autocommit connection with
+    connection_territory (the alerts outcome writer's path)."""
+    from portal import tenancy
+    from portal.extensions import db
+
+    with app.test_request_context("/p/webhook"):
+        tenancy.activate(frozenset())  # a public request: no territory
+        assert db.session.execute(text("SELECT count(*) FROM sample_note")).scalar() == 0  # transaction begun
+        with tenancy.territory_scope({world.insee_b}):
+            changed = db.session.execute(text("UPDATE sample_note SET title = 'vu' WHERE id = :i"),
+                                         {"i": notes[world.insee_b]}).rowcount
+        assert changed == 1
+        assert db.session.execute(text("SELECT count(*) FROM sample_note")).scalar() == 0  # back to none
+        db.session.commit()
+    with app.app_context(), db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        update = text("UPDATE sample_note SET title = 'écrit' WHERE id = :i")
+        assert conn.execute(update, {"i": notes[world.insee_a]}).rowcount == 0  # no territory: RLS drops it
+        with tenancy.connection_territory(conn, {world.insee_a}):
+            assert conn.execute(update, {"i": notes[world.insee_a]}).rowcount == 1
+        assert conn.execute(text("SELECT current_setting('app.territory', true)")).scalar() in ("", None)

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from portal import audit
 from portal.extensions import csrf, db
 from portal.logs import redact
+from portal.ratelimit import honeypot_filled, public_form
 from portal.mail import queue_email
 from portal.models import Collectivity
 from portal.tenancy import territory_scope
@@ -80,6 +81,7 @@ def _send_code(phone: str, token: str, code: str, commune: str) -> bool:
 
 
 @public.route("/<insee>/", methods=["GET", "POST"])
+@public_form(lambda args: f"commune:{args.get('insee')}")
 def subscribe(insee: str):
     with public_commune(insee) as coll:
         lists = db.session.scalars(select(AlertList).where(AlertList.active.is_(True))
@@ -87,6 +89,8 @@ def subscribe(insee: str):
         form = SubscribeForm()
         form.lists.choices = [(lst.id, lst.name) for lst in lists]
         wording = {lst.id: consent_wording(lst, coll.name) for lst in lists}
+        if form.validate_on_submit() and honeypot_filled(f"alerts: sign-up in {insee}"):
+            return render_template("alerts/public/check_email.html", commune=coll, email=form.email.data)
         if form.validate_on_submit():
             email = (form.email.data or "").strip().lower() or None
             phone = None
