@@ -122,6 +122,22 @@ def set_sms_quota(coll, monthly_segments: int, by: str) -> None:
 
 # Residents -------------------------------------------------------------------------------------------------------------
 
+def create_subscriber(coll, email: str | None, phone: str | None, address: str, chosen: list[AlertList],
+                      wording: dict[int, str]) -> tuple[Subscriber, str]:
+    """A resident signs up (addresses already checked): the subscriber, one consent record per list with the exact
+    wording shown (``wording[list id]``), geocoding of the address after commit. Returns it and the channel."""
+    sub = Subscriber(commune_insee=coll.insee, email=email, phone=phone, address=address.strip())
+    db.session.add(sub)
+    channel = "both" if email and phone else ("email" if email else "sms")
+    for lst in chosen:
+        sub.subscriptions.append(Subscription(commune_insee=coll.insee, list_id=lst.id, consent_text=wording[lst.id],
+                                              consent_channel=channel))
+    db.session.flush()
+    request_geocoding(sub)
+    audit.record("alerts.subscriber_created", target=sub, collectivity=coll, channel=channel, lists=len(chosen))
+    return sub, channel
+
+
 def confirm_email(sub: Subscriber, coll) -> bool:
     if not sub.email or sub.email_confirmed_at is not None:
         return False

@@ -20,7 +20,6 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal import audit
 from portal.extensions import csrf, db
 from portal.logs import redact
 from portal.ratelimit import honeypot_filled, public_form
@@ -29,15 +28,14 @@ from portal.models import Collectivity
 from portal.tenancy import territory_scope
 from portal.typography import de
 
-from .. import operations, queries, receipts
+from .. import operations, queries, receipts, schemas
 from .. import cap as capmod
 from .. import sms as smsmod
 from ..access import public_commune, subscriber_or_404
 from ..delivery import code_hash
 from ..messages import public_url
 from ..forms import CodeForm, ConfirmForm, ManageForm, SubscribeForm
-from ..geocode import request_geocoding
-from ..models import Alert, AlertList, Subscriber, Subscription, utcnow
+from ..models import Alert, AlertList, Subscriber, utcnow
 from portal.settings import setting
 
 log = logging.getLogger("services.alerts.public")
@@ -80,6 +78,19 @@ def _send_code(phone: str, token: str, code: str, commune: str) -> bool:
     return True
 
 
+def _send_confirmation(coll: Collectivity, sub: Subscriber, email: str, chosen: list[AlertList]) -> None:
+    """The double opt-in e-mail: a link to confirm the address (queued in the portal's e-mail outbox)."""
+    queue_email(email, _("Confirm your subscription to the alerts %(of_commune)s", commune=coll.name,
+                         of_commune=de(coll.name)), "alerts/confirm", commune=coll.name,
+                link=public_url("alerts_public.confirm_email", insee=coll.insee, token=sub.token),
+                lists=[lst.name for lst in chosen],
+                lines={"hello": _("Hello,"),
+                       "intro": _("You asked to receive the messages of the mairie %(of_commune)s:",
+                                  of_commune=de(coll.name)),
+                       "action": _("To confirm, open this link:"),
+                       "ignore": _("If you did not ask for it, ignore this message: nothing will be sent to you.")})
+
+
 @public.route("/<insee>/", methods=["GET", "POST"])
 @public_form(lambda args: f"commune:{args.get('insee')}")
 def subscribe(insee: str):
@@ -93,43 +104,16 @@ def subscribe(insee: str):
             return render_template("alerts/public/check_email.html", commune=coll, email=form.email.data)
         if form.validate_on_submit():
             email = (form.email.data or "").strip().lower() or None
-            phone = None
-            ok = True
-            if form.phone.data and form.phone.data.strip():
-                try:
-                    phone = smsmod.normalize_mobile(form.phone.data)
-                except smsmod.InvalidPhone as exc:
-                    ok = False
-                    form.phone.errors.append(_("This is not a mobile number: SMS can only reach a mobile phone.")
-                                             if str(exc) == "not_mobile" else
-                                             _("This phone number is not valid."))
-            if not email and not phone and ok:
-                ok = False
+            # The form checked the number (a mobile of the countries SMS go to): this only normalises it.
+            phone = schemas.mobile_number(form.phone.data) if (form.phone.data or "").strip() else None
+            if not email and not phone:
                 form.email.errors.append(_("Give an e-mail address, a mobile number, or both."))
-            if ok:
-                sub = Subscriber(commune_insee=insee, email=email, phone=phone,
-                                 address=(form.address.data or "").strip())
-                db.session.add(sub)
-                channel = "both" if email and phone else ("email" if email else "sms")
-                for list_id in form.lists.data:
-                    lst = next(lst for lst in lists if lst.id == list_id)
-                    sub.subscriptions.append(Subscription(commune_insee=insee, list_id=lst.id,
-                                                          consent_text=wording[lst.id], consent_channel=channel))
-                db.session.flush()
-                request_geocoding(sub)
-                audit.record("alerts.subscriber_created", target=sub, collectivity=coll, channel=channel,
-                             lists=len(form.lists.data))
+            else:
+                chosen = [lst for lst in lists if lst.id in form.lists.data]
+                sub, channel = operations.create_subscriber(coll, email, phone, form.address.data or "", chosen,
+                                                            wording)
                 if email:
-                    queue_email(email, _("Confirm your subscription to the alerts %(of_commune)s",
-                                         commune=coll.name, of_commune=de(coll.name)), "alerts/confirm", commune=coll.name,
-                                link=public_url("alerts_public.confirm_email", insee=insee, token=sub.token),
-                                lists=[lst.name for lst in lists if lst.id in form.lists.data],
-                                lines={"hello": _("Hello,"),
-                                       "intro": _("You asked to receive the messages of the mairie "
-                                                  "%(of_commune)s:", of_commune=de(coll.name)),
-                                       "action": _("To confirm, open this link:"),
-                                       "ignore": _("If you did not ask for it, ignore this message: nothing "
-                                                   "will be sent to you.")})
+                    _send_confirmation(coll, sub, email, chosen)
                 code = _new_code(sub) if phone else None
                 token = sub.token
                 db.session.commit()
