@@ -19,9 +19,9 @@ from .models import Alert, AlertList, Delivery, SmsQuota, Subscriber, Subscripti
 
 DEFAULT_LISTS = (
     ("Alertes de sécurité (plan communal de sauvegarde)",
-     "Alertes en cas de danger : inondation, tempête, accident, consignes du plan communal de sauvegarde."),
+     "Alertes en cas de danger\u00a0: inondation, tempête, accident, consignes du plan communal de sauvegarde."),
     ("Travaux et coupures", "Travaux sur la voirie, coupures d'eau ou d'électricité, fermetures de routes."),
-    ("Vie municipale", "Informations de la mairie : conseils municipaux, manifestations, horaires."),
+    ("Vie municipale", "Informations de la mairie\u00a0: conseils municipaux, manifestations, horaires."),
 )
 
 
