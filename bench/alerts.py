@@ -1,4 +1,4 @@
-"""Benchmark of the alerts e-mail delivery (issue #6).
+"""Benchmark of the alerts e-mail delivery.
 
     .venv/bin/python bench/alerts.py [--recipients 10000] [--redis redis://127.0.0.1:6379/7]
                                      [--database postgresql://postgres@127.0.0.1:5432/extranet_alerts_bench]
@@ -103,7 +103,7 @@ def main() -> int:
     from portal import create_app
     from portal.extensions import db
     from portal.tenancy import territory_scope
-    from services.alerts import delivery
+    from services.alerts import delivery, messages
     from services.alerts.models import Alert, AlertList, Delivery, Subscriber, Subscription, utcnow
 
     redis.Redis.from_url(args.redis).flushdb()
@@ -134,15 +134,15 @@ def main() -> int:
         alert = Alert(commune_insee=insee, kind="broadcast", title="Crue de l'Aube", body="Montée des eaux " * 20,
                       severity="severe", channels=["email"], list_ids=[list_id], status="queued", sent_at=now)
         subs = db.session.scalars(select(Subscriber).order_by(Subscriber.id)).all()
-        messages = []
+        bare_messages = []
         with app.test_request_context(base_url="http://bench.localhost"):
             for sub in subs:
                 d = Delivery(key=f"bare{sub.id}", channel="email", address=sub.email)
-                messages.append(delivery.build_email(d, alert, sub, "Ailleville"))
+                bare_messages.append(messages.build_email(d, alert, sub, "Ailleville"))
         handler.reset()
         t0 = time.perf_counter()
         with smtplib.SMTP("127.0.0.1", port) as smtp:
-            for msg in messages:
+            for msg in bare_messages:
                 smtp.send_message(msg)
         bare = time.perf_counter() - t0
         assert handler.total == n, handler.total

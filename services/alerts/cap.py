@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from .grammar import of_commune
+from portal.typography import de
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -33,10 +33,11 @@ def validate(xml: bytes) -> list[str]:
 
 
 def cap_time(value: dt.datetime) -> str:
-    """CAP date-time: no fractional seconds, explicit offset (the stored values are naive UTC)."""
+    """CAP date-time: no fractional seconds, explicit offset (the stored values are naive UTC). CAP 1.2 §3.3.2 writes
+    UTC as ``-00:00``, never ``+00:00``."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S-00:00")
 
 
 def _sub(parent, tag, text=None, ns=CAP_NS):
@@ -98,7 +99,7 @@ def build_cap(alert, *, sender: str, commune: str, web: str, lists: list[str], r
     _sub(info, "urgency", "Past" if msg_type == "Cancel" else CAP_URGENCY.get(alert.severity, "Unknown"))
     _sub(info, "severity", CAP_SEVERITY.get(alert.severity, "Unknown"))
     _sub(info, "certainty", "Observed" if alert.severity in ("severe", "extreme") else "Likely")
-    _sub(info, "senderName", f"Mairie {of_commune(commune, 'fr')}")
+    _sub(info, "senderName", f"Mairie {de(commune)}")
     _sub(info, "headline", alert.title[:160])
     _sub(info, "description", alert.body)
     _sub(info, "web", web)
@@ -118,10 +119,10 @@ def build_atom(*, feed_url: str, page_url: str, commune: str, insee: str, entrie
     """entries: dicts with id, title, summary, updated (datetime), link (HTML page), cap (CAP document URL)."""
     root = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})
     _sub(root, "id", f"{feed_url}", ATOM_NS)
-    _sub(root, "title", f"Alertes de la mairie {of_commune(commune, 'fr')}", ATOM_NS)
+    _sub(root, "title", f"Alertes de la mairie {de(commune)}", ATOM_NS)
     _sub(root, "updated", (updated or dt.datetime(2000, 1, 1)).replace(microsecond=0).isoformat() + "Z", ATOM_NS)
     author = _sub(root, "author", None, ATOM_NS)
-    _sub(author, "name", f"Mairie {of_commune(commune, 'fr')}", ATOM_NS)
+    _sub(author, "name", f"Mairie {de(commune)}", ATOM_NS)
     link = _sub(root, "link", None, ATOM_NS)
     link.set("rel", "self")
     link.set("href", feed_url)

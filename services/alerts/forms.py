@@ -4,9 +4,25 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (DateTimeLocalField, EmailField, HiddenField, SelectField, SelectMultipleField, StringField, SubmitField,
                      TextAreaField, widgets)
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from . import schemas
 from .models import SEVERITIES
+
+
+def _checked(check):
+    """A WTForms validator from one of :mod:`schemas`' checks (an empty field is not checked)."""
+    def validator(form, field) -> None:
+        if field.data and field.data.strip():
+            try:
+                check(field.data)
+            except schemas.InvalidAddress as exc:
+                raise ValidationError(str(exc)) from exc
+    return validator
+
+
+valid_email = _checked(schemas.email_address)
+valid_mobile = _checked(schemas.mobile_number)
 
 
 class MultiCheckbox(SelectMultipleField):
@@ -15,9 +31,8 @@ class MultiCheckbox(SelectMultipleField):
 
 
 class SubscribeForm(FlaskForm):
-    email = EmailField(_l("E-mail address"), validators=[Optional(), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("This e-mail address is not valid.")),
-                                                       Length(max=254)])
-    phone = StringField(_l("Mobile phone number"), validators=[Optional(), Length(max=30)])
+    email = EmailField(_l("E-mail address"), validators=[Optional(), Length(max=254), valid_email])
+    phone = StringField(_l("Mobile phone number"), validators=[Optional(), Length(max=30), valid_mobile])
     lists = MultiCheckbox(_l("Messages you want to receive"), coerce=int,
                           validators=[DataRequired(message=_l("Choose at least one list."))])
     address = StringField(_l("Street address (optional, for alerts about your street)"),

@@ -17,20 +17,19 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
+from portal.outbox import enqueue_after_commit
 
-from .settings import setting
+from portal.settings import setting
 from .models import Subscriber, SubscriberLocation, utcnow
 
 log = logging.getLogger("services.alerts.geocode")
 
 DEFAULT_URL = "https://api-adresse.data.gouv.fr/search/"
 MIN_SCORE = 0.5
-SESSION_KEY = "alerts_geocode_ids"
 
 
 class GeocoderUnavailable(Exception):
@@ -38,7 +37,7 @@ class GeocoderUnavailable(Exception):
 
 
 def search(address: str, insee: str) -> dict | None:
-    url = setting("ALERTS_GEOCODER_URL", DEFAULT_URL)
+    url = setting("ALERTS_GEOCODER_URL")
     if not url:
         return None
     query = urllib.parse.urlencode({"q": address, "citycode": insee, "limit": 1})
@@ -73,7 +72,9 @@ def request_geocoding(sub: Subscriber) -> None:
     sub.location.status, sub.location.latitude, sub.location.longitude = "pending", None, None
     sub.location.street, sub.location.label, sub.location.score = "", "", None
     db.session.flush()
-    db.session.info.setdefault(SESSION_KEY, []).append(sub.id)
+    from .tasks import geocode
+
+    enqueue_after_commit(geocode, sub.id)
 
 
 def geocode_subscriber(subscriber_id: int) -> str:
@@ -107,21 +108,3 @@ def retry_errors() -> int:
     for sid in ids:
         geocode_subscriber(sid)
     return len(ids)
-
-
-@event.listens_for(Session, "after_commit")
-def _dispatch(session):
-    ids = session.info.pop(SESSION_KEY, None)
-    if not ids:
-        return
-    from .tasks import geocode
-
-    from portal.outbox import hand_off
-
-    for sid in ids:
-        hand_off(geocode, [sid])  # broker down: retried as soon as it answers; flush retries pending locations
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget(session):
-    session.info.pop(SESSION_KEY, None)

@@ -226,7 +226,8 @@ def retry_later(d: Delivery, reason: str, now: dt.datetime | None = None) -> Non
 
 
 def apply_event(session: Session, ev: ProviderEvent) -> bool:
-    """Act on one provider event; returns whether it changed or confirmed something of ours."""
+    """Act on one provider event; returns whether it changed or confirmed something of ours. One branch per kind of
+    event, in the order of the module docstring's list, so the rules read in one place (hence its length)."""
     if ev.kind == "ignored":
         return False
     if ev.kind == "stop":

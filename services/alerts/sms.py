@@ -5,7 +5,7 @@
   feed — take two septets), else UCS-2 (70 characters, 67 per segment; characters outside the BMP take two UTF-16
   units).
 - :func:`normalize_mobile` validates a phone number with ``phonenumbers`` and returns it in E.164; only mobile numbers
-  are accepted (an SMS to a landline is lost money).
+  are accepted (an SMS to a landline is lost money), and only from the ``countries`` given (SMS abroad cost more).
 - Providers: one interface (:class:`SmsProvider.send`), three adapters:
   * :class:`BrevoProvider` — Brevo (ex-Sendinblue, Paris) transactional SMS HTTP API, following
     developers.brevo.com "Transactional SMS endpoints" (``POST /v3/transactionalSMS/send``, ``api-key`` header,
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from .settings import setting
+from portal.settings import setting
 
 log = logging.getLogger("services.alerts.sms")
 
@@ -81,13 +81,14 @@ def segments(text: str) -> SegmentCount:
 
 
 class InvalidPhone(ValueError):
-    """The reason is a short English code: 'invalid', 'not_mobile'."""
+    """The reason is a short English code: 'invalid', 'not_mobile', 'foreign'."""
 
 
 MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
-def normalize_mobile(raw: str, region: str = "FR") -> str:
+def normalize_mobile(raw: str, region: str = "FR", countries: tuple[str, ...] | None = None) -> str:
+    """E.164 form of a mobile number; ``countries`` (phonenumbers region codes): the only ones accepted."""
     try:
         number = phonenumbers.parse((raw or "").strip(), region)
     except phonenumbers.NumberParseException as exc:
@@ -96,6 +97,8 @@ def normalize_mobile(raw: str, region: str = "FR") -> str:
         raise InvalidPhone("invalid")
     if phonenumbers.number_type(number) not in MOBILE_TYPES:
         raise InvalidPhone("not_mobile")
+    if countries is not None and phonenumbers.region_code_for_number(number) not in countries:
+        raise InvalidPhone("foreign")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from portal.tasks import celery_app
 
 from . import delivery, geocode as geocoding
+from .smtp import SmtpBatch
 
 
 @celery_app.task(name="alerts.send_batch")
@@ -16,7 +17,7 @@ def send_batch(ids: list[int]) -> dict[str, int]:
     from flask import current_app
 
     counts: dict[str, int] = {}
-    smtp = delivery.SmtpBatch(current_app.config)
+    smtp = SmtpBatch(current_app.config)
     try:
         for status in delivery.deliver_many(ids, smtp=smtp).values():
             counts[status] = counts.get(status, 0) + 1

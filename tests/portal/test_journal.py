@@ -15,8 +15,7 @@ HIDDEN_DETAILS = {"before"}  # kept for the record, not shown by the journal (po
 # Services whose labels arrive with their own restructuring (their descriptors' audit_labels). Remove a name once
 # its test passes: the xfail then shows as XPASS.
 PENDING: dict[str, str] = {}
-PENDING_DETAILS = dict(PENDING, alerts="detail labels come with the alerts descriptor",
-                       cadastre="detail labels come with the cadastre descriptor")
+PENDING_DETAILS: dict[str, str] = {}
 
 
 def _owners() -> list[str]:

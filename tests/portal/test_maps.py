@@ -47,7 +47,7 @@ def test_the_alerts_zone_map_is_built_by_the_portal_with_the_base_layer(app, wor
     html = secretary.get("/s/alerts/alertes/nouvelle").get_data(as_text=True)
     config = _data_map(html, "zone-map")
     assert config["basemap"] == {"url": IGN_PLAN_WMTS, "attribution": IGN_ATTRIBUTION, "maxNativeZoom": 19}
-    assert config["data"]["url"] == "/api/v1/alerts/carte"
+    assert config["data"]["url"] == "/api/v1/alerts/map"
     assert "/static/vendor/leaflet/leaflet.js" in html and "/static/js/maps.js" in html
     assert "alerts/static/vendor" not in html and "/s/alerts/static/vendor" not in html
 

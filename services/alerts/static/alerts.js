@@ -33,8 +33,9 @@
         .replace(/[\u00a0\u202f]/g, " "); /* as the server sends it: GSM 03.38 has no no-break space */
       var r = count(text);
       var max = parseInt(body.getAttribute("data-max-segments"), 10);
-      var msg = fill(out.getAttribute(r.gsm ? "data-label-gsm" : "data-label-ucs"),
-        { chars: r.units, segments: r.segments, chars_list: r.nonGsm.join(" ") });
+      var label = (r.gsm ? "data-label-gsm" : "data-label-ucs") + (r.segments < 2 ? "-one" : "");
+      var msg = fill(out.getAttribute(label), { chars: r.units.toLocaleString("fr-FR"), segments: r.segments,
+        chars_list: r.nonGsm.join(" ") });
       if (r.segments > max) { msg += " " + fill(out.getAttribute("data-label-over"), { max: max }); }
       out.textContent = msg;
       out.classList.toggle("error-text", r.segments > max);
@@ -58,7 +59,7 @@
             var c = data.channels[ch];
             if (c.pending > 0 || c.sent > 0) { busy = true; }
             row.querySelectorAll("[data-k]").forEach(function (cell) {
-              cell.textContent = c[cell.getAttribute("data-k")];
+              cell.textContent = Number(c[cell.getAttribute("data-k")]).toLocaleString("fr-FR");
             });
           });
           if (busy || data.status === "scheduled") { window.setTimeout(refresh, 3000); }
@@ -114,7 +115,9 @@ document.addEventListener("portal:map", function (event) {
       input.value = JSON.stringify({ type: "Polygon", coordinates: [ring] });
       var latlngs = vertices.map(function (v) { return [v.lat, v.lng]; });
       var n = points.filter(function (p) { return inside(p.lat, p.lon, latlngs); }).length;
-      if (count) { count.textContent = count.getAttribute("data-label").replace("{n}", n); }
+      if (count) {
+        count.textContent = count.getAttribute(n < 2 ? "data-label-one" : "data-label").replace("{n}", n.toLocaleString("fr-FR"));
+      }
     } else {
       input.value = "";
       if (count) { count.textContent = ""; }

@@ -81,7 +81,7 @@ def alerts_world(app, world, subscribe):
 
     from portal.extensions import db
     from services.alerts.models import AlertList
-    from services.alerts.views import DEFAULT_LISTS
+    from services.alerts.operations import DEFAULT_LISTS
 
     subscribe("alerts", world.a, world.b, world.troyes)
     ids = {}

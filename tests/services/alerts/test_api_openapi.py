@@ -51,17 +51,17 @@ def test_real_answers_match_the_documented_schemas(app, world, alerts_world, smt
                             "lists": str(safety), "send": "1"}, csrf_from=url)
     alert_id = int(resp.headers["Location"].rsplit("/", 1)[1])
 
-    listing = mayor.get("/api/v1/alerts/alertes").get_json()
-    jsonschema.validate(listing, _schema(doc, "/alerts/alertes"))
+    listing = mayor.get("/api/v1/alerts/alerts").get_json()
+    jsonschema.validate(listing, _schema(doc, "/alerts/alerts"))
     assert [a["id"] for a in listing["alerts"]] == [alert_id] and listing["alerts"][0]["status"] == "queued"
-    assert mayor.get("/api/v1/alerts/alertes?limit=abc").status_code == 400
+    assert mayor.get("/api/v1/alerts/alerts?limit=abc").status_code == 400
 
-    stats = mayor.get(f"/api/v1/alerts/alertes/{alert_id}/suivi").get_json()
-    jsonschema.validate(stats, _schema(doc, "/alerts/alertes/{alert_id}/suivi"))
+    stats = mayor.get(f"/api/v1/alerts/alerts/{alert_id}/delivery").get_json()
+    jsonschema.validate(stats, _schema(doc, "/alerts/alerts/{alert_id}/delivery"))
     assert stats["channels"]["email"]["delivered"] == 1
 
-    points = mayor.get("/api/v1/alerts/carte").get_json()
-    jsonschema.validate(points, _schema(doc, "/alerts/carte"))
+    points = mayor.get("/api/v1/alerts/map").get_json()
+    jsonschema.validate(points, _schema(doc, "/alerts/map"))
     assert points["points"] == [{"lat": 48.25, "lon": 4.68, "lists": [safety]}]
 
     seg = mayor.http.post("/api/v1/alerts/segments", json={"text": "Crue : évacuez €"},
@@ -72,8 +72,43 @@ def test_real_answers_match_the_documented_schemas(app, world, alerts_world, smt
     # The check can fail: an answer of another shape is refused by the documented schema.
     bad = dict(stats, channels={"email": {"total": "1"}})
     try:
-        jsonschema.validate(bad, _schema(doc, "/alerts/alertes/{alert_id}/suivi"))
+        jsonschema.validate(bad, _schema(doc, "/alerts/alerts/{alert_id}/delivery"))
     except jsonschema.ValidationError:
         pass
     else:
         raise AssertionError("the documented schema accepted a wrong answer")
+
+
+def test_the_former_french_paths_still_answer_and_are_documented_as_deprecated(app, world, alerts_world, login_as):
+    mayor = login_as("mayor_a")
+    doc = mayor.get("/api/v1/openapi.json").get_json()
+    for old, new in (("/alerts/alertes", "/alerts/alerts"), ("/alerts/carte", "/alerts/map")):
+        assert doc["paths"][old]["get"]["deprecated"] is True and not doc["paths"][new]["get"].get("deprecated")
+        assert mayor.get(f"/api/v1{old}").get_json() == mayor.get(f"/api/v1{new}").get_json()
+    assert doc["paths"]["/alerts/alertes/{alert_id}/suivi"]["get"]["deprecated"] is True
+
+
+def test_api_requests_are_validated_from_the_schema_the_openapi_document_publishes(app, world, alerts_world,
+                                                                                  login_as):
+    """No body, negative or absurd values: 400 with a French message, as the published document says."""
+    mayor = login_as("mayor_a")
+    doc = mayor.get("/api/v1/openapi.json").get_json()
+    limit = doc["paths"]["/alerts/alerts"]["get"]["parameters"][0]["schema"]
+    assert (limit["minimum"], limit["maximum"]) == (1, 200)
+    for bad in ("-5", "0", "201", "100000000000000000000", "abc"):
+        resp = mayor.get(f"/api/v1/alerts/alerts?limit={bad}")
+        assert resp.status_code == 400, bad
+        assert "Requête invalide" in resp.get_json()["error"] and "limit" in resp.get_json()["error"]
+    assert mayor.get("/api/v1/alerts/alerts?limit=200").status_code == 200
+    headers = {"X-CSRFToken": mayor.csrf("/profil")}
+    body_schema = doc["paths"]["/alerts/segments"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    no_body = mayor.http.post("/api/v1/alerts/segments", headers=headers)
+    assert no_body.status_code == 400 and "corps JSON" in no_body.get_json()["error"]
+    for bad in ({}, {"text": 12}, {"text": "x" * (body_schema["properties"]["text"]["maxLength"] + 1)},
+                {"text": "ok", "other": 1}, ["text"]):
+        resp = mayor.http.post("/api/v1/alerts/segments", json=bad, headers=headers)
+        assert resp.status_code == 400, bad
+        jsonschema.validate(resp.get_json(), doc["paths"]["/alerts/segments"]["post"]["responses"]["400"]
+                            ["content"]["application/json"]["schema"])
+    ok = mayor.http.post("/api/v1/alerts/segments", json={"text": "Crue"}, headers=headers)
+    assert ok.status_code == 200 and ok.get_json()["segments"] == 1

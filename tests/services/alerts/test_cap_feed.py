@@ -7,17 +7,44 @@ from services.alerts import cap
 
 from .conftest import SAFETY, add_subscriber
 
-SHARED = Path("/work/shared/data/cap")
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "cap"  # tests/data/cap, shipped with the repository
 
 
 def test_the_shipped_xsd_accepts_the_oasis_example_and_real_french_alerts_and_refuses_a_broken_one():
-    if not SHARED.exists():  # the reference samples live outside the product
-        return
-    assert cap.validate((SHARED / "samples/oasis-cap-amber-alert-example.xml").read_bytes()) == []
-    assert cap.validate((SHARED / "samples/tg-valid.xml").read_bytes()) == []
-    broken = (SHARED / "samples/oasis-cap-amber-alert-example.xml").read_bytes().replace(b"<status>Actual",
-                                                                                        b"<status>Maybe")
+    assert cap.validate((SAMPLES / "oasis-cap-amber-alert-example.xml").read_bytes()) == []
+    assert cap.validate((SAMPLES / "tg-valid.xml").read_bytes()) == []
+    broken = (SAMPLES / "oasis-cap-amber-alert-example.xml").read_bytes().replace(b"<status>Actual",
+                                                                                 b"<status>Maybe")
     assert cap.validate(broken)
+    # The shipped schema is the OASIS file, unmodified (IBM/cap resources/CAP-v1.2.xsd, see tests/data/cap).
+    import hashlib
+
+    assert hashlib.sha256(cap.XSD_PATH.read_bytes()).hexdigest() == \
+        "b7798ef25868b068c97b268bda02d067c7d4ba9373adc5638bf37105804ee723"
+
+
+def test_cap_tests_read_no_path_outside_the_repository():
+    """A fresh clone has no shared data folder beside it: every file the alerts tests open is in the repository,
+    with its origin and licence."""
+    repo = Path(__file__).resolve().parents[3]
+    assert (SAMPLES / "SOURCES.md").is_file()
+    for name in ("oasis-cap-amber-alert-example.xml", "tg-valid.xml"):
+        assert name in (SAMPLES / "SOURCES.md").read_text()
+    for source in Path(__file__).parent.glob("*.py"):
+        text = source.read_text()
+        for outside in ("/work/", "../shared", "shared/data"):
+            assert outside not in text.replace('"' + outside + '"', ""), (source.name, outside)
+    assert SAMPLES.resolve().is_relative_to(repo)
+
+
+def test_cap_writes_utc_as_minus_zero_as_the_cap_specification_asks():
+    """CAP 1.2 §3.3.2: « The timezone UTC is represented as "-00:00" » (the real Togo alert does so too)."""
+    import datetime as dt
+
+    assert cap.cap_time(dt.datetime(2026, 12, 7, 3, 4, 5)) == "2026-12-07T03:04:05-00:00"
+    paris = dt.timezone(dt.timedelta(hours=1))
+    assert cap.cap_time(dt.datetime(2026, 12, 7, 4, 4, 5, 999, tzinfo=paris)) == "2026-12-07T03:04:05-00:00"
+    assert b"<sent>2024-06-06T15:15:00-00:00</sent>" in (SAMPLES / "tg-valid.xml").read_bytes()
 
 
 def _send(mayor, safety, title, body, severity="severe"):
@@ -47,6 +74,7 @@ def test_each_list_alert_is_valid_cap_and_in_the_atom_feed(app, world, alerts_wo
     assert "<vite>" in doc.findtext("c:info/c:description", namespaces=ns)
     assert doc.findtext("c:info/c:area/c:areaDesc", namespaces=ns) == "Ailleville"
     assert doc.findtext("c:info/c:area/c:geocode/c:value", namespaces=ns) == insee
+    assert doc.findtext("c:sent", namespaces=ns).endswith("-00:00")
     feed = anonymous.get(f"/p/alerts/{insee}/flux.atom")
     assert feed.mimetype == "application/atom+xml"
     atom = etree.fromstring(feed.get_data())

@@ -26,7 +26,7 @@ def _text(msg):
 def test_rendered_message_is_the_built_one(app, world, kind):
     from flask_babel import force_locale
 
-    from services.alerts.delivery import EmailTemplate, build_email, link_templates
+    from services.alerts.messages import EmailTemplate, build_email, link_templates
     from services.alerts.models import Alert
 
     alert = Alert(id=7, commune_insee=world.insee_a, kind=kind, title="Crue de l'Aube — évacuation",

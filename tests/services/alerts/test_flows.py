@@ -165,14 +165,14 @@ def test_sms_opt_in_by_code_alert_receipt_and_stop(app, world, alerts_world, smt
     assert "06 12 34 56 78" in resident.get(page.headers["Location"]).get_data(as_text=True)
     assert resident.get("/p/alerts/m/" + "z" * 12).status_code == 404
     assert sent.body["type"] == "transactional" and sent.body["webUrl"].endswith(WEBHOOK_SECRET)
-    stats = mayor.get(f"/api/v1/alerts/alertes/{alert_id}/suivi").get_json()
+    stats = mayor.get(f"/api/v1/alerts/alerts/{alert_id}/delivery").get_json()
     assert stats["channels"]["sms"]["sent"] == 1 and stats["channels"]["sms"]["delivered"] == 0
     anonymous = app.test_client()
     # A receipt without the secret is refused; with it, the delivery is delivered.
     receipt = {"msg_status": "delivered", "messageId": sent.id, "to": "33612345678"}
     assert anonymous.post("/p/alerts/webhooks/sms/brevo?secret=wrong", json=receipt).status_code == 403
     assert anonymous.post(f"/p/alerts/webhooks/sms/brevo?secret={WEBHOOK_SECRET}", json=receipt).status_code == 200
-    stats = mayor.get(f"/api/v1/alerts/alertes/{alert_id}/suivi").get_json()
+    stats = mayor.get(f"/api/v1/alerts/alerts/{alert_id}/delivery").get_json()
     assert stats["channels"]["sms"]["delivered"] == 1 and stats["channels"]["sms"]["percent"] == 100
     # STOP reply.
     reply = {"msg_status": "replied", "reply": "Stop", "to": "33612345678", "messageId": sent.id}

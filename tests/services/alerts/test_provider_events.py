@@ -124,7 +124,7 @@ def test_sms_receipts_hard_bounce_and_soft_bounce(app, world, alerts_world, smtp
     assert "Numéro invalide" in mayor.get("/s/alerts/abonnes").get_data(as_text=True)
     journal = mayor.get("/mairie/journal").get_data(as_text=True)
     assert "Alerte citoyen\u00a0: adresse ou numéro injoignable" in journal
-    stats = mayor.get(f"/api/v1/alerts/alertes/{alert_id}/suivi").get_json()
+    stats = mayor.get(f"/api/v1/alerts/alerts/{alert_id}/delivery").get_json()
     assert stats["channels"]["sms"] == {"total": 3, "delivered": 2, "failed": 1, "pending": 0, "sent": 0,
                                         "cancelled": 0, "percent": 66}
     dept = login_as("dept_admin").get("/admin/s/alerts/").get_data(as_text=True)
@@ -135,11 +135,11 @@ def test_sms_receipts_hard_bounce_and_soft_bounce(app, world, alerts_world, smtp
     assert set(_rows(app, second)) == {"+33612345601", "+33612345603"}
     # The allowance is charged with every SMS the provider took: 3 + the one sent again + 2 (one segment each),
     # the hard-bounced one included.
-    from services.alerts.views import sms_used_this_month
+    from services.alerts.queries import sms_used_this_month
 
     with app.app_context():
         assert {d.segments for d in _rows(app, alert_id).values()} == {1}
-        assert sms_used_this_month(insee) == 6
+        assert sms_used_this_month() == 6
     assert login_as("dept_admin").get("/admin/s/alerts/").get_data(as_text=True).split("Ailleville", 1)[1] \
         .split("</tr>", 1)[0].count("<td>6</td>") == 1
 

@@ -52,7 +52,7 @@ def test_the_french_stop_mention_keeps_a_plain_sms_in_gsm_7(app):
     """The catalog's French puts a no-break space before « : »; the SMS must not turn UCS-2 because of it."""
     from flask_babel import force_locale
 
-    from services.alerts.delivery import sms_text
+    from services.alerts.messages import sms_text
     from services.alerts.models import Alert
 
     with app.test_request_context(), force_locale("fr"):
@@ -62,11 +62,11 @@ def test_the_french_stop_mention_keeps_a_plain_sms_in_gsm_7(app):
 
 
 def test_de_before_a_commune_name_follows_french_elision():
-    from services.alerts.grammar import of_commune
+    """The service writes « de » with the portal's typography helper (one rule for the whole portal)."""
+    from portal.typography import de
 
-    assert of_commune("Ailleville", "fr") == "d'Ailleville"
-    assert of_commune("Jaucourt", "fr") == "de Jaucourt"
-    assert of_commune("Les Riceys", "fr") == "des Riceys"
-    assert of_commune("Le Chêne", "fr") == "du Chêne"
-    assert of_commune("Éclance", "fr") == "d'Éclance"
-    assert of_commune("Ailleville", "en") == "of Ailleville"
+    assert de("Ailleville") == "d'Ailleville"
+    assert de("Jaucourt") == "de Jaucourt"
+    assert de("Les Riceys") == "des Riceys"
+    assert de("Le Chêne") == "du Chêne"
+    assert de("Éclance") == "d'Éclance"

@@ -44,7 +44,7 @@ def test_addresses_are_geocoded_and_a_drawn_zone_or_streets_narrow_the_lists(app
         assert locs == {"Rue du Lavoir", "Grande Rue", "not_found"}
     secretary = login_as("secretary_a")
     # The map data: the commune outline and anonymous points.
-    data = secretary.get("/api/v1/alerts/carte").get_json()
+    data = secretary.get("/api/v1/alerts/map").get_json()
     assert data["boundary"]["type"] in ("Polygon", "MultiPolygon") and len(data["points"]) == 2
     assert "lavoir@example.org" not in json.dumps(data)
     url = "/s/alerts/alertes/nouvelle"

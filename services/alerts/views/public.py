@@ -1,8 +1,10 @@
-"""Residents' pages (/p/alerts/<insee>/…, no account) and the SMS provider webhook.
+"""Residents' pages (``/p/alerts/<insee>/…``, no account): sign-up with double opt-in, their data page,
+unsubscribing; the commune's public alerts (HTML, CAP 1.2, Atom); the providers' webhooks.
 
-An anonymous request sees no territory: each view enters the one commune of its URL with ``territory_scope``. The
-secret of a resident's links is their subscriber token; a page never shows anyone else's data. A commune that does
-not offer the service (no convention in force covering it, or not enabled) has no public page.
+An anonymous request sees no territory: each view enters the one commune of its URL with
+:func:`access.public_commune`. The secret of a resident's links is their subscriber token; a page never shows anyone
+else's data. A commune that does not offer the service (no convention in force covering it, or not enabled) has no
+public page.
 """
 from __future__ import annotations
 
@@ -12,62 +14,43 @@ import hmac
 import json
 import logging
 import secrets
-from contextlib import contextmanager
+from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal import audit
 from portal.extensions import csrf, db
 from portal.logs import redact
 from portal.ratelimit import honeypot_filled, public_form
 from portal.mail import queue_email
 from portal.models import Collectivity
-from portal.registry import is_subscribed
 from portal.tenancy import territory_scope
+from portal.typography import de
 
-from .settings import setting
-from . import cap as capmod
-from . import sms as smsmod
-from . import receipts
-from .delivery import code_hash, public_url
-from .geocode import request_geocoding
-from .forms import CodeForm, ConfirmForm, ManageForm, SubscribeForm
-from .grammar import of_commune
-from .models import Alert, AlertList, Subscriber, Subscription, utcnow
+from .. import operations, queries, receipts, schemas
+from .. import cap as capmod
+from .. import sms as smsmod
+from ..access import public_commune, subscriber_or_404
+from ..delivery import code_hash
+from ..messages import public_url
+from ..forms import CodeForm, ConfirmForm, ManageForm, SubscribeForm
+from ..models import Alert, AlertList, Subscriber, utcnow
+from portal.settings import setting
 
 log = logging.getLogger("services.alerts.public")
 
-public = Blueprint("alerts_public", __name__, static_folder="static", static_url_path="/static")  # CSS for anonymous pages
+# The service's CSS, for anonymous pages too.
+public = Blueprint("alerts_public", __name__, root_path=str(Path(__file__).resolve().parent.parent),
+                   static_folder="static", static_url_path="/static")
 
 CODE_TTL = dt.timedelta(minutes=30)
 CODE_MAX_ATTEMPTS = 5
 
 
-@contextmanager
-def commune_scope(insee: str):
-    coll = db.session.scalar(select(Collectivity).where(Collectivity.insee == insee,
-                                                        Collectivity.kind == "commune"))
-    if coll is None or not is_subscribed(coll, "alerts"):
-        abort(404)
-    g.alerts_commune = coll
-    with territory_scope({insee}):
-        if db.engine.dialect.name == "postgresql":  # the transaction began before the scope: tell RLS too
-            db.session.connection().exec_driver_sql("SELECT set_config('app.territory', %s, true)", (insee,))
-        yield coll
-
-
-def _subscriber(token: str) -> Subscriber:
-    sub = db.session.scalar(select(Subscriber).where(Subscriber.token == token))
-    if sub is None:
-        abort(404)
-    return sub
-
-
 def consent_wording(lst: AlertList, commune: str) -> str:
     return _("I agree that the mairie %(of_commune)s sends me the messages of the list « %(name)s » (%(purpose)s) "
-             "on the channels I gave, until I unsubscribe.", of_commune=of_commune(commune), name=lst.name,
+             "on the channels I gave, until I unsubscribe.", of_commune=de(commune), name=lst.name,
              purpose=lst.purpose)
 
 
@@ -95,10 +78,23 @@ def _send_code(phone: str, token: str, code: str, commune: str) -> bool:
     return True
 
 
+def _send_confirmation(coll: Collectivity, sub: Subscriber, email: str, chosen: list[AlertList]) -> None:
+    """The double opt-in e-mail: a link to confirm the address (queued in the portal's e-mail outbox)."""
+    queue_email(email, _("Confirm your subscription to the alerts %(of_commune)s", commune=coll.name,
+                         of_commune=de(coll.name)), "alerts/confirm", commune=coll.name,
+                link=public_url("alerts_public.confirm_email", insee=coll.insee, token=sub.token),
+                lists=[lst.name for lst in chosen],
+                lines={"hello": _("Hello,"),
+                       "intro": _("You asked to receive the messages of the mairie %(of_commune)s:",
+                                  of_commune=de(coll.name)),
+                       "action": _("To confirm, open this link:"),
+                       "ignore": _("If you did not ask for it, ignore this message: nothing will be sent to you.")})
+
+
 @public.route("/<insee>/", methods=["GET", "POST"])
 @public_form(lambda args: f"commune:{args.get('insee')}")
 def subscribe(insee: str):
-    with commune_scope(insee) as coll:
+    with public_commune(insee) as coll:
         lists = db.session.scalars(select(AlertList).where(AlertList.active.is_(True))
                                    .order_by(AlertList.name)).all()
         form = SubscribeForm()
@@ -108,43 +104,16 @@ def subscribe(insee: str):
             return render_template("alerts/public/check_email.html", commune=coll, email=form.email.data)
         if form.validate_on_submit():
             email = (form.email.data or "").strip().lower() or None
-            phone = None
-            ok = True
-            if form.phone.data and form.phone.data.strip():
-                try:
-                    phone = smsmod.normalize_mobile(form.phone.data)
-                except smsmod.InvalidPhone as exc:
-                    ok = False
-                    form.phone.errors.append(_("This is not a mobile number: SMS can only reach a mobile phone.")
-                                             if str(exc) == "not_mobile" else
-                                             _("This phone number is not valid."))
-            if not email and not phone and ok:
-                ok = False
+            # The form checked the number (a mobile of the countries SMS go to): this only normalises it.
+            phone = schemas.mobile_number(form.phone.data) if (form.phone.data or "").strip() else None
+            if not email and not phone:
                 form.email.errors.append(_("Give an e-mail address, a mobile number, or both."))
-            if ok:
-                sub = Subscriber(commune_insee=insee, email=email, phone=phone,
-                                 address=(form.address.data or "").strip())
-                db.session.add(sub)
-                channel = "both" if email and phone else ("email" if email else "sms")
-                for list_id in form.lists.data:
-                    lst = next(lst for lst in lists if lst.id == list_id)
-                    sub.subscriptions.append(Subscription(commune_insee=insee, list_id=lst.id,
-                                                          consent_text=wording[lst.id], consent_channel=channel))
-                db.session.flush()
-                request_geocoding(sub)
-                audit.record("alerts.subscriber_created", target=sub, collectivity=coll, channel=channel,
-                             lists=len(form.lists.data))
+            else:
+                chosen = [lst for lst in lists if lst.id in form.lists.data]
+                sub, channel = operations.create_subscriber(coll, email, phone, form.address.data or "", chosen,
+                                                            wording)
                 if email:
-                    queue_email(email, _("Confirm your subscription to the alerts %(of_commune)s",
-                                         commune=coll.name, of_commune=of_commune(coll.name)), "alerts/confirm", commune=coll.name,
-                                link=public_url("alerts_public.confirm_email", insee=insee, token=sub.token),
-                                lists=[lst.name for lst in lists if lst.id in form.lists.data],
-                                lines={"hello": _("Hello,"),
-                                       "intro": _("You asked to receive the messages of the mairie "
-                                                  "%(of_commune)s:", of_commune=of_commune(coll.name)),
-                                       "action": _("To confirm, open this link:"),
-                                       "ignore": _("If you did not ask for it, ignore this message: nothing "
-                                                   "will be sent to you.")})
+                    _send_confirmation(coll, sub, email, chosen)
                 code = _new_code(sub) if phone else None
                 token = sub.token
                 db.session.commit()
@@ -162,19 +131,17 @@ def subscribe(insee: str):
 
 @public.get("/<insee>/confirmer/<token>")
 def confirm_email(insee: str, token: str):
-    with commune_scope(insee) as coll:
-        sub = _subscriber(token)
+    with public_commune(insee) as coll:
+        sub = subscriber_or_404(token)
         return render_template("alerts/public/confirm.html", commune=coll, sub=sub, form=ConfirmForm())
 
 
 @public.post("/<insee>/confirmer/<token>")
 def confirm_email_post(insee: str, token: str):
     """A POST (not the GET of the link): mail scanners that open links do not confirm on the resident's behalf."""
-    with commune_scope(insee) as coll:
-        sub = _subscriber(token)
-        if ConfirmForm().validate_on_submit() and sub.email and sub.email_confirmed_at is None:
-            sub.email_confirmed_at = utcnow()
-            audit.record("alerts.subscriber_confirmed", target=sub, collectivity=coll, channel="email")
+    with public_commune(insee) as coll:
+        sub = subscriber_or_404(token)
+        if ConfirmForm().validate_on_submit() and operations.confirm_email(sub, coll):
             db.session.commit()
         flash(_("Your e-mail address is confirmed: you will receive the messages you chose."), "success")
         return redirect(url_for(".manage", insee=insee, token=token))
@@ -182,8 +149,8 @@ def confirm_email_post(insee: str, token: str):
 
 @public.route("/<insee>/code/<token>", methods=["GET", "POST"])
 def enter_code(insee: str, token: str):
-    with commune_scope(insee) as coll:
-        sub = _subscriber(token)
+    with public_commune(insee) as coll:
+        sub = subscriber_or_404(token)
         if not sub.phone:
             abort(404)
         form = CodeForm()
@@ -205,9 +172,7 @@ def enter_code(insee: str, token: str):
                 db.session.commit()
                 form.code.errors.append(_("This code is not the right one."))
             else:
-                sub.phone_confirmed_at = utcnow()
-                sub.sms_code_hash, sub.sms_code_expires_at = "", None
-                audit.record("alerts.subscriber_confirmed", target=sub, collectivity=coll, channel="sms")
+                operations.confirm_phone(sub, coll)
                 db.session.commit()
                 flash(_("Your mobile number is confirmed: you will receive the messages you chose."), "success")
                 return redirect(url_for(".manage", insee=insee, token=token))
@@ -217,8 +182,8 @@ def enter_code(insee: str, token: str):
 
 @public.route("/<insee>/gerer/<token>", methods=["GET", "POST"])
 def manage(insee: str, token: str):
-    with commune_scope(insee) as coll:
-        sub = _subscriber(token)
+    with public_commune(insee) as coll:
+        sub = subscriber_or_404(token)
         lists = db.session.scalars(select(AlertList).order_by(AlertList.name)).all()
         active = {s.list_id for s in sub.subscriptions if s.unsubscribed_at is None}
         form = ManageForm()
@@ -227,25 +192,8 @@ def manage(insee: str, token: str):
             form.lists.data = sorted(active)
             form.address.data = sub.address
         elif form.validate_on_submit():
-            wanted = set(form.lists.data or [])
-            by_list = {s.list_id: s for s in sub.subscriptions}
-            for lst in lists:
-                s = by_list.get(lst.id)
-                if lst.id in wanted and (s is None or s.unsubscribed_at is not None):
-                    if s is None:
-                        sub.subscriptions.append(Subscription(
-                            commune_insee=insee, list_id=lst.id, consent_text=consent_wording(lst, coll.name),
-                            consent_channel="manage"))
-                    else:
-                        s.unsubscribed_at, s.unsubscribe_channel = None, ""
-                        s.consented_at, s.consent_text = utcnow(), consent_wording(lst, coll.name)
-                elif lst.id not in wanted and s is not None and s.unsubscribed_at is None:
-                    s.unsubscribed_at, s.unsubscribe_channel = utcnow(), "manage"
-            new_address = (form.address.data or "").strip()
-            if new_address != sub.address:
-                sub.address = new_address
-                request_geocoding(sub)
-            audit.record("alerts.subscriber_changed", target=sub, collectivity=coll, lists=len(wanted))
+            operations.change_choices(sub, coll, lists, set(form.lists.data or []), form.address.data or "",
+                                      lambda lst: consent_wording(lst, coll.name))
             db.session.commit()
             flash(_("Your choices are saved."), "success")
             return redirect(url_for(".manage", insee=insee, token=token))
@@ -268,34 +216,23 @@ def short_manage(code: str):
 
 @public.post("/<insee>/supprimer/<token>")
 def delete(insee: str, token: str):
-    with commune_scope(insee) as coll:
-        sub = _subscriber(token)
+    with public_commune(insee) as coll:
+        sub = subscriber_or_404(token)
         if not ConfirmForm(prefix="delete").validate_on_submit():
             abort(400)
-        audit.record("alerts.subscriber_deleted", target=sub, collectivity=coll)
-        db.session.delete(sub)
+        operations.delete_subscriber(sub, coll)
         db.session.commit()
         return render_template("alerts/public/deleted.html", commune=coll)
-
-
-def _unsubscribe_all(sub: Subscriber, channel: str) -> int:
-    n = 0
-    for s in sub.subscriptions:
-        if s.unsubscribed_at is None:
-            s.unsubscribed_at, s.unsubscribe_channel = utcnow(), channel
-            n += 1
-    return n
 
 
 @public.route("/<insee>/desinscription/<token>", methods=["GET", "POST"])
 def unsubscribe(insee: str, token: str):
     """The link in every message: a page with one button (a GET changes nothing)."""
-    with commune_scope(insee) as coll:
-        sub = _subscriber(token)
+    with public_commune(insee) as coll:
+        sub = subscriber_or_404(token)
         form = ConfirmForm()
         if request.method == "POST" and form.validate_on_submit():
-            n = _unsubscribe_all(sub, "link")
-            audit.record("alerts.subscriber_unsubscribed", target=sub, collectivity=coll, channel="link", lists=n)
+            operations.unsubscribe_all(sub, coll, "link")
             db.session.commit()
             return render_template("alerts/public/unsubscribed.html", commune=coll, sub=sub)
         return render_template("alerts/public/unsubscribe.html", commune=coll, sub=sub, form=form)
@@ -306,34 +243,24 @@ def unsubscribe(insee: str, token: str):
 def one_click(insee: str, token: str):
     """RFC 8058 one-click unsubscribe: the mail client POSTs ``List-Unsubscribe=One-Click`` (no CSRF token: the
     secret is the token in the URL)."""
-    with commune_scope(insee) as coll:
-        sub = _subscriber(token)
-        n = _unsubscribe_all(sub, "one-click")
-        audit.record("alerts.subscriber_unsubscribed", target=sub, collectivity=coll, channel="one-click", lists=n)
+    with public_commune(insee) as coll:
+        sub = subscriber_or_404(token)
+        operations.unsubscribe_all(sub, coll, "one-click")
         db.session.commit()
         return Response("", status=204)
 
 
 # Public alerts: HTML, CAP 1.2, Atom ----------------------------------------------------------------------------------
 
-def _public_alerts():
-    return db.session.scalars(select(Alert).where(Alert.kind == "broadcast", Alert.status.in_(("queued", "sent")))
-                              .order_by(Alert.sent_at.desc()).limit(50)).all()
-
-
-def _list_names(alert: Alert) -> list[str]:
-    return list(db.session.scalars(select(AlertList.name).where(AlertList.id.in_(alert.list_ids or [-1]))))
-
-
 @public.get("/<insee>/alertes")
 def public_alerts(insee: str):
-    with commune_scope(insee) as coll:
-        return render_template("alerts/public/alerts.html", commune=coll, alerts=_public_alerts())
+    with public_commune(insee) as coll:
+        return render_template("alerts/public/alerts.html", commune=coll, alerts=queries.public_alerts())
 
 
 @public.get("/<insee>/alertes/<int:alert_id>")
 def public_alert(insee: str, alert_id: int):
-    with commune_scope(insee) as coll:
+    with public_commune(insee) as coll:
         alert = db.session.scalar(select(Alert).where(Alert.id == alert_id))
         if alert is None or not alert.public:
             abort(404)
@@ -356,7 +283,7 @@ def cap_document(alert: Alert, coll: Collectivity) -> bytes:
     refs = [capmod.reference(sender, alert.references)] if alert.references is not None else []
     xml = capmod.build_cap(alert, sender=sender, commune=coll.name,
                            web=public_url("alerts_public.public_alert", insee=coll.insee, alert_id=alert.id),
-                           lists=_list_names(alert), references=refs)
+                           lists=queries.list_names(alert), references=refs)
     errors = capmod.validate(xml)
     if errors:  # a bug of ours, never the user's input: say it loudly, publish nothing invalid
         log.error("CAP document of alert %s is not valid: %s", alert.id, errors)
@@ -366,7 +293,7 @@ def cap_document(alert: Alert, coll: Collectivity) -> bytes:
 
 @public.get("/<insee>/alertes/<int:alert_id>.cap")
 def public_cap(insee: str, alert_id: int):
-    with commune_scope(insee) as coll:
+    with public_commune(insee) as coll:
         alert = db.session.scalar(select(Alert).where(Alert.id == alert_id))
         if alert is None or not alert.public:
             abort(404)
@@ -375,8 +302,8 @@ def public_cap(insee: str, alert_id: int):
 
 @public.get("/<insee>/flux.atom")
 def feed(insee: str):
-    with commune_scope(insee) as coll:
-        alerts = _public_alerts()
+    with public_commune(insee) as coll:
+        alerts = queries.public_alerts()
         entries = [{"id": f"urn:uuid:{a.identifier[:8]}-{a.identifier[8:12]}-{a.identifier[12:16]}-"
                           f"{a.identifier[16:20]}-{a.identifier[20:32]}",
                     "title": a.title, "summary": a.body, "updated": a.sent_at or a.created_at,

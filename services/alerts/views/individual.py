@@ -1,22 +1,23 @@
-"""Individual messages: one person, one procedure (identity card, passport, civil-status certificate…), written from
-a model with fields, with the legal basis recorded. Never published, never sent to a list."""
+"""Individual messages (``/s/alerts/messages/nouveau``, on the staff pages' blueprint): one person, one procedure
+(identity card, passport, civil-status certificate…), written from a model with fields, with the legal basis
+recorded. Never published, never sent to a list."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal import audit
 from portal.extensions import db
 from portal.registry import requires
+from portal.typography import de
 
-from .settings import setting
-from . import sms as smsmod
-from .delivery import commune_name, queue_alert, sms_text
-from .forms import IndividualForm
-from .models import Alert
-from .views import _commune_insee, bp, quota_error
+from .. import access, operations, queries, schemas
+from .. import sms as smsmod
+from ..messages import commune_name, sms_text
+from ..forms import IndividualForm
+from ..models import Alert
+from .pages import bp, sms_price
 
 BASIS_PUBLIC_TASK = "Mission de service public (RGPD art. 6-1-e)"
 
@@ -42,15 +43,28 @@ MODELS = {
 
 def render_model(key: str, commune: str, name: str, detail: str) -> tuple[str, str]:
     _label, title, text, _basis = MODELS[key]
-    de_commune = f"d'{commune}" if commune[:1].upper() in "AEIOUYÂÉÈÊÎÔÛ" else f"de {commune}"
-    return title, text.format(de_commune=de_commune, name=f" {name.strip()}" if name and name.strip() else "", commune=commune,
-                              detail=f" {detail.strip()}" if detail and detail.strip() else "")
+    return title, text.format(de_commune=de(commune), name=f" {name.strip()}" if name and name.strip() else "",
+                              commune=commune, detail=f" {detail.strip()}" if detail and detail.strip() else "")
+
+
+def _problem(insee: str, channel: str, address: str, segments: int) -> tuple[str, str | None]:
+    """The checked address, and what prevents sending (French) or None."""
+    try:
+        address = schemas.mobile_number(address) if channel == "sms" else schemas.email_address(address)
+    except schemas.InvalidAddress as exc:
+        return address, str(exc)
+    if channel == "sms":
+        if segments > smsmod.MAX_SEGMENTS:
+            return address, _("The SMS would take %(n)d segments; the limit is %(max)d. Shorten the message.",
+                              n=segments, max=smsmod.MAX_SEGMENTS)
+        return address, queries.quota_error(insee, segments)
+    return address, None
 
 
 @bp.route("/messages/nouveau", methods=["GET", "POST"])
 @requires("alerts.send")
 def individual():
-    insee = _commune_insee()
+    insee = access.commune_insee()
     commune = commune_name(insee)
     form = IndividualForm()
     form.template.choices = [(k, v[0]) for k, v in MODELS.items()]
@@ -60,39 +74,17 @@ def individual():
     if form.validate_on_submit():
         title, body = render_model(form.template.data, commune, form.name.data, form.detail.data)
         channel = form.channel.data
-        address = form.recipient.data.strip()
-        problem = None
-        if channel == "sms":
-            try:
-                address = smsmod.normalize_mobile(address)
-            except smsmod.InvalidPhone as exc:
-                problem = (_("This is not a mobile number: SMS can only reach a mobile phone.")
-                           if str(exc) == "not_mobile" else _("This phone number is not valid."))
-        elif "@" not in address or "." not in address.rsplit("@", 1)[-1]:
-            problem = _("This e-mail address is not valid.")
         draft = Alert(commune_insee=insee, kind="individual", title=title, body=body, channels=[channel],
                       list_ids=[], legal_basis=form.legal_basis.data.strip())
         count = smsmod.segments(sms_text(draft, commune))
-        if channel == "sms" and not problem:
-            if count.segments > smsmod.MAX_SEGMENTS:
-                problem = _("The SMS would take %(n)d segments; the limit is %(max)d. Shorten the message.",
-                            n=count.segments, max=smsmod.MAX_SEGMENTS)
-            else:
-                problem = quota_error(insee, count.segments)
+        address, problem = _problem(insee, channel, form.recipient.data.strip(), count.segments)
         if problem:
             flash(problem, "error")
         elif form.send.data:
-            from .models import utcnow
-
-            draft.author_id, draft.author_name, draft.sent_at = current_user.id, current_user.email, utcnow()
-            db.session.add(draft)
-            queue_alert(draft, [(None, channel, address)])
-            audit.record("alerts.individual_sent", target=draft, channel=channel, model=form.template.data,
-                         legal_basis=draft.legal_basis)
+            operations.send_individual(draft, channel, address, current_user, form.template.data)
             db.session.commit()
             flash(_("The message is being sent."), "success")
             return redirect(url_for(".alert_detail", alert_id=draft.id))
-        preview = {"title": title, "sms": sms_text(draft, commune), "segments": count,
-                   "price": float(setting("ALERTS_SMS_PRICE") or 0.05)}
+        preview = {"title": title, "sms": sms_text(draft, commune), "segments": count, "price": sms_price()}
     bases = {k: v[3] for k, v in MODELS.items()}
     return render_template("alerts/individual.html", form=form, preview=preview, bases=bases)
