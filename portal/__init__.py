@@ -56,9 +56,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.session_protection = "basic"
 
     from . import models  # noqa: F401 - register models
-    from . import tenancy
+    from . import audiences, tenancy
 
     tenancy.install()
+    audiences.install()
 
     from .context import init_context
 

@@ -1,0 +1,68 @@
+"""Tables of the information desk.
+
+Ownership (DESIGN.md §2, §6): news items have no place; each is addressed to an audience and published by an
+organisation (``portal.audiences.AudienceScoped``), so the audience filter narrows every query on them. Read marks and
+digest choices belong to one person (``user_id``) and are only ever read for the signed-in user or by the digest task.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.audiences import AudienceScoped
+from portal.extensions import db
+from portal.models import utcnow
+
+from .sanitize import text_of
+
+DIGEST_FREQUENCIES = ("never", "daily", "weekly")
+
+
+class NewsItem(AudienceScoped, db.Model):
+    """A short dated message on the home page. ``body_html`` is stored already sanitised (``sanitize.clean``)."""
+
+    __tablename__ = "desk_news"
+    __table_args__ = (Index("ix_desk_news_pinned_published", "pinned", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    pinned: Mapped[bool] = mapped_column(default=False)
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    # The optional document: a link (to a legal text, a circular on the prefecture's site…) and its title.
+    document_url: Mapped[str] = mapped_column(String(500), default="")
+    document_title: Mapped[str] = mapped_column(String(200), default="")
+
+    author = relationship("User")
+
+    @property
+    def body_text(self) -> str:
+        """The message as plain text (e-mails, search)."""
+        return text_of(self.body_html)
+
+
+class NewsRead(db.Model):
+    """One person has read one news item."""
+
+    __tablename__ = "desk_news_read"
+    __table_args__ = (UniqueConstraint("user_id", "news_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    news_id: Mapped[int] = mapped_column(ForeignKey("desk_news.id", ondelete="CASCADE"), index=True)
+    read_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DigestChoice(db.Model):
+    """How often one person wants the e-mail digest of the news, and when it last went."""
+
+    __tablename__ = "desk_digest_choice"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    frequency: Mapped[str] = mapped_column(String(8), default="weekly")
+    last_sent_at: Mapped[dt.datetime | None]
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

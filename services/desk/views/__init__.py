@@ -1,0 +1,7 @@
+"""Blueprints of the information desk, split by audience: ``pages`` (members of collectivities and partners,
+``/s/desk/``), ``department`` (the department team, ``/admin/s/desk/``), ``public`` (no sign-in, ``/p/desk/``)."""
+from .department import department
+from .pages import bp
+from .public import public
+
+__all__ = ["bp", "department", "public"]

@@ -1,0 +1,38 @@
+"""The department team's pages of the desk: partners (organisations that publish) and their first accounts."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.accounts import AccountError
+from portal.extensions import db
+from portal.models import KIND_PARTNER, Collectivity
+from portal.registry import requires
+
+from .. import operations
+from ..access import PARTNERS
+from ..schemas import PartnerForm
+
+department = Blueprint("desk_department", __name__, template_folder="../templates")
+
+
+@department.route("/partenaires", methods=["GET", "POST"])
+@requires(PARTNERS)
+def partners():
+    form = PartnerForm()
+    if form.validate_on_submit():
+        try:
+            partner = operations.create_partner(form.name.data, form.email.data, form.full_name.data or "",
+                                                by=current_user, department=g.collectivity)
+        except (operations.DeskError, AccountError) as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("%(name)s is added; its publisher received an activation link.", name=partner.name), "success")
+            return redirect(url_for("desk_department.partners"))
+    rows = db.session.scalars(select(Collectivity).where(Collectivity.kind == KIND_PARTNER)
+                              .order_by(Collectivity.name)).all()
+    return render_template("desk/department/partners.html", form=form, partners=rows), (400 if form.errors else 200)
