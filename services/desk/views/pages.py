@@ -100,17 +100,19 @@ def edit(news_id: int):
 
 def _edit_page(item: NewsItem | None):
     form = _news_form(item)
+    refused = False
     if form.validate_on_submit():
         try:
             saved = _save(form, item)
         except operations.DeskError as exc:
             db.session.rollback()
             flash(str(exc), "error")
+            refused = True
         else:
             db.session.commit()
             flash(_("The news is published.") if item is None else _("The news is saved."), "success")
             return redirect(url_for("desk.news_item", news_id=saved.id))
-    return render_template("desk/news_form.html", form=form, item=item), (400 if form.errors else 200)
+    return render_template("desk/news_form.html", form=form, item=item), (400 if form.errors or refused else 200)
 
 
 @bp.post("/actualites/<int:news_id>/retirer")
@@ -143,6 +145,6 @@ def digest():
 @requires(READ)
 def news_feed():
     items = latest_news(PAGE_SIZE)
-    body = render_template("desk/news.atom", items=items, updated=max((n.updated_at for n in items), default=None),
+    body = render_template("desk/news.atom.xml", items=items, updated=max((n.updated_at for n in items), default=None),
                            portal_name=current_app.config.get("PORTAL_NAME", ""))
     return Response(body, mimetype="application/atom+xml")
