@@ -1,5 +1,6 @@
 """The information desk (« espace d'information »): news from the department and its partners on the home page of
-every member collectivity, with read marks and an e-mail digest.
+every member collectivity, with read marks and an e-mail digest; a forum of the mairies, the department and the
+partners (solutions, following, reports, moderation by the department).
 
 A core part of the portal, not a subscription (``core=True``): every commune and EPCI has it without a convention, and
 partner organisations (Association des maires, centre de gestion, préfecture…; ``Collectivity`` of kind
@@ -7,8 +8,9 @@ partner organisations (Association des maires, centre de gestion, préfecture…
 they hold no portal permission. Every publication has an audience (``portal.audiences``), enforced in the query
 layer, never in a view.
 
-Pages: ``/s/desk/`` (news, publishing, digest choice, Atom feed of one's news), ``/admin/s/desk/partenaires``
-(the department adds partners and their first publisher), ``/p/desk/desabonnement/<token>`` (leave the digest).
+Pages: ``/s/desk/`` (news, publishing, digest choice, Atom feed of one's news), ``/s/desk/forum``,
+``/admin/s/desk/partenaires`` (the department adds partners and their first publisher), ``/admin/s/desk/forum``
+(categories, reported messages), ``/p/desk/desabonnement/<token>`` (leave the digest).
 Task: ``desk.send_digests`` every hour on beat.
 """
 import datetime as dt
@@ -37,16 +39,20 @@ service = ServiceDescriptor(
         "desk.publish": ("partner", "dept_admin"),
         "desk.moderate": ("dept_admin",),
         "desk.partners.manage": ("dept_admin",),
+        "desk.forum.post": ("mayor", "secretary", "elected", "partner", "dept_admin", "dept_agent"),
     },
     permission_labels={
         "desk.read": _l("Information desk: read"),
         "desk.publish": _l("Information desk: publish"),
         "desk.moderate": _l("Information desk: moderate"),
         "desk.partners.manage": _l("Information desk: add partners"),
+        "desk.forum.post": _l("Information desk: write in the forum"),
     },
-    nav=[NavEntry(_l("News"), "desk.news_list"), NavEntry(_l("Publish"), "desk.publish", "desk.publish"),
-         NavEntry(_l("E-mail digest"), "desk.digest")],
-    department_nav=[NavEntry(_l("News"), "desk.news_list"), NavEntry(_l("Partners"), "desk_department.partners")],
+    nav=[NavEntry(_l("News"), "desk.news_list"), NavEntry(_l("Forum"), "desk.forum_index"),
+         NavEntry(_l("Publish"), "desk.publish", "desk.publish"), NavEntry(_l("E-mail digest"), "desk.digest")],
+    department_nav=[NavEntry(_l("News"), "desk.news_list"), NavEntry(_l("Forum"), "desk.forum_index"),
+                    NavEntry(_l("Moderation"), "desk_department.forum", "desk.moderate"),
+                    NavEntry(_l("Partners"), "desk_department.partners", "desk.partners.manage")],
     home_panel=news_panel,
     tasks=("services.desk.tasks",),
     beat_schedule={"desk-digests": {"task": "desk.send_digests", "schedule": dt.timedelta(hours=1)}},
@@ -57,6 +63,13 @@ service = ServiceDescriptor(
         "desk.news_edited": _l("Information desk: news edited"),
         "desk.news_withdrawn": _l("Information desk: news withdrawn"),
         "desk.digest_changed": _l("Information desk: e-mail digest choice changed"),
+        "desk.forum_category_created": _l("Forum: category added"),
+        "desk.forum_thread_created": _l("Forum: question asked"),
+        "desk.forum_answered": _l("Forum: answer written"),
+        "desk.forum_solution": _l("Forum: answer marked as the solution"),
+        "desk.forum_reported": _l("Forum: message reported"),
+        "desk.forum_moderated": _l("Forum: moderation"),
     },
-    audit_detail_labels={"title": _l("title"), "audience": _l("audience"), "frequency": _l("frequency")},
+    audit_detail_labels={"title": _l("title"), "audience": _l("audience"), "frequency": _l("frequency"),
+                         "action_taken": _l("action")},
 )

@@ -38,3 +38,31 @@ def editable_news_or_404(news_id: int) -> NewsItem:
     if not may_edit(item):
         abort(403)
     return item
+
+
+# Forum ---------------------------------------------------------------------------------------------------------------
+FORUM = "desk.forum.post"
+
+
+def thread_or_404(thread_id: int):
+    """A thread the active collectivity may read (audience filter); hidden ones exist for moderators only."""
+    from .models import ForumThread
+
+    thread = db.session.scalar(select(ForumThread).where(ForumThread.id == thread_id))
+    if thread is None or (thread.hidden and MODERATE not in g.get("permissions", set())):
+        abort(404)
+    return thread
+
+
+def post_or_404(thread, post_id: int):
+    """A message of ``thread`` (reached through its thread, never alone)."""
+    from .models import ForumPost
+
+    post = db.session.get(ForumPost, post_id)
+    if post is None or post.thread_id != thread.id:
+        abort(404)
+    return post
+
+
+def may_mark_solution(thread, user_id: int) -> bool:
+    return thread.author_id == user_id or MODERATE in g.get("permissions", set())

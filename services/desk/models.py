@@ -66,3 +66,86 @@ class DigestChoice(db.Model):
     frequency: Mapped[str] = mapped_column(String(8), default="weekly")
     last_sent_at: Mapped[dt.datetime | None]
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# Forum ---------------------------------------------------------------------------------------------------------------
+# Threads are addressed to an audience like news (``all`` when a member opens one: secretaries, elected officials,
+# the department and partners); posts follow their thread and are only ever reached through it (access.py).
+
+
+class ForumCategory(db.Model):
+    """A section of the forum (état civil, urbanisme, élections…), set by the department."""
+
+    __tablename__ = "desk_forum_category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(String(300), default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class ForumThread(AudienceScoped, db.Model):
+    __tablename__ = "desk_forum_thread"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("desk_forum_category.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_post_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    locked: Mapped[bool] = mapped_column(default=False)
+    hidden: Mapped[bool] = mapped_column(default=False)  # by the department's moderation
+    # The answer marked as the solution (a post of this thread; no foreign key: the two tables would point at each
+    # other, and posts are hidden by moderation, never deleted).
+    solution_post_id: Mapped[int | None]
+
+    category = relationship(ForumCategory)
+    author = relationship("User")
+
+
+class ForumPost(db.Model):
+    """A message of a thread (the first one is the question). ``body_html`` is stored sanitised."""
+
+    __tablename__ = "desk_forum_post"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("desk_forum_thread.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    collectivity_id: Mapped[int] = mapped_column(ForeignKey("collectivity.id"))  # the author's organisation
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    hidden: Mapped[bool] = mapped_column(default=False)
+
+    author = relationship("User")
+    collectivity = relationship("Collectivity")
+
+    @property
+    def body_text(self) -> str:
+        return text_of(self.body_html)
+
+
+class ForumFollow(db.Model):
+    """One person follows one thread: an e-mail at each answer."""
+
+    __tablename__ = "desk_forum_follow"
+    __table_args__ = (UniqueConstraint("user_id", "thread_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("desk_forum_thread.id", ondelete="CASCADE"), index=True)
+
+
+class ForumReport(db.Model):
+    """A message reported to the department's moderators."""
+
+    __tablename__ = "desk_forum_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("desk_forum_post.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[dt.datetime | None]
+
+    post = relationship(ForumPost)
+    user = relationship("User")

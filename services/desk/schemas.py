@@ -98,3 +98,39 @@ class PartnerForm(FlaskForm):
                         validators=[DataRequired(_l("Enter an e-mail address.")), EmailAddress()])
     full_name = StringField(_l("First name and last name"), validators=[Optional(), Length(max=200)])
     submit = SubmitField(_l("Add the partner and send the activation link"))
+
+
+class ThreadForm(FlaskForm):
+    title = StringField(_l("Your question in one line"), validators=[DataRequired(_l("Give your question a title.")),
+                                                                     Length(max=200)])
+    body = TextAreaField(_l("Details"), validators=[DataRequired(_l("Write your message.")), Length(max=20000)])
+    submit = SubmitField(_l("Ask the question"))
+
+
+class AnswerForm(FlaskForm):
+    body = TextAreaField(_l("Your answer"), validators=[DataRequired(_l("Write your message.")), Length(max=20000)])
+    submit = SubmitField(_l("Answer"))
+
+
+class ReportForm(FlaskForm):
+    reason = StringField(_l("Why do you report this message?"),
+                         validators=[DataRequired(_l("Say why you report this message.")), Length(max=500)])
+    submit = SubmitField(_l("Report"))
+
+
+MODERATION_ACTIONS = {"hide": _l("Hide the thread"), "show": _l("Show the thread again"),
+                      "lock": _l("Lock the thread"), "unlock": _l("Unlock the thread"),
+                      "move": _l("Move to the category")}
+
+
+class ModerationForm(FlaskForm):
+    action = SelectField(_l("Moderation"), choices=list(MODERATION_ACTIONS.items()))
+    category = SelectField(_l("Category"), coerce=str, choices=[], validate_choice=False)
+    submit = SubmitField(_l("Apply"))
+
+
+class CategoryForm(FlaskForm):
+    name = StringField(_l("Name of the category"), validators=[DataRequired(_l("Give the category a name.")),
+                                                               Length(max=120)])
+    description = StringField(_l("Description"), validators=[Optional(), Length(max=300)])
+    submit = SubmitField(_l("Add the category"))

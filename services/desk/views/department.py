@@ -1,4 +1,5 @@
-"""The department team's pages of the desk: partners (organisations that publish) and their first accounts."""
+"""The department team's pages of the desk: partners (organisations that publish) and their first accounts, the
+forum's categories and the reported messages."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, url_for
@@ -11,9 +12,12 @@ from portal.extensions import db
 from portal.models import KIND_PARTNER, Collectivity
 from portal.registry import requires
 
-from .. import operations
-from ..access import PARTNERS
-from ..schemas import PartnerForm
+from portal.forms import ConfirmForm
+
+from .. import forum_operations, operations
+from ..access import MODERATE, PARTNERS
+from ..models import ForumCategory, ForumReport
+from ..schemas import CategoryForm, PartnerForm
 
 department = Blueprint("desk_department", __name__, template_folder="../templates")
 
@@ -36,3 +40,26 @@ def partners():
     rows = db.session.scalars(select(Collectivity).where(Collectivity.kind == KIND_PARTNER)
                               .order_by(Collectivity.name)).all()
     return render_template("desk/department/partners.html", form=form, partners=rows), (400 if form.errors else 200)
+
+
+@department.route("/forum", methods=["GET", "POST"])
+@requires(MODERATE)
+def forum():
+    """The forum's categories, and the messages reported to the moderators."""
+    form = CategoryForm()
+    if form.validate_on_submit():
+        try:
+            forum_operations.create_category(form.name.data, form.description.data or "", by=current_user,
+                                             department=g.collectivity)
+        except operations.DeskError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("The category is added."), "success")
+            return redirect(url_for("desk_department.forum"))
+    categories = db.session.scalars(select(ForumCategory).order_by(ForumCategory.position)).all()
+    reports = db.session.scalars(select(ForumReport).where(ForumReport.resolved_at.is_(None))
+                                 .order_by(ForumReport.created_at)).all()
+    return render_template("desk/department/forum.html", form=form, categories=categories, reports=reports,
+                           confirm=ConfirmForm()), (400 if form.errors else 200)

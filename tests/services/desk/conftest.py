@@ -35,3 +35,37 @@ def publish(app, world):
             return item.id
 
     return _publish
+
+
+@pytest.fixture
+def category(app, world):
+    """A forum category « État civil » added by the department; returns its id."""
+    from portal.extensions import db
+    from portal.models import Collectivity, User
+    from services.desk import forum_operations
+
+    with app.app_context():
+        cat = forum_operations.create_category("État civil", "Actes, livret de famille, mariages",
+                                               by=db.session.get(User, world.users["dept_admin"].id),
+                                               department=db.session.get(Collectivity, world.dept))
+        db.session.commit()
+        return cat.id
+
+
+@pytest.fixture
+def private_thread(app, world, category):
+    """A thread addressed to Jaucourt alone (written in the system context), for the cross-territory sweep:
+    (thread id, post id)."""
+    from portal.audiences import new_audience
+    from portal.extensions import db
+    from services.desk.models import ForumPost, ForumThread
+
+    with app.app_context():
+        thread = ForumThread(category_id=category, title="Sujet-reserve-a-Jaucourt", publisher_id=world.dept,
+                             audience=new_audience("list", member_ids=(world.b,)))
+        db.session.add(thread)
+        db.session.flush()
+        post = ForumPost(thread_id=thread.id, collectivity_id=world.dept, body_html="<p>Corps-reserve-a-Jaucourt</p>")
+        db.session.add(post)
+        db.session.commit()
+        return thread.id, post.id

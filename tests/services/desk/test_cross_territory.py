@@ -11,16 +11,24 @@ DESK_PREFIXES = ("/s/desk", "/p/desk", "/admin/s/desk", "/api/v1/desk")
 
 
 @pytest.fixture
-def foreign(world, partners, publish):
-    """A news item addressed to Jaucourt alone (a hand-picked list), by the department."""
+def foreign(world, partners, publish, category, private_thread):
+    """A news item and a forum thread addressed to Jaucourt alone (a hand-picked list), by the department."""
     news_id = publish(SECRET, "list", member_ids=(world.b,), body=f"<p>{SECRET}-corps</p>")
-    return {"news_id": news_id, "token": "x" * 43}
+    thread_id, post_id = private_thread
+    # Categories are shared by every member (no audience): there is no foreign one, so an unknown id stands for it
+    # and the real category's page is checked apart (its list must not show the thread).
+    return {"news_id": news_id, "token": "x" * 43, "category_id": 999_999, "thread_id": thread_id,
+            "post_id": post_id, "_category": category}
 
 
 @pytest.mark.parametrize("role", ["mayor_troyes", "mayor_a", "epci_user", "partner_cdg", "mayor_c"])
 def test_nobody_outside_the_audience_reaches_the_news(app, world, login_as, foreign, role):
-    report = check_routes(login_as(role), app, foreign, [SECRET, f"{SECRET}-corps"], prefixes=DESK_PREFIXES)
+    report = check_routes(login_as(role), app, foreign, [SECRET, f"{SECRET}-corps", "Sujet-reserve-a-Jaucourt",
+                                                         "Corps-reserve-a-Jaucourt"], prefixes=DESK_PREFIXES)
     report.assert_clean()
+    client = login_as(role)
+    for url in (f"/s/desk/forum/{foreign['_category']}", "/s/desk/forum"):
+        assert "Sujet-reserve-a-Jaucourt" not in client.get(url).get_data(as_text=True)
     assert len(report.checked) >= 10
 
 
