@@ -19,8 +19,13 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 
 def clean(raw: str) -> str:
-    """The allowed subset of ``raw``."""
-    return nh3.clean(raw or "", tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
+    """The allowed subset of ``raw``. Text typed without any tag (what most people write) keeps its paragraphs
+    (blank lines) and line breaks."""
+    raw = raw or ""
+    if "<" not in raw:
+        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", raw.replace("\r\n", "\n")) if p.strip()]
+        raw = "".join("<p>" + html.escape(p, quote=False).replace("\n", "<br>") + "</p>" for p in paragraphs)
+    return nh3.clean(raw, tags=TAGS, attributes=ATTRIBUTES, url_schemes=URL_SCHEMES,
                      link_rel="noopener noreferrer nofollow", strip_comments=True).strip()
 
 

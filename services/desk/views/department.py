@@ -14,12 +14,13 @@ from portal.registry import requires
 
 from portal.forms import ConfirmForm
 
+from . import PACKAGE
 from .. import forum_operations, operations
 from ..access import MODERATE, PARTNERS
 from ..models import ForumCategory, ForumReport
 from ..schemas import CategoryForm, PartnerForm
 
-department = Blueprint("desk_department", __name__, template_folder="../templates")
+department = Blueprint("desk_department", __name__, root_path=PACKAGE, template_folder="templates")
 
 
 @department.route("/partenaires", methods=["GET", "POST"])

@@ -11,12 +11,13 @@ from portal.extensions import db
 from portal.forms import ConfirmForm
 from portal.registry import registry, requires
 
+from . import PACKAGE
 from .. import operations
 from ..access import PUBLISH, READ, editable_news_or_404, may_edit, news_or_404
 from ..models import NewsItem, NewsRead
 from ..schemas import DigestForm, NewsForm
 
-bp = Blueprint("desk", __name__, template_folder="../templates")
+bp = Blueprint("desk", __name__, root_path=PACKAGE, template_folder="templates")
 
 PAGE_SIZE = 50
 

@@ -9,10 +9,11 @@ from portal.extensions import csrf, db
 from portal.forms import ConfirmForm
 from portal.models import User
 
+from . import PACKAGE
 from .. import operations
 from ..digest import user_of_token
 
-public = Blueprint("desk_public", __name__, template_folder="../templates")
+public = Blueprint("desk_public", __name__, root_path=PACKAGE, template_folder="templates")
 
 
 def _user_or_404(token: str) -> User:

@@ -108,3 +108,11 @@ def test_pinned_news_come_first(world, publish, login_as):
     publish("Recente-non-epinglee", "all")
     page = login_as("mayor_a").get("/").get_data(as_text=True)
     assert page.index("Ancienne-mais-epinglee") < page.index("Recente-non-epinglee")
+
+
+def test_plain_text_keeps_its_paragraphs_and_ampersands():
+    from services.desk.sanitize import clean, text_of
+
+    cleaned = clean("Bonjour,\n\nLa réunion a lieu à 18 h.\nSalle des fêtes & mairie.")
+    assert cleaned == "<p>Bonjour,</p><p>La réunion a lieu à 18 h.<br>Salle des fêtes &amp; mairie.</p>"
+    assert text_of(cleaned) == "Bonjour,\nLa réunion a lieu à 18 h.\nSalle des fêtes & mairie."
