@@ -49,8 +49,8 @@ audience_member = db.Table(
 
 
 class Audience(db.Model):
-    """To whom a publication is addressed. One row per publication (copied, never shared, so that editing the
-    audience of one publication never changes another's)."""
+    """To whom a publication is addressed. One row per publication (never shared with another publication, so that
+    editing the audience of one never changes another's; its search entry points at the same row)."""
 
     __tablename__ = "audience"
 

@@ -49,6 +49,7 @@ service = ServiceDescriptor(
         "desk.forum.post": _l("Information desk: write in the forum"),
     },
     nav=[NavEntry(_l("News"), "desk.news_list"), NavEntry(_l("Forum"), "desk.forum_index"),
+         NavEntry(_l("Search"), "desk.search_page"),
          NavEntry(_l("Publish"), "desk.publish", "desk.publish"), NavEntry(_l("E-mail digest"), "desk.digest")],
     department_nav=[NavEntry(_l("News"), "desk.news_list"), NavEntry(_l("Forum"), "desk.forum_index"),
                     NavEntry(_l("Moderation"), "desk_department.forum", "desk.moderate"),

@@ -15,8 +15,20 @@ from portal.mail import queue_email
 from portal.models import Collectivity, User, utcnow
 
 from .models import ForumCategory, ForumFollow, ForumPost, ForumReport, ForumThread
+from . import search
 from .operations import DeskError
 from .sanitize import clean, text_of
+
+
+def reindex(thread: ForumThread) -> None:
+    """The thread in the search index: its title, then its visible messages; a hidden thread is not searchable."""
+    if thread.hidden:
+        search.unindex("thread", thread.id)
+        return
+    posts = db.session.scalars(select(ForumPost).where(ForumPost.thread_id == thread.id, ForumPost.hidden.is_(False))
+                               .order_by(ForumPost.id)).all()
+    search.index("thread", thread.id, title=thread.title, body="\n".join(p.body_text for p in posts),
+                 audience=thread.audience, publisher_id=thread.publisher_id, published_at=thread.created_at)
 
 
 def _body(raw: str) -> str:
@@ -53,6 +65,7 @@ def ask(category: ForumCategory, title: str, body: str, *, author: User, collect
                              body_html=_body(body)))
     db.session.add(ForumFollow(user_id=author.id, thread_id=thread.id))
     db.session.flush()
+    reindex(thread)
     audit.record("desk.forum_thread_created", target=thread, collectivity=collectivity, user=author, title=thread.title)
     return thread
 
@@ -64,6 +77,7 @@ def answer(thread: ForumThread, body: str, *, author: User, collectivity: Collec
     db.session.add(post)
     thread.last_post_at = utcnow()
     db.session.flush()
+    reindex(thread)
     audit.record("desk.forum_answered", target=post, collectivity=collectivity, user=author, title=thread.title)
     _tell_followers(thread, post, author)
     return post
@@ -118,6 +132,7 @@ def moderate_thread(thread: ForumThread, action: str, *, by: User, department: C
     else:
         raise DeskError(_("Choose a moderation action."))
     db.session.flush()
+    reindex(thread)
     audit.record("desk.forum_moderated", target=thread, collectivity=department, user=by, action_taken=action,
                  title=thread.title)
 
@@ -128,5 +143,6 @@ def moderate_post(post: ForumPost, hide: bool, *, by: User, department: Collecti
                                                             ForumReport.resolved_at.is_(None))):
         row.resolved_at = utcnow()
     db.session.flush()
+    reindex(db.session.get(ForumThread, post.thread_id))
     audit.record("desk.forum_moderated", target=post, collectivity=department, user=by,
                  action_taken="hide_post" if hide else "show_post")

@@ -149,3 +149,21 @@ class ForumReport(db.Model):
 
     post = relationship(ForumPost)
     user = relationship("User")
+
+
+class SearchEntry(AudienceScoped, db.Model):
+    """One searchable item (a news item, a forum thread with its visible messages) as plain text, addressed to the
+    same audience as the item itself: the audience filter narrows search results like any other query.
+
+    The full-text index beside it is per backend (``search.py``): on PostgreSQL a GIN index on the French
+    ``tsvector`` (unaccented) of title and body; on SQLite the FTS5 table ``desk_search_fts`` (rowid = this id)."""
+
+    __tablename__ = "desk_search"
+    __table_args__ = (UniqueConstraint("kind", "ref_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # news, thread
+    ref_id: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -19,8 +19,9 @@ from portal.extensions import db
 from portal.models import KIND_PARTNER, Collectivity, User, fold
 from portal.permissions import ROLE_PARTNER
 
+from . import search
 from .models import DIGEST_FREQUENCIES, DigestChoice, NewsItem, NewsRead
-from .sanitize import clean, safe_url
+from .sanitize import clean, safe_url, text_of
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def publish_news(*, publisher: Collectivity, author: User, audience: AudienceCho
     item.audience = audience.build()
     db.session.add(item)
     db.session.flush()
+    _index(item)
     audit.record("desk.news_published", target=item, collectivity=publisher, user=author, title=item.title,
                  audience=audience.kind)
     return item
@@ -96,6 +98,7 @@ def edit_news(item: NewsItem, *, author: User, audience: AudienceChoice, title: 
     old = item.audience
     item.audience = audience.build()
     db.session.flush()
+    _index(item)
     db.session.delete(old)
     audit.record("desk.news_edited", target=item, collectivity=item.publisher, user=author, title=item.title,
                  audience=audience.kind)
@@ -105,9 +108,15 @@ def edit_news(item: NewsItem, *, author: User, audience: AudienceChoice, title: 
 def withdraw_news(item: NewsItem, *, author: User) -> None:
     audit.record("desk.news_withdrawn", target=item, collectivity=item.publisher, user=author, title=item.title)
     audience = item.audience
+    search.unindex("news", item.id)
     db.session.delete(item)
     db.session.flush()
     db.session.delete(audience)
+
+
+def _index(item: NewsItem) -> None:
+    search.index("news", item.id, title=item.title, body=text_of(item.body_html), audience=item.audience,
+                 publisher_id=item.publisher_id, published_at=item.published_at)
 
 
 def mark_read(item: NewsItem, user: User) -> None:

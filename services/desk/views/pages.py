@@ -12,7 +12,7 @@ from portal.forms import ConfirmForm
 from portal.registry import registry, requires
 
 from . import PACKAGE
-from .. import operations
+from .. import operations, search
 from ..access import PUBLISH, READ, editable_news_or_404, may_edit, news_or_404
 from ..models import NewsItem, NewsRead
 from ..schemas import DigestForm, NewsForm
@@ -149,3 +149,14 @@ def news_feed():
     body = render_template("desk/news.atom.xml", items=items, updated=max((n.updated_at for n in items), default=None),
                            portal_name=current_app.config.get("PORTAL_NAME", ""))
     return Response(body, mimetype="application/atom+xml")
+
+
+@bp.get("/recherche")
+@requires(READ)
+def search_page():
+    query = (request.args.get("q") or "").strip()[:200]
+    entries = search.search(query) if query else []
+    results = [{"entry": e, "snippet": search.snippet(e.body or e.title, query),
+                "url": url_for("desk.news_item", news_id=e.ref_id) if e.kind == "news"
+                else url_for("desk.forum_thread", thread_id=e.ref_id)} for e in entries]
+    return render_template("desk/search.html", query=query, results=results)
