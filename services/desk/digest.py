@@ -27,6 +27,7 @@ from .operations import due_since
 log = logging.getLogger(__name__)
 _SALT = "desk-digest-unsubscribe"
 DIGEST_KINDS = ("commune", "epci", "partner")  # the department writes the news; it gets no digest of them
+MAX_ITEMS = 20  # a digest lists the newest 20 and says how many more are on the portal
 
 
 def unsubscribe_token(user_id: int) -> str:
@@ -41,16 +42,21 @@ def user_of_token(token: str) -> int | None:
     return data.get("u") if isinstance(data, dict) and isinstance(data.get("u"), int) else None
 
 
-def news_for(user: User, since: dt.datetime) -> list[NewsItem]:
-    """News published after ``since`` that one of the person's collectivities may read, newest first."""
-    found: dict[int, NewsItem] = {}
+def news_for(user: User, since: dt.datetime) -> tuple[list[NewsItem], int]:
+    """The newest news (at most ``MAX_ITEMS``) published after ``since`` that one of the person's collectivities may
+    read, and how many there are in all. Ids and dates are read as each collectivity (the audience filter); the
+    items shown are then loaded by id."""
+    found: dict[int, dt.datetime] = {}
     for membership in user.memberships:
         if membership.collectivity.kind not in DIGEST_KINDS:
             continue
         with audience_scope(Viewer.of(membership.collectivity)):
-            for item in db.session.scalars(select(NewsItem).where(NewsItem.published_at > since)):
-                found[item.id] = item
-    return sorted(found.values(), key=lambda n: n.published_at, reverse=True)
+            found.update(db.session.execute(select(NewsItem.id, NewsItem.published_at)
+                                            .where(NewsItem.published_at > since)).tuples().all())
+    newest = sorted(found, key=lambda i: found[i], reverse=True)[:MAX_ITEMS]
+    with audience_scope(None):  # ids the person's collectivities were allowed just above
+        items = db.session.scalars(select(NewsItem).where(NewsItem.id.in_(newest))).all() if newest else []
+    return sorted(items, key=lambda n: n.published_at, reverse=True), len(found)
 
 
 def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
@@ -69,9 +75,9 @@ def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
         since = due_since(choice, now)
         if since is None:
             continue
-        items = news_for(user, since)
+        items, total = news_for(user, since)
         if items:
-            _queue(user, choice, items)
+            _queue(user, choice, items, total)
             counts["sent"] += 1
         else:
             counts["nothing_new"] += 1
@@ -83,13 +89,13 @@ def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def _queue(user: User, choice: DigestChoice, items: list[NewsItem]) -> None:
+def _queue(user: User, choice: DigestChoice, items: list[NewsItem], total: int) -> None:
     token = unsubscribe_token(user.id)
     link = url_for("desk_public.unsubscribe", token=token, _external=True)
     one_click = url_for("desk_public.one_click", token=token, _external=True)
     subject = (_l("News of the extranet: today") if choice.frequency == "daily"
                else _l("News of the extranet: this week"))
     row = queue_email(user.email, subject, "desk/digest", locale=user.locale, user=user, items=items,
-                      unsubscribe_link=link, frequency=choice.frequency,
+                      more=total - len(items), unsubscribe_link=link, frequency=choice.frequency,
                       news_link=url_for("desk.news_list", _external=True))
     row.headers = {"List-Unsubscribe": f"<{one_click}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}

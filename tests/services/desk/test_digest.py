@@ -111,3 +111,15 @@ def test_one_click_unsubscribe_from_the_mail_client(app, world, smtp, publish):
         assert db.session.get(DigestChoice, world.users["mayor_a"].id).frequency == "never"
     forged = url.replace("/desabonnement/", "/desabonnement/x")
     assert client.http.post(forged, data={"List-Unsubscribe": "One-Click"}).status_code == 404
+
+
+def test_a_long_digest_lists_the_newest_and_says_how_many_more(app, world, smtp, publish):
+    from services.desk.digest import MAX_ITEMS
+
+    for i in range(MAX_ITEMS + 3):
+        publish(f"Note-numero-{i:02d}", "all")
+    smtp.messages.clear()
+    run_digests(app)
+    text = by_recipient(smtp)[world.users["mayor_a"].email][0].text
+    assert f"Note-numero-{MAX_ITEMS + 2:02d}" in text and "Note-numero-00" not in text
+    assert "3" in text.split("Note-numero-03")[-1]  # « … et 3 de plus sur le portail »
