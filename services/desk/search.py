@@ -87,7 +87,7 @@ def search(query: str, limit: int = LIMIT) -> list[SearchEntry]:
         match = " ".join(f'"{stem(w)}"' for w in words)
         stmt = (select(SearchEntry).join(_fts, _fts.c.rowid == SearchEntry.id)
                 .where(text(f"{FTS} MATCH :match").bindparams(match=match))
-                .order_by(text(f"bm25({FTS})"), SearchEntry.published_at.desc()))
+                .order_by(text(f"{FTS}.rank"), SearchEntry.published_at.desc()))  # rank: FTS5's bm25, optimised
     return list(db.session.scalars(stmt.limit(limit)))
 
 
