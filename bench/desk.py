@@ -60,28 +60,40 @@ def sentence(rnd, n):
     return " ".join(word(rnd) for _ in range(n)).capitalize() + "."
 
 
+def _accounts(n: int, communes) -> list[dict]:
+    """``n`` active accounts, one membership each (the first of each commune its mayor)."""
+    from sqlalchemy import insert
+
+    from portal.extensions import db
+    from portal.models import Membership, User
+    from portal.security import hash_password
+
+    hashed = hash_password(PASSWORD)
+    users = [{"id": i + 1, "email": f"bench{i}@mairie.example.org", "full_name": f"Agent {i}", "status": "active",
+              "password_hash": hashed, "session_version": 1, "created_at": dt.datetime(2026, 1, 1)} for i in range(n)]
+    db.session.execute(insert(User), users)
+    db.session.execute(insert(Membership), [
+        {"user_id": u["id"], "collectivity_id": communes[i % len(communes)][0],
+         "role": "mayor" if i < len(communes) else "secretary", "extra_permissions": [],
+         "created_at": dt.datetime(2026, 1, 1)} for i, u in enumerate(users)])
+    return users
+
+
 def populate(app, scale: float, rnd: random.Random) -> dict:
     """Accounts, news, threads and their search entries, written with Core inserts (minutes, not hours)."""
     from sqlalchemy import insert, select, text
 
     from portal.audiences import Audience
     from portal.extensions import db
-    from portal.models import Collectivity, Membership, User
-    from portal.security import hash_password
+    from portal.models import Collectivity
     from services.desk import search
     from services.desk.models import ForumCategory, ForumPost, ForumThread, NewsItem, SearchEntry
 
-    communes = db.session.execute(select(Collectivity.id, Collectivity.insee).where(Collectivity.kind == "commune")).all()
+    communes = db.session.execute(select(Collectivity.id, Collectivity.insee)
+                                  .where(Collectivity.kind == "commune")).all()
     epcis = list(db.session.scalars(select(Collectivity.id).where(Collectivity.kind == "epci")))
     dept = db.session.scalar(select(Collectivity.id).where(Collectivity.kind == "department"))
-    hashed = hash_password(PASSWORD)
-    users = [{"id": i + 1, "email": f"bench{i}@mairie.example.org", "full_name": f"Agent {i}", "status": "active",
-              "password_hash": hashed, "session_version": 1, "created_at": dt.datetime(2026, 1, 1)}
-             for i in range(int(2000 * scale))]
-    db.session.execute(insert(User), users)
-    db.session.execute(insert(Membership), [
-        {"user_id": u["id"], "collectivity_id": communes[i % len(communes)][0], "role": "mayor" if i < len(communes)
-         else "secretary", "extra_permissions": [], "created_at": dt.datetime(2026, 1, 1)} for i, u in enumerate(users)])
+    users = _accounts(int(2000 * scale), communes)
     db.session.add(ForumCategory(id=1, name="Questions", description="", position=1))
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     audiences, news, threads, posts, entries = [], [], [], [], []

@@ -19,7 +19,8 @@ EXPECTED = {
     "partner": {"all", "public"},
     "department": set(KINDS),
 }
-LOGINS = {"member_commune": "mayor_a", "listed_commune": "mayor_b", "epci": "epci_user", "other_commune": "mayor_troyes",
+LOGINS = {"member_commune": "mayor_a", "listed_commune": "mayor_b", "epci": "epci_user",
+          "other_commune": "mayor_troyes",
           "commune_without_convention": "mayor_c", "partner": "partner_cdg", "department": "dept_admin"}
 
 
