@@ -88,6 +88,8 @@ def _virtual_tables(connection) -> set:
 def include_name(name, type_, parent_names):
     if type_ == "table":
         return name not in IGNORED_TABLES
+    if type_ == "index" and name and name.endswith("_fulltext"):
+        return False  # full-text expression indexes (e.g. a French tsvector) written by raw SQL in a migration
     return True
 
 
@@ -119,6 +121,7 @@ def run_migrations_online():
         ignored = IGNORED_TABLES | _virtual_tables(connection)
         conf_args.setdefault(
             "include_name", lambda name, type_, parents: not (type_ == "table" and name in ignored)
+            and include_name(name, type_, parents)
         )
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 

@@ -73,7 +73,7 @@ def _configure_logging() -> None:
 def _init_database(app: Flask) -> None:
     """SQLAlchemy, the pool's liveness check, read-only commits, migrations and the territory choke point."""
     from . import models  # noqa: F401 - register models
-    from . import tenancy
+    from . import audiences, tenancy
     from .dbpool import install_idle_ping, install_read_only_commit
 
     db.init_app(app)
@@ -84,6 +84,7 @@ def _init_database(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
                      render_as_batch=True, compare_type=True)
     tenancy.install()
+    audiences.install()
 
 
 def _init_extensions(app: Flask) -> None:

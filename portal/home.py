@@ -27,14 +27,15 @@ def index():
         return redirect(url_for("admin.collectivities"))
     convention = collectivity.convention_in_force()
     tiles = service_tiles(collectivity, g.permissions)
-    panels = []
+    lead_panels, panels = [], []  # core parts of the portal (the news) lead the page; services' panels follow
     for t in tiles:
         panel_of = t["service"].home_panel
         if t["state"] == "subscribed" and panel_of is not None:
             html = panel_of(collectivity, g.permissions)
             if html:
-                panels.append(Markup(html))
-    return render_template("home/index.html", tiles=tiles, convention=convention, panels=panels)
+                (lead_panels if t["service"].core else panels).append(Markup(html))
+    return render_template("home/index.html", tiles=tiles, convention=convention, panels=panels,
+                           lead_panels=lead_panels)
 
 
 @bp.post("/collectivite/changer")

@@ -23,7 +23,10 @@ def utcnow() -> dt.datetime:
 KIND_DEPARTMENT = "department"
 KIND_COMMUNE = "commune"
 KIND_EPCI = "epci"
-COLLECTIVITY_KINDS = (KIND_DEPARTMENT, KIND_COMMUNE, KIND_EPCI)
+# A partner organisation (Association des maires, centre de gestion, préfecture, syndicat…): added by the department,
+# it has accounts that publish to the information desk (services/desk) and covers no territory.
+KIND_PARTNER = "partner"
+COLLECTIVITY_KINDS = (KIND_DEPARTMENT, KIND_COMMUNE, KIND_EPCI, KIND_PARTNER)
 
 epci_members = db.Table(
     "epci_member",
@@ -87,7 +90,8 @@ class Collectivity(db.Model):
     def territory(self) -> frozenset[str]:
         """INSEE codes of the communes this collectivity covers (DESIGN.md §2).
 
-        The department itself covers none: its staff administer, they do not browse personal data.
+        The department itself covers none: its staff administer, they do not browse personal data. A partner covers
+        none either.
         """
         if self.kind == KIND_COMMUNE and self.insee:
             return frozenset({self.insee})

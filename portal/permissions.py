@@ -13,6 +13,7 @@ ROLE_DEPT_AGENT = "dept_agent"
 ROLE_MAYOR = "mayor"
 ROLE_SECRETARY = "secretary"
 ROLE_ELECTED = "elected"
+ROLE_PARTNER = "partner"  # a publisher of a partner organisation (Collectivity kind "partner"); no portal permission
 
 DEPARTMENT_ROLES = (ROLE_DEPT_ADMIN, ROLE_DEPT_AGENT)
 COLLECTIVITY_ROLES = (ROLE_MAYOR, ROLE_SECRETARY, ROLE_ELECTED)
@@ -25,6 +26,7 @@ ROLE_LABELS = {
     ROLE_MAYOR: _l("Mayor"),
     ROLE_SECRETARY: _l("Town-hall secretary"),
     ROLE_ELECTED: _l("Elected official"),
+    ROLE_PARTNER: _l("Partner publisher"),
 }
 
 # Portal permissions → roles holding them.

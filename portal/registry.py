@@ -84,6 +84,9 @@ class ServiceDescriptor:
     # The service's own Alembic folder (e.g. str(Path(__file__).with_name("migrations"))), added to Alembic's
     # version_locations: its revisions live beside its code.
     migrations: str | None = None
+    # A core part of the portal rather than a subscription: open to every collectivity of ``collectivity_kinds``
+    # without a convention (step 3 of the gate is skipped); steps 1, 2 and 4 still apply.
+    core: bool = False
 
     @property
     def deployed(self) -> bool:
@@ -200,6 +203,14 @@ class _CurrentRegistry:
 registry = _CurrentRegistry()
 
 
+def is_open_to(service: ServiceDescriptor, collectivity) -> bool:
+    """Whether ``collectivity`` may enter ``service`` at all: a kind the service is for, and a subscription in force
+    unless the service is a core part of the portal (``core``)."""
+    if not service.serves(collectivity):
+        return False
+    return service.core or is_subscribed(collectivity, service.slug)
+
+
 def is_subscribed(collectivity, slug: str) -> bool:
     """Convention in force covering the service, and the department's switch on."""
     if collectivity is None:
@@ -234,7 +245,7 @@ def _gate():
     collectivity = g.get("collectivity")
     if collectivity is None:
         return redirect(url_for("home.index"))
-    if not service.serves(collectivity) or not is_subscribed(collectivity, service.slug):
+    if not is_open_to(service, collectivity):
         return render_template("errors/not_subscribed.html", service=service), 403
     view = current_app.view_functions.get(request.endpoint)
     needed = getattr(view, "_required_permission", None) or service.access_permission
@@ -285,7 +296,7 @@ def service_state(s: ServiceDescriptor, collectivity, permissions: set[str]) -> 
         return None
     if not s.deployed:
         return "not_deployed"
-    if not is_subscribed(collectivity, s.slug):
+    if not (s.core or is_subscribed(collectivity, s.slug)):
         return "not_subscribed"
     return "subscribed" if (not s.access_permission or s.access_permission in permissions) else "no_access"
 

@@ -76,6 +76,20 @@ def test_epci_user_sees_members_but_never_outside(app, world, login_as, foreign)
     assert SECRET_TITLE in client.get("/s/sample/").get_data(as_text=True)
 
 
+def test_a_partner_never_reaches_a_collectivity(app, world, login_as, foreign, password_hash):
+    """A partner organisation's publisher (services/desk) over every portal route, the sample service included."""
+    from tests.helpers.partners import add_partner
+
+    ids, _ = foreign
+    add_partner(app, world, password_hash, "cdg", "Centre de gestion de l'Aube (essai)")
+    client = login_as("partner_cdg")
+    report = check_routes(client, app, ids, [SECRET_TITLE, "secret-" + SECRET_TITLE, TROYES_TITLE,
+                                             world.users["mayor_b"].email, "jeton de Jaucourt"],
+                          exclude=other_services_prefixes(app))
+    report.assert_clean()
+    assert len(report.checked) > 20
+
+
 @pytest.mark.parametrize("role", ["dept_admin", "dept_agent"])
 def test_department_staff_do_not_browse_personal_data(app, world, login_as, foreign, role):
     ids, _ = foreign

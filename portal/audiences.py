@@ -1,0 +1,241 @@
+"""The one choke point for audiences (DESIGN.md §6), beside ``portal/tenancy.py`` which does the same for places.
+
+Content without a territory (news, documents, forum threads…) is addressed to an :class:`Audience`: every
+collectivity, the communes only, the EPCI only, the members of one EPCI, the subscribers of one service, a hand-picked
+list of collectivities, or the public (residents without an account too). Rows of such content mix in
+:class:`AudienceScoped` (``audience_id`` and ``publisher_id``, the organisation that published it).
+
+During a request every ORM SELECT, UPDATE and DELETE is narrowed, through SQLAlchemy's ``do_orm_execute`` event and
+``with_loader_criteria``, to the rows whose audience holds the active collectivity — or that this collectivity
+published. Who sees what (the audience matrix of ``tests/services/desk/test_audiences.py``):
+
+- a commune: ``all``, ``communes``, ``public``, ``epci_members`` of an EPCI it belongs to, ``service`` of a service it
+  subscribes, ``list`` naming it;
+- an EPCI: ``all``, ``epci``, ``public``, ``epci_members`` of itself, ``service`` and ``list`` as above;
+- a partner: ``all`` and ``public`` (the desk's common room: news to everyone, the forum), and what it published;
+- the department: everything (it runs the desk and moderates it);
+- nobody signed in (public pages): ``public`` only.
+
+Outside a request (CLI, workers) nothing is filtered unless code enters :func:`audience_scope` — the e-mail digest
+does, once per person. Views never filter by audience themselves.
+"""
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import g, has_request_context
+from sqlalchemy import ForeignKey, String, and_, event, or_, select
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship, with_loader_criteria
+
+from .extensions import db
+
+# Audience kinds, as stored; their French labels are in services/desk (the one place that shows them).
+ALL = "all"
+COMMUNES = "communes"
+EPCI = "epci"
+EPCI_MEMBERS = "epci_members"
+SERVICE = "service"
+LIST = "list"
+PUBLIC = "public"
+KINDS = (ALL, COMMUNES, EPCI, EPCI_MEMBERS, SERVICE, LIST, PUBLIC)
+
+audience_member = db.Table(
+    "audience_member",
+    db.Column("audience_id", ForeignKey("audience.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("collectivity_id", ForeignKey("collectivity.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Audience(db.Model):
+    """To whom a publication is addressed. One row per publication (never shared with another publication, so that
+    editing the audience of one never changes another's; its search entry points at the same row)."""
+
+    __tablename__ = "audience"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    epci_id: Mapped[int | None] = mapped_column(ForeignKey("collectivity.id", ondelete="CASCADE"), index=True)
+    service_slug: Mapped[str | None] = mapped_column(String(40))
+
+    epci = relationship("Collectivity", foreign_keys=[epci_id])
+    members = relationship("Collectivity", secondary=audience_member, order_by="Collectivity.name")
+
+
+class AudienceScoped:
+    """Mixin for content addressed to an audience and published by an organisation (a collectivity row: the
+    department, a partner, a commune or an EPCI)."""
+
+    @declared_attr
+    def audience_id(cls) -> Mapped[int]:  # noqa: N805 - SQLAlchemy declared_attr
+        return mapped_column(ForeignKey("audience.id"), index=True)
+
+    @declared_attr
+    def publisher_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(ForeignKey("collectivity.id"), index=True)
+
+    @declared_attr
+    def audience(cls):  # noqa: N805
+        return relationship(Audience, lazy="joined")
+
+    @declared_attr
+    def publisher(cls):  # noqa: N805
+        return relationship("Collectivity", foreign_keys=[cls.publisher_id], lazy="joined")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking, as far as audiences go. ``collectivity_id`` None: nobody signed in (public pages)."""
+
+    collectivity_id: int | None
+    kind: str | None
+    epci_ids: frozenset[int] = frozenset()
+    services: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, collectivity) -> Viewer | None:
+        """The viewer a collectivity is; None (no filter) for the department."""
+        from .registry import is_subscribed, registry
+
+        if collectivity is None:
+            return PUBLIC_VIEWER
+        if collectivity.kind == "department":
+            return None
+        epcis = {collectivity.id} if collectivity.kind == "epci" else {e.id for e in collectivity.epcis}
+        services = {s.slug for s in registry.all() if is_subscribed(collectivity, s.slug)}
+        return cls(collectivity.id, collectivity.kind, frozenset(epcis), frozenset(services))
+
+    def open_kinds(self) -> tuple[str, ...]:
+        """Audience kinds that hold this viewer whatever their parameters."""
+        if self.kind == "commune":
+            return (ALL, COMMUNES, PUBLIC)
+        if self.kind == "epci":
+            return (ALL, EPCI, PUBLIC)
+        if self.kind == "partner":
+            return (ALL, PUBLIC)
+        return (PUBLIC,)
+
+
+PUBLIC_VIEWER = Viewer(None, None)
+_override: contextvars.ContextVar = contextvars.ContextVar("audience_override", default=None)
+_EVERYTHING = object()
+
+
+def current_viewer() -> Viewer | None:
+    """The viewer of the current context, or None when nothing is filtered (department, system context)."""
+    override = _override.get()
+    if override is not None:
+        return None if override is _EVERYTHING else override
+    if has_request_context():
+        collectivity = g.get("collectivity")
+        key = id(collectivity)  # not collectivity.id: after a commit, reading it would query (and come back here)
+        cached = g.get("audience_viewer")
+        if cached is None or cached[0] != key:  # the context sets the collectivity after the first queries
+            token = _override.set(_EVERYTHING)  # reading memberships of EPCI while computing it is not filtered
+            try:
+                cached = (key, Viewer.of(collectivity))
+            finally:
+                _override.reset(token)
+            g.audience_viewer = cached
+        return cached[1]
+    return None
+
+
+@contextmanager
+def audience_scope(viewer: Viewer | None):
+    """Run a block (task, CLI) as ``viewer`` would see; ``None`` lifts the filter explicitly."""
+    token = _override.set(_EVERYTHING if viewer is None else viewer)
+    try:
+        yield
+    finally:
+        _override.reset(token)
+
+
+def visible_audiences(viewer: Viewer):
+    """SELECT of the ids of the audiences that hold ``viewer`` (same shape for every viewer, values bound)."""
+    cid = viewer.collectivity_id if viewer.collectivity_id is not None else -1
+    return select(Audience.id).where(or_(
+        Audience.kind.in_(viewer.open_kinds()),
+        and_(Audience.kind == EPCI_MEMBERS, Audience.epci_id.in_(sorted(viewer.epci_ids))),
+        and_(Audience.kind == SERVICE, Audience.service_slug.in_(sorted(viewer.services))),
+        and_(Audience.kind == LIST, Audience.id.in_(
+            select(audience_member.c.audience_id).where(audience_member.c.collectivity_id == cid))),
+    ))
+
+
+def _scoped_classes():
+    """Mapped classes mixing in AudienceScoped (direct subclasses and theirs)."""
+    seen, todo = [], list(AudienceScoped.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        if hasattr(cls, "__mapper__") and cls not in seen:
+            seen.append(cls)
+        todo.extend(cls.__subclasses__())
+    return seen
+
+
+def criteria(viewer: Viewer, cls):
+    """The condition a row of ``cls`` must meet for ``viewer``: addressed to it, or published by it."""
+    clause = cls.audience_id.in_(visible_audiences(viewer))
+    if viewer.collectivity_id is not None:
+        clause = or_(clause, cls.publisher_id == viewer.collectivity_id)
+    return clause
+
+
+def install(session_factory_class=Session) -> None:
+    """Attach the listener to every ORM session. Called once by the app factory.
+
+    One plain (non-lambda) criterion per mapped class: the SQL shape is the same for every viewer and only bound
+    values change, so SQLAlchemy's statement cache can never hand one viewer's filter to another.
+    """
+    if getattr(install, "_done", False):
+        return
+    install._done = True
+
+    @event.listens_for(session_factory_class, "do_orm_execute")
+    def _scope(state):
+        if not (state.is_select or state.is_update or state.is_delete):
+            return
+        viewer = current_viewer()
+        if viewer is None:
+            return
+        options = [with_loader_criteria(cls, criteria(viewer, cls), include_aliases=True) for cls in _scoped_classes()]
+        if options:
+            state.statement = state.statement.options(*options)
+
+
+def new_audience(kind: str, *, epci_id: int | None = None, service_slug: str | None = None,
+                 member_ids=()) -> Audience:
+    """A fresh Audience row; raises ValueError (English, for the caller to turn into a form error) when incomplete."""
+    from .models import Collectivity
+
+    if kind not in KINDS:
+        raise ValueError(f"unknown audience kind {kind!r}")
+    if kind == EPCI_MEMBERS and not epci_id:
+        raise ValueError("an EPCI audience needs the EPCI")
+    if kind == SERVICE and not service_slug:
+        raise ValueError("a service audience needs the service")
+    if kind == LIST and not member_ids:
+        raise ValueError("a list audience needs at least one collectivity")
+    audience = Audience(kind=kind, epci_id=epci_id if kind == EPCI_MEMBERS else None,
+                        service_slug=service_slug if kind == SERVICE else None)
+    if kind == LIST:
+        audience.members = list(db.session.scalars(select(Collectivity).where(Collectivity.id.in_(list(member_ids)))))
+    return audience
+
+
+def holds(audience: Audience, viewer: Viewer | None) -> bool:
+    """The same rule in Python, for one row already loaded (e.g. who gets an e-mail about it)."""
+    if viewer is None:
+        return True
+    kind = audience.kind
+    if kind in viewer.open_kinds():
+        return True
+    if kind == EPCI_MEMBERS:
+        return audience.epci_id in viewer.epci_ids
+    if kind == SERVICE:
+        return audience.service_slug in viewer.services
+    if kind == LIST:
+        return any(m.id == viewer.collectivity_id for m in audience.members)
+    return False

@@ -1,0 +1,76 @@
+"""The information desk (« espace d'information »): news from the department and its partners on the home page of
+every member collectivity, with read marks and an e-mail digest; a forum of the mairies, the department and the
+partners (solutions, following, reports, moderation by the department).
+
+A core part of the portal, not a subscription (``core=True``): every commune and EPCI has it without a convention, and
+partner organisations (Association des maires, centre de gestion, préfecture…; ``Collectivity`` of kind
+``partner``, added by the department) enter it — and nothing else: the other services are not for their kind and
+they hold no portal permission. Every publication has an audience (``portal.audiences``), enforced in the query
+layer, never in a view.
+
+Pages: ``/s/desk/`` (news, publishing, digest choice, Atom feed of one's news), ``/s/desk/forum``,
+``/admin/s/desk/partenaires`` (the department adds partners and their first publisher), ``/admin/s/desk/forum``
+(categories, reported messages), ``/p/desk/desabonnement/<token>`` (leave the digest).
+Task: ``desk.send_digests`` every hour on beat.
+"""
+import datetime as dt
+
+from flask_babel import lazy_gettext as _l
+
+from portal.registry import NavEntry, ServiceDescriptor
+
+from .home import news_panel
+from .views import bp, department, public
+
+service = ServiceDescriptor(
+    slug="desk",
+    name=_l("Information desk"),
+    description=_l("News from the department and its partners, for every collectivity."),
+    icon="file",
+    core=True,
+    collectivity_kinds=("commune", "epci", "partner", "department"),
+    blueprint=bp,
+    public_blueprint=public,
+    department_blueprint=department,
+    index_endpoint="desk.news_list",
+    access_permission="desk.read",
+    permissions={
+        "desk.read": ("mayor", "secretary", "elected", "partner", "dept_admin", "dept_agent"),
+        "desk.publish": ("partner", "dept_admin"),
+        "desk.moderate": ("dept_admin",),
+        "desk.partners.manage": ("dept_admin",),
+        "desk.forum.post": ("mayor", "secretary", "elected", "partner", "dept_admin", "dept_agent"),
+    },
+    permission_labels={
+        "desk.read": _l("Information desk: read"),
+        "desk.publish": _l("Information desk: publish"),
+        "desk.moderate": _l("Information desk: moderate"),
+        "desk.partners.manage": _l("Information desk: add partners"),
+        "desk.forum.post": _l("Information desk: write in the forum"),
+    },
+    nav=[NavEntry(_l("News"), "desk.news_list"), NavEntry(_l("Forum"), "desk.forum_index"),
+         NavEntry(_l("Search"), "desk.search_page"),
+         NavEntry(_l("Publish"), "desk.publish", "desk.publish"), NavEntry(_l("E-mail digest"), "desk.digest")],
+    department_nav=[NavEntry(_l("News"), "desk.news_list"), NavEntry(_l("Forum"), "desk.forum_index"),
+                    NavEntry(_l("Moderation"), "desk_department.forum", "desk.moderate"),
+                    NavEntry(_l("Partners"), "desk_department.partners", "desk.partners.manage")],
+    home_panel=news_panel,
+    tasks=("services.desk.tasks",),
+    beat_schedule={"desk-digests": {"task": "desk.send_digests", "schedule": dt.timedelta(hours=1)}},
+    models=("services.desk.models",),
+    audit_labels={
+        "desk.partner_created": _l("Information desk: partner added"),
+        "desk.news_published": _l("Information desk: news published"),
+        "desk.news_edited": _l("Information desk: news edited"),
+        "desk.news_withdrawn": _l("Information desk: news withdrawn"),
+        "desk.digest_changed": _l("Information desk: e-mail digest choice changed"),
+        "desk.forum_category_created": _l("Forum: category added"),
+        "desk.forum_thread_created": _l("Forum: question asked"),
+        "desk.forum_answered": _l("Forum: answer written"),
+        "desk.forum_solution": _l("Forum: answer marked as the solution"),
+        "desk.forum_reported": _l("Forum: message reported"),
+        "desk.forum_moderated": _l("Forum: moderation"),
+    },
+    audit_detail_labels={"title": _l("title"), "audience": _l("audience"), "frequency": _l("frequency"),
+                         "action_taken": _l("action")},
+)

@@ -1,0 +1,112 @@
+"""One search box for the desk: French full text with accents and plurals handled, results limited to what the person
+may read (the rows are ``AudienceScoped``: the audience filter applies to the search query like to any other).
+
+- PostgreSQL: ``to_tsvector('desk_french', title || ' ' || body)`` — the ``french`` configuration with ``unaccent``
+  before the Snowball stemmer (« délibérations » and « deliberation » both become ``deliber``) — under a GIN index;
+  the query is ``websearch_to_tsquery`` with the same configuration, ranked by ``ts_rank``.
+- SQLite: the FTS5 table ``desk_search_fts`` (``unicode61 remove_diacritics 2``) holds the text already folded and
+  reduced by :func:`stem` (accents off, plural ``-s``/``-x`` off), and the query goes through the same function.
+- Snippets: the body around the first word whose stem is asked for, every such word in ``<mark>`` (the text is
+  escaped first), the same on both backends.
+
+The index is written by the operations that publish, edit, answer or moderate (:func:`index`, :func:`unindex`), in
+their transaction.
+"""
+from __future__ import annotations
+
+import re
+
+from markupsafe import Markup, escape
+from sqlalchemy import column, delete, func, literal_column, select, table, text
+
+from portal.extensions import db
+from portal.models import fold
+
+from .models import SearchEntry
+
+FTS = "desk_search_fts"
+_fts = table(FTS, column("rowid"))
+_WORD = re.compile(r"\w+", re.UNICODE)
+LIMIT = 30
+
+
+def stem(word: str) -> str:
+    """A folded word without its French plural mark (« délibérations » → « deliberation », « travaux » → « travau »,
+    as « travau » for « travaux » too: what counts is that singular and plural meet)."""
+    w = fold(word).replace(" ", "")
+    if len(w) > 3 and w[-1] in "sx":
+        w = w[:-1]
+    return w
+
+
+def terms(text_: str) -> str:
+    return " ".join(stem(w) for w in _WORD.findall(text_ or "") if fold(w))
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def index(kind: str, ref_id: int, *, title: str, body: str, audience, publisher_id: int, published_at) -> None:
+    """Create or refresh the entry of an item (same audience row as the item)."""
+    entry = db.session.scalar(select(SearchEntry).where(SearchEntry.kind == kind, SearchEntry.ref_id == ref_id))
+    if entry is None:
+        entry = SearchEntry(kind=kind, ref_id=ref_id)
+        db.session.add(entry)
+    entry.title, entry.body, entry.audience = title, body, audience
+    entry.publisher_id, entry.published_at = publisher_id, published_at
+    db.session.flush()
+    if _dialect() == "sqlite":
+        db.session.execute(text(f"DELETE FROM {FTS} WHERE rowid = :id"), {"id": entry.id})
+        db.session.execute(text(f"INSERT INTO {FTS} (rowid, terms) VALUES (:id, :terms)"),
+                           {"id": entry.id, "terms": terms(f"{title} {body}")})
+
+
+def unindex(kind: str, ref_id: int) -> None:
+    entry_id = db.session.scalar(select(SearchEntry.id).where(SearchEntry.kind == kind, SearchEntry.ref_id == ref_id))
+    if entry_id is None:
+        return
+    if _dialect() == "sqlite":
+        db.session.execute(text(f"DELETE FROM {FTS} WHERE rowid = :id"), {"id": entry_id})
+    db.session.execute(delete(SearchEntry).where(SearchEntry.id == entry_id))
+
+
+def search(query: str, limit: int = LIMIT) -> list[SearchEntry]:
+    """Entries matching every word of ``query`` that the current viewer may read, best first."""
+    words = [w for w in _WORD.findall(query or "") if fold(w)]
+    if not words:
+        return []
+    if _dialect() == "postgresql":
+        # the very expression of the GIN index (migration desk_0003), so that the planner uses it
+        vector = func.to_tsvector(literal_column("'desk_french'::regconfig"),
+                                  SearchEntry.title.op("||")(literal_column("' '")).op("||")(SearchEntry.body))
+        tsq = func.websearch_to_tsquery(literal_column("'desk_french'::regconfig"), " ".join(words))
+        stmt = (select(SearchEntry).where(vector.op("@@")(tsq))
+                .order_by(func.ts_rank(vector, tsq).desc(), SearchEntry.published_at.desc()))
+    else:
+        match = " ".join(f'"{stem(w)}"' for w in words)
+        stmt = (select(SearchEntry).join(_fts, _fts.c.rowid == SearchEntry.id)
+                .where(text(f"{FTS} MATCH :match").bindparams(match=match))
+                .order_by(text(f"{FTS}.rank"), SearchEntry.published_at.desc()))  # rank: FTS5's bm25, optimised
+    return list(db.session.scalars(stmt.limit(limit)))
+
+
+def snippet(entry_text: str, query: str, width: int = 90) -> Markup:
+    """The text around the first word asked for, the words asked for in ``<mark>``; escaped."""
+    wanted = {stem(w) for w in _WORD.findall(query or "") if fold(w)}
+    matches = [m for m in _WORD.finditer(entry_text or "") if stem(m.group()) in wanted]
+    if not matches:
+        return Markup(escape((entry_text or "")[:2 * width]))
+    start = max(0, matches[0].start() - width)
+    end = min(len(entry_text), matches[0].end() + width)
+    out, pos = [], start
+    for m in matches:
+        if m.start() < start or m.end() > end:
+            continue
+        out.append(escape(entry_text[pos:m.start()]))
+        out.append(Markup("<mark>") + escape(m.group()) + Markup("</mark>"))
+        pos = m.end()
+    out.append(escape(entry_text[pos:end]))
+    prefix = "… " if start > 0 else ""
+    suffix = " …" if end < len(entry_text) else ""
+    return Markup(prefix) + Markup("").join(out) + Markup(suffix)

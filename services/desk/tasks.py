@@ -1,0 +1,15 @@
+"""Celery tasks of the information desk (declared in the descriptor's ``tasks`` and ``beat_schedule``)."""
+from __future__ import annotations
+
+from flask import current_app
+
+from portal.tasks import celery_app
+
+from . import digest
+
+
+@celery_app.task(name="desk.send_digests")
+def send_digests() -> dict[str, int]:
+    """Every hour: the digests that are due. Links are built for ``BASE_URL`` (no request in a worker)."""
+    with current_app.test_request_context(base_url=current_app.config.get("BASE_URL") or "http://localhost"):
+        return digest.send_digests()

@@ -1,0 +1,14 @@
+"""Blueprints of the information desk, split by audience: ``pages`` (members of collectivities and partners,
+``/s/desk/``), ``department`` (the department team, ``/admin/s/desk/``), ``public`` (no sign-in, ``/p/desk/``)."""
+from pathlib import Path
+
+# The blueprints' root is the desk package, where its templates and its French catalog are (the portal merges the
+# catalog found beside each blueprint's root).
+PACKAGE = str(Path(__file__).resolve().parents[1])
+
+from . import forum  # noqa: F401,E402 - the forum's routes, on the pages blueprint
+from .department import department  # noqa: E402
+from .pages import bp  # noqa: E402
+from .public import public  # noqa: E402
+
+__all__ = ["bp", "department", "public"]

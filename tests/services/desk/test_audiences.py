@@ -1,0 +1,112 @@
+"""The audience matrix: each kind of audience × each kind of viewer, through the pages (the query layer of
+portal/audiences.py decides; the views say nothing about it)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+KINDS = ("all", "communes", "epci", "epci_members", "service", "list", "public")
+
+# viewer → the audience kinds it reads (Ailleville, Jaucourt and Fravaux are members of the CC de la Région de
+# Bar-sur-Aube, Troyes is not; only Ailleville subscribes to tenders; the list is Jaucourt + the EPCI; Fravaux has no
+# convention in force: the desk needs none).
+EXPECTED = {
+    "member_commune": {"all", "communes", "epci_members", "service", "public"},  # Ailleville
+    "listed_commune": {"all", "communes", "epci_members", "list", "public"},  # Jaucourt
+    "epci": {"all", "epci", "epci_members", "list", "public"},
+    "other_commune": {"all", "communes", "public"},  # Troyes
+    "commune_without_convention": {"all", "communes", "epci_members", "public"},  # Fravaux
+    "partner": {"all", "public"},
+    "department": set(KINDS),
+}
+LOGINS = {"member_commune": "mayor_a", "listed_commune": "mayor_b", "epci": "epci_user",
+          "other_commune": "mayor_troyes",
+          "commune_without_convention": "mayor_c", "partner": "partner_cdg", "department": "dept_admin"}
+
+
+def title(kind):
+    return f"Message-pour-{kind}-fin"
+
+
+@pytest.fixture
+def matrix(app, world, partners, publish, subscribe):
+    from portal.extensions import db
+    from portal.models import Collectivity
+
+    subscribe("tenders", world.a)
+    with app.app_context():
+        fravaux = db.session.get(Collectivity, world.c)
+        assert world.epci in {e.id for e in fravaux.epcis}, "the matrix assumes Fravaux is in the EPCI"
+    extra = {"epci_members": {"epci_id": world.epci}, "service": {"service_slug": "tenders"},
+             "list": {"member_ids": (world.b, world.epci)}}
+    return {kind: publish(title(kind), kind, **extra.get(kind, {})) for kind in KINDS}
+
+
+@pytest.mark.parametrize("viewer", sorted(EXPECTED))
+def test_each_viewer_reads_exactly_what_is_addressed_to_it(login_as, world, matrix, viewer):
+    client = login_as(LOGINS[viewer])
+    listing = client.get("/s/desk/")
+    assert listing.status_code == 200
+    body = listing.get_data(as_text=True)
+    for kind, news_id in matrix.items():
+        item = client.get(f"/s/desk/actualites/{news_id}")
+        if kind in EXPECTED[viewer]:
+            assert title(kind) in body, (viewer, kind)
+            assert item.status_code == 200, (viewer, kind)
+        else:
+            assert title(kind) not in body, (viewer, kind)
+            assert item.status_code == 404, (viewer, kind)
+
+
+def test_a_partner_reads_what_it_published_whatever_the_audience(login_as, world, partners, publish):
+    own = publish("Offre-du-CDG-aux-communes", "communes", publisher=partners.cdg, author="partner_cdg")
+    other = publish("Offre-de-l-AMF-aux-communes", "communes", publisher=partners.amf, author="partner_amf")
+    client = login_as("partner_cdg")
+    body = client.get("/s/desk/").get_data(as_text=True)
+    assert "Offre-du-CDG-aux-communes" in body and "Offre-de-l-AMF-aux-communes" not in body
+    assert client.get(f"/s/desk/actualites/{other}").status_code == 404
+    assert client.get(f"/s/desk/actualites/{own}").status_code == 200
+
+
+def test_nobody_signed_in_reads_public_news_only(app, world, matrix):
+    from portal.audiences import PUBLIC_VIEWER, audience_scope
+    from portal.extensions import db
+    from services.desk.models import NewsItem
+
+    with app.test_request_context("/"):
+        from flask import g
+
+        g.collectivity = None
+        titles = {n.title for n in db.session.scalars(select(NewsItem))}
+        with audience_scope(PUBLIC_VIEWER):
+            assert {n.title for n in db.session.scalars(select(NewsItem))} == titles
+    assert titles == {title("public")}
+
+
+def test_updates_and_deletes_are_narrowed_too(app, world, partners, matrix):
+    """An UPDATE through the ORM as a commune touches only the rows it may read."""
+    from sqlalchemy import update
+
+    from portal.audiences import Viewer, audience_scope
+    from portal.extensions import db
+    from portal.models import Collectivity
+    from services.desk.models import NewsItem
+
+    with app.app_context():
+        troyes = db.session.get(Collectivity, world.troyes)
+        with audience_scope(Viewer.of(troyes)):
+            result = db.session.execute(update(NewsItem).values(pinned=True))
+        db.session.commit()
+        pinned = set(db.session.scalars(select(NewsItem.title).where(NewsItem.pinned)))
+    assert result.rowcount == 3
+    assert pinned == {title(k) for k in EXPECTED["other_commune"]}
+
+
+def test_the_matrix_fails_when_the_filter_is_lifted(login_as, world, matrix):
+    """Proof that the test can fail: lift the audience filter and Troyes sees the EPCI's news."""
+    from portal.audiences import audience_scope
+
+    client = login_as("mayor_troyes")
+    with audience_scope(None):
+        body = client.get("/s/desk/").get_data(as_text=True)
+    assert title("epci_members") in body

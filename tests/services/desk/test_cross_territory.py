@@ -1,0 +1,72 @@
+"""The cross-territory sweep over the desk's routes, with a foreign collectivity and a partner as viewers, and the
+rule that a partner reaches nothing of the portal but the desk."""
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers.cross_territory import REFUSED, check_routes
+
+SECRET = "Note-reservee-a-Jaucourt"
+DESK_PREFIXES = ("/s/desk", "/p/desk", "/admin/s/desk", "/api/v1/desk")
+
+
+@pytest.fixture
+def foreign(world, partners, publish, category, private_thread):
+    """A news item and a forum thread addressed to Jaucourt alone (a hand-picked list), by the department."""
+    news_id = publish(SECRET, "list", member_ids=(world.b,), body=f"<p>{SECRET}-corps</p>")
+    thread_id, post_id = private_thread
+    # Categories are shared by every member (no audience): there is no foreign one, so an unknown id stands for it
+    # and the real category's page is checked apart (its list must not show the thread).
+    return {"news_id": news_id, "token": "x" * 43, "category_id": 999_999, "thread_id": thread_id,
+            "post_id": post_id, "_category": category}
+
+
+@pytest.mark.parametrize("role", ["mayor_troyes", "mayor_a", "epci_user", "partner_cdg", "mayor_c"])
+def test_nobody_outside_the_audience_reaches_the_news(app, world, login_as, foreign, role):
+    report = check_routes(login_as(role), app, foreign, [SECRET, f"{SECRET}-corps", "Sujet-reserve-a-Jaucourt",
+                                                         "Corps-reserve-a-Jaucourt"], prefixes=DESK_PREFIXES)
+    report.assert_clean()
+    client = login_as(role)
+    for url in (f"/s/desk/forum/{foreign['_category']}", "/s/desk/forum"):
+        assert "Sujet-reserve-a-Jaucourt" not in client.get(url).get_data(as_text=True)
+    assert len(report.checked) >= 10
+
+
+def test_the_sweep_catches_a_leak_when_the_filter_is_off(app, world, login_as, foreign):
+    from portal.audiences import audience_scope
+
+    with audience_scope(None):
+        report = check_routes(login_as("mayor_troyes"), app, foreign, [SECRET], prefixes=("/s/desk",))
+    assert any(SECRET in f.problem for f in report.findings)
+
+
+def _dummy(rule):
+    values = {}
+    for name in rule.arguments:
+        conv = rule._converters[name].__class__.__name__
+        values[name] = 1 if conv in ("IntegerConverter", "FloatConverter") else "x"
+    return values
+
+
+def test_a_partner_reaches_nothing_of_the_portal_but_the_desk(app, world, login_as, partners):
+    """Every page of every other service, of the mairie and of the department: refused to a partner's publisher."""
+    from flask import url_for
+
+    client = login_as("partner_cdg")
+    token = client.csrf("/profil")
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        path = rule.rule
+        if not path.startswith(("/s/", "/api/v1/", "/admin", "/mairie")) or path.startswith(DESK_PREFIXES):
+            continue
+        if path in ("/api/v1/me", "/api/v1/openapi.json"):
+            continue  # the person's own description, and the API's
+        with app.test_request_context():
+            url = url_for(rule.endpoint, **_dummy(rule))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            resp = client.http.open(url, method=method, data={"csrf_token": token})
+            assert resp.status_code in REFUSED, (method, url, resp.status_code)
+            checked += 1
+    assert checked > 100
+    home = client.get("/").get_data(as_text=True)
+    assert "/s/desk/" in home and "/s/electoral/" not in home and "/s/tenders/" not in home
