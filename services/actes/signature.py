@@ -8,9 +8,11 @@ or a file that is not a PKCS#12 are refused with a French message; nothing is si
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -56,11 +58,20 @@ def sign_pdf(data: bytes, signer, *, name: str, location: str, reason: str) -> b
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
-    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
-    meta = signers.PdfSignatureMetadata(field_name="SignatureMaire", subfilter=fields.SigSeedSubFilter.PADES,
-                                        name=name, location=location, reason=reason)
-    out = signers.sign_pdf(writer, meta, signer=signer)
-    return out.getvalue()
+    def work() -> bytes:
+        writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+        meta = signers.PdfSignatureMetadata(field_name="SignatureMaire", subfilter=fields.SigSeedSubFilter.PADES,
+                                            name=name, location=location, reason=reason)
+        return signers.sign_pdf(writer, meta, signer=signer).getvalue()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    # pyHanko runs its own event loop (asyncio.run): under a caller that already runs one (an async server, a
+    # browser-driving test), sign in a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
 
 
 def give_visa(act: Act, user) -> None:

@@ -119,3 +119,21 @@ def test_bad_certificates_are_refused_and_nothing_is_signed(app, actes_world, lo
     assert _act(app, act_id)["signed"] is None
     with app.app_context():
         assert db.session.query(SignerCertificate).count() == 0
+
+
+def test_signing_works_when_the_caller_runs_an_event_loop(app):
+    """pyHanko runs asyncio.run(): under a running loop (an async server, Playwright in the same process) the
+    signature is made in a thread of its own instead of failing."""
+    import asyncio
+
+    from services.actes import signature
+
+    from .fixtures import make_pdf
+
+    with app.test_request_context():
+        signer, _subject, _until = signature.load_signer(pkcs12("pp"), "pp")
+
+        async def inside_a_loop():
+            return signature.sign_pdf(make_pdf(), signer, name="Maire", location="Ailleville", reason="test")
+
+        assert _validate(asyncio.run(inside_a_loop()))[1].intact
