@@ -197,10 +197,16 @@ def install(session_factory_class=Session) -> None:
     def _scope(state):
         if not (state.is_select or state.is_update or state.is_delete):
             return
+        scoped = _scoped_classes()
+        # Only statements about audience-scoped rows pay for the viewer (its EPCI are read once per request). Their
+        # relationships are loaded by statements of their own (no joined eager load leads into a scoped class), so
+        # the mappers at the top of the statement are the ones to look at.
+        if not any(issubclass(m.class_, AudienceScoped) for m in state.all_mappers):
+            return
         viewer = current_viewer()
         if viewer is None:
             return
-        options = [with_loader_criteria(cls, criteria(viewer, cls), include_aliases=True) for cls in _scoped_classes()]
+        options = [with_loader_criteria(cls, criteria(viewer, cls), include_aliases=True) for cls in scoped]
         if options:
             state.statement = state.statement.options(*options)
 

@@ -52,7 +52,7 @@ def test_mayor_invites_a_secretary_who_then_switches_mairie(world, live_server, 
     expect(mayor).to_have_url(re.compile(r"/$"))
     expect(mayor.locator("main h1")).to_have_text("Ailleville")
     expect(mayor.locator(".convention-box")).to_contain_text(t("Convention %(number)s", number="T-A"))
-    expect(mayor.locator("main h2")).to_contain_text(t("Services"))
+    expect(mayor.locator("main > h2")).to_contain_text(t("Services"))  # the news panel has its own h2
     sample = mayor.locator(".tile", has_text=t("Sample service"))
     expect(sample).to_contain_text(t("Subscribed"))
     expect(sample.get_by_role("link", name=t("Sample service"))).to_be_visible()

@@ -23,7 +23,7 @@ def test_me_with_session(world, login_as):
     assert data["user"]["email"] == world.users["secretary_ab"].email
     assert {m["collectivity"]["insee"] for m in data["memberships"]} == {world.insee_a, world.insee_b}
     assert data["active_collectivity"]["insee"] == world.insee_b
-    assert data["enabled_services"] == ["sample"]
+    assert data["enabled_services"] == ["desk", "sample"]  # the information desk needs no convention
 
 
 def test_token_lifecycle(app, world, login_as):
