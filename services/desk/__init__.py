@@ -17,7 +17,7 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 
-from portal.registry import NavEntry, ServiceDescriptor
+from portal.registry import NavEntry, ServiceDescriptor, service_folder
 
 from .home import news_panel
 from .views import bp, department, public
@@ -58,6 +58,7 @@ service = ServiceDescriptor(
     tasks=("services.desk.tasks",),
     beat_schedule={"desk-digests": {"task": "desk.send_digests", "schedule": dt.timedelta(hours=1)}},
     models=("services.desk.models",),
+    migrations=service_folder(__file__, "migrations"),
     audit_labels={
         "desk.partner_created": _l("Information desk: partner added"),
         "desk.news_published": _l("Information desk: news published"),
