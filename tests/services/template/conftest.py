@@ -25,8 +25,8 @@ def template_app(app, world):
     other = create_app({"TESTING": True, "EXTRA_SERVICES": SERVICES, **{k: app.config[k] for k in keys}})
     # Flask-Babel keeps loaded catalogs per process (one app per process in production): load them again with the
     # skeleton's catalog now, and without it afterwards.
-    babel.domain_instance.cache.clear()
     with other.app_context():
+        babel.domain_instance.cache.clear()
         TemplateBase.metadata.create_all(db.engine)
         for collectivity_id in (world.a, world.b):
             coll = db.session.get(Collectivity, collectivity_id)
@@ -39,8 +39,8 @@ def template_app(app, world):
         db.session.remove()
         TemplateBase.metadata.drop_all(db.engine)
         db.engine.dispose()
-    babel.domain_instance.cache.clear()
     with app.app_context():
+        babel.domain_instance.cache.clear()
         init_celery(app)  # the Celery app is process-wide: give it back to the session's app
 
 
