@@ -187,10 +187,11 @@ def _register_templates(app: Flask, registry) -> None:
     from . import typography
     from . import maps
     from .audit import ACTION_LABELS, action_label, actor_label, detail_label, detail_value
+    from .urls import absolute_url
 
     maps.register(app)
-
     typography.register(app)
+    app.jinja_env.globals["absolute_url"] = absolute_url  # e-mails and feeds: links from BASE_URL, never the Host
     app.jinja_env.filters["audit_action"] = action_label
     app.jinja_env.filters["audit_actor"] = actor_label
     app.jinja_env.filters["audit_detail"] = detail_label

@@ -240,6 +240,20 @@ def app(smtp_server):
         lock_conn.close()  # releases the session lock
 
 
+@pytest.fixture(autouse=True)
+def _celery_stays_with_the_session_app(request):
+    """A test that builds a second app (create_app binds the process-wide Celery app to it) must not leave the
+    tests after it running their tasks in that app's context: Celery goes back to the session's app."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    from portal.tasks import _state, init_celery
+
+    app = request.getfixturevalue("app")
+    if _state.get("app") is not app:
+        init_celery(app)
+
+
 @pytest.fixture(scope="session")
 def password_hash():
     from portal.security import hash_password

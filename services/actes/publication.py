@@ -15,6 +15,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.models import Collectivity
 from portal.responses import csv_text
+from portal.urls import absolute_url
 
 from . import operations
 from .access import published_acts_of
@@ -41,7 +42,7 @@ def scdl_csv(coll: Collectivity, *, published_only: bool) -> str:
     rows = []
     for a in acts:
         code2 = ".".join(a.matiere.split(".")[:2])
-        url = (url_for("actes_public.document", insee=coll.insee, act_id=a.id, _external=True)
+        url = (absolute_url("actes_public.document", insee=coll.insee, act_id=a.id)
                if a.published_at and coll.insee else "")
         rows.append([coll.name, account.siret if account else "", a.number, a.decision_date.isoformat(), code2,
                      _matiere_name(nom.matieres, code2), a.subject, "", "",

@@ -54,6 +54,10 @@ service = ServiceDescriptor(
         "cadastre.owners.search": _l("Land registry: search by owner"),
         "cadastre.owners.statement": _l("Land registry: owner statement"),
     },
+    audit_detail_labels={
+        "context": _l("context"), "layout": _l("file layout"), "parcels": _l("parcels"),
+        "query": _l("search"), "replaced": _l("replaced"), "vintage": _l("vintage"),
+    },
     settings=(
         Setting("CADASTRE_IMPORT_DIR", "", "folder of the uploads waiting for their import (default "
                 "instance/cadastre-imports); shared with the workers when there are several hosts"),

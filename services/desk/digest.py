@@ -20,6 +20,7 @@ from portal.audiences import Viewer, audience_scope
 from portal.extensions import db
 from portal.mail import queue_email
 from portal.models import Membership, User, utcnow
+from portal.urls import absolute_url
 
 from .models import DigestChoice, NewsItem
 from .operations import due_since
@@ -91,11 +92,11 @@ def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
 
 def _queue(user: User, choice: DigestChoice, items: list[NewsItem], total: int) -> None:
     token = unsubscribe_token(user.id)
-    link = url_for("desk_public.unsubscribe", token=token, _external=True)
-    one_click = url_for("desk_public.one_click", token=token, _external=True)
+    link = absolute_url("desk_public.unsubscribe", token=token)
+    one_click = absolute_url("desk_public.one_click", token=token)
     subject = (_l("News of the extranet: today") if choice.frequency == "daily"
                else _l("News of the extranet: this week"))
     row = queue_email(user.email, subject, "desk/digest", locale=user.locale, user=user, items=items,
                       more=total - len(items), unsubscribe_link=link, frequency=choice.frequency,
-                      news_link=url_for("desk.news_list", _external=True))
+                      news_link=absolute_url("desk.news_list"))
     row.headers = {"List-Unsubscribe": f"<{one_click}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}

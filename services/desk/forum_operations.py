@@ -13,6 +13,7 @@ from portal.audiences import new_audience
 from portal.extensions import db
 from portal.mail import queue_email
 from portal.models import Collectivity, User, utcnow
+from portal.urls import absolute_url
 
 from .models import ForumCategory, ForumFollow, ForumPost, ForumReport, ForumThread
 from . import search
@@ -86,7 +87,7 @@ def answer(thread: ForumThread, body: str, *, author: User, collectivity: Collec
 def _tell_followers(thread: ForumThread, post: ForumPost, author: User) -> None:
     followers = db.session.scalars(select(User).join(ForumFollow, ForumFollow.user_id == User.id).where(
         ForumFollow.thread_id == thread.id, User.id != author.id, User.status == "active")).all()
-    link = url_for("desk.forum_thread", thread_id=thread.id, _external=True)
+    link = absolute_url("desk.forum_thread", thread_id=thread.id)
     for user in followers:
         queue_email(user.email, _l("New answer: %(title)s", title=thread.title), "desk/forum_answer",
                     locale=user.locale, thread=thread, post=post, link=link,

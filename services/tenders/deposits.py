@@ -25,6 +25,7 @@ from portal.extensions import db
 from portal.mail import queue_email
 from portal.models import utcnow
 from portal.uploads import UploadRejected
+from portal.urls import absolute_url
 
 from . import documents, sealing, storage
 from .companies import Company
@@ -200,7 +201,7 @@ def receipt_doc(t: Tender, bid: Bid) -> documents.Doc:
 
 
 def send_receipt(t: Tender, bid: Bid) -> None:
-    link = url_for("tenders_public.receipt", tender_id=t.id, bid_id=bid.id, _external=True)
+    link = absolute_url("tenders_public.receipt", tender_id=t.id, bid_id=bid.id)
     lines = [_l("Hello,"), "",
              _l("Your bid for the consultation « %(title)s » (%(buyer)s) was received on %(when)s, Paris time "
                 "(server time-stamp %(utc)s UTC).", title=t.title, buyer=t.collectivity.name,

@@ -158,6 +158,7 @@ def _terminate_app_backends(app):
 def test_dropped_database_connections_give_503_or_a_retry_never_500(app, world, login_as):
     import pytest
 
+    from portal.extensions import db
     from tests.conftest import using_postgres
 
     if not using_postgres():
@@ -184,6 +185,8 @@ def test_dropped_database_connections_give_503_or_a_retry_never_500(app, world, 
         assert write.headers["Retry-After"] == "1"
         assert "momentanément indisponible" in write.get_data(as_text=True)
     assert mayor.get("/").status_code == 200
+    with app.app_context():
+        db.engine.dispose()  # the tests after this one start from a pool without connections the server dropped
 
 
 # Support mode -------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from portal import audit
 from portal.extensions import db
 from portal.registry import requires
 from portal.responses import csv_response
+from portal.urls import absolute_url
 
 from .. import access, deposits, documents, ending, notify, opendata, rules, schemas, sealing, storage, wizard
 from ..access import child_or_404, owned_tenders, tender_or_404
@@ -351,7 +352,7 @@ def ocds(tender_id: int):
     if t.status == "draft":
         abort(404)
     name = f"OCDS-{t.reference}.json"
-    uri = url_for("tenders_public.ocds", tender_id=t.id, _external=True)
+    uri = absolute_url("tenders_public.ocds", tender_id=t.id)
     return open_data_response(lambda: opendata.ocds_package(t, uri), name, download_name=name)
 
 

@@ -19,6 +19,7 @@ from portal.models import Collectivity
 from portal.ratelimit import honeypot_filled, public_form
 from portal.urls import base_url
 from portal.responses import pdf_response
+from portal.urls import absolute_url
 
 from .. import companies, deposits, documents, ending, notify, opendata, rules, schemas, storage, wizard
 from ..access import child_or_404, published_or_404
@@ -129,7 +130,7 @@ def ocds(tender_id: int):
     """The OCDS release package of a published consultation's latest state (open, corrected, closed, ended or
     awarded)."""
     t = published_or_404(tender_id)
-    uri = url_for("tenders_public.ocds", tender_id=t.id, _external=True)
+    uri = absolute_url("tenders_public.ocds", tender_id=t.id)
     return open_data_response(lambda: opendata.ocds_package(t, uri), f"the OCDS release package of tender {t.id}")
 
 
@@ -194,8 +195,7 @@ def company_signup():
     if request.method == "POST":
         company, errors = companies.register(form)
         if company is not None:
-            link = url_for("tenders_public.company_confirm", token=companies.confirmation_token(company),
-                           _external=True)
+            link = absolute_url("tenders_public.company_confirm", token=companies.confirmation_token(company))
             notify.confirm_company(company, link)
             db.session.commit()
             log.info("tenders: company account %s created", company.id)

@@ -41,10 +41,12 @@ def test_the_sweep_catches_a_leak_when_the_filter_is_off(app, world, login_as, f
 
 
 def _dummy(rule):
+    from werkzeug.routing import FloatConverter, IntegerConverter
+
     values = {}
     for name in rule.arguments:
-        conv = rule._converters[name].__class__.__name__
-        values[name] = 1 if conv in ("IntegerConverter", "FloatConverter") else "x"
+        numeric = isinstance(rule._converters[name], (IntegerConverter, FloatConverter))
+        values[name] = 1 if numeric else "x"
     return values
 
 

@@ -8,9 +8,23 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PortalClient
+from tests.conftest import PortalClient, owner_engine, using_postgres
 
 SERVICES = ["tests.portal.sample_service:service", "services._template:service"]
+
+
+def _create_tables(app, base) -> None:
+    """The skeleton's tables, made as a migration would make them: by the schema's owner, with the row-level
+    security policy of every territory-scoped table on PostgreSQL (the application role owns nothing)."""
+    from portal.tenancy import rls_policy_sql
+
+    owner = owner_engine(app)
+    base.metadata.create_all(owner)
+    if using_postgres():
+        with owner.begin() as conn:
+            for table in base.metadata.sorted_tables:
+                for stmt in rls_policy_sql(table.name):
+                    conn.exec_driver_sql(stmt)
 
 
 @pytest.fixture
@@ -27,7 +41,7 @@ def template_app(app, world):
     # skeleton's catalog now, and without it afterwards.
     with other.app_context():
         babel.domain_instance.cache.clear()
-        TemplateBase.metadata.create_all(db.engine)
+        _create_tables(app, TemplateBase)
         for collectivity_id in (world.a, world.b):
             coll = db.session.get(Collectivity, collectivity_id)
             convention = db.session.query(Convention).filter_by(collectivity_id=coll.id).one()
@@ -37,7 +51,7 @@ def template_app(app, world):
     yield other
     with other.app_context():
         db.session.remove()
-        TemplateBase.metadata.drop_all(db.engine)
+        TemplateBase.metadata.drop_all(owner_engine(app))
         db.engine.dispose()
     with app.app_context():
         babel.domain_instance.cache.clear()
