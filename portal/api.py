@@ -78,6 +78,8 @@ def me():
 
 
 def openapi_document() -> dict:
+    """The OpenAPI 3.1 document of /api/v1: the portal's own paths written here as one literal (they are few and
+    read best whole, a little over 60 lines), then each service's declared ``openapi`` part."""
     collectivity = {
         "type": "object",
         "properties": {

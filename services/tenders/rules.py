@@ -118,7 +118,10 @@ def fmt_eur(amount) -> str:
 
 
 def decide(nature: str, amount, on: dt.date, buyer_type: str = "commune") -> Decision:
-    """The procedure for a contract of that nature and estimated amount HT, launched on ``on``."""
+    """The procedure for a contract of that nature and estimated amount HT, launched on ``on``.
+
+    Over 60 lines on purpose: most of it is the French explanation of each of the three outcomes, each quoting its
+    article, and a buyer's lawyer checks the thresholds, the outcomes and their wording together, top to bottom."""
     if nature not in NATURES:
         raise RulesError(_("Choose the nature of the contract: works, supplies or services."))
     if buyer_type not in BUYER_TYPES:

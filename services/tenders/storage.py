@@ -1,5 +1,5 @@
-"""Files of the tenders service on disk (the buyer's attachments and the DCE zip built at publication), not in the
-database.
+"""Files of the tenders service on disk through ``portal.filestore`` (the buyer's attachments and the DCE zip built
+at publication), not in the database.
 
 - Where: ``TENDERS_STORAGE_DIR`` (default ``instance/tenders/files``); a file is ``<kind>/<tender id>/<random key>``,
   so two buyers never share a file and a name typed by a user never reaches the file system.
@@ -14,17 +14,12 @@ database.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import secrets
-from dataclasses import dataclass
-from pathlib import Path
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from portal import outbox, uploads
+from portal import uploads
+from portal.filestore import FileStore, StorageError, Stored  # noqa: F401 - StorageError is part of this API
 from portal.settings import setting
 from portal.uploads import UploadRejected
 
@@ -72,20 +67,8 @@ TYPES = {
 }
 
 
-class StorageError(Exception):
-    """A stored file is missing or does not match its checksum (English message, for the logs)."""
-
-
-@dataclass(frozen=True)
-class Stored:
-    key: str
-    sha256: str
-    size: int
-
-
-def root() -> Path:
-    configured = setting("TENDERS_STORAGE_DIR")
-    return Path(configured) if configured else Path(current_app.instance_path) / "tenders" / "files"
+_store = FileStore("TENDERS_STORAGE_DIR", "tenders/files", "tenders")
+root, path_of, read, remove, discard = _store.root, _store.path_of, _store.read, _store.remove, _store.discard
 
 
 def _mb(name: str, default: int) -> int:
@@ -132,72 +115,14 @@ def mimetype(ext: str) -> str:
     return TYPES.get(ext, ("application/octet-stream",))[0]
 
 
-def path_of(key: str) -> Path:
-    base = root().resolve()
-    p = (base / key).resolve()
-    if base not in p.parents:  # keys are ours, but never let one point outside the storage
-        raise StorageError(f"storage key {key!r} leaves the storage folder")
-    return p
-
-
 def save(kind: str, tender_id: int, data: bytes) -> Stored:
-    """Write ``data`` under a new key (atomically) and return what the row must keep."""
-    key = f"{kind}/{tender_id}/{secrets.token_hex(16)}"
-    target = path_of(key)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, target)
-    return Stored(key, hashlib.sha256(data).hexdigest(), len(data))
-
-
-def read(key: str, sha256: str, size: int) -> bytes:
-    """The file's bytes, checked against the size and SHA-256 recorded at upload."""
-    try:
-        data = path_of(key).read_bytes()
-    except OSError as exc:
-        raise StorageError(f"stored file {key} cannot be read: {exc}") from exc
-    if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
-        raise StorageError(f"stored file {key} does not match its checksum (size {len(data)}, expected {size})")
-    return data
-
-
-def remove(key: str | None) -> None:
-    """Delete a file after the row pointing at it is gone (a missing file is not an error)."""
-    if not key:
-        return
-    try:
-        path_of(key).unlink(missing_ok=True)
-    except (OSError, StorageError) as exc:
-        log.warning("tenders: stored file %s could not be removed: %s", key, exc)
-
-
-# Files follow the transaction of the rows that point at them -------------------------------------------------------
-# save_for(): a file written during a transaction is deleted if the transaction rolls back; discard(): a file whose
-# row is dropped or replaced is deleted only once the transaction commits.
-
-def _unlink(path: Path) -> None:
-    try:
-        path.unlink(missing_ok=True)
-    except OSError as exc:
-        log.warning("tenders: stored file %s could not be removed: %s", path, exc)
+    """Write ``data`` under a new key of the tender (atomically) and return what the row must keep."""
+    return _store.save(f"{kind}/{tender_id}", data)
 
 
 def save_for(session, kind: str, tender_id: int, data: bytes) -> Stored:
-    session.connection()  # make sure a transaction is open, so that its commit or rollback decides for the file
-    stored = save(kind, tender_id, data)
-    path = path_of(stored.key)
-    outbox.after_rollback(lambda: _unlink(path), session=session)
-    return stored
-
-
-def discard(session, key: str | None) -> None:
-    if key:
-        path = path_of(key)
-        outbox.after_commit(lambda: _unlink(path), session=session)
+    """:func:`save`, deleted again if the session's transaction rolls back."""
+    return _store.save_for(session, f"{kind}/{tender_id}", data)
 
 
 def replace_dce(session, t, data: bytes) -> None:
