@@ -17,10 +17,10 @@ from portal.registry import NavEntry, ServiceDescriptor, service_folder
 from portal.settings import Setting
 
 from .cli import cli
-from .views.api import api
-from .views.department import department
+from .views.api import api_bp
+from .views.department import department_bp
 from .views.pages import bp
-from .views.public import public
+from .views.public import public_bp
 
 service = ServiceDescriptor(
     slug="actes",
@@ -28,9 +28,9 @@ service = ServiceDescriptor(
     description=_l("Check, send and follow the acts sent to the préfecture, and publish them."),
     icon="file",
     blueprint=bp,
-    api_blueprint=api,
-    public_blueprint=public,
-    department_blueprint=department,
+    api_blueprint=api_bp,
+    public_blueprint=public_bp,
+    department_blueprint=department_bp,
     department_nav=[NavEntry(_l("Legality control"), "actes_department.overview")],
     index_endpoint="actes.index",
     access_permission="actes.read",

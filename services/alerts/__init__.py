@@ -24,7 +24,7 @@ from .schemas import DEFAULT_SMS_COUNTRIES, OPENAPI_PATHS
 
 from .cli import cli
 from .geocode import DEFAULT_URL as DEFAULT_GEOCODER_URL
-from .views import api, bp, department, public
+from .views import api_bp, bp, department_bp, public_bp
 
 SETTINGS = (
     Setting("ALERTS_SMS_PROVIDER", "log", "SMS provider: `brevo` (Brevo transactional SMS API), `http_json` (generic "
@@ -54,8 +54,8 @@ service = ServiceDescriptor(
     description=_l("Send SMS and e-mail alerts to the residents who subscribed, one by one or all at once."),
     icon="bell",
     blueprint=bp,
-    api_blueprint=api,
-    public_blueprint=public,
+    api_blueprint=api_bp,
+    public_blueprint=public_bp,
     index_endpoint="alerts.index",
     access_permission="alerts.read",
     collectivity_kinds=("commune",),  # an EPCI has no residents list of its own
@@ -65,7 +65,7 @@ service = ServiceDescriptor(
     },
     permission_labels={"alerts.read": _l("Citizen alerts: see subscribers and alerts"),
                        "alerts.send": _l("Citizen alerts: send messages")},
-    department_blueprint=department,
+    department_blueprint=department_bp,
     department_nav=[NavEntry(_l("Citizen alerts"), "alerts_department.overview")],
     nav=[NavEntry(_l("Alerts"), "alerts.index"), NavEntry(_l("New alert"), "alerts.compose", "alerts.send"),
          NavEntry(_l("Message to one person"), "alerts.individual", "alerts.send")],

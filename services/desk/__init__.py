@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from portal.registry import NavEntry, ServiceDescriptor, service_folder
 
 from .home import news_panel
-from .views import bp, department, public
+from .views import bp, department_bp, public_bp
 
 service = ServiceDescriptor(
     slug="desk",
@@ -30,8 +30,8 @@ service = ServiceDescriptor(
     core=True,
     collectivity_kinds=("commune", "epci", "partner", "department"),
     blueprint=bp,
-    public_blueprint=public,
-    department_blueprint=department,
+    public_blueprint=public_bp,
+    department_blueprint=department_bp,
     index_endpoint="desk.news_list",
     access_permission="desk.read",
     permissions={

@@ -16,21 +16,21 @@ from ..access import act_or_404, owned_acts
 from ..models import Act
 from ..schemas import act_json, deposit_from
 
-api = Blueprint("actes_api", __name__, root_path=SERVICE_ROOT)
+api_bp = Blueprint("actes_api", __name__, root_path=SERVICE_ROOT)
 
 
-@api.route("/acts")
+@api_bp.route("/acts")
 def list_acts():
     acts = db.session.scalars(owned_acts().order_by(Act.decision_date.desc(), Act.id.desc()).limit(200))
     return jsonify([act_json(a) for a in acts])
 
 
-@api.route("/acts/<int:act_id>")
+@api_bp.route("/acts/<int:act_id>")
 def get_act(act_id: int):
     return jsonify(act_json(act_or_404(act_id)))
 
 
-@api.route("/acts", methods=["POST"])
+@api_bp.route("/acts", methods=["POST"])
 @requires("actes.write")
 def create_act():
     d, extra = deposit_from(request.form, request.files.get("act"), request.files.getlist("annexes"))
@@ -46,7 +46,7 @@ def create_act():
     return jsonify(body), 201
 
 
-@api.route("/acts/<int:act_id>/send", methods=["POST"])
+@api_bp.route("/acts/<int:act_id>/send", methods=["POST"])
 @requires("actes.send")
 def send_act(act_id: int):
     act = act_or_404(act_id)

@@ -16,13 +16,13 @@ from . import SERVICE_ROOT
 from ..models import Act, PrefectureReply, TdtAccount
 from ..schemas import REPLY_LABELS, STATUS_LABELS
 
-department = Blueprint("actes_department", __name__, template_folder="templates",
+department_bp = Blueprint("actes_department", __name__, template_folder="templates",
                        root_path=SERVICE_ROOT)
 
 REMINDER_DAYS = (60, 30, 7)
 
 
-@department.route("/")
+@department_bp.route("/")
 def overview():
     today = dt.date.today()
     with territory_scope(None):  # the department's own page: counts over every collectivity, explicitly

@@ -21,7 +21,7 @@ from ..publication import scdl_csv
 from ..schemas import NATURE_LABELS
 from ..storage import StorageError
 
-public = Blueprint("actes_public", __name__, template_folder="templates", root_path=SERVICE_ROOT)
+public_bp = Blueprint("actes_public", __name__, template_folder="templates", root_path=SERVICE_ROOT)
 
 PUBLIC_PAGE_SIZE = 200
 
@@ -38,14 +38,14 @@ def commune_scope(insee: str):
         yield coll
 
 
-@public.route("/<insee>/")
+@public_bp.route("/<insee>/")
 def index(insee: str):
     with commune_scope(insee) as coll:
         acts = db.session.scalars(published_acts_of(coll).limit(PUBLIC_PAGE_SIZE)).all()
         return render_template("actes/public_index.html", commune=coll, acts=acts, nature_labels=NATURE_LABELS)
 
 
-@public.route("/<insee>/<int:act_id>.pdf")
+@public_bp.route("/<insee>/<int:act_id>.pdf")
 def document(insee: str, act_id: int):
     with commune_scope(insee) as coll:
         act = published_or_404(coll, act_id)
@@ -57,7 +57,7 @@ def document(insee: str, act_id: int):
         return pdf_response(data, f"{act.unique_id or act.number}.pdf")
 
 
-@public.route("/<insee>/deliberations.csv")
+@public_bp.route("/<insee>/deliberations.csv")
 def deliberations(insee: str):
     with commune_scope(insee) as coll:
         return csv_response((), f"deliberations-{insee}.csv", text=scdl_csv(coll, published_only=True))

@@ -17,7 +17,7 @@ from .. import access, queries, schemas
 from .. import sms as smsmod
 from ..models import Alert
 
-api = Blueprint("alerts_api", __name__)
+api_bp = Blueprint("alerts_api", __name__)
 
 def _iso(value) -> str | None:
     return value.isoformat() + "Z" if value else None
@@ -32,8 +32,8 @@ def alert_json(alert: Alert) -> dict:
             "sent_at": _iso(alert.sent_at)}
 
 
-@api.get("/alerts")
-@api.get("/alertes", endpoint="alerts_former_path")
+@api_bp.get("/alerts")
+@api_bp.get("/alertes", endpoint="alerts_former_path")
 def alerts():
     """The commune's alerts and individual messages, newest first (no recipient: counts are in /delivery)."""
     access.commune_insee()
@@ -46,21 +46,21 @@ def alerts():
     return jsonify(alerts=[alert_json(a) for a in rows])
 
 
-@api.get("/alerts/<int:alert_id>/delivery")
-@api.get("/alertes/<int:alert_id>/suivi", endpoint="delivery_former_path")
+@api_bp.get("/alerts/<int:alert_id>/delivery")
+@api_bp.get("/alertes/<int:alert_id>/suivi", endpoint="delivery_former_path")
 def delivery(alert_id: int):
     alert = access.alert_or_404(alert_id)
     return jsonify(id=alert.id, status=alert.status, **queries.alert_stats(alert.id))
 
 
-@api.get("/map")
-@api.get("/carte", endpoint="map_former_path")
+@api_bp.get("/map")
+@api_bp.get("/carte", endpoint="map_former_path")
 def zone_map():
     insee = access.commune_insee()
     return jsonify(queries.map_points(insee, g.collectivity.boundary_geojson))
 
 
-@api.post("/segments")
+@api_bp.post("/segments")
 def segments():
     try:
         body = schemas.json_body(schemas.SEGMENTS_REQUEST, request.get_json(silent=True))

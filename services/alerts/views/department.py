@@ -18,18 +18,18 @@ from portal.typography import de, number
 
 from .. import access, operations, queries
 
-department = Blueprint("alerts_department", __name__)
+department_bp = Blueprint("alerts_department", __name__)
 
 MAX_ALLOWANCE = 1_000_000
 
 
-@department.get("/")
+@department_bp.get("/")
 def overview():
     return render_template("alerts/department.html", rows=queries.department_overview(),
                            can_change="collectivities.admin" in g.permissions)
 
 
-@department.post("/quotas/<insee>")
+@department_bp.post("/quotas/<insee>")
 @requires("collectivities.admin")
 def set_quota(insee: str):
     coll = access.department_commune_or_404(insee)

@@ -41,7 +41,7 @@ from portal.settings import setting
 log = logging.getLogger("services.alerts.public")
 
 # The service's CSS, for anonymous pages too.
-public = Blueprint("alerts_public", __name__, root_path=str(Path(__file__).resolve().parent.parent),
+public_bp = Blueprint("alerts_public", __name__, root_path=str(Path(__file__).resolve().parent.parent),
                    static_folder="static", static_url_path="/static")
 
 CODE_TTL = dt.timedelta(minutes=30)
@@ -91,7 +91,7 @@ def _send_confirmation(coll: Collectivity, sub: Subscriber, email: str, chosen: 
                        "ignore": _("If you did not ask for it, ignore this message: nothing will be sent to you.")})
 
 
-@public.route("/<insee>/", methods=["GET", "POST"])
+@public_bp.route("/<insee>/", methods=["GET", "POST"])
 @public_form(lambda args: f"commune:{args.get('insee')}")
 def subscribe(insee: str):
     with public_commune(insee) as coll:
@@ -129,14 +129,14 @@ def subscribe(insee: str):
                                wording=wording)
 
 
-@public.get("/<insee>/confirmer/<token>")
+@public_bp.get("/<insee>/confirmer/<token>")
 def confirm_email(insee: str, token: str):
     with public_commune(insee) as coll:
         sub = subscriber_or_404(token)
         return render_template("alerts/public/confirm.html", commune=coll, sub=sub, form=ConfirmForm())
 
 
-@public.post("/<insee>/confirmer/<token>")
+@public_bp.post("/<insee>/confirmer/<token>")
 def confirm_email_post(insee: str, token: str):
     """A POST (not the GET of the link): mail scanners that open links do not confirm on the resident's behalf."""
     with public_commune(insee) as coll:
@@ -147,7 +147,7 @@ def confirm_email_post(insee: str, token: str):
         return redirect(url_for(".manage", insee=insee, token=token))
 
 
-@public.route("/<insee>/code/<token>", methods=["GET", "POST"])
+@public_bp.route("/<insee>/code/<token>", methods=["GET", "POST"])
 def enter_code(insee: str, token: str):
     with public_commune(insee) as coll:
         sub = subscriber_or_404(token)
@@ -180,7 +180,7 @@ def enter_code(insee: str, token: str):
                                resend_form=ConfirmForm(), display_phone=smsmod.display_phone)
 
 
-@public.route("/<insee>/gerer/<token>", methods=["GET", "POST"])
+@public_bp.route("/<insee>/gerer/<token>", methods=["GET", "POST"])
 def manage(insee: str, token: str):
     with public_commune(insee) as coll:
         sub = subscriber_or_404(token)
@@ -201,7 +201,7 @@ def manage(insee: str, token: str):
                                delete_form=ConfirmForm(prefix="delete"), display_phone=smsmod.display_phone)
 
 
-@public.get("/m/<code>")
+@public_bp.get("/m/<code>")
 def short_manage(code: str):
     """The short link of list SMS: to the resident's data page (the code is as secret as the token; no data here)."""
     if not code.isalnum() or len(code) > 16:
@@ -214,7 +214,7 @@ def short_manage(code: str):
     return redirect(url_for(".manage", insee=row.commune_insee, token=row.token))
 
 
-@public.post("/<insee>/supprimer/<token>")
+@public_bp.post("/<insee>/supprimer/<token>")
 def delete(insee: str, token: str):
     with public_commune(insee) as coll:
         sub = subscriber_or_404(token)
@@ -225,7 +225,7 @@ def delete(insee: str, token: str):
         return render_template("alerts/public/deleted.html", commune=coll)
 
 
-@public.route("/<insee>/desinscription/<token>", methods=["GET", "POST"])
+@public_bp.route("/<insee>/desinscription/<token>", methods=["GET", "POST"])
 def unsubscribe(insee: str, token: str):
     """The link in every message: a page with one button (a GET changes nothing)."""
     with public_commune(insee) as coll:
@@ -238,7 +238,7 @@ def unsubscribe(insee: str, token: str):
         return render_template("alerts/public/unsubscribe.html", commune=coll, sub=sub, form=form)
 
 
-@public.post("/<insee>/desinscription/<token>/un-clic")
+@public_bp.post("/<insee>/desinscription/<token>/un-clic")
 @csrf.exempt
 def one_click(insee: str, token: str):
     """RFC 8058 one-click unsubscribe: the mail client POSTs ``List-Unsubscribe=One-Click`` (no CSRF token: the
@@ -252,13 +252,13 @@ def one_click(insee: str, token: str):
 
 # Public alerts: HTML, CAP 1.2, Atom ----------------------------------------------------------------------------------
 
-@public.get("/<insee>/alertes")
+@public_bp.get("/<insee>/alertes")
 def public_alerts(insee: str):
     with public_commune(insee) as coll:
         return render_template("alerts/public/alerts.html", commune=coll, alerts=queries.public_alerts())
 
 
-@public.get("/<insee>/alertes/<int:alert_id>")
+@public_bp.get("/<insee>/alertes/<int:alert_id>")
 def public_alert(insee: str, alert_id: int):
     with public_commune(insee) as coll:
         alert = db.session.scalar(select(Alert).where(Alert.id == alert_id))
@@ -291,7 +291,7 @@ def cap_document(alert: Alert, coll: Collectivity) -> bytes:
     return xml
 
 
-@public.get("/<insee>/alertes/<int:alert_id>.cap")
+@public_bp.get("/<insee>/alertes/<int:alert_id>.cap")
 def public_cap(insee: str, alert_id: int):
     with public_commune(insee) as coll:
         alert = db.session.scalar(select(Alert).where(Alert.id == alert_id))
@@ -300,7 +300,7 @@ def public_cap(insee: str, alert_id: int):
         return Response(cap_document(alert, coll), mimetype="application/cap+xml")
 
 
-@public.get("/<insee>/flux.atom")
+@public_bp.get("/<insee>/flux.atom")
 def feed(insee: str):
     with public_commune(insee) as coll:
         alerts = queries.public_alerts()
@@ -373,14 +373,14 @@ def _webhook(channel: str, provider: str):
     return {"received": len(events), "handled": handled}
 
 
-@public.post("/webhooks/sms/<provider>")
+@public_bp.post("/webhooks/sms/<provider>")
 @csrf.exempt
 def webhook(provider: str):
     """Delivery receipts, bounces and replies (STOP) of the SMS provider."""
     return _webhook("sms", provider)
 
 
-@public.post("/webhooks/email/<provider>")
+@public_bp.post("/webhooks/email/<provider>")
 @csrf.exempt
 def email_webhook(provider: str):
     """Bounces and complaints of the e-mail relay (Brevo's SMTP relay reports them through its webhooks)."""

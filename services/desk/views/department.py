@@ -20,10 +20,10 @@ from ..access import MODERATE, PARTNERS
 from ..models import ForumCategory, ForumReport
 from ..schemas import CategoryForm, PartnerForm
 
-department = Blueprint("desk_department", __name__, root_path=PACKAGE, template_folder="templates")
+department_bp = Blueprint("desk_department", __name__, root_path=PACKAGE, template_folder="templates")
 
 
-@department.route("/partenaires", methods=["GET", "POST"])
+@department_bp.route("/partenaires", methods=["GET", "POST"])
 @requires(PARTNERS)
 def partners():
     form = PartnerForm()
@@ -43,7 +43,7 @@ def partners():
     return render_template("desk/department/partners.html", form=form, partners=rows), (400 if form.errors else 200)
 
 
-@department.route("/forum", methods=["GET", "POST"])
+@department_bp.route("/forum", methods=["GET", "POST"])
 @requires(MODERATE)
 def forum():
     """The forum's categories, and the messages reported to the moderators."""

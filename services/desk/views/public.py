@@ -13,7 +13,7 @@ from . import PACKAGE
 from .. import operations
 from ..digest import user_of_token
 
-public = Blueprint("desk_public", __name__, root_path=PACKAGE, template_folder="templates")
+public_bp = Blueprint("desk_public", __name__, root_path=PACKAGE, template_folder="templates")
 
 
 def _user_or_404(token: str) -> User:
@@ -24,7 +24,7 @@ def _user_or_404(token: str) -> User:
     return user
 
 
-@public.route("/desabonnement/<token>", methods=["GET", "POST"])
+@public_bp.route("/desabonnement/<token>", methods=["GET", "POST"])
 def unsubscribe(token: str):
     user = _user_or_404(token)
     form = ConfirmForm()
@@ -35,7 +35,7 @@ def unsubscribe(token: str):
     return render_template("desk/public/unsubscribe.html", form=form, email=user.email)
 
 
-@public.post("/desabonnement/<token>/un-clic")
+@public_bp.post("/desabonnement/<token>/un-clic")
 @csrf.exempt
 def one_click(token: str):
     operations.set_digest_frequency(_user_or_404(token), "never", via="one-click")
