@@ -7,8 +7,8 @@ from pathlib import Path
 PACKAGE = str(Path(__file__).resolve().parents[1])
 
 from . import forum  # noqa: F401,E402 - the forum's routes, on the pages blueprint
-from .department import department  # noqa: E402
+from .department import department_bp  # noqa: E402
 from .pages import bp  # noqa: E402
-from .public import public  # noqa: E402
+from .public import public_bp  # noqa: E402
 
-__all__ = ["bp", "department", "public"]
+__all__ = ["bp", "department_bp", "public_bp"]
