@@ -7,4 +7,4 @@ from .department import department_bp
 from .pages import bp
 from .public import public_bp
 
-__all__ = ["api", "bp", "department", "public"]
+__all__ = ["api_bp", "bp", "department_bp", "public_bp"]
