@@ -34,6 +34,15 @@ def _allowed_roots() -> tuple[str, ...]:
 
 
 ALLOWED = _allowed_roots()
+PARENT = os.path.dirname(ROOT)
+# Beside the repository (``../shared/`` above all) is outside even when the clone itself lies in a folder allowed for
+# Python's or the system's files (a clone in /tmp/somewhere/): everything of the parent folder, or only its
+# ``shared`` when the parent is such a folder itself (/tmp, /opt…), whose other files are the system's.
+BESIDE = os.path.join(PARENT, "shared") if PARENT.rstrip(os.sep) in ALLOWED or PARENT == os.sep else PARENT
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 _found: list[tuple[str, str]] = []
 _lock = threading.Lock()
 
@@ -41,7 +50,11 @@ _lock = threading.Lock()
 def is_outside(path: str) -> bool:
     """True for a path neither in the repository nor where Python and the system keep their own files."""
     path = os.path.abspath(path)
-    return not any(path == root or path.startswith(root + os.sep) for root in ALLOWED)
+    if _under(path, ROOT):
+        return False
+    if _under(path, BESIDE):
+        return True
+    return not any(_under(path, root) for root in ALLOWED)
 
 
 def _hook(event: str, args: tuple) -> None:

@@ -60,7 +60,7 @@ def test_a_map_document_has_a_title_a_language_a_landmark_and_no_inline_script(a
         resp = map_document(config, title="Carte des bureaux de vote", vectorgrid=True)
     html = resp.get_data(as_text=True)
     assert re.search(r'<html lang="fr"', html) and "<title>Carte des bureaux de vote — " in html
-    assert "<main>" in html and 'role="region" aria-label="Carte des bureaux de vote"' in html
+    assert "<main aria-label=" in html and 'role="region" aria-label="Carte des bureaux de vote"' in html
     assert "<b>" not in html and "Leaflet.VectorGrid.bundled.min.js" in html
     assert all(re.search(r"<script src=", tag) for tag in re.findall(r"<script[^>]*>", html))  # none inline
     csp = resp.headers["Content-Security-Policy"]

@@ -62,7 +62,7 @@ def test_the_map_document_has_a_title_a_language_and_landmarks(luxiol):
     """/s/cadastre/carte is a document of its own (in an iframe): a title, lang="fr", a main landmark and a heading."""
     body = luxiol.get("/s/cadastre/carte").get_data(as_text=True)
     assert '<html lang="fr"' in body and "<title>Plan cadastral — " in body
-    assert "<main>" in body and "<h1" in body and 'role="region" aria-label="Carte des parcelles"' in body
+    assert "<main aria-label=" in body and "<h1" in body and 'role="region" aria-label="Carte des parcelles"' in body
 
 
 def test_vector_tile_holds_parcels_with_their_id(app, luxiol):
