@@ -1,7 +1,7 @@
 """Pages of the tenders service for the collectivity's staff (behind the gate, at /s/tenders/): the wizard,
 publication, correction notices, the end of a procedure, answers to questions and the award.
 
-401 lines: each view is a few lines over ``operations`` and ``wizard``; the one blueprint of the staff pages keeps
+A little over 400 lines: each view is a few lines over ``operations`` and ``wizard``; the one blueprint of the staff pages keeps
 the procedure's life in the order a secretary meets it, and moving one view elsewhere would only add an import."""
 from __future__ import annotations
 
