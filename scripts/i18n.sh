@@ -19,7 +19,7 @@
 # To give a service its own catalog: mkdir services/<slug>/translations, then scripts/i18n.sh <slug>.
 #
 # After a run, translate the empty msgstr of the .po — clear French of a public administration: vouvoiement, accents,
-# no-break space (U+00A0) before : ; ? ! » and after «, straight apostrophes, the words of /work/shared/GLOSSARY.md —
+# no-break space (U+00A0) before : ; ? ! » and after «, straight apostrophes, the words of docs/GLOSSARY.md —
 # then run the script again to compile, and commit .pot, .po and .mo.
 #
 # Environment: PYTHON (default: .venv/bin/python when it exists, else python3).
