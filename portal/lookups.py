@@ -15,14 +15,18 @@
   accessor of "the commune we work for". Whether a service is for communes only is declared once, in its
   descriptor (``collectivity_kinds``), and enforced by the gate; these accessors are for the code that needs the
   commune itself.
+- :func:`public_commune` — a residents' page of a service about one commune (``/p/<slug>/<insee>/…``): the commune,
+  404 when it does not offer the service, and the block run in its territory (ORM filter and row-level security).
 """
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 from flask import abort, g
 from sqlalchemy import inspect, select
 
 from .extensions import db
-from .tenancy import TerritoryScoped
+from .tenancy import TerritoryScoped, territory_scope
 
 
 def get_or_404(model, ident=None, **columns):
@@ -56,3 +60,17 @@ def active_commune():
 def active_insee() -> str:
     """The INSEE code of the active commune (403 when the active collectivity is not a commune)."""
     return active_commune().insee
+
+
+@contextmanager
+def public_commune(insee: str, service_slug: str):
+    """The commune ``insee`` entered as the territory of the block, for a public page of ``service_slug``; 404 when
+    it is not a commune or does not offer the service (no convention in force covering it, or not enabled)."""
+    from .models import Collectivity
+    from .registry import is_subscribed
+
+    coll = db.session.scalar(select(Collectivity).where(Collectivity.insee == insee, Collectivity.kind == "commune"))
+    if coll is None or not is_subscribed(coll, service_slug):
+        abort(404)
+    with territory_scope({insee}):  # a transaction begun before the scope follows it (portal/tenancy.py)
+        yield coll

@@ -12,10 +12,9 @@ from contextlib import contextmanager
 from flask import abort, g
 from sqlalchemy import select
 
+from portal import lookups
 from portal.extensions import db
 from portal.models import Collectivity
-from portal.registry import is_subscribed
-from portal.tenancy import territory_scope
 
 from .models import Alert, Subscriber
 
@@ -51,16 +50,10 @@ def earlier_alert_or_404(reference: str | None, msg_type: str | None) -> tuple[A
 
 @contextmanager
 def public_commune(insee: str):
-    """The commune of a residents' page, entered as the territory of the block; 404 when it does not offer the
-    service (no convention in force covering it, or not enabled)."""
-    coll = db.session.scalar(select(Collectivity).where(Collectivity.insee == insee,
-                                                        Collectivity.kind == "commune"))
-    if coll is None or not is_subscribed(coll, "alerts"):
-        abort(404)
-    g.alerts_commune = coll
-    with territory_scope({insee}):
-        if db.engine.dialect.name == "postgresql":  # the transaction began before the scope: tell RLS too
-            db.session.connection().exec_driver_sql("SELECT set_config('app.territory', %s, true)", (insee,))
+    """The commune of a residents' page, entered as the territory of the block (``portal.lookups.public_commune``);
+    404 when it does not offer the service. Kept in ``g.alerts_commune`` for the page's templates."""
+    with lookups.public_commune(insee, "alerts") as coll:
+        g.alerts_commune = coll
         yield coll
 
 

@@ -32,7 +32,6 @@ def template_app(app, world):
     from portal import create_app
     from portal.extensions import babel, db
     from portal.models import Collectivity, Convention, ServiceActivation
-    from portal.tasks import init_celery
     from services._template.models import TemplateBase
 
     keys = ("SQLALCHEMY_DATABASE_URI", "MAIL_SERVER", "MAIL_PORT", "SERVER_NAME", "BASE_URL", "CELERY_EAGER")
@@ -54,8 +53,7 @@ def template_app(app, world):
         TemplateBase.metadata.drop_all(owner_engine(app))
         db.engine.dispose()
     with app.app_context():
-        babel.domain_instance.cache.clear()
-        init_celery(app)  # the Celery app is process-wide: give it back to the session's app
+        babel.domain_instance.cache.clear()  # Celery goes back to the session's app by tests/conftest.py
 
 
 @pytest.fixture
