@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.forms import ConfirmForm
+from portal.lookups import get_or_404
 from portal.registry import requires
 
 from .. import forum_operations as forum
@@ -19,13 +20,6 @@ from ..schemas import AnswerForm, ModerationForm, ReportForm, ThreadForm
 from .pages import bp
 
 THREADS_PER_PAGE = 50
-
-
-def _category_or_404(category_id: int) -> ForumCategory:
-    category = db.session.get(ForumCategory, category_id)
-    if category is None:
-        abort(404)
-    return category
 
 
 def _visible_threads():
@@ -48,7 +42,7 @@ def forum_index():
 @bp.get("/forum/<int:category_id>")
 @requires(READ)
 def forum_category(category_id: int):
-    category = _category_or_404(category_id)
+    category = get_or_404(ForumCategory, category_id)
     threads = db.session.scalars(_visible_threads().where(ForumThread.category_id == category.id)
                                  .order_by(ForumThread.last_post_at.desc()).limit(THREADS_PER_PAGE)).all()
     return render_template("desk/forum/category.html", category=category, threads=threads)
@@ -57,7 +51,7 @@ def forum_category(category_id: int):
 @bp.route("/forum/<int:category_id>/nouveau", methods=["GET", "POST"])
 @requires(FORUM)
 def forum_ask(category_id: int):
-    category = _category_or_404(category_id)
+    category = get_or_404(ForumCategory, category_id)
     form = ThreadForm()
     if form.validate_on_submit():
         try:
