@@ -21,6 +21,7 @@ from .views.api import api_bp
 from .views.department import department_bp
 from .views.pages import bp
 from .views.public import public_bp
+from .views import seances as _seance_views  # noqa: F401 - adds the séances' routes to bp and public_bp
 
 service = ServiceDescriptor(
     slug="actes",

@@ -10,13 +10,14 @@ from sqlalchemy import or_
 from portal.extensions import db
 from portal.registry import requires
 from portal.responses import csv_response, pdf_response
+from portal.tenancy import owned_or_404
 from portal.uploads import UploadRejected, check_upload
 
 from . import SERVICE_ROOT
-from .. import operations, signature, transmission
+from .. import operations, seances, signature, transmission
 from ..access import act_or_404, file_or_404, owned_acts, reply_or_404
 from ..checks import MAX_TOTAL
-from ..models import Act
+from ..models import Act, Seance
 from ..publication import scdl_csv
 from ..schemas import (ANSWER_LABELS, DEFAULT_PIECE_TYPES, NATURE_LABELS, PUBLICATION_LABELS, REPLY_LABELS,
                        STATUS_LABELS, DepositForm, deposit_from)
@@ -53,22 +54,46 @@ def deposit():
     form = DepositForm()
     nom, version, _theirs = operations.nomenclature(operations.prefecture_of(coll))
     report = None
+    raw_seance = (request.form.get("seance_id") if request.method == "POST" else request.args.get("seance")) or ""
+    seance = owned_or_404(Seance, int(raw_seance)) if raw_seance.isdigit() else None
+    seance_error = None
     if request.method == "POST" and form.validate_on_submit():
         d, extra = deposit_from(request.form, request.files.get("act"), request.files.getlist("annexes"))
-        act, report = operations.create_draft(coll, current_user, d, extra)
-        if act is not None:
-            db.session.commit()
-            for w in report.warnings:
-                flash(w.message, "warning")
-            flash(_("Act %(number)s saved as a draft.", number=act.number), "success")
-            return redirect(url_for("actes.detail", act_id=act.id))
+        try:
+            vote = seances.vote_from(request.form) if seance is not None else None
+            if seance is not None:
+                seances.check_vote(seance, vote)
+                extra.session_date = seance.held_on
+        except seances.SeanceRefused as exc:
+            seance_error = str(exc)
+        else:
+            act, report = operations.create_draft(coll, current_user, d, extra)
+            if act is not None:
+                try:
+                    if seance is not None:
+                        seances.attach(seance, act, vote, current_user)
+                except seances.SeanceRefused as exc:
+                    seance_error, report = str(exc), None
+                else:
+                    db.session.commit()
+                    for w in report.warnings:
+                        flash(w.message, "warning")
+                    flash(_("Act %(number)s saved as a draft.", number=act.number), "success")
+                    return redirect(url_for("actes.detail", act_id=act.id))
         db.session.rollback()
     elif request.method == "GET":
         form.act_piece_type.data = DEFAULT_PIECE_TYPES[1]
+        if seance is not None:
+            form.nature.data, form.decision_date.data, form.session_date.data = 1, seance.held_on, seance.held_on
+    if seance_error:
+        flash(seance_error, "error")
     db.session.commit()  # the default classification, when loaded for the first time
+    open_seances = db.session.scalars(seances.seances_of(coll).where(Seance.list_published_at.is_(None))
+                                      .limit(50)).all()
     return render_template("actes/deposit.html", form=form, report=report, matieres=nom.matieres,
-                           classification_date=version, piece_types=DEFAULT_PIECE_TYPES, **_labels()), (
-        422 if report is not None else 200)
+                           classification_date=version, piece_types=DEFAULT_PIECE_TYPES, seance=seance,
+                           open_seances=open_seances,
+                           **_labels()), (422 if report is not None or seance_error else 200)
 
 
 @bp.route("/matieres")
