@@ -14,7 +14,7 @@ from portal.tenancy import owned_or_404
 from portal.uploads import UploadRejected, check_upload
 
 from . import SERVICE_ROOT
-from .. import operations, seances, signature, transmission
+from .. import ocr, operations, seances, signature, transmission
 from ..access import act_or_404, file_or_404, owned_acts, reply_or_404
 from ..checks import MAX_TOTAL
 from ..models import Act, Seance
@@ -107,7 +107,9 @@ def matieres():
 def detail(act_id: int):
     act = act_or_404(act_id)
     kept = signature.stored_certificate(act, current_user) if "actes.sign" in g.permissions else None
-    return render_template("actes/detail.html", act=act, kept_certificate=kept, **_labels())
+    return render_template("actes/detail.html", act=act, kept_certificate=kept, seance_item=seances.item_of(act),
+                           ocr_can_ask=ocr.can_ask(act), ocr_pending=ocr.pending(act), ocr_failure=ocr.failure(act),
+                           **_labels())
 
 
 def _act_action(act_id: int, action, done: str):
@@ -143,6 +145,22 @@ def sign(act_id: int):
     pkcs12 = upload.read() if upload and upload.filename else None
     return _act_action(act_id, lambda a: signature.sign(a, current_user, request.form.get("passphrase", ""), pkcs12),
                        _("The act is signed."))
+
+
+@bp.route("/<int:act_id>/ocr", methods=["POST"])
+@requires("actes.write")
+def ocr_request(act_id: int):
+    act = act_or_404(act_id)
+    try:
+        ocr.request(act, current_user)
+    except ocr.OcrRefused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("The text recognition is running; the searchable PDF will replace the scan in a few minutes."),
+              "success")
+    return redirect(url_for("actes.detail", act_id=act_id))
 
 
 @bp.route("/<int:act_id>/renvoyer", methods=["POST"])
