@@ -231,9 +231,13 @@ def test_registre_has_numbered_sheets_closing_sheets_and_indexes(app, actes_worl
     index = pages[-2] if not pages[-1].strip() else pages[-1]
     assert "Index par date" in text and "Index par matière" in index
     assert index.index("1.1") < index.index("7.1") < index.index("7.2")
-    # The index gives the sheet of each délibération.
-    sheet_of = {line.split()[0]: line for line in index.splitlines() if line.strip().startswith(("7.1", "1.1"))}
-    assert sheet_of
+    # The index gives the sheet of each délibération (target-counter of its entry).
+    sheet = {number: next(n + 1 for n, p in enumerate(pages) if f"Délibération n° {number}" in p)
+             for number in ("2026_001", "2026_002", "2026_003")}
+    by_date = index.split("Index par matière")[0] if "Index par date" in index else text.split("Index par date")[1]
+    for number, n in sheet.items():
+        line = next(ln for ln in by_date.splitlines() if number in ln)
+        assert line.rstrip().endswith(f" {n}"), (number, n, line)
     png = tmp_path / "registre"
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "3", "-", str(png)], input=pdf, check=True)
     assert sorted(p.name for p in tmp_path.glob("registre*.png"))
