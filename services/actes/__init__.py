@@ -94,5 +94,5 @@ service = ServiceDescriptor(
                          "votes_against": _l("votes against"), "abstentions": _l("abstentions"),
                          "result": _l("result"), "late": _l("after the deadline"), "filename": _l("file"),
                          "adopted_on": _l("adopted at the séance of"), "pages": _l("pages"),
-                         "reason": _l("reason")},
+                         "reason": _l("reason"), "pieces": _l("additional documents")},
 )

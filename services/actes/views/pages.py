@@ -2,6 +2,8 @@
 of an act (statuses, AR, replies of the préfecture), and the actions send, retry, cancel, answer."""
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,6 +24,8 @@ from ..publication import scdl_csv
 from ..schemas import (ANSWER_LABELS, DEFAULT_PIECE_TYPES, NATURE_LABELS, PUBLICATION_LABELS, REPLY_LABELS,
                        STATUS_LABELS, DepositForm, deposit_from)
 from ..storage import StorageError
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("actes", __name__, template_folder="templates", root_path=SERVICE_ROOT)
 
@@ -108,6 +112,7 @@ def detail(act_id: int):
     act = act_or_404(act_id)
     kept = signature.stored_certificate(act, current_user) if "actes.sign" in g.permissions else None
     return render_template("actes/detail.html", act=act, kept_certificate=kept, seance_item=seances.item_of(act),
+                           answers_for=transmission.ANSWERS_FOR,
                            ocr_can_ask=ocr.can_ask(act), ocr_pending=ocr.pending(act), ocr_failure=ocr.failure(act),
                            **_labels())
 
@@ -183,13 +188,25 @@ def answer(act_id: int, reply_id: int):
     reply = reply_or_404(act, reply_id)
     upload = request.files.get("document")
     data = upload.read() if upload and upload.filename else b""
+    pieces, total = [], len(data)
     try:
         check_upload(data, upload.filename if upload else "", allowed={"pdf"}, max_bytes=MAX_TOTAL)
+        for f in request.files.getlist("pieces"):
+            if f and f.filename:
+                content = f.read()
+                total += len(content)
+                check_upload(content, f.filename, allowed={"pdf", "jpeg", "png"}, max_bytes=MAX_TOTAL)
+                pieces.append((f.filename, content))
+        if total > MAX_TOTAL:
+            raise UploadRejected(_("The answer and its documents weigh more than the 150 MB the préfecture takes."),
+                                 f"answer of {total} bytes over {MAX_TOTAL}")
     except UploadRejected as exc:
+        log.info("actes: answer to letter %s refused: %s", reply.id, exc.reason_en)
         flash(_("Answer: %(reason)s", reason=exc.message_fr), "error")
         return redirect(url_for("actes.detail", act_id=act.id))
     return _act_action(act_id, lambda a: transmission.answer_reply(reply, current_user, request.form.get("kind", ""),
-                                                                   data, upload.filename),
+                                                                   data, upload.filename, pieces=pieces,
+                                                                   note=request.form.get("note", "")),
                        _("The answer is sent to the préfecture."))
 
 
