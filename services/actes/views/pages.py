@@ -96,7 +96,7 @@ def deposit():
                                       .limit(50)).all()
     return render_template("actes/deposit.html", form=form, report=report, matieres=nom.matieres,
                            classification_date=version, piece_types=DEFAULT_PIECE_TYPES, seance=seance,
-                           open_seances=open_seances,
+                           open_seances=open_seances, vote_values=request.form if request.method == "POST" else None,
                            **_labels()), (422 if report is not None or seance_error else 200)
 
 
