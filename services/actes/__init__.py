@@ -80,6 +80,7 @@ service = ServiceDescriptor(
         # Séances, liste des délibérations, procès-verbal, OCR
         "actes.seance_created": _l("Legality control: council séance recorded"),
         "actes.seance_updated": _l("Legality control: council séance changed"),
+        "actes.seance_deleted": _l("Legality control: council séance deleted"),
         "actes.deliberation_voted": _l("Legality control: vote of a délibération recorded"),
         "actes.deliberation_removed": _l("Legality control: délibération taken out of its séance"),
         "actes.list_published": _l("Legality control: liste des délibérations published"),

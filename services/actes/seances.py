@@ -114,12 +114,28 @@ def save_seance(coll: Collectivity, user, f: SeanceFields, seance: Seance | None
     seance.members_in_office = f.members_in_office
     seance.present, seance.represented, seance.absent = f.present, f.represented, f.absent
     seance.secretary = f.secretary.strip()[:200]
+    for item in seance.items:  # the votes recorded must still fit the members present or represented
+        check_vote(seance, Vote(item.votes_for, item.votes_against, item.abstentions, item.adopted))
     for item in seance.items:
-        item.act.session_date = f.held_on
+        if item.act.decision_date != f.held_on:
+            raise SeanceRefused(_("The délibérations of this séance are dated %(d)s: the séance keeps that date.",
+                                  d=item.act.decision_date.strftime("%d/%m/%Y")))
     db.session.flush()
     audit.record("actes.seance_created" if created else "actes.seance_updated", target=seance, collectivity=coll,
                  user=user, held_on=f.held_on.isoformat())
     return seance
+
+
+def delete_seance(seance: Seance, user) -> None:
+    """A séance recorded by mistake: only while it has no délibération, no published list and no procès-verbal."""
+    if seance.items or seance.list_published_at or seance.pv_key:
+        raise SeanceRefused(_("Only a séance without délibération, list or procès-verbal can be deleted."))
+    if db.session.scalar(select(Seance.id).where(Seance.pv_adopted_seance_id == seance.id).limit(1)):
+        raise SeanceRefused(_("This séance adopted a procès-verbal: it cannot be deleted."))
+    audit.record("actes.seance_deleted", target=seance, collectivity=seance.collectivity, user=user,
+                 held_on=seance.held_on.isoformat())
+    db.session.delete(seance)
+    db.session.flush()
 
 
 def seances_of(coll: Collectivity):

@@ -109,6 +109,21 @@ def seance(seance_id: int):
                            status_labels=STATUS_LABELS)
 
 
+@bp.route("/seances/<int:seance_id>/supprimer", methods=["POST"])
+@requires("actes.write")
+def seance_delete(seance_id: int):
+    s = seance_or_404(seance_id)
+    try:
+        seances.delete_seance(s, current_user)
+    except seances.SeanceRefused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("actes.seance", seance_id=s.id))
+    db.session.commit()
+    flash(_("The séance is deleted."), "success")
+    return redirect(url_for("actes.seances_index"))
+
+
 @bp.route("/seances/<int:seance_id>/deliberations", methods=["POST"])
 @requires("actes.write")
 def seance_vote(seance_id: int):

@@ -241,3 +241,29 @@ def test_registre_has_numbered_sheets_closing_sheets_and_indexes(app, actes_worl
     png = tmp_path / "registre"
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "3", "-", str(png)], input=pdf, check=True)
     assert sorted(p.name for p in tmp_path.glob("registre*.png"))
+
+
+def test_a_seance_edited_keeps_its_votes_consistent_and_an_empty_one_can_be_deleted(app, actes_world, login_as,
+                                                                                    deposit):
+    secretary = login_as("secretary_a")
+    seance_id = _new_seance(secretary)
+    assert deposit(secretary, seance_id=str(seance_id), votes_for="6").status_code == 302
+    edit = f"/s/actes/seances/{seance_id}/modifier"
+    values = {"held_on": TODAY.isoformat(), "members_in_office": "7", "present": "Marie Curie\nJean Jaurès",
+              "secretary": "Marie Curie"}
+    resp = secretary.post(edit, values, csrf_from=edit)
+    assert resp.status_code == 422 and "6 voix comptées, plus que les 2 membres présents" in _page(resp)
+    resp = secretary.post(edit, {**values, "present": MEMBERS + "\nPaul Éluard",
+                                 "held_on": (TODAY - dt.timedelta(days=1)).isoformat()}, csrf_from=edit)
+    assert resp.status_code == 422 and "la séance garde cette date" in _page(resp)
+    resp = secretary.post(edit, {**values, "present": MEMBERS + "\nPaul Éluard", "place": "Salle des fêtes"},
+                          csrf_from=edit)
+    assert resp.status_code == 302 and "Salle des fêtes" in _page(secretary.get(f"/s/actes/seances/{seance_id}"))
+
+    # Not deletable with a délibération; an empty séance recorded by mistake is.
+    secretary.post(f"/s/actes/seances/{seance_id}/supprimer", {}, csrf_from=f"/s/actes/seances/{seance_id}")
+    assert "Seule une séance sans délibération" in _page(secretary.get(f"/s/actes/seances/{seance_id}"))
+    empty = _new_seance(secretary, held_on=TODAY - dt.timedelta(days=3))
+    resp = secretary.post(f"/s/actes/seances/{empty}/supprimer", {}, csrf_from=f"/s/actes/seances/{empty}")
+    assert resp.status_code == 302 and secretary.get(f"/s/actes/seances/{empty}").status_code == 404
+    assert "actes.seance_deleted" in _audit(app) and "actes.seance_updated" in _audit(app)
