@@ -355,13 +355,31 @@ def registre_pdf(coll: Collectivity, year: int) -> bytes:
             by_matiere.setdefault(code, []).append((s, item))
     matieres = [(code, nom.matieres.get(code, ""), by_matiere[code]) for code in sorted(
         by_matiere, key=lambda c: [int(p) if p.isdigit() else p for p in c.split(".")])]
-    texts = {item.act.id: _text_of(item.act) for _s, item in by_date}
-    return _pdf("actes/pdf/registre.html", coll=coll, year=year, seances=seances, by_date=by_date,
-                matieres=matieres, matiere_labels=nom.matieres, texts=texts, generated_on=dt.date.today())
+    pages = {}  # act id → the pages of the délibération as signed (pypdf), laid on sheets of the registre
+    for _s, item in by_date:
+        pages[item.act.id] = _pages_of(item.act)
+    from weasyprint import HTML
+
+    html = render_template("actes/pdf/registre.html", coll=coll, year=year, seances=seances, by_date=by_date,
+                           matieres=matieres, matiere_labels=nom.matieres, page_counts={
+                               k: len(v) for k, v in pages.items()}, generated_on=dt.date.today())
+    document = HTML(string=html).render()
+    slots = {}  # (act id, page index) → sheet index: the empty sheets the template left for the act's pages
+    for n, page in enumerate(document.pages):
+        for anchor in page.anchors:
+            if anchor.startswith("slot-"):
+                _slot, act_id, k = anchor.split("-")
+                slots[(int(act_id), int(k))] = n
+    return _lay_pages(document.write_pdf(), slots, pages)
 
 
-def _text_of(act: Act) -> str:
-    """The text of the délibération as signed (its PDF's text layer), to be written in the registre."""
+# Area of a sheet given to a page of the act, in points from the bottom left of an A4 sheet: inside the margins of
+# pdf/_base.html (16 mm sides, 18 mm bottom) and under the sheet's caption.
+SLOT = (45.0, 51.0, 550.0, 745.0)
+
+
+def _pages_of(act: Act) -> list:
+    """The pages of the délibération as signed; none when its file cannot be read (the entry stays, without them)."""
     import io
 
     from pypdf import PdfReader
@@ -369,14 +387,37 @@ def _text_of(act: Act) -> str:
 
     f = act.sent_file
     if f is None:
-        return ""
+        return []
     try:
-        reader = PdfReader(io.BytesIO(operations.read_file(f)))
-        text = "\n".join((page.extract_text() or "").strip() for page in reader.pages)
-    except (PyPdfError, StorageError, OSError, ValueError) as exc:  # a file missing or damaged on disk: the entry stays
-        log.warning("actes: text of act %s not read for the registre: %s", act.id, exc)
-        return ""
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+        return list(PdfReader(io.BytesIO(operations.read_file(f))).pages)
+    except (PyPdfError, StorageError, OSError, ValueError) as exc:  # a file missing or damaged on disk
+        log.warning("actes: pages of act %s not laid in the registre: %s", act.id, exc)
+        return []
+
+
+def _lay_pages(registre: bytes, slots: dict, pages: dict) -> bytes:
+    """Each page of each délibération scaled into its sheet of the registre (which bears the collectivity's name,
+    the séance's date and the sheet's number)."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter, Transformation
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(registre)))
+    x0, y0, x1, y1 = SLOT
+    for (act_id, k), n in slots.items():
+        src = pages.get(act_id, [])
+        if k >= len(src):
+            continue
+        page = src[k]
+        box = page.mediabox
+        width, height = float(box.width), float(box.height)
+        scale = min((x1 - x0) / width, (y1 - y0) / height, 1.0)
+        dx = x0 + ((x1 - x0) - width * scale) / 2 - float(box.left) * scale
+        dy = y1 - height * scale - float(box.bottom) * scale
+        writer.pages[n].merge_transformed_page(page, Transformation().scale(scale).translate(dx, dy))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 # Deadlines (the home page's panel) ----------------------------------------------------------------------------------

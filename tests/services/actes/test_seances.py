@@ -222,7 +222,9 @@ def test_registre_has_numbered_sheets_closing_sheets_and_indexes(app, actes_worl
         assert "Ailleville" in page and f"Feuillet n° {n + 1}" in page, (n, page)
     sheets_of_first = [p for p in pages if f"Séance du {jan.strftime('%d/%m/%Y')}" in p]
     assert sheets_of_first and "Délibération n° 2026_001" in text
-    assert "Le conseil municipal decide: Budget primitif de la commune" in text  # the act's own text
+    # The délibération as signed is laid on a sheet of its own, under the sheet's name, séance and number.
+    [laid] = [p for p in pages if "Le conseil municipal decide: Budget primitif de la commune" in p]
+    assert f"Séance du {jan.strftime('%d/%m/%Y')}" in laid and "Délibération n° 2026_001 — page 1 / 1" in laid
     closing = [p for p in pages if "Feuillet de clôture" in p]
     assert len(closing) == 2
     assert "n° 2026_001, n° 2026_002" in closing[0] and "Louise Michel (secrétaire de séance)" in closing[0]
