@@ -138,6 +138,19 @@ def delete_seance(seance: Seance, user) -> None:
     db.session.flush()
 
 
+def seance_json(s: Seance) -> dict:
+    """A séance as the JSON API gives it."""
+    return {"id": s.id, "held_on": s.held_on.isoformat(), "held_at": s.held_at, "place": s.place,
+            "members_in_office": s.members_in_office, "present": s.present, "absent": s.absent,
+            "represented": [{"member": m, "proxy_holder": h} for m, h in s.represented], "secretary": s.secretary,
+            "list_due_on": s.list_due_on.isoformat(),
+            "list_published_at": s.list_published_at.isoformat() if s.list_published_at else None,
+            "pv_published_at": s.pv_published_at.isoformat() if s.pv_published_at else None,
+            "deliberations": [{"act_id": i.act_id, "number": i.act.number, "subject": i.act.subject,
+                               "votes_for": i.votes_for, "votes_against": i.votes_against,
+                               "abstentions": i.abstentions, "adopted": i.adopted} for i in s.items]}
+
+
 def seances_of(coll: Collectivity):
     return select(Seance).where(Seance.collectivity_id == coll.id).order_by(Seance.held_on.desc(), Seance.id.desc())
 

@@ -269,3 +269,29 @@ def test_a_seance_edited_keeps_its_votes_consistent_and_an_empty_one_can_be_dele
     resp = secretary.post(f"/s/actes/seances/{empty}/supprimer", {}, csrf_from=f"/s/actes/seances/{empty}")
     assert resp.status_code == 302 and secretary.get(f"/s/actes/seances/{empty}").status_code == 404
     assert "actes.seance_deleted" in _audit(app) and "actes.seance_updated" in _audit(app)
+
+
+def test_api_deposits_a_deliberation_in_its_seance_and_lists_the_votes(app, actes_world, login_as):
+    from .conftest import deposit_values
+
+    secretary = login_as("secretary_a")
+    seance_id = _new_seance(secretary)
+    headers = {"X-CSRFToken": secretary.csrf("/profil")}
+    data = deposit_values(number="API_1", seance_id=str(seance_id), votes_for="9")
+    data["act"] = (io.BytesIO(make_pdf()), "acte.pdf")
+    resp = secretary.http.post("/api/v1/actes/acts", data=data, content_type="multipart/form-data", headers=headers)
+    assert resp.status_code == 422
+    assert resp.get_json()["problems"] == [{"rule": "seance", "message": "9 voix comptées, plus que les 6 membres "
+                                                                         "présents ou représentés."}]
+    data = deposit_values(number="API_1", seance_id=str(seance_id), votes_for="4", votes_against="2")
+    data["act"] = (io.BytesIO(make_pdf()), "acte.pdf")
+    resp = secretary.http.post("/api/v1/actes/acts", data=data, content_type="multipart/form-data", headers=headers)
+    assert resp.status_code == 201, resp.get_json()
+    [listed] = secretary.get("/api/v1/actes/seances").get_json()
+    assert listed["id"] == seance_id and listed["represented"] == [{"member": "Émile Zola",
+                                                                   "proxy_holder": "Victor Hugo"}]
+    assert listed["deliberations"] == [{"act_id": resp.get_json()["id"], "number": "API_1",
+                                        "subject": "Vote du budget primitif 2026", "votes_for": 4,
+                                        "votes_against": 2, "abstentions": None, "adopted": True}]
+    assert secretary.get(f"/api/v1/actes/seances/{seance_id}").get_json()["list_due_on"] == (
+        TODAY + dt.timedelta(days=7)).isoformat()
