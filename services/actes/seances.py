@@ -91,6 +91,10 @@ def _check_fields(f: SeanceFields) -> None:
     if declared > f.members_in_office:
         raise SeanceRefused(_("%(n)s members are declared present, represented or absent, more than the "
                               "%(m)s members in office.", n=declared, m=f.members_in_office))
+    everyone = f.present + [name for name, _holder in f.represented] + f.absent
+    twice = sorted({n for n in everyone if everyone.count(n) > 1})
+    if twice:
+        raise SeanceRefused(_("%(name)s is declared twice (present, represented or absent).", name=twice[0]))
     missing = [name for name, holder in f.represented if not holder]
     if missing:
         raise SeanceRefused(_("Say who holds the proxy of %(name)s (one line: « member → holder »).",

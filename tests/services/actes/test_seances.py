@@ -61,7 +61,8 @@ def test_seance_form_refuses_inconsistent_members_with_french_messages(app, acte
              ({"represented": "Émile Zola"}, "qui détient le pouvoir de Émile Zola"),
              ({"held_on": ""}, "Indiquez la date de la séance"),
              ({"secretary": "Quelqu'un d'autre"}, "secrétaire de séance doit être l'un des membres présents"),
-             ({"held_at": "25:99"}, "s'écrit comme 20:30")]
+             ({"held_at": "25:99"}, "s'écrit comme 20:30"),
+             ({"absent": "Marie Curie"}, "Marie Curie est déclaré deux fois")]
     for over, message in cases:
         values = {"held_on": TODAY.isoformat(), "members_in_office": "7", "present": MEMBERS,
                   "represented": "Émile Zola → Victor Hugo", "secretary": "Louise Michel", **over}
