@@ -2,7 +2,9 @@
 préfecture would refuse, the act is sent through the department's tiers de télétransmission (S²LOW's HTTP API) as
 an ACTES 1.1 transmission validated against its schema, the acknowledgement (ARActe) and the préfecture's letters
 come back, the act is stamped and, unless individual, published on the commune's public page (/p/actes/<insee>/)
-with the délibérations as SCDL open data.
+with the délibérations as SCDL open data. The séances of the council (``seances.py``) carry the délibérations' votes,
+the liste des délibérations and the procès-verbal published on the same page, and the registre des délibérations;
+scans are made searchable by ``ocr.py``; ``home.py`` is the home page's panel of what waits.
 
 Acts are data of their collectivity (``access.py``); ``actes.read`` to see them, ``actes.write`` to deposit,
 ``actes.sign`` to sign (PAdES, ``signature.py``), ``actes.send`` to send, cancel and answer.
