@@ -134,7 +134,8 @@ def test_deliberation_deposited_in_a_seance_list_published_and_in_open_data(app,
     schema = Schema.from_descriptor(json.loads(SCHEMA.read_text(encoding="utf-8")))
     report = Resource("deliberations.csv", basepath=str(tmp_path), schema=schema).validate()
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
-    rows = {r["DELIB_ID"]: [r[k] for k in VOTE_KEYS] for r in csv_module.DictReader(io.StringIO(csv.get_data(as_text=True)))}
+    reader = csv_module.DictReader(io.StringIO(csv.get_data(as_text=True)))
+    rows = {r["DELIB_ID"]: [r[k] for k in VOTE_KEYS] for r in reader}
     assert rows["2026_014"] == ["7", "6", "5", "0", "1"], rows
     assert rows["2026_015"] == ["7", "6", "2", "3", "1"]
     assert _audit(app)[-1] == "actes.list_published"
