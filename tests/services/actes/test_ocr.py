@@ -9,10 +9,6 @@ import io
 import logging
 import subprocess
 
-import pytest
-
-pytest.importorskip("ocrmypdf")
-
 WORDS = "Le conseil municipal approuve le budget primitif de la commune et autorise le maire à signer la convention."
 
 
