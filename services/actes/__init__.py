@@ -2,7 +2,9 @@
 préfecture would refuse, the act is sent through the department's tiers de télétransmission (S²LOW's HTTP API) as
 an ACTES 1.1 transmission validated against its schema, the acknowledgement (ARActe) and the préfecture's letters
 come back, the act is stamped and, unless individual, published on the commune's public page (/p/actes/<insee>/)
-with the délibérations as SCDL open data.
+with the délibérations as SCDL open data. The séances of the council (``seances.py``) carry the délibérations' votes,
+the liste des délibérations and the procès-verbal published on the same page, and the registre des délibérations;
+scans are made searchable by ``ocr.py``; ``home.py`` is the home page's panel of what waits.
 
 Acts are data of their collectivity (``access.py``); ``actes.read`` to see them, ``actes.write`` to deposit,
 ``actes.sign`` to sign (PAdES, ``signature.py``), ``actes.send`` to send, cancel and answer.
@@ -17,10 +19,12 @@ from portal.registry import NavEntry, ServiceDescriptor, service_folder
 from portal.settings import Setting
 
 from .cli import cli
+from .home import home_panel
 from .views.api import api_bp
 from .views.department import department_bp
 from .views.pages import bp
 from .views.public import public_bp
+from .views import seances as _seance_views  # noqa: F401 - adds the séances' routes to bp and public_bp
 
 service = ServiceDescriptor(
     slug="actes",
@@ -45,7 +49,9 @@ service = ServiceDescriptor(
                        "actes.sign": _l("Legality control: sign acts"),
                        "actes.send": _l("Legality control: send acts to the préfecture, cancel, answer")},
     grantable=("actes.write", "actes.sign", "actes.send"),
-    nav=[NavEntry(_l("Acts"), "actes.index"), NavEntry(_l("Deposit an act"), "actes.deposit", "actes.write")],
+    nav=[NavEntry(_l("Acts"), "actes.index"), NavEntry(_l("Deposit an act"), "actes.deposit", "actes.write"),
+         NavEntry(_l("Council séances"), "actes.seances_index")],
+    home_panel=home_panel,
     cli=cli,
     tasks=("services.actes.tasks",),
     beat_schedule={"actes-poll": {"task": "actes.poll", "schedule": dt.timedelta(minutes=5)}},
@@ -73,6 +79,23 @@ service = ServiceDescriptor(
         "actes.ar_received": _l("Legality control: acknowledgement of the préfecture received"),
         "actes.reply_received": _l("Legality control: letter of the préfecture received"),
         "actes.reply_answered": _l("Legality control: letter of the préfecture answered"),
+        # Séances, liste des délibérations, procès-verbal, OCR
+        "actes.seance_created": _l("Legality control: council séance recorded"),
+        "actes.seance_updated": _l("Legality control: council séance changed"),
+        "actes.seance_deleted": _l("Legality control: council séance deleted"),
+        "actes.deliberation_voted": _l("Legality control: vote of a délibération recorded"),
+        "actes.deliberation_removed": _l("Legality control: délibération taken out of its séance"),
+        "actes.list_published": _l("Legality control: liste des délibérations published"),
+        "actes.pv_uploaded": _l("Legality control: procès-verbal of a séance uploaded"),
+        "actes.pv_published": _l("Legality control: procès-verbal adopted and published"),
+        "actes.ocr_requested": _l("Legality control: text recognition of a scan asked"),
+        "actes.ocr_done": _l("Legality control: scan made searchable (text recognition)"),
+        "actes.ocr_failed": _l("Legality control: text recognition of a scan failed"),
     },
-    audit_detail_labels={"number": _l("number"), "unique_id": _l("unique identifier"), "kind": _l("kind")},
+    audit_detail_labels={"number": _l("number"), "unique_id": _l("unique identifier"), "kind": _l("kind"),
+                         "held_on": _l("date of the séance"), "votes_for": _l("votes for"),
+                         "votes_against": _l("votes against"), "abstentions": _l("abstentions"),
+                         "result": _l("result"), "late": _l("after the deadline"), "filename": _l("file"),
+                         "adopted_on": _l("adopted at the séance of"), "pages": _l("pages"),
+                         "reason": _l("reason"), "pieces": _l("additional documents")},
 )

@@ -215,3 +215,81 @@ class SignerCertificate(db.Model):
     subject: Mapped[str] = mapped_column(String(300), default="")
     not_after: Mapped[dt.datetime | None] = mapped_column(DateTime)
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# Séances of the council, their délibérations and votes, the liste des délibérations and the procès-verbal ----------
+# (L2121-25, L2121-15, R2121-9). Added as a block of their own: the act keeps its columns; the link of a
+# délibération to its séance and its vote is a row of ``actes_seance_item``.
+
+class Seance(TerritoryScoped, db.Model):
+    """A séance of the council (municipal or communautaire) as the mairie declares it: date, place, members present,
+    represented (« pouvoir donné à … ») and absent, secretary of séance; its liste des délibérations (generated PDF,
+    published within a week) and its procès-verbal (uploaded PDF, published once adopted at a later séance)."""
+
+    __tablename__ = "actes_seance"
+    __table_args__ = (Index("ix_actes_seance_collectivity_held", "collectivity_id", "held_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collectivity_id: Mapped[int] = mapped_column(ForeignKey("collectivity.id"))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    held_at: Mapped[str] = mapped_column(String(5), default="")  # "20:30"
+    place: Mapped[str] = mapped_column(String(200), default="")
+    members_in_office: Mapped[int] = mapped_column(Integer, default=0)  # membres en exercice
+    present: Mapped[list] = mapped_column(JSON, default=list)  # names
+    represented: Mapped[list] = mapped_column(JSON, default=list)  # [[name, proxy holder], …]
+    absent: Mapped[list] = mapped_column(JSON, default=list)  # names
+    secretary: Mapped[str] = mapped_column(String(200), default="")  # secrétaire de séance
+    # Liste des délibérations (L2121-25): the PDF as published, unalterable
+    list_key: Mapped[str | None] = mapped_column(String(200))
+    list_sha256: Mapped[str | None] = mapped_column(String(64))
+    list_size: Mapped[int | None] = mapped_column(Integer)
+    list_published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Procès-verbal (L2121-15): uploaded, adopted at a later séance, then published
+    pv_key: Mapped[str | None] = mapped_column(String(200))
+    pv_sha256: Mapped[str | None] = mapped_column(String(64))
+    pv_size: Mapped[int | None] = mapped_column(Integer)
+    pv_filename: Mapped[str] = mapped_column(String(255), default="")
+    pv_uploaded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    pv_adopted_seance_id: Mapped[int | None] = mapped_column(ForeignKey("actes_seance.id", ondelete="SET NULL"))
+    pv_published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    collectivity: Mapped[Collectivity] = relationship()
+    items: Mapped[list[SeanceItem]] = relationship(back_populates="seance", cascade="all, delete-orphan",
+                                                   order_by="SeanceItem.position")
+    pv_adopted_seance: Mapped[Seance | None] = relationship(remote_side="Seance.id")
+
+    @property
+    def list_due_on(self) -> dt.date:
+        """Last day to publish the liste des délibérations: one week after the séance (L2121-25)."""
+        return self.held_on + dt.timedelta(days=7)
+
+    @property
+    def voters(self) -> int:
+        return len(self.present or []) + len(self.represented or [])
+
+
+class SeanceItem(TerritoryScoped, db.Model):
+    """A délibération examined in a séance, with its vote: for, against, abstentions, adopted or rejected."""
+
+    __tablename__ = "actes_seance_item"
+    __table_args__ = (UniqueConstraint("act_id", name="uq_actes_seance_item_act"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seance_id: Mapped[int] = mapped_column(ForeignKey("actes_seance.id", ondelete="CASCADE"), index=True)
+    act_id: Mapped[int] = mapped_column(ForeignKey("actes_act.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    votes_for: Mapped[int | None] = mapped_column(Integer)
+    votes_against: Mapped[int | None] = mapped_column(Integer)
+    abstentions: Mapped[int | None] = mapped_column(Integer)
+    adopted: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    seance: Mapped[Seance] = relationship(back_populates="items")
+    act: Mapped[Act] = relationship()
+
+    @property
+    def votes_cast(self) -> int | None:
+        """Suffrages exprimés + abstentions: the members who took part in the vote (VOTE_REEL of the SCDL)."""
+        parts = (self.votes_for, self.votes_against, self.abstentions)
+        return None if all(p is None for p in parts) else sum(p or 0 for p in parts)

@@ -19,7 +19,8 @@ from portal.urls import absolute_url
 
 from . import operations
 from .access import published_acts_of
-from .models import Act
+from .models import Act, SeanceItem
+from .seances import items_by_act
 
 SCHEMA = Path(__file__).parent / "data" / "deliberations-2.1.5.schema.json"
 SCDL_FIELDS = ("COLL_NOM", "COLL_SIRET", "DELIB_ID", "DELIB_DATE", "DELIB_MATIERE_CODE", "DELIB_MATIERE_NOM",
@@ -39,6 +40,7 @@ def scdl_csv(coll: Collectivity, *, published_only: bool) -> str:
     prefecture = operations.prefecture_of(coll)
     nom, _ours, _theirs = operations.nomenclature(prefecture)
     account = operations.account_of(coll)
+    votes = items_by_act(a.id for a in acts)
     rows = []
     for a in acts:
         code2 = ".".join(a.matiere.split(".")[:2])
@@ -47,5 +49,15 @@ def scdl_csv(coll: Collectivity, *, published_only: bool) -> str:
         rows.append([coll.name, account.siret if account else "", a.number, a.decision_date.isoformat(), code2,
                      _matiere_name(nom.matieres, code2), a.subject, "", "",
                      prefecture if a.received_on else "", a.received_on.isoformat() if a.received_on else "",
-                     "", "", "", "", "", url])
+                     *_vote_columns(votes.get(a.id)), url])
     return csv_text(rows, SCDL_FIELDS, delimiter=",", bom=False)
+
+
+def _vote_columns(item: SeanceItem | None) -> list:
+    """VOTE_EFFECTIF (members in office), VOTE_REEL (members present or represented), VOTE_POUR, VOTE_CONTRE,
+    VOTE_ABSTENTION of a délibération voted in a séance; empty when the séance or the vote was not declared."""
+    if item is None:
+        return ["", "", "", "", ""]
+    s = item.seance
+    return [s.members_in_office or "", s.voters or "", *("" if v is None else v for v in
+                                                          (item.votes_for, item.votes_against, item.abstentions))]

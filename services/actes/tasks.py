@@ -2,6 +2,7 @@
 context (``portal.tasks.AppTask``): the rows were written and checked by the user's transaction.
 
 - ``actes.transmit``: one queued act to the TdT, handed over by the outbox after the commit of « envoyer »;
+- ``actes.ocr``: text recognition of a scanned act, handed over after the commit of « rendre cherchable »;
 - ``actes.poll`` (beat, every 5 minutes): statuses of the acts in flight (backoff per act on TdT failures), the
   préfecture's new documents, and queued acts a lost hand-off left behind.
 """
@@ -15,7 +16,7 @@ from portal.extensions import db
 from portal.models import utcnow
 from portal.tasks import celery_app
 
-from . import transmission
+from . import ocr, transmission
 from .models import Act
 
 STALE_QUEUE = dt.timedelta(minutes=10)
@@ -24,6 +25,12 @@ STALE_QUEUE = dt.timedelta(minutes=10)
 @celery_app.task(name="actes.transmit")
 def transmit_act(act_id: int) -> str:
     return transmission.transmit(act_id)
+
+
+@celery_app.task(name="actes.ocr")
+def ocr_act(act_id: int) -> str:
+    """Text recognition of a scanned act (French, PDF/A), asked from the act's page."""
+    return ocr.run(act_id)
 
 
 @celery_app.task(name="actes.poll")

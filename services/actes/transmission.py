@@ -231,24 +231,38 @@ def _two_months_after(day: dt.date) -> dt.date:
 ANSWER_TYPES = {"reponse": 4, "pieces": 3, "refus": 5}
 
 
+# Which answers each kind of letter takes: pieces and refusal answer a request for additional documents only.
+ANSWERS_FOR = {"demande_pieces": ("pieces", "refus"), "courrier_simple": ("reponse",),
+               "lettre_observations": ("reponse",), "defere": ("reponse",)}
+
+
 def answer_reply(reply: PrefectureReply, user, kind: str, pdf: bytes, filename: str,
-                 conn: tdt.Connector | None = None) -> None:
+                 conn: tdt.Connector | None = None, *, pieces: list[tuple[str, bytes]] = (),
+                 note: str = "") -> None:
+    """Answer a letter of the préfecture through the TdT: the letter of answer (PDF) and, for a request for
+    additional documents, the documents themselves (``pieces``)."""
     if reply.answered_at is not None:
         raise ActionRefused(_("This letter has already been answered."))
     if kind not in ANSWER_TYPES:
         raise ActionRefused(_("Choose an answer: response, documents or refusal."))
+    if kind not in ANSWERS_FOR.get(reply.kind, ("reponse",)):
+        raise ActionRefused(_("Additional documents are sent, or refused, only in answer to a request for "
+                              "additional documents; answer this letter with a response."))
+    if kind == "pieces" and not pieces:
+        raise ActionRefused(_("Add the additional documents the préfecture asked for."))
+    files = [tdt.FilePart("acte_pdf_file", filename, pdf)]
+    files += [tdt.FilePart("acte_attachments[]", name, data) for name, data in (pieces if kind == "pieces" else ())]
     try:
         conn = conn or tdt.connector()
-        reply.answer_transaction_id = conn.answer(reply.tdt_document_id, ANSWER_TYPES[kind],
-                                                  [tdt.FilePart("acte_pdf_file", filename, pdf)])
+        reply.answer_transaction_id = conn.answer(reply.tdt_document_id, ANSWER_TYPES[kind], files)
     except tdt.TdtRefused as exc:
         raise ActionRefused(_("The TdT refused the answer: %(reason)s", reason=str(exc))) from exc
     except tdt.TdtUnavailable as exc:
         log.warning("actes: answer to document %s not sent: %s", reply.tdt_document_id, exc)
         raise ActionRefused(_("The TdT could not be reached; nothing was sent. Try again later.")) from exc
-    reply.answer_kind, reply.answered_at = kind, utcnow()
+    reply.answer_kind, reply.answered_at, reply.answer_text = kind, utcnow(), note.strip()[:2000]
     audit.record("actes.reply_answered", target=reply.act, collectivity=reply.act.collectivity, user=user,
-                 kind=kind)
+                 kind=kind, pieces=len(files) - 1 or None)
 
 
 def cancel(act: Act, user, conn: tdt.Connector | None = None) -> None:

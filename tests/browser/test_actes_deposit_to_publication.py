@@ -1,7 +1,9 @@
-"""Browser walk of the legality control: the secretary of Ailleville deposits a délibération (first refused by the
-pre-flight checks with their named messages) and gives the visa, the mayor signs it (PAdES) and sends it to the préfecture through the loopback S²LOW (TLS,
-client certificate), the AR arrives, and the act is on the commune's public page as its stamped PDF; the department's
-page shows the certificate to renew. (The signature circuit is not built: the mayor sends without signing.)"""
+"""Browser walk of the legality control: the secretary of Ailleville records the séance of the council (members,
+proxy, secretary of séance), deposits a délibération in it with its vote (first refused by the pre-flight checks
+with their named messages) and gives the visa, the mayor signs it (PAdES) and sends it to the préfecture through the
+loopback S²LOW (TLS, client certificate), the AR arrives, and the act is on the commune's public page as its stamped
+PDF; the home page's panel asks for the liste des délibérations, the secretary publishes it and it is on the public
+page too; the department's page shows the certificate to renew."""
 from __future__ import annotations
 
 import datetime as dt
@@ -36,7 +38,25 @@ def test_secretary_deposits_mayor_sends_ar_arrives_act_is_published(app, world, 
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     sign_in(page, world.users["secretary_a"].email, world.password)
-    page.goto("/s/actes/nouveau")
+    page.goto("/s/actes/seances/nouvelle")
+    page.locator("#held_on").fill(dt.date.today().isoformat())
+    page.locator("#held_at").fill("20:30")
+    page.locator("#members_in_office").fill("11")
+    page.locator("#present").fill("Marie Curie\nJean Jaurès\nLouise Michel\nVictor Hugo\nGeorge Sand\nPaul Éluard")
+    page.locator("#represented").fill("Émile Zola → Victor Hugo")
+    page.locator("#absent").fill("Olympe de Gouges")
+    page.locator("#secretary").fill("Louise Michel")
+    shot(page, "actes-seance-form")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enregistrer la séance").click()
+    expect(page.locator("#list-deadline")).to_contain_text("À publier au plus tard le")
+    seance_url = page.url
+    with page.expect_navigation():
+        page.get_by_role("link", name="Déposer une délibération de cette séance").click()
+    expect(page.locator("#seance_id")).to_have_value(seance_url.rsplit("/", 1)[1])
+    page.locator("#deposit-vote-for").fill("6")
+    page.locator("#deposit-vote-against").fill("0")
+    page.locator("#deposit-vote-abstentions").fill("1")
     tomorrow = dt.date.today() + dt.timedelta(days=1)
     page.locator("#nature").select_option("1")
     page.locator("#matiere").fill("7.1")
@@ -57,6 +77,7 @@ def test_secretary_deposits_mayor_sends_ar_arrives_act_is_published(app, world, 
     with page.expect_navigation():
         page.get_by_role("button", name="Vérifier et enregistrer comme brouillon").click()
     expect(page.locator("#act-status")).to_have_text("brouillon")
+    expect(page.locator("#act-vote")).to_contain_text("6 pour, 0 contre, 1 abstentions — adoptée")
     expect(page.get_by_role("button", name="Transmettre à la préfecture")).to_have_count(0)  # secretary: no send
     with page.expect_navigation():
         page.get_by_role("button", name="Viser").click()
@@ -97,6 +118,29 @@ def test_secretary_deposits_mayor_sends_ar_arrives_act_is_published(app, world, 
     pdf = answer.body()
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     assert f"Acte certifié exécutoire — reçu en préfecture le {day:%d/%m/%Y}, publié le {day:%d/%m/%Y}" in text
+
+    # The home page's panel asks for the liste des délibérations; the secretary publishes it from the séance.
+    page.goto("/")
+    panel = page.locator("#actes-panel")
+    expect(panel).to_contain_text("Listes des délibérations à publier")
+    shot(page, "actes-home-panel")
+    with page.expect_navigation():
+        panel.get_by_role("link", name=f"séance du {day:%d/%m/%Y}").click()
+    expect(page.locator("#seance-items")).to_contain_text("Vote du budget primitif 2026 de la commune")
+    shot(page, "actes-seance")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Publier la liste des délibérations").click()
+    expect(page.locator("#list-deadline")).to_contain_text("Publiée sur la page publique de la commune le")
+    resident.goto(f"/p/actes/{world.insee_a}/")
+    link = resident.get_by_role("link", name=f"Liste des délibérations du {day:%d/%m/%Y}")
+    expect(link).to_be_visible()
+    shot(resident, "actes-public-with-list-phone")
+    assert overflow(resident) == 0
+    listing = resident.request.get(link.get_attribute("href"))
+    text = subprocess.run(["pdftotext", "-", "-"], input=listing.body(), capture_output=True,
+                          check=True).stdout.decode()
+    text = " ".join(text.split())
+    assert "Vote du budget primitif 2026 de la commune" in text and "Adoptée" in text
 
     admin = new_page()
     sign_in(admin, world.users["dept_admin"].email, world.password)

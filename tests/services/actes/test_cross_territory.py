@@ -29,7 +29,30 @@ def _foreign(app, collectivity_id, insee, subject, number):
                                 received_on=dt.date.today(), answer_due_on=dt.date.today())
         act.replies.append(reply)
         db.session.commit()
-        return {"act_id": act_id, "file_id": act.files[0].id, "reply_id": reply.id, "insee": insee}
+        file_id, reply_id = act.files[0].id, reply.id
+    seance_id, item_id = _foreign_seance(app, collectivity_id, act_id, subject)
+    return {"act_id": act_id, "file_id": file_id, "reply_id": reply_id, "insee": insee,
+            "seance_id": seance_id, "item_id": item_id}
+
+
+def _foreign_seance(app, collectivity_id, act_id, subject):
+    """A séance of the foreign collectivity with its délibération voted and a procès-verbal waiting for adoption."""
+    from portal.extensions import db
+    from portal.models import Collectivity
+    from portal.tenancy import territory_scope
+    from services.actes import seances
+    from services.actes.models import Act
+
+    from .fixtures import make_pdf
+
+    with app.test_request_context(), territory_scope(None):
+        coll = db.session.get(Collectivity, collectivity_id)
+        s = seances.save_seance(coll, None, seances.SeanceFields(dt.date.today(), "20:00", f"Salle {subject}", 11,
+                                                                 ["Secret Présent"], [], [], "Secret Présent"))
+        item = seances.attach(s, db.session.get(Act, act_id), seances.Vote(1, 0, 0, True), None)
+        seances.upload_pv(s, None, make_pdf(f"PV {subject}"), "pv.pdf")
+        db.session.commit()
+        return s.id, item.id
 
 
 @pytest.fixture
@@ -79,3 +102,6 @@ def test_the_owner_sees_its_own_act(app, world, login_as, foreign):
     client = login_as("mayor_b")
     assert B_SUBJECT in client.get(f"/s/actes/{foreign['act_id']}").get_data(as_text=True)
     assert client.get(f"/s/actes/{foreign['act_id']}/fichiers/{foreign['file_id']}").status_code == 200
+    assert B_SUBJECT in client.get(f"/s/actes/seances/{foreign['seance_id']}").get_data(as_text=True)
+    assert client.get(f"/s/actes/seances/{foreign['seance_id']}/proces-verbal.pdf").status_code == 200
+    assert client.get(f"/s/actes/seances/{foreign['seance_id']}/liste.pdf").status_code == 200

@@ -1,0 +1,44 @@
+"""The panel of the commune's (or EPCI's) home page: what is waiting in the legality control, with its dates.
+
+- acts waiting for the visa of the secretary, or for the signature of the mayor;
+- letters of the préfecture not answered yet, with their answer date (two months after reception);
+- listes des délibérations to publish within a week of the séance (L2121-25), late ones first;
+- acts in error, with the reason.
+
+The descriptor passes :func:`home_panel`; the portal's home page renders its HTML under the tiles.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import render_template
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.tenancy import owned_query
+
+from . import seances
+from .models import Act, PrefectureReply
+
+LIMIT = 8
+
+
+def home_panel(collectivity, permissions) -> str | None:
+    if collectivity is None or "actes.read" not in permissions:
+        return None
+    drafts = owned_query(Act).where(Act.status == "draft", Act.signed_at.is_(None))
+    to_visa = db.session.scalars(drafts.where(Act.visa_at.is_(None)).order_by(Act.decision_date).limit(LIMIT)).all()
+    to_sign = db.session.scalars(drafts.where(Act.visa_at.is_not(None)).order_by(Act.visa_at).limit(LIMIT)).all()
+    errors = db.session.scalars(owned_query(Act).where(Act.status == "error").order_by(Act.updated_at.desc())
+                                .limit(LIMIT)).all()
+    replies = db.session.execute(
+        select(PrefectureReply, Act).join(Act, PrefectureReply.act_id == Act.id)
+        .where(Act.collectivity_id == collectivity.id, PrefectureReply.answered_at.is_(None),
+               Act.status != "cancelled")
+        .order_by(PrefectureReply.answer_due_on).limit(LIMIT)).all()
+    lists = seances.lists_to_publish(collectivity)[:LIMIT]
+    if not (to_visa or to_sign or errors or replies or lists):
+        return None
+    return render_template("actes/_home_panel.html", to_visa=to_visa, to_sign=to_sign, errors=errors,
+                           replies=replies, lists=lists, today=dt.date.today(),
+                           may_sign="actes.sign" in permissions, may_write="actes.write" in permissions)
