@@ -43,7 +43,7 @@ def national_link(offer: JobOffer) -> tuple[str, bool]:
     """(address, exact): the offer on the national site when the publisher gave it, else a search of its title."""
     if offer.national_url:
         return offer.national_url, True
-    words = re.sub(r"[/\\?#%]+", " ", offer.title).strip()
+    words = " ".join(re.sub(r"[/\\?#%]+", " ", offer.title).split())
     return f"{NATIONAL_SITE}/nos-offres/filtres/mot-cles/{quote(words, safe='')}/", False
 
 

@@ -25,3 +25,16 @@ def close_job_offers() -> int:
     closed = jobs.close_expired()
     db.session.commit()
     return closed
+
+
+@celery_app.task(name="desk.send_event_reminders")
+def send_event_reminders() -> int:
+    """Every hour: the reminder e-mail of tomorrow's events, once per registration (through the outbox)."""
+    from portal.extensions import db
+
+    from . import agenda
+
+    with current_app.test_request_context(base_url=current_app.config.get("BASE_URL") or "http://localhost"):
+        queued = agenda.send_reminders()
+        db.session.commit()
+    return queued
