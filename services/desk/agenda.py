@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal import audit
+from portal.audiences import audience_scope
 from portal.extensions import db
 from portal.mail import queue_email
 from portal.models import Collectivity, User, utcnow
@@ -152,8 +153,13 @@ def unregister(event: Event, *, user: User, collectivity: Collectivity) -> None:
 
 def send_reminders(now: dt.datetime | None = None) -> int:
     """Queue the reminder of every active registration to an event of tomorrow (French day) not reminded yet;
-    ``reminded_at`` makes it once. Returns how many were queued."""
-    now = now or dt.datetime.now()
+    ``reminded_at`` makes it once. Returns how many were queued. Runs in the system context (the audience filter
+    lifted explicitly: each registration was made by someone the event was addressed to)."""
+    with audience_scope(None):
+        return _send_reminders(now or dt.datetime.now())
+
+
+def _send_reminders(now: dt.datetime) -> int:
     start = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time())
     end = start + dt.timedelta(days=1)
     regs = db.session.scalars(
