@@ -10,8 +10,11 @@ layer, never in a view.
 
 Pages: ``/s/desk/`` (news, publishing, digest choice, Atom feed of one's news), ``/s/desk/forum``,
 ``/admin/s/desk/partenaires`` (the department adds partners and their first publisher), ``/admin/s/desk/forum``
-(categories, reported messages), ``/p/desk/desabonnement/<token>`` (leave the digest).
-Task: ``desk.send_digests`` every hour on beat.
+(categories, reported messages), ``/p/desk/desabonnement/<token>`` (leave the digest); job offers
+``/s/desk/emplois`` (public: ``/p/desk/emplois``, ``/p/desk/emplois.atom``), the directory ``/s/desk/annuaire``
+(public: ``/p/desk/annuaire``, each commune's page ``/p/desk/annuaire/<insee>``), the agenda ``/s/desk/agenda``
+(public: ``/p/desk/agenda``; .ics), the user guide ``/p/desk/aide`` (and its PDF).
+Tasks: ``desk.send_digests``, ``desk.close_job_offers``, ``desk.send_event_reminders``, every hour on beat.
 """
 import datetime as dt
 
