@@ -37,13 +37,14 @@ def test_cdg_posts_an_offer_secretary_and_resident_read_it(world, live_server, n
     cdg.get_by_label(t("Category B")).check()
     cdg.get_by_label(t("Part time"), exact=True).check()
     cdg.get_by_label(t("Hours a week (part time)")).fill("17.5")
+    cdg.evaluate("window.scrollTo(0, 0)")
+    guide_shot(cdg, "emplois-formulaire.png")
     cdg.get_by_label(t("Commune of the job (INSEE code)")).fill(world.insee_b)
     cdg.get_by_label(t("Closing date")).fill(closes.isoformat())
     cdg.get_by_label(t("Description of the post")).fill(
         "Accueil, état civil et urbanisme, partagé entre deux mairies.<script>alert('x')</script>")
     cdg.get_by_label(t("How to apply (contact)")).fill("Lettre et CV au centre de gestion, service emploi.")
     expect(cdg.get_by_label(t("Addressed to"))).to_have_value("public")
-    guide_shot(cdg, "emplois-formulaire.png")
     with cdg.expect_navigation():
         cdg.get_by_role("button", name=t("Publish the offer")).click()
     expect(cdg.locator(".flashes")).to_contain_text(t("The offer is published."))

@@ -4,6 +4,7 @@ the national job site."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from defusedxml import ElementTree
@@ -210,3 +211,29 @@ def test_national_link_exact_or_search():
     assert not is_exact
     assert url == ("https://choisirleservicepublic.gouv.fr/nos-offres/filtres/mot-cles/"
                    "Secr%C3%A9taire%20de%20mairie%20accueil/")
+
+
+def test_the_publisher_edits_its_offer_and_a_later_date_opens_it_again(app, world, login_as, offer):
+    from portal.extensions import db
+    from services.desk import jobs
+    from services.desk.models_public import JobOffer
+
+    offer_id = offer("Agent-de-voirie", publisher=world.a, author="mayor_a", commune_insee=world.insee_a,
+                     full_time=False, weekly_hours=20)
+    with app.app_context():  # its date passed and the beat task closed it
+        db.session.get(JobOffer, offer_id).closes_on = dt.date.today() - dt.timedelta(days=2)
+        assert jobs.close_expired() == 1
+        db.session.commit()
+    mayor = login_as("mayor_a")
+    form = mayor.get(f"/s/desk/emplois/{offer_id}/modifier").get_data(as_text=True)
+    assert 'value="Agent-de-voirie"' in form
+    assert re.search(r'<input checked[^>]*value="part"|<input[^>]*value="part"[^>]*checked', form)
+    later = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    resp = mayor.post(f"/s/desk/emplois/{offer_id}/modifier", {
+        "title": "Agent-de-voirie", "category": "C", "time": "part", "weekly_hours": "24", "closes_on": later,
+        "commune_insee": world.insee_a, "audience": "public"}, csrf_from=f"/s/desk/emplois/{offer_id}/modifier")
+    assert resp.status_code == 302
+    with app.app_context():
+        edited = db.session.get(JobOffer, offer_id)
+        assert edited.closed_at is None and edited.weekly_hours == 24 and edited.audience.kind == "public"
+    assert "Agent-de-voirie" in login_as("mayor_b").get("/p/desk/emplois").get_data(as_text=True)
