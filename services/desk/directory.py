@@ -99,8 +99,9 @@ def set_published(person: DirectoryPerson, published: bool, *, by: User, collect
         db.session.flush()
 
 
-def search(query: str, limit: int = 60) -> list[Collectivity]:
-    """Communes and EPCI whose name, INSEE code or postal code matches (accents and case ignored)."""
+def search(query: str, limit: int = 100) -> list[Collectivity]:
+    """Communes and EPCI whose name, INSEE code or postal code matches (accents and case ignored); without a query,
+    all of them (a department has a few hundred), EPCI first."""
     stmt = select(Collectivity).where(Collectivity.kind.in_((KIND_COMMUNE, KIND_EPCI)))
     query = (query or "").strip()
     if query:
@@ -108,6 +109,8 @@ def search(query: str, limit: int = 60) -> list[Collectivity]:
         stmt = stmt.where(or_(Collectivity.search_name.contains(folded, autoescape=True),
                               Collectivity.insee == query, Collectivity.siren == query,
                               Collectivity.postal_codes.contains(query, autoescape=True)))
+    else:
+        limit = 2000
     return db.session.scalars(stmt.order_by(Collectivity.kind.desc(), Collectivity.search_name).limit(limit)).all()
 
 
