@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -18,8 +19,9 @@ bp = Blueprint("home", __name__)
 
 
 @bp.get("/")
-@login_required
 def index():
+    if not current_user.is_authenticated:
+        return public_home()
     collectivity = g.collectivity
     if collectivity is None:
         return render_template("home/no_membership.html")
@@ -36,6 +38,27 @@ def index():
                 (lead_panels if t["service"].core else panels).append(Markup(html))
     return render_template("home/index.html", tiles=tiles, convention=convention, panels=panels,
                            lead_panels=lead_panels)
+
+
+def public_home():
+    """The portal's page for people without an account: what it is, the residents' and companies' pages of the
+    deployed services (each only when its public page exists), the sign-in button."""
+    from flask import current_app
+
+    views = current_app.view_functions
+    links = [(endpoint, label, text) for endpoint, label, text in PUBLIC_LINKS if endpoint in views]
+    return render_template("home/public.html", links=links, has_directory="desk_public.public_directory" in views)
+
+
+# The public pages listed on the public home page, when their service is deployed (endpoint, title, description).
+PUBLIC_LINKS = (
+    ("tenders_public.index", _l("Public tenders"),
+     _l("The consultations of the communes and intercommunalities open to companies.")),
+    ("desk_public.public_jobs", _l("Job offers"),
+     _l("Posts offered by the local authorities and the centre de gestion.")),
+    ("desk_public.public_directory", _l("Directory of the communes"),
+     _l("Hours and contacts of each mairie, its published acts, its alerts by SMS and e-mail.")),
+)
 
 
 @bp.post("/collectivite/changer")

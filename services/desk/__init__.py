@@ -10,8 +10,11 @@ layer, never in a view.
 
 Pages: ``/s/desk/`` (news, publishing, digest choice, Atom feed of one's news), ``/s/desk/forum``,
 ``/admin/s/desk/partenaires`` (the department adds partners and their first publisher), ``/admin/s/desk/forum``
-(categories, reported messages), ``/p/desk/desabonnement/<token>`` (leave the digest).
-Task: ``desk.send_digests`` every hour on beat.
+(categories, reported messages), ``/p/desk/desabonnement/<token>`` (leave the digest); job offers
+``/s/desk/emplois`` (public: ``/p/desk/emplois``, ``/p/desk/emplois.atom``), the directory ``/s/desk/annuaire``
+(public: ``/p/desk/annuaire``, each commune's page ``/p/desk/annuaire/<insee>``), the agenda ``/s/desk/agenda``
+(public: ``/p/desk/agenda``; .ics), the user guide ``/p/desk/aide`` (and its PDF).
+Tasks: ``desk.send_digests``, ``desk.close_job_offers``, ``desk.send_event_reminders``, every hour on beat.
 """
 import datetime as dt
 
@@ -40,6 +43,9 @@ service = ServiceDescriptor(
         "desk.moderate": ("dept_admin",),
         "desk.partners.manage": ("dept_admin",),
         "desk.forum.post": ("mayor", "secretary", "elected", "partner", "dept_admin", "dept_agent"),
+        "desk.jobs.publish": ("partner", "dept_admin", "mayor", "secretary"),
+        "desk.directory.edit": ("mayor", "secretary"),
+        "desk.events.publish": ("partner", "dept_admin", "dept_agent"),
     },
     permission_labels={
         "desk.read": _l("Information desk: read"),
@@ -47,17 +53,25 @@ service = ServiceDescriptor(
         "desk.moderate": _l("Information desk: moderate"),
         "desk.partners.manage": _l("Information desk: add partners"),
         "desk.forum.post": _l("Information desk: write in the forum"),
+        "desk.jobs.publish": _l("Information desk: publish job offers"),
+        "desk.directory.edit": _l("Information desk: edit the directory entry"),
+        "desk.events.publish": _l("Information desk: publish events of the agenda"),
     },
     nav=[NavEntry(_l("News"), "desk.news_list"), NavEntry(_l("Forum"), "desk.forum_index"),
          NavEntry(_l("Search"), "desk.search_page"),
-         NavEntry(_l("Publish"), "desk.publish", "desk.publish"), NavEntry(_l("E-mail digest"), "desk.digest")],
+         NavEntry(_l("Publish"), "desk.publish", "desk.publish"), NavEntry(_l("E-mail digest"), "desk.digest"),
+         NavEntry(_l("Job offers"), "desk.jobs_list"), NavEntry(_l("Directory"), "desk.directory_index"),
+         NavEntry(_l("Agenda"), "desk.agenda_list")],
     department_nav=[NavEntry(_l("News"), "desk.news_list"), NavEntry(_l("Forum"), "desk.forum_index"),
                     NavEntry(_l("Moderation"), "desk_department.forum", "desk.moderate"),
-                    NavEntry(_l("Partners"), "desk_department.partners", "desk.partners.manage")],
+                    NavEntry(_l("Partners"), "desk_department.partners", "desk.partners.manage"),
+                    NavEntry(_l("Job offers"), "desk.jobs_list"), NavEntry(_l("Agenda"), "desk.agenda_list")],
     home_panel=news_panel,
     tasks=("services.desk.tasks",),
-    beat_schedule={"desk-digests": {"task": "desk.send_digests", "schedule": dt.timedelta(hours=1)}},
-    models=("services.desk.models",),
+    beat_schedule={"desk-digests": {"task": "desk.send_digests", "schedule": dt.timedelta(hours=1)},
+                   "desk-close-job-offers": {"task": "desk.close_job_offers", "schedule": dt.timedelta(hours=1)},
+                   "desk-event-reminders": {"task": "desk.send_event_reminders", "schedule": dt.timedelta(hours=1)}},
+    models=("services.desk.models", "services.desk.models_public"),
     migrations=service_folder(__file__, "migrations"),
     audit_labels={
         "desk.partner_created": _l("Information desk: partner added"),
@@ -71,7 +85,21 @@ service = ServiceDescriptor(
         "desk.forum_solution": _l("Forum: answer marked as the solution"),
         "desk.forum_reported": _l("Forum: message reported"),
         "desk.forum_moderated": _l("Forum: moderation"),
+        "desk.job_published": _l("Job offers: offer published"),
+        "desk.job_edited": _l("Job offers: offer edited"),
+        "desk.job_closed": _l("Job offers: offer closed"),
+        "desk.directory_edited": _l("Directory: entry edited"),
+        "desk.directory_person_added": _l("Directory: elected official added"),
+        "desk.directory_person_removed": _l("Directory: elected official removed"),
+        "desk.directory_person_changed": _l("Directory: elected official shown or hidden"),
+        "desk.event_published": _l("Agenda: event published"),
+        "desk.event_edited": _l("Agenda: event edited"),
+        "desk.event_cancelled": _l("Agenda: event cancelled"),
+        "desk.event_registered": _l("Agenda: registration"),
+        "desk.event_unregistered": _l("Agenda: registration cancelled"),
     },
     audit_detail_labels={"title": _l("title"), "audience": _l("audience"), "frequency": _l("frequency"),
-                         "action_taken": _l("action")},
+                         "action_taken": _l("action"), "closes_on": _l("closing date"), "reason": _l("reason"),
+                         "fields": _l("fields"), "starts_at": _l("start"),
+                         "published": _l("shown to residents")},
 )

@@ -66,3 +66,58 @@ def post_or_404(thread, post_id: int):
 
 def may_mark_solution(thread, user_id: int) -> bool:
     return thread.author_id == user_id or MODERATE in g.get("permissions", set())
+
+
+# Job offers, directory, agenda -----------------------------------------------------------------------------------
+JOBS = "desk.jobs.publish"
+DIRECTORY = "desk.directory.edit"
+EVENTS = "desk.events.publish"
+
+
+def _publisher_may(item, permission: str) -> bool:
+    perms = g.get("permissions", set())
+    collectivity = g.get("collectivity")
+    if collectivity is None:
+        return False
+    return (permission in perms and item.publisher_id == collectivity.id) or MODERATE in perms
+
+
+def offer_or_404(offer_id: int):
+    """A job offer the viewer may read (audience filter), open or closed."""
+    from .models_public import JobOffer
+
+    offer = db.session.scalar(select(JobOffer).where(JobOffer.id == offer_id))
+    if offer is None:
+        abort(404)
+    return offer
+
+
+def may_edit_offer(offer) -> bool:
+    return _publisher_may(offer, JOBS)
+
+
+def editable_offer_or_404(offer_id: int):
+    offer = offer_or_404(offer_id)
+    if not may_edit_offer(offer):
+        abort(403)
+    return offer
+
+
+def event_or_404(event_id: int):
+    from .models_public import Event
+
+    event = db.session.scalar(select(Event).where(Event.id == event_id))
+    if event is None:
+        abort(404)
+    return event
+
+
+def may_edit_event(event) -> bool:
+    return _publisher_may(event, EVENTS)
+
+
+def editable_event_or_404(event_id: int):
+    event = event_or_404(event_id)
+    if not may_edit_event(event):
+        abort(403)
+    return event

@@ -103,7 +103,7 @@ def test_suspend_and_reactivate(app, world, login_as):
     uid = world.users["mayor_a"].id
     detail = f"/admin/collectivites/{world.a}"
     assert admin.post(f"/admin/comptes/{uid}/suspendre", {}, csrf_from=detail).status_code == 302
-    assert mayor.get("/").status_code == 302  # signed out at once
+    assert mayor.get("/profil").status_code == 302  # signed out at once
     assert mayor.login(world.users["mayor_a"].email).status_code == 200
     assert admin.post(f"/admin/comptes/{uid}/reactiver", {}, csrf_from=detail).status_code == 302
     assert mayor.login(world.users["mayor_a"].email).status_code == 302

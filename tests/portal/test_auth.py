@@ -18,7 +18,10 @@ def test_sign_in_and_out(app, world, client):
     assert resp.status_code == 302 and resp.headers["Location"] == "/"
     assert "Ailleville" in client.get("/").get_data(as_text=True)
     assert client.post("/deconnexion", csrf_from="/").status_code == 302
-    assert client.get("/").status_code == 302
+    assert client.get("/profil").status_code == 302  # signed out: the pages of an account lead to the sign-in
+    public_home = client.get("/")  # the portal's public home page for people without an account
+    assert public_home.status_code == 200 and 'href="/connexion"' in public_home.get_data(as_text=True)
+    assert "Ailleville" not in public_home.get_data(as_text=True)
     assert "auth.login" in _audit_actions(app) and "auth.logout" in _audit_actions(app)
 
 
@@ -33,7 +36,7 @@ def test_wrong_password_gives_one_message_for_all_cases(world, client):
 def test_csrf_is_required_on_login(world, client):
     resp = client.http.post("/connexion", data={"email": world.users["mayor_a"].email, "password": world.password})
     assert resp.status_code in (200, 400)
-    assert client.get("/").status_code == 302  # still not signed in
+    assert client.get("/profil").status_code == 302  # still not signed in
 
 
 def test_throttling_after_five_failures_on_one_account(app, world, client):
@@ -42,7 +45,7 @@ def test_throttling_after_five_failures_on_one_account(app, world, client):
         assert client.login(email, "pas le bon").status_code == 200
     resp = client.login(email)  # right password, but locked
     assert resp.status_code == 429
-    assert client.get("/").status_code == 302
+    assert client.get("/profil").status_code == 302
     assert "auth.locked" in _audit_actions(app)
     # Another account from another address is not locked by it.
     other = type(client)(app)
@@ -84,7 +87,7 @@ def test_suspended_account_cannot_sign_in_and_is_signed_out(app, world, login_as
         u.status = "suspended"
         u.session_version += 1
         db.session.commit()
-    assert c.get("/").status_code == 302
+    assert c.get("/profil").status_code == 302
     assert c.login(world.users["mayor_a"].email).status_code == 200
 
 

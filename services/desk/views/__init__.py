@@ -7,6 +7,10 @@ from pathlib import Path
 PACKAGE = str(Path(__file__).resolve().parents[1])
 
 from . import forum  # noqa: F401,E402 - the forum's routes, on the pages blueprint
+from . import jobs  # noqa: F401,E402 - job offers: pages and public pages
+from . import directory  # noqa: F401,E402 - the directory and the communes' public pages
+from . import agenda  # noqa: F401,E402 - the agenda: pages, public pages, .ics
+from . import guide  # noqa: F401,E402 - the user guide and the « Aide » link of every page
 from .department import department_bp  # noqa: E402
 from .pages import bp  # noqa: E402
 from .public import public_bp  # noqa: E402

@@ -13,7 +13,8 @@ from . import PACKAGE
 from .. import operations
 from ..digest import user_of_token
 
-public_bp = Blueprint("desk_public", __name__, root_path=PACKAGE, template_folder="templates")
+public_bp = Blueprint("desk_public", __name__, root_path=PACKAGE, template_folder="templates",
+                      static_folder="static", static_url_path="/static")
 
 
 def _user_or_404(token: str) -> User:

@@ -11,20 +11,53 @@ DESK_PREFIXES = ("/s/desk", "/p/desk", "/admin/s/desk", "/api/v1/desk")
 
 
 @pytest.fixture
-def foreign(world, partners, publish, category, private_thread):
-    """A news item and a forum thread addressed to Jaucourt alone (a hand-picked list), by the department."""
+def foreign(app, world, partners, publish, category, private_thread):
+    """A news item, a forum thread, a job offer and an event addressed to Jaucourt alone (a hand-picked list), by the
+    department; an elected official of Jaucourt's directory entry."""
     news_id = publish(SECRET, "list", member_ids=(world.b,), body=f"<p>{SECRET}-corps</p>")
     thread_id, post_id = private_thread
+    offer_id, event_id, person_id = _jaucourt_only(app, world)
     # Categories are shared by every member (no audience): there is no foreign one, so an unknown id stands for it
     # and the real category's page is checked apart (its list must not show the thread).
+    # The directory is read by every member (reference data, like categories): an unknown collectivity stands for
+    # the foreign one; Jaucourt's elected official is the foreign object of the mairie's own pages.
     return {"news_id": news_id, "token": "x" * 43, "category_id": 999_999, "thread_id": thread_id,
-            "post_id": post_id, "_category": category}
+            "post_id": post_id, "_category": category, "offer_id": offer_id, "event_id": event_id,
+            "person_id": person_id, "collectivity_id": 999_999, "code": "99999"}
+
+
+def _jaucourt_only(app, world):
+    import datetime as dt
+
+    from portal.extensions import db
+    from portal.models import Collectivity, User
+    from services.desk import agenda, directory, jobs, operations
+
+    with app.app_context():
+        dept, jaucourt = db.session.get(Collectivity, world.dept), db.session.get(Collectivity, world.b)
+        admin = db.session.get(User, world.users["dept_admin"].id)
+        only_b = operations.AudienceChoice(kind="list", member_ids=(world.b,))
+        offer = jobs.publish_offer(publisher=dept, author=admin, audience=only_b, title="Offre-reservee-a-Jaucourt",
+                                   grade="", category="C", full_time=True, weekly_hours=None, commune_insee=None,
+                                   place="", closes_on=dt.date.today() + dt.timedelta(days=5), description="",
+                                   contact="", national_url="")
+        start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=5), dt.time(9))
+        event = agenda.publish_event(publisher=dept, author=admin, audience=operations.AudienceChoice(
+            kind="list", member_ids=(world.b,)), title="Atelier-reserve-a-Jaucourt", kind="workshop",
+            starts_at=start, ends_at=start + dt.timedelta(hours=3), place="", seats=None, registration_open=True,
+            description="")
+        person = directory.add_person(jaucourt, by=db.session.get(User, world.users["mayor_b"].id),
+                                      name="Elu-non-publie-de-Jaucourt", role="deputy", published=False)
+        db.session.commit()
+        return offer.id, event.id, person.id
 
 
 @pytest.mark.parametrize("role", ["mayor_troyes", "mayor_a", "epci_user", "partner_cdg", "mayor_c"])
 def test_nobody_outside_the_audience_reaches_the_news(app, world, login_as, foreign, role):
     report = check_routes(login_as(role), app, foreign, [SECRET, f"{SECRET}-corps", "Sujet-reserve-a-Jaucourt",
-                                                         "Corps-reserve-a-Jaucourt"], prefixes=DESK_PREFIXES)
+                                                         "Corps-reserve-a-Jaucourt", "Offre-reservee-a-Jaucourt",
+                                                         "Atelier-reserve-a-Jaucourt", "Elu-non-publie-de-Jaucourt"],
+                          prefixes=DESK_PREFIXES)
     report.assert_clean()
     client = login_as(role)
     for url in (f"/s/desk/forum/{foreign['_category']}", "/s/desk/forum"):
