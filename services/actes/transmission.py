@@ -135,6 +135,8 @@ def poll(act: Act, conn: tdt.Connector) -> str:
     act.poll_failures = 0
     if st.status == "acknowledged" and st.ar_xml:
         _acknowledge(act, st.ar_xml)
+    elif st.status == "acknowledged":  # an archiving status after the AR, which S²LOW no longer sends with it
+        log.warning("actes: act %s acknowledged on the TdT (status %s) but no ARActe came with it", act.id, st.code)
     elif st.status == "error":
         set_status(act, "error", _("The TdT reports an error: %(reason)s", reason=st.detail or str(st.code)))
     elif st.status != act.status:
@@ -200,13 +202,22 @@ def fetch_replies(conn: tdt.Connector) -> int:
             continue
         if any(r.tdt_document_id == doc.id for r in act.replies):
             continue
-        data = conn.document(doc.id)
+        try:  # S²LOW sends the document's envelope: a tar.gz of the préfecture's message and its PDF letter
+            files = tdt.archive_files(conn.document(doc.id))
+        except tdt.TdtError as exc:
+            log.warning("actes: préfecture document %s not read: %s", doc.id, exc)
+            continue
         received = dt.date.today()
         reply = PrefectureReply(commune_insee=act.commune_insee, tdt_document_id=doc.id, kind=REPLY_KINDS[doc.kind],
                                 received_on=received, answer_due_on=_two_months_after(received))
-        stored = add_file(act, "reply", f"prefecture-{doc.id}", data, mimetype="application/octet-stream")
-        reply.document_key, reply.document_sha256, reply.document_size = (stored.storage_key, stored.sha256,
-                                                                          stored.size)
+        main = None
+        for name, data in files:
+            stored = add_file(act, "reply", name, data)  # type read from the bytes
+            is_pdf = stored.mimetype == "application/pdf"
+            if main is None or (is_pdf and main.mimetype != "application/pdf"):
+                main = stored  # the letter itself (the PDF) when there is one
+        if main is not None:
+            reply.document_key, reply.document_sha256, reply.document_size = main.storage_key, main.sha256, main.size
         act.replies.append(reply)
         audit.record("actes.reply_received", target=act, collectivity=act.collectivity, user=False,
                      kind=reply.kind)
@@ -228,7 +239,7 @@ def _two_months_after(day: dt.date) -> dt.date:
     raise AssertionError("unreachable")
 
 
-ANSWER_TYPES = {"reponse": 4, "pieces": 3, "refus": 5}
+ANSWER_TYPES = tdt.ANSWER_SEND_TYPES  # reponse, pieces (the documents asked for), refus
 
 
 def answer_reply(reply: PrefectureReply, user, kind: str, pdf: bytes, filename: str,
@@ -239,8 +250,10 @@ def answer_reply(reply: PrefectureReply, user, kind: str, pdf: bytes, filename: 
         raise ActionRefused(_("Choose an answer: response, documents or refusal."))
     try:
         conn = conn or tdt.connector()
-        reply.answer_transaction_id = conn.answer(reply.tdt_document_id, ANSWER_TYPES[kind],
-                                                  [tdt.FilePart("acte_pdf_file", filename, pdf)])
+        act_file = reply.act.file("act")
+        reply.answer_transaction_id = conn.answer(reply.tdt_document_id, kind,
+                                                  [tdt.FilePart("acte_pdf_file", filename, pdf)],
+                                                  type_acte=act_file.piece_type if act_file else "")
     except tdt.TdtRefused as exc:
         raise ActionRefused(_("The TdT refused the answer: %(reason)s", reason=str(exc))) from exc
     except tdt.TdtUnavailable as exc:
