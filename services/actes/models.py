@@ -197,8 +197,31 @@ class TdtAccount(db.Model):
     certificate_holder: Mapped[str] = mapped_column(String(200), default="")
     certificate_expires_on: Mapped[dt.date | None] = mapped_column(Date)
     paid_by_department: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Read from the certificate file the department uploaded (DER kept: a public certificate, no key)
+    certificate_serial: Mapped[str] = mapped_column(String(64), default="")  # hexadecimal, as CAs print it
+    certificate_subject: Mapped[str] = mapped_column(String(300), default="")
+    certificate_issuer: Mapped[str] = mapped_column(String(300), default="")
+    certificate_der: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
     collectivity: Mapped[Collectivity] = relationship()
+
+
+class CertificateReminder(db.Model):
+    """One reminder e-mail about a TdT certificate's expiry, sent once: (account, expiry date, days before) is
+    unique, so a second run of the task, or two workers at once, never send it again; a new certificate (another
+    expiry date) has reminders of its own."""
+
+    __tablename__ = "actes_certificate_reminder"
+    __table_args__ = (UniqueConstraint("account_id", "expires_on", "days", name="uq_actes_certificate_reminder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("actes_tdt_account.id", ondelete="CASCADE"), index=True)
+    expires_on: Mapped[dt.date] = mapped_column(Date)
+    days: Mapped[int] = mapped_column(Integer)  # 60, 30 or 7 (REMINDER_DAYS)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class SignerCertificate(db.Model):

@@ -339,3 +339,28 @@ def start_tdt(tmp_path: Path):
     client_cert.private_key_and_cert_chain_pem.write_to_path(str(paths.client))
     trustme.CA().issue_cert("stranger").private_key_and_cert_chain_pem.write_to_path(str(paths.other_client))
     return server, paths
+
+
+def make_certificate(common_name: str, not_after: dt.date, *, serial: int = 0x1A2B3C4D,
+                     not_before: dt.date | None = None) -> SimpleNamespace:
+    """A real X.509 certificate (self-signed, EC key) as the certification authority would deliver it: ``pem``,
+    ``der``, and ``key_pem`` (the private key, which must never be uploaded)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Commune de test"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    start = not_before or min(not_after, dt.date.today()) - dt.timedelta(days=365)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(dt.datetime.combine(start, dt.time(0), dt.timezone.utc))
+            .not_valid_after(dt.datetime.combine(not_after, dt.time(12), dt.timezone.utc))
+            .sign(key, hashes.SHA256()))
+    return SimpleNamespace(
+        pem=cert.public_bytes(serialization.Encoding.PEM), der=cert.public_bytes(serialization.Encoding.DER),
+        key_pem=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
