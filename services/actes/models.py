@@ -45,12 +45,9 @@ class Act(TerritoryScoped, db.Model):
                       # the collectivity's list (newest decisions first) and its public page (newest publications)
                       Index("ix_actes_act_collectivity_decision", "collectivity_id", "decision_date"),
                       Index("ix_actes_act_collectivity_published", "collectivity_id", "published_at"),
-                      # The list's order (newest decisions, then newest ids) read straight from the index: 50 rows
-                      # instead of a commune's whole year sorted (PostgreSQL; SQLite's indexes end with the rowid)
-                      Index("ix_actes_act_collectivity_decision_id", "collectivity_id", "decision_date", "id"),
-                      # The public page: only what it may show, in its order (a partial index: its count and each
-                      # page stay small whatever the individual or unpublished acts)
-                      Index("ix_actes_act_public", "collectivity_id", "published_at", "id",
+                      # The public page: only what it may show, in its order, behind the territory every query
+                      # carries (commune_insee): its count is an index-only scan, its first page 50 index entries
+                      Index("ix_actes_act_public", "commune_insee", "collectivity_id", "published_at", "id",
                             postgresql_where=PUBLIC_WHERE, sqlite_where=PUBLIC_WHERE))
 
     id: Mapped[int] = mapped_column(primary_key=True)
