@@ -9,6 +9,7 @@ and folds them in Python (a department year, 32 000 acts, is a few tens of milli
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import statistics as pystats
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 
-from .models import REPLY_KINDS, Act, ActStatusChange, PrefectureReply
+from .models import Act, ActStatusChange, PrefectureReply
 
 SENT = ("posted", "pending", "transmitted", "acknowledged", "error", "cancelled")
 
@@ -31,7 +32,7 @@ class Row:
     errors_met: int = 0
     decision_delays: list[int] = field(default_factory=list)
     transmission_delays: list[float] = field(default_factory=list)
-    replies: dict[str, int] = field(default_factory=lambda: {k: 0 for k in REPLY_KINDS.values()})
+    replies: dict[str, int] = field(default_factory=dict)  # kind → letters (REPLY_KINDS values; absent: none)
 
     def add(self, other: Row) -> None:
         self.acts += other.acts
@@ -42,7 +43,7 @@ class Row:
         self.decision_delays += other.decision_delays
         self.transmission_delays += other.transmission_delays
         for k, v in other.replies.items():
-            self.replies[k] += v
+            self.replies[k] = self.replies.get(k, 0) + v
 
     @property
     def decision_delay(self) -> float | None:
@@ -78,6 +79,7 @@ class Stats:
         return total
 
 
+@functools.lru_cache(maxsize=4096)
 def _month(day) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 

@@ -75,18 +75,15 @@ def _subscribed_ids(colls: list[Collectivity]) -> set[int]:
 
 @contextmanager
 def _department_territory():
-    """The department's communes, entered explicitly (its own territory is empty). The request's transaction ends
-    first, so that the next one carries this territory to PostgreSQL's row-level security too."""
+    """The department's communes, entered explicitly (its own territory is empty). ``territory_scope`` gives the
+    transaction in progress that territory (PostgreSQL's row-level security) and takes it back on the way out; no
+    commit here, which would expire every row the page already loaded."""
     dept = g.collectivity
     codes = set(db.session.scalars(select(Collectivity.insee).where(
         Collectivity.kind == "commune", Collectivity.department_code == dept.department_code,
         Collectivity.insee.is_not(None))))
-    db.session.commit()
     with territory_scope(codes):
-        try:
-            yield
-        finally:
-            db.session.commit()
+        yield
 
 
 def _collectivity_or_404(collectivity_id: int) -> Collectivity:
