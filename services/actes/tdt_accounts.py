@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -107,7 +107,6 @@ class AccountInput:
     paid_by: str = "department"
     certificate: bytes | None = None  # a new certificate file, when one was uploaded
     certificate_filename: str = ""
-    errors: dict[str, str] = field(default_factory=dict)
 
 
 def save_account(coll: Collectivity, values: AccountInput, user, *, today: dt.date | None = None) -> TdtAccount:
