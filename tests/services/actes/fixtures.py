@@ -193,8 +193,8 @@ class S2lowHandler(BaseHTTPRequestHandler):
         if url.path == "/modules/actes/actes_classification_fetch.php":
             return self._reply(200, st.classification, "text/xml")
         if url.path == "/modules/actes/api/list_document_prefecture.php":
-            unread = [{k: d[k] for k in ("id", "type", "related_transaction_id", "number", "unique_id",
-                                         "last_status_id")} for d in st.documents if not d.get("read")]
+            unread = [{k: d.get(k) for k in ("id", "type", "related_transaction_id", "number", "unique_id",
+                                             "last_status_id")} for d in st.documents if not d.get("read")]
             return self._reply(200, json.dumps(unread).encode(), "application/json")
         if url.path == "/modules/actes/actes_transac_get_document.php":
             doc = next((d for d in st.documents if d["id"] == q.get("id")), None)
@@ -204,8 +204,8 @@ class S2lowHandler(BaseHTTPRequestHandler):
             tx = st.transactions.get(q.get("id", ""))
             if tx is None:
                 return self._reply(200, "KO\nNuméro de transaction invalide.".encode())
-            lines = "".join(f"{d['type']}-{d['last_status_id']}-{d['id']}\n" for d in st.documents
-                            if d["related_transaction_id"] == q.get("id"))
+            lines = "".join(f"{d['type']}-{d.get('last_status_id', 7)}-{d['id']}\n" for d in st.documents
+                            if d.get("related_transaction_id") == q.get("id"))
             return self._reply(200, lines.encode())
         if url.path == "/modules/actes/actes_download_file.php":
             doc = next((d for d in st.documents if "9" + d["id"] == q.get("env")), None)
