@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -35,12 +35,20 @@ PUBLICATION_KINDS = ("regulatory", "other", "individual")
 REPLY_KINDS = {2: "courrier_simple", 3: "demande_pieces", 4: "lettre_observations", 5: "defere"}
 
 
+# Rows the public page may show (services.actes.access.published_acts_of says the same in SQLAlchemy).
+PUBLIC_WHERE = text("published_at IS NOT NULL AND publication_kind <> 'individual' AND status = 'acknowledged'")
+
+
 class Act(TerritoryScoped, db.Model):
     __tablename__ = "actes_act"
     __table_args__ = (UniqueConstraint("collectivity_id", "number", name="uq_actes_act_collectivity_number"),
                       # the collectivity's list (newest decisions first) and its public page (newest publications)
                       Index("ix_actes_act_collectivity_decision", "collectivity_id", "decision_date"),
-                      Index("ix_actes_act_collectivity_published", "collectivity_id", "published_at"))
+                      Index("ix_actes_act_collectivity_published", "collectivity_id", "published_at"),
+                      # The public page: only what it may show, in its order, behind the territory every query
+                      # carries (commune_insee): its count is an index-only scan, its first page 50 index entries
+                      Index("ix_actes_act_public", "commune_insee", "collectivity_id", "published_at", "id",
+                            postgresql_where=PUBLIC_WHERE, sqlite_where=PUBLIC_WHERE))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     collectivity_id: Mapped[int] = mapped_column(ForeignKey("collectivity.id"))
@@ -197,8 +205,31 @@ class TdtAccount(db.Model):
     certificate_holder: Mapped[str] = mapped_column(String(200), default="")
     certificate_expires_on: Mapped[dt.date | None] = mapped_column(Date)
     paid_by_department: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Read from the certificate file the department uploaded (DER kept: a public certificate, no key)
+    certificate_serial: Mapped[str] = mapped_column(String(64), default="")  # hexadecimal, as CAs print it
+    certificate_subject: Mapped[str] = mapped_column(String(300), default="")
+    certificate_issuer: Mapped[str] = mapped_column(String(300), default="")
+    certificate_der: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
     collectivity: Mapped[Collectivity] = relationship()
+
+
+class CertificateReminder(db.Model):
+    """One reminder e-mail about a TdT certificate's expiry, sent once: (account, expiry date, days before) is
+    unique, so a second run of the task, or two workers at once, never send it again; a new certificate (another
+    expiry date) has reminders of its own."""
+
+    __tablename__ = "actes_certificate_reminder"
+    __table_args__ = (UniqueConstraint("account_id", "expires_on", "days", name="uq_actes_certificate_reminder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("actes_tdt_account.id", ondelete="CASCADE"), index=True)
+    expires_on: Mapped[dt.date] = mapped_column(Date)
+    days: Mapped[int] = mapped_column(Integer)  # 60, 30 or 7 (REMINDER_DAYS)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class SignerCertificate(db.Model):

@@ -4,7 +4,9 @@ context (``portal.tasks.AppTask``): the rows were written and checked by the use
 - ``actes.transmit``: one queued act to the TdT, handed over by the outbox after the commit of « envoyer »;
 - ``actes.ocr``: text recognition of a scanned act, handed over after the commit of « rendre cherchable »;
 - ``actes.poll`` (beat, every 5 minutes): statuses of the acts in flight (backoff per act on TdT failures), the
-  préfecture's new documents, and queued acts a lost hand-off left behind.
+  préfecture's new documents, and queued acts a lost hand-off left behind;
+- ``actes.certificate_reminders`` (beat, daily): e-mails about TdT certificates expiring in 60, 30 or 7 days, each
+  once (``tdt_accounts.send_reminders``).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from portal.extensions import db
 from portal.models import utcnow
 from portal.tasks import celery_app
 
-from . import ocr, transmission
+from . import ocr, tdt_accounts, transmission
 from .models import Act
 
 STALE_QUEUE = dt.timedelta(minutes=10)
@@ -42,3 +44,8 @@ def poll() -> dict[str, int]:
         transmission.transmit(act_id)
         counts["requeued"] = counts.get("requeued", 0) + 1
     return counts
+
+
+@celery_app.task(name="actes.certificate_reminders")
+def certificate_reminders() -> int:
+    return tdt_accounts.send_reminders()

@@ -1,30 +1,53 @@
 """The tiers de télétransmission (TdT) connector: a small interface, and one real adapter for S²LOW's HTTP API as
 Pastell uses it.
 
-S²LOW speaks plain HTTP(S) with a TLS client certificate (and, on some platforms, basic authentication on top);
-most answers are text, ``OK\\n<value>`` or ``KO\\n<reason>``:
+Checked against the sources (read on 2026-12-07, not copied): Pastell's connector ``connecteur/s2low/S2low.php``
+(libriciel/pastell) for what a client sends and how it reads the answers, and S²LOW's own scripts
+(libriciel/s2low ``public.ssl/modules/actes/actes_transac_create.php``, ``actes_transac_get_status.php``,
+``actes_transac_cancel.php``, ``actes_transac_get_document.php``, ``actes_download_file.php``,
+``actes_transac_reponse_create.php``, ``actes_transac_get_files_list.php``, the ``ActesAPI`` controller behind
+``api/list_document_prefecture.php`` and ``api/document_prefecture_mark_as_read.php``, and
+``ResponseHelper::returnAndExit``) for what it answers:
 
-- ``POST /modules/actes/actes_transac_create.php`` (multipart: ``api=1``, ``nature_code``, ``number``, ``subject``,
-  ``decision_date``, ``classif1``…``classif5``, ``document_papier``, ``en_attente``, ``type_acte``, ``type_pj[]``,
-  files ``acte_pdf_file`` and ``acte_attachments[]``) → ``OK\\n<transaction id>``;
-- ``GET /modules/actes/actes_transac_get_status.php?transaction=<id>`` → ``OK\\n<status>\\n<ARActe XML when 4>``;
-- ``POST /modules/actes/actes_transac_cancel.php`` (``api=1``, ``id``) → ``OK\\n…``;
-- ``GET /modules/actes/actes_classification_fetch.php?api=1`` → the ``RetourClassification`` XML;
-- ``GET /modules/actes/api/list_document_prefecture.php`` → JSON list of the préfecture's documents (``id``,
-  ``type``, ``related_transaction_id``, ``unique_id``…); ``GET /modules/actes/actes_transac_get_document.php?id=``
-  → the document; ``GET /modules/actes/api/document_prefecture_mark_as_read.php?transaction_id=``;
-- ``POST /modules/actes/actes_transac_reponse_create.php`` (``api=1``, ``id`` of the préfecture's document,
-  ``type_envoie``, ``acte_pdf_file``) → ``OK\\n<transaction id>``.
+- every script answers HTTP 200, errors included; an API answer (``api=1`` in the POST or the query) is
+  ``OK\\n<value>\\n`` or ``KO\\n<message>\\n``, the message in ISO-8859-1 and HTML-escaped when it comes through
+  ``returnAndExit`` (create, cancel, answer), in UTF-8 when the script echoes it itself (status, files list): both
+  are decoded here. An authentication failure is also a ``KO`` (« Échec de l'authentification »);
+- ``POST actes_transac_create.php`` (multipart: ``api=1``, ``nature_code``, ``number``, ``subject``,
+  ``decision_date`` (Y-m-d), ``classif1``…``classif5``, ``document_papier``, ``en_attente``, ``type_acte``
+  (required: « typologie absente » otherwise), one ``type_pj[]`` per annex, files ``acte_pdf_file`` and
+  ``acte_attachments[]``) → ``OK\\n<transaction id>``; a number already used by the collectivity is a ``KO``;
+- ``GET actes_transac_get_status.php?transaction=<id>`` → ``OK\\n<status>\\n`` then, for 4 (acquittement reçu),
+  the ARActe XML, for -1 (erreur) the error message in ISO-8859-1 (:data:`S2LOW_STATUSES`);
+- ``POST actes_transac_cancel.php`` (``api=1``, ``id``) → ``OK\\n<id of the cancellation transaction>``; S²LOW
+  refuses (``KO``) to cancel a transaction that is not « acquittement reçu »;
+- ``GET actes_classification_fetch.php?api=1`` → the ``RetourClassification`` XML (or ``KO\\n…``);
+- ``GET api/list_document_prefecture.php`` → JSON list of the unread documents of the préfecture (``id``,
+  ``type`` 2–5, ``related_transaction_id``, ``number``, ``unique_id``, ``last_status_id``);
+- ``GET actes_transac_get_document.php?id=<document id>`` → a redirection to ``actes_download_file.php?env=…``:
+  the document's envelope, a **tar.gz** (the préfecture's XML message and its PDF), read by
+  :func:`archive_files`; ``GET api/document_prefecture_mark_as_read.php?transaction_id=`` → ``{"result": "ok"}``;
+- ``POST actes_transac_reponse_create.php`` (``api=1`` in the POST, ``id`` of the préfecture's document,
+  ``type_envoie`` 4 for an answer or the pièces complémentaires, 3 for a refusal, ``type_acte`` required,
+  ``acte_pdf_file``, ``acte_attachments[]`` with their ``type_pj[]``) → ``OK\\n<transaction id>``.
 
-Errors: :class:`TdtUnavailable` (network, TLS, HTTP 5xx: retry later) and :class:`TdtRefused` (``KO``: the TdT's
-reason, shown to the mairie). Settings ``ACTES_TDT_*`` (declared in the descriptor).
+Not verified against a running S²LOW (only its sources): the exact bytes of the tar.gz of a préfecture document,
+and the statuses S²LOW reports after the AR when an archiving system (SAE) is plugged (12, 13, 14, 16, 19, 20),
+mapped here to « acquittement reçu ».
+
+Errors: :class:`TdtUnavailable` (network, TLS, HTTP 5xx, an answer that is neither OK nor KO: retry later) and
+:class:`TdtRefused` (``KO``: the TdT's reason, shown to the mairie). Settings ``ACTES_TDT_*`` (descriptor).
 """
 from __future__ import annotations
 
 import base64
+import html
+import io
 import json
+import logging
 import secrets
 import ssl
+import tarfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -33,9 +56,21 @@ from typing import Protocol
 
 from portal.settings import setting
 
-# S²LOW transaction statuses → ours.
+log = logging.getLogger(__name__)
+
+# S²LOW statuses of an act's transaction → ours. 7 is « AR non disponible pour le moment » (still waiting), 17 and
+# 18 « en attente d'être postée / signée » on the TdT, 5 « validé », 6 « refusé »; 12–20 are the archiving (SAE)
+# steps S²LOW goes through after the AR.
 S2LOW_STATUSES = {-1: "error", 0: "cancelled", 1: "posted", 2: "pending", 3: "transmitted", 4: "acknowledged",
-                  5: "acknowledged", 6: "error", 7: "acknowledged", 8: "acknowledged"}
+                  5: "acknowledged", 6: "error", 7: "transmitted", 12: "acknowledged", 13: "acknowledged",
+                  14: "acknowledged", 16: "acknowledged", 17: "posted", 18: "posted", 19: "acknowledged",
+                  20: "acknowledged"}
+
+# S²LOW's type_envoie of an answer to a préfecture's document (Pastell: refusal 3, otherwise 4).
+ANSWER_SEND_TYPES = {"reponse": 4, "pieces": 4, "refus": 3}
+
+# Largest préfecture document archive, and file in it, we accept (a letter and a few scanned pages).
+ARCHIVE_MAX_BYTES = 200 * 1024 * 1024
 
 
 class TdtError(Exception):
@@ -69,20 +104,49 @@ class TransactionStatus:
 @dataclass
 class PrefectureDocument:
     id: str
-    kind: int
+    kind: int  # 2 courrier simple, 3 demande de pièces complémentaires, 4 lettre d'observations, 5 déféré
     related_transaction_id: str
     unique_id: str
+    number: str = ""
+    last_status_id: int | None = None
 
 
 class Connector(Protocol):
     def send(self, fields: dict[str, str], files: list[FilePart]) -> str: ...
     def status(self, transaction_id: str) -> TransactionStatus: ...
-    def cancel(self, transaction_id: str) -> None: ...
+    def cancel(self, transaction_id: str) -> str: ...
     def classification(self) -> bytes: ...
     def prefecture_documents(self) -> list[PrefectureDocument]: ...
     def document(self, document_id: str) -> bytes: ...
     def mark_read(self, document_id: str) -> None: ...
-    def answer(self, document_id: str, kind: int, files: list[FilePart]) -> str: ...
+    def answer(self, document_id: str, kind: str, files: list[FilePart], type_acte: str,
+               type_pj: list[str] | None = None) -> str: ...
+
+
+def decode_message(raw: bytes) -> str:
+    """A message of S²LOW: UTF-8 when a script echoes it, ISO-8859-1 (and HTML-escaped) through returnAndExit."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("iso-8859-1")
+    return html.unescape(text)
+
+
+def archive_files(data: bytes) -> list[tuple[str, bytes]]:
+    """The files of a préfecture document's envelope (tar.gz), as (base name, bytes), in the archive's order.
+    Only regular files; names reduced to their last part (never used as paths). Not an archive → ``TdtUnavailable``."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+            out = []
+            for member in tar:
+                if not member.isfile() or member.size > ARCHIVE_MAX_BYTES:
+                    continue
+                fh = tar.extractfile(member)
+                if fh is not None:
+                    out.append((member.name.rsplit("/", 1)[-1], fh.read()))
+            return out
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise TdtUnavailable(f"préfecture document is not a readable archive: {exc}") from exc
 
 
 def multipart(fields: dict[str, str | list[str]], files: list[FilePart]) -> tuple[bytes, str]:
@@ -140,63 +204,108 @@ class S2low:
             raise TdtUnavailable(f"TdT unreachable on {path}: {exc}") from exc
 
     @staticmethod
-    def _answer(raw: bytes) -> list[str]:
-        text = raw.decode("utf-8", errors="replace")
-        head, _, rest = text.partition("\n")
-        if head.strip() == "OK":
-            return [rest]
-        if head.strip() == "KO":
-            raise TdtRefused(rest.strip() or "KO")
-        raise TdtUnavailable(f"TdT answer neither OK nor KO: {text[:120]!r}")
+    def _answer(raw: bytes) -> str:
+        """The value after ``OK\\n``; ``KO`` → :class:`TdtRefused` with S²LOW's message."""
+        head, _, rest = raw.partition(b"\n")
+        if head.strip() == b"OK":
+            return decode_message(rest)
+        if head.strip() == b"KO":
+            raise TdtRefused(" ".join(decode_message(rest).split()) or "KO")
+        raise TdtUnavailable(f"TdT answer neither OK nor KO: {raw[:120]!r}")
+
+    @staticmethod
+    def _first_line(value: str) -> str:
+        return value.strip().splitlines()[0].strip() if value.strip() else ""
 
     def send(self, fields: dict[str, str], files: list[FilePart]) -> str:
         body, ctype = multipart({"api": "1", **fields}, files)
-        rest = self._answer(self._call("POST", "/modules/actes/actes_transac_create.php", body=body,
-                                       content_type=ctype))[0]
-        return rest.strip().splitlines()[0].strip() if rest.strip() else ""
+        transaction = self._first_line(self._answer(self._call("POST", "/modules/actes/actes_transac_create.php",
+                                                               body=body, content_type=ctype)))
+        if not transaction.isdigit():
+            raise TdtUnavailable(f"TdT accepted the act without a transaction number: {transaction!r}")
+        return transaction
 
     def status(self, transaction_id: str) -> TransactionStatus:
         raw = self._call("GET", "/modules/actes/actes_transac_get_status.php", {"transaction": transaction_id})
-        rest = self._answer(raw)[0]
-        code_text, _, tail = rest.partition("\n")
+        self._answer(raw)  # KO → TdtRefused
+        _ok, _, rest = raw.partition(b"\n")
+        code_text, _, tail = rest.partition(b"\n")  # the tail is kept as bytes: the ARActe is ISO-8859-1 XML
         try:
             code = int(code_text.strip())
         except ValueError as exc:
-            raise TdtUnavailable(f"status {code_text!r} is not a number") from exc
-        start = raw.find(b"<")
-        xml = raw[start:].strip() if tail.lstrip().startswith("<") and start >= 0 else None  # bytes as sent
-        return TransactionStatus(code, S2LOW_STATUSES.get(code, "transmitted"), "" if xml else tail.strip(), xml)
+            raise TdtUnavailable(f"status {code_text[:40]!r} is not a number") from exc
+        if code not in S2LOW_STATUSES:
+            log.warning("actes: S²LOW status %s of transaction %s is unknown; kept as transmitted", code,
+                        transaction_id)
+        xml = tail.strip() if code == 4 and tail.lstrip().startswith(b"<") else None
+        detail = "" if xml else " ".join(decode_message(tail).split())
+        return TransactionStatus(code, S2LOW_STATUSES.get(code, "transmitted"), detail, xml)
 
-    def cancel(self, transaction_id: str) -> None:
+    def cancel(self, transaction_id: str) -> str:
+        """Asks for the cancellation; returns the id of S²LOW's cancellation transaction."""
         body, ctype = multipart({"api": "1", "id": transaction_id}, [])
-        self._answer(self._call("POST", "/modules/actes/actes_transac_cancel.php", body=body, content_type=ctype))
+        return self._first_line(self._answer(self._call("POST", "/modules/actes/actes_transac_cancel.php",
+                                                        body=body, content_type=ctype)))
 
     def classification(self) -> bytes:
         raw = self._call("GET", "/modules/actes/actes_classification_fetch.php", {"api": "1"})
         if raw.startswith(b"KO"):
             self._answer(raw)
+        if not raw.lstrip().startswith(b"<"):
+            raise TdtUnavailable(f"classification is not XML: {raw[:80]!r}")
         return raw
 
     def prefecture_documents(self) -> list[PrefectureDocument]:
         raw = self._call("GET", "/modules/actes/api/list_document_prefecture.php")
+        if raw.startswith(b"KO"):
+            self._answer(raw)
         try:
             items = json.loads(raw or b"[]")
         except ValueError as exc:
             raise TdtUnavailable("list of préfecture documents is not JSON") from exc
-        return [PrefectureDocument(str(d["id"]), int(d["type"]), str(d.get("related_transaction_id", "")),
-                                   str(d.get("unique_id", ""))) for d in items if isinstance(d, dict) and "id" in d]
+        if not isinstance(items, list):
+            raise TdtUnavailable("list of préfecture documents is not a list")
+        docs = []
+        for d in items:
+            try:
+                status = d.get("last_status_id")
+                docs.append(PrefectureDocument(str(d["id"]), int(d["type"]),
+                                               str(d.get("related_transaction_id") or ""),
+                                               str(d.get("unique_id") or ""), str(d.get("number") or ""),
+                                               int(status) if status not in (None, "") else None))
+            except (TypeError, KeyError, ValueError, AttributeError):
+                log.warning("actes: préfecture document entry ignored: %r", d)
+        return docs
 
     def document(self, document_id: str) -> bytes:
-        return self._call("GET", "/modules/actes/actes_transac_get_document.php", {"id": document_id})
+        """The envelope of a préfecture's document (tar.gz; :func:`archive_files` reads it)."""
+        raw = self._call("GET", "/modules/actes/actes_transac_get_document.php", {"id": document_id})
+        if raw.startswith(b"KO"):
+            self._answer(raw)
+        return raw
 
     def mark_read(self, document_id: str) -> None:
-        self._call("GET", "/modules/actes/api/document_prefecture_mark_as_read.php", {"transaction_id": document_id})
+        raw = self._call("GET", "/modules/actes/api/document_prefecture_mark_as_read.php",
+                         {"transaction_id": document_id})
+        if raw.startswith(b"KO"):
+            self._answer(raw)
 
-    def answer(self, document_id: str, kind: int, files: list[FilePart]) -> str:
-        body, ctype = multipart({"api": "1", "id": document_id, "type_envoie": str(kind)}, files)
-        rest = self._answer(self._call("POST", "/modules/actes/actes_transac_reponse_create.php", body=body,
-                                       content_type=ctype))[0]
-        return rest.strip().splitlines()[0].strip() if rest.strip() else ""
+    def answer(self, document_id: str, kind: str, files: list[FilePart], type_acte: str,
+               type_pj: list[str] | None = None) -> str:
+        """Answers a préfecture's document: ``kind`` reponse, pieces (the documents asked for) or refus; the first
+        file is the letter (``acte_pdf_file``), the others its annexes with their types de pièce."""
+        fields: dict[str, str | list[str]] = {"api": "1", "id": document_id,
+                                              "type_envoie": str(ANSWER_SEND_TYPES[kind]), "type_acte": type_acte}
+        parts = [FilePart("acte_pdf_file", files[0].filename, files[0].data, files[0].mimetype)]
+        parts += [FilePart("acte_attachments[]", f.filename, f.data, f.mimetype) for f in files[1:]]
+        if files[1:]:
+            fields["type_pj[]"] = list(type_pj or [])
+        body, ctype = multipart(fields, parts)
+        transaction = self._first_line(self._answer(self._call(
+            "POST", "/modules/actes/actes_transac_reponse_create.php", body=body, content_type=ctype)))
+        if not transaction.isdigit():
+            raise TdtUnavailable(f"TdT accepted the answer without a transaction number: {transaction!r}")
+        return transaction
 
 
 def connector() -> Connector:

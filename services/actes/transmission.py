@@ -21,6 +21,7 @@ from portal.outbox import enqueue_after_commit
 
 from . import message, stamp, tdt
 from .models import IN_FLIGHT, REPLY_KINDS, Act, PrefectureReply
+from .schemas import DEFAULT_ANNEX_TYPE
 from .operations import (add_file, check, deposit_of, form_of, note_prefecture_version, prefecture_of,
                          read_file, refresh_classification, set_status)
 
@@ -135,6 +136,8 @@ def poll(act: Act, conn: tdt.Connector) -> str:
     act.poll_failures = 0
     if st.status == "acknowledged" and st.ar_xml:
         _acknowledge(act, st.ar_xml)
+    elif st.status == "acknowledged":  # an archiving status after the AR, which S²LOW no longer sends with it
+        log.warning("actes: act %s acknowledged on the TdT (status %s) but no ARActe came with it", act.id, st.code)
     elif st.status == "error":
         set_status(act, "error", _("The TdT reports an error: %(reason)s", reason=st.detail or str(st.code)))
     elif st.status != act.status:
@@ -200,13 +203,22 @@ def fetch_replies(conn: tdt.Connector) -> int:
             continue
         if any(r.tdt_document_id == doc.id for r in act.replies):
             continue
-        data = conn.document(doc.id)
+        try:  # S²LOW sends the document's envelope: a tar.gz of the préfecture's message and its PDF letter
+            files = tdt.archive_files(conn.document(doc.id))
+        except tdt.TdtError as exc:
+            log.warning("actes: préfecture document %s not read: %s", doc.id, exc)
+            continue
         received = dt.date.today()
         reply = PrefectureReply(commune_insee=act.commune_insee, tdt_document_id=doc.id, kind=REPLY_KINDS[doc.kind],
                                 received_on=received, answer_due_on=_two_months_after(received))
-        stored = add_file(act, "reply", f"prefecture-{doc.id}", data, mimetype="application/octet-stream")
-        reply.document_key, reply.document_sha256, reply.document_size = (stored.storage_key, stored.sha256,
-                                                                          stored.size)
+        main = None
+        for name, data in files:
+            stored = add_file(act, "reply", name, data)  # type read from the bytes
+            is_pdf = stored.mimetype == "application/pdf"
+            if main is None or (is_pdf and main.mimetype != "application/pdf"):
+                main = stored  # the letter itself (the PDF) when there is one
+        if main is not None:
+            reply.document_key, reply.document_sha256, reply.document_size = main.storage_key, main.sha256, main.size
         act.replies.append(reply)
         audit.record("actes.reply_received", target=act, collectivity=act.collectivity, user=False,
                      kind=reply.kind)
@@ -228,7 +240,7 @@ def _two_months_after(day: dt.date) -> dt.date:
     raise AssertionError("unreachable")
 
 
-ANSWER_TYPES = {"reponse": 4, "pieces": 3, "refus": 5}
+ANSWER_TYPES = tdt.ANSWER_SEND_TYPES  # reponse, pieces (the documents asked for), refus
 
 
 # Which answers each kind of letter takes: pieces and refusal answer a request for additional documents only.
@@ -254,7 +266,10 @@ def answer_reply(reply: PrefectureReply, user, kind: str, pdf: bytes, filename: 
     files += [tdt.FilePart("acte_attachments[]", name, data) for name, data in (pieces if kind == "pieces" else ())]
     try:
         conn = conn or tdt.connector()
-        reply.answer_transaction_id = conn.answer(reply.tdt_document_id, ANSWER_TYPES[kind], files)
+        act_file = reply.act.file("act")
+        reply.answer_transaction_id = conn.answer(
+            reply.tdt_document_id, kind, files, type_acte=act_file.piece_type if act_file else "",
+            type_pj=[DEFAULT_ANNEX_TYPE] * (len(files) - 1))
     except tdt.TdtRefused as exc:
         raise ActionRefused(_("The TdT refused the answer: %(reason)s", reason=str(exc))) from exc
     except tdt.TdtUnavailable as exc:

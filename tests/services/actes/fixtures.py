@@ -126,16 +126,43 @@ def acknowledgement(unique_id: str, number: str, decision_date: str, nature: int
     return etree.tostring(root, xml_declaration=True, encoding="ISO-8859-1")
 
 
+def prefecture_envelope(document_id: str, letter_text: str = "Courrier de la préfecture") -> bytes:
+    """What S²LOW serves for a préfecture's document (actes_download_file.php?env=): a tar.gz of the envelope, the
+    préfecture's ACTES message (the shared courrier sample) and its PDF letter."""
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for name, data in ((f"EACT--SPREF0011-000000000-20170725-{document_id}.xml", b"<enveloppe/>"),
+                           (COURRIER_SAMPLE.name, COURRIER_SAMPLE.read_bytes()),
+                           (f"courrier-{document_id}.pdf", make_pdf(letter_text))):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
 class S2lowHandler(BaseHTTPRequestHandler):
+    """Speaks as S²LOW's scripts do (read in libriciel/s2low, see services/actes/tdt.py): HTTP 200 for errors too,
+    ``OK\\n…\\n`` / ``KO\\n…\\n`` with ISO-8859-1 messages where S²LOW goes through returnAndExit, UTF-8 where
+    the script echoes itself (get_status)."""
+
     def log_message(self, *args):
         pass
 
-    def _reply(self, code: int, body: bytes, ctype: str = "text/plain; charset=utf-8"):
+    def _reply(self, code: int, body: bytes, ctype: str = "text/plain; charset=utf-8", headers=()):
         self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
+        for k, v in headers:
+            self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body)
+
+    def _api(self, ok: bool, message: str):
+        """ResponseHelper::returnAndExit for an API caller: OK/KO, the message in ISO-8859-1."""
+        return self._reply(200, ("OK\n" if ok else "KO\n").encode() + message.encode("iso-8859-1") + b"\n",
+                           "text/html; charset=ISO-8859-1")
 
     def _authorised(self) -> bool:
         st = self.server.state
@@ -148,69 +175,119 @@ class S2lowHandler(BaseHTTPRequestHandler):
         st = self.server.state
         url = urlsplit(self.path)
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
-        if not self._authorised():
-            return self._reply(401, b"authentication required")
+        st.requests.append(("GET", url.path))
         if st.down:
             return self._reply(503, b"maintenance")
+        if not self._authorised():
+            return self._reply(200, "KO\nÉchec de l'authentification".encode())
         if url.path == "/modules/actes/actes_transac_get_status.php":
             tx = st.transactions.get(q.get("transaction", ""))
             if tx is None:
-                return self._reply(200, b"KO\nTransaction inconnue")
+                return self._reply(200, "KO\nNuméro de transaction invalide.".encode())
             body = f"OK\n{tx['status']}\n".encode()
             if tx["status"] == 4:
                 body += tx["ar"]
             elif tx["status"] == -1:
-                body += tx.get("error", "").encode()
+                body += tx.get("error", "").encode("iso-8859-1")
             return self._reply(200, body)
         if url.path == "/modules/actes/actes_classification_fetch.php":
             return self._reply(200, st.classification, "text/xml")
         if url.path == "/modules/actes/api/list_document_prefecture.php":
-            return self._reply(200, json.dumps([d for d in st.documents if not d.get("read")]).encode(),
-                               "application/json")
+            unread = [{k: d.get(k) for k in ("id", "type", "related_transaction_id", "number", "unique_id",
+                                             "last_status_id")} for d in st.documents if not d.get("read")]
+            return self._reply(200, json.dumps(unread).encode(), "application/json")
         if url.path == "/modules/actes/actes_transac_get_document.php":
-            return self._reply(200, COURRIER_SAMPLE.read_bytes(), "application/xml")
+            doc = next((d for d in st.documents if d["id"] == q.get("id")), None)
+            if doc is not None:  # a préfecture's document: its envelope, through a redirection
+                return self._reply(302, b"", headers=[("Location",
+                                                       f"actes_download_file.php?env=9{doc['id']}")])
+            tx = st.transactions.get(q.get("id", ""))
+            if tx is None:
+                return self._reply(200, "KO\nNuméro de transaction invalide.".encode())
+            lines = "".join(f"{d['type']}-{d.get('last_status_id', 7)}-{d['id']}\n" for d in st.documents
+                            if d.get("related_transaction_id") == q.get("id"))
+            return self._reply(200, lines.encode())
+        if url.path == "/modules/actes/actes_download_file.php":
+            doc = next((d for d in st.documents if "9" + d["id"] == q.get("env")), None)
+            if doc is None:
+                return self._reply(302, b"", headers=[("Location", "/")])
+            return self._reply(200, prefecture_envelope(doc["id"]), "application/x-gzip")
         if url.path == "/modules/actes/api/document_prefecture_mark_as_read.php":
             for d in st.documents:
                 if d["id"] == q.get("transaction_id"):
                     d["read"] = True
-            return self._reply(200, b"true", "application/json")
+            return self._reply(200, b'{"result":"ok"}', "application/json")
         return self._reply(404, b"not found")
 
     def do_POST(self):  # noqa: N802 - http.server API
         st = self.server.state
-        if not self._authorised():
-            return self._reply(401, b"authentication required")
+        path = urlsplit(self.path).path
+        st.requests.append(("POST", path))
         if st.down:
             return self._reply(503, b"maintenance")
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         fields, files = _multipart(self.headers, body)
         f = {k: v[0] for k, v in fields.items()}
-        path = urlsplit(self.path).path
+        if f.get("api") != "1":  # a browser's form: S²LOW would redirect to its page
+            return self._reply(302, b"", headers=[("Location", "/modules/actes/")])
+        if not self._authorised():
+            return self._api(False, "Échec de l'authentification")
         if path == "/modules/actes/actes_transac_create.php":
-            if st.refuse:
-                return self._reply(200, f"KO\n{st.refuse}".encode())
-            missing = [k for k in ("api", "nature_code", "number", "subject", "decision_date", "classif1")
-                       if not f.get(k)]
-            if missing or not any(name == "acte_pdf_file" for name, _fn, _d in files):
-                return self._reply(200, f"KO\nChamps manquants : {missing}".encode())
-            if not re.match(r"^[A-Z0-9_]{1,15}$", f["number"]):
-                return self._reply(200, b"KO\nNumero invalide")
-            st.next_id += 1
-            tx_id = str(st.next_id)
-            st.transactions[tx_id] = {"fields": fields, "files": files, "status": 1}
-            return self._reply(200, f"OK\n{tx_id}".encode())
+            return self._create(fields, f, files)
         if path == "/modules/actes/actes_transac_cancel.php":
             tx = st.transactions.get(f.get("id", ""))
             if tx is None:
-                return self._reply(200, b"KO\nTransaction inconnue")
-            tx["status"] = 0
+                return self._api(False, "Erreur d'initialisation de la transaction.")
+            if tx["status"] != 4:
+                return self._api(False, "Impossible d'annuler une transaction qui n'est pas en état "
+                                        "« Acquittement reçu ».")
+            st.next_id += 1
+            st.transactions[str(st.next_id)] = {"fields": fields, "files": [], "status": 1, "cancels": f["id"]}
             st.cancelled.append(f["id"])
-            return self._reply(200, b"OK\n")
+            return self._api(True, str(st.next_id))
         if path == "/modules/actes/actes_transac_reponse_create.php":
+            if not f.get("type_acte"):
+                return self._api(False, "Erreur lors de la réception du fichier : typologie absente")
+            if f.get("type_envoie") not in ("3", "4") or not any(n == "acte_pdf_file" for n, _fn, _d in files):
+                return self._api(False, "Envoi de fichier illégal.")
+            attachments = [x for x in files if x[0] == "acte_attachments[]"]
+            if len(fields.get("type_pj[]", [])) < len(attachments):
+                return self._api(False, "Erreur lors de la réception du fichier annexe : typologie absente")
             st.next_id += 1
             st.answers.append({"fields": fields, "files": files, "id": str(st.next_id)})
-            return self._reply(200, f"OK\n{st.next_id}".encode())
+            return self._api(True, str(st.next_id))
         return self._reply(404, b"not found")
+
+    def _create(self, fields, f, files):
+        st = self.server.state
+        if st.refuse:
+            return self._api(False, st.refuse)
+        if not re.match(r"^[A-Z0-9_]{1,15}$", f.get("number", "")) or f["number"].startswith("_") \
+                or f["number"].endswith("_"):
+            return self._api(False, "Le numéro n'est pas correct")
+        try:
+            if dt.date.fromisoformat(f.get("decision_date", "")) > dt.date.today():
+                return self._api(False, "La date de décision est une date dans le futur")
+        except ValueError:
+            return self._api(False, "La date de décision n'est pas correcte")
+        missing = [k for k in ("nature_code", "subject", "classif1") if not f.get(k)]
+        if missing:
+            return self._api(False, f"Champs manquants : {', '.join(missing)}")
+        if not any(name == "acte_pdf_file" for name, _fn, _d in files):
+            return self._api(False, "Aucun fichier acte n'a été posté ")
+        if not f.get("type_acte"):
+            return self._api(False, "Erreur lors de la réception du fichier : typologie absente")
+        attachments = [x for x in files if x[0] == "acte_attachments[]"]
+        if len(fields.get("type_pj[]", [])) < len(attachments):
+            return self._api(False, "Erreur lors de la réception du fichier annexe : typologie absente")
+        if any(tx["fields"].get("number") == [f["number"]] and "cancels" not in tx
+               for tx in st.transactions.values()):
+            return self._api(False, "Un acte portant le même numéro interne existe déjà dans la base de données.\n"
+                                    "Il faut peut-être ajouter un suffixe au numéro.")
+        st.next_id += 1
+        tx_id = str(st.next_id)
+        st.transactions[tx_id] = {"fields": fields, "files": files, "status": 1}
+        return self._api(True, tx_id)
 
 
 class TlsServer(ThreadingHTTPServer):
@@ -238,7 +315,8 @@ class TlsServer(ThreadingHTTPServer):
         from services.actes.classification import default_xml
 
         self.state.__dict__.update(transactions={}, documents=[], answers=[], cancelled=[], next_id=1000, down=False,
-                                   refuse="", basic=None, handshake_failures=[], classification=default_xml())
+                                   refuse="", basic=None, handshake_failures=[], classification=default_xml(),
+                                   requests=[])
 
 
 def start_tdt(tmp_path: Path):
@@ -261,3 +339,28 @@ def start_tdt(tmp_path: Path):
     client_cert.private_key_and_cert_chain_pem.write_to_path(str(paths.client))
     trustme.CA().issue_cert("stranger").private_key_and_cert_chain_pem.write_to_path(str(paths.other_client))
     return server, paths
+
+
+def make_certificate(common_name: str, not_after: dt.date, *, serial: int = 0x1A2B3C4D,
+                     not_before: dt.date | None = None) -> SimpleNamespace:
+    """A real X.509 certificate (self-signed, EC key) as the certification authority would deliver it: ``pem``,
+    ``der``, and ``key_pem`` (the private key, which must never be uploaded)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Commune de test"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    start = not_before or min(not_after, dt.date.today()) - dt.timedelta(days=365)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(dt.datetime.combine(start, dt.time(0), dt.timezone.utc))
+            .not_valid_after(dt.datetime.combine(not_after, dt.time(12), dt.timezone.utc))
+            .sign(key, hashes.SHA256()))
+    return SimpleNamespace(
+        pem=cert.public_bytes(serialization.Encoding.PEM), der=cert.public_bytes(serialization.Encoding.DER),
+        key_pem=key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))

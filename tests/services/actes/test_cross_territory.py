@@ -32,7 +32,7 @@ def _foreign(app, collectivity_id, insee, subject, number):
         file_id, reply_id = act.files[0].id, reply.id
     seance_id, item_id = _foreign_seance(app, collectivity_id, act_id, subject)
     return {"act_id": act_id, "file_id": file_id, "reply_id": reply_id, "insee": insee,
-            "seance_id": seance_id, "item_id": item_id}
+            "seance_id": seance_id, "item_id": item_id, "collectivity_id": collectivity_id}
 
 
 def _foreign_seance(app, collectivity_id, act_id, subject):
@@ -90,11 +90,20 @@ def test_a_member_commune_does_not_see_its_epci_s_acts(app, actes_world, login_a
 
 @pytest.mark.parametrize("role", ["dept_admin", "dept_agent"])
 def test_department_staff_do_not_browse_acts(app, world, login_as, foreign, role):
+    """The department's staff reach no mairie, API or public route of B's acts; their own pages
+    (/admin/s/actes/…, department-only) show B's account and counts, never an act's objet or number."""
     client = login_as(role)
-    report = check_routes(client, app, foreign, MARKERS, prefixes=PREFIXES)
+    report = check_routes(client, app, foreign, MARKERS, prefixes=PREFIXES[:3])
     report.assert_clean()
+    department_rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/admin/s/actes")]
+    assert len(department_rules) >= 5
+    for rule in department_rules:
+        url = rule.rule.replace("<int:collectivity_id>", str(foreign["collectivity_id"]))
+        body = client.get(url).get_data(as_text=True)
+        assert B_SUBJECT not in body and B_NUMBER not in body, url
     page = client.get("/admin/s/actes/").get_data(as_text=True)
     assert "Jaucourt" in page and B_SUBJECT not in page
+    assert client.get(f"/admin/s/actes/collectivites/{foreign['collectivity_id']}").status_code == 200
 
 
 def test_the_owner_sees_its_own_act(app, world, login_as, foreign):

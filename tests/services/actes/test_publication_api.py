@@ -91,4 +91,4 @@ def test_department_page_shows_certificates_and_counts(app, actes_world, login_a
     page = login_as("dept_admin").get("/admin/s/actes/").get_data(as_text=True)
     expiry = (dt.date.today() + dt.timedelta(days=20)).strftime("%d/%m/%Y")
     assert "Ailleville" in page and expiry in page and "dans 20 jours" in page
-    assert "brouillon" in page
+    assert "Statistiques du département" in page

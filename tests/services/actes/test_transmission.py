@@ -102,6 +102,21 @@ def test_round_trip_send_ar_letter_answer_cancel(app, world, login_as, deposit, 
     [(reply_id, kind, due, answered)] = _act(app, act_id)["replies"]
     assert kind == "courrier_simple" and answered is None and (due - dt.date.today()).days in range(59, 63)
     assert tdt.documents[0]["read"] is True
+    # The document came as S²LOW serves it (a redirection to the envelope's tar.gz): its PDF letter is the reply's.
+    assert ("GET", "/modules/actes/actes_download_file.php") in tdt.requests
+    from portal.extensions import db
+    from portal.tenancy import territory_scope
+    from services.actes.models import Act, PrefectureReply
+    from services.actes.operations import read_file
+
+    with app.app_context(), territory_scope(None):
+        replies_files = [f for f in db.session.get(Act, act_id).files if f.role == "reply"]
+        assert sorted(f.mimetype for f in replies_files) == ["application/pdf", "application/xml",
+                                                             "application/xml"]
+        letter = next(f for f in replies_files if f.mimetype == "application/pdf")
+        assert db.session.get(PrefectureReply, reply_id).document_key == letter.storage_key
+        assert b"Courrier de la pr" in subprocess.run(["pdftotext", "-", "-"], input=read_file(letter),
+                                                       capture_output=True, check=True).stdout
     page = html.unescape(mayor.get(f"/s/actes/{act_id}").get_data(as_text=True))
     assert "Courrier simple" in page and due.strftime("%d/%m/%Y") in page
     import io
@@ -110,6 +125,8 @@ def test_round_trip_send_ar_letter_answer_cancel(app, world, login_as, deposit, 
                       content_type="multipart/form-data", csrf_from=f"/s/actes/{act_id}")
     assert resp.status_code == 302
     assert [a["fields"]["id"] for a in tdt.answers] == [["5001"]]
+    # S²LOW's fields (Pastell): an answer is type_envoie 4 (3 is a refusal) and carries the type de pièce.
+    assert tdt.answers[0]["fields"]["type_envoie"] == ["4"] and tdt.answers[0]["fields"]["type_acte"] == ["99_DE"]
     assert _act(app, act_id)["replies"][0][3] == "reponse"
     assert _poll(app)["replies"] == 0  # read documents are not taken twice
 
@@ -227,3 +244,45 @@ def test_an_ar_announcing_a_newer_classification_makes_the_next_deposit_fetch_it
     # The préfecture's new version is on the TdT: fetched again, the deposit passes.
     tdt.classification = default_xml().replace(b"2004-04-01", b"2017-07-13")
     assert deposit(mayor, number="2026_015").status_code == 302
+
+
+def test_cancelling_before_the_ar_is_refused_with_s2low_s_reason(app, login_as, deposit, tdt):
+    """S²LOW cancels only an act in « acquittement reçu »: its KO (ISO-8859-1) is shown, the act stays as it was."""
+    mayor = login_as("mayor_a")
+    act_id = _deposit_and_send(mayor, deposit, app)
+    resp = mayor.post(f"/s/actes/{act_id}/annuler", {}, csrf_from=f"/s/actes/{act_id}", follow_redirects=True)
+    assert "Acquittement reçu" in html.unescape(resp.get_data(as_text=True))
+    assert _act(app, act_id)["status"] == "posted" and tdt.cancelled == []
+
+
+def test_the_adapter_reads_s2low_s_answers(app, tdt, tdt_server):
+    """KO messages in ISO-8859-1 or UTF-8, an error status with its message, an unknown transaction, a number the
+    collectivity already used."""
+    from services.actes import tdt as tdt_mod
+
+    with app.app_context():
+        conn = tdt_mod.connector()
+        fields = {"nature_code": "1", "number": "2026_001", "subject": "Objet", "decision_date": "2026-01-05",
+                  "classif1": "7", "classif2": "1", "type_acte": "99_DE", "en_attente": "0", "document_papier": "0"}
+        first = conn.send(fields, [tdt_mod.FilePart("acte_pdf_file", "a.pdf", make_pdf())])
+        assert first.isdigit()
+        with pytest.raises(tdt_mod.TdtRefused, match="même numéro interne existe déjà"):
+            conn.send(fields, [tdt_mod.FilePart("acte_pdf_file", "a.pdf", make_pdf())])
+        with pytest.raises(tdt_mod.TdtRefused, match="typologie absente"):
+            conn.send({**fields, "number": "2026_002", "type_acte": ""},
+                      [tdt_mod.FilePart("acte_pdf_file", "a.pdf", make_pdf())])
+        tdt.transactions[first]["status"], tdt.transactions[first]["error"] = -1, "Fichier refusé par la préfecture"
+        st = conn.status(first)
+        assert (st.code, st.status, st.detail) == (-1, "error", "Fichier refusé par la préfecture")
+        tdt.transactions[first]["status"] = 7
+        assert conn.status(first).status == "transmitted"
+        with pytest.raises(tdt_mod.TdtRefused, match="Numéro de transaction invalide"):
+            conn.status("999999")
+        with pytest.raises(tdt_mod.TdtRefused, match="Acquittement reçu"):
+            conn.cancel(first)
+        tdt.transactions[first]["status"] = 4
+        assert conn.cancel(first).isdigit() and tdt.cancelled == [first]
+    assert tdt_mod.decode_message("Échec".encode("iso-8859-1")) == "Échec"
+    assert tdt_mod.decode_message(b"l&#039;acte") == "l'acte"
+    with pytest.raises(tdt_mod.TdtUnavailable):
+        tdt_mod.archive_files(b"not an archive")
