@@ -56,7 +56,8 @@ def test_request_for_documents_answered_with_the_documents(app, world, login_as,
                       content_type="multipart/form-data", csrf_from=f"/s/actes/{act_id}")
     assert resp.status_code == 302
     [sent] = tdt.answers
-    assert sent["fields"]["type_envoie"] == ["3"] and sent["fields"]["id"] == ["500"]
+    assert sent["fields"]["type_envoie"] == ["4"] and sent["fields"]["id"] == ["500"]  # S²LOW: 4 réponse or pièces
+    assert sent["fields"]["type_pj[]"] == ["99_AU", "99_AU"] and sent["fields"]["type_acte"]
     assert [(name, fn) for name, fn, _d in sent["files"]] == [("acte_pdf_file", "lettre.pdf"),
                                                                ("acte_attachments[]", "financement.pdf"),
                                                                ("acte_attachments[]", "plan.png")]
@@ -81,5 +82,6 @@ def test_refusal_and_response_follow_the_kind_of_letter(app, world, login_as, de
                       content_type="multipart/form-data", csrf_from=f"/s/actes/{second}")
     assert resp.status_code == 302
     [sent] = tdt.answers
-    assert sent["fields"]["type_envoie"] == ["5"] and [n for n, _f, _d in sent["files"]] == ["acte_pdf_file"]
+    # S²LOW: a refusal is type_envoie 3, with the letter only.
+    assert sent["fields"]["type_envoie"] == ["3"] and [n for n, _f, _d in sent["files"]] == ["acte_pdf_file"]
     assert "Répondu le" in _page(mayor, f"/s/actes/{second}")
