@@ -12,8 +12,13 @@ import os
 import time
 
 from flask import Flask, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # must exist before the first metric is made
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,  # noqa: E402
+                               generate_latest)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily  # noqa: E402
 
 REQUESTS = Counter("extranet_http_requests_total", "HTTP requests answered", ["endpoint", "method", "status"])
 LATENCY = Histogram("extranet_http_request_duration_seconds", "Time to answer a request", ["endpoint"],
