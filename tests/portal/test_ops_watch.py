@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 
 import pytest
 
@@ -169,3 +170,48 @@ def test_nightly_backup_and_heartbeat_are_scheduled(app):
     assert entries["ops-heartbeat"]["task"] == "portal.ops.heartbeat"
     with pytest.raises(ValueError, match="BACKUP_AT must be HH:MM"):
         beat_entries(type("A", (), {"config": {"BACKUP_AT": "25:00"}})())
+
+
+from tests.portal.test_celery_redis import (_wait_for, celery_worker_on_redis, redis_broker,  # noqa: E402,F401
+                                            redis_only)
+
+
+@redis_only
+def test_heartbeat_through_a_real_worker_feeds_deep_health_metrics_and_request_id(app, world, client, monkeypatch,
+                                                                                  celery_worker_on_redis,
+                                                                                  redis_broker):
+    """beat's send of the heartbeat (here: this process, as beat does) marks beat alive; the worker running it marks
+    the worker alive; its outcome is counted in Redis for /metrics; the request id travels in the message."""
+    from celery.signals import task_prerun
+
+    from portal.ops import logs
+    from portal.ops.tasks import BEAT_KEY, WORKER_KEY
+
+    monkeypatch.setitem(app.config, "REDIS_URL", os.environ["REDIS_URL"])
+    app.extensions.pop("ops_redis", None)
+    redis_broker.delete(WORKER_KEY, BEAT_KEY)
+    with app.app_context():
+        before = client.http.get("/healthz/deep").json["checks"]
+    assert before["worker"]["status"] == "error" and before["beat"]["status"] == "error"
+
+    seen = []
+
+    def _seen(task=None, **_):
+        if task is not None and task.name == "portal.ops.heartbeat":
+            seen.append(logs.request_id.get())
+
+    task_prerun.connect(_seen, weak=False)
+    token = logs.request_id.set("cafe0123456789ab")
+    try:
+        celery_worker_on_redis.app.send_task("portal.ops.heartbeat", queue=celery_worker_on_redis.queue)
+        assert _wait_for(lambda: redis_broker.get(WORKER_KEY) is not None)
+    finally:
+        logs.request_id.reset(token)
+        task_prerun.disconnect(_seen)
+    assert seen == ["cafe0123456789ab"]
+    checks = client.http.get("/healthz/deep").json["checks"]
+    assert checks["worker"]["status"] == "ok" and checks["beat"]["status"] == "ok" and checks["redis"]["status"] == "ok"
+    assert _wait_for(lambda: 'extranet_celery_tasks_total{task="portal.ops.heartbeat",outcome="success"}'
+                     in client.http.get("/metrics").get_data(as_text=True))
+    assert 'extranet_celery_queue_length{queue="celery"}' in client.http.get("/metrics").get_data(as_text=True)
+    app.extensions.pop("ops_redis", None)
