@@ -44,6 +44,27 @@ def _size(value) -> str:
     return ""
 
 
+def detail_label(detail) -> str:
+    """The French words of a check's detail on the « Exploitation » page (the JSON keeps the English ones)."""
+    from flask_babel import gettext as _
+
+    text = str(detail or "")
+    labels = {
+        "not used (tasks run in-process)": _("not used (tasks run in-process)"),
+        "no backup yet": _("no backup yet"),
+        "no worker heartbeat in the last hour": _("no heartbeat of the worker in the last hour"),
+        "no beat heartbeat in the last hour": _("no heartbeat of the scheduler in the last hour"),
+        "ok": _("verified"),
+        "failed": _("failed"),
+        "not verified": _("not verified"),
+    }
+    if text in labels:
+        return labels[text]
+    if "unreachable" in text:
+        return _("unreachable (%(error)s)", error=text.rsplit(": ", 1)[-1])
+    return text
+
+
 def init_sentry(dsn: str) -> None:
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
@@ -76,6 +97,7 @@ def init_app(app: Flask) -> None:
     if app.config.get("SENTRY_DSN"):
         init_sentry(app.config["SENTRY_DSN"])
     app.jinja_env.filters["ops_size"] = _size
+    app.jinja_env.filters["ops_detail"] = detail_label
 
     def ops_backup_status():
         from .health import check_backup
