@@ -12,12 +12,23 @@ import pytest
 REMOTE = {"REMOTE_ADDR": "203.0.113.7"}
 
 
+@pytest.fixture
+def without_redis(app, monkeypatch):
+    """The embedded default's checks (no broker): Redis, worker and beat are "not used" (the Redis run has its own
+    test below, with a real worker)."""
+    monkeypatch.setitem(app.config, "REDIS_URL", "")
+    app.extensions.pop("ops_redis", None)
+    yield
+    app.extensions.pop("ops_redis", None)
+
+
 def test_healthz_is_cheap_and_public(app, client):
     resp = client.http.get("/healthz", environ_base=REMOTE)
     assert resp.status_code == 200 and resp.json == {"status": "ok", "database": "ok"}
 
 
-def test_deep_health_for_loopback_token_or_department_staff(app, world, client, login_as, monkeypatch):
+def test_deep_health_for_loopback_token_or_department_staff(app, world, client, login_as, monkeypatch,
+                                                            without_redis):
     monkeypatch.setitem(app.config, "OPS_TOKEN", "ops-token-of-the-tests-0123456789")
     assert client.http.get("/healthz/deep", environ_base=REMOTE).status_code == 404
     wrong = client.http.get("/healthz/deep", environ_base=REMOTE, headers={"Authorization": "Bearer nope"})
@@ -38,7 +49,7 @@ def test_deep_health_for_loopback_token_or_department_staff(app, world, client, 
     assert admin.http.get("/healthz/deep", environ_base=REMOTE).status_code == 200
 
 
-def test_deep_health_reports_an_old_or_failed_backup(app, world, client):
+def test_deep_health_reports_an_old_or_failed_backup(app, world, client, without_redis):
     from portal.extensions import db
     from portal.models import utcnow
     from portal.ops.models import BackupRun
@@ -70,7 +81,7 @@ def test_deep_health_answers_503_when_the_database_is_down(app, world, client, m
     assert resp.status_code == 503 and resp.json["status"] == "error"
 
 
-def test_department_operations_page_and_banner(app, world, login_as):
+def test_department_operations_page_and_banner(app, world, login_as, without_redis):
     from portal.extensions import db
     from portal.models import utcnow
     from portal.ops.models import BackupRun
@@ -91,7 +102,7 @@ def test_department_operations_page_and_banner(app, world, login_as):
     assert resp.status_code == 200
     text = resp.get_data(as_text=True)
     assert "extranet-20261205T013000Z.tar.gz" in text and "5 Mo" in text and "Vérifiée le" in text
-    assert "Base de données" in text
+    assert "Base de données" in text and "non utilisé (tâches exécutées dans le portail)" in text
     with app.app_context():
         db.session.add(BackupRun(status="ok", archive="extranet-now.tar.gz", size=1, started_at=utcnow(),
                                  finished_at=utcnow()))
