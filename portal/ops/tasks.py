@@ -57,22 +57,27 @@ def _beat_sent(sender=None, **_):
     """In beat's process, sending the heartbeat is the proof beat runs (the worker's key proves the worker does)."""
     if sender != HEARTBEAT_TASK:
         return
+    from ..tasks import _state
     from .health import redis_client
 
+    app = _state["app"]  # beat's process has the app (portal.worker) but no app context
     try:
-        redis = redis_client()
-        if redis is not None:
-            redis.set(BEAT_KEY, time.time(), ex=3600)
+        with app.app_context():
+            redis = redis_client()
+            if redis is not None:
+                redis.set(BEAT_KEY, time.time(), ex=3600)
     except Exception as exc:  # noqa: BLE001 - the heartbeat must never stop the send
         log.warning("beat heartbeat not recorded: %s", exc)
 
 
 def _outcome(outcome: str):
     def handler(sender=None, **_):
+        from ..tasks import _state
         from .metrics import count_task_outcome
 
         try:
-            count_task_outcome(getattr(sender, "name", str(sender)), outcome)
+            with _state["app"].app_context():  # the signal comes after the task's own app context is gone
+                count_task_outcome(getattr(sender, "name", str(sender)), outcome)
         except Exception as exc:  # noqa: BLE001 - counting never fails a task
             log.warning("task outcome not counted: %s", exc)
     return handler

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import os
+import time
 
 import pytest
 
@@ -200,10 +201,12 @@ def test_heartbeat_through_a_real_worker_feeds_deep_health_metrics_and_request_i
 
     monkeypatch.setitem(app.config, "REDIS_URL", os.environ["REDIS_URL"])
     app.extensions.pop("ops_redis", None)
-    redis_broker.delete(WORKER_KEY, BEAT_KEY)
-    with app.app_context():
-        before = client.http.get("/healthz/deep").json["checks"]
+    long_ago = time.time() - 7200
+    redis_broker.set(WORKER_KEY, long_ago)
+    redis_broker.set(BEAT_KEY, long_ago)
+    before = client.http.get("/healthz/deep").json["checks"]
     assert before["worker"]["status"] == "error" and before["beat"]["status"] == "error"
+    assert before["worker"]["seconds_ago"] >= 7200
 
     seen = []
 
@@ -215,14 +218,16 @@ def test_heartbeat_through_a_real_worker_feeds_deep_health_metrics_and_request_i
     token = logs.request_id.set("cafe0123456789ab")
     try:
         celery_worker_on_redis.app.send_task("portal.ops.heartbeat", queue=celery_worker_on_redis.queue)
-        assert _wait_for(lambda: redis_broker.get(WORKER_KEY) is not None)
+        assert _wait_for(lambda: float(redis_broker.get(WORKER_KEY)) > long_ago + 60, timeout=90), \
+            celery_worker_on_redis.ran
     finally:
         logs.request_id.reset(token)
         task_prerun.disconnect(_seen)
     assert seen == ["cafe0123456789ab"]
     checks = client.http.get("/healthz/deep").json["checks"]
     assert checks["worker"]["status"] == "ok" and checks["beat"]["status"] == "ok" and checks["redis"]["status"] == "ok"
-    assert _wait_for(lambda: 'extranet_celery_tasks_total{task="portal.ops.heartbeat",outcome="success"}'
-                     in client.http.get("/metrics").get_data(as_text=True))
+    assert _wait_for(lambda: 'extranet_celery_tasks_total{outcome="success",task="portal.ops.heartbeat"}'
+                     in client.http.get("/metrics").get_data(as_text=True)), \
+        [ln for ln in client.http.get("/metrics").get_data(as_text=True).splitlines() if "celery" in ln]
     assert 'extranet_celery_queue_length{queue="celery"}' in client.http.get("/metrics").get_data(as_text=True)
     app.extensions.pop("ops_redis", None)
