@@ -310,3 +310,18 @@ def test_manifest_lists_every_member_with_its_checksum(backed_up):
     assert manifest["database"]["tables"]["collectivity"] > 400
     assert not any("backups/" in n for n in names)
     assert os.path.basename(manifest["database"]["file"]) in ("extranet.dump", "extranet.sqlite3")
+
+
+@pytest.mark.skipif(not using_postgres(), reason="roles exist on PostgreSQL only (CI's second run)")
+def test_roles_are_added_on_request_without_passwords(app, world, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "BACKUP_DIR", str(tmp_path / "backups"))
+    result = app.test_cli_runner().invoke(args=["ops", "backup", "--roles"])
+    assert result.exit_code == 0, result.output
+    archive = next((tmp_path / "backups").glob("extranet-*.tar.gz"))
+    with tarfile.open(archive, "r:gz") as tar:
+        roles = tar.extractfile("database/roles.sql").read().decode()
+        manifest = json.loads(tar.extractfile("manifest.json").read())
+    app_role = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).username
+    assert f"CREATE ROLE {app_role};" in roles and "PASSWORD" not in roles.upper().replace("NO-ROLE-PASSWORDS", "")
+    assert manifest["database"]["roles"] == "database/roles.sql"
+    assert manifest["database"]["role"] == make_url(app.config["DATABASE_OWNER_URL"]).username
