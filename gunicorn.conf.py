@@ -12,3 +12,44 @@ import gc
 def post_worker_init(worker):
     gc.collect()
     gc.freeze()
+
+
+# --- Operations (portal/ops, docs/production.md) -------------------------------------------------------------------
+# Prometheus multi-process mode: every worker writes its samples to PROMETHEUS_MULTIPROC_DIR and /metrics adds them
+# up. The folder must exist before any worker imports prometheus_client, and start empty: it is set (a fresh
+# temporary folder unless the service manager gives one, e.g. systemd's RuntimeDirectory) and emptied here, when the
+# master reads this file, before the application is loaded.
+import glob  # noqa: E402
+import os  # noqa: E402
+import tempfile  # noqa: E402
+
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="extranet-metrics-")
+if os.environ.get("_EXTRANET_METRICS_MASTER") != str(os.getpid()):  # once per master, not again on a reload (HUP)
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.unlink(stale)
+    os.environ["_EXTRANET_METRICS_MASTER"] = str(os.getpid())
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+# JSON lines for gunicorn's own logs too when LOG_JSON is set (the portal's lines are JSON already): one format for
+# the journal; the access line carries the request id nginx gave (X-Request-ID).
+if os.environ.get("LOG_JSON", "").strip().lower() in {"1", "true", "yes", "on"}:
+    access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}i)s'
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "portal.ops.logs.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["stderr"], "level": "INFO"},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        },
+    }

@@ -40,7 +40,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_healthz(app)
     _register_errors(app)
     _register_templates(app, registry)
+    _init_operations(app)
     return app
+
+
+def _init_operations(app: Flask) -> None:
+    """Backups, deep health check, metrics, request ids in the logs, Sentry (portal/ops)."""
+    from .ops import init_app
+
+    init_app(app)
 
 
 def _make_flask(overrides: dict | None) -> Flask:

@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from . import maps
+from .ops.settings import settings_from_env as ops_settings_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -91,4 +92,5 @@ def load_config() -> dict:
         "EXTRA_SERVICES": [s for s in os.environ.get("EXTRA_SERVICES", "").split(",") if s.strip()],
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "200")) * 1024 * 1024,
         **maps.settings_from_env(),
+        **ops_settings_from_env(),
     }
