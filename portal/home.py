@@ -23,7 +23,7 @@ def index():
     collectivity = g.collectivity
     if collectivity is None:
         return render_template("home/no_membership.html")
-    if collectivity.kind == "department":
+    if collectivity.is_operator:
         return redirect(url_for("admin.collectivities"))
     convention = collectivity.convention_in_force()
     tiles = service_tiles(collectivity, g.permissions)

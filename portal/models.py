@@ -106,6 +106,15 @@ class Collectivity(db.Model):
         return self.department_code
 
     @property
+    def is_operator(self) -> bool:
+        """A department or an intercommunal operator: its dept_admin / dept_agent staff administer collectivities."""
+        return self.kind in OPERATOR_KINDS
+
+    @property
+    def is_historical(self) -> bool:
+        return self.historical_since is not None
+
+    @property
     def postal_code_list(self) -> list[str]:
         return [p for p in (self.postal_codes or "").split("|") if p]
 

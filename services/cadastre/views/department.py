@@ -1,8 +1,8 @@
 """The department's import page (``/admin/s/cadastre/``): plans, owners and addresses of its communes.
 
 Gate (portal.registry): signed in, active collectivity = the department, the view's permission (``cadastre.import``
-to upload, ``collectivities.read`` to read the history). The department administers the communes of its own
-``department_code``: each view enters ``territory_scope(those communes)`` explicitly; a commune outside is refused.
+to upload, ``collectivities.read`` to read the history). The department administers the communes
+``portal.tenancy.administered_communes`` gives (its département's, or an operator's list): each view enters ``territory_scope(those communes)`` explicitly; a commune outside is refused.
 An upload becomes an :class:`ImportJob` (files on disk) run by the same all-or-nothing importers as the CLI: here
 in the request when small, else by the Celery task (in-process in the embedded default).
 """
@@ -57,14 +57,10 @@ class CsvForm(FlaskForm):
 
 
 def department_communes() -> dict[str, str]:
-    """INSEE → name of the communes the active department administers (cached for the request)."""
-    if "cadastre_dept_communes" not in g:
-        dept = g.collectivity
-        rows = db.session.execute(select(Collectivity.insee, Collectivity.name).where(
-            Collectivity.kind == "commune", Collectivity.department_code == dept.department_code)
-            .order_by(Collectivity.name)).all()
-        g.cadastre_dept_communes = {insee: name for insee, name in rows if insee}
-    return g.cadastre_dept_communes
+    """INSEE → name of the communes the active department (or intercommunal operator) administers."""
+    from portal.tenancy import administered_communes
+
+    return administered_communes()
 
 
 @contextmanager
