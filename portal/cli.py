@@ -139,6 +139,33 @@ def territory_load(code, directory, department_file, communes_csv, communes_json
     click.echo("Dry run: nothing was changed." if dry_run else "Loaded.")
 
 
+@territory_cli.command("operator")
+@click.argument("code")
+@click.option("--name", required=True, help="Its name, e.g. « Syndicat mixte du numérique du Pays d'Othe ».")
+@click.option("--epci", "epcis", multiple=True, metavar="SIREN", help="An EPCI whose member communes it serves "
+              "(repeatable).")
+@click.option("--communes", default="", metavar="INSEE,…", help="Communes it serves, comma-separated.")
+@click.option("--siren", default=None, help="Its own SIREN (a syndicat mixte's).")
+def territory_operator(code, name, epcis, communes, siren):
+    """Create or refresh an intercommunal operator CODE: a communauté de communes or syndicat mixte whose staff
+    administer the member communes of EPCI (or a list of communes), possibly across départements, as a department
+    team does. Load the départements first; then `flask users create-admin EMAIL --operator CODE`."""
+    from . import audit
+    from .territory import OperatorError, save_operator
+
+    try:
+        operator, report = save_operator(code, name, list(epcis), communes.split(","), siren)
+        audit.record("operator.saved", target=operator, collectivity=operator, name=operator.name,
+                     communes=report["communes"], added=report["added"], removed=report["removed"])
+    except OperatorError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"nothing was changed — {exc}") from None
+    db.session.commit()
+    click.echo(f"Operator {operator.operator_code} « {operator.name} » {'created' if report['created'] else 'updated'}"
+               f": {report['communes']} communes (départements {', '.join(report['departments'])}), "
+               f"+{report['added']} −{report['removed']}.")
+
+
 @outbox_cli.command("flush")
 def outbox_flush():
     """Send every due e-mail of the outbox now (retries included)."""
@@ -151,18 +178,30 @@ def outbox_flush():
 @users_cli.command("create-admin")
 @click.argument("email")
 @click.option("--name", default="", help="Full name.")
-def create_admin(email: str, name: str):
-    """Create a department administrator and e-mail them an activation link (first install in production)."""
+@click.option("--department", "code", default=None, help="Département code (default: DEPARTMENT_CODE).")
+@click.option("--operator", default=None, metavar="CODE", help="An intercommunal operator's code instead.")
+def create_admin(email: str, name: str, code: str | None, operator: str | None):
+    """Create a department (or intercommunal operator) administrator and e-mail them an activation link."""
     from flask import current_app
 
     from .accounts import AccountError, invite
     from .demo import load_territory
-    from .models import KIND_DEPARTMENT, Collectivity
+    from .models import KIND_OPERATOR
 
-    dept = db.session.scalar(select(Collectivity).where(Collectivity.kind == KIND_DEPARTMENT))
-    if dept is None:
-        load_territory()
-        dept = db.session.scalar(select(Collectivity).where(Collectivity.kind == KIND_DEPARTMENT))
+    if operator:
+        dept = db.session.scalar(select(Collectivity).where(Collectivity.kind == KIND_OPERATOR,
+                                                            Collectivity.operator_code == operator.lower()))
+        if dept is None:
+            raise click.ClickException(f"no operator {operator} (flask territory operator {operator} …)")
+    else:
+        code = (code or current_app.config["DEPARTMENT_CODE"]).upper()
+        dept = db.session.scalar(select(Collectivity).filter_by(kind=KIND_DEPARTMENT, department_code=code))
+        if dept is None and code == "10":
+            load_territory()  # the demo département, embedded
+            dept = db.session.scalar(select(Collectivity).filter_by(kind=KIND_DEPARTMENT, department_code=code))
+        if dept is None:
+            raise click.ClickException(f"département {code} is not loaded (flask territory load --department {code} "
+                                       "--from DIR)")
     with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
         try:
             invite(email.strip().lower(), name, dept, "dept_admin", None, purpose="activation")

@@ -154,32 +154,34 @@ def identity_for(code: str | None = None) -> Identity:
         return cache[code]
     configured = _read_file(identity_file()).get(code)
     entry = dict(configured or {})
-    name = entry.pop("name", None) or _loaded_name(code)
+    loaded_name, home = _loaded(code)
+    name = entry.pop("name", None) or loaded_name
     short = entry.pop("short_name", None) or _short(name)
     portal_name = entry.pop("portal_name", None)
     if not portal_name:
         portal_name = current_app.config.get("PORTAL_NAME") if code == current_app.config["DEPARTMENT_CODE"] \
             and current_app.config.get("PORTAL_NAME") else f"Extranet des collectivités — {short}"
-    timezone = entry.pop("timezone", None) or default_zone_name(code)
+    timezone = entry.pop("timezone", None) or default_zone_name(home or code)
     ident = Identity(code=code, name=name, short_name=short, portal_name=portal_name, timezone=timezone,
                      configured=configured is not None, **entry)
     cache[code] = ident
     return ident
 
 
-def _loaded_name(code: str) -> str:
+def _loaded(code: str) -> tuple[str, str | None]:
+    """The loaded department's (or operator's) name and département code."""
     from sqlalchemy import or_, select
 
     from .extensions import db
     from .models import KIND_DEPARTMENT, KIND_OPERATOR, Collectivity
 
     try:
-        name = db.session.scalar(select(Collectivity.name).where(or_(
+        row = db.session.execute(select(Collectivity.name, Collectivity.department_code).where(or_(
             (Collectivity.kind == KIND_DEPARTMENT) & (Collectivity.department_code == code),
-            (Collectivity.kind == KIND_OPERATOR) & (Collectivity.siren == code))).limit(1))
+            (Collectivity.kind == KIND_OPERATOR) & (Collectivity.operator_code == code))).limit(1)).first()
     except Exception:  # noqa: BLE001 - no database yet (first start before `flask db upgrade`)
-        name = None
-    return name or f"Département {code}"
+        row = None
+    return (row[0], row[1]) if row else (f"Département {code}", None)
 
 
 def _short(name: str) -> str:
@@ -191,7 +193,7 @@ def identity_code_of(collectivity) -> str | None:
     if collectivity is None:
         return None
     if collectivity.kind == "operator":
-        return collectivity.siren or collectivity.department_code
+        return collectivity.operator_code or collectivity.department_code
     return collectivity.department_code or None
 
 

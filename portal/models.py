@@ -69,6 +69,9 @@ class Collectivity(db.Model):
     # held data: kept, marked historical since that day, with the commune it was merged into (portal/territory.py).
     historical_since: Mapped[dt.date | None]
     successor_insee: Mapped[str | None] = mapped_column(String(5))
+    # An intercommunal operator's own short code (its identity in IDENTITY_FILE, the CLI's handle): a communauté de
+    # communes operating the portal keeps its SIREN on its EPCI row.
+    operator_code: Mapped[str | None] = mapped_column(String(20), unique=True)
 
     members: Mapped[list[Collectivity]] = relationship(
         secondary=epci_members,
@@ -103,6 +106,8 @@ class Collectivity(db.Model):
             return self.insee or ""
         if self.kind == KIND_EPCI:
             return self.siren or ""
+        if self.kind == KIND_OPERATOR:
+            return self.operator_code or ""
         return self.department_code
 
     @property

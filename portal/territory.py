@@ -563,3 +563,65 @@ def count_communes(code: str) -> int:
     return db.session.scalar(select(func.count()).select_from(Collectivity).where(
         Collectivity.kind == KIND_COMMUNE, Collectivity.department_code == code,
         Collectivity.historical_since.is_(None))) or 0
+
+
+# Intercommunal operators ----------------------------------------------------------------------------------------
+
+class OperatorError(ValueError):
+    pass
+
+
+_OPERATOR_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,19}$")
+
+
+def save_operator(code: str, name: str, epcis: list[str] = (), communes: list[str] = (),
+                  siren: str | None = None) -> tuple[Collectivity, dict]:
+    """Create or refresh the intercommunal operator ``code`` (a communauté de communes or a syndicat mixte sharing
+    the tools): its territory is the members of the EPCI ``epcis`` (SIREN) and the communes ``communes`` (INSEE),
+    all taken from the loaded official files, possibly across départements. Its staff (dept_admin, dept_agent
+    memberships) then play the department team's role over those communes only."""
+    from .models import KIND_OPERATOR
+
+    code = (code or "").strip().lower()
+    if not _OPERATOR_CODE.match(code):
+        raise OperatorError(f"« {code} » is not an operator code (2 to 20 lower-case letters, digits or dashes)")
+    if not (name or "").strip():
+        raise OperatorError("the operator needs a name (--name)")
+    if not epcis and not communes:
+        raise OperatorError("give the operator's territory: --epci SIREN (its members) and/or --communes INSEE,…")
+    if siren is not None and not _SIREN.match(siren):
+        raise OperatorError(f"« {siren} » is not a SIREN (9 digits)")
+    chosen: dict[str, Collectivity] = {}
+    for s in epcis:
+        epci = db.session.scalar(select(Collectivity).where(Collectivity.kind == KIND_EPCI, Collectivity.siren == s))
+        if epci is None:
+            raise OperatorError(f"EPCI {s} is not loaded (flask territory load its département first)")
+        for m in epci.members:
+            if m.historical_since is None:
+                chosen[m.insee] = m
+    wanted = [c.strip() for c in communes if c.strip()]
+    if wanted:
+        found = {c.insee: c for c in db.session.scalars(select(Collectivity).where(
+            Collectivity.kind == KIND_COMMUNE, Collectivity.insee.in_(wanted), Collectivity.historical_since.is_(None)))}
+        unknown = [c for c in wanted if c not in found]
+        if unknown:
+            raise OperatorError(f"commune(s) not loaded or no longer current: {', '.join(unknown)}")
+        chosen.update(found)
+    departments: dict[str, int] = {}
+    for c in chosen.values():
+        departments[c.department_code] = departments.get(c.department_code, 0) + 1
+    home = sorted(departments.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    operator = db.session.scalar(select(Collectivity).where(Collectivity.kind == KIND_OPERATOR,
+                                                            Collectivity.operator_code == code))
+    created = operator is None
+    if created:
+        operator = Collectivity(kind=KIND_OPERATOR, operator_code=code)
+        db.session.add(operator)
+    before = {c.insee for c in operator.operated}
+    operator.name, operator.search_name, operator.department_code = name.strip(), fold(name), home
+    operator.siren = siren or operator.siren
+    operator.operated = sorted(chosen.values(), key=lambda c: c.search_name)
+    db.session.flush()
+    after = set(chosen)
+    return operator, {"created": created, "communes": len(after), "departments": sorted(departments),
+                      "added": len(after - before), "removed": len(before - after)}

@@ -20,6 +20,8 @@ def upgrade():
     with op.batch_alter_table('collectivity', schema=None) as batch_op:
         batch_op.add_column(sa.Column('historical_since', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('successor_insee', sa.String(length=5), nullable=True))
+        batch_op.add_column(sa.Column('operator_code', sa.String(length=20), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_collectivity_operator_code'), ['operator_code'])
     op.create_table('operator_commune',
     sa.Column('operator_id', sa.Integer(), nullable=False),
     sa.Column('commune_id', sa.Integer(), nullable=False),
@@ -32,5 +34,7 @@ def upgrade():
 def downgrade():
     op.drop_table('operator_commune')
     with op.batch_alter_table('collectivity', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_collectivity_operator_code'), type_='unique')
+        batch_op.drop_column('operator_code')
         batch_op.drop_column('successor_insee')
         batch_op.drop_column('historical_since')
