@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import owner_engine
+from tests.helpers.territories import restore_reference
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "territory"
 AUBE = Path(__file__).resolve().parents[2] / "portal" / "data" / "aube"
@@ -18,25 +18,6 @@ AUBE = Path(__file__).resolve().parents[2] / "portal" / "data" / "aube"
 
 def load(app, *args):
     return app.test_cli_runner().invoke(args=["territory", "load", *args])
-
-
-def restore_reference(app):
-    """Back to the session's reference data: the Aube alone, as the 2026 files give it."""
-    from portal.demo import load_territory
-    from portal.extensions import db
-    from portal.models import Collectivity, epci_members, operator_communes
-
-    with app.app_context():
-        db.session.remove()
-        with owner_engine(app).begin() as conn:
-            foreign = select(Collectivity.id).where(Collectivity.department_code != "10")
-            conn.execute(operator_communes.delete())
-            conn.execute(epci_members.delete().where(epci_members.c.commune_id.in_(foreign)))
-            conn.execute(epci_members.delete().where(epci_members.c.epci_id.in_(foreign)))
-            conn.execute(Collectivity.__table__.delete().where(
-                Collectivity.department_code != "10", Collectivity.kind != "partner"))
-        load_territory()
-        db.session.commit()
 
 
 @pytest.fixture
