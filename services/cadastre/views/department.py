@@ -30,10 +30,11 @@ from portal.models import Collectivity
 from portal.registry import requires
 from portal.settings import setting
 from portal.tenancy import territory_scope
+from portal.territory import department_of
 
 from .. import jobs
 from ..readers import VINTAGE_RE
-from ..models import ImportJob, Vintage
+from ..models import DepartmentImport, ImportJob, Vintage
 from ..problems import from_dict
 
 department_bp = Blueprint("cadastre_department", "services.cadastre", template_folder="templates")
@@ -147,8 +148,13 @@ def _page(plan_form, csv_form, wanted: str = "", status: int = 200):
         for v in db.session.scalars(stmt.limit(2000)):
             by_commune.setdefault(v.commune_insee, []).append(v)
         recent = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(30)).all()
+        departments = {department_of(insee) for insee in names}
+        department_runs = db.session.scalars(select(DepartmentImport).where(
+            DepartmentImport.department_code.in_(sorted(departments))).order_by(DepartmentImport.id.desc())
+            .limit(10)).all()
         html = render_template("cadastre/department/imports.html", plan_form=plan_form, csv_form=csv_form,
                                names=names, by_commune=by_commune, recent=recent, commune_filter=wanted,
+                               department_runs=department_runs,
                                unknown_filter=bool(wanted and not commune),
                                can_import="cadastre.import" in g.permissions,
                                max_mb=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024))
