@@ -8,7 +8,7 @@
   line of each problem — nothing imported — when the files mix départements or vintages (millésimes), name a
   commune this portal has not loaded, or are not such files.
 - Then each commune is imported by the commune importer (``importer.import_commune``) as one vintage, all-or-nothing,
-  several at a time (``jobs`` threads; on SQLite their database part takes turns), and the run's row
+  several at a time (``jobs`` worker processes, each with its own app; on SQLite their database part takes turns), and the run's row
   (:class:`~services.cadastre.models.DepartmentImport`) counts communes done, failed and skipped as they finish:
   the department page and the CLI's progress bar read it.
 - Resumable: running the same import again (same files) picks up the same row and work folder, and skips the
@@ -23,8 +23,8 @@ import json
 import logging
 import re
 import shutil
-import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +42,7 @@ LAYERS = ("parcelles", "batiments", "sections", "lieux_dits", "communes")
 ETALAB_RE = re.compile(r"^cadastre-(?P<dep>\d[\dAB]\d?)-(?P<layer>%s)\.json(\.gz)?$" % "|".join(LAYERS))
 EDIGEO_RE = re.compile(r"^edigeo-(?P<insee>\d[\dAB]\d{3})(?P<sheet>[0-9A-Z]{7})\.tar\.bz2$")
 MAX_ERRORS = 20
+MIN_COMMUNES_PER_WORKER = 8
 
 
 @dataclass
@@ -142,9 +143,14 @@ def check_files(paths, department: str, vintage: str | None = None) -> tuple[str
     return next(iter(kinds.values())), vintage or (distinct[0] if distinct else None), files
 
 
-def _feature_lines(path: Path):
-    """(line number, feature) of an Etalab GeoJSON file, one feature per line (Etalab's layout), streamed; a file of
-    another layout is read whole (line numbers are then those of the features' first line)."""
+_COMMUNE_PROP = re.compile(r'"commune"\s*:\s*"([0-9AB]{5})"')
+_ID_PROP = re.compile(r'"id"\s*:\s*"([0-9AB]{5})[^"]*"')
+
+
+def _feature_lines(path: Path, layer: str):
+    """(line number, commune, feature text) of an Etalab GeoJSON file — one feature per line, Etalab's layout —
+    streamed; the commune is read from the line's text (a feature without it is parsed). A file of another layout
+    is read whole (line numbers are then 1)."""
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
@@ -152,17 +158,20 @@ def _feature_lines(path: Path):
             if not text.startswith('{"type":"Feature"') and not text.startswith('{"type": "Feature"'):
                 if number == 1 and text.startswith("{") and text.endswith("}") and '"features"' in text:
                     for feat in json.loads(text).get("features", []):
-                        yield 1, feat
+                        yield 1, _commune_of(layer, feat), json.dumps(feat, separators=(",", ":"))
+                continue
+            if text.endswith("}]}"):
+                text = text[:-2]  # the last feature closes the collection
+            m = _COMMUNE_PROP.search(text) or (_ID_PROP.search(text) if layer == "communes" else None)
+            if m is not None and text.endswith("}"):
+                yield number, m.group(1), text
                 continue
             try:
-                feat = json.loads(text[:-2] if text.endswith("}]}") else text)  # the last one closes the collection
-            except json.JSONDecodeError:
-                try:
-                    feat = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise DepartmentImportRefused([Problem(path.name, number, f"damaged feature ({exc.msg})")]) \
-                        from None
-            yield number, feat
+                feat = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise DepartmentImportRefused([Problem(path.name, number, f"damaged feature ({exc.msg})")]) \
+                    from None
+            yield number, _commune_of(layer, feat), text
 
 
 def _commune_of(layer: str, feat: dict) -> str:
@@ -179,22 +188,36 @@ def split_etalab(files: list[Path], department: str, workdir: Path) -> dict[str,
     out: dict[str, dict[str, list[str]]] = {}
     for path in files:
         layer = ETALAB_RE.match(path.name).group("layer")
-        for number, feat in _feature_lines(path):
-            insee = _commune_of(layer, feat)
-            if department_of(insee) != department:
-                problems.append(Problem(path.name, number, f"feature of commune {insee} (département "
-                                                           f"{department_of(insee)}) in a file of département "
-                                                           f"{department}"))
-            elif insee not in loaded:
-                problems.append(Problem(path.name, number, f"commune {insee} is not loaded on this portal (flask "
-                                                           "territory load)"))
-                loaded.add(insee)  # once per commune
-            else:
-                out.setdefault(insee, {}).setdefault(layer, []).append(json.dumps(feat, separators=(",", ":")))
-            if len(problems) >= MAX_ERRORS:
-                raise DepartmentImportRefused(problems)
+        try:
+            _split_file(path, layer, department, loaded, out, problems)
+        except (OSError, EOFError, UnicodeDecodeError) as exc:  # a truncated .gz, a damaged file
+            raise DepartmentImportRefused(problems + [Problem(path.name, None, f"unreadable ({exc}): truncated or "
+                                                                               "damaged file?")]) from None
+        if len(problems) >= MAX_ERRORS:
+            raise DepartmentImportRefused(problems)
     if problems:
         raise DepartmentImportRefused(problems)
+    return _write_split(out, workdir)
+
+
+def _split_file(path: Path, layer: str, department: str, loaded: set, out: dict, problems: list) -> None:
+    """Sort the features of one department file by commune into ``out``; problems are appended to ``problems``."""
+    for number, insee, feat in _feature_lines(path, layer):
+        if department_of(insee) != department:
+            problems.append(Problem(path.name, number, f"feature of commune {insee} (département "
+                                                       f"{department_of(insee)}) in a file of département "
+                                                       f"{department}"))
+        elif insee not in loaded:
+            problems.append(Problem(path.name, number, f"commune {insee} is not loaded on this portal (flask "
+                                                       "territory load)"))
+            loaded.add(insee)  # once per commune
+        else:
+            out.setdefault(insee, {}).setdefault(layer, []).append(feat)
+        if len(problems) >= MAX_ERRORS:
+            return
+
+
+def _write_split(out: dict, workdir: Path) -> dict[str, list[Path]]:
     communes: dict[str, list[Path]] = {}
     for insee, layers in sorted(out.items()):
         if "parcelles" not in layers:
@@ -262,6 +285,45 @@ def prepare(paths, department: str, vintage: str | None, user_email: str = "syst
     return run, Plan(department, kind, vintage, files, communes), workdir
 
 
+# Configuration a worker process needs to open the same database and files as the process that starts it.
+_WORKER_KEYS = ("SQLALCHEMY_DATABASE_URI", "DATABASE_OWNER_URL", "INSTANCE_PATH", "SECRET_KEY", "EXTRA_SERVICES",
+                "IDENTITY_FILE", "DEPARTMENT_CODE", "DEPARTMENT_TIMEZONE", "CADASTRE_IMPORT_DIR", "TESTING",
+                "CELERY_EAGER", "REDIS_URL")
+_WORKER: dict = {}
+
+
+def _worker_config() -> dict:
+    return {k: current_app.config[k] for k in _WORKER_KEYS if k in current_app.config}
+
+
+def _worker_init(config: dict, lock) -> None:
+    """A worker process: its own app (the same configuration), its app context for its whole life."""
+    from portal import create_app
+
+    app = create_app(config)
+    app.app_context().push()
+    _WORKER.update(app=app, lock=lock)
+
+
+def _import_one(insee: str, paths: list[str], vintage: str | None, user_email: str, in_worker) -> dict:
+    """Import one commune (all-or-nothing); → its result for the run's row. Never raises."""
+    from .importer import ImportFailed, import_commune
+
+    try:
+        report = import_commune(paths, commune=insee, vintage=vintage, user_email=user_email,
+                                write_lock=_WORKER.get("lock") if in_worker else None)
+        return {"status": "done", "parcels": report.parcels, "vintage": report.vintage, "errors": []}
+    except ImportFailed as exc:
+        already = any("already imported" in str(e) for e in exc.errors)
+        return {"status": "skipped" if already else "failed", "parcels": 0, "errors": [str(e) for e in exc.errors]}
+    except Exception as exc:  # noqa: BLE001 - one commune's failure must not stop the others
+        log.exception("department import: commune %s failed", insee)
+        return {"status": "failed", "parcels": 0, "errors": [f"unexpected error: {exc}"]}
+    finally:
+        if in_worker:
+            db.session.remove()
+
+
 def _count(run, results: dict) -> None:
     run.results = dict(results)
     run.done = sum(1 for r in results.values() if r["status"] == "done")
@@ -274,10 +336,8 @@ def run_import(run, plan: Plan, workdir: Path | None = None, *, jobs: int = 2, u
                progress=None, stop_after: int | None = None):
     """Import every commune of ``plan`` not done yet, ``jobs`` at a time; ``progress(insee, result)`` after each.
     ``stop_after``: start no more than that many communes, as if the process had died then (the resume test)."""
-    from .importer import ImportFailed, import_commune
     from .models import DepartmentImport, Vintage
 
-    app = current_app._get_current_object()
     results = dict(run.results or {})
     existing = set()
     if plan.vintage:
@@ -290,48 +350,42 @@ def run_import(run, plan: Plan, workdir: Path | None = None, *, jobs: int = 2, u
                 results[insee] = {"status": "skipped", "parcels": 0, "errors": ["already imported"]}
             continue
         todo.append(insee)
-    lock = threading.Lock() if db.engine.dialect.name == "sqlite" else None
     run_id = run.id
     _count(run, results)
     db.session.commit()
+    stopped = stop_after is not None and len(todo) > stop_after
+    if stop_after is not None:
+        todo = todo[:stop_after]  # as if the process had died once those were done
 
-    started = [0]
+    def record(insee: str, result: dict) -> None:
+        results[insee] = result
+        current = db.session.get(DepartmentImport, run_id)
+        _count(current, results)
+        db.session.commit()
+        if progress is not None:
+            progress(insee, result)
 
-    def one(insee: str) -> tuple[str, dict | None]:
-        with lock_started:
-            if stop_after is not None and started[0] >= stop_after:
-                return insee, None  # "crashed" before this commune
-            started[0] += 1
-        with app.app_context():
-            try:
-                report = import_commune(plan.communes[insee], commune=insee, vintage=plan.vintage,
-                                        user_email=user_email, write_lock=lock)
-                return insee, {"status": "done", "parcels": report.parcels, "vintage": report.vintage, "errors": []}
-            except ImportFailed as exc:
-                already = any("already imported" in str(e) for e in exc.errors)
-                return insee, {"status": "skipped" if already else "failed", "parcels": 0,
-                               "errors": [str(e) for e in exc.errors]}
-            except Exception as exc:  # noqa: BLE001 - one commune's failure must not stop the others
-                log.exception("department import: commune %s failed", insee)
-                return insee, {"status": "failed", "parcels": 0, "errors": [f"unexpected error: {exc}"]}
-            finally:
-                db.session.remove()
-
-    lock_started = threading.Lock()
-    stopped = False
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(one, insee) for insee in todo]
-        for future in as_completed(futures):
-            insee, result = future.result()
-            if result is None:
-                stopped = True
-                continue
-            results[insee] = result
-            run = db.session.get(DepartmentImport, run_id)
-            _count(run, results)
-            db.session.commit()
-            if progress is not None:
-                progress(insee, result)
+    # A worker process costs its start (an interpreter and an app, a few seconds): worth it from a few communes each.
+    if jobs <= 1 or len(todo) < MIN_COMMUNES_PER_WORKER * 2:
+        for insee in todo:  # in this process, one after the other
+            result = _import_one(insee, [str(p) for p in plan.communes[insee]], plan.vintage, user_email, None)
+            db.session.remove()
+            record(insee, result)
+    else:
+        ctx = multiprocessing.get_context("spawn")  # a clean interpreter: no threads or connections inherited
+        lock = ctx.Lock() if db.engine.dialect.name == "sqlite" else None  # SQLite: one writer at a time
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo) // MIN_COMMUNES_PER_WORKER), mp_context=ctx, initializer=_worker_init,
+                                 initargs=(_worker_config(), lock)) as pool:
+            futures = {pool.submit(_import_one, insee, [str(p) for p in plan.communes[insee]], plan.vintage,
+                                   user_email, True): insee for insee in todo}
+            for future in as_completed(futures):
+                insee = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - a worker that died: that commune failed, not the run
+                    log.exception("department import: worker lost on commune %s", insee)
+                    result = {"status": "failed", "parcels": 0, "errors": [f"worker lost: {exc}"]}
+                record(insee, result)
     run = db.session.get(DepartmentImport, run_id)
     if not stopped:
         run.status = "failed" if run.failed else "done"
