@@ -184,3 +184,18 @@ def test_files_that_are_not_department_files_are_refused(app, extra_communes, tm
     assert ("error: cadastre-91479-parcelles.json.gz: neither an Etalab department layer "
             "(cadastre-DEP-parcelles.json.gz…) nor an EDIGEO sheet") in result.output
     assert nothing_imported(app)
+
+
+def test_worker_processes(app, world, tmp_path, monkeypatch):
+    """With enough communes, each is imported in a worker process of its own (spawned, its own app)."""
+    from services.cadastre import department_import
+    from services.cadastre.department_import import prepare, run_import
+
+    _clear_rtrees(app)
+    monkeypatch.setattr(department_import, "MIN_COMMUNES_PER_WORKER", 1)
+    folder = aube_department_files(tmp_path)
+    with app.app_context():
+        run, plan, workdir = prepare([folder], "10", None)
+        run = run_import(run, plan, workdir, jobs=2)
+        assert (run.status, run.done, run.failed) == ("done", 3, 0), run.results
+    assert {c for c, *_ in vintages(app, "10002", "10160", "10176")} == {"10002", "10160", "10176"}
