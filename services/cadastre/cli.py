@@ -40,7 +40,8 @@ def import_command(paths, commune, vintage):
 @click.option("--department", "department", metavar="CODE", required=True, help="Département code (10, 2A, 976…).")
 @click.option("--vintage", metavar="YYYY-MM", help="Vintage (millésime); default: the files' (their folders' "
               "millésime, else each commune's latest update date).")
-@click.option("--jobs", default=2, show_default=True, help="Communes imported at the same time.")
+@click.option("--jobs", default=1, show_default=True, help="Communes imported at the same time (worker processes, "
+              "from 8 communes per worker): for a host with that many free cores.")
 def import_department_command(paths, department, vintage, jobs):
     """Import a whole département: Etalab department files (cadastre-DEP-parcelles.json.gz…) or a folder of EDIGEO
     sheets, one vintage per commune, each commune all-or-nothing. Run it again to resume an interrupted import."""
