@@ -207,6 +207,40 @@ def current_identity() -> Identity:
     return identity_for(None)
 
 
+_BOUNDS: dict[tuple[str, str], list | None] = {}
+
+
+def current_bounds() -> list | None:
+    """[[south, west], [north, east]] of the current identity's communes (from their loaded boundaries), for maps
+    before anything is located; cached per database and département."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import KIND_COMMUNE, KIND_OPERATOR, Collectivity
+
+    ident = current_identity()
+    key = (str(db.engine.url), ident.code)
+    if key not in _BOUNDS:
+        import json
+
+        import shapely
+        from shapely.geometry import shape
+
+        op = db.session.scalar(select(Collectivity).where(Collectivity.kind == KIND_OPERATOR,
+                                                          Collectivity.operator_code == ident.code))
+        stmt = select(Collectivity.boundary_geojson).where(Collectivity.kind == KIND_COMMUNE,
+                                                           Collectivity.boundary_geojson.is_not(None))
+        stmt = stmt.where(Collectivity.id.in_([c.id for c in op.operated])) if op is not None \
+            else stmt.where(Collectivity.department_code == ident.code)
+        shapes = [shape(json.loads(g)) for g in db.session.scalars(stmt)]
+        if shapes:
+            minx, miny, maxx, maxy = shapely.total_bounds(shapes)
+            _BOUNDS[key] = [[miny, minx], [maxy, maxx]]
+        else:
+            _BOUNDS[key] = None
+    return _BOUNDS[key]
+
+
 def current_zone() -> ZoneInfo:
     return current_identity().zone
 
@@ -233,6 +267,19 @@ def to_local(moment: dt.datetime, collectivity=None) -> dt.datetime:
 def from_local(wall: dt.datetime, collectivity=None) -> dt.datetime:
     """A wall-clock time of the département (naive, as typed in a form) as a naive UTC moment."""
     return wall.replace(tzinfo=zone_for(collectivity)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+# How a French document names each legal time (« Reçu le … (heure de Paris) »).
+_ZONE_LABELS = {"Europe/Paris": "heure de Paris", "America/Guadeloupe": "heure de la Guadeloupe",
+                "America/Martinique": "heure de la Martinique", "America/Cayenne": "heure de la Guyane",
+                "Indian/Reunion": "heure de La Réunion", "Indian/Mayotte": "heure de Mayotte",
+                "America/Miquelon": "heure de Saint-Pierre-et-Miquelon"}
+
+
+def zone_label(collectivity=None) -> str:
+    """« heure de Paris », « heure de Mayotte »…: the legal time of the collectivity's département, in French."""
+    zone = str(zone_for(collectivity))
+    return _ZONE_LABELS.get(zone, f"heure légale ({zone})")
 
 
 def today(collectivity=None) -> dt.date:

@@ -186,14 +186,16 @@ def open_for_staff(t: Tender, bid: Bid, f: BidFile) -> bytes:
 
 
 def receipt_doc(t: Tender, bid: Bid) -> documents.Doc:
+    from portal.identity import zone_label
+
     doc = documents.Doc("accuse", "Accusé de réception d'un dépôt électronique",
                         f"{t.reference}-depot-{bid.number}")
     doc.table([("Consultation", f"{t.title} (référence {t.reference})"), ("Acheteur", t.collectivity.name),
                ("Entreprise", f"{bid.company.name} (SIRET {bid.company.siret})"),
                ("Dépôt n°", str(bid.number)),
-               ("Reçu le (heure légale du département)", bid.received_paris.strftime("%d/%m/%Y à %H:%M:%S")),
+               (f"Reçu le ({zone_label(t.collectivity)})", bid.received_paris.strftime("%d/%m/%Y à %H:%M:%S")),
                ("Horodatage du serveur (UTC)", bid.received_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
-               ("Date limite de réception", t.reception_deadline.strftime("%d/%m/%Y à %H:%M") + " (heure légale du département)")])
+               ("Date limite de réception", t.reception_deadline.strftime("%d/%m/%Y à %H:%M") + f" ({zone_label(t.collectivity)})")])
     doc.h("Fichiers reçus")
     doc.table([("Fichier", "Octets", "Empreinte SHA-256")]
               + [(f"{f.filename} — {f.role}", str(f.size), f.sha256) for f in bid.files])

@@ -276,3 +276,28 @@ def test_log_lines_carry_the_departments_time(app):
     record = logging.LogRecord("portal", logging.INFO, __file__, 1, "hello", None, None)
     record.created = dt.datetime(2026, 12, 7, 6, 0, tzinfo=dt.timezone.utc).timestamp()
     assert formatter.format(record).startswith("2026-12-07T09:00:00.000+03:00 INFO portal: hello")
+
+
+def test_maps_start_on_the_pages_departement(app, world, second):
+    """Before anything is located, a map shows the page's département (its communes' boundaries), not the Aube."""
+    from flask import g
+
+    from portal.maps import map_config
+
+    with app.test_request_context():
+        g.identity_code = "10"
+        (south, west), (north, east) = map_config()["view"]["bounds"]
+        assert 47.9 < south < north < 48.8 and 3.3 < west < east < 4.9  # the Aube
+    with app.test_request_context():
+        g.identity_code = "976"  # no boundaries loaded for Mayotte (tests/data/territory/SOURCES.md): France
+        assert map_config()["view"] == {"center": [46.6, 2.5], "zoom": 6}
+
+
+def test_receipts_name_the_departements_legal_time(app, world, second):
+    from portal import identity
+    from portal.extensions import db
+    from portal.models import Collectivity
+
+    with app.test_request_context():
+        assert identity.zone_label(db.session.get(Collectivity, second.mamoudzou)) == "heure de Mayotte"
+        assert identity.zone_label(db.session.get(Collectivity, world.a)) == "heure de Paris"
