@@ -301,3 +301,24 @@ def test_receipts_name_the_departements_legal_time(app, world, second):
     with app.test_request_context():
         assert identity.zone_label(db.session.get(Collectivity, second.mamoudzou)) == "heure de Mayotte"
         assert identity.zone_label(db.session.get(Collectivity, world.a)) == "heure de Paris"
+
+
+def test_public_pages_wear_the_communes_departement(app, world, second, subscribe):
+    """A resident's page (the published acts, services/actes) of a commune of Mayotte and of one of the Aube."""
+    from portal.extensions import db
+    from portal.models import Collectivity, Convention, ServiceActivation
+
+    subscribe("actes", world.a)
+    with app.app_context():
+        conv = db.session.get(Convention, second.convention)
+        conv.services = ["sample", "actes"]
+        db.session.add(ServiceActivation(collectivity=db.session.get(Collectivity, second.mamoudzou),
+                                         service_slug="actes", enabled=True))
+        db.session.commit()
+    anonymous = PortalClient(app)
+    mayotte = anonymous.get("/p/actes/97611/")
+    assert mayotte.status_code == 200
+    body = text(mayotte)
+    assert "Extranet des communes de Mayotte" in body and "/p/identite.css?d=976" in body and "Aube" not in body
+    aube = text(anonymous.get("/p/actes/10002/"))
+    assert "Extranet des collectivités de l&#39;Aube" in aube and "Mayotte" not in aube
