@@ -31,7 +31,7 @@ def _select_locale() -> str:
 def create_app(overrides: dict | None = None) -> Flask:
     """The portal with its services, in named steps (each below)."""
     app = _make_flask(overrides)
-    _configure_logging()
+    _configure_logging(app.config.get("DEPARTMENT_TIMEZONE") or "Europe/Paris")
     _init_database(app)
     _init_extensions(app)
     registry = _init_registry(app, overrides)
@@ -70,10 +70,32 @@ def _make_flask(overrides: dict | None) -> Flask:
     return app
 
 
-def _configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class ZoneFormatter(logging.Formatter):
+    """Log times in the default département's legal time, with its UTC offset (2026-12-07T09:15:02.114+04:00), so
+    that a line reads the same as the time the département's users saw, whatever the server's own zone."""
+
+    zone = None
+
+    def formatTime(self, record, datefmt=None):  # noqa: N802 - logging API
+        import datetime as dt
+
+        return dt.datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="milliseconds")
+
+
+def _configure_logging(zone_name: str = "Europe/Paris") -> None:
+    from zoneinfo import ZoneInfo
+
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format=LOG_FORMAT)
+    try:
+        ZoneFormatter.zone = ZoneInfo(zone_name)
+    except Exception:  # noqa: BLE001 - reported by identity.check when the app starts
+        ZoneFormatter.zone = ZoneInfo("Europe/Paris")
+    for handler in logging.getLogger().handlers:
+        if handler.formatter is not None and handler.formatter._fmt == LOG_FORMAT:
+            handler.setFormatter(ZoneFormatter(LOG_FORMAT))
     for noisy in ("weasyprint", "fontTools"):  # page-by-page progress of every PDF
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -100,7 +122,11 @@ def _init_extensions(app: Flask) -> None:
     from .context import init_context
 
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations")
+    from . import identity
+
+    identity.check(app)  # a wrong IDENTITY_FILE or time zone stops here, with a clear message
+    babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations",
+                   timezone_selector=lambda: identity.current_identity().timezone)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -217,8 +243,12 @@ def _register_templates(app: Flask, registry) -> None:
     def _inject():
         from .permissions import role_label
 
+        from .identity import current_identity
+
+        ident = current_identity()
         return {
-            "portal_name": app.config["PORTAL_NAME"],
+            "identity": ident,
+            "portal_name": ident.portal_name,
             "active_collectivity": g.get("collectivity"),
             "active_membership": g.get("membership"),
             "permissions": g.get("permissions", set()),

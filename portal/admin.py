@@ -9,7 +9,7 @@ from sqlalchemy import and_, false, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import audit
+from . import audit, tenancy
 from .accounts import AccountError, invite
 from .extensions import db
 from .forms import ConfirmForm, ConventionForm, FirstAccountForm, ServiceToggleForm, SupportForm
@@ -43,8 +43,8 @@ def _department_only():
 
 
 def _collectivity_or_404(collectivity_id: int) -> Collectivity:
-    coll = db.session.get(Collectivity, collectivity_id)
-    if coll is None or coll.kind == "department":
+    coll = db.session.get(Collectivity, collectivity_id)  # the administered ones only (portal/tenancy.py)
+    if coll is None or coll.is_operator:
         abort(404)
     return coll
 
@@ -206,7 +206,7 @@ def account_status(user_id: int, action: str):
     if action not in ("suspendre", "reactiver") or not ConfirmForm().validate_on_submit():
         abort(400)
     user = db.session.get(User, user_id)
-    if user is None:
+    if user is None or not tenancy.administers_user(user):
         abort(404)
     if user.id == current_user.id:
         flash(_("You cannot suspend your own account."), "error")
@@ -228,7 +228,7 @@ def account_status(user_id: int, action: str):
 @bp.get("/journal")
 @requires("audit.read.all")
 def audit_log():
-    stmt = filter_audit(select(AuditEvent), request.args)
+    stmt = filter_audit(select(AuditEvent), request.args).where(tenancy.administered_audit())
     coll_q = (request.args.get("collectivite") or "").strip()
     if coll_q:
         ids = select(Collectivity.id).where(or_(Collectivity.search_name.contains(fold(coll_q)),

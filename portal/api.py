@@ -112,7 +112,7 @@ def openapi_document() -> dict:
     paths.update(declared_paths)
     document = {
         "openapi": "3.1.0",
-        "info": {"title": f"{current_app.config['PORTAL_NAME']} — API", "version": "1.0.0",
+        "info": {"title": f"{_portal_name()} — API", "version": "1.0.0",
                  "description": "JSON API of the extranet. Every answer is limited to the territory of the "
                                 "active collectivity."},
         "servers": [{"url": "/api/v1"}],
@@ -158,3 +158,9 @@ def openapi_view():
 
 
 bp.record_once(lambda state: state.app.add_url_rule("/api/v1/openapi.json", "api_openapi", openapi_view))
+
+
+def _portal_name() -> str:
+    from .identity import current_identity
+
+    return current_identity().portal_name

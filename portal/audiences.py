@@ -100,7 +100,7 @@ class Viewer:
 
         if collectivity is None:
             return PUBLIC_VIEWER
-        if collectivity.kind == "department":
+        if collectivity.is_operator:
             return None
         epcis = {collectivity.id} if collectivity.kind == "epci" else {e.id for e in collectivity.epcis}
         services = {s.slug for s in registry.all() if is_subscribed(collectivity, s.slug)}

@@ -43,6 +43,8 @@ ACTION_LABELS: dict[str, object] = {
     "convention.updated": _l("Convention changed"),
     "service.enabled": _l("Service enabled"),
     "service.disabled": _l("Service disabled"),
+    "territory.loaded": _l("Territory loaded from the official files"),
+    "operator.saved": _l("Intercommunal operator recorded"),
 }
 
 DETAIL_LABELS: dict[str, object] = {
@@ -72,6 +74,13 @@ DETAIL_LABELS: dict[str, object] = {
     "rows": _l("lines"),
     "files": _l("files"),
     "errors": _l("errors"),
+    "department": _l("département"),
+    "added": _l("added"),
+    "renamed": _l("renamed"),
+    "merged": _l("merged"),
+    "historical": _l("kept as historical"),
+    "communes": _l("communes"),
+    "epci": _l("EPCI"),
 }
 
 ACTOR_LABELS: dict[str, object] = {

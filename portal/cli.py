@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -10,6 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from .extensions import db
+from .models import KIND_DEPARTMENT, Collectivity
 
 demo_cli = AppGroup("demo", help="Demo department (the Aube) and demo accounts.")
 territory_cli = AppGroup("territory", help="Reference data: department, communes, EPCI.")
@@ -79,13 +81,89 @@ def demo_accounts(as_json: bool):
 
 
 @territory_cli.command("load")
-def territory_load():
-    """Load or refresh the department, communes and EPCI (no accounts, no conventions)."""
-    from .demo import load_territory
+@click.option("--department", "code", default=None, metavar="CODE",
+              help="Département code (01…95, 2A, 2B, 971…976); default: DEPARTMENT_CODE.")
+@click.option("--from", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder holding the official files of the département (layout of portal/data/aube/).")
+@click.option("--department-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="decoupage-departement-CODE.json (geo.api.gouv.fr).")
+@click.option("--communes-csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="communes-CODE.csv (INSEE COG with SIREN, postal codes and EPCI).")
+@click.option("--communes-json", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="decoupage-communes-CODE.json (geo.api.gouv.fr).")
+@click.option("--epci-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="decoupage-epci-CODE.json (geo.api.gouv.fr).")
+@click.option("--boundaries", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="communes-CODE-….geojson (optional).")
+@click.option("--dry-run", is_flag=True, help="Check the files and print the report; change nothing.")
+def territory_load(code, directory, department_file, communes_csv, communes_json, epci_file, boundaries, dry_run):
+    """Load or refresh a département's communes and EPCI from the official files (no accounts, no conventions).
 
-    counts = load_territory()
+    Without --from nor files, the embedded demo département (the Aube, 10) is loaded. Every file is checked before
+    anything is written; the load is one transaction, with a report of what changed.
+    """
+    from flask import current_app
+
+    from . import audit
+    from .demo import DATA_DIR
+    from .territory import TerritoryFileError, load_department
+
+    code = (code or current_app.config["DEPARTMENT_CODE"]).upper()
+    files = {"department": department_file, "communes_csv": communes_csv, "communes_json": communes_json,
+             "epci": epci_file, "boundaries": boundaries}
+    if directory is None and not any(files.values()):
+        if code != "10":
+            raise click.UsageError(f"give the official files of département {code} (--from DIR or one option per "
+                                   "file); only the demo département (the Aube, 10) is embedded.")
+        directory = DATA_DIR
+    try:
+        report = load_department(code, directory, **files)
+        if not dry_run:
+            dept = db.session.scalar(select(Collectivity).filter_by(kind=KIND_DEPARTMENT, department_code=code))
+            audit.record("territory.loaded", target=dept, collectivity=dept, department=code,
+                         count=report.communes, added=len(report.added), renamed=len(report.renamed),
+                         merged=len(report.merged), historical=len(report.historical))
+    except TerritoryFileError as exc:
+        db.session.rollback()
+        current_app.logger.warning("territory of département %s refused: %s", code, exc)
+        raise click.ClickException(f"nothing was changed — {exc}") from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    for line in report.lines():
+        click.echo(line)
+    click.echo("Dry run: nothing was changed." if dry_run else "Loaded.")
+
+
+@territory_cli.command("operator")
+@click.argument("code")
+@click.option("--name", required=True, help="Its name, e.g. « Syndicat mixte du numérique du Pays d'Othe ».")
+@click.option("--epci", "epcis", multiple=True, metavar="SIREN", help="An EPCI whose member communes it serves "
+              "(repeatable).")
+@click.option("--communes", default="", metavar="INSEE,…", help="Communes it serves, comma-separated.")
+@click.option("--siren", default=None, help="Its own SIREN (a syndicat mixte's).")
+def territory_operator(code, name, epcis, communes, siren):
+    """Create or refresh an intercommunal operator CODE: a communauté de communes or syndicat mixte whose staff
+    administer the member communes of EPCI (or a list of communes), possibly across départements, as a department
+    team does. Load the départements first; then `flask users create-admin EMAIL --operator CODE`."""
+    from . import audit
+    from .territory import OperatorError, save_operator
+
+    try:
+        operator, report = save_operator(code, name, list(epcis), communes.split(","), siren)
+        audit.record("operator.saved", target=operator, collectivity=operator, name=operator.name,
+                     communes=report["communes"], added=report["added"], removed=report["removed"])
+    except OperatorError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"nothing was changed — {exc}") from None
     db.session.commit()
-    click.echo(f"Loaded {counts['communes']} communes and {counts['epci']} EPCI.")
+    click.echo(f"Operator {operator.operator_code} « {operator.name} » {'created' if report['created'] else 'updated'}"
+               f": {report['communes']} communes (départements {', '.join(report['departments'])}), "
+               f"+{report['added']} −{report['removed']}.")
 
 
 @outbox_cli.command("flush")
@@ -100,18 +178,30 @@ def outbox_flush():
 @users_cli.command("create-admin")
 @click.argument("email")
 @click.option("--name", default="", help="Full name.")
-def create_admin(email: str, name: str):
-    """Create a department administrator and e-mail them an activation link (first install in production)."""
+@click.option("--department", "code", default=None, help="Département code (default: DEPARTMENT_CODE).")
+@click.option("--operator", default=None, metavar="CODE", help="An intercommunal operator's code instead.")
+def create_admin(email: str, name: str, code: str | None, operator: str | None):
+    """Create a department (or intercommunal operator) administrator and e-mail them an activation link."""
     from flask import current_app
 
     from .accounts import AccountError, invite
     from .demo import load_territory
-    from .models import KIND_DEPARTMENT, Collectivity
+    from .models import KIND_OPERATOR
 
-    dept = db.session.scalar(select(Collectivity).where(Collectivity.kind == KIND_DEPARTMENT))
-    if dept is None:
-        load_territory()
-        dept = db.session.scalar(select(Collectivity).where(Collectivity.kind == KIND_DEPARTMENT))
+    if operator:
+        dept = db.session.scalar(select(Collectivity).where(Collectivity.kind == KIND_OPERATOR,
+                                                            Collectivity.operator_code == operator.lower()))
+        if dept is None:
+            raise click.ClickException(f"no operator {operator} (flask territory operator {operator} …)")
+    else:
+        code = (code or current_app.config["DEPARTMENT_CODE"]).upper()
+        dept = db.session.scalar(select(Collectivity).filter_by(kind=KIND_DEPARTMENT, department_code=code))
+        if dept is None and code == "10":
+            load_territory()  # the demo département, embedded
+            dept = db.session.scalar(select(Collectivity).filter_by(kind=KIND_DEPARTMENT, department_code=code))
+        if dept is None:
+            raise click.ClickException(f"département {code} is not loaded (flask territory load --department {code} "
+                                       "--from DIR)")
     with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
         try:
             invite(email.strip().lower(), name, dept, "dept_admin", None, purpose="activation")

@@ -64,8 +64,14 @@ def load_config() -> dict:
         "REDIS_URL": redis_url,
         "CELERY_EAGER": _bool("CELERY_EAGER", not redis_url),
         "BASE_URL": base_url,
-        "DEPARTMENT_CODE": os.environ.get("DEPARTMENT_CODE", "10"),
-        "PORTAL_NAME": os.environ.get("PORTAL_NAME", "Extranet des collectivités de l'Aube"),
+        "DEPARTMENT_CODE": os.environ.get("DEPARTMENT_CODE", "10").strip().upper(),
+        # The default département's time zone when IDENTITY_FILE gives none (overseas: their own by default).
+        "DEPARTMENT_TIMEZONE": os.environ.get("DEPARTMENT_TIMEZONE", "Europe/Paris").strip(),
+        # Name, logo, colours, footer, contact, legal notices, time zone of each département (portal/identity.py);
+        # empty: the demo's (portal/data/aube/identity.toml).
+        "IDENTITY_FILE": os.environ.get("IDENTITY_FILE", "").strip(),
+        # Overrides the identity's portal name for the default département (empty: the identity's).
+        "PORTAL_NAME": os.environ.get("PORTAL_NAME", "").strip(),
         # Mail: with MAIL_SERVER empty, messages are written to MAIL_OUTBOX_DIR and logged.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "").strip(),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
@@ -87,7 +93,8 @@ def load_config() -> dict:
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_LIFETIME_SECONDS", str(8 * 3600))),
         "WTF_CSRF_TIME_LIMIT": None,  # bound to the session instead of a clock
         "BABEL_DEFAULT_LOCALE": "fr",
-        "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
+        # Dates shown follow the page's département (portal/identity.py); this is the default département's zone.
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("DEPARTMENT_TIMEZONE", "Europe/Paris").strip(),
         "LANGUAGES": ["fr", "en"],
         "EXTRA_SERVICES": [s for s in os.environ.get("EXTRA_SERVICES", "").split(",") if s.strip()],
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "200")) * 1024 * 1024,

@@ -15,7 +15,7 @@ from . import tenancy
 from .grants import granted_request
 from .extensions import db, login_manager
 from .models import User, request_context_loads
-from .permissions import membership_permissions
+from .permissions import DEPARTMENT_ROLES, membership_permissions
 
 
 _SERVICE_API = re.compile(r"^/s/[^/]+/api/")
@@ -93,11 +93,14 @@ def init_context(app: Flask) -> None:
         g.membership = membership
         g.collectivity = membership.collectivity
         g.permissions = membership_permissions(membership)
+        if membership.collectivity.is_operator and membership.role in DEPARTMENT_ROLES:
+            tenancy.administer(membership.collectivity)  # its staff see the collectivities they administer only
         tenancy.activate(membership.collectivity.territory())
 
     @app.teardown_request
     def _no_leak(exc):
         g.pop("territory", None)
+        g.pop("administered_by", None)
 
 
 

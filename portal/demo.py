@@ -5,9 +5,7 @@ members; ``load_demo`` adds conventions, enabled services and one account of eve
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,53 +13,18 @@ from pathlib import Path
 from sqlalchemy import select
 
 from .extensions import db
-from .models import KIND_COMMUNE, KIND_DEPARTMENT, KIND_EPCI, Collectivity, Convention, Membership, \
-    ServiceActivation, User, fold
+from .models import Collectivity, Convention, Membership, ServiceActivation, User
 from .security import hash_password
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "aube"
 
 
-def _upsert(kind: str, key: dict, **values) -> Collectivity:
-    coll = db.session.scalar(select(Collectivity).filter_by(kind=kind, **key))
-    if coll is None:
-        coll = Collectivity(kind=kind, **key)
-        db.session.add(coll)
-    for k, v in values.items():
-        setattr(coll, k, v)
-    coll.search_name = fold(coll.name)
-    return coll
-
-
 def load_territory(data_dir: Path = DATA_DIR) -> dict[str, int]:
-    dept = json.loads((data_dir / "decoupage-departement-10.json").read_text(encoding="utf-8"))[0]
-    department = _upsert(KIND_DEPARTMENT, {"department_code": dept["code"]},
-                         name=f"Département de l'{dept['nom']}" if dept["nom"][0] in "AEIOUY"
-                         else f"Département de la {dept['nom']}")
-    boundaries = {}
-    geo_path = data_dir / "communes-10-aube.geojson"
-    if geo_path.exists():
-        for feat in json.loads(geo_path.read_text(encoding="utf-8"))["features"]:
-            boundaries[feat["properties"]["code"]] = json.dumps(feat["geometry"], separators=(",", ":"))
-    communes: dict[str, Collectivity] = {}
-    with open(data_dir / "communes-10.csv", encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh, delimiter=";"):
-            if row["type"] != "commune-actuelle":
-                continue  # communes déléguées / associées are not collectivities of their own
-            communes[row["code_insee"]] = _upsert(
-                KIND_COMMUNE, {"insee": row["code_insee"]}, name=row["nom"], siren=row["siren"] or None,
-                department_code=row["code_departement"], population=int(row["population"] or 0) or None,
-                postal_codes=row["codes_postaux"], boundary_geojson=boundaries.get(row["code_insee"]),
-            )
-    db.session.flush()
-    epcis = json.loads((data_dir / "decoupage-epci-10.json").read_text(encoding="utf-8"))
-    for rec in epcis:
-        epci = _upsert(KIND_EPCI, {"siren": rec["code"]}, name=rec["nom"], epci_type=rec["type"],
-                       department_code=department.department_code, population=rec.get("populationMunicipale"))
-        # Members outside the département (EPCI straddling two départements) are not loaded here.
-        epci.members = [communes[m["code"]] for m in rec["membres"] if m["code"] in communes]
-    db.session.flush()
-    return {"communes": len(communes), "epci": len(epcis), "department": 1}
+    """Load or refresh the embedded demo département (the Aube) through the official-files loader."""
+    from .territory import load_department
+
+    report = load_department("10", data_dir)
+    return {"communes": report.communes, "epci": report.epci, "department": 1}
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def index():
     collectivity = g.collectivity
     if collectivity is None:
         return render_template("home/no_membership.html")
-    if collectivity.kind == "department":
+    if collectivity.is_operator:
         return redirect(url_for("admin.collectivities"))
     convention = collectivity.convention_in_force()
     tiles = service_tiles(collectivity, g.permissions)
@@ -132,3 +132,57 @@ def revoke_token(token_id: int):
         db.session.commit()
     flash(_("The token is revoked."), "info")
     return redirect(url_for("home.profile"))
+
+
+# The département's identity (portal/identity.py): colours, logo and legal notices, open to everyone. ``?d=`` names
+# the identity (a département code or an operator's SIREN), so that the public pages of a commune of another
+# département wear that département's.
+
+def _identity_from_args():
+    from .identity import current_identity, identity_for
+
+    code = (request.args.get("d") or "").strip().upper()
+    if code and len(code) <= 9 and code.isalnum():
+        return identity_for(code)
+    return current_identity()
+
+
+@bp.get("/p/identite.css")
+def identity_css():
+    from flask import Response
+
+    ident = _identity_from_args()
+    css = ":root { --blue: %s; --blue-hover: %s; --red: %s; }\n" % (ident.colour, ident.colour, ident.accent)
+    resp = Response(css, mimetype="text/css")
+    resp.cache_control.public, resp.cache_control.max_age = True, 3600
+    return resp
+
+
+@bp.get("/p/identite/logo")
+def identity_logo():
+    from flask import send_file
+
+    ident = _identity_from_args()
+    if ident.logo_path is None:
+        abort(404)
+    resp = send_file(ident.logo_path, mimetype=ident.logo_type, max_age=3600)
+    if ident.logo_type == "image/svg+xml":
+        resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return resp
+
+
+@bp.get("/mentions-legales")
+def legal_notices():
+    """The legal notices page of the département (or operator) the visitor is on."""
+    from markupsafe import escape
+
+    ident = _identity_from_args()
+    g.identity_code = ident.code  # the whole page (header, footer) wears it
+    blocks = []
+    for block in (ident.legal_notices or "").replace("\r\n", "\n").split("\n\n"):
+        block = block.strip()
+        if block.startswith("#"):
+            blocks.append(Markup("<h2>%s</h2>") % block.lstrip("#").strip())
+        elif block:
+            blocks.append(Markup("<p>%s</p>") % Markup(" ").join(escape(line) for line in block.splitlines()))
+    return render_template("home/legal_notices.html", page_identity=ident, blocks=blocks)

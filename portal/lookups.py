@@ -72,5 +72,6 @@ def public_commune(insee: str, service_slug: str):
     coll = db.session.scalar(select(Collectivity).where(Collectivity.insee == insee, Collectivity.kind == "commune"))
     if coll is None or not is_subscribed(coll, service_slug):
         abort(404)
+    g.public_collectivity = coll  # the page wears the commune's département's identity (portal/identity.py)
     with territory_scope({insee}):  # a transaction begun before the scope follows it (portal/tenancy.py)
         yield coll

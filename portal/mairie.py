@@ -23,7 +23,7 @@ bp = Blueprint("mairie", __name__, url_prefix="/mairie")
 @bp.before_request
 @login_required
 def _needs_collectivity():
-    if g.collectivity is None or g.collectivity.kind == "department":
+    if g.collectivity is None or g.collectivity.is_operator:
         abort(404)
 
 

@@ -62,7 +62,7 @@ IGN_PLAN_WMTS = (
 )
 IGN_ATTRIBUTION = "© IGN – Plan IGN"
 BASEMAP_MAX_NATIVE_ZOOM = 19  # the PM tile matrix set of Plan IGN v2 stops at 19
-DEPARTMENT_VIEW = ((48.3, 4.1), 9)  # before anything is located: the Aube
+FRANCE_VIEW = ((46.6, 2.5), 6)  # before anything is located, when the département has no boundaries loaded
 MAP_DOCUMENT_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: {basemap}; connect-src 'self'; "
     "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
@@ -99,8 +99,11 @@ def map_config(*, center: Sequence[float] | None = None, zoom: int | None = None
         view = {"bounds": [list(bounds[0]), list(bounds[1])]}
     elif center is not None:
         view = {"center": list(center), "zoom": zoom if zoom is not None else 15}
-    else:
-        view = {"center": list(DEPARTMENT_VIEW[0]), "zoom": DEPARTMENT_VIEW[1]}
+    else:  # the page's département (portal/identity.py), from its communes' boundaries
+        from .identity import current_bounds
+
+        box = current_bounds()
+        view = {"bounds": box} if box else {"center": list(FRANCE_VIEW[0]), "zoom": FRANCE_VIEW[1]}
     return {
         "basemap": {"url": url, "attribution": config.get("MAP_BASEMAP_ATTRIBUTION") or "",
                     "maxNativeZoom": BASEMAP_MAX_NATIVE_ZOOM} if url else None,

@@ -26,11 +26,23 @@ KIND_EPCI = "epci"
 # A partner organisation (Association des maires, centre de gestion, préfecture, syndicat…): added by the department,
 # it has accounts that publish to the information desk (services/desk) and covers no territory.
 KIND_PARTNER = "partner"
-COLLECTIVITY_KINDS = (KIND_DEPARTMENT, KIND_COMMUNE, KIND_EPCI, KIND_PARTNER)
+# An intercommunal operator (a communauté de communes or a syndicat mixte sharing the tools): its staff play the role
+# the department team plays, over the communes listed in ``operator_commune`` (DESIGN.md §8).
+KIND_OPERATOR = "operator"
+COLLECTIVITY_KINDS = (KIND_DEPARTMENT, KIND_COMMUNE, KIND_EPCI, KIND_PARTNER, KIND_OPERATOR)
+# Collectivities whose dept_admin / dept_agent memberships administer other collectivities.
+OPERATOR_KINDS = (KIND_DEPARTMENT, KIND_OPERATOR)
 
 epci_members = db.Table(
     "epci_member",
     db.Column("epci_id", ForeignKey("collectivity.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("commune_id", ForeignKey("collectivity.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# The communes an intercommunal operator (kind "operator") administers.
+operator_communes = db.Table(
+    "operator_commune",
+    db.Column("operator_id", ForeignKey("collectivity.id", ondelete="CASCADE"), primary_key=True),
     db.Column("commune_id", ForeignKey("collectivity.id", ondelete="CASCADE"), primary_key=True),
 )
 
@@ -53,6 +65,13 @@ class Collectivity(db.Model):
     # WGS84, for maps of the territory; deferred: tens of kB that the request context (joined on every request) skips
     boundary_geojson: Mapped[str | None] = mapped_column(Text, deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # A commune (or EPCI) that left the official files (merged into a commune nouvelle, dissolved) while it still
+    # held data: kept, marked historical since that day, with the commune it was merged into (portal/territory.py).
+    historical_since: Mapped[dt.date | None]
+    successor_insee: Mapped[str | None] = mapped_column(String(5))
+    # An intercommunal operator's own short code (its identity in IDENTITY_FILE, the CLI's handle): a communauté de
+    # communes operating the portal keeps its SIREN on its EPCI row.
+    operator_code: Mapped[str | None] = mapped_column(String(20), unique=True)
 
     members: Mapped[list[Collectivity]] = relationship(
         secondary=epci_members,
@@ -66,6 +85,12 @@ class Collectivity(db.Model):
         primaryjoin=id == epci_members.c.commune_id,
         secondaryjoin=id == epci_members.c.epci_id,
         back_populates="members",
+    )
+    operated: Mapped[list[Collectivity]] = relationship(
+        secondary=operator_communes,
+        primaryjoin=id == operator_communes.c.operator_id,
+        secondaryjoin=id == operator_communes.c.commune_id,
+        order_by="Collectivity.name",
     )
     conventions: Mapped[list[Convention]] = relationship(
         back_populates="collectivity", order_by="Convention.starts_on.desc()", cascade="all, delete-orphan"
@@ -81,7 +106,18 @@ class Collectivity(db.Model):
             return self.insee or ""
         if self.kind == KIND_EPCI:
             return self.siren or ""
+        if self.kind == KIND_OPERATOR:
+            return self.operator_code or ""
         return self.department_code
+
+    @property
+    def is_operator(self) -> bool:
+        """A department or an intercommunal operator: its dept_admin / dept_agent staff administer collectivities."""
+        return self.kind in OPERATOR_KINDS
+
+    @property
+    def is_historical(self) -> bool:
+        return self.historical_since is not None
 
     @property
     def postal_code_list(self) -> list[str]:

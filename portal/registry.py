@@ -138,7 +138,7 @@ class Registry:
         if collectivity is None:
             return entries
         for s in self._services.values():
-            if collectivity.kind == "department":
+            if collectivity.is_operator:
                 items = [e for e in s.department_nav if not e.permission or e.permission in permissions]
             elif service_state(s, collectivity, permissions) == "subscribed":
                 items = [e for e in s.nav if not e.permission or e.permission in permissions]

@@ -56,7 +56,7 @@ def support_permissions() -> set[str]:
 
 def _department_membership(user: User) -> Membership | None:
     for m in user.memberships:
-        if m.collectivity.kind == "department" and "support.enter" in membership_permissions(m):
+        if m.collectivity.is_operator and "support.enter" in membership_permissions(m):
             return m
     return None
 
@@ -124,10 +124,10 @@ def start(collectivity_id: int):
     if g.get("support") is not None:
         flash(_("Leave the current support session first."), "error")
         return redirect(url_for("home.index"))
-    if g.collectivity is None or g.collectivity.kind != "department" or "support.enter" not in g.permissions:
+    if g.collectivity is None or not g.collectivity.is_operator or "support.enter" not in g.permissions:
         abort(403)
-    coll = db.session.get(Collectivity, collectivity_id)
-    if coll is None or coll.kind == "department":
+    coll = db.session.get(Collectivity, collectivity_id)  # the administered ones only (portal/tenancy.py)
+    if coll is None or coll.is_operator:
         abort(404)
     form = SupportForm()
     if not form.validate_on_submit() or form.duration.data not in SUPPORT_DURATIONS:

@@ -47,7 +47,7 @@ def init_celery(app: Flask) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        timezone="Europe/Paris",
+        timezone=app.config.get("DEPARTMENT_TIMEZONE") or "Europe/Paris",  # the beat's clock: the default département's
         beat_schedule={
             "flush-email-outbox": {"task": "portal.flush_outbox", "schedule": dt.timedelta(seconds=60)},
             **{name: entry for s in app.extensions["service_registry"].all() for name, entry in s.beat_schedule.items()},

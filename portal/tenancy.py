@@ -9,6 +9,12 @@
 - Outside a request (CLI, workers, migrations) nothing is filtered unless code enters :func:`territory_scope`.
 
 Views never filter by territory themselves; they query normally and this module narrows the result.
+
+The same module scopes **administration** (DESIGN.md §8): a department team — or the staff of an intercommunal
+operator — administers only its own collectivities. When the active membership is a department or operator role,
+:func:`administer` records it and every ORM SELECT of ``Collectivity`` during the request is given "administered by
+this operator, or the operator itself" (:func:`administered_ids`): lists, lookups by id and joins of the admin
+pages and of the services' department pages all see that département's (or operator's) collectivities only.
 """
 from __future__ import annotations
 
@@ -122,6 +128,80 @@ def connection_territory(connection, codes):
         connection.exec_driver_sql("RESET app.territory")
 
 
+def administer(collectivity) -> None:
+    """The current request is made by staff of ``collectivity`` (a department or an intercommunal operator)."""
+    g.administered_by = (collectivity.id, collectivity.kind, collectivity.department_code)
+
+
+def administering():
+    """(id, kind, department code) of the operator whose staff make the request, or None."""
+    return g.get("administered_by") if has_request_context() else None
+
+
+def administered_ids(operator=None):
+    """SELECT of the ids of the collectivities ``operator`` (id, kind, department code) administers — itself, the
+    communes of its département (of its list, for an intercommunal operator), the EPCI with a member among them and
+    the partners it added. Built on Core aliases, so the ORM's administration criteria do not apply inside it."""
+    from sqlalchemy import false, literal, select, union
+
+    from .models import KIND_COMMUNE, KIND_DEPARTMENT, KIND_EPCI, KIND_PARTNER, epci_members, operator_communes
+    from .models import Collectivity
+
+    op_id, kind, code = operator or administering()
+    t = Collectivity.__table__.alias("adm_c")
+    m = epci_members.alias("adm_m")
+    if kind == KIND_DEPARTMENT:
+        communes = select(t.c.id).where(t.c.kind == KIND_COMMUNE, t.c.department_code == code)
+        home_epcis = select(t.c.id).where(t.c.kind == KIND_EPCI, t.c.department_code == code)
+    else:
+        communes = select(operator_communes.c.commune_id).where(operator_communes.c.operator_id == op_id)
+        home_epcis = select(t.c.id).where(false())
+    partners = select(t.c.id).where(t.c.kind == KIND_PARTNER, t.c.department_code == code)
+    epcis = select(m.c.epci_id).where(m.c.commune_id.in_(communes))
+    return union(select(literal(op_id)), communes, home_epcis, epcis, partners)
+
+
+def administered_communes() -> dict[str, str]:
+    """INSEE → name of the current communes the requesting staff administer (cached for the request)."""
+    if "administered_communes" not in g:
+        from sqlalchemy import select
+
+        from .extensions import db
+        from .models import KIND_COMMUNE, Collectivity
+
+        rows = db.session.execute(select(Collectivity.insee, Collectivity.name).where(
+            Collectivity.kind == KIND_COMMUNE, Collectivity.historical_since.is_(None))
+            .order_by(Collectivity.search_name)).all() if administering() else []
+        g.administered_communes = {insee: name for insee, name in rows if insee}
+    return g.administered_communes
+
+
+def administers_user(user) -> bool:
+    """Whether the requesting staff administer a collectivity ``user`` belongs to (suspensions, reactivations)."""
+    from sqlalchemy import exists, select
+
+    from .extensions import db
+    from .models import Membership
+
+    if administering() is None:
+        return False
+    return bool(db.session.scalar(select(exists().where(
+        Membership.user_id == user.id, Membership.collectivity_id.in_(administered_ids())))))
+
+
+def administered_audit():
+    """Criterion on AuditEvent: the events of the collectivities the requesting staff administer, and those of no
+    collectivity (sign-ins…) by people who belong to one of them."""
+    from sqlalchemy import and_, or_, select
+
+    from .models import AuditEvent, Membership
+
+    ids = administered_ids()
+    return or_(AuditEvent.collectivity_id.in_(ids), and_(
+        AuditEvent.collectivity_id.is_(None),
+        AuditEvent.user_id.in_(select(Membership.user_id).where(Membership.collectivity_id.in_(ids)))))
+
+
 def _criteria(territory):
     codes = tuple(sorted(territory))
     return lambda cls: cls.commune_insee.in_(codes)
@@ -143,6 +223,18 @@ def install(session_factory_class=Session) -> None:
         state.statement = state.statement.options(
             with_loader_criteria(TerritoryScoped, _criteria(territory), include_aliases=True, track_closure_variables=False)
         )
+
+    @event.listens_for(session_factory_class, "do_orm_execute")
+    def _scope_administration(state):
+        if not state.is_select:
+            return
+        operator = administering()
+        if operator is None:
+            return
+        from .models import Collectivity
+
+        state.statement = state.statement.options(with_loader_criteria(
+            Collectivity, Collectivity.id.in_(administered_ids(operator)), include_aliases=True))
 
     @event.listens_for(session_factory_class, "before_flush")
     def _refuse_foreign_writes(session, flush_context, instances):

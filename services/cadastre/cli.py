@@ -35,6 +35,49 @@ def import_command(paths, commune, vintage):
     _run_import(lambda: import_commune(list(paths), commune=commune, vintage=vintage))
 
 
+@cli.command("import-department")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--department", "department", metavar="CODE", required=True, help="Département code (10, 2A, 976…).")
+@click.option("--vintage", metavar="YYYY-MM", help="Vintage (millésime); default: the files' (their folders' "
+              "millésime, else each commune's latest update date).")
+@click.option("--jobs", default=1, show_default=True, help="Communes imported at the same time (worker processes, "
+              "from 8 communes per worker): for a host with that many free cores.")
+def import_department_command(paths, department, vintage, jobs):
+    """Import a whole département: Etalab department files (cadastre-DEP-parcelles.json.gz…) or a folder of EDIGEO
+    sheets, one vintage per commune, each commune all-or-nothing. Run it again to resume an interrupted import."""
+    from .department_import import DepartmentImportRefused, prepare, run_import
+
+    try:
+        run, plan, workdir = prepare(list(paths), department.upper(), vintage)
+    except DepartmentImportRefused as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo("nothing was imported", err=True)
+        sys.exit(1)
+    already = sum(1 for r in (run.results or {}).values() if r.get("status") in ("done", "skipped"))
+    click.echo(f"département {department}: {len(plan.communes)} communes ({plan.kind}, vintage "
+               f"{plan.vintage or 'from the files'}); import no. {run.id}" + (f", resumed: {already} already done"
+                                                                               if already else ""))
+    failures = []
+    with click.progressbar(length=len(plan.communes), label="communes", show_pos=True,
+                           item_show_func=lambda i: i) as bar:
+        bar.update(already)
+
+        def progress(insee, result):
+            bar.update(1, insee)
+            if result["status"] == "failed":
+                failures.append((insee, result["errors"]))
+
+        run = run_import(run, plan, workdir, jobs=jobs, progress=progress)
+    for insee, errors in failures:
+        for e in errors:
+            click.echo(f"commune {insee}: {e}", err=True)
+    click.echo(f"{run.done} communes imported, {run.skipped} already there, {run.failed} failed; "
+               f"{run.parcels} parcels.")
+    if run.failed:
+        sys.exit(1)
+
+
 @cli.command("vintages")
 @click.option("--commune", "commune", metavar="INSEE")
 def vintages_command(commune):

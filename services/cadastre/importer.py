@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,7 +115,8 @@ def _pg_copy_insert(table: str, columns, rows) -> None:
 
 
 def import_commune(paths, commune: str | None = None, vintage: str | None = None, *, user_email: str = "system",
-                   allowed_communes=None, user=None, on_success=None, source: str | None = None) -> Report:
+                   allowed_communes=None, user=None, on_success=None, source: str | None = None,
+                   write_lock=None) -> Report:
     """Import the files as one new vintage of one commune; commits on success, raises ImportFailed otherwise.
 
     ``allowed_communes``: the INSEE codes the caller administers (None: system context, any commune of the
@@ -125,10 +127,11 @@ def import_commune(paths, commune: str | None = None, vintage: str | None = None
     """
     with gc_paused():
         return _import_commune(paths, commune, vintage, user_email=user_email, allowed_communes=allowed_communes,
-                               user=user, on_success=on_success, source=source)
+                               user=user, on_success=on_success, source=source, write_lock=write_lock)
 
 
-def _import_commune(paths, commune, vintage, *, user_email, allowed_communes, user, on_success, source) -> Report:
+def _import_commune(paths, commune, vintage, *, user_email, allowed_communes, user, on_success, source,
+                    write_lock=None) -> Report:
     """The import's steps: read and check everything, compare with the current vintage, then write in one
     transaction (any failure rolls it all back)."""
     if vintage is not None and not VINTAGE_RE.match(vintage):
@@ -137,33 +140,38 @@ def _import_commune(paths, commune, vintage, *, user_email, allowed_communes, us
     if errors:
         raise ImportFailed(errors)
     parcels = normalise_parcels(layers["parcelles"], commune)
-    insee, coll = _target_commune(parcels, commune, allowed_communes)
-    label = (vintage or etalab_millesime(paths) or vintage_from_dates(parcels["updated"])
-             or dt.date.today().strftime("%Y-%m"))
-    if db.session.scalar(select(Vintage.id).where(Vintage.commune_insee == insee, Vintage.label == label)):
-        raise ImportFailed([N_("vintage %(vintage)s of commune %(insee)s is already imported", vintage=label, insee=insee)])
+    # The work on the geometries comes first and holds no transaction, so that imports may run side by side
+    # (department_import.py); the database part below runs under ``write_lock`` when one is given (SQLite).
     geoms, repaired, lost = repair(parcels["geometry"], parcels["idu"])
     parcels["geometry"] = geoms
     parcels = parcels[parcels["geometry"].notna()].reset_index(drop=True)
     if parcels.empty:
         raise ImportFailed([N_("no parcel has a usable geometry")])
-    report = Report(commune=insee, vintage=label, source=source or kind, files=[Path(p).name for p in paths],
-                    parcels=len(parcels), repaired=repaired, unrepairable=lost)
+    report = Report(source=source or kind, files=[Path(p).name for p in paths], parcels=len(parcels),
+                    repaired=repaired, unrepairable=lost)
     features, lieux = _other_layers(layers, parcels, report)
     parcels["lieu_dit"] = _lieux_dits(parcels, lieux)
-    _compare_with_current(insee, label, parcels, report)
-    try:
-        v = _write_vintage(insee, report, parcels, features, user_email=user_email)
-        from portal import audit
+    with write_lock or nullcontext():
+        try:
+            insee, coll = _target_commune(parcels, commune, allowed_communes)
+            label = (vintage or etalab_millesime(paths) or vintage_from_dates(parcels["updated"])
+                     or dt.date.today().strftime("%Y-%m"))
+            if db.session.scalar(select(Vintage.id).where(Vintage.commune_insee == insee, Vintage.label == label)):
+                raise ImportFailed([N_("vintage %(vintage)s of commune %(insee)s is already imported", vintage=label,
+                                       insee=insee)])
+            report.commune, report.vintage = insee, label
+            _compare_with_current(insee, label, parcels, report)
+            v = _write_vintage(insee, report, parcels, features, user_email=user_email)
+            from portal import audit
 
-        audit.record("cadastre.import", target_type="CadastreVintage", target_id=v.id, collectivity=coll,
-                     user=user, commune=insee, vintage=label, parcels=len(parcels), files=report.files)
-        if on_success is not None:
-            on_success(report)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+            audit.record("cadastre.import", target_type="CadastreVintage", target_id=v.id, collectivity=coll,
+                         user=user, commune=insee, vintage=label, parcels=len(parcels), files=report.files)
+            if on_success is not None:
+                on_success(report)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
     _refresh_statistics(len(parcels), len(features))
     log.info("cadastre import: %s", " | ".join(report.lines()))
     return report

@@ -184,3 +184,32 @@ class ImportJob(TerritoryScoped, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
+
+
+class DepartmentImport(db.Model):
+    """One import of a whole département's plans (``department_import.py``): one vintage per commune, each commune
+    all-or-nothing. Department-wide (no commune of its own): the department page shows its progress; running the
+    same import again resumes it (communes already imported at this vintage are skipped)."""
+
+    __tablename__ = "cadastre_department_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_code: Mapped[str] = mapped_column(String(3), index=True)
+    signature: Mapped[str] = mapped_column(String(64), index=True)  # of the files (names, sizes): the resume key
+    kind: Mapped[str] = mapped_column(String(20))  # etalab / edigeo
+    vintage: Mapped[str | None] = mapped_column(String(7))
+    files: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running / done / failed (some communes)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    parcels: Mapped[int] = mapped_column(Integer, default=0)
+    results: Mapped[dict] = mapped_column(JSON, default=dict)  # INSEE → {status, parcels, errors}
+    started_by: Mapped[str] = mapped_column(String(254), default="system")
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed + self.skipped

@@ -18,12 +18,9 @@ def css_string(text: str) -> str:
 
 
 def render_html(template: str, header: str, **context) -> str:
-    from zoneinfo import ZoneInfo
+    from portal.identity import local_now
 
-    from flask import current_app
-
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Paris")  # the mairie's time, not the server's
-    now_str = dt.datetime.now(zone).strftime("%d/%m/%Y à %H:%M")
+    now_str = local_now().strftime("%d/%m/%Y à %H:%M")  # the mairie's département's legal time, not the server's
     return render_template(template, page_header=css_string(header), header_text=header, now_str=now_str, **context)
 
 

@@ -1,7 +1,7 @@
 """Electronic deposit of bids: the register of deposits (registre des dépôts), sealed files, the deadline, receipts.
 
 - A deposit (:class:`Bid`) is time-stamped by the server clock in UTC (``received_at``); it is accepted only when
-  that moment is strictly before the consultation's deadline, which is a Europe/Paris wall-clock time
+  that moment is strictly before the consultation's deadline, which is a wall-clock time of the buyer's département
   (:func:`deadline_utc` converts it, summer time included). One second late is refused.
 - Its files (:class:`BidFile`) are checked by content (the same rules as the buyer's attachments), then sealed
   (:mod:`sealing`) and written to the file storage; the database keeps each file's name, size and SHA-256.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
@@ -33,7 +32,6 @@ from .models import Tender
 
 log = logging.getLogger(__name__)
 
-PARIS = ZoneInfo("Europe/Paris")
 UTC = dt.timezone.utc
 ROLES = {"candidature": "Candidature (DUME ou DC1/DC2)", "offre": "Offre (acte d'engagement, offre financière, "
                                                                  "mémoire technique)"}
@@ -66,7 +64,10 @@ class Bid(db.Model):
 
     @property
     def received_paris(self) -> dt.datetime:
-        return self.received_at.replace(tzinfo=UTC).astimezone(PARIS)
+        """Received at, in the legal time of the buyer's département (portal.identity)."""
+        from portal.identity import to_local
+
+        return to_local(self.received_at, db.session.get(Tender, self.tender_id).collectivity)
 
 
 class BidFile(db.Model):
@@ -93,8 +94,10 @@ class DepositRefused(ValueError):
 
 
 def deadline_utc(t: Tender) -> dt.datetime:
-    """The deadline (a Europe/Paris wall-clock time) as an aware UTC moment."""
-    return t.reception_deadline.replace(tzinfo=PARIS).astimezone(UTC)
+    """The deadline (a wall-clock time of the buyer's département) as an aware UTC moment."""
+    from portal.identity import zone_for
+
+    return t.reception_deadline.replace(tzinfo=zone_for(t.collectivity)).astimezone(UTC)
 
 
 def now_utc() -> dt.datetime:
@@ -183,14 +186,16 @@ def open_for_staff(t: Tender, bid: Bid, f: BidFile) -> bytes:
 
 
 def receipt_doc(t: Tender, bid: Bid) -> documents.Doc:
+    from portal.identity import zone_label
+
     doc = documents.Doc("accuse", "Accusé de réception d'un dépôt électronique",
                         f"{t.reference}-depot-{bid.number}")
     doc.table([("Consultation", f"{t.title} (référence {t.reference})"), ("Acheteur", t.collectivity.name),
                ("Entreprise", f"{bid.company.name} (SIRET {bid.company.siret})"),
                ("Dépôt n°", str(bid.number)),
-               ("Reçu le (heure de Paris)", bid.received_paris.strftime("%d/%m/%Y à %H:%M:%S")),
+               (f"Reçu le ({zone_label(t.collectivity)})", bid.received_paris.strftime("%d/%m/%Y à %H:%M:%S")),
                ("Horodatage du serveur (UTC)", bid.received_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
-               ("Date limite de réception", t.reception_deadline.strftime("%d/%m/%Y à %H:%M") + " (heure de Paris)")])
+               ("Date limite de réception", t.reception_deadline.strftime("%d/%m/%Y à %H:%M") + f" ({zone_label(t.collectivity)})")])
     doc.h("Fichiers reçus")
     doc.table([("Fichier", "Octets", "Empreinte SHA-256")]
               + [(f"{f.filename} — {f.role}", str(f.size), f.sha256) for f in bid.files])

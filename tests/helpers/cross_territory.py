@@ -91,3 +91,19 @@ def check_routes(client, app, foreign_ids: dict[str, object], markers: list[str]
 
 def _redirects_to_login(resp) -> bool:
     return "/connexion" in resp.headers.get("Location", "")
+
+
+def check_department_matrix(app, clients: dict, objects: dict, **kwargs) -> Report:
+    """The department × department matrix (DESIGN.md §8): the staff of each département (or intercommunal operator)
+    in ``clients`` (name → signed-in client) over every route, with the ids and markers of every *other* one's
+    objects in ``objects`` (name → (foreign_ids, markers)). Keyword arguments go to :func:`check_routes`."""
+    merged = Report()
+    for who, client in clients.items():
+        for whose, (ids, markers) in objects.items():
+            if whose == who:
+                continue
+            report = check_routes(client, app, ids, markers, **kwargs)
+            merged.checked += [f"{who} → {whose}: {c}" for c in report.checked]
+            merged.findings += [Finding(f.rule, f.method, f.url, f.status, f"{who} → {whose}: {f.problem}")
+                                for f in report.findings]
+    return merged

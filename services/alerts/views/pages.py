@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -36,7 +35,6 @@ SERVICE_ROOT = Path(__file__).resolve().parent.parent
 bp = Blueprint("alerts", __name__, root_path=str(SERVICE_ROOT), template_folder="templates",
                static_folder="static", static_url_path="/static")
 
-PARIS = ZoneInfo("Europe/Paris")
 
 
 @bp.app_template_filter("alert_status")
@@ -93,7 +91,9 @@ def add_default_lists():
 
 
 def _local_to_utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=PARIS).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    from portal.identity import from_local
+
+    return from_local(value)  # the wall-clock time of the commune's département
 
 
 def _prefill_follow_up(form: ComposeForm, earlier: Alert, msg_type: str) -> None:

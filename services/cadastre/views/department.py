@@ -1,8 +1,8 @@
 """The department's import page (``/admin/s/cadastre/``): plans, owners and addresses of its communes.
 
 Gate (portal.registry): signed in, active collectivity = the department, the view's permission (``cadastre.import``
-to upload, ``collectivities.read`` to read the history). The department administers the communes of its own
-``department_code``: each view enters ``territory_scope(those communes)`` explicitly; a commune outside is refused.
+to upload, ``collectivities.read`` to read the history). The department administers the communes
+``portal.tenancy.administered_communes`` gives (its département's, or an operator's list): each view enters ``territory_scope(those communes)`` explicitly; a commune outside is refused.
 An upload becomes an :class:`ImportJob` (files on disk) run by the same all-or-nothing importers as the CLI: here
 in the request when small, else by the Celery task (in-process in the embedded default).
 """
@@ -30,10 +30,11 @@ from portal.models import Collectivity
 from portal.registry import requires
 from portal.settings import setting
 from portal.tenancy import territory_scope
+from portal.territory import department_of
 
 from .. import jobs
 from ..readers import VINTAGE_RE
-from ..models import ImportJob, Vintage
+from ..models import DepartmentImport, ImportJob, Vintage
 from ..problems import from_dict
 
 department_bp = Blueprint("cadastre_department", "services.cadastre", template_folder="templates")
@@ -57,14 +58,10 @@ class CsvForm(FlaskForm):
 
 
 def department_communes() -> dict[str, str]:
-    """INSEE → name of the communes the active department administers (cached for the request)."""
-    if "cadastre_dept_communes" not in g:
-        dept = g.collectivity
-        rows = db.session.execute(select(Collectivity.insee, Collectivity.name).where(
-            Collectivity.kind == "commune", Collectivity.department_code == dept.department_code)
-            .order_by(Collectivity.name)).all()
-        g.cadastre_dept_communes = {insee: name for insee, name in rows if insee}
-    return g.cadastre_dept_communes
+    """INSEE → name of the communes the active department (or intercommunal operator) administers."""
+    from portal.tenancy import administered_communes
+
+    return administered_communes()
 
 
 @contextmanager
@@ -151,8 +148,13 @@ def _page(plan_form, csv_form, wanted: str = "", status: int = 200):
         for v in db.session.scalars(stmt.limit(2000)):
             by_commune.setdefault(v.commune_insee, []).append(v)
         recent = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(30)).all()
+        departments = {department_of(insee) for insee in names}
+        department_runs = db.session.scalars(select(DepartmentImport).where(
+            DepartmentImport.department_code.in_(sorted(departments))).order_by(DepartmentImport.id.desc())
+            .limit(10)).all()
         html = render_template("cadastre/department/imports.html", plan_form=plan_form, csv_form=csv_form,
                                names=names, by_commune=by_commune, recent=recent, commune_filter=wanted,
+                               department_runs=department_runs,
                                unknown_filter=bool(wanted and not commune),
                                can_import="cadastre.import" in g.permissions,
                                max_mb=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024))
