@@ -18,6 +18,7 @@ import datetime as dt
 from flask_babel import lazy_gettext as _l
 
 from portal.registry import NavEntry, ServiceDescriptor, service_folder
+from portal.settings import Setting
 
 from .home import news_panel
 from .views import bp, department_bp, public_bp
@@ -40,6 +41,7 @@ service = ServiceDescriptor(
         "desk.moderate": ("dept_admin",),
         "desk.partners.manage": ("dept_admin",),
         "desk.forum.post": ("mayor", "secretary", "elected", "partner", "dept_admin", "dept_agent"),
+        "desk.library": ("mayor", "secretary", "partner", "dept_admin"),
     },
     permission_labels={
         "desk.read": _l("Information desk: read"),
@@ -47,18 +49,27 @@ service = ServiceDescriptor(
         "desk.moderate": _l("Information desk: moderate"),
         "desk.partners.manage": _l("Information desk: add partners"),
         "desk.forum.post": _l("Information desk: write in the forum"),
+        "desk.library": _l("Information desk: manage the organisation's documents library"),
     },
     nav=[NavEntry(_l("News"), "desk.news_list"), NavEntry(_l("Forum"), "desk.forum_index"),
          NavEntry(_l("Search"), "desk.search_page"),
-         NavEntry(_l("Publish"), "desk.publish", "desk.publish"), NavEntry(_l("E-mail digest"), "desk.digest")],
+         NavEntry(_l("Publish"), "desk.publish", "desk.publish"), NavEntry(_l("E-mail digest"), "desk.digest"),
+         NavEntry(_l("Documents"), "desk.library_index"), NavEntry(_l("Legal sheets"), "desk.sheets_index")],
     department_nav=[NavEntry(_l("News"), "desk.news_list"), NavEntry(_l("Forum"), "desk.forum_index"),
                     NavEntry(_l("Moderation"), "desk_department.forum", "desk.moderate"),
-                    NavEntry(_l("Partners"), "desk_department.partners", "desk.partners.manage")],
+                    NavEntry(_l("Partners"), "desk_department.partners", "desk.partners.manage"),
+                    NavEntry(_l("Documents"), "desk.library_index"), NavEntry(_l("Legal sheets"), "desk.sheets_index")],
     home_panel=news_panel,
     tasks=("services.desk.tasks",),
     beat_schedule={"desk-digests": {"task": "desk.send_digests", "schedule": dt.timedelta(hours=1)}},
-    models=("services.desk.models",),
+    models=("services.desk.models", "services.desk.library_models"),
     migrations=service_folder(__file__, "migrations"),
+    settings=(
+        Setting("DESK_STORAGE_DIR", "", "folder of the documents library's files and the fiches' model documents "
+                                        "(empty: instance/desk/files); shared by every host, backed up with the "
+                                        "database"),
+        Setting("DESK_MAX_UPLOAD_MB", 20, "largest file of the documents library or model document, in MB"),
+    ),
     audit_labels={
         "desk.partner_created": _l("Information desk: partner added"),
         "desk.news_published": _l("Information desk: news published"),
@@ -71,7 +82,23 @@ service = ServiceDescriptor(
         "desk.forum_solution": _l("Forum: answer marked as the solution"),
         "desk.forum_reported": _l("Forum: message reported"),
         "desk.forum_moderated": _l("Forum: moderation"),
+        "desk.folder_created": _l("Documents: folder created"),
+        "desk.folder_edited": _l("Documents: folder changed"),
+        "desk.folder_deleted": _l("Documents: folder deleted"),
+        "desk.document_uploaded": _l("Documents: document added"),
+        "desk.document_versioned": _l("Documents: new version uploaded"),
+        "desk.document_edited": _l("Documents: document changed"),
+        "desk.document_deleted": _l("Documents: document deleted"),
+        "desk.sheet_published": _l("Legal sheets: sheet published"),
+        "desk.sheet_edited": _l("Legal sheets: sheet updated"),
+        "desk.sheet_withdrawn": _l("Legal sheets: sheet withdrawn"),
+        "desk.sheet_model_added": _l("Legal sheets: model document attached"),
+        "desk.sheet_model_removed": _l("Legal sheets: model document removed"),
     },
     audit_detail_labels={"title": _l("title"), "audience": _l("audience"), "frequency": _l("frequency"),
-                         "action_taken": _l("action")},
+                         "action_taken": _l("action"),
+                         "name": _l("name"), "readers": _l("who may read"), "readers_before": _l("readers before"),
+                         "filename": _l("file"), "folder": _l("folder"), "sha256": _l("SHA-256 fingerprint"),
+                         "version": _l("version"), "note": _l("what changed"), "versions": _l("versions"),
+                         "theme": _l("theme")},
 )

@@ -47,13 +47,18 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-def index(kind: str, ref_id: int, *, title: str, body: str, audience, publisher_id: int, published_at) -> None:
-    """Create or refresh the entry of an item (same audience row as the item)."""
+def index(kind: str, ref_id: int, *, title: str, body: str, audience=None, publisher_id: int, published_at,
+          audience_id: int | None = None) -> None:
+    """Create or refresh the entry of an item (same audience row as the item: ``audience`` or its ``audience_id``)."""
     entry = db.session.scalar(select(SearchEntry).where(SearchEntry.kind == kind, SearchEntry.ref_id == ref_id))
     if entry is None:
         entry = SearchEntry(kind=kind, ref_id=ref_id)
         db.session.add(entry)
-    entry.title, entry.body, entry.audience = title, body, audience
+    entry.title, entry.body = title[:200], body
+    if audience is not None:
+        entry.audience = audience
+    else:
+        entry.audience_id = audience_id
     entry.publisher_id, entry.published_at = publisher_id, published_at
     db.session.flush()
     if _dialect() == "sqlite":

@@ -7,6 +7,7 @@ from pathlib import Path
 PACKAGE = str(Path(__file__).resolve().parents[1])
 
 from . import forum  # noqa: F401,E402 - the forum's routes, on the pages blueprint
+from . import library  # noqa: F401,E402 - the documents library and the fiches juridiques, on the pages blueprint
 from .department import department_bp  # noqa: E402
 from .pages import bp  # noqa: E402
 from .public import public_bp  # noqa: E402
