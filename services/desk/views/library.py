@@ -272,7 +272,7 @@ def library_download(document_id: int, number: int):
     version = version_or_404(document_or_404(document_id), number)
     data = _stored_or_none(lambda: library.read_file(version))
     if data is None:
-        flash(_("This file cannot be read: it was changed or lost on the server. The department is told."), "error")
+        flash(_("This file cannot be read: it was changed or lost on the server. Please tell the department."), "error")
         return redirect(url_for("desk.library_document", document_id=document_id))
     return _send(data, version.mimetype, version.filename)
 
@@ -410,7 +410,7 @@ def sheet_model(sheet_id: int, model_id: int):
     model = model_or_404(sheet_or_404(sheet_id), model_id)
     data = _stored_or_none(lambda: library.read_model(model))
     if data is None:
-        flash(_("This file cannot be read: it was changed or lost on the server. The department is told."), "error")
+        flash(_("This file cannot be read: it was changed or lost on the server. Please tell the department."), "error")
         return redirect(url_for("desk.sheet_page", sheet_id=sheet_id))
     return _send(data, model.mimetype, model.filename)
 
