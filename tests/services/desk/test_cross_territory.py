@@ -11,14 +11,32 @@ DESK_PREFIXES = ("/s/desk", "/p/desk", "/admin/s/desk", "/api/v1/desk")
 
 
 @pytest.fixture
-def foreign(world, partners, publish, category, private_thread):
-    """A news item and a forum thread addressed to Jaucourt alone (a hand-picked list), by the department."""
+def foreign(app, world, partners, publish, category, private_thread, library_doc, publish_sheet):
+    """A news item, a forum thread and a fiche juridique addressed to Jaucourt alone (a hand-picked list), by the
+    department; a folder of Jaucourt's own library read by Jaucourt alone, with a document and a model document."""
+    from portal.extensions import db
+    from portal.models import User
+    from services.desk import library
+    from services.desk.library_models import LegalSheet
+
+    from .files import docx
+
     news_id = publish(SECRET, "list", member_ids=(world.b,), body=f"<p>{SECRET}-corps</p>")
     thread_id, post_id = private_thread
+    folder_id, document_id = library_doc(world.b, "own", f"{SECRET}-document", author="mayor_b",
+                                         folder_name=f"{SECRET}-dossier")
+    sheet_id = publish_sheet(f"{SECRET}-fiche", "list", member_ids=(world.b,), body=f"<p>{SECRET}-fiche-corps</p>")
+    with app.app_context():
+        model = library.attach_model(db.session.get(LegalSheet, sheet_id),
+                                     checked=library.check_file(docx(), f"{SECRET}-modele.docx", library.MODEL_KINDS),
+                                     by=db.session.get(User, world.users["dept_admin"].id))
+        db.session.commit()
+        model_id = model.id
     # Categories are shared by every member (no audience): there is no foreign one, so an unknown id stands for it
     # and the real category's page is checked apart (its list must not show the thread).
     return {"news_id": news_id, "token": "x" * 43, "category_id": 999_999, "thread_id": thread_id,
-            "post_id": post_id, "_category": category}
+            "post_id": post_id, "_category": category, "folder_id": folder_id, "document_id": document_id,
+            "number": 1, "sheet_id": sheet_id, "model_id": model_id}
 
 
 @pytest.mark.parametrize("role", ["mayor_troyes", "mayor_a", "epci_user", "partner_cdg", "mayor_c"])
@@ -27,9 +45,11 @@ def test_nobody_outside_the_audience_reaches_the_news(app, world, login_as, fore
                                                          "Corps-reserve-a-Jaucourt"], prefixes=DESK_PREFIXES)
     report.assert_clean()
     client = login_as(role)
-    for url in (f"/s/desk/forum/{foreign['_category']}", "/s/desk/forum"):
-        assert "Sujet-reserve-a-Jaucourt" not in client.get(url).get_data(as_text=True)
-    assert len(report.checked) >= 10
+    for url in (f"/s/desk/forum/{foreign['_category']}", "/s/desk/forum", "/s/desk/documents", "/s/desk/fiches",
+                "/s/desk/recherche?q=reservee", "/s/desk/recherche?q=corps fiche"):
+        body = client.get(url).get_data(as_text=True)
+        assert "Sujet-reserve-a-Jaucourt" not in body and SECRET not in body, url
+    assert len(report.checked) >= 30
 
 
 def test_the_sweep_catches_a_leak_when_the_filter_is_off(app, world, login_as, foreign):
