@@ -18,7 +18,9 @@ from sqlalchemy.orm import selectinload
 
 from portal.audiences import Viewer, audience_scope
 from portal.extensions import db
-from portal.mail import queue_email
+from portal.mail import BATCH as MAIL_BATCH
+from portal.mail import deliver_emails, queue_email
+from portal.outbox import enqueue_after_commit
 from portal.models import Membership, User, utcnow
 from portal.urls import absolute_url
 
@@ -60,9 +62,18 @@ def news_for(user: User, since: dt.datetime) -> tuple[list[NewsItem], int]:
     return sorted(items, key=lambda n: n.published_at, reverse=True), len(found)
 
 
+BATCH = 200  # persons whose digests are written in one transaction and handed to the outbox together
+
+
 def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
     """Queue the digests due at ``now``; returns counts (sent, nothing_new). Safe to run again: a person whose digest
-    went is not due until their next period."""
+    went is not due until their next period.
+
+    Batched: the news each collectivity may read are listed once per collectivity (not once per person), the items
+    of a batch of :data:`BATCH` persons loaded in one query, and each batch is one transaction — its outbox rows and
+    the persons' « last sent » dates commit together (a crash loses nothing and sends nothing twice: the batch is
+    written again on the next run) — handed to ``portal.mail.deliver_emails``, which sends over one SMTP
+    connection per ``portal.mail.BATCH`` messages."""
     now = now or utcnow()
     counts = {"sent": 0, "nothing_new": 0}
     users = db.session.scalars(
@@ -71,32 +82,74 @@ def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
             | Membership.collectivity.has(kind=DIGEST_KINDS[2])))
         .options(selectinload(User.memberships).selectinload(Membership.collectivity)).order_by(User.id)).all()
     choices = {c.user_id: c for c in db.session.scalars(select(DigestChoice))}
+    due = []
     for user in users:
         choice = choices.get(user.id) or DigestChoice(user_id=user.id, frequency="weekly")
         since = due_since(choice, now)
-        if since is None:
-            continue
-        items, total = news_for(user, since)
-        if items:
-            _queue(user, choice, items, total)
-            counts["sent"] += 1
-        else:
-            counts["nothing_new"] += 1
-        if choice.user_id not in choices:
-            db.session.add(choice)
-        choice.last_sent_at = now
+        if since is not None:
+            due.append((user, choice, since))
+    visible = _visible_news(due)
+    for start in range(0, len(due), BATCH):
+        batch = due[start:start + BATCH]
+        wanted: list[tuple[User, DigestChoice, list[int], int]] = []
+        for user, choice, since in batch:
+            found: dict[int, dt.datetime] = {}
+            for membership in user.memberships:
+                for news_id, published_at in visible.get(membership.collectivity_id, ()):
+                    if published_at <= since:
+                        break  # newest first
+                    found[news_id] = published_at
+            newest = sorted(found, key=lambda i: found[i], reverse=True)[:MAX_ITEMS]
+            wanted.append((user, choice, newest, len(found)))
+        ids = {i for _, _, newest, _ in wanted for i in newest}
+        with audience_scope(None):  # ids the persons' collectivities were allowed in _visible_news
+            items = {n.id: n for n in db.session.scalars(select(NewsItem).where(NewsItem.id.in_(ids)))} if ids else {}
+        email_ids = []
+        for user, choice, newest, total in wanted:
+            if newest:
+                email_ids.append(_queue(user, choice, [items[i] for i in newest], total).id)
+                counts["sent"] += 1
+            else:
+                counts["nothing_new"] += 1
+            if choice.user_id not in choices:
+                db.session.add(choice)
+            choice.last_sent_at = now
+        db.session.flush()
+        enqueue_after_commit(deliver_emails, *email_ids, batch=MAIL_BATCH)
         db.session.commit()
     log.info("desk digests: %s", counts)
     return counts
 
 
-def _queue(user: User, choice: DigestChoice, items: list[NewsItem], total: int) -> None:
+def _visible_news(due) -> dict[int, list[tuple[int, dt.datetime]]]:
+    """collectivity id → (news id, published at) it may read, newest first, published after the earliest start of
+    the periods of its persons due: one query per collectivity, read as that collectivity (the audience filter)."""
+    since_of: dict[int, dt.datetime] = {}
+    collectivities = {}
+    for user, _choice, since in due:
+        for membership in user.memberships:
+            c = membership.collectivity
+            if c.kind not in DIGEST_KINDS:
+                continue
+            collectivities[c.id] = c
+            since_of[c.id] = min(since, since_of.get(c.id, since))
+    out = {}
+    for cid, collectivity in collectivities.items():
+        with audience_scope(Viewer.of(collectivity)):
+            out[cid] = db.session.execute(select(NewsItem.id, NewsItem.published_at)
+                                          .where(NewsItem.published_at > since_of[cid])
+                                          .order_by(NewsItem.published_at.desc(), NewsItem.id.desc())).tuples().all()
+    return out
+
+
+def _queue(user: User, choice: DigestChoice, items: list[NewsItem], total: int):
     token = unsubscribe_token(user.id)
     link = absolute_url("desk_public.unsubscribe", token=token)
     one_click = absolute_url("desk_public.one_click", token=token)
     subject = (_l("News of the extranet: today") if choice.frequency == "daily"
                else _l("News of the extranet: this week"))
-    row = queue_email(user.email, subject, "desk/digest", locale=user.locale, user=user, items=items,
+    row = queue_email(user.email, subject, "desk/digest", locale=user.locale, deliver=False, user=user, items=items,
                       more=total - len(items), unsubscribe_link=link, frequency=choice.frequency,
                       news_link=absolute_url("desk.news_list"))
     row.headers = {"List-Unsubscribe": f"<{one_click}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    return row
