@@ -245,3 +245,12 @@ def holds(audience: Audience, viewer: Viewer | None) -> bool:
     if kind == LIST:
         return any(m.id == viewer.collectivity_id for m in audience.members)
     return False
+
+
+def may_read(row, viewer: Viewer | None) -> bool:
+    """:func:`criteria` in Python for one ``AudienceScoped`` row already loaded with its audience: addressed to
+    ``viewer`` or published by it (e.g. a mass mailing that reads its rows once for many viewers)."""
+    if viewer is None:
+        return True
+    return (viewer.collectivity_id is not None and row.publisher_id == viewer.collectivity_id) \
+        or holds(row.audience, viewer)

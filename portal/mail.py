@@ -178,16 +178,19 @@ def deliver_email(email_id: int) -> str:
 
 
 BATCH = 100  # rows of a mass mailing per deliver_emails task (one SMTP connection each)
+COMMIT_EVERY = 10  # outcomes of a batch committed together (see deliver_batch)
 
 
 def deliver_batch(email_ids) -> dict[str, int]:
     """Deliver several outbox rows over one SMTP connection; returns counts by final status.
 
-    The same guarantees as :func:`deliver`, row by row: the rows are claimed (pending → sending) in one statement, so
-    a second worker or a redelivered task sends none of them again; each row's outcome (sent, retried later, failed)
-    is committed right after its own message, so a worker dying in the middle leaves at most the message being sent
-    in ``sending`` (reclaimed by :func:`flush`, as with :func:`deliver`). A connection that breaks is opened again
-    for the next message; one that cannot be opened leaves the rest of the batch for a later attempt.
+    The guarantees of :func:`deliver`: the rows are claimed (pending → sending) in one statement, so a second worker
+    or a redelivered task sends none of them again; a message refused for now goes back to pending with its backoff,
+    one refused for good is marked failed, nothing is dropped. Outcomes are committed every :data:`COMMIT_EVERY`
+    messages (a commit per message would cost more than the message itself on SQLite): a worker killed in the middle
+    of a batch leaves at most that many messages in ``sending`` although they left, and :func:`flush` sends them again
+    after ``STALE_SENDING`` — the window :func:`deliver` has for its one message, widened to a few. A connection that
+    breaks is opened again for the next message; one that cannot be opened leaves the rest of the batch for later.
     """
     cfg = current_app.config
     ids = sorted(set(email_ids))
@@ -205,7 +208,7 @@ def deliver_batch(email_ids) -> dict[str, int]:
         counts["skipped"] = len(ids) - len(claimed)
         rows = session.scalars(select(OutgoingEmail).where(OutgoingEmail.id.in_(claimed))
                                .order_by(OutgoingEmail.id)).all()
-        smtp, unreachable = None, None
+        smtp, unreachable, uncommitted = None, None, 0
         try:
             for row in rows:
                 msg = build_message(row, cfg["MAIL_SENDER"])
@@ -236,8 +239,12 @@ def deliver_batch(email_ids) -> dict[str, int]:
                     log.error("e-mail %s: permanent failure: %s", row.id, redact(exc))
                 else:
                     row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
-                session.commit()
                 counts[row.status] = counts.get(row.status, 0) + 1
+                uncommitted += 1
+                if uncommitted >= COMMIT_EVERY:
+                    session.commit()
+                    uncommitted = 0
+            session.commit()
         finally:
             if smtp is not None:
                 try:

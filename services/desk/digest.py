@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from portal.audiences import Viewer, audience_scope
+from portal.audiences import Audience, Viewer, audience_scope, may_read
 from portal.extensions import db
 from portal.mail import BATCH as MAIL_BATCH
 from portal.mail import deliver_emails, queue_email
@@ -123,23 +123,22 @@ def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
 
 def _visible_news(due) -> dict[int, list[tuple[int, dt.datetime]]]:
     """collectivity id → (news id, published at) it may read, newest first, published after the earliest start of
-    the periods of its persons due: one query per collectivity, read as that collectivity (the audience filter)."""
-    since_of: dict[int, dt.datetime] = {}
+    the periods due. The news of the period are read once with their audiences, then each collectivity keeps those
+    ``portal.audiences.may_read`` allows it (the audience rule of the query filter, applied to loaded rows)."""
     collectivities = {}
-    for user, _choice, since in due:
+    for user, _choice, _since in due:
         for membership in user.memberships:
-            c = membership.collectivity
-            if c.kind not in DIGEST_KINDS:
-                continue
-            collectivities[c.id] = c
-            since_of[c.id] = min(since, since_of.get(c.id, since))
-    out = {}
-    for cid, collectivity in collectivities.items():
-        with audience_scope(Viewer.of(collectivity)):
-            out[cid] = db.session.execute(select(NewsItem.id, NewsItem.published_at)
-                                          .where(NewsItem.published_at > since_of[cid])
-                                          .order_by(NewsItem.published_at.desc(), NewsItem.id.desc())).tuples().all()
-    return out
+            if membership.collectivity.kind in DIGEST_KINDS:
+                collectivities[membership.collectivity_id] = membership.collectivity
+    if not collectivities:
+        return {}
+    earliest = min(since for _, _, since in due)
+    with audience_scope(None):  # every news item of the period once; the rule is applied per viewer below
+        news = db.session.scalars(select(NewsItem).where(NewsItem.published_at > earliest)
+                                  .options(selectinload(NewsItem.audience).selectinload(Audience.members))
+                                  .order_by(NewsItem.published_at.desc(), NewsItem.id.desc())).all()
+        viewers = {cid: Viewer.of(c) for cid, c in collectivities.items()}
+    return {cid: [(n.id, n.published_at) for n in news if may_read(n, viewer)] for cid, viewer in viewers.items()}
 
 
 def _queue(user: User, choice: DigestChoice, items: list[NewsItem], total: int):
