@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import io
 import logging
@@ -24,7 +25,7 @@ from sqlalchemy import func, select
 from portal import audit
 from portal.audiences import EPCI_MEMBERS, LIST, new_audience
 from portal.extensions import db
-from portal.filestore import FileStore, StorageError, Stored  # noqa: F401 - StorageError is part of this API
+from portal.filestore import FileStore, StorageError  # noqa: F401 - StorageError is part of this API
 from portal.models import Collectivity, User, utcnow
 from portal.settings import setting
 from portal.uploads import UploadRejected, check_upload
@@ -418,9 +419,7 @@ def _index_sheet(sheet: LegalSheet) -> None:
                  publisher_id=sheet.publisher_id, published_at=dt_of(sheet.updated_on))
 
 
-def dt_of(day):
-    import datetime as dt
-
+def dt_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
 
 

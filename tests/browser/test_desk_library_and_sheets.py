@@ -11,8 +11,8 @@ from tests.services.desk.conftest import desk_storage, partners  # noqa: F401 - 
 from tests.services.desk.files import pdf
 
 
-def test_a_secretary_shares_a_deliberation_and_a_partner_writes_a_sheet(world, live_server, new_page, shot, t,
-                                                                       sign_in, partners, desk_storage, tmp_path):  # noqa: F811
+def test_a_secretary_shares_a_deliberation_and_a_partner_writes_a_sheet(  # noqa: F811 - fixtures imported above
+        world, live_server, new_page, shot, t, sign_in, partners, desk_storage, tmp_path):
     first = tmp_path / "Délibération 12 - tarifs de la cantine.pdf"
     first.write_bytes(pdf("Délibération n° 12 : tarifs de la cantine scolaire, année 2027."))
     second = tmp_path / "Délibération 12 rectifiée.pdf"
