@@ -1,5 +1,6 @@
 """desk: documents library (folders addressed to an audience, documents sharing their folder's audience, versions on
-disk with their preview) and fiches juridiques (themes, legal references, versions, model documents)
+disk with their preview) and fiches juridiques (themes, legal references, versions, model documents); PostgreSQL: the
+search vector stored (generated column) under the GIN index
 
 Revision ID: desk_0010_library
 Revises: merge_0003
@@ -33,7 +34,17 @@ def _scoped_indexes(table):
     op.create_index(op.f(f"ix_{table}_publisher_id"), table, ["publisher_id"])
 
 
+TSV = ("ALTER TABLE desk_search ADD COLUMN tsv tsvector GENERATED ALWAYS AS "
+       "(to_tsvector('desk_french'::regconfig, title || ' ' || body)) STORED")
+
+
 def upgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        # The search ranks by ts_rank: reading a stored vector instead of computing every match's vector again
+        # (seconds for a common word over 60 000 entries).
+        op.execute("DROP INDEX IF EXISTS ix_desk_search_fulltext")
+        op.execute(TSV)
+        op.execute("CREATE INDEX ix_desk_search_tsv ON desk_search USING gin (tsv)")
     op.create_table(
         "desk_library_folder",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -161,3 +172,8 @@ def downgrade():
     for name in ("publisher_id", "audience_id"):
         op.drop_index(op.f(f"ix_desk_library_folder_{name}"), table_name="desk_library_folder")
     op.drop_table("desk_library_folder")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_desk_search_tsv")
+        op.execute("ALTER TABLE desk_search DROP COLUMN tsv")
+        op.execute("CREATE INDEX ix_desk_search_fulltext ON desk_search USING gin "
+                   "(to_tsvector('desk_french'::regconfig, title || ' ' || body))")
