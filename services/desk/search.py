@@ -90,10 +90,12 @@ def search(query: str, limit: int = LIMIT) -> list[SearchEntry]:
         # the vector of every match again; as on SQLite, only the WINDOW newest matches are ranked
         vector = literal_column("desk_search.tsv")
         tsq = func.websearch_to_tsquery(literal_column("'desk_french'::regconfig"), " ".join(words))
-        newest = (select(SearchEntry.id.label("id")).where(vector.op("@@")(tsq))
+        newest = (select(SearchEntry.id.label("id"), vector.label("tsv")).where(vector.op("@@")(tsq))
                   .order_by(SearchEntry.id.desc()).limit(WINDOW).subquery())
+        # ranked on the subquery's own vectors: the LIMIT fences it, so only the window is ranked (ranking the
+        # joined table's column let the planner rank all 60 000 entries first)
         stmt = (select(SearchEntry).join(newest, newest.c.id == SearchEntry.id)
-                .order_by(func.ts_rank(vector, tsq).desc(), SearchEntry.published_at.desc()))
+                .order_by(func.ts_rank(newest.c.tsv, tsq).desc(), SearchEntry.published_at.desc()))
     else:
         # FTS5 scores (bm25) every match before it can sort them: ~65 ms for a word in 15 % of 60 000 texts. So the
         # newest matches the viewer may read (the doclist walked backwards, stopped after WINDOW: under a
