@@ -61,7 +61,8 @@ def test_a_secretary_files_a_deliberation_and_uploads_a_second_version(app, worl
                                                         .order_by(AuditEvent.id))]
     assert actions == ["desk.folder_created", "desk.document_uploaded", "desk.document_versioned"]
     audit_page = login_as("mayor_a").get("/mairie/journal").get_data(as_text=True)
-    for label in ("Documents : dossier créé", "Documents : document ajouté", "Documents : nouvelle version déposée"):
+    for label in ("Documents\u00a0: dossier créé", "Documents\u00a0: document ajouté",
+                  "Documents\u00a0: nouvelle version déposée"):
         assert label in audit_page
 
 
