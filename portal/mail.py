@@ -50,12 +50,26 @@ def queue_email(to: str, subject: str, template: str, *, locale: str | None = No
 
     ``deliver=False``: the caller hands the rows of a mass mailing (a digest) to :func:`deliver_emails` itself, in
     batches sent over one SMTP connection (``enqueue_after_commit(deliver_emails, *ids, batch=BATCH)``)."""
+    text, html = render_email(template, locale=locale, **context)
+    return queue_rendered(to, subject, text, html, locale=locale, deliver=deliver)
+
+
+def render_email(template: str, *, locale: str | None = None, **context) -> tuple[str, str | None]:
+    """The text and HTML (None without an ``.html`` template) of ``emails/<template>``, in ``locale``."""
     with force_locale(locale or "fr"):
         text = render_template(f"emails/{template}.txt", **context)
         try:
             html = render_template(f"emails/{template}.html", **context)
         except Exception:  # noqa: BLE001 - the HTML part is optional
             html = None
+    return text, html
+
+
+def queue_rendered(to: str, subject: str, text: str, html: str | None = None, *, locale: str | None = None,
+                   deliver: bool = True) -> OutgoingEmail:
+    """Add a message already rendered (:func:`render_email`) to the outbox — a mass mailing renders what many
+    recipients share once."""
+    with force_locale(locale or "fr"):
         subject = str(subject)
     domain = current_app.config["MAIL_SENDER"].rsplit("@", 1)[-1].strip(">") or "extranet.localhost"
     row = OutgoingEmail(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from portal.audiences import Audience, Viewer, audience_scope, may_read
 from portal.extensions import db
 from portal.mail import BATCH as MAIL_BATCH
-from portal.mail import deliver_emails, queue_email
+from portal.mail import deliver_emails, queue_rendered, render_email
 from portal.outbox import enqueue_after_commit
 from portal.models import Membership, User, utcnow
 from portal.urls import absolute_url
@@ -89,6 +89,7 @@ def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
         if since is not None:
             due.append((user, choice, since))
     visible = _visible_news(due)
+    rendered: dict = {}  # one rendering per distinct digest (see _queue)
     for start in range(0, len(due), BATCH):
         batch = due[start:start + BATCH]
         wanted: list[tuple[User, DigestChoice, list[int], int]] = []
@@ -107,7 +108,7 @@ def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
         email_ids = []
         for user, choice, newest, total in wanted:
             if newest:
-                email_ids.append(_queue(user, choice, [items[i] for i in newest], total).id)
+                email_ids.append(_queue(user, choice, [items[i] for i in newest], total, rendered).id)
                 counts["sent"] += 1
             else:
                 counts["nothing_new"] += 1
@@ -141,14 +142,27 @@ def _visible_news(due) -> dict[int, list[tuple[int, dt.datetime]]]:
     return {cid: [(n.id, n.published_at) for n in news if may_read(n, viewer)] for cid, viewer in viewers.items()}
 
 
-def _queue(user: User, choice: DigestChoice, items: list[NewsItem], total: int):
+UNSUBSCRIBE_MARK = "desk-digest-unsubscribe-link-0b7e"  # where each person's own link goes in a shared rendering
+
+
+def _queue(user: User, choice: DigestChoice, items: list[NewsItem], total: int, rendered: dict | None = None):
+    """The person's digest in the outbox. People who get the same news (most of one commune) share one rendering
+    (``rendered``, kept by the caller for a run), only the unsubscribe link being their own."""
     token = unsubscribe_token(user.id)
     link = absolute_url("desk_public.unsubscribe", token=token)
     one_click = absolute_url("desk_public.one_click", token=token)
     subject = (_l("News of the extranet: today") if choice.frequency == "daily"
                else _l("News of the extranet: this week"))
-    row = queue_email(user.email, subject, "desk/digest", locale=user.locale, deliver=False, user=user, items=items,
-                      more=total - len(items), unsubscribe_link=link, frequency=choice.frequency,
-                      news_link=absolute_url("desk.news_list"))
+    key = (tuple(n.id for n in items), total, choice.frequency, user.locale)
+    if rendered is None or key not in rendered:
+        body = render_email("desk/digest", locale=user.locale, items=items, more=total - len(items),
+                            unsubscribe_link=UNSUBSCRIBE_MARK, frequency=choice.frequency,
+                            news_link=absolute_url("desk.news_list"))
+        if rendered is not None:
+            rendered[key] = body
+    else:
+        body = rendered[key]
+    text, html = (part.replace(UNSUBSCRIBE_MARK, link) if part is not None else None for part in body)
+    row = queue_rendered(user.email, subject, text, html, locale=user.locale, deliver=False)
     row.headers = {"List-Unsubscribe": f"<{one_click}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return row
