@@ -9,6 +9,8 @@ they hold no portal permission. Every publication has an audience (``portal.audi
 layer, never in a view.
 
 Pages: ``/s/desk/`` (news, publishing, digest choice, Atom feed of one's news), ``/s/desk/forum``,
+``/s/desk/documents`` (each organisation's library: folders, documents, versions, previews), ``/s/desk/fiches``
+(fiches juridiques, their history and model documents),
 ``/admin/s/desk/partenaires`` (the department adds partners and their first publisher), ``/admin/s/desk/forum``
 (categories, reported messages), ``/p/desk/desabonnement/<token>`` (leave the digest).
 Task: ``desk.send_digests`` every hour on beat.
