@@ -44,7 +44,7 @@ def upgrade():
         # (seconds for a common word over 60 000 entries).
         op.execute("DROP INDEX IF EXISTS ix_desk_search_fulltext")
         op.execute(TSV)
-        op.execute("CREATE INDEX ix_desk_search_tsv ON desk_search USING gin (tsv)")
+        op.execute("CREATE INDEX ix_desk_search_tsv_fulltext ON desk_search USING gin (tsv)")
     op.create_table(
         "desk_library_folder",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -173,7 +173,7 @@ def downgrade():
         op.drop_index(op.f(f"ix_desk_library_folder_{name}"), table_name="desk_library_folder")
     op.drop_table("desk_library_folder")
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP INDEX IF EXISTS ix_desk_search_tsv")
+        op.execute("DROP INDEX IF EXISTS ix_desk_search_tsv_fulltext")
         op.execute("ALTER TABLE desk_search DROP COLUMN tsv")
         op.execute("CREATE INDEX ix_desk_search_fulltext ON desk_search USING gin "
                    "(to_tsvector('desk_french'::regconfig, title || ' ' || body))")
