@@ -5,7 +5,8 @@
 
 Data (scale 1.0): the Aube's 431 communes and 13 EPCI, 2 000 accounts (one membership each), 20 000 news items
 (addressed to all, communes, one EPCI's members or a list), 20 000 forum threads of 5 messages (100 000 messages),
-all in the search index.
+20 000 library documents (one folder a commune, read by the commune alone, its EPCI's members or everyone; each with
+the text of a few-page PDF) and 1 000 fiches juridiques, all in the search index.
 
 1. **Search**: ``services.desk.search.search`` as a commune would (audience filter on), over French words typed
    with and without accents and plurals; p95 in-process (the query, the filter, the ORM rows).
@@ -14,8 +15,10 @@ all in the search index.
 3. **Digest**: the digests of every account through the outbox (rows written, then delivered by the outbox's own
    delivery to an SMTP server on loopback) vs a bare ``smtplib`` loop sending the same messages over one connection.
 
-The database is SQLite in a temporary folder unless --database is given (its schema is dropped and rebuilt: the name
-must contain "bench"). Nothing here is used by the tests.
+The database is SQLite in a temporary folder unless --database is given: a superuser URL of a database whose name
+contains "bench" (its schema is dropped and rebuilt); the portal then runs as the non-superuser application role of
+``portal/dbroles.py`` (row-level security in force), migrations and ANALYZE as the owner role. Nothing here is used
+by the tests.
 """
 from __future__ import annotations
 
@@ -126,6 +129,7 @@ def populate(app, scale: float, rnd: random.Random) -> dict:
                         "published_at": at, "audience_id": n_news + j + 1, "publisher_id": author})
     db.session.execute(insert(ForumThread), threads)
     db.session.execute(insert(ForumPost), posts)
+    n_docs, n_sheets = _library(rnd, communes, epcis, dept, len(audiences), now, entries, scale)
     db.session.execute(insert(SearchEntry), entries)
     if db.engine.dialect.name == "sqlite":
         rows = db.session.execute(select(SearchEntry.id, SearchEntry.title, SearchEntry.body)).all()
@@ -134,10 +138,78 @@ def populate(app, scale: float, rnd: random.Random) -> dict:
     else:
         db.session.execute(text("SELECT setval(pg_get_serial_sequence('user_account', 'id'), 100000)"))
         db.session.commit()
-        db.session.execute(text("ANALYZE"))
+        _analyze()
     db.session.commit()
     return {"users": len(users), "news": len(news), "threads": len(threads), "posts": len(posts),
-            "mayor": users[0]["email"]}
+            "documents": n_docs, "sheets": n_sheets, "mayor": users[0]["email"]}
+
+
+def _library(rnd, communes, epcis, dept, first_audience, now, entries, scale):
+    """One folder per commune (its own audience row, shared with its documents), documents and their search entries
+    (title, file name and the text of a PDF), fiches juridiques addressed to all or to the communes."""
+    from sqlalchemy import insert, text
+
+    from portal.audiences import Audience
+    from portal.extensions import db
+    from services.desk.library_models import LegalSheet, LibraryDocument, LibraryFolder, SheetVersion
+
+    audiences, members, folders = [], [], []
+    next_id = first_audience + 1
+    for k, (cid, _insee) in enumerate(communes):
+        readers = rnd.choices(("list", "epci_members", "all"), (30, 40, 30))[0]
+        audiences.append({"id": next_id, "kind": readers,
+                          "epci_id": rnd.choice(epcis) if readers == "epci_members" else None})
+        if readers == "list":
+            members.append({"a": next_id, "c": cid})
+        folders.append({"id": k + 1, "name": "Délibérations", "description": "", "created_at": now,
+                        "audience_id": next_id, "publisher_id": cid})
+        next_id += 1
+    n_docs, n_sheets = int(20000 * scale), int(1000 * scale)
+    sheet_audiences = [{"id": next_id + i, "kind": rnd.choice(("all", "communes")), "epci_id": None}
+                       for i in range(n_sheets)]
+    db.session.execute(insert(Audience), audiences + sheet_audiences)
+    if members:
+        db.session.execute(text("INSERT INTO audience_member (audience_id, collectivity_id) VALUES (:a, :c)"),
+                           members)
+    db.session.execute(insert(LibraryFolder), folders)
+    documents = []
+    for i in range(n_docs):
+        folder = folders[i % len(folders)]
+        at = now - dt.timedelta(minutes=41 * i)
+        title = sentence(rnd, 5)
+        documents.append({"id": i + 1, "folder_id": folder["id"], "title": title, "description": "",
+                          "category": "deliberation", "created_at": at, "updated_at": at, "current_version": 1,
+                          "audience_id": folder["audience_id"], "publisher_id": folder["publisher_id"]})
+        entries.append({"kind": "document", "ref_id": i + 1, "title": title,
+                        "body": f"deliberation-{i}.pdf\n" + " ".join(sentence(rnd, 20) for _ in range(10)),
+                        "published_at": at, "audience_id": folder["audience_id"],
+                        "publisher_id": folder["publisher_id"]})
+    db.session.execute(insert(LibraryDocument), documents)
+    sheets, versions = [], []
+    for i, aud in enumerate(sheet_audiences):
+        title, body = sentence(rnd, 6), " ".join(sentence(rnd, 20) for _ in range(8))
+        sheets.append({"id": i + 1, "theme": "etat_civil", "title": title, "body_html": f"<p>{body}</p>",
+                       "legal_refs": "Code civil, art. 63", "updated_on": now.date(), "created_at": now,
+                       "current_version": 1, "audience_id": aud["id"], "publisher_id": dept})
+        versions.append({"sheet_id": i + 1, "number": 1, "title": title, "body_html": f"<p>{body}</p>",
+                         "legal_refs": "Code civil, art. 63", "change_note": "", "created_at": now})
+        entries.append({"kind": "sheet", "ref_id": i + 1, "title": title, "body": body + "\nCode civil, art. 63",
+                        "published_at": now, "audience_id": aud["id"], "publisher_id": dept})
+    db.session.execute(insert(LegalSheet), sheets)
+    db.session.execute(insert(SheetVersion), versions)
+    return n_docs, n_sheets
+
+
+def _analyze() -> None:
+    """Statistics of the tables just filled, as autovacuum keeps them on a running database (as the tables' owner:
+    the application role may not)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(os.environ["DATABASE_OWNER_URL"], poolclass=NullPool)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
 
 
 def bench_search(app, rounds: int, rnd: random.Random) -> None:
@@ -252,8 +324,15 @@ def main() -> int:
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     folder = Path(tempfile.mkdtemp(prefix="desk-bench-"))
+    if args.database and "bench" not in args.database.rsplit("/", 1)[-1]:
+        raise SystemExit("the bench drops the schema of --database: its name must contain 'bench'")
     env = {"INSTANCE_PATH": str(folder), "SECRET_KEY": "bench-desk", "DATABASE_URL": args.database}
     os.environ.update(env)
+    if args.database:  # a superuser URL: the portal runs as the application role (portal/dbroles.py)
+        from portal.dbroles import use_roles_for
+
+        use_roles_for(args.database, reset=True)
+        env.update(DATABASE_URL=os.environ["DATABASE_URL"], DATABASE_OWNER_URL=os.environ["DATABASE_OWNER_URL"])
     from flask_migrate import upgrade
     from sqlalchemy import text
 
@@ -264,19 +343,15 @@ def main() -> int:
     app = create_app({"TESTING": False, "CELERY_EAGER": True, "SERVER_NAME": None})
     rnd = random.Random(13)
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            if "bench" not in (db.engine.url.database or ""):
-                raise SystemExit("the bench drops the schema of --database: its name must contain 'bench'")
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public; "
-                                     "CREATE EXTENSION IF NOT EXISTS postgis")
-        upgrade(revision="heads")
+        upgrade(revision="heads")  # PostgreSQL: as the owner role, on the schema use_roles_for emptied
         load_territory()
         db.session.commit()
         start = time.perf_counter()
         sizes = populate(app, args.scale, rnd)
-        print(f"{db.engine.dialect.name}: {sizes['users']} accounts, {sizes['news']} news, {sizes['threads']} threads, "
-              f"{sizes['posts']} messages loaded in {time.perf_counter() - start:.0f} s")
+        print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores; "
+              f"{db.engine.dialect.name} as {db.engine.url.username or 'file'}: {sizes['users']} accounts, "
+              f"{sizes['news']} news, {sizes['threads']} threads, {sizes['posts']} messages, {sizes['documents']} "
+              f"documents, {sizes['sheets']} fiches loaded in {time.perf_counter() - start:.0f} s")
         db.session.execute(text("SELECT 1"))
         if "search" not in skip:
             bench_search(app, args.requests, rnd)

@@ -90,6 +90,8 @@ def include_name(name, type_, parent_names):
         return name not in IGNORED_TABLES
     if type_ == "index" and name and name.endswith("_fulltext"):
         return False  # full-text expression indexes (e.g. a French tsvector) written by raw SQL in a migration
+    if type_ == "column" and name and name.endswith("tsv") and parent_names.get("table_name") == "desk_search":
+        return False  # the desk's stored search vector: a PostgreSQL-only generated column (raw SQL, desk_0010)
     return True
 
 

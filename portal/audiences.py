@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 from flask import g, has_request_context
 from sqlalchemy import ForeignKey, String, and_, event, or_, select
-from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship, with_loader_criteria
+from sqlalchemy.orm import (Mapped, Session, aliased, declared_attr, mapped_column, relationship,
+                            with_loader_criteria)
 
 from .extensions import db
 
@@ -154,12 +155,17 @@ def audience_scope(viewer: Viewer | None):
 
 def visible_audiences(viewer: Viewer):
     """SELECT of the ids of the audiences that hold ``viewer`` (same shape for every viewer, values bound)."""
+    return select(Audience.id).where(holds_clause(viewer))
+
+
+def holds_clause(viewer: Viewer, audience=Audience):
+    """The condition on an ``audience`` row (or an alias of the table) that it holds ``viewer``."""
     cid = viewer.collectivity_id if viewer.collectivity_id is not None else -1
-    return select(Audience.id).where(or_(
-        Audience.kind.in_(viewer.open_kinds()),
-        and_(Audience.kind == EPCI_MEMBERS, Audience.epci_id.in_(sorted(viewer.epci_ids))),
-        and_(Audience.kind == SERVICE, Audience.service_slug.in_(sorted(viewer.services))),
-        and_(Audience.kind == LIST, Audience.id.in_(
+    return (or_(
+        audience.kind.in_(viewer.open_kinds()),
+        and_(audience.kind == EPCI_MEMBERS, audience.epci_id.in_(sorted(viewer.epci_ids))),
+        and_(audience.kind == SERVICE, audience.service_slug.in_(sorted(viewer.services))),
+        and_(audience.kind == LIST, audience.id.in_(
             select(audience_member.c.audience_id).where(audience_member.c.collectivity_id == cid))),
     ))
 
@@ -175,9 +181,17 @@ def _scoped_classes():
     return seen
 
 
+_HOLDER = aliased(Audience, name="audience_holder")  # never auto-correlated with an audience the query joins
+
+
 def criteria(viewer: Viewer, cls):
-    """The condition a row of ``cls`` must meet for ``viewer``: addressed to it, or published by it."""
-    clause = cls.audience_id.in_(visible_audiences(viewer))
+    """The condition a row of ``cls`` must meet for ``viewer``: addressed to it, or published by it.
+
+    A correlated EXISTS on the row's own audience (a primary-key lookup per candidate row), not ``audience_id IN
+    (every audience the viewer may read)``: with one audience per publication that list is as long as the content,
+    and SQLite builds it again for every query (a search of a few matches paid for tens of thousands of ids)."""
+    clause = (select(_HOLDER.id).where(_HOLDER.id == cls.audience_id, holds_clause(viewer, _HOLDER))
+              .correlate_except(_HOLDER).exists())
     if viewer.collectivity_id is not None:
         clause = or_(clause, cls.publisher_id == viewer.collectivity_id)
     return clause
@@ -245,3 +259,12 @@ def holds(audience: Audience, viewer: Viewer | None) -> bool:
     if kind == LIST:
         return any(m.id == viewer.collectivity_id for m in audience.members)
     return False
+
+
+def may_read(row, viewer: Viewer | None) -> bool:
+    """:func:`criteria` in Python for one ``AudienceScoped`` row already loaded with its audience: addressed to
+    ``viewer`` or published by it (e.g. a mass mailing that reads its rows once for many viewers)."""
+    if viewer is None:
+        return True
+    return (viewer.collectivity_id is not None and row.publisher_id == viewer.collectivity_id) \
+        or holds(row.audience, viewer)

@@ -44,14 +44,32 @@ class PermanentMailError(Exception):
     pass
 
 
-def queue_email(to: str, subject: str, template: str, *, locale: str | None = None, **context) -> OutgoingEmail:
-    """Render ``emails/<template>.txt`` (and ``.html`` when it exists) and add the message to the outbox."""
+def queue_email(to: str, subject: str, template: str, *, locale: str | None = None, deliver: bool = True,
+                **context) -> OutgoingEmail:
+    """Render ``emails/<template>.txt`` (and ``.html`` when it exists) and add the message to the outbox.
+
+    ``deliver=False``: the caller hands the rows of a mass mailing (a digest) to :func:`deliver_emails` itself, in
+    batches sent over one SMTP connection (``enqueue_after_commit(deliver_emails, *ids, batch=BATCH)``)."""
+    text, html = render_email(template, locale=locale, **context)
+    return queue_rendered(to, subject, text, html, locale=locale, deliver=deliver)
+
+
+def render_email(template: str, *, locale: str | None = None, **context) -> tuple[str, str | None]:
+    """The text and HTML (None without an ``.html`` template) of ``emails/<template>``, in ``locale``."""
     with force_locale(locale or "fr"):
         text = render_template(f"emails/{template}.txt", **context)
         try:
             html = render_template(f"emails/{template}.html", **context)
         except Exception:  # noqa: BLE001 - the HTML part is optional
             html = None
+    return text, html
+
+
+def queue_rendered(to: str, subject: str, text: str, html: str | None = None, *, locale: str | None = None,
+                   deliver: bool = True) -> OutgoingEmail:
+    """Add a message already rendered (:func:`render_email`) to the outbox — a mass mailing renders what many
+    recipients share once."""
+    with force_locale(locale or "fr"):
         subject = str(subject)
     domain = current_app.config["MAIL_SENDER"].rsplit("@", 1)[-1].strip(">") or "extranet.localhost"
     row = OutgoingEmail(
@@ -59,7 +77,8 @@ def queue_email(to: str, subject: str, template: str, *, locale: str | None = No
     )
     db.session.add(row)
     db.session.flush()
-    enqueue_after_commit(deliver_email, row.id)
+    if deliver:
+        enqueue_after_commit(deliver_email, row.id)
     return row
 
 
@@ -78,19 +97,33 @@ def build_message(row: OutgoingEmail, sender: str) -> EmailMessage:
     return msg
 
 
-def _send_smtp(msg: EmailMessage, cfg) -> None:
+def _open_smtp(cfg) -> smtplib.SMTP:
+    """A connected, authenticated SMTP session (raises what smtplib raises)."""
     host, port, timeout = cfg["MAIL_SERVER"], cfg["MAIL_PORT"], cfg["MAIL_TIMEOUT"]
+    if cfg["MAIL_USE_SSL"]:
+        smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=timeout)
     try:
-        if cfg["MAIL_USE_SSL"]:
-            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
-        else:
-            smtp = smtplib.SMTP(host, port, timeout=timeout)
-        with smtp:
-            if cfg["MAIL_USE_TLS"] and not cfg["MAIL_USE_SSL"]:
-                smtp.starttls(context=ssl.create_default_context())
-            if cfg["MAIL_USERNAME"]:
-                smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+        if cfg["MAIL_USE_TLS"] and not cfg["MAIL_USE_SSL"]:
+            smtp.starttls(context=ssl.create_default_context())
+        if cfg["MAIL_USERNAME"]:
+            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def _send_smtp(msg: EmailMessage, cfg, smtp: smtplib.SMTP | None = None) -> None:
+    """Send ``msg`` on ``smtp`` (an open session, kept open) or on a session of its own; smtplib's errors become
+    :class:`TemporaryMailError` or :class:`PermanentMailError`."""
+    try:
+        if smtp is not None:
             smtp.send_message(msg)
+            return
+        with _open_smtp(cfg) as own:
+            own.send_message(msg)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [c for c, _ in exc.recipients.values()]
         if all(400 <= c < 500 for c in codes):
@@ -158,6 +191,99 @@ def deliver_email(email_id: int) -> str:
     return deliver(email_id)
 
 
+BATCH = 100  # rows of a mass mailing per deliver_emails task (one SMTP connection each)
+COMMIT_EVERY = 10  # outcomes of a batch committed together (see deliver_batch)
+
+
+def deliver_batch(email_ids) -> dict[str, int]:
+    """Deliver several outbox rows over one SMTP connection; returns counts by final status.
+
+    The guarantees of :func:`deliver`: the rows are claimed (pending → sending) in one statement, so a second worker
+    or a redelivered task sends none of them again; a message refused for now goes back to pending with its backoff,
+    one refused for good is marked failed, nothing is dropped. Outcomes are committed every :data:`COMMIT_EVERY`
+    messages (a commit per message would cost more than the message itself on SQLite): a worker killed in the middle
+    of a batch leaves at most that many messages in ``sending`` although they left, and :func:`flush` sends them again
+    after ``STALE_SENDING`` — the window :func:`deliver` has for its one message, widened to a few. A connection that
+    breaks is opened again for the next message; one that cannot be opened leaves the rest of the batch for later.
+    """
+    cfg = current_app.config
+    ids = sorted(set(email_ids))
+    counts: dict[str, int] = {}
+    if not ids:
+        return counts
+    with Session(db.engine, expire_on_commit=False) as session:
+        claimed = session.scalars(
+            update(OutgoingEmail)
+            .where(OutgoingEmail.id.in_(ids), OutgoingEmail.status == "pending")
+            .values(status="sending", attempts=OutgoingEmail.attempts + 1)
+            .returning(OutgoingEmail.id)
+        ).all()
+        session.commit()
+        counts["skipped"] = len(ids) - len(claimed)
+        rows = session.scalars(select(OutgoingEmail).where(OutgoingEmail.id.in_(claimed))
+                               .order_by(OutgoingEmail.id)).all()
+        smtp, unreachable, uncommitted = None, None, 0
+        try:
+            for row in rows:
+                msg = build_message(row, cfg["MAIL_SENDER"])
+                try:
+                    if unreachable is not None:
+                        raise unreachable
+                    if cfg["MAIL_SERVER"]:
+                        if smtp is None:
+                            try:
+                                smtp = _open_smtp(cfg)
+                            except (OSError, smtplib.SMTPException) as exc:
+                                unreachable = TemporaryMailError(repr(exc))
+                                raise unreachable from exc
+                        try:
+                            _send_smtp(msg, cfg, smtp)
+                        except TemporaryMailError as exc:
+                            if not isinstance(exc.__cause__, (smtplib.SMTPResponseException,
+                                                              smtplib.SMTPRecipientsRefused)):
+                                smtp.close()  # the session broke (not a mere « try later »): a fresh one next
+                                smtp = None
+                            raise
+                    else:
+                        _write_file(msg, row, cfg["MAIL_OUTBOX_DIR"])
+                except TemporaryMailError as exc:
+                    _record_temporary(row, exc)
+                except PermanentMailError as exc:
+                    row.status, row.last_error = "failed", str(exc)[:2000]
+                    log.error("e-mail %s: permanent failure: %s", row.id, redact(exc))
+                else:
+                    row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
+                counts[row.status] = counts.get(row.status, 0) + 1
+                uncommitted += 1
+                if uncommitted >= COMMIT_EVERY:
+                    session.commit()
+                    uncommitted = 0
+            session.commit()
+        finally:
+            if smtp is not None:
+                try:
+                    smtp.quit()
+                except (OSError, smtplib.SMTPException):
+                    smtp.close()
+    log.info("e-mail batch of %d: %s", len(ids), counts)
+    return counts
+
+
+def _record_temporary(row: OutgoingEmail, exc: Exception) -> None:
+    row.last_error = str(exc)[:2000]
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status = "failed"
+    else:
+        row.status = "pending"
+        row.next_attempt_at = utcnow() + dt.timedelta(seconds=30 * 2 ** (row.attempts - 1))
+    log.warning("e-mail %s: temporary failure (%s), attempt %s", row.id, redact(exc), row.attempts)
+
+
+@celery_app.task(name="portal.deliver_emails")
+def deliver_emails(email_ids: list[int]) -> dict[str, int]:
+    return deliver_batch(email_ids)
+
+
 def flush(now: dt.datetime | None = None) -> dict[str, int]:
     """Deliver every due pending row and reclaim rows stuck in 'sending'. Returns counts by final status."""
     now = now or utcnow()
@@ -172,10 +298,10 @@ def flush(now: dt.datetime | None = None) -> dict[str, int]:
             select(OutgoingEmail.id).where(OutgoingEmail.status == "pending", OutgoingEmail.next_attempt_at <= now)
         ).all()
     counts: dict[str, int] = {}
-    for email_id in due:
-        status = deliver(email_id)
-        counts[status] = counts.get(status, 0) + 1
-    return counts
+    for start in range(0, len(due), BATCH):  # one SMTP connection per batch
+        for status, n in deliver_batch(due[start:start + BATCH]).items():
+            counts[status] = counts.get(status, 0) + n
+    return {status: n for status, n in counts.items() if n}
 
 
 @celery_app.task(name="portal.flush_outbox")

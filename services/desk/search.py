@@ -2,10 +2,13 @@
 may read (the rows are ``AudienceScoped``: the audience filter applies to the search query like to any other).
 
 - PostgreSQL: ``to_tsvector('desk_french', title || ' ' || body)`` — the ``french`` configuration with ``unaccent``
-  before the Snowball stemmer (« délibérations » and « deliberation » both become ``deliber``) — under a GIN index;
-  the query is ``websearch_to_tsquery`` with the same configuration, ranked by ``ts_rank``.
+  before the Snowball stemmer (« délibérations » and « deliberation » both become ``deliber``) — stored in the
+  generated column ``tsv`` under a GIN index; the query is ``websearch_to_tsquery`` with the same configuration, the
+  :data:`WINDOW` newest matches the person may read ranked by ``ts_rank``.
 - SQLite: the FTS5 table ``desk_search_fts`` (``unicode61 remove_diacritics 2``) holds the text already folded and
-  reduced by :func:`stem` (accents off, plural ``-s``/``-x`` off), and the query goes through the same function.
+  reduced by :func:`stem` (accents off, plural ``-s``/``-x`` off), and the query goes through the same function; the
+  :data:`WINDOW` most recently indexed matches the person may read are ranked by bm25 (scoring every match of a
+  common word costs more than the 50 ms a search may take).
 - Snippets: the body around the first word whose stem is asked for, every such word in ``<mark>`` (the text is
   escaped first), the same on both backends.
 
@@ -28,6 +31,7 @@ FTS = "desk_search_fts"
 _fts = table(FTS, column("rowid"))
 _WORD = re.compile(r"\w+", re.UNICODE)
 LIMIT = 30
+WINDOW = 200  # the newest matches scored for relevance (see search())
 
 
 def stem(word: str) -> str:
@@ -47,13 +51,18 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-def index(kind: str, ref_id: int, *, title: str, body: str, audience, publisher_id: int, published_at) -> None:
-    """Create or refresh the entry of an item (same audience row as the item)."""
+def index(kind: str, ref_id: int, *, title: str, body: str, audience=None, publisher_id: int, published_at,
+          audience_id: int | None = None) -> None:
+    """Create or refresh the entry of an item (same audience row as the item: ``audience`` or its ``audience_id``)."""
     entry = db.session.scalar(select(SearchEntry).where(SearchEntry.kind == kind, SearchEntry.ref_id == ref_id))
     if entry is None:
         entry = SearchEntry(kind=kind, ref_id=ref_id)
         db.session.add(entry)
-    entry.title, entry.body, entry.audience = title, body, audience
+    entry.title, entry.body = title[:200], body
+    if audience is not None:
+        entry.audience = audience
+    else:
+        entry.audience_id = audience_id
     entry.publisher_id, entry.published_at = publisher_id, published_at
     db.session.flush()
     if _dialect() == "sqlite":
@@ -77,17 +86,27 @@ def search(query: str, limit: int = LIMIT) -> list[SearchEntry]:
     if not words:
         return []
     if _dialect() == "postgresql":
-        # the very expression of the GIN index (migration desk_0003), so that the planner uses it
-        vector = func.to_tsvector(literal_column("'desk_french'::regconfig"),
-                                  SearchEntry.title.op("||")(literal_column("' '")).op("||")(SearchEntry.body))
+        # the stored vector under the GIN index (migration desk_0010_library): ranking reads it instead of computing
+        # the vector of every match again; as on SQLite, only the WINDOW newest matches are ranked
+        vector = literal_column("desk_search.tsv")
         tsq = func.websearch_to_tsquery(literal_column("'desk_french'::regconfig"), " ".join(words))
-        stmt = (select(SearchEntry).where(vector.op("@@")(tsq))
-                .order_by(func.ts_rank(vector, tsq).desc(), SearchEntry.published_at.desc()))
+        newest = (select(SearchEntry.id.label("id"), vector.label("tsv")).where(vector.op("@@")(tsq))
+                  .order_by(SearchEntry.id.desc()).limit(WINDOW).subquery())
+        # ranked on the subquery's own vectors: the LIMIT fences it, so only the window is ranked (ranking the
+        # joined table's column let the planner rank all 60 000 entries first)
+        stmt = (select(SearchEntry).join(newest, newest.c.id == SearchEntry.id)
+                .order_by(func.ts_rank(newest.c.tsv, tsq).desc(), SearchEntry.published_at.desc()))
     else:
+        # FTS5 scores (bm25) every match before it can sort them: ~65 ms for a word in 15 % of 60 000 texts. So the
+        # newest matches the viewer may read (the doclist walked backwards, stopped after WINDOW: under a
+        # millisecond) are taken first, and only they are scored and sorted by relevance.
         match = " ".join(f'"{stem(w)}"' for w in words)
-        stmt = (select(SearchEntry).join(_fts, _fts.c.rowid == SearchEntry.id)
-                .where(text(f"{FTS} MATCH :match").bindparams(match=match))
-                .order_by(text(f"{FTS}.rank"), SearchEntry.published_at.desc()))  # rank: FTS5's bm25, optimised
+        newest = (select(SearchEntry.id.label("id"), literal_column(f"{FTS}.rank").label("score"))
+                  .join(_fts, _fts.c.rowid == SearchEntry.id)
+                  .where(text(f"{FTS} MATCH :match").bindparams(match=match))
+                  .order_by(_fts.c.rowid.desc()).limit(WINDOW).subquery())
+        stmt = (select(SearchEntry).join(newest, newest.c.id == SearchEntry.id)
+                .order_by(newest.c.score, SearchEntry.published_at.desc()))
     return list(db.session.scalars(stmt.limit(limit)))
 
 

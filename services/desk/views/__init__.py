@@ -11,6 +11,7 @@ from . import jobs  # noqa: F401,E402 - job offers: pages and public pages
 from . import directory  # noqa: F401,E402 - the directory and the communes' public pages
 from . import agenda  # noqa: F401,E402 - the agenda: pages, public pages, .ics
 from . import guide  # noqa: F401,E402 - the user guide and the « Aide » link of every page
+from . import library  # noqa: F401,E402 - the documents library and the fiches juridiques, on the pages blueprint
 from .department import department_bp  # noqa: E402
 from .pages import bp  # noqa: E402
 from .public import public_bp  # noqa: E402

@@ -151,12 +151,16 @@ def news_feed():
     return Response(body, mimetype="application/atom+xml")
 
 
+# Where a search result leads: kind of entry → (endpoint, name of its id argument).
+RESULT_PAGES = {"news": ("desk.news_item", "news_id"), "thread": ("desk.forum_thread", "thread_id"),
+                "document": ("desk.library_document", "document_id"), "sheet": ("desk.sheet_page", "sheet_id")}
+
+
 @bp.get("/recherche")
 @requires(READ)
 def search_page():
     query = (request.args.get("q") or "").strip()[:200]
     entries = search.search(query) if query else []
     results = [{"entry": e, "snippet": search.snippet(e.body or e.title, query),
-                "url": url_for("desk.news_item", news_id=e.ref_id) if e.kind == "news"
-                else url_for("desk.forum_thread", thread_id=e.ref_id)} for e in entries]
+                "url": url_for(RESULT_PAGES[e.kind][0], **{RESULT_PAGES[e.kind][1]: e.ref_id})} for e in entries]
     return render_template("desk/search.html", query=query, results=results)

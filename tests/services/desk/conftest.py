@@ -69,3 +69,59 @@ def private_thread(app, world, category):
         db.session.add(post)
         db.session.commit()
         return thread.id, post.id
+
+
+# Documents library and fiches juridiques ---------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def desk_storage(app, tmp_path):
+    """The library's files under the test's own folder (never the repository's instance/)."""
+    saved = app.config.get("DESK_STORAGE_DIR")
+    app.config["DESK_STORAGE_DIR"] = str(tmp_path / "desk-files")
+    yield tmp_path / "desk-files"
+    app.config["DESK_STORAGE_DIR"] = saved
+
+
+@pytest.fixture
+def library_doc(app, world):
+    """``library_doc(owner_id, readers, title, data=…, filename=…, folder_name=…, author="dept_admin")`` →
+    (folder id, document id): a folder of ``owner_id``'s library read by ``readers`` (own, epci_members, all) holding
+    one document, written in the system context."""
+    from portal.extensions import db
+    from portal.models import Collectivity, User
+    from services.desk import library
+
+    from .files import pdf
+
+    def _make(owner_id, readers, title, *, data=None, filename="document.pdf", folder_name=None, author="dept_admin"):
+        with app.app_context():
+            owner = db.session.get(Collectivity, owner_id)
+            by = db.session.get(User, world.users[author].id)
+            folder = library.create_folder(owner, name=folder_name or f"Dossier {title}", readers=readers, by=by)
+            checked = library.check_file(data if data is not None else pdf(f"{title} corps du texte"), filename,
+                                         library.LIBRARY_KINDS)
+            document = library.add_document(folder, title=title, category="deliberation", checked=checked, by=by)
+            db.session.commit()
+            return folder.id, document.id
+
+    return _make
+
+
+@pytest.fixture
+def publish_sheet(app, world):
+    """``publish_sheet("Titre", "all", publisher=…, author=…, body=…, refs=…, theme=…, **audience)`` → sheet id."""
+    from portal.extensions import db
+    from portal.models import Collectivity, User
+    from services.desk import library, operations
+
+    def _publish(title, kind="all", *, publisher=None, author="dept_admin", body="<p>Texte de la fiche.</p>",
+                 refs="Code civil, art. 63", theme="etat_civil", **audience):
+        with app.app_context():
+            sheet = library.publish_sheet(
+                publisher=db.session.get(Collectivity, publisher or world.dept),
+                author=db.session.get(User, world.users[author].id),
+                audience=operations.AudienceChoice(kind=kind, **audience), theme=theme, title=title, body=body,
+                legal_refs=refs)
+            db.session.commit()
+            return sheet.id
+
+    return _publish

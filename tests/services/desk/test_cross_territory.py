@@ -11,19 +11,37 @@ DESK_PREFIXES = ("/s/desk", "/p/desk", "/admin/s/desk", "/api/v1/desk")
 
 
 @pytest.fixture
-def foreign(app, world, partners, publish, category, private_thread):
-    """A news item, a forum thread, a job offer and an event addressed to Jaucourt alone (a hand-picked list), by the
-    department; an elected official of Jaucourt's directory entry."""
+def foreign(app, world, partners, publish, category, private_thread, library_doc, publish_sheet):
+    """A news item, a forum thread, a job offer, an event and a fiche juridique addressed to Jaucourt alone (a
+    hand-picked list), by the department; an elected official of Jaucourt's directory entry; a folder of Jaucourt's
+    own library read by Jaucourt alone, with a document and a model document."""
+    from portal.extensions import db
+    from portal.models import User
+    from services.desk import library
+    from services.desk.library_models import LegalSheet
+
+    from .files import docx
+
     news_id = publish(SECRET, "list", member_ids=(world.b,), body=f"<p>{SECRET}-corps</p>")
     thread_id, post_id = private_thread
     offer_id, event_id, person_id = _jaucourt_only(app, world)
+    folder_id, document_id = library_doc(world.b, "own", f"{SECRET}-document", author="mayor_b",
+                                         folder_name=f"{SECRET}-dossier")
+    sheet_id = publish_sheet(f"{SECRET}-fiche", "list", member_ids=(world.b,), body=f"<p>{SECRET}-fiche-corps</p>")
+    with app.app_context():
+        model = library.attach_model(db.session.get(LegalSheet, sheet_id),
+                                     checked=library.check_file(docx(), f"{SECRET}-modele.docx", library.MODEL_KINDS),
+                                     by=db.session.get(User, world.users["dept_admin"].id))
+        db.session.commit()
+        model_id = model.id
     # Categories are shared by every member (no audience): there is no foreign one, so an unknown id stands for it
     # and the real category's page is checked apart (its list must not show the thread).
     # The directory is read by every member (reference data, like categories): an unknown collectivity stands for
     # the foreign one; Jaucourt's elected official is the foreign object of the mairie's own pages.
     return {"news_id": news_id, "token": "x" * 43, "category_id": 999_999, "thread_id": thread_id,
             "post_id": post_id, "_category": category, "offer_id": offer_id, "event_id": event_id,
-            "person_id": person_id, "collectivity_id": 999_999, "code": "99999"}
+            "person_id": person_id, "collectivity_id": 999_999, "code": "99999", "folder_id": folder_id,
+            "document_id": document_id, "number": 1, "sheet_id": sheet_id, "model_id": model_id}
 
 
 def _jaucourt_only(app, world):
@@ -60,9 +78,11 @@ def test_nobody_outside_the_audience_reaches_the_news(app, world, login_as, fore
                           prefixes=DESK_PREFIXES)
     report.assert_clean()
     client = login_as(role)
-    for url in (f"/s/desk/forum/{foreign['_category']}", "/s/desk/forum"):
-        assert "Sujet-reserve-a-Jaucourt" not in client.get(url).get_data(as_text=True)
-    assert len(report.checked) >= 10
+    for url in (f"/s/desk/forum/{foreign['_category']}", "/s/desk/forum", "/s/desk/documents", "/s/desk/fiches",
+                "/s/desk/recherche?q=reservee", "/s/desk/recherche?q=corps fiche"):
+        body = client.get(url).get_data(as_text=True)
+        assert "Sujet-reserve-a-Jaucourt" not in body and SECRET not in body, url
+    assert len(report.checked) >= 30
 
 
 def test_the_sweep_catches_a_leak_when_the_filter_is_off(app, world, login_as, foreign):

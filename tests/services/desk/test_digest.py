@@ -123,3 +123,24 @@ def test_a_long_digest_lists_the_newest_and_says_how_many_more(app, world, smtp,
     text = by_recipient(smtp)[world.users["mayor_a"].email][0].text
     assert f"Note-numero-{MAX_ITEMS + 2:02d}" in text and "Note-numero-00" not in text
     assert "3" in text.split("Note-numero-03")[-1]  # « … et 3 de plus sur le portail »
+
+
+def test_people_with_the_same_news_share_a_rendering_but_each_has_their_own_unsubscribe_link(app, world, smtp,
+                                                                                            publish, login_as):
+    from services.desk.digest import UNSUBSCRIBE_MARK, user_of_token
+
+    publish("Note-a-tout-le-monde", "all")
+    smtp.messages.clear()
+    run_digests(app)
+    mails = by_recipient(smtp)
+    links = {}
+    for key in ("mayor_a", "secretary_a"):  # same commune, same news
+        (mail,) = mails[world.users[key].email]
+        html = mail.msg.get_body(preferencelist=("html",)).get_content()
+        assert UNSUBSCRIBE_MARK not in mail.text and UNSUBSCRIBE_MARK not in html
+        token = re.search(r"/p/desk/desabonnement/([\w.-]+)", mail.text).group(1)
+        assert token in html
+        links[key] = token
+        with app.app_context():
+            assert user_of_token(token) == world.users[key].id
+    assert links["mayor_a"] != links["secretary_a"]
