@@ -83,6 +83,7 @@ class BidFile(db.Model):
     storage_key: Mapped[str] = mapped_column(String(200))  # the sealed blob
     sealed_sha256: Mapped[str] = mapped_column(String(64))
     sealed_size: Mapped[int] = mapped_column(Integer)
+    check: Mapped[str] = mapped_column(String(8), default="")  # at the opening: "ok", or "broken" (flagged)
     bid: Mapped[Bid] = relationship(back_populates="files")
 
 

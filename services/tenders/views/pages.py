@@ -18,7 +18,8 @@ from portal.registry import requires
 from portal.responses import csv_response
 from portal.urls import absolute_url
 
-from .. import access, deposits, documents, ending, notify, opendata, rules, schemas, sealing, storage, wizard
+from .. import (access, deposits, documents, ending, notify, opendata, opening, rules, schemas, sealing, storage,
+               wizard)
 from ..access import child_or_404, owned_tenders, tender_or_404
 from ..models import Tender, TenderAttachment, TenderQuestion
 from ..operations import (add_attachment, apply_proposed_calendar, close_expired, create_draft, delete_draft,
@@ -364,7 +365,8 @@ def deposits_register(tender_id: int):
     """The register of deposits (registre des dépôts): who deposited, when (UTC and Paris), which files, their hash."""
     t = tender_or_404(tender_id)
     return render_template("tenders/register.html", t=t, bids=deposits.register_of(t), roles=deposits.ROLES,
-                           steps=wizard.STEPS, opened=deposits.now_utc() >= deposits.deadline_utc(t))
+                           steps=wizard.STEPS, opened=deposits.now_utc() >= deposits.deadline_utc(t),
+                           opening=opening.opening_of(t))
 
 
 @bp.get("/<int:tender_id>/depots/<int:bid_id>/fichiers/<int:file_id>")
@@ -401,4 +403,6 @@ def deposits_register_csv(tender_id: int):
              f.role, f.filename, f.size, f.sha256) for b in deposits.register_of(t) for f in b.files]
     header = ("dépôt", "entreprise", "SIRET", "reçu (UTC)", "reçu (heure de Paris)", "état", "pièce", "fichier",
               "taille (octets)", "SHA-256")
+    audit.record("tenders.register_downloaded", target=t, register="registre-depots", format="csv")
+    db.session.commit()
     return csv_response(rows, f"registre-depots-{t.reference}.csv", header)

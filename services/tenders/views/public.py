@@ -21,7 +21,8 @@ from portal.urls import base_url
 from portal.responses import pdf_response
 from portal.urls import absolute_url
 
-from .. import companies, deposits, documents, ending, notify, opendata, rules, schemas, storage, wizard
+from .. import (analysis, companies, deposits, documents, ending, notify, opendata, opening, rules, schemas, storage,
+               wizard)
 from ..access import child_or_404, published_or_404
 from ..companies import Company
 from ..models import Tender, TenderAttachment, TenderQuestion
@@ -111,18 +112,32 @@ def ask(tender_id: int):
 @public_bp.get("/<int:tender_id>/dce.zip")
 def dce(tender_id: int):
     t = published_or_404(tender_id)
-    return send_dce(t)
+    response = send_dce(t)
+    _withdrawn(t, "dce", f"DCE-{t.reference}.zip")
+    return response
+
+
+def _withdrawn(t, kind: str, name: str) -> None:
+    """Write the download in the register of withdrawals (registre des retraits): the company signed in, or none."""
+    opening.record_withdrawal(t, kind, name, session.get("tenders_company"))
+    db.session.commit()
 
 
 @public_bp.get("/<int:tender_id>/pieces/<int:attachment_id>")
 def attachment(tender_id: int, attachment_id: int):
     t = published_or_404(tender_id)
-    return send_attachment(t, child_or_404(TenderAttachment, attachment_id, t))
+    a = child_or_404(TenderAttachment, attachment_id, t)
+    response = send_attachment(t, a)
+    _withdrawn(t, "attachment", a.filename)
+    return response
 
 
 @public_bp.get("/<int:tender_id>/documents/<doc>.<fmt>")
 def document(tender_id: int, doc: str, fmt: str):
-    return send_document(published_or_404(tender_id), doc, fmt)
+    t = published_or_404(tender_id)
+    response = send_document(t, doc, fmt)
+    _withdrawn(t, "document", f"{doc}.{fmt}")
+    return response
 
 
 @public_bp.get("/<int:tender_id>/ocds.json")
@@ -272,4 +287,20 @@ def receipt(tender_id: int, bid_id: int):
     if company is None or bid is None or bid.tender_id != t.id or bid.company_id != company.id:
         abort(404)
     doc = deposits.receipt_doc(t, bid)
+    return pdf_response(documents.render(doc, "pdf"), f"{doc.filename}.pdf")
+
+
+@public_bp.get("/<int:tender_id>/courriers/<int:lot_number>.pdf")
+def letter(tender_id: int, lot_number: int):
+    """The decision's letter on a lot (rejection or notification), for the company it is addressed to."""
+    t = published_or_404(tender_id)
+    company = _company()
+    lot = next((lot for lot in t.lots if lot.number == lot_number), None)
+    if company is None or lot is None:
+        abort(404)
+    bids = opening.valid_bids(t)
+    mine = next((b for b in bids if b.company_id == company.id), None)
+    doc = analysis.letter_for(t, lot, mine, bids) if mine else None
+    if doc is None:
+        abort(404)
     return pdf_response(documents.render(doc, "pdf"), f"{doc.filename}.pdf")
