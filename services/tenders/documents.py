@@ -257,6 +257,10 @@ h2 { font-size: 12.5pt; margin-top: 14pt; color: #000091; }
 table { border-collapse: collapse; width: 100%; margin: 6pt 0; }
 td { border: 1px solid #999; padding: 3pt 5pt; vertical-align: top; overflow-wrap: anywhere; }
 td:first-child { width: 40%; font-weight: bold; }
+table.grid { font-size: 8.5pt; }
+table.grid td { overflow-wrap: break-word; }
+table.grid td:first-child { width: auto; font-weight: normal; }
+table.grid tr:first-child td { font-weight: bold; background: #eef; }
 """
 
 
@@ -265,7 +269,8 @@ def to_html(doc: Doc) -> str:
              f"<style>{CSS}</style></head><body><h1>{escape(doc.title)}</h1>"]
     for kind, value in doc.blocks:
         if kind == "table":
-            parts.append("<table>" + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+            grid = " class='grid'" if value and len(value[0]) > 2 else ""  # a listing with a header row
+            parts.append(f"<table{grid}>" + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
                                              for row in value) + "</table>")
         else:
             parts.append(f"<{kind}>{escape(value)}</{kind}>")

@@ -136,6 +136,11 @@ def _utc(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _hash(sha256: str) -> str:
+    """A SHA-256 in four groups of 16 characters, so that a table cell wraps it between groups."""
+    return " ".join(sha256[i:i + 16] for i in range(0, len(sha256), 16))
+
+
 def _consultation(doc: documents.Doc, t: Tender) -> None:
     doc.table([("Consultation", f"{t.title} (référence {t.reference})"), ("Acheteur", t.collectivity.name),
                ("Date limite de réception des offres",
@@ -156,7 +161,7 @@ def deposits_register_doc(t: Tender) -> documents.Doc:
                          f"{b.company.name} — SIRET {b.company.siret}" if i == 0 else "",
                          f"{_paris(b.received_at)} / {_utc(b.received_at)}" if i == 0 else "",
                          ("remplacé" if b.superseded_at else "valide") if i == 0 else "",
-                         f"{f.filename} ({f.size} octets)", f.sha256))
+                         f"{f.filename} ({f.size} octets)", _hash(f.sha256)))
     if not bids:
         rows.append(("", "Aucun dépôt", "", "", "", ""))
     doc.table(rows)
@@ -198,7 +203,7 @@ def pv_doc(t: Tender, opening: Opening) -> documents.Doc:
         for i, f in enumerate(b.files):
             rows.append((str(b.number) if i == 0 else "", f"{b.company.name} — SIRET {b.company.siret}" if i == 0
                          else "", _paris(b.received_at) if i == 0 else "", f"{f.filename} ({f.size} octets)",
-                         f.sha256, "conforme" if f.check == "ok" else "SIGNALÉ : ne correspond pas à l'empreinte"))
+                         _hash(f.sha256), "conforme" if f.check == "ok" else "SIGNALÉ : ne correspond pas à l'empreinte"))
     if not valid:
         rows.append(("", "Aucune offre reçue", "", "", "", ""))
     doc.table(rows)
