@@ -210,6 +210,11 @@ def save_marks(t: Tender, lot_number: int, bids: list[Bid], form) -> dict[str, s
 
 # Documents -------------------------------------------------------------------------------------------------------
 
+def pts(value) -> str:
+    """Points in French typography (72,89); "—" when there are none."""
+    return "—" if value is None or value == "—" else f"{Decimal(value):.2f}".replace(".", ",")
+
+
 def _eur(value: Decimal | None) -> str:
     return fmt_eur(value) if value is not None else "—"
 
@@ -233,7 +238,7 @@ def report_doc(t: Tender, bids: list[Bid]) -> documents.Doc:
             continue
         header = ("Rang", "Entreprise", "Prix HT") + tuple(documents.criterion_fr(c) for c in t.criteria) + ("Total",)
         doc.table([header] + [(str(r.rank), r.bid.company.name, _eur(r.price))
-                              + tuple(str(r.scores.get(c["code"], "—")) for c in t.criteria) + (str(r.total),)
+                              + tuple(pts(r.scores.get(c["code"])) for c in t.criteria) + (pts(r.total),)
                               for r in rows])
         comments = [(r.bid.company.name, documents.criterion_fr(c), r.comments.get(c["code"], ""))
                     for r in rows for c in t.criteria if r.comments.get(c["code"])]
@@ -251,7 +256,7 @@ def report_doc(t: Tender, bids: list[Bid]) -> documents.Doc:
             doc.p("Notation incomplète : " + ", ".join(r.bid.company.name for r in incomplete) + ".")
         best = rows[0]
         doc.p(f"Proposition : attribuer le lot à {best.bid.company.name} (SIRET {best.bid.company.siret}), offre "
-              f"économiquement la plus avantageuse avec {best.total} points sur 100, pour {_eur(best.price)} HT.")
+              f"économiquement la plus avantageuse avec {pts(best.total)} points sur 100, pour {_eur(best.price)} HT.")
     return doc
 
 
@@ -271,13 +276,13 @@ def rejection_doc(t: Tender, lot, row: Row, winner: Row, sent_on: dt.date) -> do
                ("Lot", f"{lot.number} — {lot.title}"), ("Date d'envoi", sent_on.strftime("%d/%m/%Y"))])
     doc.p("Madame, Monsieur,")
     doc.p(f"Nous avons le regret de vous informer que votre offre (dépôt n° {row.bid.number}) n'a pas été retenue. "
-          f"Elle est classée au rang {row.rank} avec {row.total} points sur 100. Le marché est attribué à "
-          f"{winner.bid.company.name}, dont l'offre obtient {winner.total} points sur 100 pour un prix de "
+          f"Elle est classée au rang {row.rank} avec {pts(row.total)} points sur 100. Le marché est attribué à "
+          f"{winner.bid.company.name}, dont l'offre obtient {pts(winner.total)} points sur 100 pour un prix de "
           f"{_eur(winner.price)} HT.")
     doc.h("Motifs et notes")
     doc.table([("Critère", "Votre note", "Note de l'attributaire", "Appréciation de votre offre")]
-              + [(f"{documents.criterion_fr(c)} ({c['weight']} points)", str(row.scores.get(c["code"], "—")),
-                  str(winner.scores.get(c["code"], "—")), row.comments.get(c["code"], ""))
+              + [(f"{documents.criterion_fr(c)} ({c['weight']} points)", pts(row.scores.get(c["code"])),
+                  pts(winner.scores.get(c["code"])), row.comments.get(c["code"], ""))
                  for c in t.criteria or []])
     days = standstill(t)
     if days:
@@ -307,7 +312,7 @@ def notification_doc(t: Tender, lot, row: Row, notified_on: dt.date) -> document
                ("D — Titulaire", f"{company.name} — SIRET {company.siret}"),
                ("E — Montant HT", _eur(row.price)), ("Date de notification", notified_on.strftime("%d/%m/%Y"))])
     doc.p("Madame, Monsieur,")
-    doc.p(f"Nous vous notifions le marché désigné ci-dessus : votre offre, classée première avec {row.total} points "
+    doc.p(f"Nous vous notifions le marché désigné ci-dessus : votre offre, classée première avec {pts(row.total)} points "
           "sur 100, est retenue. La notification fait courir les délais d'exécution prévus aux pièces du marché. "
           "Vous voudrez bien retourner l'acte d'engagement signé si vous ne l'avez pas déjà fait.")
     doc.p(f"Pour {t.collectivity.name}, le pouvoir adjudicateur.")

@@ -145,7 +145,7 @@ def analysis_lot(tender_id: int, lot_number: int):
                            formula=analysis_mod.formula_of(t, lot.number), price_code=analysis_mod.price_code(t),
                            criterion=documents.criterion_fr, decided=decided, steps=wizard.STEPS,
                            notify_from=analysis_mod.notify_from(t, decided) if decided else None,
-                           standstill=analysis_mod.standstill(t), fmt_eur=rules.fmt_eur,
+                           standstill=analysis_mod.standstill(t), fmt_eur=rules.fmt_eur, pts=analysis_mod.pts,
                            today=dt.date.today()), (422 if errors else 200)
 
 

@@ -213,7 +213,7 @@ def test_scoring_grid_report_award_and_letters(app, published, login_as, smtp):
                              + [c.text for tb in d.tables for row in tb.rows for c in row.cells])
         else:
             text = zipfile.ZipFile(io.BytesIO(report.data)).read("content.xml").decode()
-        assert has(text, "Rapport d'analyse des offres", "Couvreurs de l'Aube", "72.89", "anormalement basse",
+        assert has(text, "Rapport d'analyse des offres", "Couvreurs de l'Aube", "72,89", "anormalement basse",
                    "L2152-5", "mémoire technique noté 35")
     decided = mayor.post(f"/s/tenders/{tid}/analyse/1/decision", {}, csrf_from=f"/s/tenders/{tid}/analyse/1")
     assert decided.status_code == 302
@@ -230,7 +230,7 @@ def test_scoring_grid_report_award_and_letters(app, published, login_as, smtp):
     text = pdf_text(letter.data)
     signature = (dt.date.today() + dt.timedelta(days=11)).strftime("%d/%m/%Y")
     assert has(text, "Information d'un candidat évincé", "Couvreurs de l'Aube", "11 jours", signature, "R2182-1",
-               "mémoire technique noté 30", "66.00", "72.89", "rang 3")
+               "mémoire technique noté 30", "66,00", "72,89", "rang 3", "36,00", "37,89")
     # the company reads its own letter on the public pages, and only its own
     company_client = app.test_client()
     with company_client.session_transaction() as s:
@@ -281,7 +281,7 @@ def test_a_procedure_adaptee_has_no_standstill_and_notifies_at_once(app, publish
                       csrf_from=f"/s/tenders/{tid}/analyse/1").status_code == 302
     # linear: 100 000 → 0, 95 000 → 30, 90 000 → 60; + technical
     letter = pdf_text(mayor.get(f"/s/tenders/{tid}/courriers/1/{bids[0]}.pdf").data)
-    assert has(letter, "procédure adaptée", "aucun délai de suspension", "30.00")
+    assert has(letter, "procédure adaptée", "aucun délai de suspension", "30,00")
     assert "Notification" in wait_for_mail(smtp, "offre2@btp.test.example.org").subject
     assert login_as("mayor_b").get(f"/s/tenders/{tid}/courriers/1/{bids[0]}.pdf").status_code == 404
 
