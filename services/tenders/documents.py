@@ -96,6 +96,33 @@ def _head(doc: Doc, t):
     doc.table([("Objet du marché", t.title or "à compléter"), ("Référence", t.reference)] + _buyer(t))
 
 
+def submission_fr(t) -> list[str]:
+    """How and where a company submits its bid: the RC, the AAPC and the public page say the same."""
+    from portal.urls import absolute_url
+
+    url = absolute_url("tenders_public.detail", tender_id=t.id) if t.id else "à compléter"
+    deadline = _dt(t.reception_deadline)
+    return [
+        f"Les offres sont remises par voie électronique exclusivement, sur la page de la consultation : {url} "
+        "(bouton « Déposer une offre », après création d'un compte entreprise gratuit — numéro SIRET et adresse "
+        "électronique confirmée). Le dossier de consultation y est téléchargeable librement, sans identification.",
+        f"Date et heure limites de réception des offres : {deadline}, heure de Paris (heure légale française, "
+        "UTC+1 en hiver, UTC+2 en été). Chaque dépôt est horodaté par l'horloge du serveur ; un accusé de réception "
+        "(PDF et courriel) indique l'heure de réception et l'empreinte SHA-256 de chaque fichier.",
+        "La signature électronique de l'offre n'est pas exigée au moment du dépôt : seul l'attributaire signe le "
+        "marché avant sa notification.",
+        "Un dépôt reçu après la date et l'heure limites est refusé par la plateforme : l'offre n'est ni reçue ni "
+        "ouverte. Avant la date limite, une entreprise peut déposer une nouvelle offre, qui remplace la précédente ; "
+        "tous les dépôts restent inscrits au registre des dépôts.",
+        "Les candidats peuvent transmettre, dans le délai de remise des offres, une copie de sauvegarde sur support "
+        "physique électronique ou sur support papier (article R2132-11 du code de la commande publique), sous pli "
+        "fermé portant la mention « copie de sauvegarde ».",
+        "Les fichiers sont chiffrés dès leur réception et ne peuvent être ouverts par personne avant la date limite. "
+        "Formats acceptés : PDF, documents Office et OpenDocument, images, archives zip non chiffrées ; les fichiers "
+        "exécutables, à macros ou chiffrés sont refusés.",
+    ]
+
+
 def rc(t) -> Doc:
     doc = Doc("rc", "Règlement de la consultation", f"{t.reference}-RC")
     _head(doc, t)
@@ -128,6 +155,9 @@ def rc(t) -> Doc:
     doc.h("7. Questions des candidats")
     doc.p("Les questions sont posées sur la page publique de la consultation. Les réponses sont publiées pour tous les "
           "candidats, sans le nom de l'auteur de la question.")
+    doc.h("8. Modalités de remise des offres")
+    for paragraph in submission_fr(t):
+        doc.p(paragraph)
     return doc
 
 
@@ -142,6 +172,9 @@ def aapc(t) -> Doc:
     doc.p(t.description or t.title)
     doc.h("Critères d'attribution")
     doc.table([(criterion_fr(c), f"{c['weight']} %") for c in (t.criteria or [])])
+    doc.h("Modalités de remise des offres")
+    for paragraph in submission_fr(t)[:4]:
+        doc.p(paragraph)
     return doc
 
 

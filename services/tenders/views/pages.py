@@ -61,6 +61,9 @@ def step(tender_id: int, step: int):
     if step not in wizard.STEPS:
         abort(404)
     errors: dict = {}
+    if request.method == "GET" and not access.editable(t):
+        flash(_("This consultation is published: it is read-only. Changes go through a correction notice."), "info")
+        return redirect(url_for("tenders.summary", tender_id=t.id))
     if request.method == "POST":
         access.require("tenders.write")
         autosave = request.headers.get("X-Autosave") == "1"
@@ -131,6 +134,9 @@ def publish(tender_id: int):
     t = tender_or_404(tender_id)
     if not access.editable(t):
         flash(_("This consultation is already published."), "error")
+        return redirect(url_for("tenders.summary", tender_id=t.id))
+    if request.form.get("confirm") != "1":
+        flash(_("Tick the box to confirm the publication."), "error")
         return redirect(url_for("tenders.summary", tender_id=t.id))
     if t.launch_date is None or t.launch_date < dt.date.today():
         # A draft resumed days later is published today: the thresholds of today apply.

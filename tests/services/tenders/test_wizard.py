@@ -93,10 +93,10 @@ def test_autosave_keeps_partial_input(app, tenders_world, login_as):
 def test_publication_refused_when_incomplete_and_for_secretary(app, tenders_world, login_as):
     sec = login_as("secretary_a")
     tid = new_tender(sec)
-    resp = sec.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    resp = sec.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/")
     assert resp.status_code == 403  # publish is the mayor's (grantable)
     mayor = login_as("mayor_a")
-    resp = mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    resp = mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/")
     assert resp.status_code == 302
     assert _tender(app, tid).status == "draft"
     page = mayor.get(f"/s/tenders/{tid}/recapitulatif").get_data(as_text=True)
@@ -107,7 +107,7 @@ def test_below_threshold_is_not_published(app, tenders_world, login_as):
     mayor = login_as("mayor_a")
     tid = new_tender(mayor)
     fill(mayor, tid, amount="85000")
-    mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/")
     assert _tender(app, tid).status == "draft"
 
 
@@ -141,7 +141,7 @@ def test_roof_85k_published_voluntarily(app, tenders_world, login_as):
     fill(mayor, tid, data=data, amount="85000")
     t = _tender(app, tid)
     assert (t.procedure, t.publicity) == ("mapa", "voluntary")
-    assert mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/").status_code == 302
+    assert mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/").status_code == 302
     assert _tender(app, tid).status == "published"
 
 
@@ -213,7 +213,7 @@ def test_a_draft_dated_2025_shows_2025_rules_but_cannot_be_published_as_such(app
     page = mayor.get(f"/s/tenders/{tid}/etape/3").get_data(as_text=True)
     assert "221\u202f000" in page  # 2024-2025 European threshold: 218 000 € of services is still a MAPA then
     assert _tender(app, tid).procedure == "mapa"
-    mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/")
     assert _tender(app, tid).status == "draft"
     mayor.post(f"/s/tenders/{tid}/etape/3", {"launch_date": dt.date.today().isoformat(), "action": "next"},
                csrf_from="/s/tenders/")
@@ -230,6 +230,6 @@ def test_a_draft_resumed_later_is_published_with_todays_date(app, tenders_world,
     with app.app_context():  # the draft was started three days ago
         db.session.get(Tender, tid).launch_date = dt.date.today() - dt.timedelta(days=3)
         db.session.commit()
-    mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/")
     t = _tender(app, tid)
     assert t.status == "published" and t.launch_date == dt.date.today()
