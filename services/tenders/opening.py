@@ -86,6 +86,14 @@ def valid_bids(t: Tender) -> list[Bid]:
     return [b for b in deposits.register_of(t) if b.superseded_at is None]
 
 
+def _sealed_bytes(f) -> bytes:
+    path = storage.path_of(f.storage_key)
+    data = path.read_bytes()
+    if len(data) != f.sealed_size:
+        raise storage.StorageError(f"{f.storage_key}: {len(data)} bytes instead of {f.sealed_size}")
+    return data
+
+
 class NotYet(Exception):
     """The deadline has not passed: the bids stay sealed."""
 
@@ -107,9 +115,11 @@ def open_bids(t: Tender, user) -> Opening:
     for bid in bids:
         for f in bid.files:
             try:
-                blob = storage.read(f.storage_key, f.sealed_sha256, f.sealed_size)
+                # No separate checksum of the sealed file here: its AES-GCM tag authenticates every byte, and
+                # unseal() checks the plaintext against the SHA-256 of the receipt — one pass less over 20 MB.
+                blob = _sealed_bytes(f)
                 sealing.unseal(private, blob, t.id, f.sha256)
-            except (sealing.Broken, storage.StorageError) as exc:
+            except (sealing.Broken, storage.StorageError, OSError) as exc:
                 log.error("tenders: at the opening of tender %s, file %s of deposit %s is flagged: %s",
                           t.id, f.id, bid.number, exc)
                 f.check = "broken"
