@@ -140,7 +140,7 @@ def bench_deposits(args, tmp: str) -> None:
         upgrade(revision="heads")
         t = make_tender(db, 1, 1)
         t.reception_deadline = (dt.datetime.now(ZoneInfo("Europe/Paris")).replace(tzinfo=None, microsecond=0)
-                                + dt.timedelta(seconds=args.setup_seconds + 60))
+                                + dt.timedelta(days=1))  # moved to one minute away once all are signed in
         pw = hash_password(password)
         emails = [f"offres-{n}@entreprise-{n}.example.org" for n in range(args.companies)]
         for n, email in enumerate(emails):
@@ -177,9 +177,14 @@ def bench_deposits(args, tmp: str) -> None:
             assert resp.status_code == 302, resp.text[:300]
             page = http.get(f"{base}/p/tenders/{tid}/depot").text
             sessions.append((http, re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)))
-        wait = (deadline - dt.datetime.now(dt.timezone.utc)).total_seconds() - 60
-        if wait > 0:
-            time.sleep(wait)  # the rush starts one minute before the deadline
+        with app.app_context():  # the companies are signed in: the deadline is now one minute away
+            from services.tenders.models import Tender
+
+            t = db.session.get(Tender, tid)
+            t.reception_deadline = (dt.datetime.now(ZoneInfo("Europe/Paris")).replace(tzinfo=None, microsecond=0)
+                                    + dt.timedelta(seconds=60))
+            db.session.commit()
+            deadline = deposits.deadline_utc(t)
         left = (deadline - dt.datetime.now(dt.timezone.utc)).total_seconds()
         barrier = threading.Barrier(len(sessions))
         times, failures = [None] * len(sessions), []
@@ -266,7 +271,6 @@ def main():
     ap.add_argument("--companies", type=int, default=50)
     ap.add_argument("--bid-mb", type=int, default=20)
     ap.add_argument("--open-bids", type=int, default=100)
-    ap.add_argument("--setup-seconds", type=int, default=60, help="time left for signing the companies in")
     ap.add_argument("--lots", type=int, default=3)
     ap.add_argument("--attachment-mb", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=5)

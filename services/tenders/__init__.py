@@ -53,7 +53,7 @@ service = ServiceDescriptor(
     # consultations close themselves at their deadline even when nobody opens a page (the pages close them too)
     beat_schedule={"tenders-close-expired": {"task": "tenders.close_expired", "schedule": dt.timedelta(minutes=5)}},
     models=("services.tenders.models", "services.tenders.companies", "services.tenders.deposits",
-            "services.tenders.opening", "services.tenders.analysis"),
+            "services.tenders.opening", "services.tenders.analysis", "services.tenders.exchanges"),
     migrations=service_folder(__file__, "migrations"),
     settings=(
         Setting("TENDERS_OCDS_PREFIX", "", "OCDS prefix registered by the department (empty: the unregistered "
@@ -87,6 +87,8 @@ service = ServiceDescriptor(
         "tenders.scored": _l("Public tenders: scoring grid of a lot saved"),
         "tenders.decided": _l("Public tenders: lot awarded, rejected candidates informed"),
         "tenders.register_downloaded": _l("Public tenders: register downloaded"),
+        "tenders.exchange_sent": _l("Public tenders: request sent to a candidate"),
+        "tenders.exchange_answered": _l("Public tenders: a candidate answered a request"),
     },
     audit_detail_labels={
         "reference": _l("reference"),
@@ -108,5 +110,6 @@ service = ServiceDescriptor(
         "offers": _l("offers"),
         "register": _l("register"),
         "format": _l("format"),
+        "kind": _l("kind"),
     },
 )

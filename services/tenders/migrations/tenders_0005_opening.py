@@ -1,4 +1,4 @@
-"""tenders: unique deposit numbers, registers, opening, analysis and decision
+"""tenders: unique deposit numbers, registers, opening, analysis and decision, company alerts and exchanges
 
 Revision ID: tenders_0005_opening
 Revises: merge_0003
@@ -97,8 +97,53 @@ def upgrade():
 
 
 
+    op.create_table('tender_company_alert',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('cpv_prefix', sa.String(length=8), nullable=False),
+    sa.Column('place_prefix', sa.String(length=5), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['company_id'], ['tender_company.id'], name=op.f('fk_tender_company_alert_company_id_tender_company'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_company_alert'))
+    )
+    with op.batch_alter_table('tender_company_alert', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_company_alert_company_id'), ['company_id'], unique=False)
+
+    op.create_table('tender_exchange',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('bid_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=False),
+    sa.Column('reply_deadline', sa.DateTime(), nullable=False),
+    sa.Column('sent_by_id', sa.Integer(), nullable=True),
+    sa.Column('reply', sa.Text(), nullable=False),
+    sa.Column('replied_at', sa.DateTime(), nullable=True),
+    sa.Column('reply_filename', sa.String(length=200), nullable=False),
+    sa.Column('reply_key', sa.String(length=200), nullable=True),
+    sa.Column('reply_sha256', sa.String(length=64), nullable=False),
+    sa.Column('reply_size', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['bid_id'], ['tender_bid.id'], name=op.f('fk_tender_exchange_bid_id_tender_bid'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['sent_by_id'], ['user_account.id'], name=op.f('fk_tender_exchange_sent_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], name=op.f('fk_tender_exchange_tender_id_tender'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_exchange'))
+    )
+    with op.batch_alter_table('tender_exchange', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_exchange_bid_id'), ['bid_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tender_exchange_tender_id'), ['tender_id'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('tender_exchange', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_exchange_tender_id'))
+        batch_op.drop_index(batch_op.f('ix_tender_exchange_bid_id'))
+
+    op.drop_table('tender_exchange')
+    with op.batch_alter_table('tender_company_alert', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_company_alert_company_id'))
+
+    op.drop_table('tender_company_alert')
 
     with op.batch_alter_table('tender_bid_file', schema=None) as batch_op:
         batch_op.drop_column('check')

@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.registry import requires
 from portal.responses import pdf_response
 
-from .. import access, deposits, documents, opening, rules, sealing, wizard
+from .. import access, deposits, documents, exchanges, opening, rules, sealing, storage, wizard
 from .. import analysis as analysis_mod
 from ..access import child_or_404, tender_or_404
 from .pages import bp
@@ -232,3 +232,50 @@ def award_notice(tender_id: int):
     if not winners:
         abort(404)
     return _pdf(t, analysis_mod.award_notice_doc(t, winners))
+
+
+# Secure exchanges with one candidate -------------------------------------------------------------------------------
+
+@bp.route("/<int:tender_id>/echanges", methods=["GET", "POST"])
+def exchanges_page(tender_id: int):
+    """Requests for clarification or missing documents to one candidate, with a reply deadline; their replies."""
+    t = tender_or_404(tender_id)
+    if _opened_or_back(t) is None:
+        return redirect(url_for("tenders.deposits_register", tender_id=t.id))
+    bids = opening.valid_bids(t)
+    errors: dict = {}
+    if request.method == "POST":
+        access.require("tenders.write")
+        bid_id = request.form.get("bid", "")
+        bid = next((b for b in bids if str(b.id) == bid_id), None)
+        if bid is None:
+            errors["bid"] = _("Choose the candidate.")
+        else:
+            _ex, errors = exchanges.ask(t, bid, request.form, current_user.id)
+        if not errors:
+            db.session.commit()
+            flash(_("The request is sent to the company by e-mail; its answer will appear here."), "success")
+            return redirect(url_for("tenders.exchanges_page", tender_id=t.id))
+        db.session.rollback()
+        flash(_("Please correct the fields marked in red."), "error")
+    return render_template("tenders/exchanges.html", t=t, bids=bids, rows=exchanges.exchanges_of(t),
+                           kinds=exchanges.KINDS, errors=errors, form=request.form, steps=wizard.STEPS), (
+        422 if errors else 200)
+
+
+@bp.get("/<int:tender_id>/echanges/<int:exchange_id>/fichier")
+def exchange_file(tender_id: int, exchange_id: int):
+    t = tender_or_404(tender_id)
+    ex = child_or_404(exchanges.Exchange, exchange_id, t)
+    if not ex.reply_key:
+        abort(404)
+    try:
+        data = storage.read(ex.reply_key, ex.reply_sha256, ex.reply_size)
+    except storage.StorageError as exc:
+        log.error("tenders: reply file of exchange %s cannot be served: %s", ex.id, exc)
+        abort(410)
+    audit.record("tenders.register_downloaded", target=t, register="echange", format=storage.extension(
+        ex.reply_filename))
+    db.session.commit()
+    return Response(data, mimetype=storage.mimetype(storage.extension(ex.reply_filename)), headers={
+        "Content-Disposition": f'attachment; filename="{ex.reply_filename}"', "Cache-Control": "no-store"})

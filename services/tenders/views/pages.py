@@ -18,8 +18,8 @@ from portal.registry import requires
 from portal.responses import csv_response
 from portal.urls import absolute_url
 
-from .. import (access, deposits, documents, ending, notify, opendata, opening, rules, schemas, sealing, storage,
-               wizard)
+from .. import (access, deposits, documents, ending, exchanges, notify, opendata, opening, rules, schemas, sealing,
+               storage, wizard)
 from ..access import child_or_404, owned_tenders, tender_or_404
 from ..models import Tender, TenderAttachment, TenderQuestion
 from ..operations import (add_attachment, apply_proposed_calendar, close_expired, create_draft, delete_draft,
@@ -157,6 +157,7 @@ def publish(tender_id: int):
     t.published_at = dt.datetime.now()
     storage.replace_dce(db.session, t, documents.dce_zip(t))
     audit.record("tenders.published", target=t, reference=t.reference)
+    exchanges.alert_companies(t)
     db.session.commit()
     flash(_("The consultation is published on the public page."), "success")
     return redirect(url_for("tenders.summary", tender_id=t.id))
