@@ -312,7 +312,8 @@ def notification_doc(t: Tender, lot, row: Row, notified_on: dt.date) -> document
                ("D — Titulaire", f"{company.name} — SIRET {company.siret}"),
                ("E — Montant HT", _eur(row.price)), ("Date de notification", notified_on.strftime("%d/%m/%Y"))])
     doc.p("Madame, Monsieur,")
-    doc.p(f"Nous vous notifions le marché désigné ci-dessus : votre offre, classée première avec {pts(row.total)} points "
+    doc.p("Nous vous notifions le marché désigné ci-dessus : votre offre, classée première avec "
+          f"{pts(row.total)} points "
           "sur 100, est retenue. La notification fait courir les délais d'exécution prévus aux pièces du marché. "
           "Vous voudrez bien retourner l'acte d'engagement signé si vous ne l'avez pas déjà fait.")
     doc.p(f"Pour {t.collectivity.name}, le pouvoir adjudicateur.")

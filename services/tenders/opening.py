@@ -213,7 +213,8 @@ def pv_doc(t: Tender, opening: Opening) -> documents.Doc:
         for i, f in enumerate(b.files):
             rows.append((str(b.number) if i == 0 else "", f"{b.company.name} — SIRET {b.company.siret}" if i == 0
                          else "", _paris(b.received_at) if i == 0 else "", f"{f.filename} ({f.size} octets)",
-                         _hash(f.sha256), "conforme" if f.check == "ok" else "SIGNALÉ : ne correspond pas à l'empreinte"))
+                         _hash(f.sha256),
+                         "conforme" if f.check == "ok" else "SIGNALÉ : ne correspond pas à l'empreinte"))
     if not valid:
         rows.append(("", "Aucune offre reçue", "", "", "", ""))
     doc.table(rows)

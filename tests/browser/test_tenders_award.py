@@ -21,7 +21,8 @@ def test_a_company_deposits_the_commune_opens_scores_and_awards(app, world, subs
     _published(app, world.a, "2026-070", "Réfection du mur du cimetière", 20)
     with app.app_context():
         tender = db.session.query(Tender).filter_by(reference="2026-070").one()
-        tender.criteria = [{"code": "price", "label": "", "weight": 60}, {"code": "technical", "label": "", "weight": 40}]
+        tender.criteria = [{"code": "price", "label": "", "weight": 60},
+                           {"code": "technical", "label": "", "weight": 40}]
         db.session.commit()
         tid = tender.id
     email, password = "offres@maconnerie.test.example.org", "Pierres-seches-du-cimetiere-70"
@@ -44,8 +45,9 @@ def test_a_company_deposits_the_commune_opens_scores_and_awards(app, world, subs
 
     # a second company deposits too (without a browser), so that there is a rejected candidate
     with app.app_context():
-        other = Company(name="Bâtisseurs du Barrois", siret="73282932000074", email="offres@batisseurs.test.example.org",
-                        password_hash="x", confirmed_at=dt.datetime(2026, 1, 1))
+        other = Company(name="Bâtisseurs du Barrois", siret="73282932000074",
+                        email="offres@batisseurs.test.example.org", password_hash="x",
+                        confirmed_at=dt.datetime(2026, 1, 1))
         db.session.add(other)
         db.session.commit()
         deposits.deposit(db.session.get(Tender, tid), other, [("offre", "offre.pdf", real_pdf("Offre 2"))])

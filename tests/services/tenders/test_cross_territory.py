@@ -71,7 +71,8 @@ def make(app, collectivity_id, title, status):
         alert = CompanyAlert(company_id=company.id, cpv_prefix="45", place_prefix="10", created_at=now)
         db.session.add_all([exchange, alert])
         db.session.commit()
-        return {"tender_id": t.id, "lot_number": 1, "exchange_id": exchange.id, "alert_id": alert.id, "attachment_id": t.attachments[0].id, "question_id": t.questions[0].id,
+        return {"tender_id": t.id, "lot_number": 1, "exchange_id": exchange.id, "alert_id": alert.id,
+                "attachment_id": t.attachments[0].id, "question_id": t.questions[0].id,
                 "collectivity_id": collectivity_id, "step": 1, "doc": "rc", "fmt": "pdf", "bid_id": bid.id,
                 "file_id": bid.files[0].id, "token": "x"}
 
