@@ -54,6 +54,17 @@ def criterion_fr(c: dict) -> str:
     return CRITERIA_FR.get(c.get("code"), c.get("label", ""))
 
 
+_TYPO = ((" :", "\u00a0:"), (" ;", "\u00a0;"), (" ?", "\u00a0?"), (" !", "\u00a0!"), ("« ", "«\u00a0"),
+         (" »", "\u00a0»"))
+
+
+def typo(text: str) -> str:
+    """French typography: a no-break space before « : ; ? ! » and inside guillemets (idempotent)."""
+    for plain, fine in _TYPO:
+        text = text.replace(plain, fine)
+    return text
+
+
 @dataclass
 class Doc:
     code: str
@@ -62,13 +73,13 @@ class Doc:
     blocks: list[tuple] = field(default_factory=list)
 
     def h(self, text):
-        self.blocks.append(("h2", text))
+        self.blocks.append(("h2", typo(text)))
 
     def p(self, text):
-        self.blocks.append(("p", text))
+        self.blocks.append(("p", typo(text)))
 
     def table(self, rows):
-        self.blocks.append(("table", rows))
+        self.blocks.append(("table", [tuple(typo(str(c)) for c in row) for row in rows]))
 
     def text(self) -> str:
         out = [self.title]

@@ -233,3 +233,31 @@ def test_a_draft_resumed_later_is_published_with_todays_date(app, tenders_world,
     mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/")
     t = _tender(app, tid)
     assert t.status == "published" and t.launch_date == dt.date.today()
+
+
+def test_the_buyer_profile_is_required_and_ticked_from_the_r2132_2_threshold(app, tenders_world, login_as):
+    """Supplies of 70 000 € HT launched after 1 April 2026: a procédure adaptée with free publicity, but above the
+    60 000 € HT of R2132-2 — the buyer profile is required and ticked by default; at 59 000 € HT it is not."""
+    import datetime as dt
+
+    from portal.extensions import db
+    from services.tenders import wizard
+    from services.tenders.models import Tender
+
+    mayor = login_as("mayor_a")
+    from .conftest import new_tender
+
+    tid = new_tender(mayor)
+    with app.app_context():
+        t = db.session.get(Tender, tid)
+        t.nature, t.launch_date, t.procedure, t.publicity = "supplies", dt.date(2026, 6, 1), "mapa", "free"
+        for amount, required in ((70000, True), (59000, False)):
+            t.amount_ht = amount
+            assert wizard.buyer_profile_required(t) is required
+            assert ("buyer_profile" in wizard.default_media(t)) is required
+        t.amount_ht, t.launch_date = 50000, dt.date(2026, 3, 1)  # 40 000 € HT before 1 April 2026
+        assert wizard.buyer_profile_required(t)
+        t.amount_ht = 70000
+        db.session.commit()
+    page = mayor.get(f"/s/tenders/{tid}/etape/4").get_data(as_text=True)
+    assert 'value="buyer_profile" checked' in page
