@@ -12,6 +12,16 @@ On a temporary SQLite database and storage folder (or DATABASE_URL), with one pu
    the DCE build alone: the ratio is the cost of everything but the documents;
 3. reading a stored 5 MB attachment with its SHA-256 and size checked (``storage.read``) vs. a plain read of the
    same file: the ratio is the price of checking every download.
+
+With ``--deposits`` (issue #16), instead:
+4. ``--companies`` (50) company accounts deposit a ``--bid-mb`` (20 MB) PDF each, all within the last minute before
+   the deadline, through gunicorn (2 workers, the production server) on loopback: every bid must be in the register
+   with its receipt e-mail in the outbox; p95 of the time from sending to the receipt page; throughput (bytes per
+   second over the whole rush) vs. a bare loop sealing the same bytes with the same encryption (RSA-OAEP +
+   AES-256-GCM, ``sealing.seal``) and writing them with fsync — the floor of any sealed deposit;
+5. the opening of ``--open-bids`` (100) deposits of ``--bid-mb`` MB (``opening.open_bids``: key released, every file
+   read, decrypted and checked against its SHA-256, minutes recorded) vs. a bare loop reading and decrypting the same
+   sealed files (``sealing.unseal``).
 """
 from __future__ import annotations
 
@@ -77,13 +87,205 @@ def make_tender(db, lots: int, attachment_mb: int):
     return t
 
 
+def big_pdf(mb: int, seed: int) -> bytes:
+    """A PDF that a parser opens, ``mb`` MB large (a blank page and an incompressible embedded stream)."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    stream = DecodedStreamObject()
+    stream.set_data(os.urandom(mb * 1024 * 1024 - 2048) + seed.to_bytes(4, "big"))
+    writer.add_metadata({"/Title": f"Offre {seed}"})
+    writer._root_object[NameObject("/BenchPayload")] = writer._add_object(stream)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def p95(values):
+    values = sorted(values)
+    return values[max(0, int(round(0.95 * len(values))) - 1)]
+
+
+def bench_deposits(args, tmp: str) -> None:
+    import re
+    import threading
+    from zoneinfo import ZoneInfo
+
+    import requests
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select
+
+    from bench.cadastre import start_gunicorn
+    from portal import create_app
+    from portal.extensions import db
+    from portal.models import OutgoingEmail
+    from portal.security import hash_password
+    from services.tenders import deposits, opening, sealing, storage
+    from services.tenders.companies import Company
+
+    env = {"INSTANCE_PATH": tmp, "SECRET_KEY": "bench", "TENDERS_STORAGE_DIR": f"{tmp}/files",
+           "TENDERS_MAX_ATTACHMENT_MB": str(args.bid_mb + 5), "TENDERS_SEAL_KEY": os.environ["TENDERS_SEAL_KEY"],
+           "RATELIMIT_ENABLED": "false", "CELERY_EAGER": "0"}
+    if not os.environ.get("DATABASE_URL"):
+        env["DATABASE_URL"] = f"sqlite:///{tmp}/bench.sqlite3"
+    os.environ.update(env)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"]} if "sqlite" in env.get(
+        "DATABASE_URL", "") else {})
+    password = "Offre-de-la-derniere-minute-2026"
+    with app.test_request_context():
+        upgrade(revision="heads")
+        t = make_tender(db, 1, 1)
+        t.reception_deadline = (dt.datetime.now(ZoneInfo("Europe/Paris")).replace(tzinfo=None, microsecond=0)
+                                + dt.timedelta(days=1))  # moved to one minute away once all are signed in
+        pw = hash_password(password)
+        emails = [f"offres-{n}@entreprise-{n}.example.org" for n in range(args.companies)]
+        for n, email in enumerate(emails):
+            db.session.add(Company(name=f"Entreprise {n}", siret="73282932000074", email=email, password_hash=pw,
+                                   confirmed_at=dt.datetime(2026, 1, 1)))
+        key = deposits.consultation_key(t)  # made at the first deposit; made here so the rush measures deposits
+        db.session.commit()
+        tid, public_pem, deadline = t.id, key.public_pem, deposits.deadline_utc(t)
+    files = [big_pdf(args.bid_mb, n) for n in range(args.companies)]
+    total = sum(len(f) for f in files)
+
+    # Baseline: the same bytes sealed the same way and written with fsync, one after the other.
+    bare_dir = Path(tmp) / "bare"
+    bare_dir.mkdir()
+    start = time.perf_counter()
+    for n, data in enumerate(files):
+        blob, _digest = sealing.seal(public_pem, data, tid)
+        with open(bare_dir / str(n), "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+    bare = time.perf_counter() - start
+
+    server, port = start_gunicorn("app:create_app()", **env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        sessions = []
+        for email in emails:
+            http = requests.Session()
+            signin = http.get(f"{base}/p/tenders/entreprises/connexion").text
+            token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', signin).group(1)
+            resp = http.post(f"{base}/p/tenders/entreprises/connexion",
+                             data={"email": email, "password": password, "csrf_token": token}, allow_redirects=False)
+            assert resp.status_code == 302, resp.text[:300]
+            page = http.get(f"{base}/p/tenders/{tid}/depot").text
+            sessions.append((http, re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)))
+        with app.app_context():  # the companies are signed in: the deadline is now one minute away
+            from services.tenders.models import Tender
+
+            t = db.session.get(Tender, tid)
+            t.reception_deadline = (dt.datetime.now(ZoneInfo("Europe/Paris")).replace(tzinfo=None, microsecond=0)
+                                    + dt.timedelta(seconds=60))
+            db.session.commit()
+            deadline = deposits.deadline_utc(t)
+        left = (deadline - dt.datetime.now(dt.timezone.utc)).total_seconds()
+        barrier = threading.Barrier(len(sessions))
+        times, failures = [None] * len(sessions), []
+
+        def send(i):
+            http, token = sessions[i]
+            barrier.wait()
+            t0 = time.perf_counter()
+            resp = http.post(f"{base}/p/tenders/{tid}/depot", data={"csrf_token": token},
+                             files={"offre": (f"offre-{i}.pdf", files[i], "application/pdf")})
+            times[i] = time.perf_counter() - t0
+            if resp.status_code != 200 or "alert-success" not in resp.text:
+                failures.append((i, resp.status_code, resp.text[:200]))
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(sessions))]
+        wall = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - wall
+    finally:
+        server.terminate()
+        server.wait(10)
+    with app.app_context():
+        received = db.session.scalar(select(func.count(deposits.Bid.id)).where(deposits.Bid.tender_id == tid))
+        receipts = db.session.scalar(select(func.count(OutgoingEmail.id))
+                                     .where(OutgoingEmail.subject.like("%Accusé de réception%")))
+    throughput, floor = total / wall, total / bare
+    print(f"4. {args.companies} deposits of {args.bid_mb} MB through gunicorn, started {left:.0f} s before the "
+          f"deadline: {received} in the register, {receipts} receipts in the outbox, {len(failures)} refused "
+          f"{failures[:3]}; receipt p95 {p95(times):.2f} s (max {max(times):.2f} s); throughput "
+          f"{throughput / 1e6:.1f} MB/s vs bare seal + write {floor / 1e6:.1f} MB/s: "
+          f"{100 * throughput / floor:.0f} %", flush=True)
+
+    # 5. Opening of --open-bids deposits (made in-process, time-stamped before the deadline)
+    with app.test_request_context():
+        from services.tenders.models import Tender
+
+        t = db.session.get(Tender, tid)
+        extra = args.open_bids - received
+        more = [Company(name=f"Entreprise {n}", siret="73282932000074", email=f"ouverture-{n}@example.org",
+                        password_hash=pw, confirmed_at=dt.datetime(2026, 1, 1)) for n in range(max(0, extra))]
+        db.session.add_all(more)
+        db.session.commit()
+        for n, c in enumerate(more):
+            deposits.deposit(t, c, [("offre", f"offre-{n}.pdf", files[n % len(files)])],
+                             at=deadline - dt.timedelta(seconds=1))
+            db.session.commit()
+        t.reception_deadline = dt.datetime.now(ZoneInfo("Europe/Paris")).replace(tzinfo=None) - dt.timedelta(
+            seconds=1)
+        db.session.commit()
+        bids = opening.valid_bids(t)
+        sealed = [f for b in bids for f in b.files]
+        size = sum(f.size for f in sealed)
+        key = deposits.consultation_key(t)
+        private = sealing.private_key(tid, key.private_sealed, deposits.deadline_utc(t), deposits.now_utc())
+        start = time.perf_counter()
+        for f in sealed:
+            sealing.unseal(private, storage.path_of(f.storage_key).read_bytes(), tid, f.sha256)
+        bare_open = time.perf_counter() - start
+        start = time.perf_counter()
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+            import pstats
+
+            prof = cProfile.Profile()
+            opened = prof.runcall(opening.open_bids, t, None)
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+        else:
+            opened = opening.open_bids(t, None)
+        db.session.commit()
+        full_open = time.perf_counter() - start
+        flagged = sum(1 for f in sealed if f.check != "ok")
+        opened_at = opened.opened_at
+    print(f"5. opening {len(bids)} bids ({size / 1e9:.2f} GB): {full_open:.2f} s ({flagged} flagged, opened "
+          f"{opened_at:%H:%M:%S} UTC) vs bare read + decrypt {bare_open:.2f} s: ratio "
+          f"{full_open / bare_open:.2f}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--deposits", action="store_true", help="the deposit rush and the opening (4 and 5) only")
+    ap.add_argument("--companies", type=int, default=50)
+    ap.add_argument("--bid-mb", type=int, default=20)
+    ap.add_argument("--open-bids", type=int, default=100)
     ap.add_argument("--lots", type=int, default=3)
     ap.add_argument("--attachment-mb", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="bench-tenders-")
+    if args.deposits:
+        import base64
+
+        os.environ.setdefault("TENDERS_SEAL_KEY", base64.b64encode(os.urandom(32)).decode())
+        print({"machine": f"{platform.node()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}",
+               "date": dt.datetime.now().isoformat(timespec="minutes"),
+               "database": "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite",
+               "companies": args.companies, "bid": f"{args.bid_mb} MB", "opening": args.open_bids}, flush=True)
+        bench_deposits(args, tmp)
+        return
     os.environ.setdefault("INSTANCE_PATH", tmp)
     os.environ.setdefault("SECRET_KEY", "bench")
     from flask_migrate import upgrade

@@ -25,6 +25,7 @@ from .cli import cli
 from .schemas import OPENAPI
 from .views.api import api_bp
 from .views.pages import bp
+from .views import bids as _bids  # noqa: F401,E402 - adds the bids pages to bp
 from .views.public import public_bp
 
 service = ServiceDescriptor(
@@ -51,7 +52,8 @@ service = ServiceDescriptor(
     tasks=("services.tenders.tasks",),
     # consultations close themselves at their deadline even when nobody opens a page (the pages close them too)
     beat_schedule={"tenders-close-expired": {"task": "tenders.close_expired", "schedule": dt.timedelta(minutes=5)}},
-    models=("services.tenders.models", "services.tenders.companies", "services.tenders.deposits"),
+    models=("services.tenders.models", "services.tenders.companies", "services.tenders.deposits",
+            "services.tenders.opening", "services.tenders.analysis", "services.tenders.exchanges"),
     migrations=service_folder(__file__, "migrations"),
     settings=(
         Setting("TENDERS_OCDS_PREFIX", "", "OCDS prefix registered by the department (empty: the unregistered "
@@ -81,6 +83,12 @@ service = ServiceDescriptor(
         "tenders.question_answered": _l("Public tenders: answer to a question published"),
         "tenders.bid_file_opened": _l("Public tenders: bid file opened after the deadline"),
         "tenders.bid_file_broken": _l("Public tenders: bid file that does not match its fingerprint"),
+        "tenders.opened": _l("Public tenders: bids opened after the deadline"),
+        "tenders.scored": _l("Public tenders: scoring grid of a lot saved"),
+        "tenders.decided": _l("Public tenders: lot awarded, rejected candidates informed"),
+        "tenders.register_downloaded": _l("Public tenders: register downloaded"),
+        "tenders.exchange_sent": _l("Public tenders: request sent to a candidate"),
+        "tenders.exchange_answered": _l("Public tenders: a candidate answered a request"),
     },
     audit_detail_labels={
         "reference": _l("reference"),
@@ -97,5 +105,11 @@ service = ServiceDescriptor(
         "amount": _l("amount excluding tax"),
         "bid": _l("deposit"),
         "company_siret": _l("SIRET of the company"),
+        "bids": _l("bids"),
+        "flagged": _l("flagged files"),
+        "offers": _l("offers"),
+        "register": _l("register"),
+        "format": _l("format"),
+        "kind": _l("kind"),
     },
 )

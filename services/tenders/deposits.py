@@ -16,7 +16,8 @@ import logging
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, func, select
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import audit
@@ -51,6 +52,7 @@ class TenderKey(db.Model):
 
 class Bid(db.Model):
     __tablename__ = "tender_bid"
+    __table_args__ = (UniqueConstraint("tender_id", "number", name="uq_tender_bid_number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id", ondelete="CASCADE"), index=True)
@@ -82,6 +84,7 @@ class BidFile(db.Model):
     storage_key: Mapped[str] = mapped_column(String(200))  # the sealed blob
     sealed_sha256: Mapped[str] = mapped_column(String(64))
     sealed_size: Mapped[int] = mapped_column(Integer)
+    check: Mapped[str] = mapped_column(String(8), default="")  # at the opening: "ok", or "broken" (flagged)
     bid: Mapped[Bid] = relationship(back_populates="files")
 
 
@@ -105,12 +108,18 @@ def now_utc() -> dt.datetime:
 
 
 def consultation_key(t: Tender) -> TenderKey:
+    """The consultation's key pair, made at publication (or by the first deposit of an older consultation; two
+    first deposits at once: the unique tender_id keeps one pair, the other deposit reads it)."""
     key = db.session.scalar(select(TenderKey).where(TenderKey.tender_id == t.id))
     if key is None:
         public, sealed_private = sealing.new_key_pair(t.id)
-        key = TenderKey(tender_id=t.id, public_pem=public, private_sealed=sealed_private)
-        db.session.add(key)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                key = TenderKey(tender_id=t.id, public_pem=public, private_sealed=sealed_private)
+                db.session.add(key)
+                db.session.flush()
+        except IntegrityError:
+            key = db.session.scalar(select(TenderKey).where(TenderKey.tender_id == t.id))
     return key
 
 
@@ -141,21 +150,47 @@ def deposit(t: Tender, company: Company, files: list[tuple[str, str, bytes]], at
             raise DepositRefused(_l("%(file)s: %(problem)s", file=name, problem=exc.message_fr),
                                  f"{name!r}: {exc.reason_en}") from exc
     key = consultation_key(t)
-    previous = db.session.scalars(select(Bid).where(Bid.tender_id == t.id, Bid.company_id == company.id,
-                                                    Bid.superseded_at.is_(None))).all()
-    count = db.session.scalar(select(func.count(Bid.id)).where(Bid.tender_id == t.id)) or 0
-    bid = Bid(tender_id=t.id, company_id=company.id, number=count + 1, received_at=at.replace(tzinfo=None))
-    bid.company = company
+    sealed = []  # seal and write every file before the first row: a retry of the number never re-seals 20 MB
     for role, name, data in files:
         blob, digest = sealing.seal(key.public_pem, data, t.id)
         stored = storage.save_for(db.session, "bids", t.id, blob)
-        bid.files.append(BidFile(role=role, filename=documents.safe_name(name), size=len(data), sha256=digest,
-                                 storage_key=stored.key, sealed_sha256=stored.sha256, sealed_size=stored.size))
+        sealed.append(BidFile(role=role, filename=documents.safe_name(name), size=len(data), sha256=digest,
+                              storage_key=stored.key, sealed_sha256=stored.sha256, sealed_size=stored.size))
+    bid = _numbered_bid(t, company, at)
+    bid.files.extend(sealed)
+    previous = db.session.scalars(select(Bid).where(Bid.tender_id == t.id, Bid.company_id == company.id,
+                                                    Bid.superseded_at.is_(None), Bid.id != bid.id)).all()
     for old in previous:
         old.superseded_at = at.replace(tzinfo=None)
-    db.session.add(bid)
     db.session.flush()
     return bid
+
+
+NUMBER_ATTEMPTS = 50
+
+
+def _numbered_bid(t: Tender, company: Company, at: dt.datetime) -> Bid:
+    """A new row of the register with the next free number of the consultation.
+
+    Two deposits arriving together read the same highest number; the unique constraint (tender, number) lets one
+    of them in and refuses the other, which takes the next number in a savepoint — the sealed files stay written,
+    nothing else is redone. On PostgreSQL the second insert waits for the first transaction and fails only once it
+    committed, so the next read sees its number."""
+    for attempt in range(NUMBER_ATTEMPTS):
+        highest = db.session.scalar(select(func.max(Bid.number)).where(Bid.tender_id == t.id)) or 0
+        bid = Bid(tender_id=t.id, company_id=company.id, number=highest + 1, received_at=at.replace(tzinfo=None))
+        try:
+            with db.session.begin_nested():
+                db.session.add(bid)
+                db.session.flush()
+        except IntegrityError:
+            log.info("tenders: deposit number %s of tender %s taken by a concurrent deposit (attempt %d)",
+                     highest + 1, t.id, attempt + 1)
+            continue
+        bid.company = company
+        return bid
+    raise DepositRefused(_l("Too many bids are arriving at this very moment: send yours again."),
+                         f"tender {t.id}: no free deposit number after {NUMBER_ATTEMPTS} attempts")
 
 
 def register_of(t: Tender) -> list[Bid]:

@@ -54,6 +54,17 @@ def criterion_fr(c: dict) -> str:
     return CRITERIA_FR.get(c.get("code"), c.get("label", ""))
 
 
+_TYPO = ((" :", "\u00a0:"), (" ;", "\u00a0;"), (" ?", "\u00a0?"), (" !", "\u00a0!"), ("« ", "«\u00a0"),
+         (" »", "\u00a0»"))
+
+
+def typo(text: str) -> str:
+    """French typography: a no-break space before « : ; ? ! » and inside guillemets (idempotent)."""
+    for plain, fine in _TYPO:
+        text = text.replace(plain, fine)
+    return text
+
+
 @dataclass
 class Doc:
     code: str
@@ -62,13 +73,13 @@ class Doc:
     blocks: list[tuple] = field(default_factory=list)
 
     def h(self, text):
-        self.blocks.append(("h2", text))
+        self.blocks.append(("h2", typo(text)))
 
     def p(self, text):
-        self.blocks.append(("p", text))
+        self.blocks.append(("p", typo(text)))
 
     def table(self, rows):
-        self.blocks.append(("table", rows))
+        self.blocks.append(("table", [tuple(typo(str(c)) for c in row) for row in rows]))
 
     def text(self) -> str:
         out = [self.title]
@@ -94,6 +105,33 @@ def _buyer(t) -> list[tuple[str, str]]:
 
 def _head(doc: Doc, t):
     doc.table([("Objet du marché", t.title or "à compléter"), ("Référence", t.reference)] + _buyer(t))
+
+
+def submission_fr(t) -> list[str]:
+    """How and where a company submits its bid: the RC, the AAPC and the public page say the same."""
+    from portal.urls import absolute_url
+
+    url = absolute_url("tenders_public.detail", tender_id=t.id) if t.id else "à compléter"
+    deadline = _dt(t.reception_deadline)
+    return [
+        f"Les offres sont remises par voie électronique exclusivement, sur la page de la consultation : {url} "
+        "(bouton « Déposer une offre », après création d'un compte entreprise gratuit — numéro SIRET et adresse "
+        "électronique confirmée). Le dossier de consultation y est téléchargeable librement, sans identification.",
+        f"Date et heure limites de réception des offres : {deadline}, heure de Paris (heure légale française, "
+        "UTC+1 en hiver, UTC+2 en été). Chaque dépôt est horodaté par l'horloge du serveur ; un accusé de réception "
+        "(PDF et courriel) indique l'heure de réception et l'empreinte SHA-256 de chaque fichier.",
+        "La signature électronique de l'offre n'est pas exigée au moment du dépôt : seul l'attributaire signe le "
+        "marché avant sa notification.",
+        "Un dépôt reçu après la date et l'heure limites est refusé par la plateforme : l'offre n'est ni reçue ni "
+        "ouverte. Avant la date limite, une entreprise peut déposer une nouvelle offre, qui remplace la précédente ; "
+        "tous les dépôts restent inscrits au registre des dépôts.",
+        "Les candidats peuvent transmettre, dans le délai de remise des offres, une copie de sauvegarde sur support "
+        "physique électronique ou sur support papier (article R2132-11 du code de la commande publique), sous pli "
+        "fermé portant la mention « copie de sauvegarde ».",
+        "Les fichiers sont chiffrés dès leur réception et ne peuvent être ouverts par personne avant la date limite. "
+        "Formats acceptés : PDF, documents Office et OpenDocument, images, archives zip non chiffrées ; les fichiers "
+        "exécutables, à macros ou chiffrés sont refusés.",
+    ]
 
 
 def rc(t) -> Doc:
@@ -128,6 +166,9 @@ def rc(t) -> Doc:
     doc.h("7. Questions des candidats")
     doc.p("Les questions sont posées sur la page publique de la consultation. Les réponses sont publiées pour tous les "
           "candidats, sans le nom de l'auteur de la question.")
+    doc.h("8. Modalités de remise des offres")
+    for paragraph in submission_fr(t):
+        doc.p(paragraph)
     return doc
 
 
@@ -142,6 +183,9 @@ def aapc(t) -> Doc:
     doc.p(t.description or t.title)
     doc.h("Critères d'attribution")
     doc.table([(criterion_fr(c), f"{c['weight']} %") for c in (t.criteria or [])])
+    doc.h("Modalités de remise des offres")
+    for paragraph in submission_fr(t)[:4]:
+        doc.p(paragraph)
     return doc
 
 
@@ -257,6 +301,10 @@ h2 { font-size: 12.5pt; margin-top: 14pt; color: #000091; }
 table { border-collapse: collapse; width: 100%; margin: 6pt 0; }
 td { border: 1px solid #999; padding: 3pt 5pt; vertical-align: top; overflow-wrap: anywhere; }
 td:first-child { width: 40%; font-weight: bold; }
+table.grid { font-size: 8.5pt; }
+table.grid td { overflow-wrap: break-word; }
+table.grid td:first-child { width: auto; font-weight: normal; }
+table.grid tr:first-child td { font-weight: bold; background: #eef; }
 """
 
 
@@ -265,7 +313,8 @@ def to_html(doc: Doc) -> str:
              f"<style>{CSS}</style></head><body><h1>{escape(doc.title)}</h1>"]
     for kind, value in doc.blocks:
         if kind == "table":
-            parts.append("<table>" + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+            grid = " class='grid'" if value and len(value[0]) > 2 else ""  # a listing with a header row
+            parts.append(f"<table{grid}>" + "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
                                              for row in value) + "</table>")
         else:
             parts.append(f"<{kind}>{escape(value)}</{kind}>")

@@ -56,3 +56,23 @@ def confirm_company(company, link: str) -> None:
                 "Open this link within 48 hours to confirm it:", name=company.name), "", link, "",
              _l("If you did not ask for it, ignore this message: nothing will be done.")]
     queue_email(company.email, _l("Confirm your company account"), "tenders/message", lines=lines)
+
+
+def letter_to_company(t, lot, bid, rejected: bool) -> None:
+    """Tell a company the decision on a lot: the letter (rejection with reasons and scores, or notification) is on
+    its page of the consultation, signed in."""
+    from portal.urls import absolute_url
+
+    link = absolute_url("tenders_public.letter", tender_id=t.id, lot_number=lot.number)
+    if rejected:
+        subject = _l("Your offer was not retained: %(title)s", title=t.title[:80])
+        body = _l("The buyer %(buyer)s has taken its decision on the consultation « %(title)s », lot %(lot)s: your "
+                  "offer was not retained. The letter gives the reasons, your scores and those of the winner, and "
+                  "the standstill period where it applies.", buyer=t.collectivity.name, title=t.title,
+                  lot=lot.number)
+    else:
+        subject = _l("Notification of the contract: %(title)s", title=t.title[:80])
+        body = _l("The buyer %(buyer)s notifies you the contract « %(title)s », lot %(lot)s: your offer is "
+                  "retained.", buyer=t.collectivity.name, title=t.title, lot=lot.number)
+    queue_email(bid.company.email, subject, "tenders/message",
+                lines=[_l("Hello,"), "", body, "", _l("Your letter (PDF), while you are signed in:"), link])

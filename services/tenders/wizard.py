@@ -229,8 +229,29 @@ MEDIA = {
 }
 
 
+def buyer_profile_required(t) -> bool:
+    """From the ``buyer_profile_from`` threshold in force on the launch date (R2132-2: 40 000 € HT, 60 000 € HT from
+    1 April 2026), a consultation published with a notice puts its documents on a buyer profile, which receives the
+    bids electronically (R2132-7)."""
+    if t.amount_ht is None or not t.nature or t.procedure in ("", "none"):
+        return False
+    try:
+        row = rules.thresholds_on(t.nature, t.launch_date or today()).get("buyer_profile_from")
+    except rules.RulesError:
+        return False
+    return row is not None and t.amount_ht >= row.amount
+
+
+def default_media(t) -> list[str]:
+    """What step 4 ticks before the buyer chooses: every medium the procedure requires (the buyer profile from its
+    threshold) and this portal."""
+    return [m for m, v in media_advice(t).items() if v == "required"] + ["portal"]
+
+
 def media_advice(t) -> dict[str, str]:
     """Each medium → "required" or "advised" for this tender's publicity rule."""
+    if t.publicity in ("free", "voluntary") and buyer_profile_required(t):
+        return {"portal": "advised", "buyer_profile": "required", "local_press": "advised"}
     if t.publicity == "boamp_and_joue":
         return {"portal": "advised", "buyer_profile": "required", "boamp": "required", "joue": "required"}
     if t.publicity == "boamp_or_jal":
@@ -356,6 +377,25 @@ def check_criteria(t) -> dict:
 
 
 # Step 6 ------------------------------------------------------------------------------------------------------
+
+def known_sirets(t) -> list[str]:
+    """The SIRET numbers of the collectivity's establishments already used in its consultations (the mairie, the
+    school fund, a water board run by the commune…), most recent first: step 6 offers them instead of a retyping."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+
+    from .models import Tender
+
+    rows = db.session.execute(select(Tender.buyer_siret, Tender.updated_at)
+                              .where(Tender.collectivity_id == t.collectivity_id, Tender.buyer_siret != "")
+                              .order_by(Tender.updated_at.desc())).all()
+    seen: list[str] = []
+    for siret, _at in rows:
+        if siret not in seen and SIRET_RE.match(siret):
+            seen.append(siret)
+    return seen
+
 
 def save_step_6(t, form) -> dict:
     errors = {}

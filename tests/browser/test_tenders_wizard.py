@@ -91,6 +91,8 @@ def test_secretary_drafts_and_publishes_a_roof_repair(app, world, subscribe, liv
     expect(page.locator(".alert-success")).to_contain_text(t("Everything is ready to publish."))
     shot(page, "tenders-07-summary")
     assert overflow(page) == 0
+    page.get_by_label(t("I confirm the publication: once published, the consultation can only be changed through a "
+                        "correction notice.")).check()
     page.get_by_role("button", name=t("Publish the consultation")).click()
     expect(page.locator(".flashes")).to_contain_text(t("The consultation is published on the public page."))
 

@@ -18,7 +18,8 @@ from portal.registry import requires
 from portal.responses import csv_response
 from portal.urls import absolute_url
 
-from .. import access, deposits, documents, ending, notify, opendata, rules, schemas, sealing, storage, wizard
+from .. import (access, deposits, documents, ending, exchanges, notify, opendata, opening, rules, schemas, sealing,
+               storage, wizard)
 from ..access import child_or_404, owned_tenders, tender_or_404
 from ..models import Tender, TenderAttachment, TenderQuestion
 from ..operations import (add_attachment, apply_proposed_calendar, close_expired, create_draft, delete_draft,
@@ -60,6 +61,9 @@ def step(tender_id: int, step: int):
     if step not in wizard.STEPS:
         abort(404)
     errors: dict = {}
+    if request.method == "GET" and not access.editable(t):
+        flash(_("This consultation is published: it is read-only. Changes go through a correction notice."), "info")
+        return redirect(url_for("tenders.summary", tender_id=t.id))
     if request.method == "POST":
         access.require("tenders.write")
         autosave = request.headers.get("X-Autosave") == "1"
@@ -131,6 +135,9 @@ def publish(tender_id: int):
     if not access.editable(t):
         flash(_("This consultation is already published."), "error")
         return redirect(url_for("tenders.summary", tender_id=t.id))
+    if request.form.get("confirm") != "1":
+        flash(_("Tick the box to confirm the publication."), "error")
+        return redirect(url_for("tenders.summary", tender_id=t.id))
     if t.launch_date is None or t.launch_date < dt.date.today():
         # A draft resumed days later is published today: the thresholds of today apply.
         before = (t.procedure, t.publicity)
@@ -150,6 +157,7 @@ def publish(tender_id: int):
     t.published_at = dt.datetime.now()
     storage.replace_dce(db.session, t, documents.dce_zip(t))
     audit.record("tenders.published", target=t, reference=t.reference)
+    exchanges.alert_companies(t)
     db.session.commit()
     flash(_("The consultation is published on the public page."), "success")
     return redirect(url_for("tenders.summary", tender_id=t.id))
@@ -364,7 +372,8 @@ def deposits_register(tender_id: int):
     """The register of deposits (registre des dépôts): who deposited, when (UTC and Paris), which files, their hash."""
     t = tender_or_404(tender_id)
     return render_template("tenders/register.html", t=t, bids=deposits.register_of(t), roles=deposits.ROLES,
-                           steps=wizard.STEPS, opened=deposits.now_utc() >= deposits.deadline_utc(t))
+                           steps=wizard.STEPS, opened=deposits.now_utc() >= deposits.deadline_utc(t),
+                           opening=opening.opening_of(t))
 
 
 @bp.get("/<int:tender_id>/depots/<int:bid_id>/fichiers/<int:file_id>")
@@ -401,4 +410,6 @@ def deposits_register_csv(tender_id: int):
              f.role, f.filename, f.size, f.sha256) for b in deposits.register_of(t) for f in b.files]
     header = ("dépôt", "entreprise", "SIRET", "reçu (UTC)", "reçu (heure de Paris)", "état", "pièce", "fichier",
               "taille (octets)", "SHA-256")
+    audit.record("tenders.register_downloaded", target=t, register="registre-depots", format="csv")
+    db.session.commit()
     return csv_response(rows, f"registre-depots-{t.reference}.csv", header)

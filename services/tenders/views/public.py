@@ -21,8 +21,10 @@ from portal.urls import base_url
 from portal.responses import pdf_response
 from portal.urls import absolute_url
 
-from .. import companies, deposits, documents, ending, notify, opendata, rules, schemas, storage, wizard
+from .. import (analysis, companies, deposits, documents, ending, notify, opendata, opening, rules, schemas, storage,
+               wizard)
 from ..access import child_or_404, published_or_404
+from .. import exchanges as exchanges_mod
 from ..companies import Company
 from ..models import Tender, TenderAttachment, TenderQuestion
 from ..operations import close_expired
@@ -111,18 +113,32 @@ def ask(tender_id: int):
 @public_bp.get("/<int:tender_id>/dce.zip")
 def dce(tender_id: int):
     t = published_or_404(tender_id)
-    return send_dce(t)
+    response = send_dce(t)
+    _withdrawn(t, "dce", f"DCE-{t.reference}.zip")
+    return response
+
+
+def _withdrawn(t, kind: str, name: str) -> None:
+    """Write the download in the register of withdrawals (registre des retraits): the company signed in, or none."""
+    opening.record_withdrawal(t, kind, name, session.get("tenders_company"))
+    db.session.commit()
 
 
 @public_bp.get("/<int:tender_id>/pieces/<int:attachment_id>")
 def attachment(tender_id: int, attachment_id: int):
     t = published_or_404(tender_id)
-    return send_attachment(t, child_or_404(TenderAttachment, attachment_id, t))
+    a = child_or_404(TenderAttachment, attachment_id, t)
+    response = send_attachment(t, a)
+    _withdrawn(t, "attachment", a.filename)
+    return response
 
 
 @public_bp.get("/<int:tender_id>/documents/<doc>.<fmt>")
 def document(tender_id: int, doc: str, fmt: str):
-    return send_document(published_or_404(tender_id), doc, fmt)
+    t = published_or_404(tender_id)
+    response = send_document(t, doc, fmt)
+    _withdrawn(t, "document", f"{doc}.{fmt}")
+    return response
 
 
 @public_bp.get("/<int:tender_id>/ocds.json")
@@ -273,3 +289,77 @@ def receipt(tender_id: int, bid_id: int):
         abort(404)
     doc = deposits.receipt_doc(t, bid)
     return pdf_response(documents.render(doc, "pdf"), f"{doc.filename}.pdf")
+
+
+@public_bp.get("/<int:tender_id>/courriers/<int:lot_number>.pdf")
+def letter(tender_id: int, lot_number: int):
+    """The decision's letter on a lot (rejection or notification), for the company it is addressed to."""
+    t = published_or_404(tender_id)
+    company = _company()
+    lot = next((lot for lot in t.lots if lot.number == lot_number), None)
+    if company is None or lot is None:
+        abort(404)
+    bids = opening.valid_bids(t)
+    mine = next((b for b in bids if b.company_id == company.id), None)
+    doc = analysis.letter_for(t, lot, mine, bids) if mine else None
+    if doc is None:
+        abort(404)
+    return pdf_response(documents.render(doc, "pdf"), f"{doc.filename}.pdf")
+
+
+
+@public_bp.route("/entreprises/alertes", methods=["GET", "POST"])
+def company_alerts():
+    """The signed-in company's alerts on new consultations (CPV code prefix and place)."""
+    company = _company()
+    if company is None:
+        return redirect(url_for("tenders_public.company_signin", suite=request.path))
+    errors: dict = {}
+    if request.method == "POST":
+        errors = exchanges_mod.add_alert(company, request.form)
+        if not errors:
+            db.session.commit()
+            flash(_("The alert is saved: you will receive an e-mail for each new matching consultation."), "success")
+            return redirect(url_for("tenders_public.company_alerts"))
+        db.session.rollback()
+    return render_template("tenders/company_alerts.html", company=company, alerts=exchanges_mod.alerts_of(company),
+                           errors=errors, form=request.form), (422 if errors else 200)
+
+
+@public_bp.post("/entreprises/alertes/<int:alert_id>/supprimer")
+def company_alert_delete(alert_id: int):
+    company = _company()
+    alert = db.session.get(exchanges_mod.CompanyAlert, alert_id)
+    if company is None or alert is None or alert.company_id != company.id:
+        abort(404)
+    db.session.delete(alert)
+    db.session.commit()
+    flash(_("The alert is deleted."), "success")
+    return redirect(url_for("tenders_public.company_alerts"))
+
+
+@public_bp.route("/<int:tender_id>/echanges", methods=["GET", "POST"])
+def exchanges(tender_id: int):
+    """The buyer's requests to the signed-in company on this consultation, and its replies."""
+    t = published_or_404(tender_id)
+    company = _company()
+    if company is None:
+        return redirect(url_for("tenders_public.company_signin", suite=request.path))
+    mine = [ex for ex in exchanges_mod.exchanges_of(t) if ex.bid.company_id == company.id]
+    errors: dict = {}
+    if request.method == "POST":
+        ex = next((ex for ex in mine if str(ex.id) == request.form.get("exchange", "")), None)
+        if ex is None:
+            abort(404)
+        f = request.files.get("file")
+        upload = (f.filename, f.read(storage.max_attachment() + 1)) if f and f.filename else None
+        errors = exchanges_mod.reply(ex, request.form.get("reply", ""), upload)
+        if not errors:
+            db.session.commit()
+            log.info("tenders: exchange %s answered", ex.id)
+            flash(_("Your answer is sent to the buyer, time-stamped %(when)s (Paris time).",
+                    when=ex.replied_paris.strftime("%d/%m/%Y %H:%M:%S")), "success")
+            return redirect(url_for("tenders_public.exchanges", tender_id=t.id))
+        db.session.rollback()
+    return render_template("tenders/company_exchanges.html", t=t, company=company, rows=mine,
+                           kinds=exchanges_mod.KINDS, errors=errors, form=request.form), (422 if errors else 200)

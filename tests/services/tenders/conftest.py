@@ -57,7 +57,7 @@ def published(app, tenders_world, login_as):
     tid = new_tender(mayor)
     cal = calendar() | {"media": ["portal", "buyer_profile", "boamp"]}
     fill(mayor, tid, amount="120000", step4=cal)
-    resp = mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from=f"/s/tenders/{tid}/recapitulatif")
+    resp = mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from=f"/s/tenders/{tid}/recapitulatif")
     assert resp.status_code == 302
     return mayor, tid
 

@@ -233,3 +233,34 @@ def test_bids_open_only_after_the_deadline_for_a_holder_of_tenders_open_and_each
     with app.app_context():
         events = db.session.query(AuditEvent).filter_by(action="tenders.bid_file_opened").all()
         assert len(events) == 1 and events[0].details["sha256"] == hashlib.sha256(offer).hexdigest()
+
+
+def _set_deadline(app, tid, wall_clock: dt.datetime) -> None:
+    from portal.extensions import db
+    from services.tenders.models import Tender
+
+    with app.app_context():
+        db.session.get(Tender, tid).reception_deadline = wall_clock
+        db.session.commit()
+
+
+def test_deadline_edges_on_the_nights_the_clocks_change(app, published):
+    """Spring: the clocks jump from 02:00 to 03:00 — a 03:00 deadline is 01:00 UTC. Autumn: 02:00-03:00 happens
+    twice — a 02:30 deadline is the first 02:30 (00:30 UTC); a deposit at the second 02:00 (01:00 UTC), earlier on
+    the wall clock, is already late."""
+    from services.tenders.deposits import DepositRefused
+
+    _mayor, tid = published
+    company = _company(app)
+    utc = dt.timezone.utc
+    _set_deadline(app, tid, dt.datetime(2027, 3, 28, 3, 0))
+    assert _deadline_utc(app, tid) == dt.datetime(2027, 3, 28, 1, 0, tzinfo=utc)
+    assert _deposit(app, tid, company, dt.datetime(2027, 3, 28, 0, 59, 59, tzinfo=utc))
+    with pytest.raises(DepositRefused):
+        _deposit(app, tid, company, dt.datetime(2027, 3, 28, 1, 0, 0, tzinfo=utc))
+    _set_deadline(app, tid, dt.datetime(2027, 10, 31, 2, 30))
+    assert _deposit(app, tid, company, dt.datetime(2027, 10, 31, 0, 29, 59, tzinfo=utc))
+    with pytest.raises(DepositRefused):  # 02:00 Paris the second time (winter time), after the first 02:30
+        _deposit(app, tid, company, dt.datetime(2027, 10, 31, 1, 0, 0, tzinfo=utc))
+    with pytest.raises(DepositRefused):
+        _deposit(app, tid, company, dt.datetime(2027, 10, 31, 0, 30, 1, tzinfo=utc))

@@ -50,8 +50,29 @@ def make(app, collectivity_id, title, status):
         bid.files.append(BidFile(role="offre", filename="offre.pdf", size=1, sha256="0" * 64, storage_key="x",
                                  sealed_sha256="0" * 64, sealed_size=1))
         db.session.add(bid)
+        db.session.flush()
+        from services.tenders.analysis import LotDecision, LotGrid, Mark
+        from services.tenders.opening import Opening, Withdrawal
+
+        db.session.add_all([
+            Opening(tender_id=t.id, opened_at=now, opened_by_name=f"ouvreur-{title[:12]}"),
+            Withdrawal(tender_id=t.id, company=company, at=now, kind="dce", name=f"retrait-{title[:12]}.zip"),
+            LotGrid(tender_id=t.id, lot_number=1, price_formula="ratio"),
+            Mark(tender_id=t.id, bid_id=bid.id, lot_number=1, price_ht=Decimal("98765.43"), points={},
+                 comments={"technical": f"appreciation-{title[:12]}"}),
+            LotDecision(tender_id=t.id, lot_number=1, winner_bid_id=bid.id, decided_on=now.date(),
+                        notified_on=now.date())])
+        from services.tenders.exchanges import CompanyAlert, Exchange
+
+        exchange = Exchange(tender_id=t.id, bid_id=bid.id, kind="missing", message=f"demande-{title[:12]}",
+                            sent_at=now, reply_deadline=now + dt.timedelta(days=3), reply=f"reponse-{title[:12]}",
+                            replied_at=now, reply_filename="piece.pdf", reply_key="x", reply_sha256="0" * 64,
+                            reply_size=1)
+        alert = CompanyAlert(company_id=company.id, cpv_prefix="45", place_prefix="10", created_at=now)
+        db.session.add_all([exchange, alert])
         db.session.commit()
-        return {"tender_id": t.id, "attachment_id": t.attachments[0].id, "question_id": t.questions[0].id,
+        return {"tender_id": t.id, "lot_number": 1, "exchange_id": exchange.id, "alert_id": alert.id,
+                "attachment_id": t.attachments[0].id, "question_id": t.questions[0].id,
                 "collectivity_id": collectivity_id, "step": 1, "doc": "rc", "fmt": "pdf", "bid_id": bid.id,
                 "file_id": bid.files[0].id, "token": "x"}
 
@@ -79,13 +100,19 @@ def foreign(app, tenders_world):
 @pytest.mark.parametrize("which", ["draft_b", "pub_b"])
 def test_commune_a_never_reaches_commune_b(app, tenders_world, login_as, foreign, role, which):
     client = login_as(role, tenders_world.a)
-    markers = [QUESTION, ASKER, f"Entreprise-{PUB_TITLE[:12]}"] + ([DRAFT_TITLE] if which == "draft_b" else [])
+    markers = [QUESTION, ASKER, f"Entreprise-{PUB_TITLE[:12]}", f"ouvreur-{PUB_TITLE[:12]}", "98765",
+               f"appreciation-{PUB_TITLE[:12]}", f"retrait-{PUB_TITLE[:12]}", f"demande-{PUB_TITLE[:12]}",
+               f"reponse-{PUB_TITLE[:12]}"] + ([DRAFT_TITLE] if which == "draft_b" else [])
     # A published tender's public pages serve binaries (zip, PDF) that the shared helper cannot decode as text:
     # they are public by design and checked below (anonymous test); the draft run covers /p/ refusals.
     exclude = ("/p/tenders",) if which == "pub_b" else None
     report = check_routes(client, app, foreign[which], markers, prefixes=PREFIXES, exclude=exclude)
     report.assert_clean()
     assert len(report.checked) >= 15
+    for path in ("/retraits", "/retraits.pdf", "/depots.pdf", "/ouverture", "/pv-ouverture.pdf", "/analyse/1",
+                 "/rapport-analyse.pdf", "/analyse/1/decision", "/analyse/1/notification", "/courriers/1/",
+                 "/avis-attribution.pdf", "/echanges", "/fichier"):
+        assert any(path in checked for checked in report.checked), path
 
 
 def test_epci_user_never_reaches_troyes_nor_its_members_drafts(app, tenders_world, login_as, foreign):
@@ -109,3 +136,39 @@ def test_anonymous_sees_only_published_and_never_e_mails(app, tenders_world, for
     assert client.get(f"/p/tenders/{foreign['draft_b']['tender_id']}").status_code == 404
     assert client.get(f"/p/tenders/{foreign['draft_b']['tender_id']}/dce.zip").status_code == 404
     assert DRAFT_TITLE not in client.get("/p/tenders/flux.atom").get_data(as_text=True)
+
+
+def test_a_company_never_reads_another_companys_letter_or_receipt(app, tenders_world, foreign):
+    """Cross-company: the public routes of a company (its letters, its receipts) answer 404 to any other company."""
+    from portal.extensions import db
+    from services.tenders.companies import Company
+
+    pub = foreign["pub_b"]
+    with app.app_context():
+        other = Company(name="Autre entreprise", siret="73282932000074", email="autre@btp.test.example.org",
+                        password_hash="x", confirmed_at=dt.datetime.now())
+        db.session.add(other)
+        db.session.commit()
+        other_id = other.id
+    client = app.test_client()
+    with client.session_transaction() as s:
+        s["tenders_company"] = other_id
+    for url in (f"/p/tenders/{pub['tender_id']}/courriers/1.pdf",
+                f"/p/tenders/{pub['tender_id']}/depot/{pub['bid_id']}/accuse.pdf"):
+        resp = client.get(url)
+        assert resp.status_code == 404, url
+        assert f"Entreprise-{PUB_TITLE[:12]}".encode() not in resp.data
+    # another company's exchanges and alerts: not shown, not answerable, not deletable
+    page = client.get(f"/p/tenders/{pub['tender_id']}/echanges")
+    assert page.status_code == 200 and f"demande-{PUB_TITLE[:12]}".encode() not in page.data
+    assert b"code CPV" in client.get("/p/tenders/entreprises/alertes").data
+    from tests.conftest import PortalClient
+
+    portal = PortalClient(app)
+    with portal.http.session_transaction() as s:
+        s["tenders_company"] = other_id
+    assert portal.post(f"/p/tenders/{pub['tender_id']}/echanges", {"exchange": str(pub["exchange_id"]),
+                                                                     "reply": "x"},
+                       csrf_from="/p/tenders/entreprises/connexion").status_code == 404
+    assert portal.post(f"/p/tenders/entreprises/alertes/{pub['alert_id']}/supprimer", {},
+                       csrf_from="/p/tenders/entreprises/connexion").status_code == 404

@@ -228,7 +228,7 @@ def test_award_per_lot_gives_one_decp_record_per_lot(app, tenders_world, login_a
         payload = (calendar() | {"media": ["portal", "buyer_profile", "boamp"]}) if step == 4 else data.get(step, {})
         assert mayor.post(f"/s/tenders/{tid}/etape/{step}", payload | {"action": "next"},
                           csrf_from="/s/tenders/").status_code == 302, step
-    assert mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/").status_code == 302
+    assert mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/").status_code == 302
     today = dt.date.today().isoformat()
     base = {"notified_on": today, "offers_received": "2", "price_form": "Forfaitaire"}
     mayor.post(f"/s/tenders/{tid}/attribution", base | {"lot": "1", "holder_name": "Couverture Auboise",
@@ -325,7 +325,7 @@ def test_epci_consultation_documents_and_decp(app, tenders_world, login_as, clie
         m = db.session.query(Membership).filter_by(user_id=tenders_world.users["epci_user"].id).one()
         m.extra_permissions = ["tenders.publish"]
         db.session.commit()
-    assert epci.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/").status_code == 302
+    assert epci.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/").status_code == 302
     rc = docx_text(epci.get(f"/s/tenders/{tid}/documents/rc.docx").data)
     assert "Établissement public de coopération intercommunale" in rc
     epci.post(f"/s/tenders/{tid}/attribution", {"lot": "1", "holder_name": "Toitures du Barséquanais",

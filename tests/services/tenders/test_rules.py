@@ -101,11 +101,15 @@ def test_every_row_cites_its_source():
     assert "2025-1386" in rules.thresholds_on("supplies", D(2026, 4, 1))["no_publicity_below"].source
     assert "2025/2152" in rules.thresholds_on("services", D(2027, 12, 31))["formalised_from"].source
     assert "2023/2495" in rules.thresholds_on("works", D(2025, 12, 31))["formalised_from"].source
+    # R2132-2 (buyer profile): 40 000 € HT until 31 March 2026, 60 000 € HT from 1 April 2026 (décret 2025-1386)
+    assert rules.thresholds_on("supplies", D(2026, 3, 31))["buyer_profile_from"].amount == 40000
+    profile = rules.thresholds_on("works", D(2026, 4, 1))["buyer_profile_from"]
+    assert profile.amount == 60000 and "2025-1386" in profile.source
     for n in rules.NATURES:  # no gap nor overlap between 2024-01-01 and 2027-12-31
         day = D(2024, 1, 1)
         while day <= D(2027, 12, 31):
             assert set(rules.thresholds_on(n, day)) == {"no_publicity_below", "publication_notice_from",
-                                                        "formalised_from"}, (n, day)
+                                                        "formalised_from", "buyer_profile_from"}, (n, day)
             day += dt.timedelta(days=1)
 
 

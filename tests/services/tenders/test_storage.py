@@ -84,7 +84,7 @@ def test_files_are_on_disk_with_their_checksum_and_served_through_the_rules(app,
     assert login_as("elected_a").get(f"/s/tenders/{tid}/pieces/{aid}").data == PDF  # read permission suffices
     assert client.get(f"/p/tenders/{tid}/pieces/{aid}").status_code == 404  # a draft is not public
 
-    mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from=f"/s/tenders/{tid}/recapitulatif")
+    mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from=f"/s/tenders/{tid}/recapitulatif")
     public = client.get(f"/p/tenders/{tid}/pieces/{aid}")
     assert public.status_code == 200 and public.data == PDF
     assert "Plan_charpente.pdf" in client.get(f"/p/tenders/{tid}").get_data(as_text=True)

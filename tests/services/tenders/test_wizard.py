@@ -93,10 +93,10 @@ def test_autosave_keeps_partial_input(app, tenders_world, login_as):
 def test_publication_refused_when_incomplete_and_for_secretary(app, tenders_world, login_as):
     sec = login_as("secretary_a")
     tid = new_tender(sec)
-    resp = sec.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    resp = sec.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/")
     assert resp.status_code == 403  # publish is the mayor's (grantable)
     mayor = login_as("mayor_a")
-    resp = mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    resp = mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/")
     assert resp.status_code == 302
     assert _tender(app, tid).status == "draft"
     page = mayor.get(f"/s/tenders/{tid}/recapitulatif").get_data(as_text=True)
@@ -107,7 +107,7 @@ def test_below_threshold_is_not_published(app, tenders_world, login_as):
     mayor = login_as("mayor_a")
     tid = new_tender(mayor)
     fill(mayor, tid, amount="85000")
-    mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/")
     assert _tender(app, tid).status == "draft"
 
 
@@ -141,7 +141,7 @@ def test_roof_85k_published_voluntarily(app, tenders_world, login_as):
     fill(mayor, tid, data=data, amount="85000")
     t = _tender(app, tid)
     assert (t.procedure, t.publicity) == ("mapa", "voluntary")
-    assert mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/").status_code == 302
+    assert mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/").status_code == 302
     assert _tender(app, tid).status == "published"
 
 
@@ -213,7 +213,7 @@ def test_a_draft_dated_2025_shows_2025_rules_but_cannot_be_published_as_such(app
     page = mayor.get(f"/s/tenders/{tid}/etape/3").get_data(as_text=True)
     assert "221\u202f000" in page  # 2024-2025 European threshold: 218 000 € of services is still a MAPA then
     assert _tender(app, tid).procedure == "mapa"
-    mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/")
     assert _tender(app, tid).status == "draft"
     mayor.post(f"/s/tenders/{tid}/etape/3", {"launch_date": dt.date.today().isoformat(), "action": "next"},
                csrf_from="/s/tenders/")
@@ -230,6 +230,34 @@ def test_a_draft_resumed_later_is_published_with_todays_date(app, tenders_world,
     with app.app_context():  # the draft was started three days ago
         db.session.get(Tender, tid).launch_date = dt.date.today() - dt.timedelta(days=3)
         db.session.commit()
-    mayor.post(f"/s/tenders/{tid}/publier", {}, csrf_from="/s/tenders/")
+    mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/")
     t = _tender(app, tid)
     assert t.status == "published" and t.launch_date == dt.date.today()
+
+
+def test_the_buyer_profile_is_required_and_ticked_from_the_r2132_2_threshold(app, tenders_world, login_as):
+    """Supplies of 70 000 € HT launched after 1 April 2026: a procédure adaptée with free publicity, but above the
+    60 000 € HT of R2132-2 — the buyer profile is required and ticked by default; at 59 000 € HT it is not."""
+    import datetime as dt
+
+    from portal.extensions import db
+    from services.tenders import wizard
+    from services.tenders.models import Tender
+
+    mayor = login_as("mayor_a")
+    from .conftest import new_tender
+
+    tid = new_tender(mayor)
+    with app.app_context():
+        t = db.session.get(Tender, tid)
+        t.nature, t.launch_date, t.procedure, t.publicity = "supplies", dt.date(2026, 6, 1), "mapa", "free"
+        for amount, required in ((70000, True), (59000, False)):
+            t.amount_ht = amount
+            assert wizard.buyer_profile_required(t) is required
+            assert ("buyer_profile" in wizard.default_media(t)) is required
+        t.amount_ht, t.launch_date = 50000, dt.date(2026, 3, 1)  # 40 000 € HT before 1 April 2026
+        assert wizard.buyer_profile_required(t)
+        t.amount_ht = 70000
+        db.session.commit()
+    page = mayor.get(f"/s/tenders/{tid}/etape/4").get_data(as_text=True)
+    assert 'value="buyer_profile" checked' in page
