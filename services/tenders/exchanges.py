@@ -22,12 +22,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal import audit
 from portal.extensions import db
 from portal.mail import queue_email
+from portal.identity import zone_for
 from portal.urls import absolute_url
 from portal.uploads import UploadRejected
 
 from . import documents, storage
 from .companies import Company
-from .deposits import PARIS, UTC, Bid, now_utc
+from .deposits import UTC, Bid, now_utc
 from .models import Tender
 
 log = logging.getLogger(__name__)
@@ -67,16 +68,21 @@ class Exchange(db.Model):
     bid: Mapped[Bid] = relationship()
 
     @property
+    def zone(self):
+        """The legal time of the buyer's département, in which the reply deadline is typed (portal.identity)."""
+        return zone_for(db.session.get(Tender, self.tender_id).collectivity)
+
+    @property
     def sent_paris(self) -> dt.datetime:
-        return self.sent_at.replace(tzinfo=UTC).astimezone(PARIS)
+        return self.sent_at.replace(tzinfo=UTC).astimezone(self.zone)
 
     @property
     def replied_paris(self) -> dt.datetime | None:
-        return self.replied_at.replace(tzinfo=UTC).astimezone(PARIS) if self.replied_at else None
+        return self.replied_at.replace(tzinfo=UTC).astimezone(self.zone) if self.replied_at else None
 
     def open_for_reply(self, now: dt.datetime | None = None) -> bool:
         now = now or now_utc()
-        return self.replied_at is None and now < self.reply_deadline.replace(tzinfo=PARIS).astimezone(UTC)
+        return self.replied_at is None and now < self.reply_deadline.replace(tzinfo=self.zone).astimezone(UTC)
 
 
 # Alerts -----------------------------------------------------------------------------------------------------------
@@ -163,7 +169,7 @@ def ask(t: Tender, bid: Bid, form, user_id: int | None) -> tuple[Exchange | None
     now = now_utc()
     if deadline is None:
         errors["reply_deadline"] = _("Enter the date and time by which the company must answer.")
-    elif deadline.replace(tzinfo=PARIS) <= now.astimezone(PARIS):
+    elif deadline.replace(tzinfo=zone_for(t.collectivity)) <= now:
         errors["reply_deadline"] = _("The reply deadline must be in the future.")
     if errors:
         return None, errors

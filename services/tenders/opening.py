@@ -22,10 +22,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import audit
 from portal.extensions import db
+from portal.identity import to_local
 
 from . import deposits, documents, sealing, storage
 from .companies import Company
-from .deposits import PARIS, UTC, Bid
+from .deposits import UTC, Bid
 from .models import Tender
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class Withdrawal(db.Model):
 
     @property
     def at_paris(self) -> dt.datetime:
-        return self.at.replace(tzinfo=UTC).astimezone(PARIS)
+        return to_local(self.at, db.session.get(Tender, self.tender_id).collectivity)
 
 
 class Opening(db.Model):
@@ -64,7 +65,7 @@ class Opening(db.Model):
 
     @property
     def opened_paris(self) -> dt.datetime:
-        return self.opened_at.replace(tzinfo=UTC).astimezone(PARIS)
+        return to_local(self.opened_at, db.session.get(Tender, self.tender_id).collectivity)
 
 
 def record_withdrawal(t: Tender, kind: str, name: str, company_id: int | None) -> None:
@@ -139,7 +140,8 @@ def open_bids(t: Tender, user) -> Opening:
 # Documents -------------------------------------------------------------------------------------------------------
 
 def _paris(moment: dt.datetime) -> str:
-    return moment.replace(tzinfo=UTC).astimezone(PARIS).strftime("%d/%m/%Y à %H:%M:%S")
+    """A naive UTC moment in the legal time of the page's département (portal.identity)."""
+    return to_local(moment).strftime("%d/%m/%Y à %H:%M:%S")
 
 
 def _utc(moment: dt.datetime) -> str:
