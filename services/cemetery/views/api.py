@@ -1,0 +1,33 @@
+"""The JSON API, at /api/v1/cemetery/ behind the gate (a personal access token or the session); documented by
+``schemas.OPENAPI`` through the descriptor."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, jsonify, request
+
+from .. import queries
+
+api = Blueprint("cemetery_api", __name__)
+
+
+@api.get("/plan.geojson")
+def plan():
+    return jsonify(queries.plan(request.args.get("cemetery_id", type=int)))
+
+
+@api.get("/search")
+def search():
+    return jsonify([{"id": h.plot.id, "number": h.plot.number, "kind": h.plot.kind, "label": h.plot.label,
+                     "name": h.who, "as": h.role, "state": queries.state_of(h.plot)}
+                    for h in queries.search(request.args.get("q", ""))])
+
+
+@api.get("/deadlines")
+def deadlines():
+    today = dt.date.today()
+    return jsonify({
+        "concessions": [{"id": d.concession.id, "number": d.concession.number, "ends_on": d.ends_on.isoformat(),
+                         "list": d.months, "plot": d.concession.plot.label} for d in queries.deadlines(today)],
+        "reprise_steps": [{"reprise": s.reprise_id, "step": s.code, "due_on": s.due_on.isoformat()}
+                          for s in queries.steps_due(today)]})
