@@ -189,7 +189,7 @@ def create_concession(plot: Plot, *, kind: str, starts_on: dt.date, duration_yea
     rules.check_period(starts_on, ends_on)
     amount, tariff = _price(plot, kind, years, starts_on, price)
     concession = Concession(plot=plot, kind=kind, duration_years=years, starts_on=starts_on, ends_on=ends_on,
-                            price=amount, tariff=None, tariff_id=tariff.id if tariff else None, number=number,
+                            price=amount, tariff_id=tariff.id if tariff else None, number=number,
                             scope=scope, notes=notes, commune_insee=plot.commune_insee)
     db.session.add(concession)
     db.session.flush()

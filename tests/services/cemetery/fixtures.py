@@ -12,7 +12,7 @@ def box(lon, lat, w=0.00003, h=0.00003):
 
 def make_plan(app, insee: str, family: str, *, lon: float = 4.68, lat: float = 48.25) -> SimpleNamespace:
     """A cemetery with one zone, one allée, four emplacements (two concession graves, a grave of the terrain commun,
-    the ossuary), tariffs from 2015 and 2024, a thirty-year concession of ``family`` with one deceased, in commune
+    the ossuary), tariffs from 2005 and 2024, a thirty-year concession of ``family`` with one deceased, in commune
     ``insee``; written in the commune's territory as the import would. Returns the ids."""
     from portal.extensions import db
     from portal.tenancy import territory_scope
@@ -29,7 +29,7 @@ def make_plan(app, insee: str, family: str, *, lon: float = 4.68, lat: float = 4
         oss = operations.create_plot(alley, "Ossuaire", "ossuary", None, box(lon + 0.00012, lat))
         for kind, years, price in (("temporary", 15, 100), ("thirty", None, 200), ("fifty", None, 300),
                                    ("perpetual", None, 1000)):
-            operations.add_tariff(insee, "concession", kind, years, dt.date(2015, 1, 1), price)
+            operations.add_tariff(insee, "concession", kind, years, dt.date(2005, 1, 1), price)
             operations.add_tariff(insee, "concession", kind, years, dt.date(2024, 1, 1), price * 1.5)
         c = operations.create_concession(p1, kind="thirty", starts_on=dt.date(2010, 5, 3), people=[
             {"role": "holder", "last_name": family, "first_names": "Jeanne", "address": "1 rue de l'Église",
