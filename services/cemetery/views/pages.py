@@ -83,6 +83,13 @@ def _plan_config(cemetery_id=None, draw=False, focus=None):
             "sheet": url_for("cemetery.plot", plot_id=0), "cadastre": cadastre, "draw": draw,
             "labels": {"open": _("Open the sheet"), "places": _("places"), "drawn": _("Shape drawn."),
                        "cadastre": _("Cadastre"), "legend": {k: str(v) for k, v in schemas.STATE_LABELS.items()},
+                       "draw": {"polygon": _("Draw a polygon"), "rectangle": _("Draw a rectangle"),
+                                "finish": _("Finish"), "cancel": _("Cancel"), "undo": _("Delete the last point"),
+                                "start": _("Click to start the shape."),
+                                "cont": _("Click to go on drawing the shape."),
+                                "end": _("Click the first point to close the shape."),
+                                "edit": _("Change the shape"), "remove": _("Delete the shape"),
+                                "save": _("Save"), "clear": _("Delete all")},
                        "colours": schemas.STATE_COLOURS},
             "focus": focus}
     if bounds:

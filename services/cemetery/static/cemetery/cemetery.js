@@ -59,6 +59,28 @@
       });
 
     if (!data.draw || !L.Control || !L.Control.Draw) { return; }
+    var words = labels.draw || {}, local = L.drawLocal;
+    if (local && words.polygon) {  /* Leaflet.draw's own words, in the portal's language */
+      local.draw.toolbar.buttons.polygon = words.polygon;
+      local.draw.toolbar.buttons.rectangle = words.rectangle;
+      local.draw.toolbar.actions.text = words.cancel;
+      local.draw.toolbar.actions.title = words.cancel;
+      local.draw.toolbar.finish.text = words.finish;
+      local.draw.toolbar.finish.title = words.finish;
+      local.draw.toolbar.undo.text = words.undo;
+      local.draw.toolbar.undo.title = words.undo;
+      local.draw.handlers.polygon.tooltip = { start: words.start, cont: words.cont, end: words.end };
+      local.draw.handlers.rectangle.tooltip.start = words.start;
+      local.draw.handlers.simpleshape.tooltip.end = words.finish;
+      local.edit.toolbar.buttons.edit = words.edit;
+      local.edit.toolbar.buttons.remove = words.remove;
+      local.edit.toolbar.actions.save.text = words.save;
+      local.edit.toolbar.actions.save.title = words.save;
+      local.edit.toolbar.actions.cancel.text = words.cancel;
+      local.edit.toolbar.actions.cancel.title = words.cancel;
+      local.edit.toolbar.actions.clearAll.text = words.clear;
+      local.edit.toolbar.actions.clearAll.title = words.clear;
+    }
     var drawn = new L.FeatureGroup().addTo(map);
     map.addControl(new L.Control.Draw({
       draw: { polygon: { allowIntersection: false, showArea: false }, polyline: false, circle: false,
