@@ -37,7 +37,7 @@ REPRISE_KINDS = ("abandonment", "expired", "common_ground")
 class _Shape:
     """A GeoJSON polygon (WGS84) and its bounding box."""
 
-    geometry: Mapped[dict | None] = mapped_column(JSON)
+    geometry: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))  # SQL NULL, not JSON null
     min_lon: Mapped[float | None] = mapped_column(Float)
     min_lat: Mapped[float | None] = mapped_column(Float)
     max_lon: Mapped[float | None] = mapped_column(Float)

@@ -38,7 +38,9 @@ def test_secretary_draws_an_allee_grants_a_concession_records_a_burial_and_print
     expect(page.locator("#plan-map")).to_have_attribute("data-loaded", "7")
 
     page.locator("#plan-map").scroll_into_view_if_needed()
+    page.evaluate("() => window.portalMaps['plan-map'].setView([48.25035, 4.68027], 21, {animate: false})")
     _draw(page, [(4.68025, 48.25032), (4.68029, 48.25032), (4.68029, 48.25038), (4.68025, 48.25038)])
+    expect(page.locator("#drawn-status")).not_to_be_empty()
     page.locator("#plot-alley").select_option(label="Cimetière communal — Ancien — B")
     page.locator("#plot-number").fill("1")
     with page.expect_navigation():
@@ -55,7 +57,7 @@ def test_secretary_draws_an_allee_grants_a_concession_records_a_burial_and_print
         page.locator("#concession-form button[type=submit]").click()
     expect(page.locator(".flashes")).to_contain_text(t("Concession granted."))
     title_href = page.locator("a[href$='titre.pdf']").get_attribute("href")
-    page.get_by_role("link", name=t("Concessionnaires")).click()
+    page.get_by_role("link", name=t("Concessionnaires"), exact=True).click()
     expect(page.locator("main")).to_contain_text("LEFÈVRE Hélène")
     shot(page, "cemetery-concession-holders")
 
