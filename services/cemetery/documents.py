@@ -24,8 +24,10 @@ def to_pdf(html: str) -> bytes:
 
 
 def _render(template: str, **context) -> str:
+    from .views.pages import _helpers  # the pages' words and helpers, also outside a request of the blueprint
+
     return render_template(f"cemetery/pdf/{template}", commune=active_commune(), today=dt.date.today(),
-                           rules=rules, **context)
+                           rules=rules, **_helpers(), **context)
 
 
 def title_html(concession: Concession) -> str:

@@ -115,7 +115,9 @@ def search(q: str, limit: int = 50, *, holders: bool = True) -> list[Hit]:
         years = "–".join(str(x.year) for x in (d.birth_date, d.death_date) if x)
         hits.append(Hit(d.plot, d.full_name, "deceased", years))
     if holders:
-        stmt = (select(Person).join(Concession).options(joinedload(Person.concession).joinedload(Concession.plot))
+        stmt = (select(Person).join(Concession)
+                .options(joinedload(Person.concession).joinedload(Concession.plot).joinedload(Plot.alley)
+                         .joinedload(Alley.zone).joinedload(Zone.cemetery))
                 .where(Concession.status == "active", func.lower(Person.last_name).like(pattern))
                 .order_by(Person.last_name).limit(limit))
         for p in db.session.scalars(stmt).unique():
