@@ -110,9 +110,9 @@ def person_values(form, prefix: str = "") -> dict:
 
 
 PLOT = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "number": {"type": "string"}, "kind": {"type": "string"},
-    "state": {"type": "string", "enum": ["free", "occupied", "expiring", "expired", "reprise"]},
-    "label": {"type": "string"}}}
+    "id": {"type": "integer", "description": "the emplacement"}, "label": {"type": "string"},
+    "cemetery": {"type": "string"}, "name": {"type": "string"},
+    "as": {"type": "string", "enum": ["deceased", "holder", "beneficiary"]}, "years": {"type": "string"}}}
 
 OPENAPI = {
     "paths": {

@@ -18,9 +18,8 @@ def plan():
 
 @api.get("/search")
 def search():
-    return jsonify([{"id": h.plot.id, "number": h.plot.number, "kind": h.plot.kind, "label": h.plot.label,
-                     "name": h.who, "as": h.role, "state": queries.state_of(h.plot)}
-                    for h in queries.search(request.args.get("q", ""))])
+    return jsonify([{"id": h.plot_id, "label": h.label, "cemetery": h.cemetery, "name": h.who, "as": h.role,
+                     "years": h.dates} for h in queries.search(request.args.get("q", ""))])
 
 
 @api.get("/deadlines")

@@ -110,7 +110,8 @@ def index():
     cemeteries = db.session.scalars(select(Cemetery).options(joinedload(Cemetery.zones).joinedload(Zone.alleys))
                                     .order_by(Cemetery.name)).unique().all()
     counts = dict(db.session.execute(select(Plot.kind, func.count()).group_by(Plot.kind)).all())
-    return render_template("cemetery/index.html", cemeteries=cemeteries, counts=counts,
+    per_alley = dict(db.session.execute(select(Plot.alley_id, func.count()).group_by(Plot.alley_id)).all())
+    return render_template("cemetery/index.html", cemeteries=cemeteries, counts=counts, per_alley=per_alley,
                            config=_plan_config(draw="cemetery.write" in _perms()), q=request.args.get("q", ""),
                            hits=None)
 

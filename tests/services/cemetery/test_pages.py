@@ -43,7 +43,7 @@ def test_the_secretary_sees_the_plan_the_sheets_and_prints(app, cemetery_world, 
     found = sec.get("/s/cemetery/recherche?q=aillev").get_data(as_text=True)
     assert "AILLEVILLE Louis" in found and "AILLEVILLE Jeanne" in found
     api = sec.get("/api/v1/cemetery/search?q=louis").get_json()
-    assert api and api[0]["label"] == "Ancien · A · 1"
+    assert api and api[0]["label"] == "Ancien · A · 1" and api[0]["as"] == "deceased"
 
 
 def test_a_full_emplacement_refuses_a_burial_with_a_french_message(app, cemetery_world, login_as):
