@@ -63,12 +63,13 @@ def plan(cemetery_id: int | None = None, today: dt.date | None = None) -> dict:
     if cemetery_id is not None:
         stmt = stmt.join(Zone).where(Zone.cemetery_id == cemetery_id)
     used, concs = used_by_plot(), concessions_by_plot()
+    kinds = {k: str(v) for k, v in PLOT_KIND_LABELS.items()}  # translated once, not per emplacement
     for pid, number, kind, cap, in_reprise, geometry, alley in db.session.execute(stmt):
         conc = concs.get(pid)
         state = rules.plot_state(in_reprise=in_reprise, used_tenths=used.get(pid, 0), has_concession=conc is not None,
                                  concession_ends_on=conc[0] if conc else None, today=today)
         features.append({"type": "Feature", "geometry": geometry, "properties": {
-            "layer": "plot", "id": pid, "n": f"{alley} · {number}", "k": str(PLOT_KIND_LABELS.get(kind, kind)),
+            "layer": "plot", "id": pid, "n": f"{alley} · {number}", "k": kinds.get(kind, kind),
             "s": state, "c": STATE_COLOURS[state], "p": f"{rules.places(used.get(pid, 0))}/{rules.places(cap)}"}})
     return {"type": "FeatureCollection", "features": features}
 
