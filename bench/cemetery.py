@@ -45,7 +45,7 @@ def seed(app, plots: int) -> str:
     from portal.extensions import db
     from portal.models import Collectivity, Convention, Membership, ServiceActivation, User
     from portal.security import hash_password
-    from services.cemetery.models import Alley, Cemetery, Concession, Deceased, Operation, Person, Plot, Zone
+    from services.cemetery.models import Alley, Cemetery, Concession, Deceased, Operation, Person, Plot, Zone, fold
 
     insee, rnd, today = "10002", random.Random(7), dt.date.today()
     lon0, lat0, m_lon, m_lat = 4.68, 48.25, 1 / 74_150, 1 / 111_320
@@ -101,11 +101,13 @@ def seed(app, plots: int) -> str:
         family = NAMES[n % len(NAMES)] + ("" if n % 3 else f"-{n % 97}")
         people.append({"concession_id": cid, "role": "holder", "last_name": family, "first_names": "Jeanne",
                        "relationship": "", "address": f"{n % 40 + 1} rue du Lavoir", "postcode": "10200",
-                       "city": "Ailleville", "phone": "", "email": "", "deceased": False, "commune_insee": insee})
+                       "city": "Ailleville", "phone": "", "email": "", "deceased": False, "commune_insee": insee,
+                       "search_name": fold(f"{family} Jeanne")})
         for k in range(1 + n % 2):
             bodies.append({"plot_id": pid, "last_name": family, "first_names": ("Louis", "Marie")[k],
                            "birth_name": "", "death_date": start + dt.timedelta(days=k * 900), "body": "coffin",
-                           "death_place": "", "where_now": "", "commune_insee": insee})
+                           "death_place": "", "where_now": "", "commune_insee": insee,
+                           "search_name": fold(f"{family} {('Louis', 'Marie')[k]}")})
     db.session.execute(insert(Person), people)
     db.session.execute(insert(Deceased), bodies)
     for did, pid, day in db.session.execute(select(Deceased.id, Deceased.plot_id, Deceased.death_date)).all():

@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+import unicodedata
+
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, Numeric, String, Text, \
-    UniqueConstraint
+    UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.tenancy import TerritoryScoped
+
+
+def fold(text: str) -> str:
+    """Lower case, without accents, spaces collapsed: what a name is searched by (« Lefèvre » ↔ « lefevre »)."""
+    text = unicodedata.normalize("NFKD", text or "")
+    return " ".join("".join(c for c in text if not unicodedata.combining(c)).lower().split())
 
 
 def utcnow() -> dt.datetime:
@@ -193,6 +201,7 @@ class Person(TerritoryScoped, db.Model):
     phone: Mapped[str] = mapped_column(String(30), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     deceased: Mapped[bool] = mapped_column(Boolean, default=False)
+    search_name: Mapped[str] = mapped_column(String(400), default="")  # fold(last name + first names)
 
     concession: Mapped[Concession] = relationship(back_populates="people")
 
@@ -216,6 +225,7 @@ class Deceased(TerritoryScoped, db.Model):
     death_place: Mapped[str] = mapped_column(String(120), default="")
     body: Mapped[str] = mapped_column(String(12), default="coffin")  # coffin / urn / reduction
     where_now: Mapped[str] = mapped_column(String(200), default="")  # after an exhumation out of the cemetery
+    search_name: Mapped[str] = mapped_column(String(400), default="")  # fold(last, birth and first names)
 
     plot: Mapped[Plot | None] = relationship(back_populates="deceased", foreign_keys=[plot_id])
 
@@ -298,3 +308,15 @@ class Preference(TerritoryScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_search: Mapped[bool] = mapped_column(Boolean, default=False)
     public_dates: Mapped[bool] = mapped_column(Boolean, default=True)  # years of birth and death
+
+
+@event.listens_for(Person, "before_insert")
+@event.listens_for(Person, "before_update")
+def _person_search_name(mapper, connection, person):
+    person.search_name = fold(f"{person.last_name} {person.first_names}")
+
+
+@event.listens_for(Deceased, "before_insert")
+@event.listens_for(Deceased, "before_update")
+def _deceased_search_name(mapper, connection, deceased):
+    deceased.search_name = fold(f"{deceased.last_name} {deceased.birth_name} {deceased.first_names}")

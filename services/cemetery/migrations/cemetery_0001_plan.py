@@ -169,6 +169,7 @@ def upgrade():
     sa.Column('death_place', sa.String(length=120), nullable=False),
     sa.Column('body', sa.String(length=12), nullable=False),
     sa.Column('where_now', sa.String(length=200), nullable=False),
+    sa.Column('search_name', sa.String(length=400), nullable=False),
     sa.Column('commune_insee', sa.String(length=5), nullable=False),
     sa.ForeignKeyConstraint(['plot_id'], ['cemetery_plot.id'], name=op.f('fk_cemetery_deceased_plot_id_cemetery_plot'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cemetery_deceased'))
@@ -218,6 +219,7 @@ def upgrade():
     sa.Column('phone', sa.String(length=30), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
     sa.Column('deceased', sa.Boolean(), nullable=False),
+    sa.Column('search_name', sa.String(length=400), nullable=False),
     sa.Column('commune_insee', sa.String(length=5), nullable=False),
     sa.ForeignKeyConstraint(['concession_id'], ['cemetery_concession.id'], name=op.f('fk_cemetery_person_concession_id_cemetery_concession'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cemetery_person'))

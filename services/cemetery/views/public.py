@@ -3,7 +3,7 @@ the cemetery, the allée, the emplacement on a map. Never the holders, never the
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
@@ -11,7 +11,7 @@ from portal.lookups import public_commune
 from portal.maps import map_config
 from portal.ratelimit import limiter
 
-from ..models import Alley, Deceased, Plot, Preference, Zone
+from ..models import Alley, Deceased, Plot, Preference, Zone, fold
 
 public = Blueprint("cemetery_public", __name__, template_folder="../templates", static_folder="../static")
 
@@ -26,12 +26,12 @@ def search(insee: str):
         q = " ".join(request.args.get("q", "").split())[:80]
         hits, config = [], None
         if len(q) >= 2:
-            pattern = f"%{q.lower()}%"
+            pattern = "%" + fold(q).replace("%", "").replace("_", " ") + "%"
             hits = db.session.scalars(
                 select(Deceased).options(joinedload(Deceased.plot).joinedload(Plot.alley).joinedload(Alley.zone)
                                          .joinedload(Zone.cemetery))
                 .where(Deceased.plot_id.is_not(None),
-                       (func.lower(Deceased.last_name).like(pattern)) | (func.lower(Deceased.birth_name).like(pattern)))
+                       Deceased.search_name.like(pattern))
                 .order_by(Deceased.last_name, Deceased.first_names).limit(30)).unique().all()
             chosen = request.args.get("id", type=int)
             shown = next((d for d in hits if d.id == chosen), hits[0] if len(hits) == 1 else None)

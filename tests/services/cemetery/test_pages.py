@@ -133,3 +133,14 @@ def test_no_route_of_the_cemetery_shows_another_communes_data(app, cemetery_worl
         report = check_routes(login_as(role), app, foreign, ["Jaucourt-Secret", "JAUCOURT-SECRET"],
                               prefixes=PREFIXES)
         report.assert_clean()
+
+
+def test_search_ignores_accents_and_case(app, cemetery_world, login_as):
+    w = cemetery_world["a"]
+    sec = login_as("secretary_a")
+    sec.post(f"/s/cemetery/emplacements/{w.common}/operations",
+             {"kind": "inhumation", "on": "2026-01-05", "last_name": "Lefèvre", "first_names": "Élise",
+              "birth_name": "Bézier"}, csrf_from=f"/s/cemetery/emplacements/{w.common}")
+    for q in ("lefevre", "LEFÈVRE", "élise", "bezier"):
+        assert "LEFÈVRE Élise" in sec.get(f"/s/cemetery/recherche?q={q}").get_data(as_text=True), q
+    assert "LEFÈVRE" not in sec.get("/s/cemetery/recherche?q=lefevra").get_data(as_text=True)
