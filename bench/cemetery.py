@@ -51,7 +51,8 @@ def seed(app, plots: int) -> str:
     lon0, lat0, m_lon, m_lat = 4.68, 48.25, 1 / 74_150, 1 / 111_320
 
     def box(x, y, w, h):
-        a, b, c, d = lon0 + x * m_lon, lat0 + y * m_lat, lon0 + (x + w) * m_lon, lat0 + (y + h) * m_lat
+        a, b, c, d = (round(v, 7) for v in (lon0 + x * m_lon, lat0 + y * m_lat, lon0 + (x + w) * m_lon,
+                                             lat0 + (y + h) * m_lat))  # as the pages store them (1 cm)
         return {"geometry": {"type": "Polygon", "coordinates": [[[a, b], [c, b], [c, d], [a, d], [a, b]]]},
                 "min_lon": a, "min_lat": b, "max_lon": c, "max_lat": d}
 

@@ -16,7 +16,8 @@ M_LAT, M_LON = 1 / 111_320, 1 / 74_150  # degrees per metre near 48.25° N
 
 def _box(lon, lat, w, h):
     """A rectangle ``w`` × ``h`` metres whose south-west corner is at (lon, lat), as a GeoJSON polygon."""
-    x2, y2 = lon + w * M_LON, lat + h * M_LAT
+    lon, lat = round(lon, 7), round(lat, 7)
+    x2, y2 = round(lon + w * M_LON, 7), round(lat + h * M_LAT, 7)
     return {"type": "Polygon", "coordinates": [[[lon, lat], [x2, lat], [x2, y2], [lon, y2], [lon, lat]]]}
 
 

@@ -35,7 +35,7 @@ def check_geometry(geometry) -> dict | None:
         return None
     try:
         assert geometry["type"] == "Polygon"
-        ring = [[float(x), float(y)] for x, y in geometry["coordinates"][0]]
+        ring = [[round(float(x), 7), round(float(y), 7)] for x, y in geometry["coordinates"][0]]  # 1 cm
         assert len(ring) >= 4 and all(-180 <= x <= 180 and -90 <= y <= 90 for x, y in ring)
     except (AssertionError, KeyError, TypeError, ValueError, IndexError):
         raise Refused(_("The shape drawn is not a polygon of the map.")) from None
