@@ -43,6 +43,7 @@ def demo_command():
     db.session.flush()
     with territory_scope({DEMO_INSEE}):
         if db.session.scalar(select(Cemetery.id)):
+            db.session.commit()
             click.echo("  The demo cemetery of Ailleville is already there.")
             return
         import shapely.geometry
@@ -58,6 +59,8 @@ def demo_command():
         cem.common_ground_years = 5
         for kind, years, price in (("temporary", 15, 90), ("thirty", None, 180), ("fifty", None, 320),
                                    ("perpetual", None, 900)):
+            operations.add_tariff(DEMO_INSEE, "concession", kind, years, dt.date(1950, 1, 1), round(price / 5),
+                                  "Tarifs historiques (convertis en euros)")
             operations.add_tariff(DEMO_INSEE, "concession", kind, years, dt.date(2015, 1, 1), price,
                                   "Délibération du 12 décembre 2014")
             operations.add_tariff(DEMO_INSEE, "concession", kind, years, dt.date(2024, 1, 1), round(price * 1.15),
@@ -106,11 +109,11 @@ def demo_command():
         grant(("Ancien", "A", 1), "perpetual", dt.date(1962, 4, 2), holder=("DURAND", "Paul"),
               bodies=[("DURAND", "Paul", dt.date(1890, 3, 1), dt.date(1962, 3, 28)),
                       ("DURAND", "Marthe", dt.date(1895, 6, 9), dt.date(1978, 11, 2))])
-        grant(("Ancien", "A", 2), "thirty", dt.date(1997, today.month, min(today.day, 28)) + dt.timedelta(days=75),
-              holder=("LEROY", "Suzanne"), bodies=[("LEROY", "André", dt.date(1921, 1, 5), dt.date(1997, 5, 1))],
+        grant(("Ancien", "A", 2), "thirty", rules_date(today, -30) + dt.timedelta(days=75),  # ends within 3 months
+              holder=("LEROY", "Suzanne"), bodies=[("LEROY", "André", dt.date(1921, 1, 5), rules_date(today, -30) + dt.timedelta(days=71))],
               beneficiaries=[("LEROY", "Michel", "fils"), ("PETIT", "Anne", "fille")])
-        grant(("Ancien", "A", 3), "fifty", dt.date(1977, today.month, min(today.day, 28)) + dt.timedelta(days=160),
-              holder=("BERNARD", "Louis"), bodies=[("BERNARD", "Germaine", dt.date(1910, 2, 2), dt.date(1977, 2, 1))])
+        grant(("Ancien", "A", 3), "fifty", rules_date(today, -50) + dt.timedelta(days=160),  # within 6 months
+              holder=("BERNARD", "Louis"), bodies=[("BERNARD", "Germaine", dt.date(1910, 2, 2), rules_date(today, -50) + dt.timedelta(days=156))])
         grant(("Ancien", "A", 4), "temporary", rules_date(today, -16), 15, holder=("MOREAU", "Claire"),
               bodies=[("MOREAU", "Henri", dt.date(1930, 7, 14), rules_date(today, -16))])
         grant(("Ancien", "B", 1), "thirty", rules_date(today, -33), holder=("ROUX", "Denise"),
@@ -130,6 +133,7 @@ def demo_command():
         db.session.flush()
         reprise = operations.open_reprise(plots[("Ancien", "B", 2)], "abandonment", today)
         operations.complete_step(reprise, "notice", today, today=today)
+        db.session.commit()
         click.echo(f"  Ailleville: « {cem.name} », {len(plots) + 8} emplacements, "
                    f"{db.session.query(Concession).count()} concessions.")
 

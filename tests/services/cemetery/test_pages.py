@@ -144,3 +144,24 @@ def test_search_ignores_accents_and_case(app, cemetery_world, login_as):
     for q in ("lefevre", "LEFÈVRE", "élise", "bezier"):
         assert "LEFÈVRE Élise" in sec.get(f"/s/cemetery/recherche?q={q}").get_data(as_text=True), q
     assert "LEFÈVRE" not in sec.get("/s/cemetery/recherche?q=lefevra").get_data(as_text=True)
+
+
+def test_the_demo_cemetery_loads_once_with_every_state(app, world):
+    from portal.extensions import db
+    from portal.tenancy import territory_scope
+    from services.cemetery import queries
+
+    if app.extensions["service_registry"].get("cemetery") is None:
+        import pytest
+
+        pytest.skip("the cemetery service is not installed")
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["cemetery", "demo"])
+    assert first.exit_code == 0 and "50 emplacements" in first.output, first.output
+    assert "already there" in runner.invoke(args=["cemetery", "demo"]).output
+    with app.test_request_context(), territory_scope({world.insee_a}):
+        states = {f["properties"]["s"] for f in queries.plan()["features"] if f["properties"]["layer"] == "plot"}
+        assert states == {"free", "occupied", "expiring", "expired", "reprise"}
+        lists = {d.months for d in queries.deadlines()}
+        assert lists == {3, 6, 0, -1}
+        db.session.rollback()

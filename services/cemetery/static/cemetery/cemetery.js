@@ -54,6 +54,9 @@
           }
         }).addTo(map);
         if (focus && focus.getBounds) { map.fitBounds(focus.getBounds(), { maxZoom: 21, padding: [60, 60] }); }
+        else if (layer.getBounds().isValid()) {  /* the portal's maps stop at zoom 18: a cemetery needs closer */
+          map.fitBounds(layer.getBounds(), { maxZoom: 21, padding: [20, 20] });
+        }
         map.getContainer().setAttribute("data-loaded", String(fc.features.length));
         window.cemeteryPlan = layer;
       });
