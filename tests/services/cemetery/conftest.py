@@ -11,9 +11,10 @@ from .fixtures import make_plan
 
 
 @pytest.fixture
-def cemetery_world(app, world, subscribe):
+def cemetery_world(app, request):
     if app.extensions["service_registry"].get("cemetery") is None:
         pytest.skip("the cemetery service is not installed (pip install -e . or EXTRA_SERVICES=services.cemetery)")
+    world, subscribe = request.getfixturevalue("world"), request.getfixturevalue("subscribe")
     subscribe("cemetery", world.a, world.b, world.epci)
     return {"a": make_plan(app, world.insee_a, "Ailleville"), "b": make_plan(app, world.insee_b, "Jaucourt-Secret")}
 

@@ -146,15 +146,16 @@ def test_search_ignores_accents_and_case(app, cemetery_world, login_as):
     assert "LEFÈVRE" not in sec.get("/s/cemetery/recherche?q=lefevra").get_data(as_text=True)
 
 
-def test_the_demo_cemetery_loads_once_with_every_state(app, world):
+def test_the_demo_cemetery_loads_once_with_every_state(app, request):
+    if app.extensions["service_registry"].get("cemetery") is None:
+        import pytest
+
+        pytest.skip("the cemetery service is not installed (pip install -e . or EXTRA_SERVICES=services.cemetery)")
     from portal.extensions import db
     from portal.tenancy import territory_scope
     from services.cemetery import queries
 
-    if app.extensions["service_registry"].get("cemetery") is None:
-        import pytest
-
-        pytest.skip("the cemetery service is not installed")
+    world = request.getfixturevalue("world")
     runner = app.test_cli_runner()
     first = runner.invoke(args=["cemetery", "demo"])
     assert first.exit_code == 0 and "50 emplacements" in first.output, first.output

@@ -7,6 +7,14 @@ import dataclasses
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _installed(app):
+    """Only where the session's app has the service: its tables exist (a second app importing its models into the
+    shared metadata would otherwise send the cleaning of the next tests to tables that were never created)."""
+    if app.extensions["service_registry"].get("cemetery") is None:
+        pytest.skip("the cemetery service is not installed (pip install -e . or EXTRA_SERVICES=services.cemetery)")
+
+
 def _app(app, extra):
     from portal import create_app
 
