@@ -25,7 +25,7 @@ def _box(lon, lat, w, h):
 def demo_command():
     """A small fictitious cemetery in Ailleville, inside the commune's real boundary (idempotent)."""
     from portal.extensions import db
-    from portal.models import Collectivity, Convention, ServiceActivation
+    from portal.models import Collectivity, ServiceActivation
     from portal.tenancy import territory_scope
 
     from . import operations

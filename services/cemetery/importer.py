@@ -43,7 +43,7 @@ from portal import audit
 from portal.extensions import db
 
 from . import operations, rules
-from .models import Alley, Cemetery, Concession, Deceased, Operation, Plot, Zone
+from .models import Alley, Cemetery, Deceased, Operation, Plot, Zone
 from .operations import Refused
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from portal import audit
 from portal.extensions import db
 
 from . import rules
-from .models import BODY_TENTHS, Alley, Cemetery, Concession, Deceased, Operation, Person, Plot, Preference, \
+from .models import Alley, Cemetery, Concession, Deceased, Operation, Person, Plot, Preference, \
     Reprise, RepriseStep, Tariff, Zone
 from .rules import RuleError as Refused  # noqa: F401 - the name the views catch
 
