@@ -3,9 +3,10 @@ state, the search by name, the deadlines. Every query goes through the portal's 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Text, case, cast, func, select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
@@ -41,13 +42,15 @@ def state_of(plot: Plot, today: dt.date | None = None) -> str:
                             concession_ends_on=conc[0] if conc else None, today=today)
 
 
-def plan(cemetery_id: int | None = None, today: dt.date | None = None) -> dict:
-    """One GeoJSON FeatureCollection: the cemeteries, zones and allées (outlines) and every emplacement drawn, with
-    its state, colour, places and the URL of its sheet (``properties.u`` is filled by the view)."""
+def plan_json(cemetery_id: int | None = None, today: dt.date | None = None) -> str:
+    """One GeoJSON FeatureCollection, as text: the cemeteries, zones and allées (outlines) and every emplacement
+    drawn, with its state, colour and places. The stored geometries are copied as the database holds them (JSON
+    text), never parsed and serialised again: the plan of 10 000 emplacements is mostly their polygons."""
     today = today or dt.date.today()
-    features = []
+    parts = []
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     for model, layer in ((Cemetery, "cemetery"), (Zone, "zone"), (Alley, "alley")):
-        stmt = select(model.id, model.name, model.geometry).where(model.geometry.is_not(None))
+        stmt = select(model.id, model.name, cast(model.geometry, Text)).where(model.geometry.is_not(None))
         if cemetery_id is not None:
             if model is Cemetery:
                 stmt = stmt.where(Cemetery.id == cemetery_id)
@@ -56,9 +59,9 @@ def plan(cemetery_id: int | None = None, today: dt.date | None = None) -> dict:
             else:
                 stmt = stmt.join(Zone).where(Zone.cemetery_id == cemetery_id)
         for oid, name, geometry in db.session.execute(stmt):
-            features.append({"type": "Feature", "geometry": geometry,
-                             "properties": {"layer": layer, "id": oid, "name": name}})
-    stmt = select(Plot.id, Plot.number, Plot.kind, Plot.capacity_tenths, Plot.in_reprise, Plot.geometry,
+            parts.append(f'{{"type":"Feature","geometry":{geometry},"properties":'
+                         f'{dumps({"layer": layer, "id": oid, "name": name})}}}')
+    stmt = select(Plot.id, Plot.number, Plot.kind, Plot.capacity_tenths, Plot.in_reprise, cast(Plot.geometry, Text),
                   Alley.name).join(Alley).where(Plot.geometry.is_not(None))
     if cemetery_id is not None:
         stmt = stmt.join(Zone).where(Zone.cemetery_id == cemetery_id)
@@ -68,10 +71,15 @@ def plan(cemetery_id: int | None = None, today: dt.date | None = None) -> dict:
         conc = concs.get(pid)
         state = rules.plot_state(in_reprise=in_reprise, used_tenths=used.get(pid, 0), has_concession=conc is not None,
                                  concession_ends_on=conc[0] if conc else None, today=today)
-        features.append({"type": "Feature", "geometry": geometry, "properties": {
-            "layer": "plot", "id": pid, "n": f"{alley} · {number}", "k": kinds.get(kind, kind),
-            "s": state, "c": STATE_COLOURS[state], "p": f"{rules.places(used.get(pid, 0))}/{rules.places(cap)}"}})
-    return {"type": "FeatureCollection", "features": features}
+        props = {"layer": "plot", "id": pid, "n": f"{alley} · {number}", "k": kinds.get(kind, kind), "s": state,
+                 "c": STATE_COLOURS[state], "p": f"{rules.places(used.get(pid, 0))}/{rules.places(cap)}"}
+        parts.append(f'{{"type":"Feature","geometry":{geometry},"properties":{dumps(props)}}}')
+    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+
+
+def plan(cemetery_id: int | None = None, today: dt.date | None = None) -> dict:
+    """:func:`plan_json` as a dict (tests, the API's callers in Python)."""
+    return json.loads(plan_json(cemetery_id, today))
 
 
 def bounds(cemetery_id: int | None = None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from .. import queries
 
@@ -13,7 +13,8 @@ api = Blueprint("cemetery_api", __name__)
 
 @api.get("/plan.geojson")
 def plan():
-    return jsonify(queries.plan(request.args.get("cemetery_id", type=int)))
+    return current_app.response_class(queries.plan_json(request.args.get("cemetery_id", type=int)),
+                                      mimetype="application/geo+json")
 
 
 @api.get("/search")

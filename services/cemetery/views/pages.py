@@ -125,7 +125,7 @@ def _perms():
 @bp.get("/plan.geojson")
 def plan_geojson():
     cemetery_id = request.args.get("cemetery_id", type=int)
-    return current_app.response_class(json.dumps(queries.plan(cemetery_id), separators=(",", ":")),
+    return current_app.response_class(queries.plan_json(cemetery_id),
                                       mimetype="application/geo+json", headers={"Cache-Control": "private, no-cache"})
 
 
