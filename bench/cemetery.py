@@ -176,16 +176,20 @@ def browser_bench(app, email: str) -> None:
         page.fill("#password", PASSWORD)
         with page.expect_navigation():
             page.locator("main form [type=submit]").click()
-        samples = []
+        samples, fetched = [], []
         for _ in range(3):
+            # Not until the "load" event: the base layer's tiles (answered here by Playwright's router, one by one)
+            # would be counted; what the secretary waits for is the plan drawn.
             t = time.perf_counter()
-            page.goto(f"{url}/s/cemetery/")
+            page.goto(f"{url}/s/cemetery/", wait_until="commit")
             page.wait_for_selector("#plan-map[data-loaded]", timeout=30_000)
             samples.append(time.perf_counter() - t)
+            fetched.append(page.evaluate("() => performance.getEntriesByType('resource')"
+                                         ".filter(e => e.name.includes('plan.geojson'))[0].responseEnd"))
         browser.close()
     server.shutdown()
-    print(f"   in Chromium: page + plan drawn in {statistics.median(samples) * 1000:.0f} ms (median of 3; "
-          f"target < 1 s)")
+    print(f"   in Chromium: from the click to the plan drawn {statistics.median(samples) * 1000:.0f} ms (GeoJSON "
+          f"received at {statistics.median(fetched):.0f} ms; median of 3; target < 1 s)")
 
 
 def search_bench(client, requests: int) -> None:
