@@ -162,6 +162,8 @@ class Registry:
         for service in self.discover(app.config.get("EXTRA_SERVICES", [])):
             if not isinstance(service, ServiceDescriptor):
                 raise TypeError(f"{service!r} is not a ServiceDescriptor")
+            if self._services.get(service.slug) is service:
+                continue  # listed in EXTRA_SERVICES and installed as an entry point: the same descriptor, once
             if service.slug in self._services:
                 raise ValueError(f"two services share the slug {service.slug!r}")
             self._services[service.slug] = service

@@ -202,7 +202,9 @@ def app(smtp_server):
 
     overrides = {
         "TESTING": True,
-        "EXTRA_SERVICES": ["tests.portal.sample_service:service"],
+        # plus the services of EXTRA_SERVICES (a new service tested before its entry point is installed)
+        "EXTRA_SERVICES": ["tests.portal.sample_service:service",
+                           *[s.strip() for s in os.environ.get("EXTRA_SERVICES", "").split(",") if s.strip()]],
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": smtp_server.port,
         "SERVER_NAME": "portal.test",

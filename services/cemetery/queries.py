@@ -1,0 +1,185 @@
+"""Reads shared by the pages, the API, the registers and the bench: the plan as GeoJSON with each emplacement's
+state, the search by name, the deadlines. Every query goes through the portal's territory filter."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import Text, case, cast, func, select
+from sqlalchemy.orm import joinedload
+
+from portal.extensions import db
+
+from . import rules
+from .models import BODY_TENTHS, Alley, Cemetery, Concession, Deceased, Person, Plot, Reprise, RepriseStep, Zone, fold
+from .schemas import PLOT_KIND_LABELS, STATE_COLOURS
+
+
+def _tenths_expr():
+    return func.sum(case(*[(Deceased.body == k, v) for k, v in BODY_TENTHS.items()], else_=0))
+
+
+def used_by_plot(plot_ids=None) -> dict[int, int]:
+    stmt = select(Deceased.plot_id, _tenths_expr()).where(Deceased.plot_id.is_not(None)).group_by(Deceased.plot_id)
+    if plot_ids is not None:
+        stmt = stmt.where(Deceased.plot_id.in_(plot_ids))
+    return {pid: int(n or 0) for pid, n in db.session.execute(stmt)}
+
+
+def concessions_by_plot(plot_ids=None) -> dict[int, tuple]:
+    stmt = select(Concession.plot_id, Concession.ends_on, Concession.id).where(Concession.status == "active")
+    if plot_ids is not None:
+        stmt = stmt.where(Concession.plot_id.in_(plot_ids))
+    return {pid: (ends, cid) for pid, ends, cid in db.session.execute(stmt)}
+
+
+def state_of(plot: Plot, today: dt.date | None = None) -> str:
+    today = today or dt.date.today()
+    used = used_by_plot([plot.id]).get(plot.id, 0)
+    conc = concessions_by_plot([plot.id]).get(plot.id)
+    return rules.plot_state(in_reprise=plot.in_reprise, used_tenths=used, has_concession=conc is not None,
+                            concession_ends_on=conc[0] if conc else None, today=today)
+
+
+def plan_json(cemetery_id: int | None = None, today: dt.date | None = None) -> str:
+    """One GeoJSON FeatureCollection, as text: the cemeteries, zones and allées (outlines) and every emplacement
+    drawn, with its state, colour and places. The stored geometries are copied as the database holds them (JSON
+    text), never parsed and serialised again: the plan of 10 000 emplacements is mostly their polygons."""
+    today = today or dt.date.today()
+    parts = []
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    for model, layer in ((Cemetery, "cemetery"), (Zone, "zone"), (Alley, "alley")):
+        stmt = select(model.id, model.name, cast(model.geometry, Text)).where(model.geometry.is_not(None))
+        if cemetery_id is not None:
+            if model is Cemetery:
+                stmt = stmt.where(Cemetery.id == cemetery_id)
+            elif model is Zone:
+                stmt = stmt.where(Zone.cemetery_id == cemetery_id)
+            else:
+                stmt = stmt.join(Zone).where(Zone.cemetery_id == cemetery_id)
+        for oid, name, geometry in db.session.execute(stmt):
+            parts.append(f'{{"type":"Feature","geometry":{geometry},"properties":'
+                         f'{dumps({"layer": layer, "id": oid, "name": name})}}}')
+    stmt = select(Plot.id, Plot.number, Plot.kind, Plot.capacity_tenths, Plot.in_reprise, cast(Plot.geometry, Text),
+                  Alley.name).join(Alley).where(Plot.geometry.is_not(None))
+    if cemetery_id is not None:
+        stmt = stmt.join(Zone).where(Zone.cemetery_id == cemetery_id)
+    used, concs = used_by_plot(), concessions_by_plot()
+    kinds = {k: str(v) for k, v in PLOT_KIND_LABELS.items()}  # translated once, not per emplacement
+    for pid, number, kind, cap, in_reprise, geometry, alley in db.session.execute(stmt):
+        conc = concs.get(pid)
+        state = rules.plot_state(in_reprise=in_reprise, used_tenths=used.get(pid, 0), has_concession=conc is not None,
+                                 concession_ends_on=conc[0] if conc else None, today=today)
+        props = {"layer": "plot", "id": pid, "n": f"{alley} · {number}", "k": kinds.get(kind, kind), "s": state,
+                 "c": STATE_COLOURS[state], "p": f"{rules.places(used.get(pid, 0))}/{rules.places(cap)}"}
+        parts.append(f'{{"type":"Feature","geometry":{geometry},"properties":{dumps(props)}}}')
+    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+
+
+def plan(cemetery_id: int | None = None, today: dt.date | None = None) -> dict:
+    """:func:`plan_json` as a dict (tests, the API's callers in Python)."""
+    return json.loads(plan_json(cemetery_id, today))
+
+
+def bounds(cemetery_id: int | None = None):
+    """[[south, west], [north, east]] of what is drawn, or None."""
+    parts = []
+    for model in (Cemetery, Zone, Alley, Plot):
+        stmt = select(func.min(model.min_lat), func.min(model.min_lon), func.max(model.max_lat),
+                      func.max(model.max_lon))
+        if cemetery_id is not None and model is Cemetery:
+            stmt = stmt.where(Cemetery.id == cemetery_id)
+        row = db.session.execute(stmt).one()
+        if row[0] is not None:
+            parts.append(row)
+    if not parts:
+        return None
+    return [[min(p[0] for p in parts), min(p[1] for p in parts)], [max(p[2] for p in parts), max(p[3] for p in parts)]]
+
+
+@dataclass
+class Hit:
+    plot_id: int
+    label: str  # zone · allée · number
+    cemetery: str
+    who: str
+    role: str  # deceased / holder / beneficiary
+    dates: str = ""
+
+
+def _place_columns():
+    return (Plot.id, Zone.name, Alley.name, Plot.number, Cemetery.name)
+
+
+def search(q: str, limit: int = 50, *, holders: bool = True) -> list[Hit]:
+    """Emplacements by a name (a deceased's, or a holder's or ayant droit's when ``holders``), case-insensitive,
+    accents ignored, anywhere in the names (``search_name``). Columns only (no geometry loaded)."""
+    q = fold(q)[:80]
+    if len(q) < 2:
+        return []
+    pattern = "%" + q.replace("\\", "").replace("%", "").replace("_", " ") + "%"
+    hits: list[Hit] = []
+    stmt = (select(Deceased.last_name, Deceased.first_names, Deceased.birth_name, Deceased.birth_date,
+                   Deceased.death_date, *_place_columns())
+            .join(Plot, Deceased.plot_id == Plot.id).join(Alley).join(Zone).join(Cemetery)
+            .where(Deceased.search_name.like(pattern))
+            .order_by(Deceased.last_name, Deceased.first_names).limit(limit))
+    for last, first, birth_name, born, died, pid, zone, alley, number, cemetery in db.session.execute(stmt):
+        name = f"{last.upper()} {first}".strip()
+        if birth_name and birth_name != last:
+            name += f" née {birth_name.upper()}"
+        years = "–".join(str(x.year) for x in (born, died) if x)
+        hits.append(Hit(pid, f"{zone} · {alley} · {number}", cemetery, name, "deceased", years))
+    if holders:
+        stmt = (select(Person.last_name, Person.first_names, Person.role, *_place_columns())
+                .join(Concession, Person.concession_id == Concession.id).join(Plot, Concession.plot_id == Plot.id)
+                .join(Alley).join(Zone).join(Cemetery)
+                .where(Concession.status == "active", Person.search_name.like(pattern))
+                .order_by(Person.last_name, Person.first_names).limit(limit))
+        for last, first, role, pid, zone, alley, number, cemetery in db.session.execute(stmt):
+            hits.append(Hit(pid, f"{zone} · {alley} · {number}", cemetery, f"{last.upper()} {first}".strip(), role))
+    return hits[:limit * 2]
+
+
+@dataclass
+class Deadline:
+    concession: Concession
+    ends_on: dt.date
+    months: int  # 3 or 6: the list it belongs to; 0: expired, still renewable; -1: may be taken back
+
+
+def deadlines(today: dt.date | None = None) -> list[Deadline]:
+    """Concessions expiring within 6 months (3 flagged), expired ones still renewable (L2223-15), expired beyond the
+    two years without a reprise under way."""
+    today = today or dt.date.today()
+    six, three = rules.add_months(today, 6), rules.add_months(today, 3)
+    stmt = (select(Concession).options(joinedload(Concession.plot).joinedload(Plot.alley).joinedload(Alley.zone),
+                                       joinedload(Concession.people))
+            .where(Concession.status == "active", Concession.ends_on.is_not(None), Concession.ends_on <= six)
+            .order_by(Concession.ends_on))
+    out = []
+    for c in db.session.scalars(stmt).unique():
+        if c.ends_on >= today:
+            months = 3 if c.ends_on <= three else 6
+        elif rules.add_years(c.ends_on, rules.RENEWAL_AFTER_EXPIRY_YEARS) >= today:
+            months = 0
+        elif c.plot.in_reprise:
+            continue
+        else:
+            months = -1
+        out.append(Deadline(c, c.ends_on, months))
+    return out
+
+
+def steps_due(today: dt.date | None = None, within_days: int = 30) -> list[RepriseStep]:
+    """The next step of every reprise under way whose date has come or comes within ``within_days``."""
+    today = today or dt.date.today()
+    out = []
+    reprises = db.session.scalars(select(Reprise).options(joinedload(Reprise.steps), joinedload(Reprise.plot))
+                                  .where(Reprise.status == "open").order_by(Reprise.id)).unique()
+    for r in reprises:
+        nxt = next((s for s in r.steps if not s.done_on), None)
+        if nxt is not None and nxt.due_on is not None and nxt.due_on <= today + dt.timedelta(days=within_days):
+            out.append(nxt)
+    return out
