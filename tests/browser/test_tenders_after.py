@@ -50,7 +50,7 @@ def test_mayor_corrects_then_discontinues_a_consultation(app, world, subscribe, 
     mayor = new_page({"width": 1366, "height": 768})
     sign_in(mayor, world.users["mayor_a"].email, world.password)
     mayor.goto(f"/s/tenders/{tid}/recapitulatif")
-    mayor.get_by_text(t("Publish a correction notice (avis rectificatif)")).click()
+    mayor.get_by_text(t("Publish a correction notice (avis rectificatif)"), exact=True).click()
     mayor.get_by_label(t("What the correction is about (published)")).fill(
         "Les chaises doivent être empilables ; la date limite est reportée d'une semaine.")
     mayor.locator("#c-description").fill("Tables et chaises empilables pour deux classes.")

@@ -63,8 +63,10 @@ def test_token_carries_memberships_only(app, world, login_as, add_notes):
 def test_token_is_not_a_browser_session(app, world, login_as):
     token = _create_token(login_as("mayor_a"))
     api = app.test_client()
-    resp = api.get("/", headers={"Authorization": f"Bearer {token}"})
-    assert resp.status_code == 302  # tokens authenticate /api/ only
+    resp = api.get("/profil", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 302  # tokens authenticate /api/ only: an account page sends to the sign-in page
+    home = api.get("/", headers={"Authorization": f"Bearer {token}"}).get_data(as_text=True)
+    assert "Se connecter" in home  # the public home page, not the mayor's
 
 
 def test_bad_tokens(app, world):
