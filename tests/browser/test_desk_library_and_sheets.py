@@ -51,6 +51,8 @@ def test_a_secretary_shares_a_deliberation_and_a_partner_writes_a_sheet(  # noqa
     mayor_b.get_by_role("link", name="Tarifs de la cantine").first.click()
     preview = mayor_b.locator("img.doc-preview-image")
     expect(preview).to_be_visible()
+    # Loaded, not only laid out: a broken image is complete with no width, and the wait then fails.
+    mayor_b.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=preview.element_handle())
     assert mayor_b.evaluate("(img) => img.naturalWidth", preview.element_handle()) > 100
     with mayor_b.expect_download() as download:
         mayor_b.get_by_role("link", name="Délibération 12 - tarifs de la cantine.pdf").click()

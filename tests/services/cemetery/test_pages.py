@@ -1,6 +1,6 @@
 """The cemetery's pages through the gate: the plan and its GeoJSON, the sheets, the PDFs and CSVs, the deadlines on
-the home page, the public search (off by default, never the holders), and the cross-territory sweep of every
-route of the service."""
+the home page, the public search (off by default, never the holders). The cross-territory sweep is in
+test_cross_territory.py."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,9 +8,6 @@ import io
 
 from sqlalchemy import func, select
 
-from tests.helpers.cross_territory import check_routes
-
-PREFIXES = ("/s/cemetery", "/api/v1/cemetery", "/p/cemetery", "/admin/s/cemetery")
 
 
 def _pdf_text(data: bytes) -> str:
@@ -110,29 +107,6 @@ def test_the_public_search_is_off_until_the_mairie_switches_it_on(app, cemetery_
     for secret in ("Jeanne", "jeanne@example.org", "0325000000", "rue de l"):
         assert secret not in page and secret not in one
     assert anonymous.get("/p/cemetery/10387/?q=aillev").status_code == 404  # Troyes: not subscribed
-
-
-def test_no_route_of_the_cemetery_shows_another_communes_data(app, cemetery_world, login_as):
-    b = cemetery_world["b"]
-    foreign = {"cemetery_id": b.cemetery, "plot_id": b.plot, "concession_id": b.concession, "person_id": b.holder,
-               "reprise_id": 999999, "code": "notice", "kind": "unknown", "insee": b.insee}
-    with app.test_request_context():
-        from portal.extensions import db
-        from portal.tenancy import territory_scope
-        from services.cemetery import operations
-        from services.cemetery.models import Plot
-
-        with territory_scope({b.insee}):
-            common = db.session.get(Plot, b.common)
-            operations.record_operation("inhumation", common, dt.date(2015, 2, 3),
-                                        new_deceased={"last_name": "Jaucourt-Secret-Commun"})
-            reprise = operations.open_reprise(common, "common_ground", dt.date.today())
-            db.session.commit()
-            foreign["reprise_id"] = reprise.id
-    for role in ("mayor_a", "secretary_a", "elected_a", "epci_user", "dept_admin"):
-        report = check_routes(login_as(role), app, foreign, ["Jaucourt-Secret", "JAUCOURT-SECRET"],
-                              prefixes=PREFIXES)
-        report.assert_clean()
 
 
 def test_search_ignores_accents_and_case(app, cemetery_world, login_as):
