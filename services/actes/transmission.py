@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal import audit
+from portal.dates import add_months
 from portal.extensions import db
 from portal.models import utcnow
 from portal.outbox import enqueue_after_commit
@@ -210,7 +211,7 @@ def fetch_replies(conn: tdt.Connector) -> int:
             continue
         received = dt.date.today()
         reply = PrefectureReply(commune_insee=act.commune_insee, tdt_document_id=doc.id, kind=REPLY_KINDS[doc.kind],
-                                received_on=received, answer_due_on=_two_months_after(received))
+                                received_on=received, answer_due_on=add_months(received, 2))
         main = None
         for name, data in files:
             stored = add_file(act, "reply", name, data)  # type read from the bytes
@@ -226,18 +227,6 @@ def fetch_replies(conn: tdt.Connector) -> int:
         conn.mark_read(doc.id)
         new += 1
     return new
-
-
-def _two_months_after(day: dt.date) -> dt.date:
-    month = day.month + 2
-    year = day.year + (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 ANSWER_TYPES = tdt.ANSWER_SEND_TYPES  # reponse, pieces (the documents asked for), refus

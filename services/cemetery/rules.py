@@ -27,9 +27,10 @@ Texts applied (Code général des collectivités territoriales, versions in forc
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
+
+from portal.dates import add_months, add_years  # noqa: F401 - the service reads them as rules.add_years, rules.add_months
 
 from .models import BODY_TENTHS
 
@@ -46,18 +47,6 @@ COMMON_GROUND_MIN_YEARS = 5  # R2223-5
 
 class RuleError(ValueError):
     """A rule the date or the request breaks; the message is French, for the user."""
-
-
-def add_years(day: dt.date, years: int) -> dt.date:
-    """``day`` plus ``years`` (29 February → 28 February of a common year)."""
-    year = day.year + years
-    return day.replace(year=year, day=min(day.day, calendar.monthrange(year, day.month)[1]))
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def duration_for(kind: str, duration_years: int | None) -> int | None:
