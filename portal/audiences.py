@@ -18,6 +18,14 @@ published. Who sees what (the audience matrix of ``tests/services/desk/test_audi
 
 Outside a request (CLI, workers) nothing is filtered unless code enters :func:`audience_scope` — the e-mail digest
 does, once per person. Views never filter by audience themselves.
+
+On PostgreSQL the same rule is a second lock, as ``app.territory`` is for places: before the first statement about
+audience-scoped rows (or the audience table) of a transaction — and again whenever the viewer changes, as in
+:func:`audience_scope` — the session writes the viewer into four transaction-local settings (:func:`setting_values`):
+``app.viewer`` (``*`` = everything: the department, system context; a collectivity id; empty = nobody signed in),
+``app.viewer_kinds`` (the audience kinds open to it), ``app.viewer_epcis`` and ``app.viewer_services``. The policies of
+migration ``desk_0012_audience_rls`` read them through ``app_can_read_audience(audience_id, publisher_id)``; a
+connection that never set them reads public rows only.
 """
 from __future__ import annotations
 
@@ -59,6 +67,9 @@ class Audience(db.Model):
     kind: Mapped[str] = mapped_column(String(16), index=True)
     epci_id: Mapped[int | None] = mapped_column(ForeignKey("collectivity.id", ondelete="CASCADE"), index=True)
     service_slug: Mapped[str | None] = mapped_column(String(40))
+    # The organisation whose publication this is (filled at flush from the row that points at it): on PostgreSQL the
+    # publisher reads its own audiences even when they do not hold it (a list of other communes).
+    publisher_id: Mapped[int | None] = mapped_column(ForeignKey("collectivity.id", ondelete="CASCADE"), index=True)
 
     epci = relationship("Collectivity", foreign_keys=[epci_id])
     members = relationship("Collectivity", secondary=audience_member, order_by="Collectivity.name")
@@ -153,6 +164,38 @@ def audience_scope(viewer: Viewer | None):
         _override.reset(token)
 
 
+def setting_values(viewer: Viewer | None) -> tuple[str, str, str, str]:
+    """``app.viewer``, ``app.viewer_kinds``, ``app.viewer_epcis``, ``app.viewer_services`` for ``viewer`` (None:
+    everything)."""
+    if viewer is None:
+        return ("*", "", "", "")
+    return ("" if viewer.collectivity_id is None else str(viewer.collectivity_id), ",".join(viewer.open_kinds()),
+            ",".join(str(i) for i in sorted(viewer.epci_ids)), ",".join(sorted(viewer.services)))
+
+
+_SET_VIEWER = ("SELECT set_config('app.viewer', %s, true), set_config('app.viewer_kinds', %s, true), "
+               "set_config('app.viewer_epcis', %s, true), set_config('app.viewer_services', %s, true)")
+_SYNCED = "audience_setting"  # session.info key: the values the session's transaction was given
+
+
+def set_viewer(connection, viewer: Viewer | None) -> None:
+    """Give the transaction of ``connection`` (a SQLAlchemy Connection on PostgreSQL) the settings of ``viewer``."""
+    connection.connection.driver_connection.execute(_SET_VIEWER, setting_values(viewer))
+
+
+def _sync(session) -> None:
+    """Row-level security sees the viewer the ORM filter sees (PostgreSQL; a no-op elsewhere). Only when it changed
+    since the transaction began: one round trip per transaction and per :func:`audience_scope` that is used."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    values = setting_values(current_viewer())
+    if session.info.get(_SYNCED) == values:
+        return
+    connection = session.connection()
+    connection.connection.driver_connection.execute(_SET_VIEWER, values)
+    session.info[_SYNCED] = values
+
+
 def visible_audiences(viewer: Viewer):
     """SELECT of the ids of the audiences that hold ``viewer`` (same shape for every viewer, values bound)."""
     return select(Audience.id).where(holds_clause(viewer))
@@ -209,13 +252,16 @@ def install(session_factory_class=Session) -> None:
 
     @event.listens_for(session_factory_class, "do_orm_execute")
     def _scope(state):
-        if not (state.is_select or state.is_update or state.is_delete):
+        if not (state.is_select or state.is_update or state.is_delete or state.is_insert):
             return
         scoped = _scoped_classes()
         # Only statements about audience-scoped rows pay for the viewer (its EPCI are read once per request). Their
         # relationships are loaded by statements of their own (no joined eager load leads into a scoped class), so
         # the mappers at the top of the statement are the ones to look at.
-        if not any(issubclass(m.class_, AudienceScoped) for m in state.all_mappers):
+        if not any(issubclass(m.class_, (AudienceScoped, Audience)) for m in state.all_mappers):
+            return
+        _sync(state.session)  # bulk ORM inserts too (their rows pass the policies' WITH CHECK)
+        if state.is_insert or not any(issubclass(m.class_, AudienceScoped) for m in state.all_mappers):
             return
         viewer = current_viewer()
         if viewer is None:
@@ -223,6 +269,27 @@ def install(session_factory_class=Session) -> None:
         options = [with_loader_criteria(cls, criteria(viewer, cls), include_aliases=True) for cls in scoped]
         if options:
             state.statement = state.statement.options(*options)
+
+    @event.listens_for(session_factory_class, "before_flush")
+    def _before_flush(session, flush_context, instances):
+        touched = False
+        for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+            if isinstance(obj, AudienceScoped):
+                touched = True
+                audience = obj.__dict__.get("audience")  # never a lazy load here
+                publisher = obj.__dict__.get("publisher")
+                publisher_id = obj.publisher_id or (publisher.id if publisher is not None else None)
+                if audience is not None and audience.publisher_id is None and publisher_id is not None:
+                    audience.publisher_id = publisher_id
+            elif isinstance(obj, Audience):
+                touched = True
+        if touched:
+            _sync(session)
+
+    @event.listens_for(session_factory_class, "after_transaction_end")
+    def _forget_setting(session, transaction):
+        # SET LOCAL ends with the transaction (a savepoint rolled back undoes it too): set it again next time
+        session.info.pop(_SYNCED, None)
 
 
 def new_audience(kind: str, *, epci_id: int | None = None, service_slug: str | None = None,

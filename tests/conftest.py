@@ -170,7 +170,8 @@ _OWNER_ENGINE = {}
 
 def owner_engine(app):
     """The schema owner's engine (PostgreSQL) — for fixtures that create tables or must see every row — or the app's
-    own engine on SQLite. On PostgreSQL, every transaction of it sees every territory (``app.territory = '*'``):
+    own engine on SQLite. On PostgreSQL, every transaction of it sees every territory and audience (``app.territory``
+    and ``app.viewer`` = ``'*'``):
     the policies are forced on the owner too."""
     from portal.extensions import db
 
@@ -185,7 +186,7 @@ def owner_engine(app):
 
         @event.listens_for(engine, "begin")
         def _all_territories(conn):
-            conn.exec_driver_sql("SELECT set_config('app.territory', '*', true)")
+            conn.exec_driver_sql("SELECT set_config('app.territory', '*', true), set_config('app.viewer', '*', true)")
     return _OWNER_ENGINE[url]
 
 

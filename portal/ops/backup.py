@@ -169,14 +169,15 @@ def _run(cmd: list[str], env: dict, what: str) -> subprocess.CompletedProcess:
 
 @contextmanager
 def _pg(url, territory_all: bool = True):
-    """A psycopg connection of ``url`` seeing every territory (row-level security is forced on the owner too)."""
+    """A psycopg connection of ``url`` seeing every territory and audience (row-level security is forced on the owner
+    too)."""
     import psycopg
 
     conninfo, env = _libpq(url)
     conn = psycopg.connect(conninfo, password=env.get("PGPASSWORD"), autocommit=True)
     try:
         if territory_all:
-            conn.execute("SELECT set_config('app.territory', '*', false)")
+            conn.execute("SELECT set_config('app.territory', '*', false), set_config('app.viewer', '*', false)")
         yield conn
     finally:
         conn.close()
@@ -254,7 +255,8 @@ def _dump_database(work: Path, with_roles: bool) -> dict:
         return {"backend": "sqlite", "file": "database/extranet.sqlite3", "tables": counts, "heads": heads}
     target = work / "database" / "extranet.dump"
     conninfo, env = _libpq(url)
-    env["PGOPTIONS"] = "-c app.territory=*"  # every row, policies forced on the owner included
+    # every row, policies forced on the owner included (territories and audiences)
+    env["PGOPTIONS"] = "-c app.territory=* -c app.viewer=*"
     with _pg(url) as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]

@@ -4,7 +4,8 @@ may read (the rows are ``AudienceScoped``: the audience filter applies to the se
 - PostgreSQL: ``to_tsvector('desk_french', title || ' ' || body)`` — the ``french`` configuration with ``unaccent``
   before the Snowball stemmer (« délibérations » and « deliberation » both become ``deliber``) — stored in the
   generated column ``tsv`` under a GIN index; the query is ``websearch_to_tsquery`` with the same configuration, the
-  :data:`WINDOW` newest matches the person may read ranked by ``ts_rank``.
+  :data:`WINDOW` newest matches the person may read ranked by ``ts_rank`` (SQL function ``desk_search_window``, which
+  applies the audience rule of the row-level security itself: see migration ``desk_0012_audience_rls``).
 - SQLite: the FTS5 table ``desk_search_fts`` (``unicode61 remove_diacritics 2``) holds the text already folded and
   reduced by :func:`stem` (accents off, plural ``-s``/``-x`` off), and the query goes through the same function; the
   :data:`WINDOW` most recently indexed matches the person may read are ranked by bm25 (scoring every match of a
@@ -86,16 +87,15 @@ def search(query: str, limit: int = LIMIT) -> list[SearchEntry]:
     if not words:
         return []
     if _dialect() == "postgresql":
-        # the stored vector under the GIN index (migration desk_0010_library): ranking reads it instead of computing
-        # the vector of every match again; as on SQLite, only the WINDOW newest matches are ranked
-        vector = literal_column("desk_search.tsv")
+        # desk_search_window (migration desk_0012_audience_rls): the WINDOW newest matches the viewer may read, found
+        # through the GIN index of the stored vector and ranked by ts_rank on that window only. It is a function of
+        # the owner because under the table's row-level security the match (@@, not LEAKPROOF) could not use the
+        # index; it applies the same audience rule, and the rows are read again below under the policy and the ORM
+        # filter.
         tsq = func.websearch_to_tsquery(literal_column("'desk_french'::regconfig"), " ".join(words))
-        newest = (select(SearchEntry.id.label("id"), vector.label("tsv")).where(vector.op("@@")(tsq))
-                  .order_by(SearchEntry.id.desc()).limit(WINDOW).subquery())
-        # ranked on the subquery's own vectors: the LIMIT fences it, so only the window is ranked (ranking the
-        # joined table's column let the planner rank all 60 000 entries first)
-        stmt = (select(SearchEntry).join(newest, newest.c.id == SearchEntry.id)
-                .order_by(func.ts_rank(newest.c.tsv, tsq).desc(), SearchEntry.published_at.desc()))
+        window = func.desk_search_window(tsq, WINDOW).table_valued("id", "rank").render_derived(name="search_window")
+        stmt = (select(SearchEntry).join(window, window.c.id == SearchEntry.id)
+                .order_by(window.c.rank.desc(), SearchEntry.published_at.desc()))
     else:
         # FTS5 scores (bm25) every match before it can sort them: ~65 ms for a word in 15 % of 60 000 texts. So the
         # newest matches the viewer may read (the doclist walked backwards, stopped after WINDOW: under a

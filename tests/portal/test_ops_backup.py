@@ -78,7 +78,7 @@ def _engine_seeing_all(url: str):
     if engine.dialect.name == "postgresql":
         @event.listens_for(engine, "begin")
         def _all(conn):
-            conn.exec_driver_sql("SELECT set_config('app.territory', '*', true)")
+            conn.exec_driver_sql("SELECT set_config('app.territory', '*', true), set_config('app.viewer', '*', true)")
     return engine
 
 
