@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -23,7 +24,7 @@ from portal.mail import queue_email
 from portal.models import Collectivity, User, utcnow
 from portal.urls import absolute_url, base_url
 
-from .models_public import EVENT_KINDS, Event, EventRegistration
+from .models_public import EVENT_KINDS, CalendarToken, Event, EventRegistration
 from .operations import AudienceChoice, DeskError
 from .sanitize import clean, text_of
 
@@ -215,3 +216,56 @@ def ics(events, *, name: str, public: bool) -> bytes:
         cal.add_component(vevent)
     cal.add_missing_timezones()
     return cal.to_ical()
+
+
+# Personal feed addresses ---------------------------------------------------------------------------------------------
+
+
+def calendar_token(user: User, collectivity: Collectivity) -> CalendarToken | None:
+    return db.session.scalar(select(CalendarToken).where(CalendarToken.user_id == user.id,
+                                                         CalendarToken.collectivity_id == collectivity.id))
+
+
+def new_calendar_token(user: User, collectivity: Collectivity) -> CalendarToken:
+    """A new secret address for ``user`` in ``collectivity``; the former one (if any) stops working at once."""
+    token = calendar_token(user, collectivity)
+    if token is None:
+        token = CalendarToken(user_id=user.id, collectivity_id=collectivity.id)
+        db.session.add(token)
+    token.token, token.created_at, token.used_at = secrets.token_urlsafe(32), utcnow(), None
+    db.session.flush()
+    log.info("agenda feed address created for user %s in collectivity %s", user.id, collectivity.id)
+    return token
+
+
+def revoke_calendar_token(user: User, collectivity: Collectivity) -> bool:
+    token = calendar_token(user, collectivity)
+    if token is None:
+        return False
+    db.session.delete(token)
+    log.info("agenda feed address revoked for user %s in collectivity %s", user.id, collectivity.id)
+    return True
+
+
+def feed_of_token(value: str):
+    """(collectivity, events) of a feed address still valid — its person active and still a member of that
+    collectivity — read as that collectivity would (audience filter and row-level security), or None."""
+    from portal.audiences import Viewer
+    from portal.models import Membership
+
+    if not value or len(value) > 64:
+        return None
+    with audience_scope(None):
+        token = db.session.scalar(select(CalendarToken).where(CalendarToken.token == value))
+        if token is None or not secrets.compare_digest(token.token, value):
+            return None
+        member = db.session.scalar(select(Membership.id).where(Membership.user_id == token.user_id,
+                                                               Membership.collectivity_id == token.collectivity_id))
+        if member is None or not token.user.is_active or token.collectivity.historical_since is not None:
+            log.info("agenda feed address of user %s refused: no longer an active member", token.user_id)
+            return None
+        token.used_at = utcnow()
+        viewer = Viewer.of(token.collectivity)
+        collectivity = token.collectivity
+    with audience_scope(viewer):
+        return collectivity, upcoming()

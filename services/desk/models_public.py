@@ -174,3 +174,22 @@ class EventRegistration(db.Model):
     event = relationship(Event)
     user = relationship("User")
     collectivity = relationship("Collectivity")
+
+
+class CalendarToken(db.Model):
+    """A person's secret address of the agenda feed for one of their collectivities: a calendar application
+    subscribes to ``/p/desk/agenda/abonnement/<token>.ics`` without a session and reads what that collectivity may
+    read. A new address replaces the former (revoked); « Supprimer » revokes it."""
+
+    __tablename__ = "desk_calendar_token"
+    __table_args__ = (UniqueConstraint("user_id", "collectivity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    collectivity_id: Mapped[int] = mapped_column(ForeignKey("collectivity.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[dt.datetime | None]
+
+    user = relationship("User")
+    collectivity = relationship("Collectivity")

@@ -31,8 +31,10 @@ def _ics_response(body: bytes, filename: str) -> Response:
 def agenda_list():
     events = agenda.upcoming()
     mine = {r.event_id for e in events if (r := agenda.registration_of(e, current_user)) and r.cancelled_at is None}
+    token = agenda.calendar_token(current_user, g.collectivity)
+    feed_url = url_for("desk_public.token_agenda_ics", token=token.token, _external=True) if token else None
     return render_template("desk/agenda/list.html", events=events, mine=mine, kinds=EVENT_KIND_LABELS,
-                           may_publish=EVENTS in g.permissions, public=False)
+                           may_publish=EVENTS in g.permissions, public=False, feed_url=feed_url)
 
 
 @bp.get("/agenda/<int:event_id>")
@@ -147,6 +149,30 @@ def agenda_ics():
     return _ics_response(agenda.ics(agenda.upcoming(), name=_("Agenda"), public=False), "agenda.ics")
 
 
+@bp.post("/agenda/abonnement")
+@requires(READ)
+def calendar_token_new():
+    """A new personal address of the feed (the former one stops working)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    agenda.new_calendar_token(current_user, g.collectivity)
+    db.session.commit()
+    flash(_("Your calendar subscription address is ready; any former address no longer works."), "info")
+    return redirect(url_for("desk.agenda_list") + "#abonnement")
+
+
+@bp.post("/agenda/abonnement/supprimer")
+@requires(READ)
+def calendar_token_revoke():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if agenda.revoke_calendar_token(current_user, g.collectivity):
+        db.session.commit()
+        flash(_("The calendar subscription address is deleted: calendars using it no longer receive the agenda."),
+              "info")
+    return redirect(url_for("desk.agenda_list") + "#abonnement")
+
+
 # Public pages --------------------------------------------------------------------------------------------------------
 
 
@@ -178,3 +204,18 @@ def public_event_ics(event_id: int):
 def public_agenda_ics():
     with audience_scope(PUBLIC_VIEWER):
         return _ics_response(agenda.ics(agenda.upcoming(), name=_("Agenda"), public=True), "agenda.ics")
+
+
+@public_bp.get("/agenda/abonnement/<token>.ics")
+def token_agenda_ics(token: str):
+    """The agenda of a person's collectivity for a calendar application (no session): the secret address shown on
+    the agenda page. An unknown or revoked address is a 404."""
+    found = agenda.feed_of_token(token)
+    if found is None:
+        abort(404)
+    collectivity, events = found
+    body = agenda.ics(events, name=_("Agenda – %(name)s", name=collectivity.name), public=False)
+    db.session.commit()  # the address's last use
+    response = _ics_response(body, "agenda.ics")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -171,3 +171,51 @@ def test_only_the_department_and_partners_publish_events(world, login_as, partne
         csrf_from="/s/desk/agenda/nouveau")
     assert resp.status_code == 302
     assert "Atelier recrutement" in login_as("mayor_troyes").get("/s/desk/agenda").get_data(as_text=True)
+
+
+def _feed_url(page: str) -> str | None:
+    import re
+
+    found = re.search(r'id="feed-url" type="text" readonly value="([^"]+)"', page)
+    return found.group(1) if found else None
+
+
+def test_a_personal_address_feeds_a_calendar_without_session_until_revoked(app, world, login_as, matrix):
+    from portal.extensions import db
+    from portal.models import Membership
+
+    mayor = login_as("mayor_troyes")
+    assert _feed_url(mayor.get("/s/desk/agenda").get_data(as_text=True)) is None
+    assert mayor.post("/s/desk/agenda/abonnement", {}, csrf_from="/s/desk/agenda").status_code == 302
+    first = _feed_url(mayor.get("/s/desk/agenda").get_data(as_text=True))
+    assert first and "/p/desk/agenda/abonnement/" in first
+    path = first.split("portal.test", 1)[1]
+    anonymous = app.test_client()  # a calendar application: no cookie, no session
+    response = anonymous.get(path)
+    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    assert "no-store" in response.headers["Cache-Control"]
+    summaries = {str(e["SUMMARY"]) for e in icalendar.Calendar.from_ical(response.get_data()).walk("VEVENT")}
+    assert summaries == {title(k) for k in EXPECTED["other_commune"]}  # what Troyes may read, no more
+    # another person's address reads as their own collectivity
+    jaucourt = login_as("mayor_b")
+    jaucourt.post("/s/desk/agenda/abonnement", {}, csrf_from="/s/desk/agenda")
+    other = _feed_url(jaucourt.get("/s/desk/agenda").get_data(as_text=True)).split("portal.test", 1)[1]
+    summaries = {str(e["SUMMARY"]) for e in icalendar.Calendar.from_ical(anonymous.get(other).get_data()).walk("VEVENT")}
+    assert summaries == {title(k) for k in EXPECTED["listed_commune"]}
+    # a new address revokes the former
+    mayor.post("/s/desk/agenda/abonnement", {}, csrf_from="/s/desk/agenda")
+    second = _feed_url(mayor.get("/s/desk/agenda").get_data(as_text=True))
+    assert second != first
+    assert anonymous.get(path).status_code == 404
+    assert anonymous.get(second.split("portal.test", 1)[1]).status_code == 200
+    # deleting it revokes it
+    assert mayor.post("/s/desk/agenda/abonnement/supprimer", {}, csrf_from="/s/desk/agenda").status_code == 302
+    assert _feed_url(mayor.get("/s/desk/agenda").get_data(as_text=True)) is None
+    assert anonymous.get(second.split("portal.test", 1)[1]).status_code == 404
+    # a person who leaves the collectivity: their address stops working
+    assert anonymous.get(other).status_code == 200
+    with app.app_context():
+        db.session.query(Membership).filter_by(user_id=world.users["mayor_b"].id, collectivity_id=world.b).delete()
+        db.session.commit()
+    assert anonymous.get(other).status_code == 404
+    assert anonymous.get("/p/desk/agenda/abonnement/" + "x" * 43 + ".ics").status_code == 404
