@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextvars
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass
 
 from flask import g, has_request_context
@@ -164,6 +165,7 @@ def audience_scope(viewer: Viewer | None):
         _override.reset(token)
 
 
+@lru_cache(maxsize=512)
 def setting_values(viewer: Viewer | None) -> tuple[str, str, str, str]:
     """``app.viewer``, ``app.viewer_kinds``, ``app.viewer_epcis``, ``app.viewer_services`` for ``viewer`` (None:
     everything)."""
@@ -259,6 +261,10 @@ def install(session_factory_class=Session) -> None:
         # relationships are loaded by statements of their own (no joined eager load leads into a scoped class), so
         # the mappers at the top of the statement are the ones to look at.
         if not any(issubclass(m.class_, (AudienceScoped, Audience)) for m in state.all_mappers):
+            # A scoped table may still be joined under another entity (registrations joined to their events): when
+            # the viewer costs nothing to know (system context, audience_scope), the setting follows at once.
+            if _override.get() is not None or not has_request_context():
+                _sync(state.session)
             return
         _sync(state.session)  # bulk ORM inserts too (their rows pass the policies' WITH CHECK)
         if state.is_insert or not any(issubclass(m.class_, AudienceScoped) for m in state.all_mappers):

@@ -56,7 +56,7 @@ def max_upload() -> int:
 
 # Who may read a folder --------------------------------------------------------------------------------------------
 OWN, MEMBERS, EVERYONE = "own", "epci_members", "all"
-READERS = (OWN, MEMBERS, EVERYONE)
+READERS = (OWN, MEMBERS, EVERYONE)  # narrowest first: a sub-folder is read by its parent's readers or fewer
 
 
 def epci_of(owner: Collectivity) -> Collectivity | None:
@@ -91,21 +91,62 @@ def _set_readers(audience, owner: Collectivity, readers: str) -> None:
     audience.service_slug = None
 
 
+def wider(readers: str, than: str) -> bool:
+    return READERS.index(readers) > READERS.index(than) if readers in READERS and than in READERS else False
+
+
+def allowed_readers(parent: LibraryFolder | None) -> tuple[str, ...]:
+    """The readers a (sub-)folder of ``parent`` may be given: those of the parent or fewer."""
+    return READERS if parent is None else READERS[:READERS.index(readers_of(parent)) + 1]
+
+
+def ancestors(folder: LibraryFolder) -> list[LibraryFolder]:
+    """The folders above ``folder``, the library's own first (for the breadcrumbs)."""
+    chain, seen, current = [], {folder.id}, folder.parent
+    while current is not None and current.id not in seen:
+        chain.append(current)
+        seen.add(current.id)
+        current = current.parent
+    return chain[::-1]
+
+
+def subfolders(folder: LibraryFolder) -> list[LibraryFolder]:
+    """The sub-folders of ``folder`` the viewer may read (the audience filter applies)."""
+    return db.session.scalars(select(LibraryFolder).where(LibraryFolder.parent_id == folder.id)
+                              .order_by(LibraryFolder.name)).all()
+
+
+def _narrow_below(folder: LibraryFolder, readers: str) -> None:
+    """Sub-folders (at any depth) read by more than ``readers`` are narrowed to it (they are the owner's, who reads
+    what it published whatever their audience)."""
+    children = db.session.scalars(select(LibraryFolder).where(LibraryFolder.parent_id == folder.id)).all()
+    for child in children:
+        if wider(readers_of(child), readers):
+            _set_readers(child.audience, child.publisher, readers)
+        _narrow_below(child, readers_of(child))
+
+
 # Folders ----------------------------------------------------------------------------------------------------------
-def create_folder(owner: Collectivity, *, name: str, description: str = "", readers: str, by: User) -> LibraryFolder:
+def create_folder(owner: Collectivity, *, name: str, description: str = "", readers: str, by: User,
+                  parent: LibraryFolder | None = None) -> LibraryFolder:
     name = (name or "").strip()[:120]
     if not name:
         raise DeskError(_("Give the folder a name."))
+    if parent is not None and parent.publisher_id != owner.id:
+        raise DeskError(_("A sub-folder belongs to the library of its folder."))
+    if parent is not None and readers not in allowed_readers(parent):
+        raise DeskError(_("A sub-folder is read by the readers of its folder or fewer."))
     if db.session.scalar(select(LibraryFolder.id).where(LibraryFolder.publisher_id == owner.id,
                                                         LibraryFolder.name == name)):
         raise DeskError(_("Your library already has a folder with this name."))
     audience = new_audience("all")
     _set_readers(audience, owner, readers)
     folder = LibraryFolder(name=name, description=(description or "").strip()[:300], publisher_id=owner.id,
-                           audience=audience)
+                           audience=audience, parent_id=parent.id if parent is not None else None)
     db.session.add(folder)
     db.session.flush()
-    audit.record("desk.folder_created", target=folder, collectivity=owner, user=by, name=name, readers=readers)
+    audit.record("desk.folder_created", target=folder, collectivity=owner, user=by, name=name, readers=readers,
+                 parent=parent.name if parent is not None else "")
     return folder
 
 
@@ -117,9 +158,12 @@ def edit_folder(folder: LibraryFolder, *, name: str, description: str, readers: 
                                                              LibraryFolder.name == name, LibraryFolder.id != folder.id))
     if clash:
         raise DeskError(_("Your library already has a folder with this name."))
+    if folder.parent_id is not None and readers not in allowed_readers(folder.parent):
+        raise DeskError(_("A sub-folder is read by the readers of its folder or fewer."))
     before = readers_of(folder)
     folder.name, folder.description = name, (description or "").strip()[:300]
     _set_readers(folder.audience, folder.publisher, readers)
+    _narrow_below(folder, readers)
     db.session.flush()
     audit.record("desk.folder_edited", target=folder, collectivity=folder.publisher, user=by, name=name,
                  readers=readers, readers_before=before)
@@ -131,6 +175,10 @@ def delete_folder(folder: LibraryFolder, *, by: User) -> None:
                               .where(LibraryDocument.folder_id == folder.id))
     if count:
         raise DeskError(_("The folder still holds documents: delete or move them first."))
+    children = db.session.scalar(select(func.count()).select_from(LibraryFolder)
+                                 .where(LibraryFolder.parent_id == folder.id))
+    if children:
+        raise DeskError(_("The folder still holds sub-folders: delete them first."))
     audit.record("desk.folder_deleted", target=folder, collectivity=folder.publisher, user=by, name=folder.name)
     audience = folder.audience
     db.session.delete(folder)

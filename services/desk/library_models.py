@@ -38,9 +38,13 @@ class LibraryFolder(AudienceScoped, db.Model):
     name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The folder it is a sub-folder of (same library); read by the parent's readers or fewer (library.py).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("desk_library_folder.id", ondelete="CASCADE"),
+                                                  index=True)
 
     documents = relationship("LibraryDocument", back_populates="folder", order_by="LibraryDocument.title",
                              viewonly=True)
+    parent = relationship("LibraryFolder", remote_side=[id])
 
 
 class LibraryDocument(AudienceScoped, db.Model):

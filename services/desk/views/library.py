@@ -75,9 +75,12 @@ def _stored_or_none(read):
 def library_index():
     own = []
     if g.collectivity is not None:
-        own = db.session.scalars(select(LibraryFolder).where(LibraryFolder.publisher_id == g.collectivity.id)
+        own = db.session.scalars(select(LibraryFolder).where(LibraryFolder.publisher_id == g.collectivity.id,
+                                                             LibraryFolder.parent_id.is_(None))
                                  .order_by(LibraryFolder.name)).all()
-    shared = db.session.scalars(select(LibraryFolder).where(LibraryFolder.publisher_id != g.collectivity.id)
+    # sub-folders are reached from their folder (read by as many as them or more)
+    shared = db.session.scalars(select(LibraryFolder).where(LibraryFolder.publisher_id != g.collectivity.id,
+                                                            LibraryFolder.parent_id.is_(None))
                                 .order_by(LibraryFolder.name)).all() if g.collectivity is not None else []
     by_owner: dict = {}
     for folder in shared:
@@ -92,19 +95,24 @@ def library_index():
                            categories=CATEGORY_LABELS)
 
 
-def _folder_form(folder=None) -> FolderForm:
+def _folder_form(folder=None, parent=None) -> FolderForm:
     form = FolderForm(obj=folder) if folder is not None and request.method == "GET" else FolderForm()
     if folder is not None and request.method == "GET":
         form.readers.data = library.readers_of(folder)
+    elif parent is not None and request.method == "GET":
+        form.readers.data = library.readers_of(parent)  # inherited, may be narrowed
     if library.epci_of(g.collectivity) is None:
         form.readers.choices = [c for c in form.readers.choices if c[0] != library.MEMBERS]
+    allowed = library.allowed_readers(parent if folder is None else folder.parent)
+    form.readers.choices = [c for c in form.readers.choices if c[0] in allowed]
     return form
 
 
 @bp.route("/documents/dossiers/nouveau", methods=["GET", "POST"])
 @requires(LIBRARY)
 def library_folder_new():
-    return _folder_page(None)
+    parent_id = request.args.get("dossier", type=int)
+    return _folder_page(None, managed_folder_or_404(parent_id) if parent_id else None)
 
 
 @bp.route("/documents/dossiers/<int:folder_id>/modifier", methods=["GET", "POST"])
@@ -113,16 +121,16 @@ def library_folder_edit(folder_id: int):
     return _folder_page(managed_folder_or_404(folder_id))
 
 
-def _folder_page(folder):
+def _folder_page(folder, parent=None):
     if g.collectivity is None:
         abort(403)
-    form = _folder_form(folder)
+    form = _folder_form(folder, parent)
     refused = False
     if form.validate_on_submit():
         fields = dict(name=form.name.data, description=form.description.data or "", readers=form.readers.data,
                       by=current_user)
         try:
-            saved = (library.create_folder(g.collectivity, **fields) if folder is None
+            saved = (library.create_folder(g.collectivity, parent=parent, **fields) if folder is None
                      else library.edit_folder(folder, **fields))
         except DeskError as exc:
             db.session.rollback()
@@ -132,7 +140,9 @@ def _folder_page(folder):
             db.session.commit()
             flash(_("The folder is saved."), "success")
             return redirect(url_for("desk.library_folder", folder_id=saved.id))
-    return render_template("desk/library/folder_form.html", form=form, folder=folder,
+    return render_template("desk/library/folder_form.html", form=form, folder=folder, parent=parent,
+                           trail=library.ancestors(folder) if folder is not None else
+                           ([*library.ancestors(parent), parent] if parent is not None else []),
                            epci=library.epci_of(g.collectivity)), (400 if form.errors or refused else 200)
 
 
@@ -143,6 +153,7 @@ def library_folder(folder_id: int):
     documents = db.session.scalars(select(LibraryDocument).where(LibraryDocument.folder_id == folder.id)
                                    .order_by(LibraryDocument.updated_at.desc())).all()
     return render_template("desk/library/folder.html", folder=folder, documents=documents,
+                           trail=library.ancestors(folder), subfolders=library.subfolders(folder),
                            may_manage=may_manage(folder), readers=library.readers_of(folder), labels=READER_LABELS,
                            categories=CATEGORY_LABELS, form=DocumentForm(), confirm=ConfirmForm(),
                            accepted=_accepted())

@@ -3,6 +3,7 @@ previews, uploads checked by content, every write audited with a French label.""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from sqlalchemy import select
@@ -196,3 +197,44 @@ def test_a_partner_and_the_department_keep_libraries_too(login_as, world, partne
     assert resp.status_code == 400
     assert "Circulaires" in login_as("mayor_troyes").get(f"/s/desk/documents/dossiers/{folder_id}").get_data(
         as_text=True)
+
+
+def test_sub_folders_inherit_or_narrow_their_folders_readers_with_breadcrumbs(app, world, login_as):
+    owner = login_as("mayor_a")
+    parent = _new_folder(owner, "Conseil municipal", "epci_members")
+    new = f"/s/desk/documents/dossiers/nouveau?dossier={parent}"
+    form = owner.get(new).get_data(as_text=True)
+    radios = {re.search(r'value="([^"]+)"', tag).group(1): "checked" in tag
+              for tag in re.findall(r'<input[^>]*name="readers"[^>]*>', form)}
+    assert radios == {"own": False, "epci_members": True}  # inherited by default; « everyone » is wider: not offered
+    # wider than its folder: refused, even when posted by hand
+    refused = owner.post(new, {"name": "Ouvert à tous", "readers": "all"}, csrf_from=new)
+    assert refused.status_code == 400
+    created = owner.post(new, {"name": "Séances 2026", "readers": "epci_members"}, csrf_from=new)
+    assert created.status_code == 302
+    child = int(created.headers["Location"].rsplit("/", 1)[-1])
+    narrowed = owner.post(f"/s/desk/documents/dossiers/nouveau?dossier={child}",
+                          {"name": "Huis clos", "readers": "own"}, csrf_from=new)
+    grandchild = int(narrowed.headers["Location"].rsplit("/", 1)[-1])
+    page = owner.get(f"/s/desk/documents/dossiers/{grandchild}").get_data(as_text=True)
+    crumbs = page.split("<h1>")[0]
+    assert "Conseil municipal" in crumbs and "Séances 2026" in crumbs  # breadcrumbs: the folders above
+    assert "Séances 2026" in owner.get(f"/s/desk/documents/dossiers/{parent}").get_data(as_text=True)
+    index = owner.get("/s/desk/documents").get_data(as_text=True)
+    assert "Conseil municipal" in index and "Séances 2026" not in index  # reached from its folder
+    # Jaucourt (same EPCI) reads the folder and the sub-folder, not the narrowed one
+    jaucourt = login_as("mayor_b")
+    assert "Séances 2026" in jaucourt.get(f"/s/desk/documents/dossiers/{parent}").get_data(as_text=True)
+    assert jaucourt.get(f"/s/desk/documents/dossiers/{child}").status_code == 200
+    assert "Huis clos" not in jaucourt.get(f"/s/desk/documents/dossiers/{child}").get_data(as_text=True)
+    assert jaucourt.get(f"/s/desk/documents/dossiers/{grandchild}").status_code == 404
+    # only the owner adds sub-folders
+    assert jaucourt.get(f"/s/desk/documents/dossiers/nouveau?dossier={parent}").status_code in (403, 404)
+    # narrowing the folder narrows what is below it
+    resp = owner.post(f"/s/desk/documents/dossiers/{parent}/modifier", {"name": "Conseil municipal", "readers": "own"},
+                      csrf_from=f"/s/desk/documents/dossiers/{parent}/modifier")
+    assert resp.status_code == 302
+    assert jaucourt.get(f"/s/desk/documents/dossiers/{child}").status_code == 404
+    # a folder with sub-folders is not deleted
+    owner.post(f"/s/desk/documents/dossiers/{parent}/supprimer", {}, csrf_from=f"/s/desk/documents/dossiers/{parent}")
+    assert owner.get(f"/s/desk/documents/dossiers/{parent}").status_code == 200
