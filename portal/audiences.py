@@ -24,15 +24,15 @@ audience-scoped rows (or the audience table) of a transaction — and again when
 :func:`audience_scope` — the session writes the viewer into four transaction-local settings (:func:`setting_values`):
 ``app.viewer`` (``*`` = everything: the department, system context; a collectivity id; empty = nobody signed in),
 ``app.viewer_kinds`` (the audience kinds open to it), ``app.viewer_epcis`` and ``app.viewer_services``. The policies of
-migration ``desk_0012_audience_rls`` read them through ``app_can_read_audience(audience_id, publisher_id)``; a
-connection that never set them reads public rows only.
+migration ``desk_0012_audience_rls`` read them (the rule of ``app_can_read_audience(audience_id, publisher_id)``,
+written out in each policy); a connection that never set them reads public rows only.
 """
 from __future__ import annotations
 
 import contextvars
 from contextlib import contextmanager
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import g, has_request_context
 from sqlalchemy import ForeignKey, String, and_, event, or_, select
