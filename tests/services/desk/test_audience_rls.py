@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import using_postgres
-from tests.services.desk.test_audiences import EXPECTED, KINDS, LOGINS, matrix, title  # noqa: F401 - fixture
+from tests.services.desk.test_audiences import EXPECTED, KINDS, matrix, title  # noqa: F401 - fixture
 
 pytestmark = [
     pytest.mark.postgres,
