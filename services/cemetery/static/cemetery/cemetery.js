@@ -288,6 +288,12 @@
     map.on(L.Draw.Event.DELETED, publish);
   }
 
+  /* For bench/cemetery.py: the plan of ``url`` drawn on ``map`` as the page draws it (a promise of the layer). */
+  window.cemeteryDrawPlan = function (map, url) {
+    var L = window.L;
+    return drawPlan(L, map, { url: url, labels: {} }, function (p) { return L.latLng(p[1], p[0]); }, { maxZoom: 21 });
+  };
+
   /* The map ---------------------------------------------------------------------------------------------------- */
   document.addEventListener("portal:map", function (e) {
     if (e.target.id !== "plan-map") { return; }
