@@ -3,6 +3,7 @@ state, the search by name, the deadlines. Every query goes through the portal's 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 
@@ -245,13 +246,21 @@ def _pack(geometry, q: int) -> list[int]:
     return out
 
 
-def plan_compact(cemetery_id: int | None = None, *, image: bool = False, today: dt.date | None = None) -> dict:
+@functools.lru_cache(maxsize=200_000)
+def _packed_text(geometry_text: str, q: int) -> str:
+    """The packed ring of a stored geometry, as JSON numbers joined by commas. Cached by the geometry's own text, so
+    never stale: a shape drawn again is a new key; the plan of an unchanged cemetery is packed once per process."""
+    return ",".join(map(str, _pack(json.loads(geometry_text), q)))
+
+
+def plan_compact_json(cemetery_id: int | None = None, *, image: bool = False, today: dt.date | None = None) -> str:
     """The plan (every cemetery, or one; the geographic shapes, or those placed on the scanned plan of
-    ``cemetery_id`` when ``image``) in the compact form above."""
+    ``cemetery_id`` when ``image``) in the compact form above, as JSON text (built as text: the shapes' packed
+    numbers come from :func:`_packed_text`, the states are computed on each call)."""
     today = today or dt.date.today()
     column = "image_geometry" if image else "geometry"
     q = IMAGE_Q if image else GEO_Q
-    loads = json.loads
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     outlines = []
     for model, layer in ((Cemetery, "cemetery"), (Zone, "zone"), (Alley, "alley")):
         geom = getattr(model, column)
@@ -264,24 +273,25 @@ def plan_compact(cemetery_id: int | None = None, *, image: bool = False, today: 
             else:
                 stmt = stmt.join(Zone).where(Zone.cemetery_id == cemetery_id)
         for oid, name, text in db.session.execute(stmt):
-            outlines.append([layer, oid, name, _pack(loads(text), q)])
+            outlines.append(f'["{layer}",{oid},{dumps(name)},[{_packed_text(text, q)}]]')
     geom = getattr(Plot, column)
     stmt = select(Plot.id, Plot.kind, Plot.in_reprise, cast(geom, Text)).where(geom.is_not(None))
     if cemetery_id is not None:
         stmt = stmt.join(Alley).join(Zone).where(Zone.cemetery_id == cemetery_id)
     used, concs = used_by_plot(), concessions_by_plot()
-    states = {s: i for i, s in enumerate(rules.STATES)}
+    states = {st: i for i, st in enumerate(rules.STATES)}
     kinds = {k: i for i, k in enumerate(PLOT_KIND_LABELS)}
     plots = []
     for pid, kind, in_reprise, text in db.session.execute(stmt):
         conc = concs.get(pid)
         state = rules.plot_state(in_reprise=in_reprise, used_tenths=used.get(pid, 0), has_concession=conc is not None,
                                  concession_ends_on=conc[0] if conc else None, today=today)
-        plots.append([pid, states[state], kinds.get(kind, 0), *_pack(loads(text), q)])
-    return {"q": q, "states": list(rules.STATES), "colours": [STATE_COLOURS[s] for s in rules.STATES],
-            "kinds": [str(v) for v in PLOT_KIND_LABELS.values()], "outlines": outlines, "plots": plots}
+        plots.append(f"[{pid},{states[state]},{kinds.get(kind, 0)},{_packed_text(text, q)}]")
+    head = dumps({"q": q, "states": list(rules.STATES), "colours": [STATE_COLOURS[st] for st in rules.STATES],
+                  "kinds": [str(v) for v in PLOT_KIND_LABELS.values()]})
+    return f'{head[:-1]},"outlines":[{",".join(outlines)}],"plots":[{",".join(plots)}]}}'
 
 
-def plan_compact_json(cemetery_id: int | None = None, *, image: bool = False, today: dt.date | None = None) -> str:
-    return json.dumps(plan_compact(cemetery_id, image=image, today=today), ensure_ascii=False,
-                      separators=(",", ":"))
+def plan_compact(cemetery_id: int | None = None, *, image: bool = False, today: dt.date | None = None) -> dict:
+    """:func:`plan_compact_json` as a dict (tests)."""
+    return json.loads(plan_compact_json(cemetery_id, image=image, today=today))
