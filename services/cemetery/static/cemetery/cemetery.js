@@ -55,7 +55,8 @@
   }
 
   var PlotLayer = window.L ? window.L.Layer.extend({
-    /* plots: [{id, s, k, ll: [L.LatLng…]}]; options: colours, focus, onClick(plot, latlng) */
+    /* plots: [{id, s, k, r: the packed record}]; options: q, toLL(x, y) → {lat, lng}, colours, states, focus,
+       onClick(plot, latlng) */
     initialize: function (plots, options) {
       this._plots = plots;
       window.L.setOptions(this, options);
@@ -65,23 +66,32 @@
       this._canvas = L.DomUtil.create("canvas", "cemetery-plots leaflet-zoom-hide");
       this._canvas.setAttribute("aria-hidden", "true");
       map.getPanes().overlayPane.appendChild(this._canvas);
-      /* projected once at zoom 0; every redraw only scales and shifts them */
-      var minx, miny, maxx, maxy;
+      /* decoded and projected once, at zoom 0, straight from the packed integers (no LatLng per point): every
+         redraw only scales and shifts them */
+      var crs = map.options.crs, proj = crs.projection, tr = crs.transformation, sc = crs.scale(0);
+      var q = this.options.q, toLL = this.options.toLL, minx = Infinity, miny = Infinity, maxx = -Infinity,
+          maxy = -Infinity;
       this._plots.forEach(function (p) {
-        var xs = [], ys = [];
-        p.xy = p.ll.map(function (ll) {
-          var pt = map.project(ll, 0);
-          xs.push(pt.x);
-          ys.push(pt.y);
-          return pt;
-        });
-        p.box = [Math.min.apply(null, xs), Math.min.apply(null, ys), Math.max.apply(null, xs), Math.max.apply(null, ys)];
-        minx = minx === undefined ? p.box[0] : Math.min(minx, p.box[0]);
-        miny = miny === undefined ? p.box[1] : Math.min(miny, p.box[1]);
-        maxx = maxx === undefined ? p.box[2] : Math.max(maxx, p.box[2]);
-        maxy = maxy === undefined ? p.box[3] : Math.max(maxy, p.box[3]);
+        var r = p.r, x = 0, y = 0, xy = [], b = [Infinity, Infinity, -Infinity, -Infinity];
+        for (var i = 3; i + 1 < r.length; i += 2) {
+          x += r[i];
+          y += r[i + 1];
+          var pt = tr.transform(proj.project(toLL(x / q, y / q)), sc);
+          xy.push(pt);
+          if (pt.x < b[0]) { b[0] = pt.x; }
+          if (pt.y < b[1]) { b[1] = pt.y; }
+          if (pt.x > b[2]) { b[2] = pt.x; }
+          if (pt.y > b[3]) { b[3] = pt.y; }
+        }
+        p.xy = xy;
+        p.box = b;
+        p.r = null;
+        if (b[0] < minx) { minx = b[0]; }
+        if (b[1] < miny) { miny = b[1]; }
+        if (b[2] > maxx) { maxx = b[2]; }
+        if (b[3] > maxy) { maxy = b[3]; }
       });
-      this._extent = minx === undefined ? null : [minx, miny, maxx, maxy];
+      this._extent = minx === Infinity ? null : [minx, miny, maxx, maxy];
       map.on("moveend zoomend resize viewreset", this._redraw, this);
       map.on("click", this._click, this);
       map.on("mousemove", this._hover, this);
@@ -188,23 +198,21 @@
     }
   }) : null;
 
-  /* Draws the plan fetched from data.url on ``map``; toLatLng turns [x, y] of the plan into a LatLng. */
-  function drawPlan(L, map, data, toLatLng, fit) {
+  /* Draws the plan fetched from data.url on ``map``; toLL(x, y) turns a point of the plan into {lat, lng}. */
+  function drawPlan(L, map, data, toLL, fit) {
     var labels = data.labels || {}, canvas = L.canvas({ padding: 0.2 });
     return planFor(data.url).then(function (plan) {
       var q = plan.q || 1, outlines = L.featureGroup();
       (plan.outlines || []).forEach(function (o) {
         var layer = o[0];
-        L.polygon(unpack(o[3], 0, q).map(toLatLng), {
+        L.polygon(unpack(o[3], 0, q).map(function (p) { return toLL(p[0], p[1]); }), {
           renderer: canvas, interactive: false, fill: false,
           color: layer === "cemetery" ? "#3a3a3a" : "#6a6af4", weight: layer === "alley" ? 1 : 2,
           dashArray: layer === "alley" ? "4 3" : null
         }).addTo(outlines);
       });
       outlines.addTo(map);
-      var plots = (plan.plots || []).map(function (r) {
-        return { id: r[0], s: r[1], k: r[2], ll: unpack(r, 3, q).map(toLatLng) };
-      });
+      var plots = (plan.plots || []).map(function (r) { return { id: r[0], s: r[1], k: r[2], r: r }; });
       var bubble = function (p, latlng) {
         fetch(data.bubble.replace(/\/0\/bulle\.json$/, "/" + p.id + "/bulle.json"),
               { credentials: "same-origin", headers: { "Accept": "application/json" } })
@@ -222,8 +230,8 @@
             L.popup().setLatLng(latlng).setContent(box).openOn(map);
           });
       };
-      var layer = new PlotLayer(plots, { colours: plan.colours, states: plan.states, focus: data.focus,
-                                         onClick: bubble });
+      var layer = new PlotLayer(plots, { q: q, toLL: toLL, colours: plan.colours, states: plan.states,
+                                         focus: data.focus, onClick: bubble });
       layer.addTo(map);
       var focus = data.focus ? layer.boundsOf(data.focus) : null;
       if (focus) { map.fitBounds(focus, { maxZoom: fit.maxZoom, padding: [60, 60] }); }
@@ -291,7 +299,7 @@
   /* For bench/cemetery.py: the plan of ``url`` drawn on ``map`` as the page draws it (a promise of the layer). */
   window.cemeteryDrawPlan = function (map, url) {
     var L = window.L;
-    return drawPlan(L, map, { url: url, labels: {} }, function (p) { return L.latLng(p[1], p[0]); }, { maxZoom: 21 });
+    return drawPlan(L, map, { url: url, labels: {} }, function (x, y) { return { lat: y, lng: x }; }, { maxZoom: 21 });
   };
 
   /* The map ---------------------------------------------------------------------------------------------------- */
@@ -302,7 +310,7 @@
       L.tileLayer(data.cadastre, { maxZoom: 22, maxNativeZoom: 19, opacity: 0.7 }).addTo(map);
     }
     /* the portal's maps stop at zoom 18: a cemetery needs closer */
-    drawPlan(L, map, data, function (p) { return L.latLng(p[1], p[0]); }, { maxZoom: 21 });
+    drawPlan(L, map, data, function (x, y) { return { lat: y, lng: x }; }, { maxZoom: 21 });
     if (!data.draw || !L.Control || !L.Control.Draw) { return; }
     addDraw(L, map, data.labels || {}, function (lyr) { return lyr.toGeoJSON().geometry; });
   });
@@ -321,7 +329,7 @@
     window.portalMaps = window.portalMaps || {};
     window.portalMaps["scan-map"] = map;
     /* pixels of the image (x right, y down) ↔ CRS.Simple (lng = x, lat = height − y) */
-    drawPlan(L, map, data, function (p) { return L.latLng(h - p[1], p[0]); }, { maxZoom: 2 });
+    drawPlan(L, map, data, function (x, y) { return { lat: h - y, lng: x }; }, { maxZoom: 2 });
     if (!data.draw || !L.Control || !L.Control.Draw) { return; }
     addDraw(L, map, data.labels || {}, function (lyr) {
       var ring = lyr.getLatLngs()[0].map(function (ll) {
