@@ -296,9 +296,11 @@
     map.on(L.Draw.Event.DELETED, publish);
   }
 
-  /* For bench/cemetery.py: the plan of ``url`` drawn on ``map`` as the page draws it (a promise of the layer). */
-  window.cemeteryDrawPlan = function (map, url) {
+  /* For bench/cemetery.py: the plan of ``url`` (or ``plan``, already fetched) drawn on ``map`` as the page draws it
+     (a promise of the layer). */
+  window.cemeteryDrawPlan = function (map, url, plan) {
     var L = window.L;
+    if (plan) { early[url] = Promise.resolve(plan); }
     return drawPlan(L, map, { url: url, labels: {} }, function (x, y) { return { lat: y, lng: x }; }, { maxZoom: 21 });
   };
 
