@@ -36,7 +36,7 @@ service = ServiceDescriptor(
     permission_labels={"cemetery.read": _l("Cemetery: see the plan, concessions and registers"),
                        "cemetery.write": _l("Cemetery: record concessions, operations and reprises")},
     nav=[NavEntry(_l("Cemetery plan"), "cemetery.index"), NavEntry(_l("Deadlines"), "cemetery.deadlines_page"),
-         NavEntry(_l("Reprises"), "cemetery.reprises"), NavEntry(_l("Registers"), "cemetery.registers"),
+         NavEntry(_l("Reprises"), "cemetery.reprises"), NavEntry(_l("Morts pour la France"), "cemetery.mpf_graves"), NavEntry(_l("Registers"), "cemetery.registers"),
          NavEntry(_l("Tariffs"), "cemetery.tariffs"), NavEntry(_l("Import"), "cemetery.import_page", "cemetery.write"),
          NavEntry(_l("Public search"), "cemetery.preferences")],
     department_nav=[NavEntry(_l("Cemeteries per commune"), "cemetery_department.overview")],
@@ -46,6 +46,10 @@ service = ServiceDescriptor(
     settings=(Setting("CEMETERY_IMPORT_MAX_ROWS", 20000, "most lines of one cemetery import file"),
               Setting("CEMETERY_IMPORT_DIR", "", "folder of the import files between preview and confirmation "
                       "(empty: instance/cemetery/imports)"),
+              Setting("CEMETERY_PLAN_DIR", "", "folder of the cemeteries' scanned plans (empty: instance/cemetery/plans)"),
+              Setting("CEMETERY_PLAN_MAX_MB", 25, "largest scanned plan accepted, in MB"),
+              Setting("CEMETERY_REGISTER_DIR", "", "folder of the register PDFs built in the background (empty: "
+                      "instance/cemetery/registers)"),
               Setting("CEMETERY_CADASTRE_WMTS",
                       "https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
                       "&LAYER=CADASTRALPARCELS.PARCELLAIRE_EXPRESS&STYLE=PCI%20vecteur&TILEMATRIXSET=PM"
@@ -53,6 +57,8 @@ service = ServiceDescriptor(
                       "cadastral parcels drawn under the cemetery plan (IGN's PCI WMTS; shown only when served from "
                       "the base layer's host, which the CSP allows; empty: none)")),
     openapi=OPENAPI,
+    tasks=("services.cemetery.tasks",),
+    beat_schedule={"cemetery-requeue-registers": {"task": "cemetery.requeue_registers", "schedule": 300.0}},
     home_panel=home_panel,
     cli=cli,
     audit_labels={
@@ -73,6 +79,12 @@ service = ServiceDescriptor(
         "cemetery.preference_changed": _l("Cemetery: public search settings changed"),
         "cemetery.imported": _l("Cemetery: data imported"),
         "cemetery.letters_printed": _l("Cemetery: letters to holders printed"),
+        "cemetery.mpf_changed": _l("Cemetery: « Mort pour la France » mention changed"),
+        "cemetery.plan_image_uploaded": _l("Cemetery: scanned plan uploaded"),
+        "cemetery.placed_on_image": _l("Cemetery: placed on the scanned plan"),
+        "cemetery.register_requested": _l("Cemetery: register requested"),
+        "cemetery.register_built": _l("Cemetery: register prepared"),
+        "cemetery.register_downloaded": _l("Cemetery: register downloaded"),
     },
     audit_detail_labels={
         "name": _l("name"), "kind": _l("type"), "duration": _l("duration (years)"), "valid_from": _l("from"),
@@ -81,6 +93,8 @@ service = ServiceDescriptor(
         "refund": _l("refund"), "role": _l("role"), "operation": _l("operation"), "deceased": _l("deceased"),
         "authorisation": _l("authorisation"), "procedure": _l("procedure"), "step": _l("step"),
         "reason": _l("reason"), "public_search": _l("public search"), "public_dates": _l("dates shown"),
-        "lines": _l("lines"), "filename": _l("file"), "count": _l("number"),
+        "lines": _l("lines"), "filename": _l("file"), "count": _l("number"), "mpf": _l("Mort pour la France"),
+        "source": _l("source"), "cemetery": _l("cemetery"), "placed": _l("placed"), "width": _l("width"),
+        "height": _l("height"), "register": _l("register"), "background": _l("in the background"),
     },
 )

@@ -1,7 +1,7 @@
 """Who may do what in the cemetery service, and the lookups of its objects (one place for both)."""
 from portal.lookups import get_or_404
 
-from .models import Alley, Cemetery, Concession, Deceased, Person, Plot, Reprise, Tariff, Zone
+from .models import Alley, Cemetery, Concession, Deceased, Person, Plot, RegisterJob, Reprise, Tariff, Zone
 
 PERMISSIONS = {  # permission → roles that hold it by default
     "cemetery.read": ("mayor", "secretary", "elected"),
@@ -43,3 +43,7 @@ def reprise_or_404(object_id: int) -> Reprise:
 
 def tariff_or_404(object_id: int) -> Tariff:
     return get_or_404(Tariff, object_id)
+
+
+def register_job_or_404(object_id: int) -> RegisterJob:
+    return get_or_404(RegisterJob, object_id)

@@ -74,4 +74,6 @@ def ossuary_rows():
 
 def register_html(kind: str) -> str:
     rows = {"concessions": concession_rows, "operations": operation_rows, "ossuary": ossuary_rows}[kind]()
-    return _render(f"register_{kind}.html", rows=rows)
+    from .queries import mpf_plot_ids
+
+    return _render(f"register_{kind}.html", rows=rows, mpf_plots=mpf_plot_ids())

@@ -61,7 +61,14 @@ class _Shape:
         self.min_lon, self.max_lon, self.min_lat, self.max_lat = min(lons), max(lons), min(lats), max(lats)
 
 
-class Cemetery(_Shape, TerritoryScoped, db.Model):
+class _ImageShape:
+    """The same object placed on the cemetery's scanned plan: a polygon in the image's pixels (``[x, y]``, origin
+    at the top left corner, y downwards), kept apart from the geographic geometry (the scan is not georeferenced)."""
+
+    image_geometry: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+
+
+class Cemetery(_Shape, _ImageShape, TerritoryScoped, db.Model):
     __tablename__ = "cemetery_cemetery"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,13 +76,20 @@ class Cemetery(_Shape, TerritoryScoped, db.Model):
     address: Mapped[str] = mapped_column(String(300), default="")
     # Rotation delay of the terrain commun, in years (at least five: R2223-5 CGCT), set by the conseil municipal.
     common_ground_years: Mapped[int] = mapped_column(Integer, default=5)
+    # The scanned paper plan (PNG or JPEG, in CEMETERY_PLAN_DIR through portal.filestore), checked on upload.
+    plan_image_key: Mapped[str | None] = mapped_column(String(200))
+    plan_image_sha256: Mapped[str] = mapped_column(String(64), default="")
+    plan_image_size: Mapped[int] = mapped_column(Integer, default=0)
+    plan_image_kind: Mapped[str] = mapped_column(String(8), default="")  # png / jpeg
+    plan_image_width: Mapped[int] = mapped_column(Integer, default=0)
+    plan_image_height: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     zones: Mapped[list[Zone]] = relationship(back_populates="cemetery", order_by="Zone.name",
                                              cascade="all, delete-orphan")
 
 
-class Zone(_Shape, TerritoryScoped, db.Model):
+class Zone(_Shape, _ImageShape, TerritoryScoped, db.Model):
     __tablename__ = "cemetery_zone"
     __table_args__ = (UniqueConstraint("cemetery_id", "name"),)
 
@@ -88,7 +102,7 @@ class Zone(_Shape, TerritoryScoped, db.Model):
                                                cascade="all, delete-orphan")
 
 
-class Alley(_Shape, TerritoryScoped, db.Model):
+class Alley(_Shape, _ImageShape, TerritoryScoped, db.Model):
     """An allée of a zone."""
 
     __tablename__ = "cemetery_alley"
@@ -102,7 +116,7 @@ class Alley(_Shape, TerritoryScoped, db.Model):
     plots: Mapped[list[Plot]] = relationship(back_populates="alley", order_by="Plot.number")
 
 
-class Plot(_Shape, TerritoryScoped, db.Model):
+class Plot(_Shape, _ImageShape, TerritoryScoped, db.Model):
     """An emplacement: a grave, a columbarium case, a cavurne, an enfeu, the ossuary, the jardin du souvenir."""
 
     __tablename__ = "cemetery_plot"
@@ -226,6 +240,11 @@ class Deceased(TerritoryScoped, db.Model):
     body: Mapped[str] = mapped_column(String(12), default="coffin")  # coffin / urn / reduction
     where_now: Mapped[str] = mapped_column(String(200), default="")  # after an exhumation out of the cemetery
     search_name: Mapped[str] = mapped_column(String(400), default="")  # fold(last, birth and first names)
+    # « Mort pour la France » (mention on the death certificate, code des pensions militaires L. 511-1 ff.): the
+    # grave may not be taken back for abandonment within 50 years of the burial (R2223-22 CGCT).
+    mpf: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    mpf_on: Mapped[dt.date | None] = mapped_column(Date)  # date of the mention, when known
+    mpf_source: Mapped[str] = mapped_column(String(200), default="")  # where it comes from (acte, ONACVG fiche…)
 
     plot: Mapped[Plot | None] = relationship(back_populates="deceased", foreign_keys=[plot_id])
 
@@ -308,6 +327,31 @@ class Preference(TerritoryScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_search: Mapped[bool] = mapped_column(Boolean, default=False)
     public_dates: Mapped[bool] = mapped_column(Boolean, default=True)  # years of birth and death
+
+
+class RegisterJob(TerritoryScoped, db.Model):
+    """A register (concessions, operations, ossuary) built as PDF by a Celery task (``tasks.build_register``).
+
+    The row is the task's outbox (DESIGN.md §4): written in the user's request, claimed by the task, then done with
+    the file (in ``CEMETERY_REGISTER_DIR`` through portal.filestore, checked by its SHA-256 on download) or failed.
+    """
+
+    __tablename__ = "cemetery_register_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(10), default="queued", index=True)  # queued, running, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lines: Mapped[int] = mapped_column(Integer, default=0)
+    file_key: Mapped[str | None] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    requested_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 @event.listens_for(Person, "before_insert")

@@ -113,6 +113,65 @@ def set_shape(obj, geometry) -> None:
     audit.record("cemetery.plan_changed", target=obj, name=getattr(obj, "name", None) or getattr(obj, "number", ""))
 
 
+# The scanned plan ------------------------------------------------------------------------------------------------
+
+def check_image_geometry(geometry, width: int, height: int) -> dict | None:
+    """A polygon drawn on the scanned plan, in the image's pixels (``[x, y]`` from the top left), or None."""
+    if geometry in (None, "", {}):
+        return None
+    try:
+        assert geometry["type"] == "Polygon"
+        ring = [[round(float(x), 1), round(float(y), 1)] for x, y in geometry["coordinates"][0]]
+        assert len(ring) >= 4 and all(-1 <= x <= width + 1 and -1 <= y <= height + 1 for x, y in ring)
+    except (AssertionError, KeyError, TypeError, ValueError, IndexError):
+        raise Refused(_("The shape drawn is not a polygon inside the scanned plan.")) from None
+    if ring[0] != ring[-1]:
+        ring.append(ring[0])
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def set_plan_image(cemetery: Cemetery, stored, kind: str, width: int, height: int) -> str | None:
+    """Attach the scanned plan (already stored); returns the key of the plan it replaces (to discard). A plan of
+    another size makes the shapes placed on the old one meaningless: they are cleared."""
+    old = cemetery.plan_image_key
+    resized = (cemetery.plan_image_width, cemetery.plan_image_height) != (width, height)
+    cemetery.plan_image_key, cemetery.plan_image_sha256, cemetery.plan_image_size = stored.key, stored.sha256, \
+        stored.size
+    cemetery.plan_image_kind, cemetery.plan_image_width, cemetery.plan_image_height = kind, width, height
+    cleared = 0
+    if resized and old:
+        for model in (Cemetery, Zone, Alley, Plot):
+            stmt = select(model).where(model.image_geometry.is_not(None))
+            if model is Zone:
+                stmt = stmt.where(Zone.cemetery_id == cemetery.id)
+            elif model is Alley:
+                stmt = stmt.join(Zone).where(Zone.cemetery_id == cemetery.id)
+            elif model is Plot:
+                stmt = stmt.join(Alley).join(Zone).where(Zone.cemetery_id == cemetery.id)
+            else:
+                stmt = stmt.where(Cemetery.id == cemetery.id)
+            for obj in db.session.scalars(stmt):
+                obj.image_geometry = None
+                cleared += 1
+    db.session.flush()
+    audit.record("cemetery.plan_image_uploaded", target=cemetery, name=cemetery.name, width=width, height=height,
+                 count=cleared)
+    return old
+
+
+def place_on_image(cemetery: Cemetery, obj, geometry) -> None:
+    """Give ``obj`` (the cemetery, or one of its zones, allées, emplacements) its shape on the scanned plan."""
+    if not cemetery.plan_image_key:
+        raise Refused(_("Send the scanned plan of this cemetery first."))
+    shape = check_image_geometry(geometry, cemetery.plan_image_width, cemetery.plan_image_height)
+    if shape is None:
+        raise Refused(_("Draw the shape on the scanned plan first."))
+    obj.image_geometry = shape
+    db.session.flush()
+    label = obj.label if isinstance(obj, Plot) else obj.name
+    audit.record("cemetery.placed_on_image", target=obj, cemetery=cemetery.name, placed=label)
+
+
 # Reads the rules need ----------------------------------------------------------------------------------------------
 
 def used_tenths(plot: Plot) -> int:
@@ -128,6 +187,29 @@ def current_concession(plot: Plot) -> Concession | None:
 def last_burial(plot: Plot) -> dt.date | None:
     return db.session.scalar(select(func.max(Operation.on)).where(
         Operation.plot_id == plot.id, Operation.kind.in_(("inhumation", "urn_deposit"))))
+
+
+def mpf_burials(plot: Plot) -> list[tuple[str, dt.date | None]]:
+    """(name, burial date — else death date) of each « Mort pour la France » resting in ``plot``."""
+    out = []
+    for d in db.session.scalars(select(Deceased).where(Deceased.plot_id == plot.id, Deceased.mpf.is_(True))):
+        buried = db.session.scalar(select(func.min(Operation.on)).where(
+            Operation.deceased_id == d.id, Operation.plot_id == plot.id,
+            Operation.kind.in_(("inhumation", "urn_deposit"))))
+        out.append((d.full_name, buried or d.death_date))
+    return out
+
+
+def set_mpf(deceased: Deceased, mpf: bool, on: dt.date | None, source: str) -> None:
+    """Record (or withdraw) the « Mort pour la France » mention of a deceased, audited."""
+    if not mpf and (on or source):
+        on, source = None, ""
+    before = (deceased.mpf, deceased.mpf_on, deceased.mpf_source)
+    deceased.mpf, deceased.mpf_on, deceased.mpf_source = mpf, on, source.strip()[:200]
+    if before != (deceased.mpf, deceased.mpf_on, deceased.mpf_source):
+        db.session.flush()
+        audit.record("cemetery.mpf_changed", target=deceased, deceased=deceased.full_name, mpf=mpf,
+                     on=on.isoformat() if on else "", source=deceased.mpf_source)
 
 
 def tariff_for(plot_kind: str, kind: str, duration_years: int | None, on: dt.date) -> Tariff | None:
@@ -409,7 +491,8 @@ def reprise_check(plot: Plot, kind: str, today: dt.date) -> tuple[list[str], dt.
         c = current_concession(plot)
         if c is not None and c.ends_on is not None and c.ends_on <= today:
             return [_("This concession has expired: follow the reprise of an expired concession instead.")], None
-        return rules.abandonment_eligibility(c.starts_on if c else None, last_burial(plot), today), None
+        return (rules.abandonment_eligibility(c.starts_on if c else None, last_burial(plot), today)
+                + rules.mpf_protection(mpf_burials(plot), today)), None
     if kind == "expired":
         c = current_concession(plot)
         return rules.expired_eligibility(c.kind if c else None, c.ends_on if c else None, today)

@@ -3,6 +3,7 @@ state, the search by name, the deadlines. Every query goes through the portal's 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 
@@ -12,7 +13,8 @@ from sqlalchemy.orm import joinedload
 from portal.extensions import db
 
 from . import rules
-from .models import BODY_TENTHS, Alley, Cemetery, Concession, Deceased, Person, Plot, Reprise, RepriseStep, Zone, fold
+from .models import BODY_TENTHS, Alley, Cemetery, Concession, Deceased, Operation, Person, Plot, Reprise, RepriseStep, \
+    Zone, fold
 from .schemas import PLOT_KIND_LABELS, STATE_COLOURS
 
 
@@ -183,3 +185,113 @@ def steps_due(today: dt.date | None = None, within_days: int = 30) -> list[Repri
         if nxt is not None and nxt.due_on is not None and nxt.due_on <= today + dt.timedelta(days=within_days):
             out.append(nxt)
     return out
+
+
+@dataclass
+class MpfGrave:
+    plot_id: int
+    label: str
+    cemetery: str
+    name: str
+    buried_on: dt.date | None
+    protected_until: dt.date | None  # None: the burial date is unknown, the grave stays protected
+    mention_on: dt.date | None
+    source: str
+
+
+def mpf_graves(today: dt.date | None = None) -> list[MpfGrave]:
+    """« Sépultures de morts pour la France »: each deceased with the mention resting in an emplacement, with the date
+    until which the grave cannot be taken back for abandonment (R2223-22 CGCT: fifty years after the burial)."""
+    today = today or dt.date.today()
+    burial = (select(Operation.deceased_id, func.min(Operation.on).label("on"))
+              .where(Operation.kind.in_(("inhumation", "urn_deposit"))).group_by(Operation.deceased_id).subquery())
+    stmt = (select(Deceased, *_place_columns(), burial.c.on)
+            .join(Plot, Deceased.plot_id == Plot.id).join(Alley, Plot.alley_id == Alley.id)
+            .join(Zone, Alley.zone_id == Zone.id).join(Cemetery, Zone.cemetery_id == Cemetery.id)
+            .outerjoin(burial, burial.c.deceased_id == Deceased.id)
+            .where(Deceased.mpf.is_(True)).order_by(Cemetery.name, Zone.name, Alley.name, Plot.number))
+    out = []
+    for d, pid, zone, alley, number, cemetery, buried in db.session.execute(stmt):
+        day = buried or d.death_date
+        out.append(MpfGrave(pid, f"{zone} · {alley} · {number}", cemetery, d.full_name, day,
+                            rules.add_years(day, rules.MPF_PROTECTION_YEARS) if day else None, d.mpf_on,
+                            d.mpf_source))
+    return out
+
+
+def mpf_plot_ids() -> set[int]:
+    return set(db.session.scalars(select(Deceased.plot_id).where(Deceased.mpf.is_(True),
+                                                                  Deceased.plot_id.is_not(None)).distinct()))
+
+
+# The compact plan ----------------------------------------------------------------------------------------------------
+# What the plan page draws (cemetery.js), far smaller than the GeoJSON: each shape is one array of integers — the
+# first point quantised (``q`` units per degree, 1e7: 1 cm; per pixel on a scanned plan, 10), then the differences
+# from the point before, the ring's closing point left out. Emplacements carry only their id, state and type (indexes
+# into ``states`` and ``kinds``); their label and places are fetched when clicked (``cemetery.plot_bubble``).
+
+GEO_Q, IMAGE_Q = 10_000_000, 10
+
+
+def _pack(geometry, q: int) -> list[int]:
+    ring = geometry["coordinates"][0]
+    if len(ring) > 1 and ring[0] == ring[-1]:
+        ring = ring[:-1]
+    out, px, py = [], 0, 0
+    for x, y in ring:
+        ix, iy = round(x * q), round(y * q)
+        out.append(ix - px)
+        out.append(iy - py)
+        px, py = ix, iy
+    return out
+
+
+@functools.lru_cache(maxsize=200_000)
+def _packed_text(geometry_text: str, q: int) -> str:
+    """The packed ring of a stored geometry, as JSON numbers joined by commas. Cached by the geometry's own text, so
+    never stale: a shape drawn again is a new key; the plan of an unchanged cemetery is packed once per process."""
+    return ",".join(map(str, _pack(json.loads(geometry_text), q)))
+
+
+def plan_compact_json(cemetery_id: int | None = None, *, image: bool = False, today: dt.date | None = None) -> str:
+    """The plan (every cemetery, or one; the geographic shapes, or those placed on the scanned plan of
+    ``cemetery_id`` when ``image``) in the compact form above, as JSON text (built as text: the shapes' packed
+    numbers come from :func:`_packed_text`, the states are computed on each call)."""
+    today = today or dt.date.today()
+    column = "image_geometry" if image else "geometry"
+    q = IMAGE_Q if image else GEO_Q
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    outlines = []
+    for model, layer in ((Cemetery, "cemetery"), (Zone, "zone"), (Alley, "alley")):
+        geom = getattr(model, column)
+        stmt = select(model.id, model.name, cast(geom, Text)).where(geom.is_not(None))
+        if cemetery_id is not None:
+            if model is Cemetery:
+                stmt = stmt.where(Cemetery.id == cemetery_id)
+            elif model is Zone:
+                stmt = stmt.where(Zone.cemetery_id == cemetery_id)
+            else:
+                stmt = stmt.join(Zone).where(Zone.cemetery_id == cemetery_id)
+        for oid, name, text in db.session.execute(stmt):
+            outlines.append(f'["{layer}",{oid},{dumps(name)},[{_packed_text(text, q)}]]')
+    geom = getattr(Plot, column)
+    stmt = select(Plot.id, Plot.kind, Plot.in_reprise, cast(geom, Text)).where(geom.is_not(None))
+    if cemetery_id is not None:
+        stmt = stmt.join(Alley).join(Zone).where(Zone.cemetery_id == cemetery_id)
+    used, concs = used_by_plot(), concessions_by_plot()
+    states = {st: i for i, st in enumerate(rules.STATES)}
+    kinds = {k: i for i, k in enumerate(PLOT_KIND_LABELS)}
+    plots = []
+    for pid, kind, in_reprise, text in db.session.execute(stmt):
+        conc = concs.get(pid)
+        state = rules.plot_state(in_reprise=in_reprise, used_tenths=used.get(pid, 0), has_concession=conc is not None,
+                                 concession_ends_on=conc[0] if conc else None, today=today)
+        plots.append(f"[{pid},{states[state]},{kinds.get(kind, 0)},{_packed_text(text, q)}]")
+    head = dumps({"q": q, "states": list(rules.STATES), "colours": [STATE_COLOURS[st] for st in rules.STATES],
+                  "kinds": [str(v) for v in PLOT_KIND_LABELS.values()]})
+    return f'{head[:-1]},"outlines":[{",".join(outlines)}],"plots":[{",".join(plots)}]}}'
+
+
+def plan_compact(cemetery_id: int | None = None, *, image: bool = False, today: dt.date | None = None) -> dict:
+    """:func:`plan_compact_json` as a dict (tests)."""
+    return json.loads(plan_compact_json(cemetery_id, image=image, today=today))

@@ -22,6 +22,10 @@ Texts applied (Code général des collectivités territoriales, versions in forc
   after that notification the conseil municipal may decide the reprise (R2223-18) and the mayor take the arrêté,
   enforceable once published and notified (R2223-19); the remains go to the ossuary and the monuments may be removed
   thirty days after (R2223-20).
+- R2223-22: when a person whose death certificate bears the mention « Mort pour la France » was buried in a
+  concession, it may not be taken back (for abandonment) before fifty years from that burial (the article speaks of
+  perpetual and centenary concessions, the only ones the abandonment procedure really concerns; we apply it to every
+  concession taken back for abandonment). The date counted is the burial recorded in the register, else the death.
 - R2223-5: graves of the terrain commun are reopened no sooner than five years after the burial (the conseil
   municipal may set a longer rotation delay: ``Cemetery.common_ground_years``).
 """
@@ -43,6 +47,7 @@ ABANDONMENT_MIN_YEARS = 30  # L2223-17, R2223-12
 ABANDONMENT_LAST_BURIAL_YEARS = 10  # R2223-12
 ABANDONMENT_WAIT_YEARS = 1  # L2223-17 and R2223-18 since loi 2022-217 (3DS) art. 237 / décret 2022-1127
 COMMON_GROUND_MIN_YEARS = 5  # R2223-5
+MPF_PROTECTION_YEARS = 50  # R2223-22: graves of a « Mort pour la France »
 
 
 class RuleError(ValueError):
@@ -232,6 +237,25 @@ def abandonment_eligibility(concession_start: dt.date | None, last_burial: dt.da
         reasons.append(_("The last burial was less than ten years ago: the procedure may start from %(d)s "
                          "(article R2223-12 of the CGCT).",
                          d=add_years(last_burial, ABANDONMENT_LAST_BURIAL_YEARS).strftime("%d/%m/%Y")))
+    return reasons
+
+
+def mpf_protection(burials: list[tuple[str, dt.date | None]], today: dt.date) -> list[str]:
+    """French reasons why a grave holding a « Mort pour la France » cannot be taken back for abandonment (R2223-22
+    CGCT): ``burials`` are (name, date of burial or, failing it, of death) of each such deceased resting there."""
+    from flask_babel import gettext as _
+
+    reasons = []
+    for name, day in burials:
+        if day is None:
+            reasons.append(_("%(name)s, « Mort pour la France », rests in this grave and the date of the burial is "
+                             "not known: the grave cannot be taken back for abandonment within fifty years of the "
+                             "burial (article R2223-22 of the CGCT). Record the date of the burial first.", name=name))
+        elif add_years(day, MPF_PROTECTION_YEARS) > today:
+            reasons.append(_("%(name)s, « Mort pour la France », was buried in this grave on %(b)s: it cannot be "
+                             "taken back for abandonment before %(d)s, fifty years after the burial (article "
+                             "R2223-22 of the CGCT).", name=name, b=day.strftime("%d/%m/%Y"),
+                             d=add_years(day, MPF_PROTECTION_YEARS).strftime("%d/%m/%Y")))
     return reasons
 
 

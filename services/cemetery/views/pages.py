@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import hashlib
 import json
 import logging
 
@@ -22,14 +24,17 @@ from portal.settings import setting
 from portal.uploads import UploadRejected, check_upload
 
 from .. import documents, importer, operations, queries, rules, schemas
+from .. import registers as register_jobs
 from ..access import alley_or_404, cemetery_or_404, concession_or_404, deceased_or_404, person_or_404, plot_or_404, \
-    reprise_or_404, zone_or_404
-from ..models import Alley, Cemetery, Concession, Deceased, Operation, Plot, Preference, Reprise, Tariff, Zone
+    register_job_or_404, reprise_or_404, zone_or_404
+from ..models import Alley, Cemetery, Concession, Deceased, Operation, Plot, Preference, RegisterJob, Reprise, \
+    Tariff, Zone
 from ..operations import Refused
 
 log = logging.getLogger(__name__)
 bp = Blueprint("cemetery", __name__, template_folder="../templates", static_folder="../static")
 IMPORTS = FileStore("CEMETERY_IMPORT_DIR", "cemetery/imports", "cemetery imports")
+PLANS = FileStore("CEMETERY_PLAN_DIR", "cemetery/plans", "cemetery scanned plans")
 
 
 def concession_kind(c) -> str:
@@ -78,9 +83,10 @@ def _plan_config(cemetery_id=None, draw=False, focus=None):
     origin = basemap_origin(current_app.config)
     if not origin or not cadastre.startswith(origin + "/"):
         cadastre = ""  # the CSP allows images from the base layer's host only
-    data = {"url": url_for("cemetery.plan_geojson", cemetery_id=cemetery_id) if cemetery_id
-            else url_for("cemetery.plan_geojson"),
-            "sheet": url_for("cemetery.plot", plot_id=0), "cadastre": cadastre, "draw": draw,
+    data = {"url": url_for("cemetery.plan_compact", cemetery_id=cemetery_id) if cemetery_id
+            else url_for("cemetery.plan_compact"),
+            "sheet": url_for("cemetery.plot", plot_id=0), "bubble": url_for("cemetery.plot_bubble", plot_id=0),
+            "cadastre": cadastre, "draw": draw,
             "labels": {"open": _("Open the sheet"), "places": _("places"), "drawn": _("Shape drawn."),
                        "cadastre": _("Cadastre"), "legend": {k: str(v) for k, v in schemas.STATE_LABELS.items()},
                        "draw": {"polygon": _("Draw a polygon"), "rectangle": _("Draw a rectangle"),
@@ -127,6 +133,42 @@ def plan_geojson():
     cemetery_id = request.args.get("cemetery_id", type=int)
     return current_app.response_class(queries.plan_json(cemetery_id),
                                       mimetype="application/geo+json", headers={"Cache-Control": "private, no-cache"})
+
+
+def _compact_response(body: str):
+    """The compact plan with an ``ETag`` (its digest: a browser holding it gets a 304 and no body) and gzip when the
+    browser accepts it (the plan of 10 000 emplacements is mostly small integers: it shrinks about fourfold)."""
+    data = body.encode()
+    etag = hashlib.sha256(data).hexdigest()[:32]
+    headers = {"Cache-Control": "private, no-cache", "ETag": f'"{etag}"', "Vary": "Accept-Encoding, Cookie"}
+    if request.if_none_match.contains(etag):
+        return current_app.response_class(status=304, headers=headers)
+    if "gzip" in request.accept_encodings and len(data) > 200:
+        data = gzip.compress(data, compresslevel=5)
+        headers["Content-Encoding"] = "gzip"
+    return current_app.response_class(data, mimetype="application/json", headers=headers)
+
+
+@bp.get("/plan.json")
+def plan_compact():
+    """The plan drawn by the page (queries.plan_compact): geographic, or on the scanned plan (``image=1``)."""
+    cemetery_id = request.args.get("cemetery_id", type=int)
+    image = request.args.get("image") == "1"
+    if image:
+        cemetery_or_404(cemetery_id or 0)
+    return _compact_response(queries.plan_compact_json(cemetery_id, image=image))
+
+
+@bp.get("/emplacements/<int:plot_id>/bulle.json")
+def plot_bubble(plot_id: int):
+    """What the plan's bubble shows when an emplacement is clicked: its label, type, state and places."""
+    plot = plot_or_404(plot_id)
+    state = queries.state_of(plot)
+    return {"id": plot.id, "n": f"{plot.alley.name} · {plot.number}", "label": plot.label,
+            "k": str(schemas.PLOT_KIND_LABELS.get(plot.kind, plot.kind)), "s": state,
+            "state": str(schemas.STATE_LABELS[state]),
+            "p": f"{rules.places(operations.used_tenths(plot))}/{rules.places(plot.capacity_tenths)}",
+            "url": url_for("cemetery.plot", plot_id=plot.id)}
 
 
 @bp.get("/recherche")
@@ -221,6 +263,120 @@ def plot_shape(plot_id: int):
     return redirect(url_for("cemetery.plot", plot_id=plot.id))
 
 
+# Scanned plan ------------------------------------------------------------------------------------------------------
+
+PLACEABLE = {"cemetery": Cemetery, "zone": Zone, "alley": Alley, "plot": Plot}
+
+
+def _in_cemetery(cemetery: Cemetery, kind: str, obj) -> bool:
+    if kind == "cemetery":
+        return obj.id == cemetery.id
+    if kind == "zone":
+        return obj.cemetery_id == cemetery.id
+    if kind == "alley":
+        return obj.zone.cemetery_id == cemetery.id
+    return obj.alley.zone.cemetery_id == cemetery.id
+
+
+@bp.get("/cimetieres/<int:cemetery_id>/plan-scanne")
+def scan_page(cemetery_id: int):
+    cemetery = cemetery_or_404(cemetery_id)
+    zones = db.session.scalars(select(Zone).options(joinedload(Zone.alleys)).where(Zone.cemetery_id == cemetery.id)
+                               .order_by(Zone.name)).unique().all()
+    plots = db.session.execute(select(Plot.id, Zone.name, Alley.name, Plot.number, Plot.image_geometry.is_not(None))
+                               .join(Alley, Plot.alley_id == Alley.id).join(Zone, Alley.zone_id == Zone.id)
+                               .where(Zone.cemetery_id == cemetery.id)
+                               .order_by(Zone.name, Alley.name, Plot.number).limit(20000)).all()
+    config = None
+    if cemetery.plan_image_key:
+        config = {"url": url_for("cemetery.plan_compact", cemetery_id=cemetery.id, image=1),
+                  "image": url_for("cemetery.scan_image", cemetery_id=cemetery.id, v=cemetery.plan_image_sha256[:12]),
+                  "width": cemetery.plan_image_width, "height": cemetery.plan_image_height,
+                  "sheet": url_for("cemetery.plot", plot_id=0), "bubble": url_for("cemetery.plot_bubble", plot_id=0),
+                  "draw": "cemetery.write" in _perms(), "focus": request.args.get("emplacement", type=int),
+                  "labels": _plan_config()["data"]["labels"]}
+    return render_template("cemetery/scan.html", cemetery=cemetery, zones=zones, plots=plots, config=config,
+                           max_mb=setting("CEMETERY_PLAN_MAX_MB"))
+
+
+@bp.post("/cimetieres/<int:cemetery_id>/plan-scanne/image")
+@requires("cemetery.write")
+def scan_upload(cemetery_id: int):
+    cemetery = cemetery_or_404(cemetery_id)
+    upload = request.files.get("file")
+    data = upload.read() if upload else b""
+    try:
+        info = check_upload(data, upload.filename if upload else "", allowed={"png", "jpeg"},
+                            max_bytes=int(setting("CEMETERY_PLAN_MAX_MB")) * 2 ** 20)
+        width, height = _image_size(data)
+    except UploadRejected as exc:
+        log.info("cemetery %s: scanned plan refused: %s", cemetery.id, exc.reason_en)
+        flash(str(exc.message_fr), "error")
+        return redirect(url_for("cemetery.scan_page", cemetery_id=cemetery.id))
+    stored = PLANS.save_for(db.session, f"{active_insee()}/{cemetery.id}", data)
+    old = operations.set_plan_image(cemetery, stored, info.kind, width, height)
+    PLANS.discard(db.session, old)
+    db.session.commit()
+    flash(_("Scanned plan saved (%(w)s × %(h)s pixels).", w=width, h=height), "success")
+    return redirect(url_for("cemetery.scan_page", cemetery_id=cemetery.id))
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds; check_upload already verified it
+        raise UploadRejected(_("The image is damaged and cannot be read."), f"size not read: {exc}") from exc
+    if width < 50 or height < 50:
+        raise UploadRejected(_("The image is too small to be a plan (%(w)s × %(h)s pixels).", w=width, h=height),
+                             f"image of {width}x{height} pixels")
+    return width, height
+
+
+@bp.get("/cimetieres/<int:cemetery_id>/plan-scanne/image")
+def scan_image(cemetery_id: int):
+    cemetery = cemetery_or_404(cemetery_id)
+    if not cemetery.plan_image_key:
+        abort(404)
+    etag = cemetery.plan_image_sha256[:32]
+    headers = {"Cache-Control": "private, max-age=86400", "ETag": f'"{etag}"'}
+    if request.if_none_match.contains(etag):
+        return current_app.response_class(status=304, headers=headers)
+    try:
+        data = PLANS.read(cemetery.plan_image_key, cemetery.plan_image_sha256, cemetery.plan_image_size)
+    except StorageError as exc:
+        log.warning("cemetery %s: scanned plan unreadable: %s", cemetery.id, exc)
+        abort(404)
+    return current_app.response_class(data, mimetype="image/png" if cemetery.plan_image_kind == "png"
+                                      else "image/jpeg", headers=headers)
+
+
+@bp.post("/cimetieres/<int:cemetery_id>/plan-scanne/placer")
+@requires("cemetery.write")
+def scan_place(cemetery_id: int):
+    cemetery = cemetery_or_404(cemetery_id)
+    kind, _sep, raw_id = request.form.get("target", "").partition(":")
+    model = PLACEABLE.get(kind)
+    obj = db.session.scalars(select(model).where(model.id == int(raw_id))).first() \
+        if model is not None and raw_id.isdigit() else None  # through the territory filter, as every query
+    if obj is None or not _in_cemetery(cemetery, kind, obj):
+        flash(_("Choose what to place on the plan."), "error")
+        return redirect(url_for("cemetery.scan_page", cemetery_id=cemetery.id))
+    try:
+        operations.place_on_image(cemetery, obj, _geometry())
+    except Refused as exc:
+        _flash_refused(exc)
+        return redirect(url_for("cemetery.scan_page", cemetery_id=cemetery.id))
+    db.session.commit()
+    flash(_("Placed on the scanned plan."), "success")
+    return redirect(url_for("cemetery.scan_page", cemetery_id=cemetery.id,
+                            emplacement=obj.id if kind == "plot" else None))
+
+
 # Emplacement -------------------------------------------------------------------------------------------------------
 
 @bp.get("/emplacements/<int:plot_id>")
@@ -305,7 +461,8 @@ def record_operation(plot_id: int):
                "birth_name": " ".join(form.get("birth_name", "").split())[:120],
                "birth_date": schemas.parse_date(form.get("birth_date"), _("birth date"), errors, required=False),
                "death_date": schemas.parse_date(form.get("death_date"), _("death date"), errors, required=False),
-               "death_place": " ".join(form.get("death_place", "").split())[:120]}
+               "death_place": " ".join(form.get("death_place", "").split())[:120],
+               "mpf": bool(form.get("mpf"))}
         if new["birth_date"] and new["death_date"] and new["birth_date"] > new["death_date"]:
             errors.append(_("The deceased was born after their death."))
         if new["death_date"] and on and new["death_date"] > on:
@@ -475,6 +632,30 @@ def letter_pdf(concession_id: int):
     return pdf_response(documents.to_pdf(documents.letters_html([c], dt.date.today())), f"courrier-{c.number}.pdf")
 
 
+@bp.post("/defunts/<int:deceased_id>/mort-pour-la-france")
+@requires("cemetery.write")
+def deceased_mpf(deceased_id: int):
+    d = deceased_or_404(deceased_id)
+    errors: list = []
+    on = schemas.parse_date(request.form.get("mpf_on"), _("date of the mention"), errors, required=False)
+    if errors:
+        for e in errors:
+            flash(str(e), "error")
+    else:
+        operations.set_mpf(d, bool(request.form.get("mpf")), on, request.form.get("mpf_source", ""))
+        db.session.commit()
+        flash(_("Mention saved."), "success")
+    return redirect(url_for("cemetery.plot", plot_id=d.plot_id) if d.plot_id else url_for("cemetery.mpf_graves"))
+
+
+@bp.get("/morts-pour-la-france")
+def mpf_graves():
+    """The graves of « Morts pour la France »: protected from a reprise for abandonment for fifty years."""
+    today = dt.date.today()
+    rows = queries.mpf_graves(today)
+    return render_template("cemetery/mpf.html", rows=rows, today=today)
+
+
 # Deadlines ---------------------------------------------------------------------------------------------------------
 
 @bp.get("/echeances")
@@ -581,14 +762,38 @@ REGISTERS = ("concessions", "operations", "ossuary")
 
 @bp.get("/registres")
 def registers():
-    return render_template("cemetery/registers.html", registers=REGISTERS)
+    jobs = db.session.scalars(select(RegisterJob).order_by(RegisterJob.id.desc()).limit(15)).all()
+    return render_template("cemetery/registers.html", registers=REGISTERS, jobs=jobs)
 
 
-@bp.get("/registres/<kind>.pdf")
-def register_pdf(kind: str):
+@bp.post("/registres/<kind>/preparer")
+def register_request(kind: str):
+    """Queue the register's PDF (a Celery task): WeasyPrint takes minutes for a large cemetery."""
     if kind not in REGISTERS:
         abort(404)
-    return pdf_response(documents.to_pdf(documents.register_html(kind)), f"registre-{kind}.pdf")
+    job = register_jobs.start(kind, active_insee(), current_user)
+    db.session.commit()
+    return redirect(url_for("cemetery.register_job", job_id=job.id))
+
+
+@bp.get("/registres/travaux/<int:job_id>")
+def register_job(job_id: int):
+    return render_template("cemetery/register_job.html", job=register_job_or_404(job_id))
+
+
+@bp.get("/registres/travaux/<int:job_id>/fichier")
+def register_download(job_id: int):
+    job = register_job_or_404(job_id)
+    if job.status != "done" or not job.file_key:
+        abort(404)
+    try:
+        data = register_jobs.STORE.read(job.file_key, job.sha256, job.size)
+    except StorageError as exc:
+        log.warning("cemetery register job %s: %s", job.id, exc)
+        abort(404)
+    audit.record("cemetery.register_downloaded", target=job, register=job.kind, lines=job.lines)
+    db.session.commit()
+    return pdf_response(data, register_jobs.FILENAMES[job.kind], download=True)
 
 
 @bp.get("/registres/<kind>.csv")
@@ -597,18 +802,21 @@ def register_csv(kind: str):
         abort(404)
     if kind == "concessions":
         header = [_("Number"), _("Cemetery"), _("Emplacement"), _("Type"), _("Duration"), _("From"), _("Until"),
-                  _("Price"), _("Holders"), _("Ayants droit"), _("Status")]
+                  _("Price"), _("Holders"), _("Ayants droit"), _("Status"), _("Mort pour la France")]
+        mpf = queries.mpf_plot_ids()
         rows = [[c.number, c.plot.alley.zone.cemetery.name, c.plot.label, str(LABELS["concession_kinds"][c.kind]),
                  c.duration_years or "", c.starts_on.isoformat(), c.ends_on.isoformat() if c.ends_on else "",
                  c.price, ", ".join(p.full_name for p in c.holders), ", ".join(p.full_name for p in c.beneficiaries),
-                 str(LABELS["statuses"][c.status])] for c in documents.concession_rows()]
+                 str(LABELS["statuses"][c.status]), _("yes") if c.plot_id in mpf else ""]
+                for c in documents.concession_rows()]
     else:
         rows_src = documents.operation_rows() if kind == "operations" else documents.ossuary_rows()
         header = [_("Date"), _("Operation"), _("Deceased"), _("Emplacement"), _("Destination"), _("Funeral operator"),
-                  _("Authorisation")]
+                  _("Authorisation"), _("Mort pour la France")]
         rows = [[o.on.isoformat(), str(LABELS["operations"][o.kind]), o.deceased.full_name if o.deceased else "",
                  o.plot.label, o.destination_plot.label if o.destination_plot else o.destination,
-                 o.funeral_operator, o.authorisation_number] for o in rows_src]
+                 o.funeral_operator, o.authorisation_number, _("yes") if o.deceased and o.deceased.mpf else ""]
+                for o in rows_src]
     return csv_response(rows, f"registre-{kind}.csv", header)
 
 

@@ -33,7 +33,6 @@ def test_the_secretary_sees_the_plan_the_sheets_and_prints(app, cemetery_world, 
     title = sec.get(f"/s/cemetery/concessions/{w.concession}/titre.pdf")
     assert title.mimetype == "application/pdf" and "AILLEVILLE Jeanne" in _pdf_text(title.data)
     for kind in ("concessions", "operations", "ossuary"):
-        assert sec.get(f"/s/cemetery/registres/{kind}.pdf").data.startswith(b"%PDF")
         csv = sec.get(f"/s/cemetery/registres/{kind}.csv").get_data(as_text=True)
         assert "Jaucourt-Secret" not in csv.upper() and "JAUCOURT-SECRET" not in csv
     assert "AILLEVILLE Jeanne" in sec.get("/s/cemetery/registres/concessions.csv").get_data(as_text=True)
