@@ -55,7 +55,7 @@ def department_data(env: dict, scale: float) -> dict:
     """Accounts and voters at department scale, written as the application role (outside a request: every
     territory, as the loaders do)."""
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "DATABASE_OWNER_URL", "INSTANCE_PATH", "SECRET_KEY")})
-    from sqlalchemy import func, insert, select
+    from sqlalchemy import create_engine, func, insert, select, text
 
     from bench.electoral import names, populate
     from portal import create_app
@@ -86,6 +86,13 @@ def department_data(env: dict, scale: float) -> dict:
             dict(user_id=uid, collectivity_id=commune_of(i).id, role="secretary", extra_permissions=[],
                  created_at=now) for i, uid in enumerate(ids)])
         db.session.commit()
+        # The demo's few voters and bureaux make way for the department's (the builder numbers from 1).
+        owner = create_engine(env["DATABASE_OWNER_URL"])
+        with owner.begin() as conn:
+            tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename "
+                                       "LIKE 'electoral%'")).scalars().all()
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+        owner.dispose()
         t = time.perf_counter()
         voters, _ = populate(db, scale, random.Random(42), names())
         counts = {"communes": len(communes), "accounts": db.session.scalar(select(func.count(User.id))),
