@@ -72,6 +72,7 @@ class Result:
     copies: list[str]
     removed: list[str]
     run_id: int | None = None
+    copy_errors: list = field(default_factory=list)  # remote.RemoteError of each destination that refused
 
 
 # --------------------------------------------------------------------------------------------------- where things are
@@ -344,15 +345,18 @@ def create_backup(with_roles: bool = False, now: dt.datetime | None = None, reco
             db.session.commit()
         raise
     if run is not None:
-        run.status, run.finished_at = "ok", _utcnow()
+        run.status, run.finished_at = ("copy_failed" if result.copy_errors else "ok"), _utcnow()
+        run.error = "; ".join(str(e) for e in result.copy_errors)[:4000]
         run.archive, run.size, run.sha256 = result.archive.name, result.size, result.sha256
         run.encrypted, run.rows, run.files, run.copies = result.encrypted, result.rows, result.files, result.copies
         run.backend = database_url().get_backend_name()
         db.session.commit()
         result.run_id = run.id
-    log.info("backup %s written: %d bytes, %d rows, %d files, copies %s, removed by retention %s",
+    log.info("backup %s written: %d bytes, %d rows, %d files, copies %s, removed by retention %s%s",
              result.archive.name, result.size, result.rows, result.files, result.copies or "none",
-             result.removed or "none")
+             result.removed or "none",
+             f"; copy FAILED, archive kept here: {run.error if run else result.copy_errors}" if result.copy_errors
+             else "")
     return result
 
 
@@ -405,13 +409,14 @@ def _create(folder: Path, with_roles: bool, now: dt.datetime) -> Result:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     size, digest = final.stat().st_size, sha256_file(final)
-    copies = _copy(final, digest)
+    from .remote import copy_everywhere
+
     removed = apply_retention(folder)
-    for target in copies:
-        removed += apply_retention(Path(target).parent)
+    copies, removed_there, copy_errors = copy_everywhere(final, digest)  # the local archive stays whatever happens
     rows = sum(database["tables"].values())
     files = sum(1 for k in members if k.startswith("files/"))
-    return Result(final, size, digest, rows, files, bool(recipient), copies, removed)
+    return Result(final, size, digest, rows, files, bool(recipient), copies, removed + removed_there,
+                  copy_errors=copy_errors)
 
 
 def _recipient(text: str):
@@ -421,25 +426,6 @@ def _recipient(text: str):
         return x25519.Recipient.from_str(text.strip())
     except Exception as exc:  # noqa: BLE001 - pyrage raises its own error types
         raise BackupError(f"BACKUP_AGE_RECIPIENT is not an age public key (age1…): {exc}") from exc
-
-
-def _copy(archive: Path, digest: str) -> list[str]:
-    """Copy the archive to BACKUP_COPY_DIR (checked by its checksum once written)."""
-    target_dir = config("BACKUP_COPY_DIR")
-    if not target_dir:
-        return []
-    target_dir = Path(target_dir)
-    target_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target_dir / f".{archive.name}.tmp"
-    shutil.copyfile(archive, tmp)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    if sha256_file(tmp) != digest:
-        tmp.unlink(missing_ok=True)
-        raise BackupError(f"the copy of {archive.name} in {target_dir} does not match the archive")
-    target = target_dir / archive.name
-    os.replace(tmp, target)
-    return [str(target)]
 
 
 # ---------------------------------------------------------------------------------------------------------- retention

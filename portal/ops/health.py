@@ -98,7 +98,8 @@ def last_backup():
     """The newest successful backup run, the newest run of any outcome."""
     from .models import BackupRun
 
-    ok = db.session.scalar(select(BackupRun).where(BackupRun.status == "ok").order_by(BackupRun.id.desc()).limit(1))
+    ok = db.session.scalar(select(BackupRun).where(BackupRun.status.in_(("ok", "copy_failed")))
+                           .order_by(BackupRun.id.desc()).limit(1))
     latest = db.session.scalar(select(BackupRun).order_by(BackupRun.id.desc()).limit(1))
     return ok, latest
 
@@ -116,11 +117,12 @@ def check_backup() -> dict:
     status = "ok"
     if age_h > max_age or ok.verification == "failed":
         status = "warning"
-    if latest is not None and latest.status == "failed":
+    if latest is not None and latest.status in ("failed", "copy_failed"):
         status = "warning"
     return {"status": status, "archive": ok.archive, "finished_at": ok.finished_at.isoformat() + "Z",
             "hours_ago": round(age_h, 1), "size": ok.size, "verification": ok.verification or "not verified",
-            "last_run": latest.status if latest else None}
+            "last_run": latest.status if latest else None,
+            **({"copy_error": latest.error} if latest is not None and latest.status == "copy_failed" else {})}
 
 
 def deep() -> dict:

@@ -18,7 +18,7 @@ class BackupRun(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[dt.datetime | None]
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running, ok, failed
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running, ok, copy_failed (archive kept here), failed
     archive: Mapped[str] = mapped_column(String(255), default="")  # file name in BACKUP_DIR
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     sha256: Mapped[str] = mapped_column(String(64), default="")

@@ -15,6 +15,16 @@ def settings_from_env() -> dict:
         "BACKUP_DIR": os.environ.get("BACKUP_DIR", "").strip(),
         # A second folder (another disk, a mounted share) each new archive is copied to, retention applied there too.
         "BACKUP_COPY_DIR": os.environ.get("BACKUP_COPY_DIR", "").strip(),
+        # An S3-compatible bucket each new archive is copied to (retention applied there too); empty: none.
+        "BACKUP_S3_BUCKET": os.environ.get("BACKUP_S3_BUCKET", "").strip(),
+        # Its endpoint (https://s3.gra.io.cloud.ovh.net, https://minio.example.org…); empty: AWS.
+        "BACKUP_S3_ENDPOINT_URL": os.environ.get("BACKUP_S3_ENDPOINT_URL", "").strip(),
+        # Key prefix ("folder") of the archives in the bucket.
+        "BACKUP_S3_PREFIX": os.environ.get("BACKUP_S3_PREFIX", "extranet/").strip(),
+        "BACKUP_S3_REGION": os.environ.get("BACKUP_S3_REGION", "").strip(),
+        # The keys (empty: boto3's own chain, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or an instance profile).
+        "BACKUP_S3_ACCESS_KEY_ID": os.environ.get("BACKUP_S3_ACCESS_KEY_ID", "").strip(),
+        "BACKUP_S3_SECRET_ACCESS_KEY": os.environ.get("BACKUP_S3_SECRET_ACCESS_KEY", "").strip(),
         # age public key (age1…): archives are encrypted to it; the private key stays off the server.
         "BACKUP_AGE_RECIPIENT": os.environ.get("BACKUP_AGE_RECIPIENT", "").strip(),
         # age identity file (AGE-SECRET-KEY-1…) read by verify and restore of encrypted archives.

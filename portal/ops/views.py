@@ -73,7 +73,22 @@ def dashboard():
     if "collectivities.read" not in g.permissions:
         abort(403)
     runs = db.session.scalars(select(BackupRun).order_by(BackupRun.id.desc()).limit(15)).all()
-    return render_template("ops/dashboard.html", report=deep(), runs=runs)
+    failures = {run.id: copy_failure(run.error) for run in runs if run.status == "copy_failed"}
+    return render_template("ops/dashboard.html", report=deep(), runs=runs, copy_failures=failures)
+
+
+def copy_failure(error: str) -> str:
+    """The French sentence for a failed copy (the English detail of portal/ops/remote.py follows on the page)."""
+    if "keys are refused" in error or "no S3 keys" in error:
+        return _("The archive is kept on this server, but the storage refused the keys (access key or secret key "
+                 "wrong, or without rights on the bucket): check BACKUP_S3_ACCESS_KEY_ID and "
+                 "BACKUP_S3_SECRET_ACCESS_KEY.")
+    if "does not exist there" in error:
+        return _("The archive is kept on this server, but the bucket does not exist at this storage: create it or "
+                 "check BACKUP_S3_BUCKET.")
+    if "cannot be reached" in error or "cannot write the copy" in error:
+        return _("The archive is kept on this server, but the copy destination cannot be reached.")
+    return _("The archive is kept on this server, but its copy failed.")
 
 
 def register(app) -> None:
