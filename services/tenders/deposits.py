@@ -131,7 +131,7 @@ def deposit(t: Tender, company: Company, files: list[tuple[str, str, bytes]], at
         raise DepositRefused(_l("This consultation does not receive bids."), f"tender {t.id} is not published")
     if t.status not in ("published", "closed") or at >= deadline_utc(t):
         raise DepositRefused(
-            _l("The deadline for bids has passed (%(deadline)s, Paris time): your bid cannot be received.",
+            _l("The deadline for bids has passed (%(deadline)s, %(zone)s): your bid cannot be received.", zone=t.zone_label,
                deadline=t.reception_deadline.strftime("%d/%m/%Y %H:%M")),
             f"tender {t.id}: deposit at {at.isoformat()} after the deadline {deadline_utc(t).isoformat()}")
     if not company.confirmed:
@@ -243,8 +243,8 @@ def receipt_doc(t: Tender, bid: Bid) -> documents.Doc:
 def send_receipt(t: Tender, bid: Bid) -> None:
     link = absolute_url("tenders_public.receipt", tender_id=t.id, bid_id=bid.id)
     lines = [_l("Hello,"), "",
-             _l("Your bid for the consultation « %(title)s » (%(buyer)s) was received on %(when)s, Paris time "
-                "(server time-stamp %(utc)s UTC).", title=t.title, buyer=t.collectivity.name,
+             _l("Your bid for the consultation « %(title)s » (%(buyer)s) was received on %(when)s, %(zone)s "
+                "(server time-stamp %(utc)s UTC).", zone=t.zone_label, title=t.title, buyer=t.collectivity.name,
                 when=bid.received_paris.strftime("%d/%m/%Y %H:%M:%S"),
                 utc=bid.received_at.strftime("%Y-%m-%d %H:%M:%S")), "",
              _l("Files received, with their SHA-256 fingerprint:")]

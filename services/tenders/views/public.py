@@ -357,7 +357,7 @@ def exchanges(tender_id: int):
         if not errors:
             db.session.commit()
             log.info("tenders: exchange %s answered", ex.id)
-            flash(_("Your answer is sent to the buyer, time-stamped %(when)s (Paris time).",
+            flash(_("Your answer is sent to the buyer, time-stamped %(when)s (%(zone)s).", zone=t.zone_label,
                     when=ex.replied_paris.strftime("%d/%m/%Y %H:%M:%S")), "success")
             return redirect(url_for("tenders_public.exchanges", tender_id=t.id))
         db.session.rollback()
