@@ -133,7 +133,7 @@ def grid(t: Tender, lot_number: int, bids: list[Bid]) -> list[Row]:
     marks = {m.bid_id: m for m in db.session.scalars(select(Mark).where(Mark.tender_id == t.id,
                                                                        Mark.lot_number == lot_number))}
     rows = [Row(bid=b, price=marks[b.id].price_ht, comments=dict(marks[b.id].comments or {}))
-            for b in bids if b.id in marks and marks[b.id].price_ht]
+            for b in bids if b.id in marks and marks[b.id].price_ht and b.covers(lot_number)]
     prices = [r.price for r in rows]
     formula = formula_of(t, lot_number)
     code = price_code(t)

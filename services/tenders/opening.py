@@ -173,7 +173,7 @@ def deposits_register_doc(t: Tender) -> documents.Doc:
                          f"{b.company.name} — SIRET {b.company.siret}" if i == 0 else "",
                          f"{_paris(b.received_at, t)} / {_utc(b.received_at)}" if i == 0 else "",
                          ("remplacé" if b.superseded_at else "valide") if i == 0 else "",
-                         f"{f.filename} ({f.size} octets)", _hash(f.sha256)))
+                         f"{f.filename} — {deposits.file_label(f)} ({f.size} octets)", _hash(f.sha256)))
     if not bids:
         rows.append(("", "Aucun dépôt", "", "", "", ""))
     doc.table(rows)
@@ -214,7 +214,7 @@ def pv_doc(t: Tender, opening: Opening) -> documents.Doc:
     for b in valid:
         for i, f in enumerate(b.files):
             rows.append((str(b.number) if i == 0 else "", f"{b.company.name} — SIRET {b.company.siret}" if i == 0
-                         else "", _paris(b.received_at, t) if i == 0 else "", f"{f.filename} ({f.size} octets)",
+                         else "", _paris(b.received_at, t) if i == 0 else "", f"{f.filename} — {deposits.file_label(f)} ({f.size} octets)",
                          _hash(f.sha256),
                          "conforme" if f.check == "ok" else "SIGNALÉ : ne correspond pas à l'empreinte"))
     if not valid:

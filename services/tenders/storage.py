@@ -15,10 +15,12 @@ at publication), not in the database.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 
 from flask_babel import lazy_gettext as _l
 
-from portal import uploads
+from portal import outbox, uploads
 from portal.filestore import FileStore, StorageError, Stored  # noqa: F401 - StorageError is part of this API
 from portal.settings import setting
 from portal.uploads import UploadRejected
@@ -132,3 +134,81 @@ def replace_dce(session, t, data: bytes) -> None:
     stored = save_for(session, "dce", t.id, data)
     discard(session, t.dce_key)
     t.dce_key, t.dce_sha256, t.dce_size = stored.key, stored.sha256, stored.size
+
+
+class SealedUpload:
+    """A bid file written to the storage while it arrives (the deposit streams): every chunk the multipart parser
+    gives to :meth:`write` is sealed (:class:`sealing.SealingWriter`: SHA-256 and AES-256-GCM in one pass) straight
+    into a ``.part`` file beside its final place; the plaintext is kept in memory only, up to the size limit, for
+    the content check after the last byte (PDF parsed, Office files opened) — never on disk, never copied again.
+
+    Also the file object werkzeug's form parser asks its ``stream_factory`` for (``write``, ``seek``, ``read``).
+    :meth:`finish` closes the seal, fsyncs once and renames the file into place (deleted again if the transaction
+    rolls back); :meth:`discard` removes whatever was written."""
+
+    def __init__(self, tender_id: int, public_pem: bytes, filename: str, limit: int | None = None) -> None:
+        from . import sealing
+
+        self.filename = filename or ""
+        self.limit = max_attachment() if limit is None else limit
+        self.key = f"bids/{tender_id}/{secrets.token_hex(16)}"
+        self.path = path_of(self.key)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(self.path.name + ".part")
+        self._file = open(self.tmp, "wb")  # noqa: SIM115 - closed by finish() or discard()
+        self.sealer = sealing.SealingWriter(public_pem, tender_id, self._file.write)
+        self.plain = bytearray()
+        self.too_large = False
+        self.finished = False
+
+    # the file object of werkzeug's stream_factory
+    def write(self, data) -> int:
+        n = len(data)
+        if self.too_large:
+            return n
+        if self.sealer.size + n > self.limit:  # keep reading (the request must be consumed), store nothing more
+            self.too_large, self.plain = True, bytearray()
+            return n
+        self.plain += data
+        self.sealer.write(data)
+        return n
+
+    def seek(self, *args) -> int:
+        return 0
+
+    def tell(self) -> int:
+        return self.sealer.size
+
+    def read(self, *args) -> bytes:
+        return b""
+
+    def close(self) -> None:  # werkzeug closes the FileStorage streams at the end of the request: nothing to do
+        pass
+
+    @property
+    def size(self) -> int:
+        return self.sealer.size
+
+    def finish(self, session) -> Stored:
+        """Seal, fsync, rename into place; the file follows the session's transaction. → the sealed file's row data
+        (key, SHA-256 and size of the sealed bytes); ``self.sealer.sha256`` is the plaintext's."""
+        self.sealer.finish()
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.tmp, self.path)
+        self.finished = True
+        self.plain = bytearray()
+        session.connection()
+        path = self.path
+        outbox.after_rollback(lambda: path.unlink(missing_ok=True), session=session)
+        return Stored(self.key, self.sealer.sealed_sha256, self.sealer.sealed_size)
+
+    def discard(self) -> None:
+        self.plain = bytearray()
+        try:
+            if not self._file.closed:
+                self._file.close()
+            self.tmp.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("tenders: partial upload %s could not be removed: %s", self.tmp, exc)

@@ -120,7 +120,7 @@ def analysis_lot(tender_id: int, lot_number: int):
     lot = _lot(t, lot_number)
     if _opened_or_back(t) is None:
         return redirect(url_for("tenders.deposits_register", tender_id=t.id))
-    bids = opening.valid_bids(t)
+    bids = [b for b in opening.valid_bids(t) if b.covers(lot.number)]  # the offers made for this lot
     errors: dict = {}
     decided = analysis_mod.decision_of(t, lot.number)
     if request.method == "POST":
