@@ -220,11 +220,13 @@ def _record(t: Tender, company: Company, parts: list[Part], at: dt.datetime) -> 
                                  f"{p.filename!r}: {exc.reason_en}") from exc
     sealed = []  # every file in place before the first row: a retry of the number never re-seals 20 MB
     for p in parts:
-        stored = p.upload.finish(db.session)
+        stored = p.upload.finish()
         sealed.append(BidFile(role=p.role, lot_number=p.lot, filename=documents.safe_name(p.filename),
                               size=p.upload.size, sha256=p.upload.sealer.sha256, storage_key=stored.key,
                               sealed_sha256=stored.sha256, sealed_size=stored.size))
     bid = _numbered_bid(t, company, at)
+    for p in parts:
+        p.upload.follow(db.session)
     bid.files.extend(sealed)
     previous = db.session.scalars(select(Bid).where(Bid.tender_id == t.id, Bid.company_id == company.id,
                                                     Bid.superseded_at.is_(None), Bid.id != bid.id)).all()

@@ -189,9 +189,9 @@ class SealedUpload:
     def size(self) -> int:
         return self.sealer.size
 
-    def finish(self, session) -> Stored:
-        """Seal, fsync, rename into place; the file follows the session's transaction. → the sealed file's row data
-        (key, SHA-256 and size of the sealed bytes); ``self.sealer.sha256`` is the plaintext's."""
+    def finish(self) -> Stored:
+        """Seal, fsync, rename into place. → the sealed file's row data (key, SHA-256 and size of the sealed
+        bytes); ``self.sealer.sha256`` is the plaintext's. Then :meth:`follow` the transaction of its row."""
         self.sealer.finish()
         self._file.flush()
         os.fsync(self._file.fileno())
@@ -199,10 +199,15 @@ class SealedUpload:
         os.replace(self.tmp, self.path)
         self.finished = True
         self.plain = bytearray()
+        return Stored(self.key, self.sealer.sealed_sha256, self.sealer.sealed_size)
+
+    def follow(self, session) -> None:
+        """Delete the file again if the transaction now open rolls back as a whole. Called once the deposit's row
+        has its number: on SQLite a lost race for the number may end the transaction it began in, and the files,
+        already in place, must outlive that."""
         session.connection()
         path = self.path
         outbox.after_rollback(lambda: path.unlink(missing_ok=True), session=session)
-        return Stored(self.key, self.sealer.sealed_sha256, self.sealer.sealed_size)
 
     def discard(self) -> None:
         self.plain = bytearray()
@@ -210,5 +215,7 @@ class SealedUpload:
             if not self._file.closed:
                 self._file.close()
             self.tmp.unlink(missing_ok=True)
+            if self.finished:  # put in place, but its deposit was refused after all
+                self.path.unlink(missing_ok=True)
         except OSError as exc:
             log.warning("tenders: partial upload %s could not be removed: %s", self.tmp, exc)
