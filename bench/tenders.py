@@ -71,7 +71,7 @@ def make_tender(db, lots: int, attachment_mb: int):
                opening_date=reception.date() + dt.timedelta(days=1),
                notification_date=reception.date() + dt.timedelta(days=30),
                criteria=[{"code": "price", "label": "", "weight": 60}, {"code": "technical", "label": "", "weight": 40}],
-               buyer_siret="21100002300019", contact_email="mairie@ailleville.example.org", published_at=now)
+               buyer_siret="21100002300005", contact_email="mairie@ailleville.example.org", published_at=now)
     t.collectivity = coll
     for n in range(1, lots + 1):
         t.lots.append(TenderLot(number=n, title=f"Lot {n}", amount_ht=Decimal(300000) / lots))
@@ -214,6 +214,7 @@ def bench_deposits(args, tmp: str) -> None:
                              data={"email": email, "password": password, "csrf_token": token}, allow_redirects=False)
             assert resp.status_code == 302, resp.text[:300]
             page = http.get(f"{base}/p/tenders/{tid}/depot").text
+            http.close()  # a fresh connection for the deposit: gthread closes idle keep-alive ones after 2 s
             sessions.append((http, re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)))
         with app.app_context():  # the companies are signed in: the deadline is now one minute away
             from services.tenders.models import Tender

@@ -400,12 +400,32 @@ def known_sirets(t) -> list[str]:
     return seen
 
 
+def buyer_establishments(t) -> tuple[list, bool]:
+    """(the collectivity's active establishments from SIRENE, whether the register failed to answer): step 6 offers
+    them in a select; without a SIREN, or when the register is down, the SIRET is typed (and checked)."""
+    from . import sirene
+
+    siren = getattr(t.collectivity, "siren", None) or ""
+    if not siren:
+        return [], False
+    try:
+        return sirene.establishments(siren), False
+    except sirene.Unavailable:
+        return [], True
+
+
 def save_step_6(t, form) -> dict:
+    from .companies import siret_ok
+
     errors = {}
-    t.buyer_siret = re.sub(r"\s", "", form.get("buyer_siret", ""))[:14]
+    other = re.sub(r"\s", "", form.get("buyer_siret_other", ""))
+    t.buyer_siret = (other or re.sub(r"\s", "", form.get("buyer_siret", "")))[:14]
     t.contact_email = form.get("contact_email", "").strip()[:254]
+    field = "buyer_siret_other" if other else "buyer_siret"
     if not SIRET_RE.match(t.buyer_siret):
-        errors["buyer_siret"] = _("The SIRET number of the buyer has 14 digits.")
+        errors[field] = _("The SIRET number of the buyer has 14 digits.")
+    elif not siret_ok(t.buyer_siret):
+        errors[field] = _("This SIRET number is not valid (its check key is wrong): check the 14 digits.")
     if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", t.contact_email):
         errors["contact_email"] = _("Enter an e-mail address for companies' questions.")
     return errors
