@@ -136,6 +136,9 @@ def replace_dce(session, t, data: bytes) -> None:
     t.dce_key, t.dce_sha256, t.dce_size = stored.key, stored.sha256, stored.size
 
 
+SEAL_BLOCK = 1024 * 1024
+
+
 class SealedUpload:
     """A bid file written to the storage while it arrives (the deposit streams): every chunk the multipart parser
     gives to :meth:`write` is sealed (:class:`sealing.SealingWriter`: SHA-256 and AES-256-GCM in one pass) straight
@@ -166,18 +169,25 @@ class SealedUpload:
         n = len(data)
         if self.too_large:
             return n
-        if self.sealer.size + n > self.limit:  # keep reading (the request must be consumed), store nothing more
+        if len(self.plain) + n > self.limit:  # keep reading (the request must be consumed), store nothing more
             self.too_large, self.plain = True, bytearray()
             return n
         self.plain += data
-        self.sealer.write(data)
+        if len(self.plain) - self.sealer.size >= SEAL_BLOCK:
+            self._seal_pending()
         return n
+
+    def _seal_pending(self) -> None:
+        """Seal what arrived since the last block: werkzeug hands over 64 KB at a time, sealed by the MB (the
+        per-call overhead of hashing and encrypting 64 KB pieces cost a third of the throughput)."""
+        with memoryview(self.plain) as view:  # released before the next append resizes the buffer
+            self.sealer.write(view[self.sealer.size:])
 
     def seek(self, *args) -> int:
         return 0
 
     def tell(self) -> int:
-        return self.sealer.size
+        return len(self.plain)
 
     def read(self, *args) -> bytes:
         return b""
@@ -187,11 +197,12 @@ class SealedUpload:
 
     @property
     def size(self) -> int:
-        return self.sealer.size
+        return len(self.plain) if not self.finished else self.sealer.size
 
     def finish(self) -> Stored:
         """Seal, fsync, rename into place. → the sealed file's row data (key, SHA-256 and size of the sealed
         bytes); ``self.sealer.sha256`` is the plaintext's. Then :meth:`follow` the transaction of its row."""
+        self._seal_pending()
         self.sealer.finish()
         self._file.flush()
         os.fsync(self._file.fileno())
