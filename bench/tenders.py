@@ -228,7 +228,7 @@ def bench_deposits(args, tmp: str) -> None:
         barrier = threading.Barrier(len(sessions))
         times, failures = [None] * len(sessions), []
 
-        answered = [None] * len(sessions)
+        answered, acked = [None] * len(sessions), [None] * len(sessions)
 
         def send(i):
             http, token = sessions[i]
@@ -236,14 +236,21 @@ def bench_deposits(args, tmp: str) -> None:
             t0 = time.perf_counter()
             try:
                 resp = http.post(f"{base}/p/tenders/{tid}/depot", data={"csrf_token": token, "lot": "1"},
-                                 files={"financiere_1": (f"offre-{i}.pdf", files[i], "application/pdf")})
+                                 files={"financiere_1": (f"offre-{i}.pdf", files[i], "application/pdf")},
+                                 allow_redirects=False)
+                # the deposit is acknowledged (time-stamped, sealed, committed, receipt e-mail queued) by the 302;
+                # the page showing the receipt is a second request, queued behind the uploads in progress
+                acked[i] = time.perf_counter() - t0
+                answered[i] = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+                if resp.status_code == 302:
+                    resp = http.get(base + resp.headers["Location"])
             except requests.RequestException as exc:  # counted as lost
                 failures.append((i, "no answer", repr(exc)[:200]))
                 return
             times[i] = time.perf_counter() - t0
-            answered[i] = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
             if resp.status_code != 200 or "alert-success" not in resp.text:
-                failures.append((i, resp.status_code, resp.text[:200]))
+                m = re.search(r'alert-error[^>]*>(.*?)<', resp.text, re.S)
+                failures.append((i, resp.status_code, (m.group(1).strip() if m else resp.text[:120])[:160]))
 
         threads = [threading.Thread(target=send, args=(i,)) for i in range(len(sessions))]
         wall = time.perf_counter()
@@ -269,8 +276,9 @@ def bench_deposits(args, tmp: str) -> None:
     print(f"4. {args.companies} deposits of {args.bid_mb} MB through gunicorn ({os.environ.get('GUNICORN_WORKER_CLASS', 'gthread')}, "
           f"2 workers × {os.environ.get('GUNICORN_THREADS', '4')} threads), started {left:.0f} s before the "
           f"deadline: {received} in the register ({late} stamped at or after it), {receipts} receipts in the "
-          f"outbox, {len(failures)} refused {failures[:3]}; time from sending to the receipt page p95 "
-          f"{p95(times):.2f} s (max {max(v for v in times if v is not None):.2f} s); receipt after the last byte p95 "
+          f"outbox, {len(failures)} refused {failures[:3]}; time from sending to the acknowledgement (302) p95 "
+          f"{p95(acked):.2f} s, to the receipt page p95 "
+          f"{p95(times):.2f} s (max {max(v for v in times if v is not None):.2f} s); acknowledgement after the last byte p95 "
           f"{p95(after_last):.2f} s (max {max(after_last):.2f} s); throughput {throughput / 1e6:.1f} MB/s vs bare streamed seal + write "
           f"{floor / 1e6:.1f} MB/s: {100 * throughput / floor:.0f} %; load {os.getloadavg()[0]:.1f}", flush=True)
 

@@ -315,8 +315,19 @@ def _receive(t) -> tuple[list[tuple[str, storage.SealedUpload]], dt.datetime]:
         for up in uploads:
             up.discard()
         raise
-    parts = [(name, f.stream) for name, f in files.items(multi=True)
-             if isinstance(f.stream, storage.SealedUpload) and f.filename]
+    parts = []
+    for name, f in files.items(multi=True):
+        if not f.filename:
+            continue
+        if not isinstance(f.stream, storage.SealedUpload):  # the body was parsed before this view (not expected)
+            log.warning("tenders: deposit body parsed before the sealing parser; file %r sealed after reading",
+                        f.filename)
+            up = storage.SealedUpload(t.id, public, f.filename)
+            uploads.append(up)
+            while chunk := f.stream.read(1024 * 1024):
+                up.write(chunk)
+            f = type(f)(stream=up, filename=f.filename, name=name)
+        parts.append((name, f.stream))
     kept = {id(up) for _name, up in parts}
     for up in uploads:  # empty file fields of the form
         if id(up) not in kept:
