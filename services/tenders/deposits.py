@@ -1,10 +1,13 @@
 """Electronic deposit of bids: the register of deposits (registre des dépôts), sealed files, the deadline, receipts.
 
-- A deposit (:class:`Bid`) is time-stamped by the server clock in UTC (``received_at``); it is accepted only when
-  that moment is strictly before the consultation's deadline, which is a wall-clock time of the buyer's département
-  (:func:`deadline_utc` converts it, summer time included). One second late is refused.
-- Its files (:class:`BidFile`) are checked by content (the same rules as the buyer's attachments), then sealed
-  (:mod:`sealing`) and written to the file storage; the database keeps each file's name, size and SHA-256.
+- A deposit (:class:`Bid`) is time-stamped by the server clock in UTC (``received_at``) at the reception of its last
+  byte; it is accepted only when that moment is strictly before the consultation's deadline, which is a wall-clock
+  time of the buyer's département (:func:`deadline_utc` converts it, summer time included). One second late is
+  refused, even if the sending began before.
+- Its files (:class:`BidFile`: the candidature, then per lot the acte d'engagement, financial offer and technical
+  memo) are sealed while they arrive (:class:`storage.SealedUpload`, :mod:`sealing`), checked by content after the
+  last byte (the same rules as the buyer's attachments), then put in place; the database keeps each file's lot,
+  part, name, size and SHA-256.
 - A company may deposit again before the deadline: the new deposit replaces the former one (``superseded_at``); every
   deposit stays in the register.
 - Each deposit gets a receipt (accusé de réception): a PDF and an e-mail listing each file with its SHA-256.
