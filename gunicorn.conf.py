@@ -7,6 +7,15 @@ middle of a request now and then. Freezing them after start-up (``gc.freeze``) l
 created by requests; it also keeps the pages of memory shared between workers untouched.
 """
 import gc
+import os
+
+# Threads, not one process per request (gthread): a company uploading a 20 MB bid over a slow line holds one thread
+# while its file is sealed as it arrives (services/tenders: the deposit streams), not a whole worker; the sealing
+# (hashlib, AES-GCM) and the database run outside the GIL. A thread's request may take as long as its upload; the
+# worker's heartbeat (timeout, set on the command line) is kept by the main thread. Overridable for a run:
+# GUNICORN_WORKER_CLASS=sync, GUNICORN_THREADS.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 
 
 def post_worker_init(worker):
@@ -20,7 +29,6 @@ def post_worker_init(worker):
 # temporary folder unless the service manager gives one, e.g. systemd's RuntimeDirectory) and emptied here, when the
 # master reads this file, before the application is loaded.
 import glob  # noqa: E402
-import os  # noqa: E402
 import tempfile  # noqa: E402
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

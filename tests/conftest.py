@@ -211,6 +211,9 @@ def app(smtp_server):
         "SERVER_NAME": "portal.test",
         "BASE_URL": "http://portal.test",
         "CELERY_EAGER": True,
+        # no outside service from the tests: the SIRENE register is a loopback port that refuses at once
+        # (tests/services/tenders/test_sirene.py runs a real peer speaking its API)
+        "TENDERS_SIRENE_URL": "http://127.0.0.1:9",
     }
     lock_conn = None
     if using_postgres():

@@ -65,6 +65,11 @@ service = ServiceDescriptor(
         Setting("TENDERS_MAX_DCE_MB", 100, "all the attachments of one consultation, in MB"),
         Setting("TENDERS_CPV_FILE", "", "CPV list written by `flask tenders cpv-import` (empty: "
                                         "instance/tenders/cpv.csv.gz, else the shipped list)"),
+        Setting("TENDERS_SIRENE_URL", "https://recherche-entreprises.api.gouv.fr", "the « Recherche "
+                "d'entreprises » API that lists the collectivity's establishments for step 6 (sirene.py)"),
+        Setting("TENDERS_SIRENE_TIMEOUT_S", 4.0, "seconds before the SIRENE register is given up (the SIRET is "
+                                                 "then typed by hand)"),
+        Setting("TENDERS_SIRENE_CACHE_S", 86400, "seconds an answer of the SIRENE register is kept, per SIREN"),
         Setting("TENDERS_SEAL_KEY", "", "key that seals each consultation's private key until the deadline: 32 "
                                         "random bytes, base64 (empty: derived from SECRET_KEY); keep it out of the "
                                         "database and its backups"),

@@ -14,9 +14,12 @@ des offres, the award, the letters to the rejected candidates and the notificati
   "seuil d'anomalie" the DAJ of Bercy allows as a detection aid (fiche « L'offre anormalement basse »), after which
   the buyer must ask the company to justify its price before any rejection (a request for clarification,
   :mod:`services.tenders.exchanges`).
-- The **standstill period** (délai de suspension, L2182-1 and R2182-1): 11 days between the sending of the rejection
-  letters and the signature when they are sent electronically (16 days otherwise), for procedures formalisées only; a
-  procédure adaptée has none, and the letters say so.
+- The **standstill period** (délai de suspension, L2182-1 and R2182-1, version in force since 1 April 2019, created by
+  décret n° 2018-1075 and unchanged since): « un délai minimal de onze jours est respecté entre la date d'envoi de la
+  notification prévue aux articles R. 2181-1 et R. 2181-3 et la date de signature du marché par l'acheteur », sixteen
+  days when the notification is not sent electronically (the letters are sent electronically here), for procedures
+  formalisées only; a procédure adaptée has none, and the letters say so. R2182-2, 1°: no standstill period when the
+  contract goes to the only operator who took part (one offer in the lot).
 """
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ from .rules import fmt_eur
 FORMULAS = {"ratio": "Prix le plus bas / prix de l'offre × pondération",
             "linear": "Linéaire entre le prix le plus bas (note maximale) et le plus élevé (0)"}
 ABNORMALLY_LOW_SHARE = Decimal("0.80")
-STANDSTILL_DAYS_ELECTRONIC = 11
+STANDSTILL_DAYS_ELECTRONIC = 11  # R2182-1, first paragraph (16 days, second paragraph, for letters on paper)
 TWO = Decimal("0.01")
 
 
@@ -130,7 +133,7 @@ def grid(t: Tender, lot_number: int, bids: list[Bid]) -> list[Row]:
     marks = {m.bid_id: m for m in db.session.scalars(select(Mark).where(Mark.tender_id == t.id,
                                                                        Mark.lot_number == lot_number))}
     rows = [Row(bid=b, price=marks[b.id].price_ht, comments=dict(marks[b.id].comments or {}))
-            for b in bids if b.id in marks and marks[b.id].price_ht]
+            for b in bids if b.id in marks and marks[b.id].price_ht and b.covers(lot_number)]
     prices = [r.price for r in rows]
     formula = formula_of(t, lot_number)
     code = price_code(t)
@@ -260,9 +263,12 @@ def report_doc(t: Tender, bids: list[Bid]) -> documents.Doc:
     return doc
 
 
-def standstill(t: Tender) -> int | None:
-    """Days of the standstill period when the letters are sent electronically (formalised procedures only)."""
-    return STANDSTILL_DAYS_ELECTRONIC if t.procedure == "formalised" else None
+def standstill(t: Tender, offers: int | None = None) -> int | None:
+    """Days of the standstill period when the letters are sent electronically (R2182-1: formalised procedures only);
+    none when the lot had a single offer (R2182-2, 1°: « attribué au seul opérateur ayant participé »)."""
+    if t.procedure != "formalised" or offers == 1:
+        return None
+    return STANDSTILL_DAYS_ELECTRONIC
 
 
 def rejection_doc(t: Tender, lot, row: Row, winner: Row, sent_on: dt.date) -> documents.Doc:
@@ -343,9 +349,9 @@ class Refused(ValueError):
         self.message = message
 
 
-def notify_from(t: Tender, d: LotDecision) -> dt.date:
+def notify_from(t: Tender, d: LotDecision, offers: int | None = None) -> dt.date:
     """First day the winner may be notified: the end of the standstill period, or the decision's day."""
-    days = standstill(t)
+    days = standstill(t, offers)
     return d.decided_on + dt.timedelta(days=days) if days else d.decided_on
 
 
@@ -391,7 +397,7 @@ def decide(t: Tender, lot, bids: list[Bid], user_id: int | None, today: dt.date 
 
     for r in rows[1:]:
         notify.letter_to_company(t, lot, r.bid, rejected=True)
-    if standstill(t) is None:
+    if standstill(t, len(rows)) is None:
         notify_winner(t, lot, bids, today)
     return d
 
@@ -410,10 +416,10 @@ def notify_winner(t: Tender, lot, bids: list[Bid], today: dt.date | None = None)
         raise Refused(_l("Award the lot first."), "no decision")
     if d.notified_on is not None:
         raise Refused(_l("The winner of this lot is already notified."), "already notified")
-    if today < notify_from(t, d):
-        raise Refused(_l("The standstill period runs until %(d)s: the contract cannot be notified before.",
-                         d=notify_from(t, d).strftime("%d/%m/%Y")), "standstill period running")
     rows = grid(t, lot.number, bids)
+    if today < notify_from(t, d, len(rows)):
+        raise Refused(_l("The standstill period runs until %(d)s: the contract cannot be notified before.",
+                         d=notify_from(t, d, len(rows)).strftime("%d/%m/%Y")), "standstill period running")
     winner = next(r for r in rows if r.bid.id == d.winner_bid_id)
     d.notified_on = today
     problem = record_award(t, {"lot": lot.number, "holder_name": winner.bid.company.name,

@@ -54,7 +54,7 @@ def demo_command():
                             procedure="mapa", publicity="voluntary", media=["portal", "local_press"],
                             criteria=[{"code": "price", "label": "", "weight": 60},
                                       {"code": "delay", "label": "", "weight": 40}],
-                            buyer_siret="21100002300019", contact_email="mairie@ailleville.example.org",
+                            buyer_siret="21100002300005", contact_email="mairie@ailleville.example.org",
                             lots=[("Déneigement", "45000")])),
     ):
         if db.session.scalar(select(Tender).where(Tender.collectivity_id == coll.id, Tender.reference == ref)):

@@ -1,10 +1,13 @@
 """Electronic deposit of bids: the register of deposits (registre des dépôts), sealed files, the deadline, receipts.
 
-- A deposit (:class:`Bid`) is time-stamped by the server clock in UTC (``received_at``); it is accepted only when
-  that moment is strictly before the consultation's deadline, which is a wall-clock time of the buyer's département
-  (:func:`deadline_utc` converts it, summer time included). One second late is refused.
-- Its files (:class:`BidFile`) are checked by content (the same rules as the buyer's attachments), then sealed
-  (:mod:`sealing`) and written to the file storage; the database keeps each file's name, size and SHA-256.
+- A deposit (:class:`Bid`) is time-stamped by the server clock in UTC (``received_at``) at the reception of its last
+  byte; it is accepted only when that moment is strictly before the consultation's deadline, which is a wall-clock
+  time of the buyer's département (:func:`deadline_utc` converts it, summer time included). One second late is
+  refused, even if the sending began before.
+- Its files (:class:`BidFile`: the candidature, then per lot the acte d'engagement, financial offer and technical
+  memo) are sealed while they arrive (:class:`storage.SealedUpload`, :mod:`sealing`), checked by content after the
+  last byte (the same rules as the buyer's attachments), then put in place; the database keeps each file's lot,
+  part, name, size and SHA-256.
 - A company may deposit again before the deadline: the new deposit replaces the former one (``superseded_at``); every
   deposit stays in the register.
 - Each deposit gets a receipt (accusé de réception): a PDF and an e-mail listing each file with its SHA-256.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
@@ -34,8 +38,13 @@ from .models import Tender
 log = logging.getLogger(__name__)
 
 UTC = dt.timezone.utc
-ROLES = {"candidature": "Candidature (DUME ou DC1/DC2)", "offre": "Offre (acte d'engagement, offre financière, "
-                                                                 "mémoire technique)"}
+ROLES = {"candidature": "Candidature (DUME ou DC1/DC2)",
+         "engagement": "Acte d'engagement",
+         "financiere": "Offre financière (BPU, DPGF, DQE…)",
+         "memoire": "Mémoire technique",
+         "offre": "Offre (acte d'engagement, offre financière, mémoire technique)"}  # one file for all lots (before)
+LOT_ROLES = ("engagement", "financiere", "memoire")  # the parts of an offer, given per lot in the deposit form
+OFFER_ROLES = {"offre", *LOT_ROLES}
 MAX_FILES = 10
 
 
@@ -65,6 +74,16 @@ class Bid(db.Model):
                                                 order_by="BidFile.id")
 
     @property
+    def lots(self) -> list[int]:
+        """The lots this deposit bids for (the lots of its offer files); empty: an offer covering every lot."""
+        return sorted({f.lot_number for f in self.files if f.lot_number is not None})
+
+    def covers(self, lot_number: int) -> bool:
+        """Whether the deposit answers that lot: a file for it, or (deposits of one offer file) every lot."""
+        lots = self.lots
+        return not lots or lot_number in lots
+
+    @property
     def received_paris(self) -> dt.datetime:
         """Received at, in the legal time of the buyer's département (portal.identity)."""
         from portal.identity import to_local
@@ -78,6 +97,7 @@ class BidFile(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     bid_id: Mapped[int] = mapped_column(ForeignKey("tender_bid.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16))
+    lot_number: Mapped[int | None] = mapped_column(Integer)  # None: the candidature, or an offer for every lot
     filename: Mapped[str] = mapped_column(String(200))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))  # of the plaintext, as printed on the receipt
@@ -123,40 +143,93 @@ def consultation_key(t: Tender) -> TenderKey:
     return key
 
 
-def deposit(t: Tender, company: Company, files: list[tuple[str, str, bytes]], at: dt.datetime | None = None) -> Bid:
-    """Record a deposit of ``files`` ([(role, filename, bytes)]) by ``company``, time-stamped ``at`` (default: the
-    server clock now, UTC). Raises :class:`DepositRefused`; nothing is written then. Not committed."""
+def deposit(t: Tender, company: Company, files: list[tuple], at: dt.datetime | None = None) -> Bid:
+    """Record a deposit of ``files`` — [(role, filename, bytes)] or [(role, filename, bytes, lot number)] — by
+    ``company``, time-stamped ``at`` (default: the server clock now, UTC). The bytes are sealed as an upload would
+    be (:func:`deposit_uploads`). Raises :class:`DepositRefused`; nothing is written then. Not committed."""
     at = at or now_utc()
+    refuse_late(t, at)
+    key = consultation_key(t)
+    parts = []
+    try:
+        for role, name, data, *lot in files:
+            up = storage.SealedUpload(t.id, key.public_pem, name)
+            view = memoryview(data)
+            for start in range(0, len(data), sealing.CHUNK):
+                up.write(view[start:start + sealing.CHUNK])
+            parts.append(Part(role, lot[0] if lot else None, name, up))
+    except BaseException:
+        for part in parts:
+            part.upload.discard()
+        raise
+    return deposit_uploads(t, company, parts, at)
+
+
+@dataclass
+class Part:
+    """One file of a deposit: its role, its lot (None: the candidature, or an offer for every lot), its name as sent,
+    and the sealed upload holding it."""
+    role: str
+    lot: int | None
+    filename: str
+    upload: storage.SealedUpload
+
+
+def refuse_late(t: Tender, at: dt.datetime) -> None:
+    """:class:`DepositRefused` unless the consultation receives bids at ``at`` (strictly before the deadline)."""
     if t.status == "draft" or t.reception_deadline is None:
         raise DepositRefused(_l("This consultation does not receive bids."), f"tender {t.id} is not published")
     if t.status not in ("published", "closed") or at >= deadline_utc(t):
         raise DepositRefused(
-            _l("The deadline for bids has passed (%(deadline)s, Paris time): your bid cannot be received.",
-               deadline=t.reception_deadline.strftime("%d/%m/%Y %H:%M")),
+            _l("The deadline for bids has passed (%(deadline)s, %(zone)s): your bid cannot be received.",
+               zone=t.zone_label, deadline=t.reception_deadline.strftime("%d/%m/%Y %H:%M")),
             f"tender {t.id}: deposit at {at.isoformat()} after the deadline {deadline_utc(t).isoformat()}")
+
+
+def deposit_uploads(t: Tender, company: Company, parts: list[Part], at: dt.datetime) -> Bid:
+    """Record a deposit whose files were sealed while they arrived (:class:`storage.SealedUpload`), time-stamped
+    ``at`` — the reception of its last byte. Every check, then the files put in place, then the rows; on
+    :class:`DepositRefused` every upload is discarded and nothing is written. Not committed."""
+    try:
+        return _record(t, company, parts, at)
+    except BaseException:
+        for part in parts:
+            part.upload.discard()
+        raise
+
+
+def _record(t: Tender, company: Company, parts: list[Part], at: dt.datetime) -> Bid:
+    refuse_late(t, at)
     if not company.confirmed:
         raise DepositRefused(_l("Confirm your e-mail address first (link in the message we sent you)."),
                              f"company {company.id} not confirmed")
-    if not files or not any(role == "offre" for role, _name, _data in files):
+    lots = {lot.number for lot in t.lots}
+    if not parts or not any(p.role in OFFER_ROLES for p in parts):
         raise DepositRefused(_l("Add at least one file of your offer."), "no offer file")
-    if len(files) > MAX_FILES:
+    if len(parts) > MAX_FILES:
         raise DepositRefused(_l("At most %(n)d files per deposit.", n=MAX_FILES), "too many files")
-    for role, name, data in files:
-        if role not in ROLES:
-            raise DepositRefused(_l("Unknown part of the bid."), f"role {role!r}")
+    for p in parts:
+        if p.role not in ROLES:
+            raise DepositRefused(_l("Unknown part of the bid."), f"role {p.role!r}")
+        if p.lot is not None and (p.lot not in lots or p.role == "candidature"):
+            raise DepositRefused(_l("Unknown lot."), f"role {p.role!r} for lot {p.lot!r}")
+        if p.upload.too_large:
+            raise DepositRefused(_l("%(file)s: the file is larger than %(mb)d MB.", file=p.filename,
+                                    mb=storage.max_attachment() // (1024 * 1024)), f"{p.filename!r} too large")
         try:
-            storage.check_attachment(data, name)
+            storage.check_attachment(p.upload.plain, p.filename)
         except UploadRejected as exc:
-            raise DepositRefused(_l("%(file)s: %(problem)s", file=name, problem=exc.message_fr),
-                                 f"{name!r}: {exc.reason_en}") from exc
-    key = consultation_key(t)
-    sealed = []  # seal and write every file before the first row: a retry of the number never re-seals 20 MB
-    for role, name, data in files:
-        blob, digest = sealing.seal(key.public_pem, data, t.id)
-        stored = storage.save_for(db.session, "bids", t.id, blob)
-        sealed.append(BidFile(role=role, filename=documents.safe_name(name), size=len(data), sha256=digest,
-                              storage_key=stored.key, sealed_sha256=stored.sha256, sealed_size=stored.size))
+            raise DepositRefused(_l("%(file)s: %(problem)s", file=p.filename, problem=exc.message_fr),
+                                 f"{p.filename!r}: {exc.reason_en}") from exc
+    sealed = []  # every file in place before the first row: a retry of the number never re-seals 20 MB
+    for p in parts:
+        stored = p.upload.finish()
+        sealed.append(BidFile(role=p.role, lot_number=p.lot, filename=documents.safe_name(p.filename),
+                              size=p.upload.size, sha256=p.upload.sealer.sha256, storage_key=stored.key,
+                              sealed_sha256=stored.sha256, sealed_size=stored.size))
     bid = _numbered_bid(t, company, at)
+    for p in parts:
+        p.upload.follow(db.session)
     bid.files.extend(sealed)
     previous = db.session.scalars(select(Bid).where(Bid.tender_id == t.id, Bid.company_id == company.id,
                                                     Bid.superseded_at.is_(None), Bid.id != bid.id)).all()
@@ -233,18 +306,24 @@ def receipt_doc(t: Tender, bid: Bid) -> documents.Doc:
                ("Date limite de réception", t.reception_deadline.strftime("%d/%m/%Y à %H:%M") + f" ({zone_label(t.collectivity)})")])
     doc.h("Fichiers reçus")
     doc.table([("Fichier", "Octets", "Empreinte SHA-256")]
-              + [(f"{f.filename} — {f.role}", str(f.size), f.sha256) for f in bid.files])
+              + [(f"{f.filename} — {file_label(f)}", str(f.size), f.sha256) for f in bid.files])
     doc.p("Les fichiers sont chiffrés dès leur réception avec la clé de la consultation et ne peuvent être ouverts "
           "par personne avant la date limite. Un nouveau dépôt avant la date limite remplace celui-ci ; tous les "
           "dépôts restent inscrits au registre des dépôts.")
     return doc
 
 
+def file_label(f: BidFile) -> str:
+    """« Lot 2 — Mémoire technique », « Candidature (DUME ou DC1/DC2) »: what a deposited file is, in French."""
+    role = ROLES.get(f.role, f.role)
+    return f"Lot {f.lot_number} — {role}" if f.lot_number else role
+
+
 def send_receipt(t: Tender, bid: Bid) -> None:
     link = absolute_url("tenders_public.receipt", tender_id=t.id, bid_id=bid.id)
     lines = [_l("Hello,"), "",
-             _l("Your bid for the consultation « %(title)s » (%(buyer)s) was received on %(when)s, Paris time "
-                "(server time-stamp %(utc)s UTC).", title=t.title, buyer=t.collectivity.name,
+             _l("Your bid for the consultation « %(title)s » (%(buyer)s) was received on %(when)s, %(zone)s "
+                "(server time-stamp %(utc)s UTC).", zone=t.zone_label, title=t.title, buyer=t.collectivity.name,
                 when=bid.received_paris.strftime("%d/%m/%Y %H:%M:%S"),
                 utc=bid.received_at.strftime("%Y-%m-%d %H:%M:%S")), "",
              _l("Files received, with their SHA-256 fingerprint:")]

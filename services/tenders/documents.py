@@ -107,6 +107,28 @@ def _head(doc: Doc, t):
     doc.table([("Objet du marché", t.title or "à compléter"), ("Référence", t.reference)] + _buyer(t))
 
 
+def zone_text(t) -> str:
+    """« heure de Paris (UTC+1 en hiver, UTC+2 en été) », « heure de Mayotte (UTC+3) »: the time zone of the buyer's
+    département in which the deadline is written, with its offsets in the deadline's year."""
+    import datetime as dt
+
+    from portal.identity import zone_for
+
+    zone = zone_for(t.collectivity)
+    year = (t.reception_deadline or dt.datetime.now()).year
+
+    def offset(month: int) -> str:
+        minutes = int(dt.datetime(year, month, 15, 12, tzinfo=zone).utcoffset().total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "−"
+        h, m = divmod(abs(minutes), 60)
+        return f"UTC{sign}{h}" + (f"h{m:02d}" if m else "")
+
+    winter, summer = offset(1), offset(7)
+    if winter == summer:
+        return f"{t.zone_label} ({winter}, sans changement d'heure)"
+    return f"{t.zone_label} ({winter} en hiver, {summer} en été)"
+
+
 def submission_fr(t) -> list[str]:
     """How and where a company submits its bid: the RC, the AAPC and the public page say the same."""
     from portal.urls import absolute_url
@@ -117,8 +139,7 @@ def submission_fr(t) -> list[str]:
         f"Les offres sont remises par voie électronique exclusivement, sur la page de la consultation : {url} "
         "(bouton « Déposer une offre », après création d'un compte entreprise gratuit — numéro SIRET et adresse "
         "électronique confirmée). Le dossier de consultation y est téléchargeable librement, sans identification.",
-        f"Date et heure limites de réception des offres : {deadline}, heure de Paris (heure légale française, "
-        "UTC+1 en hiver, UTC+2 en été). Chaque dépôt est horodaté par l'horloge du serveur ; un accusé de réception "
+        f"Date et heure limites de réception des offres : {deadline}, {zone_text(t)}. Chaque dépôt est horodaté par l'horloge du serveur ; un accusé de réception "
         "(PDF et courriel) indique l'heure de réception et l'empreinte SHA-256 de chaque fichier.",
         "La signature électronique de l'offre n'est pas exigée au moment du dépôt : seul l'attributaire signe le "
         "marché avant sa notification.",

@@ -5,7 +5,7 @@
   execution is in a département or a commune (INSEE code prefix; empty: anywhere). At publication
   (:func:`alert_companies`) each matching company gets one e-mail through the outbox.
 - **Exchanges** (:class:`Exchange`): after the opening, the buyer asks one candidate for clarification of its offer
-  or for missing documents (R2144-2 regularisation, R2152-2…), with a reply deadline (Paris time). The request and
+  or for missing documents (R2144-2 regularisation, R2152-2…), with a reply deadline (in the time zone of the buyer's département). The request and
   the reply are time-stamped by the server clock (UTC); the candidate answers on its own page, signed in, with a
   text and optionally a file (checked by content like the bids); the buyer sees both. Nobody else sees them.
 """
@@ -135,7 +135,7 @@ def alert_companies(t: Tender) -> int:
         told.add(company.id)
         lines = [_l("Hello,"), "",
                  _l("A new consultation matches your alert (CPV %(cpv)s%(place)s): « %(title)s », by %(buyer)s; "
-                    "deadline for bids %(deadline)s, Paris time.", cpv=alert.cpv_prefix,
+                    "deadline for bids %(deadline)s, %(zone)s.", cpv=alert.cpv_prefix, zone=t.zone_label,
                     place=f", {alert.place_prefix}" if alert.place_prefix else "", title=t.title,
                     buyer=t.collectivity.name, deadline=t.reception_deadline.strftime("%d/%m/%Y %H:%M")),
                  "", link, "", _l("Your alerts are on the page of your company account.")]
@@ -182,7 +182,7 @@ def ask(t: Tender, bid: Bid, form, user_id: int | None) -> tuple[Exchange | None
     link = absolute_url("tenders_public.exchanges", tender_id=t.id)
     lines = [_l("Hello,"), "",
              _l("The buyer %(buyer)s sends you a request about your offer for the consultation « %(title)s »: "
-                "answer it before %(deadline)s, Paris time, on the page of the consultation (signed in).",
+                "answer it before %(deadline)s, %(zone)s, on the page of the consultation (signed in).", zone=t.zone_label,
                 buyer=t.collectivity.name, title=t.title, deadline=deadline.strftime("%d/%m/%Y %H:%M")),
              "", KINDS[kind], "", message, "", link]
     queue_email(bid.company.email, _l("Request of the buyer: %(title)s", title=t.title[:80]), "tenders/message",
@@ -197,7 +197,8 @@ def reply(ex: Exchange, text: str, upload: tuple[str, bytes] | None) -> dict[str
     errors = {}
     text = (text or "").strip()
     if not ex.open_for_reply():
-        errors["reply"] = _("The reply deadline has passed (%(d)s, Paris time), or you already answered.",
+        errors["reply"] = _("The reply deadline has passed (%(d)s, %(zone)s), or you already answered.",
+                            zone=db.session.get(Tender, ex.tender_id).zone_label,
                             d=ex.reply_deadline.strftime("%d/%m/%Y %H:%M"))
     elif not text and not upload:
         errors["reply"] = _("Write your answer or add a file.")

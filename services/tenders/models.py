@@ -87,6 +87,14 @@ class Tender(db.Model):
                                                                order_by="TenderCorrection.number")
 
     @property
+    def zone_label(self) -> str:
+        """« heure de Paris », « heure de Mayotte »…: the legal time of the buyer's département, in which the
+        deadline and every time shown to the companies are written (``portal.identity``)."""
+        from portal.identity import zone_label
+
+        return zone_label(self.collectivity)
+
+    @property
     def total_months(self) -> int:
         return (self.duration_months or 0) + (self.renewals or 0) * (self.renewal_months or 0)
 

@@ -139,9 +139,9 @@ def open_bids(t: Tender, user) -> Opening:
 
 # Documents -------------------------------------------------------------------------------------------------------
 
-def _paris(moment: dt.datetime) -> str:
-    """A naive UTC moment in the legal time of the page's département (portal.identity)."""
-    return to_local(moment).strftime("%d/%m/%Y à %H:%M:%S")
+def _paris(moment: dt.datetime, t: Tender | None = None) -> str:
+    """A naive UTC moment in the legal time of the buyer's département (the page's without ``t``)."""
+    return to_local(moment, t.collectivity if t is not None else None).strftime("%d/%m/%Y à %H:%M:%S")
 
 
 def _utc(moment: dt.datetime) -> str:
@@ -156,7 +156,7 @@ def _hash(sha256: str) -> str:
 def _consultation(doc: documents.Doc, t: Tender) -> None:
     doc.table([("Consultation", f"{t.title} (référence {t.reference})"), ("Acheteur", t.collectivity.name),
                ("Date limite de réception des offres",
-                (t.reception_deadline.strftime("%d/%m/%Y à %H:%M") + " (heure de Paris)")
+                (t.reception_deadline.strftime("%d/%m/%Y à %H:%M") + f" ({t.zone_label})")
                 if t.reception_deadline else "à compléter")])
 
 
@@ -164,20 +164,20 @@ def deposits_register_doc(t: Tender) -> documents.Doc:
     doc = documents.Doc("registre-depots", "Registre des dépôts", f"{t.reference}-registre-depots")
     _consultation(doc, t)
     bids = deposits.register_of(t)
-    doc.p(f"{len(bids)} dépôt(s) reçu(s), horodatés par l'horloge du serveur (UTC), l'heure de Paris en regard. "
+    doc.p(f"{len(bids)} dépôt(s) reçu(s), horodatés par l'horloge du serveur (UTC), l'{t.zone_label} en regard. "
           "Un dépôt remplacé par un dépôt ultérieur de la même entreprise reste inscrit au registre.")
-    rows = [("N°", "Entreprise", "Reçu (heure de Paris / UTC)", "État", "Fichier", "Empreinte SHA-256")]
+    rows = [("N°", "Entreprise", f"Reçu ({t.zone_label} / UTC)", "État", "Fichier", "Empreinte SHA-256")]
     for b in bids:
         for i, f in enumerate(b.files):
             rows.append((str(b.number) if i == 0 else "",
                          f"{b.company.name} — SIRET {b.company.siret}" if i == 0 else "",
-                         f"{_paris(b.received_at)} / {_utc(b.received_at)}" if i == 0 else "",
+                         f"{_paris(b.received_at, t)} / {_utc(b.received_at)}" if i == 0 else "",
                          ("remplacé" if b.superseded_at else "valide") if i == 0 else "",
-                         f"{f.filename} ({f.size} octets)", _hash(f.sha256)))
+                         f"{f.filename} — {deposits.file_label(f)} ({f.size} octets)", _hash(f.sha256)))
     if not bids:
         rows.append(("", "Aucun dépôt", "", "", "", ""))
     doc.table(rows)
-    doc.p(f"Registre édité le {_paris(deposits.now_utc().replace(tzinfo=None))} (heure de Paris).")
+    doc.p(f"Registre édité le {_paris(deposits.now_utc().replace(tzinfo=None), t)} ({t.zone_label}).")
     return doc
 
 
@@ -187,13 +187,13 @@ def withdrawals_register_doc(t: Tender) -> documents.Doc:
     rows = withdrawals_of(t)
     doc.p(f"{len(rows)} téléchargement(s) des documents de la consultation sur la page publique. Les entreprises "
           "peuvent télécharger le dossier sans s'identifier (« anonyme »).")
-    table = [("Date (heure de Paris)", "Horodatage (UTC)", "Qui", "Quoi")]
-    table += [(_paris(w.at), _utc(w.at), f"{w.company.name} — SIRET {w.company.siret}" if w.company else "anonyme",
+    table = [(f"Date ({t.zone_label})", "Horodatage (UTC)", "Qui", "Quoi")]
+    table += [(_paris(w.at, t), _utc(w.at), f"{w.company.name} — SIRET {w.company.siret}" if w.company else "anonyme",
                f"{WHAT_FR.get(w.kind, w.kind)} : {w.name}") for w in rows]
     if not rows:
         table.append(("", "", "Aucun téléchargement", ""))
     doc.table(table)
-    doc.p(f"Registre édité le {_paris(deposits.now_utc().replace(tzinfo=None))} (heure de Paris).")
+    doc.p(f"Registre édité le {_paris(deposits.now_utc().replace(tzinfo=None), t)} ({t.zone_label}).")
     return doc
 
 
@@ -203,18 +203,18 @@ def pv_doc(t: Tender, opening: Opening) -> documents.Doc:
     bids = deposits.register_of(t)
     valid = [b for b in bids if b.superseded_at is None]
     flagged = [(b, f) for b in valid for f in b.files if f.check == "broken"]
-    doc.table([("Ouverture le", f"{opening.opened_paris.strftime('%d/%m/%Y à %H:%M:%S')} (heure de Paris), "
+    doc.table([("Ouverture le", f"{opening.opened_paris.strftime('%d/%m/%Y à %H:%M:%S')} ({t.zone_label}), "
                                 f"{_utc(opening.opened_at)} (UTC)"),
                ("Par", opening.opened_by_name or "—"),
                ("Dépôts reçus", str(len(bids))), ("Offres ouvertes (dernier dépôt de chaque entreprise)",
                                                   str(len(valid))),
                ("Fichiers signalés", str(len(flagged)))])
     doc.h("Plis ouverts")
-    rows = [("N°", "Entreprise", "Reçu (heure de Paris)", "Fichier", "Empreinte SHA-256", "Contrôle")]
+    rows = [("N°", "Entreprise", f"Reçu ({t.zone_label})", "Fichier", "Empreinte SHA-256", "Contrôle")]
     for b in valid:
         for i, f in enumerate(b.files):
             rows.append((str(b.number) if i == 0 else "", f"{b.company.name} — SIRET {b.company.siret}" if i == 0
-                         else "", _paris(b.received_at) if i == 0 else "", f"{f.filename} ({f.size} octets)",
+                         else "", _paris(b.received_at, t) if i == 0 else "", f"{f.filename} — {deposits.file_label(f)} ({f.size} octets)",
                          _hash(f.sha256),
                          "conforme" if f.check == "ok" else "SIGNALÉ : ne correspond pas à l'empreinte"))
     if not valid:
@@ -223,8 +223,8 @@ def pv_doc(t: Tender, opening: Opening) -> documents.Doc:
     superseded = [b for b in bids if b.superseded_at is not None]
     if superseded:
         doc.h("Dépôts remplacés (non ouverts)")
-        doc.table([("N°", "Entreprise", "Reçu (heure de Paris)", "Remplacé le")]
-                  + [(str(b.number), b.company.name, _paris(b.received_at), _paris(b.superseded_at))
+        doc.table([("N°", "Entreprise", f"Reçu ({t.zone_label})", "Remplacé le")]
+                  + [(str(b.number), b.company.name, _paris(b.received_at, t), _paris(b.superseded_at, t))
                      for b in superseded])
     if flagged:
         doc.h("Fichiers signalés")

@@ -268,7 +268,7 @@ def min_days(t) -> int:
 
 def propose_calendar(t, start: dt.date | None = None) -> dict:
     start = start or max(t.launch_date or today(), today())
-    days = max(min_days(t), 15) + (6 if t.nature == "works" else 0)
+    days = max(min_days(t), 15) + 1 + (6 if t.nature == "works" else 0)  # + 1: a délai franc (check_calendar)
     reception = dt.datetime.combine(start + dt.timedelta(days=days), dt.time(12, 0))
     return {"questions_deadline": reception - dt.timedelta(days=6),
             "reception_deadline": reception,
@@ -314,12 +314,15 @@ def check_calendar(t, now: dt.datetime | None = None) -> dict:
         return errors
     start = max(now.date(), t.launch_date or now.date())
     need = min_days(t)
-    if (t.reception_deadline.date() - start).days < need:
+    # A délai franc: neither the day the notice is sent nor the deadline's day counts, so the deadline falls on the
+    # (need + 1)th day after the sending at the earliest (R2161-2 and R2161-3 for the open call for tenders: 30 days
+    # when bids are received electronically, as here; versions in force since 1 April 2019).
+    if (t.reception_deadline.date() - start).days < need + 1:
         article = deadline_article(t)
         errors["reception_deadline"] = _(
             "The deadline for bids must leave at least %(days)d days after publication (%(article)s): not before "
             "%(date)s.", days=need, article=article,
-            date=(start + dt.timedelta(days=need)).strftime("%d/%m/%Y"))
+            date=(start + dt.timedelta(days=need + 1)).strftime("%d/%m/%Y"))
     if t.questions_deadline and t.questions_deadline >= t.reception_deadline:
         errors["questions_deadline"] = _("Questions must close before the deadline for bids.")
     if t.opening_date and t.opening_date < t.reception_deadline.date():
@@ -397,12 +400,32 @@ def known_sirets(t) -> list[str]:
     return seen
 
 
+def buyer_establishments(t) -> tuple[list, bool]:
+    """(the collectivity's active establishments from SIRENE, whether the register failed to answer): step 6 offers
+    them in a select; without a SIREN, or when the register is down, the SIRET is typed (and checked)."""
+    from . import sirene
+
+    siren = getattr(t.collectivity, "siren", None) or ""
+    if not siren:
+        return [], False
+    try:
+        return sirene.establishments(siren), False
+    except sirene.Unavailable:
+        return [], True
+
+
 def save_step_6(t, form) -> dict:
+    from .companies import siret_ok
+
     errors = {}
-    t.buyer_siret = re.sub(r"\s", "", form.get("buyer_siret", ""))[:14]
+    other = re.sub(r"\s", "", form.get("buyer_siret_other", ""))
+    t.buyer_siret = (other or re.sub(r"\s", "", form.get("buyer_siret", "")))[:14]
     t.contact_email = form.get("contact_email", "").strip()[:254]
+    field = "buyer_siret_other" if other else "buyer_siret"
     if not SIRET_RE.match(t.buyer_siret):
-        errors["buyer_siret"] = _("The SIRET number of the buyer has 14 digits.")
+        errors[field] = _("The SIRET number of the buyer has 14 digits.")
+    elif not siret_ok(t.buyer_siret):
+        errors[field] = _("This SIRET number is not valid (its check key is wrong): check the 14 digits.")
     if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", t.contact_email):
         errors["contact_email"] = _("Enter an e-mail address for companies' questions.")
     return errors

@@ -26,7 +26,7 @@ def published_tender(app, collectivity_id) -> int:
                    opening_date=reception.date() + dt.timedelta(days=1),
                    notification_date=reception.date() + dt.timedelta(days=30),
                    criteria=[{"code": "price", "label": "", "weight": 70}, {"code": "delay", "label": "", "weight": 30}],
-                   buyer_siret="21100002300019", contact_email="mairie@ailleville.test.example.org",
+                   buyer_siret="21100002300005", contact_email="mairie@ailleville.test.example.org",
                    published_at=now)
         t.lots.append(TenderLot(number=1, title="Mobilier", amount_ht=Decimal("35000")))
         db.session.add(t)

@@ -38,7 +38,7 @@ def test_a_company_deposits_the_commune_opens_scores_and_awards(app, world, subs
     page.get_by_label(t("Password")).fill(password)
     page.get_by_role("button", name=t("Sign in")).click()
     page.wait_for_url(f"**/p/tenders/{tid}/depot")
-    page.locator("#f-offre").set_input_files(str(offer))
+    page.locator("#f-financiere-1").set_input_files(str(offer))  # the one lot, ticked by default
     page.get_by_role("button", name=t("Deposit my bid")).click()
     page.wait_for_selector(".alert-success")
     shot(page, "tenders-50-deposit")

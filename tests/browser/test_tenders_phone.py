@@ -19,7 +19,7 @@ def _published(app, collectivity_id, reference, title, days) -> dt.datetime:
                    amount_ht=Decimal("85000"), launch_date=now.date(), procedure="mapa", publicity="boamp_or_jal",
                    media=["portal", "boamp"], questions_deadline=reception - dt.timedelta(days=6),
                    reception_deadline=reception, opening_date=reception.date() + dt.timedelta(days=1),
-                   criteria=[{"code": "price", "label": "", "weight": 100}], buyer_siret="21100002300019",
+                   criteria=[{"code": "price", "label": "", "weight": 100}], buyer_siret="21100002300005",
                    contact_email="mairie@ailleville.test.example.org", published_at=now)
         t.lots.append(TenderLot(number=1, title=title, amount_ht=Decimal("85000")))
         db.session.add(t)

@@ -79,7 +79,7 @@ def test_secretary_drafts_and_publishes_a_roof_repair(app, world, subscribe, liv
     page.get_by_role("button", name=re.compile(t("Next step"))).click()
 
     # 6. Documents
-    page.get_by_label(t("SIRET number of the buyer")).fill("21100002300019")
+    page.get_by_label(t("SIRET number of the buyer")).fill("21100002300005")
     page.get_by_label(t("E-mail address for companies")).fill("mairie@ailleville.test.example.org")
     with page.expect_download() as dl:
         page.get_by_role("link", name="PDF").first.click()

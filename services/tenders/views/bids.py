@@ -120,7 +120,7 @@ def analysis_lot(tender_id: int, lot_number: int):
     lot = _lot(t, lot_number)
     if _opened_or_back(t) is None:
         return redirect(url_for("tenders.deposits_register", tender_id=t.id))
-    bids = opening.valid_bids(t)
+    bids = [b for b in opening.valid_bids(t) if b.covers(lot.number)]  # the offers made for this lot
     errors: dict = {}
     decided = analysis_mod.decision_of(t, lot.number)
     if request.method == "POST":
@@ -144,8 +144,8 @@ def analysis_lot(tender_id: int, lot_number: int):
                            errors=errors, form=request.form, formulas=analysis_mod.FORMULAS,
                            formula=analysis_mod.formula_of(t, lot.number), price_code=analysis_mod.price_code(t),
                            criterion=documents.criterion_fr, decided=decided, steps=wizard.STEPS,
-                           notify_from=analysis_mod.notify_from(t, decided) if decided else None,
-                           standstill=analysis_mod.standstill(t), fmt_eur=rules.fmt_eur, pts=analysis_mod.pts,
+                           notify_from=analysis_mod.notify_from(t, decided, len(rows)) if decided else None,
+                           standstill=analysis_mod.standstill(t, len(rows)), fmt_eur=rules.fmt_eur, pts=analysis_mod.pts,
                            today=dt.date.today()), (422 if errors else 200)
 
 

@@ -407,8 +407,8 @@ def deposits_register_csv(tender_id: int):
     t = tender_or_404(tender_id)
     rows = [(b.number, b.company.name, b.company.siret, b.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
              b.received_paris.strftime("%d/%m/%Y %H:%M:%S"), "remplacé" if b.superseded_at else "valide",
-             f.role, f.filename, f.size, f.sha256) for b in deposits.register_of(t) for f in b.files]
-    header = ("dépôt", "entreprise", "SIRET", "reçu (UTC)", "reçu (heure de Paris)", "état", "pièce", "fichier",
+             f.lot_number or "", f.role, f.filename, f.size, f.sha256) for b in deposits.register_of(t) for f in b.files]
+    header = ("dépôt", "entreprise", "SIRET", "reçu (UTC)", f"reçu ({t.zone_label})", "état", "lot", "pièce", "fichier",
               "taille (octets)", "SHA-256")
     audit.record("tenders.register_downloaded", target=t, register="registre-depots", format="csv")
     db.session.commit()

@@ -14,7 +14,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal.extensions import db
+from flask_wtf.csrf import CSRFError
+
+from portal.extensions import csrf, db
 from portal.models import Collectivity
 from portal.ratelimit import honeypot_filled, public_form
 from portal.urls import base_url
@@ -253,17 +255,23 @@ def company_signout():
 
 
 @public_bp.route("/<int:tender_id>/depot", methods=["GET", "POST"])
+@csrf.exempt  # checked in the view, once the body has been read by the sealing parser (_receive)
 def deposit(tender_id: int):
-    """A company deposits (or replaces) its bid before the deadline; the files are sealed at once."""
+    """A company deposits (or replaces) its bid before the deadline: the candidature once, then for each lot it
+    chooses the acte d'engagement, the financial offer and the technical memo. The files are sealed while they
+    arrive; the deposit is time-stamped at the reception of its last byte."""
     t = published_or_404(tender_id)
     company = _company()
     if company is None:
         return redirect(url_for("tenders_public.company_signin", suite=request.path))
+    errors: dict[str, str] = {}
     if request.method == "POST":
-        files = [(role, f.filename, f.read(storage.max_attachment() + 1))
-                 for role in deposits.ROLES for f in request.files.getlist(role) if f and f.filename]
         try:
-            bid = deposits.deposit(t, company, files)
+            parts, at = _receive(t)
+        except CSRFError:
+            abort(400)
+        try:
+            bid = deposits.deposit_uploads(t, company, _parts_by_lot(t, parts, errors), at)
         except deposits.DepositRefused as exc:
             db.session.rollback()
             log.info("tenders: deposit on tender %s refused: %s", t.id, exc.reason)
@@ -271,12 +279,87 @@ def deposit(tender_id: int):
         else:
             deposits.send_receipt(t, bid)
             db.session.commit()
-            log.info("tenders: bid %s deposited on tender %s", bid.id, t.id)
+            log.info("tenders: bid %s deposited on tender %s (%d files, %d bytes, last byte %s)", bid.id, t.id,
+                     len(bid.files), sum(f.size for f in bid.files), at.isoformat())
             flash(_("Your bid is received and sealed. The receipt is below and in your mailbox."), "success")
             return redirect(url_for("tenders_public.deposit", tender_id=t.id))
     mine = [b for b in deposits.register_of(t) if b.company_id == company.id]
     return render_template("tenders/deposit.html", t=t, company=company, mine=mine, roles=deposits.ROLES,
-                           deadline_utc=deposits.deadline_utc(t), open=t.is_open())
+                           lot_roles=deposits.LOT_ROLES, deadline_utc=deposits.deadline_utc(t), open=t.is_open(),
+                           errors=errors, max_mb=storage.max_attachment() // (1024 * 1024), chosen=set(request.form.getlist("lot")) if request.method == "POST" else set())
+
+
+def _receive(t) -> tuple[list[tuple[str, storage.SealedUpload]], dt.datetime]:
+    """Read the multipart body, sealing each file as it arrives (werkzeug's parser writes every chunk into a
+    :class:`storage.SealedUpload` instead of a temporary file); then check the CSRF token. → [(field name, upload)]
+    and the moment the last byte was received (UTC), which is the deposit's time-stamp: the arrêté of 22 March 2019
+    on buyer profiles has the platform time-stamp the *reception* of each bid, and the RC says so — a bid still
+    arriving at the deadline is late, even if its sending began before (R2143-2 and R2151-5: bids received out of
+    time are eliminated)."""
+    public = deposits.consultation_key(t).public_pem
+    db.session.commit()  # a key made now must not wait for the upload in an open transaction
+    uploads: list[storage.SealedUpload] = []
+
+    def sealing_stream(total_content_length=None, content_type=None, filename=None, content_length=None):
+        up = storage.SealedUpload(t.id, public, filename or "")
+        uploads.append(up)
+        return up
+
+    req = request._get_current_object()
+    req._get_file_stream = sealing_stream  # werkzeug's form parser asks this for each file's stream
+    try:
+        files = req.files  # the whole body is read here
+        at = deposits.now_utc()
+        csrf.protect()
+    except BaseException:
+        for up in uploads:
+            up.discard()
+        raise
+    parts = []
+    for name, f in files.items(multi=True):
+        if not f.filename:
+            continue
+        if not isinstance(f.stream, storage.SealedUpload):  # the body was parsed before this view (not expected)
+            log.warning("tenders: deposit body parsed before the sealing parser; file %r sealed after reading",
+                        f.filename)
+            up = storage.SealedUpload(t.id, public, f.filename)
+            uploads.append(up)
+            while chunk := f.stream.read(1024 * 1024):
+                up.write(chunk)
+            f = type(f)(stream=up, filename=f.filename, name=name)
+        parts.append((name, f.stream))
+    kept = {id(up) for _name, up in parts}
+    for up in uploads:  # empty file fields of the form
+        if id(up) not in kept:
+            up.discard()
+    return parts, at
+
+
+def _parts_by_lot(t, parts, errors) -> list[deposits.Part]:
+    """The uploads as parts of the bid: ``candidature`` once, ``<role>_<lot>`` for the lots the company chose."""
+    chosen = {int(v) for v in request.form.getlist("lot") if v.isdigit()}
+    out, unknown = [], []
+    for name, up in parts:
+        role, _sep, lot = name.partition("_")
+        if name == "candidature" or name == "offre":
+            out.append(deposits.Part(name, None, up.filename, up))
+        elif role in deposits.LOT_ROLES and lot.isdigit():
+            out.append(deposits.Part(role, int(lot), up.filename, up))
+        else:
+            unknown.append(up)
+    for up in unknown:
+        up.discard()
+    with_files = {p.lot for p in out if p.lot is not None}
+    missing = sorted(chosen - with_files)
+    stray = sorted(with_files - chosen)
+    if missing or stray:
+        for p in out:
+            p.upload.discard()
+        lot = (missing or stray)[0]
+        message = (_("Lot %(n)d: add the files of your offer for this lot, or untick it.", n=lot) if missing else
+                   _("Lot %(n)d: tick the lot you bid for, or remove its files.", n=lot))
+        raise deposits.DepositRefused(message, f"lots chosen {sorted(chosen)}, files for {sorted(with_files)}")
+    return out
 
 
 @public_bp.get("/<int:tender_id>/depot/<int:bid_id>/accuse.pdf")
@@ -357,7 +440,7 @@ def exchanges(tender_id: int):
         if not errors:
             db.session.commit()
             log.info("tenders: exchange %s answered", ex.id)
-            flash(_("Your answer is sent to the buyer, time-stamped %(when)s (Paris time).",
+            flash(_("Your answer is sent to the buyer, time-stamped %(when)s (%(zone)s).", zone=t.zone_label,
                     when=ex.replied_paris.strftime("%d/%m/%Y %H:%M:%S")), "success")
             return redirect(url_for("tenders_public.exchanges", tender_id=t.id))
         db.session.rollback()

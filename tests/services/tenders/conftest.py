@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-SIRET_A = "21100002300019"  # shape of a commune's SIRET (14 digits); not checked against SIRENE
+SIRET_A = "21100002300005"  # shape of a commune's SIRET (14 digits, Luhn key right); not checked against SIRENE
 
 ROOF = {
     1: {"title": "Réfection de la toiture de l'église", "description": "Remplacement des tuiles et de la charpente abîmées.",

@@ -295,3 +295,19 @@ def test_only_a_holder_of_tenders_publish_awards(app, published, login_as, role)
     assert _grid(client, tid, bids, ["1", "2", "3"], ["1", "2", "3"]).status_code == 302  # tenders.write scores
     assert client.post(f"/s/tenders/{tid}/analyse/1/decision", {},
                        csrf_from=f"/s/tenders/{tid}/analyse/1").status_code == 403
+
+
+def test_a_formalised_lot_with_a_single_offer_has_no_standstill(app, published, login_as, smtp):
+    """R2182-2, 1°: the standstill period of R2182-1 is not required when the contract goes to the only operator
+    who took part; the winner is notified at once even in a formalised procedure."""
+    _mayor, tid = published
+    company = _company(app, email="seul@btp.test.example.org")
+    bid = _deposit(app, tid, company, _deadline_utc(app, tid) - dt.timedelta(hours=2))
+    _pass_deadline(app, tid, procedure="formalised")
+    mayor = login_as("mayor_a")
+    mayor.post(f"/s/tenders/{tid}/ouverture", {}, csrf_from=f"/s/tenders/{tid}/depots")
+    assert "11 jours" not in mayor.get(f"/s/tenders/{tid}/analyse/1").get_data(as_text=True)
+    assert _grid(mayor, tid, [bid], ["100 000"], ["30"]).status_code == 302
+    assert mayor.post(f"/s/tenders/{tid}/analyse/1/decision", {},
+                      csrf_from=f"/s/tenders/{tid}/analyse/1").status_code == 302
+    assert "Notification" in wait_for_mail(smtp, "seul@btp.test.example.org").subject

@@ -162,9 +162,10 @@ def test_api_lists_tenders_and_answers_the_rules_engine(app, tenders_world, logi
     assert login_as("mayor_b").get(f"/api/v1/tenders/{tid}").status_code == 404
 
 
-def test_canteen_in_two_lots_formalised_with_35_days(app, tenders_world, login_as):
-    """Services over the European threshold once renewals are counted: open call for tenders, 35 days minimum,
-    one acte d'engagement per lot."""
+def test_canteen_in_two_lots_formalised_with_30_clear_days(app, tenders_world, login_as):
+    """Services over the European threshold once renewals are counted: open call for tenders, 30 days minimum as
+    bids are received electronically (R2161-2 reduced by R2161-3, 2°), counted as a délai franc (the deadline on the
+    31st day at the earliest), one acte d'engagement per lot."""
     mayor = login_as("mayor_a")
     tid = new_tender(mayor)
     data = {k: dict(v) for k, v in ROOF.items()}
@@ -182,7 +183,11 @@ def test_canteen_in_two_lots_formalised_with_35_days(app, tenders_world, login_a
     assert (t.procedure, t.publicity) == ("formalised", "boamp_and_joue")  # 220 000 ≥ 216 000 (2026-2027)
     too_short = calendar(days=30) | {"media": ["portal", "buyer_profile", "boamp", "joue"]}
     resp = mayor.post(f"/s/tenders/{tid}/etape/4", too_short | {"action": "next"}, csrf_from="/s/tenders/")
-    assert resp.status_code == 422 and "R2161-2" in resp.get_data(as_text=True)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "R2161-2 et R2161-3, 2°" in page and "30" in page
+    just_enough = calendar(days=31) | {"media": ["portal", "buyer_profile", "boamp", "joue"]}
+    assert mayor.post(f"/s/tenders/{tid}/etape/4", just_enough | {"action": "next"},
+                      csrf_from="/s/tenders/").status_code == 302
     missing_joue = calendar(days=40) | {"media": ["portal", "buyer_profile", "boamp"]}
     resp = mayor.post(f"/s/tenders/{tid}/etape/4", missing_joue | {"action": "next"}, csrf_from="/s/tenders/")
     assert resp.status_code == 422
