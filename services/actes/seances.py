@@ -546,7 +546,7 @@ def convocation_pdf(seance: Seance, *, second_of: Seance | None = None, days: in
         days, article = (3, "L2121-17") if seance.second_convocation_of_id else convocation_rule(seance.collectivity)
         second_of = seance.second_convocation_of
     return _pdf("actes/pdf/convocation.html", seance=seance, coll=seance.collectivity, second_of=second_of,
-                days=days, article=article)
+                days=days, article=article, generated_on=dt.date.today())
 
 
 def convocation_data(seance: Seance) -> bytes:

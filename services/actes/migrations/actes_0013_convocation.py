@@ -1,14 +1,14 @@
 """actes: each collectivity's TdT client certificate (sealed), séances' convocation (ordre du jour, date, PDF, second
 convocation) and quorum
 
-Revision ID: actes_0013_credentials_convocation
+Revision ID: actes_0013_convocation
 Revises: merge_0004
 Create Date: 2026-12-07 08:40:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = 'actes_0013_credentials_convocation'
+revision = 'actes_0013_convocation'
 down_revision = 'merge_0004'
 branch_labels = None
 depends_on = None
