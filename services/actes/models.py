@@ -47,6 +47,11 @@ class Act(TerritoryScoped, db.Model):
                       Index("ix_actes_act_collectivity_published", "collectivity_id", "published_at"),
                       # The public page: only what it may show, in its order, behind the territory every query
                       # carries (commune_insee): its count is an index-only scan, its first page 50 index entries
+                      # The commune's list and its search (views/pages.py): ordered like the page, led by the
+                      # territory and the collectivity, covering what the search and row-level security read, so
+                      # PostgreSQL answers the page's ids from the index alone (actes_0014_list_index)
+                      Index("ix_actes_act_list", "commune_insee", "collectivity_id", "decision_date", "id",
+                            postgresql_include=["number", "subject", "matiere", "status"]),
                       Index("ix_actes_act_public", "commune_insee", "collectivity_id", "published_at", "id",
                             postgresql_where=PUBLIC_WHERE, sqlite_where=PUBLIC_WHERE))
 
