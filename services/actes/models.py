@@ -53,7 +53,8 @@ class Act(TerritoryScoped, db.Model):
                       Index("ix_actes_act_list", "commune_insee", "collectivity_id", "decision_date", "id",
                             postgresql_include=["number", "subject", "matiere", "status"]),
                       Index("ix_actes_act_public", "commune_insee", "collectivity_id", "published_at", "id",
-                            postgresql_where=PUBLIC_WHERE, sqlite_where=PUBLIC_WHERE))
+                            postgresql_where=PUBLIC_WHERE, sqlite_where=PUBLIC_WHERE,
+                            postgresql_include=["number", "subject", "decision_date"]))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     collectivity_id: Mapped[int] = mapped_column(ForeignKey("collectivity.id"))
