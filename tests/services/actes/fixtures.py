@@ -179,6 +179,7 @@ class S2lowHandler(BaseHTTPRequestHandler):
         st = self.server.state
         cn = self._identity()
         st.identities.append(cn)
+        st.calls.append((urlsplit(self.path).path, cn))
         if not st.accounts:
             return cn
         return st.accounts.get(cn)
@@ -339,7 +340,7 @@ class TlsServer(ThreadingHTTPServer):
 
         self.state.__dict__.update(transactions={}, documents=[], answers=[], cancelled=[], next_id=1000, down=False,
                                    refuse="", basic=None, handshake_failures=[], classification=default_xml(),
-                                   requests=[], accounts={}, identities=[])
+                                   requests=[], accounts={}, identities=[], calls=[])
 
 
 def start_tdt(tmp_path: Path):
