@@ -57,14 +57,9 @@ def index(insee: str):
             stmt = stmt.where(Act.decision_date >= since)
         if until and not errors:
             stmt = stmt.where(Act.decision_date <= until)
-        # The page's ids (and their count) from the covering partial index ix_actes_act_public alone, then those
-        # 50 acts: row-level security's filter and the search run on index entries, not on every published act.
-        order = (Act.published_at.desc(), Act.id.desc())
-        page = db.paginate(stmt.with_only_columns(Act.id).order_by(None).order_by(*order),
+        page = db.paginate(stmt.order_by(None).order_by(Act.published_at.desc(), Act.id.desc()),
                            per_page=PUBLIC_PAGE_SIZE, error_out=False)
-        acts = (db.session.scalars(published_acts_of(coll).where(Act.id.in_(page.items)).order_by(None)
-                                   .order_by(*order)).all() if page.items else [])
-        return render_template("actes/public_index.html", commune=coll, page=page, acts=acts, q=q,
+        return render_template("actes/public_index.html", commune=coll, page=page, acts=page.items, q=q,
                                since=request.args.get("du", ""), until=request.args.get("au", ""), errors=errors,
                                nature_labels=NATURE_LABELS, searching=bool(q or since or until))
 
