@@ -68,6 +68,10 @@ service = ServiceDescriptor(
         Setting("ACTES_TDT_LOGIN", "", "basic authentication user on the TdT, when it asks for one"),
         Setting("ACTES_TDT_PASSWORD", "", "basic authentication password on the TdT"),
         Setting("ACTES_TDT_TIMEOUT", 30.0, "seconds to wait for the TdT"),
+        Setting("ACTES_TDT_DEPARTMENT_FALLBACK", True, "a collectivity whose certificate the department does not "
+                                                        "hold sends with the department's (ACTES_TDT_CLIENT_CERT)"),
+        Setting("ACTES_CREDENTIAL_KEY", "", "32 bytes, base64: key sealing the collectivities' TdT certificates "
+                                            "and keys in the database (empty: derived from SECRET_KEY)"),
         Setting("ACTES_STORAGE_DIR", "", "folder of the acts' files (empty: instance/actes/files); shared by "
                                          "web and worker hosts, backed up with the database"),
     ),
@@ -96,6 +100,10 @@ service = ServiceDescriptor(
         # The department as tiers de télétransmission
         "actes.tdt_account_saved": _l("Legality control: TdT account of a collectivity saved"),
         "actes.classification_fetched": _l("Legality control: classification of the préfecture fetched"),
+        "actes.classification_uploaded": _l("Legality control: classification of the préfecture uploaded from a "
+                                            "file"),
+        "actes.seance_convened": _l("Legality control: convocation of a séance sent"),
+        "actes.quorum_checked": _l("Legality control: quorum of a séance checked"),
         "actes.certificate_reminder_sent": _l("Legality control: reminder of a TdT certificate's expiry sent"),
     },
     audit_detail_labels={"number": _l("number"), "unique_id": _l("unique identifier"), "kind": _l("kind"),

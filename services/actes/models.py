@@ -47,8 +47,14 @@ class Act(TerritoryScoped, db.Model):
                       Index("ix_actes_act_collectivity_published", "collectivity_id", "published_at"),
                       # The public page: only what it may show, in its order, behind the territory every query
                       # carries (commune_insee): its count is an index-only scan, its first page 50 index entries
+                      # The commune's list and its search (views/pages.py): ordered like the page, led by the
+                      # territory and the collectivity, covering what the search and row-level security read, so
+                      # PostgreSQL answers the page's ids from the index alone (actes_0014_list_index)
+                      Index("ix_actes_act_list", "commune_insee", "collectivity_id", "decision_date", "id",
+                            postgresql_include=["number", "subject", "matiere", "status"]),
                       Index("ix_actes_act_public", "commune_insee", "collectivity_id", "published_at", "id",
-                            postgresql_where=PUBLIC_WHERE, sqlite_where=PUBLIC_WHERE))
+                            postgresql_where=PUBLIC_WHERE, sqlite_where=PUBLIC_WHERE,
+                            postgresql_include=["number", "subject", "decision_date"]))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     collectivity_id: Mapped[int] = mapped_column(ForeignKey("collectivity.id"))
@@ -210,10 +216,20 @@ class TdtAccount(db.Model):
     certificate_subject: Mapped[str] = mapped_column(String(300), default="")
     certificate_issuer: Mapped[str] = mapped_column(String(300), default="")
     certificate_der: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # The collectivity's TLS client certificate on the TdT with its private key (PEM), sealed with AES-256-GCM under
+    # the installation's key (services.actes.credentials): what authenticates its transmissions
+    client_credential: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    client_certificate_subject: Mapped[str] = mapped_column(String(300), default="")
+    client_certificate_expires_on: Mapped[dt.date | None] = mapped_column(Date)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
     collectivity: Mapped[Collectivity] = relationship()
+
+    @property
+    def client_credential_held(self) -> bool:
+        """Whether the sealed certificate is held (read without loading the deferred blob)."""
+        return self.client_certificate_expires_on is not None
 
 
 class CertificateReminder(db.Model):
@@ -270,6 +286,15 @@ class Seance(TerritoryScoped, db.Model):
     represented: Mapped[list] = mapped_column(JSON, default=list)  # [[name, proxy holder], …]
     absent: Mapped[list] = mapped_column(JSON, default=list)  # names
     secretary: Mapped[str] = mapped_column(String(200), default="")  # secrétaire de séance
+    # Convocation (L2121-10 to L2121-12) and quorum (L2121-17)
+    agenda: Mapped[list | None] = mapped_column(JSON, default=list)  # ordre du jour: one subject a line
+    convened_on: Mapped[dt.date | None] = mapped_column(Date)  # date the convocation was sent
+    convocation_key: Mapped[str | None] = mapped_column(String(200))  # the convocation PDF as sent
+    convocation_sha256: Mapped[str | None] = mapped_column(String(64))
+    convocation_size: Mapped[int | None] = mapped_column(Integer)
+    # Held after a first convocation without quorum (L2121-17 al. 2): no quorum needed, three days later at least
+    second_convocation_of_id: Mapped[int | None] = mapped_column(ForeignKey("actes_seance.id", ondelete="SET NULL"))
+    quorum_reached: Mapped[bool | None] = mapped_column(Boolean)  # None: not checked yet
     # Liste des délibérations (L2121-25): the PDF as published, unalterable
     list_key: Mapped[str | None] = mapped_column(String(200))
     list_sha256: Mapped[str | None] = mapped_column(String(64))
@@ -289,7 +314,10 @@ class Seance(TerritoryScoped, db.Model):
     collectivity: Mapped[Collectivity] = relationship()
     items: Mapped[list[SeanceItem]] = relationship(back_populates="seance", cascade="all, delete-orphan",
                                                    order_by="SeanceItem.position")
-    pv_adopted_seance: Mapped[Seance | None] = relationship(remote_side="Seance.id")
+    pv_adopted_seance: Mapped[Seance | None] = relationship(remote_side="Seance.id",
+                                                            foreign_keys=[pv_adopted_seance_id])
+    second_convocation_of: Mapped[Seance | None] = relationship(remote_side="Seance.id",
+                                                                foreign_keys=[second_convocation_of_id])
 
     @property
     def list_due_on(self) -> dt.date:

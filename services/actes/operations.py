@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal import audit
@@ -18,7 +20,7 @@ from portal.models import Collectivity, utcnow
 from . import classification as classif
 from . import message, storage, tdt
 from .checks import Deposit, Report, Upload, preflight
-from .models import Act, ActFile, ActStatusChange, Classification, PrefectureState, TdtAccount
+from .models import NATURES, Act, ActFile, ActStatusChange, Classification, PrefectureState, TdtAccount
 from .schemas import ActFields
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,64 @@ def refresh_classification(prefecture: str, conn: tdt.Connector | None = None) -
         row = Classification(prefecture=prefecture, version_date=nom.version_date, xml=xml)
         db.session.add(row)
     note_prefecture_version(prefecture, nom.version_date)
+    return row
+
+
+MAX_CLASSIFICATION_BYTES = 5 * 1024 * 1024
+
+
+def import_classification(prefecture: str, xml: bytes, *, today: dt.date | None = None) -> Classification:
+    """Keep a classification file the department uploaded (when the TdT cannot give it). The whole file is checked
+    first — ``ValueError`` with a French message, nothing written — then kept as the préfecture's copy, as if fetched:
+    the version the préfecture has in force is at least this one."""
+    today = today or dt.date.today()
+    if not xml or not xml.strip():
+        raise ValueError(_("The file is empty."))
+    if len(xml) > MAX_CLASSIFICATION_BYTES:
+        raise ValueError(_("This file is too large to be a classification (5 MiB at most)."))
+    if b"<!DOCTYPE" in xml[:4096].upper() or b"<!ENTITY" in xml.upper():
+        raise ValueError(_("The file declares a DOCTYPE or entities: a classification of the préfecture has none."))
+    try:
+        nom = classif.parse(xml)
+    except classif.ClassificationError as exc:
+        log.info("actes: uploaded classification for %s refused: %s", prefecture, exc)
+        text = str(exc)
+        if "well-formed" in text:
+            raise ValueError(_("The file is not well-formed XML: %(detail)s", detail=text.split(": ", 1)[-1])) from exc
+        if "expected actes:RetourClassification" in text:
+            raise ValueError(_("The file is not a classification of the préfecture (« RetourClassification » of the "
+                               "ACTES protocol expected).")) from exc
+        raise ValueError(_("The date of the classification (DateClassification) is missing or is not a date "
+                           "(AAAA-MM-JJ).")) from exc
+    if nom.version_date > today:
+        raise ValueError(_("The classification is dated %(date)s, a date in the future.",
+                           date=nom.version_date.strftime("%d/%m/%Y")))
+    if not set(nom.natures) & set(NATURES):
+        raise ValueError(_("The classification lists no nature of act (1 to 6)."))
+    if not nom.matieres:
+        raise ValueError(_("The classification lists no matière."))
+    bad = sorted(code for code in nom.matieres if not re.fullmatch(r"[0-9]+(\.[0-9]+){0,4}", code))
+    if bad:
+        raise ValueError(_("The matière code « %(code)s » is not a code of the classification (numbers separated "
+                           "by dots, five levels at most).", code=bad[0]))
+    unnamed = sorted(code for code, label in nom.matieres.items() if not label.rsplit(" / ", 1)[-1].strip())
+    if unnamed:
+        raise ValueError(_("The matière %(code)s has no label.", code=unnamed[0]))
+    newest = db.session.scalar(select(Classification.version_date).where(Classification.prefecture == prefecture)
+                               .order_by(Classification.version_date.desc()).limit(1))
+    if newest is not None and nom.version_date < newest:
+        raise ValueError(_("This classification (version of %(date)s) is older than the copy kept (version of "
+                           "%(kept)s).", date=nom.version_date.strftime("%d/%m/%Y"),
+                           kept=newest.strftime("%d/%m/%Y")))
+    row = db.session.scalar(select(Classification).where(Classification.prefecture == prefecture,
+                                                         Classification.version_date == nom.version_date))
+    if row is None:
+        row = Classification(prefecture=prefecture, version_date=nom.version_date, xml=xml)
+        db.session.add(row)
+    else:
+        row.xml, row.fetched_at = xml, utcnow()
+    note_prefecture_version(prefecture, nom.version_date)
+    db.session.flush()
     return row
 
 

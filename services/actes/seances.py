@@ -145,6 +145,8 @@ def delete_seance(seance: Seance, user) -> None:
 def seance_json(s: Seance) -> dict:
     """A séance as the JSON API gives it."""
     return {"id": s.id, "held_on": s.held_on.isoformat(), "held_at": s.held_at, "place": s.place,
+            "agenda": s.agenda or [], "convened_on": s.convened_on.isoformat() if s.convened_on else None,
+            "second_convocation_of": s.second_convocation_of_id, "quorum_reached": s.quorum_reached,
             "members_in_office": s.members_in_office, "present": s.present, "absent": s.absent,
             "represented": [{"member": m, "proxy_holder": h} for m, h in s.represented], "secretary": s.secretary,
             "list_due_on": s.list_due_on.isoformat(),
@@ -208,6 +210,9 @@ def attach(seance: Seance, act: Act, v: Vote, user) -> SeanceItem:
     if act.decision_date != seance.held_on:
         raise SeanceRefused(_("The délibération is dated %(d)s; the séance was held on %(s)s.",
                               d=act.decision_date.strftime("%d/%m/%Y"), s=seance.held_on.strftime("%d/%m/%Y")))
+    if seance.quorum_reached is False:
+        raise SeanceRefused(_("The quorum of this séance was not reached: the council could not deliberate. Convene "
+                              "it again (second convocation, at least three days later)."))
     check_vote(seance, v)
     item = item_of(act)
     if item is not None and item.seance_id != seance.id:
@@ -444,3 +449,140 @@ def lists_to_publish(coll: Collectivity) -> list[Seance]:
     return list(db.session.scalars(select(Seance).where(
         Seance.collectivity_id == coll.id, Seance.list_published_at.is_(None),
         Seance.held_on <= dt.date.today(), Seance.items.any()).order_by(Seance.held_on)))
+
+
+# Convocation (L2121-10 to L2121-12) and quorum (L2121-17) ----------------------------------------------------------
+#
+# CGCT L2121-11: in communes under 3 500 inhabitants the convocation is sent three clear days (« jours francs ») at
+# least before the day of the séance; L2121-12: five clear days in communes of 3 500 inhabitants and more (and, by
+# L5211-1, in the EPCI, CE 22 July 2015 n° 383072). Clear days: neither the day of sending nor the day of the séance
+# counts. L2121-17: the council deliberates validly only when the majority of its members in office is present; when,
+# after a first regular convocation, the quorum is not reached, it is convened again « à trois jours au moins
+# d'intervalle » and then deliberates without quorum (three clear days between the new convocation and the séance:
+# CE 16 June 1997, Pfister, n° 142691). The urgency procedure (one clear day, L2121-11/12) is not offered.
+
+SMALL_COMMUNE = 3500
+MAX_AGENDA = 100
+
+
+def convocation_rule(coll: Collectivity) -> tuple[int, str]:
+    """(clear days, article) of the convocation of ``coll``'s council. A commune whose population is unknown is
+    given the longer delay (never a convocation too late)."""
+    if coll.kind == "commune" and coll.population is not None and coll.population < SMALL_COMMUNE:
+        return 3, "L2121-11"
+    return 5, "L2121-12"
+
+
+def clear_days(sent: dt.date, held: dt.date) -> int:
+    """Whole days between the day the convocation is sent and the day of the séance, neither counted."""
+    return (held - sent).days - 1
+
+
+def earliest_seance(sent: dt.date, days: int) -> dt.date:
+    return sent + dt.timedelta(days=days + 1)
+
+
+def quorum_needed(seance: Seance) -> int:
+    """Members present needed: the majority of the members in office (more than half)."""
+    return seance.members_in_office // 2 + 1
+
+
+def convene(seance: Seance, user, agenda: list[str], sent_on: dt.date, *, second_of: Seance | None = None,
+            today: dt.date | None = None) -> None:
+    """Record the convocation of a séance (its order of the day, the day it is sent) and keep its PDF. Refused
+    (:class:`SeanceRefused`, French, nothing written) when the delay of the law is not kept."""
+    today = today or dt.date.today()
+    agenda = [a.strip()[:300] for a in agenda if a and a.strip()][:MAX_AGENDA]
+    if seance.convened_on is not None:
+        raise SeanceRefused(_("The convocation of this séance was already sent on %(d)s.",
+                              d=seance.convened_on.strftime("%d/%m/%Y")))
+    if not agenda:
+        raise SeanceRefused(_("Write the order of the day (one subject a line) before sending the convocation."))
+    if sent_on > today:
+        raise SeanceRefused(_("The convocation cannot be dated after today."))
+    if sent_on >= seance.held_on:
+        raise SeanceRefused(_("The convocation must be sent before the day of the séance."))
+    if second_of is not None:
+        if second_of.collectivity_id != seance.collectivity_id or second_of.id == seance.id:
+            raise SeanceRefused(_("The first séance must be an earlier séance of the same council."))
+        if second_of.quorum_reached is not False:
+            raise SeanceRefused(_("A second convocation follows a séance whose quorum was not reached (record it on "
+                                  "the first séance's page)."))
+        if (seance.held_on - second_of.held_on).days < 3:
+            raise SeanceRefused(_("After a séance without quorum, the council is convened again at least three days "
+                                  "later (article L2121-17 of the CGCT): not before %(d)s.",
+                                  d=(second_of.held_on + dt.timedelta(days=3)).strftime("%d/%m/%Y")))
+        days, article = 3, "L2121-17"
+    else:
+        days, article = convocation_rule(seance.collectivity)
+    if clear_days(sent_on, seance.held_on) < days:
+        raise SeanceRefused(_("The convocation must be sent at least %(n)s clear days before the séance (article "
+                              "%(article)s of the CGCT): sent on %(sent)s, the séance can be held on %(earliest)s at "
+                              "the earliest, not on %(held)s.", n=days, article=article,
+                              sent=sent_on.strftime("%d/%m/%Y"),
+                              earliest=earliest_seance(sent_on, days).strftime("%d/%m/%Y"),
+                              held=seance.held_on.strftime("%d/%m/%Y")))
+    seance.agenda, seance.convened_on = agenda, sent_on
+    seance.second_convocation_of_id = second_of.id if second_of is not None else None
+    data = convocation_pdf(seance, second_of=second_of, days=days, article=article)
+    stored = _store.save_for(db.session, f"seance-{seance.id}", data)
+    seance.convocation_key, seance.convocation_sha256, seance.convocation_size = stored.key, stored.sha256, stored.size
+    db.session.flush()
+    audit.record("actes.seance_convened", target=seance, collectivity=seance.collectivity, user=user,
+                 held_on=seance.held_on.isoformat(), sent_on=sent_on.isoformat(), subjects=len(agenda),
+                 second_convocation=second_of is not None)
+
+
+def without_quorum_before(seance: Seance) -> list[Seance]:
+    """Earlier séances of the council whose quorum was not reached (a second convocation follows one of them)."""
+    return list(db.session.scalars(select(Seance).where(
+        Seance.collectivity_id == seance.collectivity_id, Seance.held_on < seance.held_on,
+        Seance.quorum_reached.is_(False)).order_by(Seance.held_on.desc())))
+
+
+def convocation_pdf(seance: Seance, *, second_of: Seance | None = None, days: int | None = None,
+                    article: str = "") -> bytes:
+    if days is None:
+        days, article = (3, "L2121-17") if seance.second_convocation_of_id else convocation_rule(seance.collectivity)
+        second_of = seance.second_convocation_of
+    return _pdf("actes/pdf/convocation.html", seance=seance, coll=seance.collectivity, second_of=second_of,
+                days=days, article=article, generated_on=dt.date.today())
+
+
+def convocation_data(seance: Seance) -> bytes:
+    return _store.read(seance.convocation_key, seance.convocation_sha256, seance.convocation_size)
+
+
+@dataclass
+class Quorum:
+    reached: bool
+    present: int
+    needed: int
+    message: str
+
+
+def check_quorum(seance: Seance, user) -> Quorum:
+    """The quorum of the séance from the members declared present (represented members do not count,
+    L2121-17); recorded on the séance. A séance on second convocation deliberates without quorum."""
+    present = len(seance.present or [])
+    needed = quorum_needed(seance)
+    if seance.second_convocation_of_id is not None:
+        result = Quorum(True, present, 0, _("Séance on a second convocation: the council deliberates without "
+                                            "quorum (article L2121-17 of the CGCT)."))
+    elif present >= needed:
+        result = Quorum(True, present, needed, _("Quorum reached: %(present)s members present out of %(office)s "
+                                                 "in office (%(needed)s needed).", present=present,
+                                                 office=seance.members_in_office, needed=needed))
+    else:
+        result = Quorum(False, present, needed, _(
+            "Quorum not reached: %(present)s members present out of %(office)s in office, %(needed)s needed (the "
+            "majority of the members in office, article L2121-17 of the CGCT; proxies do not count). The council "
+            "cannot deliberate: convene it again, at least three days later; it will then deliberate without "
+            "quorum.", present=present, office=seance.members_in_office, needed=needed))
+    if not result.reached and seance.items:
+        raise SeanceRefused(_("Délibérations are already recorded in this séance: take them out before recording "
+                              "that the quorum was not reached."))
+    seance.quorum_reached = result.reached
+    audit.record("actes.quorum_checked", target=seance, collectivity=seance.collectivity, user=user,
+                 held_on=seance.held_on.isoformat(), present=present, needed=needed, reached=result.reached)
+    return result

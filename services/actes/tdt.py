@@ -164,14 +164,30 @@ def multipart(fields: dict[str, str | list[str]], files: list[FilePart]) -> tupl
     return b"".join(out), f"multipart/form-data; boundary={boundary}"
 
 
+def _load_pem_chain(context: ssl.SSLContext, pem: bytes) -> None:
+    """``ssl`` reads a client certificate from a file only: a private file (0600, in a private folder) that lives
+    for the load and is removed at once."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="actes-tdt-") as folder:
+        path = os.path.join(folder, "client.pem")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+        context.load_cert_chain(path)
+
+
 class S2low:
     """Adapter for S²LOW's HTTP API (TLS client certificate, optional basic auth)."""
 
     def __init__(self, url: str, *, cert: str | None = None, key: str | None = None, ca_file: str | None = None,
-                 login: str = "", password: str = "", timeout: float = 30):
+                 login: str = "", password: str = "", timeout: float = 30, cert_pem: bytes | None = None):
         self.url = url.rstrip("/")
         self.context = ssl.create_default_context(cafile=ca_file or None)
-        if cert:
+        if cert_pem:  # a collectivity's certificate and key, opened from the database (services.actes.credentials)
+            _load_pem_chain(self.context, cert_pem)
+        elif cert:
             self.context.load_cert_chain(cert, key or None)
         self.auth = ("Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()) if login else None
         self.timeout = timeout

@@ -107,6 +107,8 @@ class AccountInput:
     paid_by: str = "department"
     certificate: bytes | None = None  # a new certificate file, when one was uploaded
     certificate_filename: str = ""
+    credential: bytes | None = None  # the TLS client certificate with its key (PKCS#12 or PEM), when uploaded
+    credential_password: str = ""
 
 
 def save_account(coll: Collectivity, values: AccountInput, user, *, today: dt.date | None = None) -> TdtAccount:
@@ -149,7 +151,15 @@ def save_account(coll: Collectivity, values: AccountInput, user, *, today: dt.da
                 errors["certificate"] = _("This certificate expired on %(date)s: ask the certification authority "
                                           "for its renewal and send the new one.",
                                           date=format_date(cert.not_after.date(), "dd/MM/yyyy"))
-    holder = values.certificate_holder.strip() or (cert.holder if cert else "")
+    cred = None
+    if values.credential is not None:
+        from .credentials import read_credential
+
+        try:
+            cred = read_credential(values.credential, values.credential_password, today=today)
+        except ValueError as exc:
+            errors["credential"] = str(exc)
+    holder = values.certificate_holder.strip() or (cert.holder if cert else "") or (cred.holder if cred else "")
     if len(holder) > 200:
         errors["certificate_holder"] = _("The holder's name has at most 200 characters.")
     if errors:
@@ -168,13 +178,24 @@ def save_account(coll: Collectivity, values: AccountInput, user, *, today: dt.da
     if cert is not None:
         acc.certificate_serial, acc.certificate_subject, acc.certificate_issuer = cert.serial, cert.subject, cert.issuer
         acc.certificate_expires_on, acc.certificate_der = cert.not_after.date(), cert.der
+    if cred is not None:  # the certificate the transmissions authenticate with is the one followed and reminded
+        from .credentials import store
+
+        db.session.flush()  # the account's collectivity id binds the sealed key
+        store(acc, cred)
+        if cert is None:
+            acc.certificate_serial, acc.certificate_subject = cred.serial, cred.subject
+            acc.certificate_issuer, acc.certificate_expires_on = cred.issuer, cred.not_after.date()
     acc.updated_at, acc.updated_by_id = utcnow(), getattr(user, "id", None)
     after = {"prefecture": acc.prefecture, "siret": acc.siret, "login": acc.login, "holder": acc.certificate_holder,
              "paid_by_department": acc.paid_by_department}
     changed = sorted(k for k in after if before[k] != after[k]) if not created else sorted(after)
+    if cred is not None:
+        changed = sorted({*changed, "client_certificate"})
+    shown = cert or cred
     audit.record("actes.tdt_account_saved", target=acc, collectivity=coll, user=user, prefecture=acc.prefecture,
-                 fields=changed or None, serial=cert.serial if cert else None,
-                 expires_on=cert.not_after.date().isoformat() if cert else None,
+                 fields=changed or None, serial=shown.serial if shown else None,
+                 expires_on=shown.not_after.date().isoformat() if shown else None,
                  paid_by_department=acc.paid_by_department)
     return acc
 

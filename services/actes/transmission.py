@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.models import utcnow
 from portal.outbox import enqueue_after_commit
 
-from . import message, stamp, tdt
+from . import credentials, message, stamp, tdt
 from .models import IN_FLIGHT, REPLY_KINDS, Act, PrefectureReply
 from .schemas import DEFAULT_ANNEX_TYPE
 from .operations import (add_file, check, deposit_of, form_of, note_prefecture_version, prefecture_of,
@@ -108,8 +108,12 @@ def transmit(act_id: int, conn: tdt.Connector | None = None) -> str:
     act.send_started_at = utcnow()
     db.session.commit()
     try:
-        conn = conn or tdt.connector()
+        conn = conn or credentials.connector_for(act.collectivity)
         transaction = conn.send(fields, files)
+    except (credentials.CertificateExpired, credentials.NoCertificate) as exc:
+        log.warning("actes: act %s not sent: %s", act.id, exc.__class__.__name__)
+        act.send_started_at = None
+        set_status(act, "error", str(exc))
     except tdt.TdtRefused as exc:
         act.send_started_at = None
         set_status(act, "error", _("The TdT refused the act: %(reason)s", reason=str(exc)))
@@ -126,8 +130,11 @@ def transmit(act_id: int, conn: tdt.Connector | None = None) -> str:
 
 
 def poll(act: Act, conn: tdt.Connector) -> str:
-    """Ask the TdT where an act stands; the AR makes it « acquittement reçu », stamped and published."""
+    """Ask the TdT where an act stands; the AR makes it « acquittement reçu », stamped and published. ``conn`` may
+    be the error met opening the collectivity's connector (its certificate expired…): counted as a failure."""
     try:
+        if isinstance(conn, tdt.TdtError):
+            raise conn
         st = conn.status(act.tdt_transaction_id)
     except tdt.TdtError as exc:
         act.poll_failures += 1
@@ -178,13 +185,26 @@ def poll_due(conn: tdt.Connector | None = None, now: dt.datetime | None = None) 
     counts: dict[str, int] = {}
     ids = db.session.scalars(select(Act.id).where(Act.status.in_(("posted", "pending", "transmitted")),
                                                   Act.tdt_transaction_id.is_not(None), Act.next_poll_at <= now))
-    conn = conn or tdt.connector()
+    by_collectivity: dict[int, tdt.Connector | tdt.TdtError] = {}
     for act_id in list(ids):
         act = db.session.get(Act, act_id)
-        status = poll(act, conn)
+        own = conn
+        if own is None:  # each collectivity's transactions are read with its own certificate
+            if act.collectivity_id not in by_collectivity:
+                try:
+                    by_collectivity[act.collectivity_id] = credentials.connector_for(act.collectivity)
+                except tdt.TdtError as exc:
+                    by_collectivity[act.collectivity_id] = exc
+            own = by_collectivity[act.collectivity_id]
+        status = poll(act, own)
         db.session.commit()
         counts[status] = counts.get(status, 0) + 1
-    counts["replies"] = fetch_replies(conn)
+    if conn is not None:
+        counts["replies"] = fetch_replies(conn)
+    else:
+        counts["replies"] = 0
+        for _cid, each in credentials.connectors():
+            counts["replies"] += fetch_replies(each)
     return counts
 
 
@@ -254,7 +274,7 @@ def answer_reply(reply: PrefectureReply, user, kind: str, pdf: bytes, filename: 
     files = [tdt.FilePart("acte_pdf_file", filename, pdf)]
     files += [tdt.FilePart("acte_attachments[]", name, data) for name, data in (pieces if kind == "pieces" else ())]
     try:
-        conn = conn or tdt.connector()
+        conn = conn or credentials.connector_for(reply.act.collectivity)
         act_file = reply.act.file("act")
         reply.answer_transaction_id = conn.answer(
             reply.tdt_document_id, kind, files, type_acte=act_file.piece_type if act_file else "",
@@ -273,7 +293,7 @@ def cancel(act: Act, user, conn: tdt.Connector | None = None) -> None:
     if not act.tdt_transaction_id or act.status in ("cancelled", "draft"):
         raise ActionRefused(_("Only a transmitted act can be cancelled."))
     try:
-        conn = conn or tdt.connector()
+        conn = conn or credentials.connector_for(act.collectivity)
         conn.cancel(act.tdt_transaction_id)
     except tdt.TdtRefused as exc:
         raise ActionRefused(_("The TdT refused the cancellation: %(reason)s", reason=str(exc))) from exc

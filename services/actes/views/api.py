@@ -91,3 +91,89 @@ def list_seances():
 @api_bp.route("/seances/<int:seance_id>")
 def get_seance(seance_id: int):
     return jsonify(seances.seance_json(owned_or_404(Seance, seance_id)))
+
+
+def _names(value) -> list[str]:
+    """A list of names from JSON (a list) or a form (one a line)."""
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()][:seances.MAX_NAMES]
+    return seances.names(str(value or ""))
+
+
+def _proxies(value) -> list[list[str]]:
+    if isinstance(value, list):
+        out = []
+        for v in value[:seances.MAX_NAMES]:
+            if isinstance(v, dict):
+                out.append([str(v.get("member") or "").strip(), str(v.get("proxy_holder") or "").strip()])
+            elif isinstance(v, (list, tuple)) and len(v) == 2:
+                out.append([str(v[0]).strip(), str(v[1]).strip()])
+            else:
+                raise seances.SeanceRefused(_("Each proxy is given as {\"member\": …, \"proxy_holder\": …}."))
+        return out
+    return seances.proxies(str(value or ""))
+
+
+def _seance_fields(data) -> seances.SeanceFields:
+    import datetime as dt
+
+    try:
+        held_on = dt.date.fromisoformat(str(data.get("held_on") or ""))
+    except ValueError:
+        held_on = None
+    raw = str(data.get("members_in_office") if data.get("members_in_office") is not None else "").strip()
+    return seances.SeanceFields(held_on=held_on, held_at=str(data.get("held_at") or "").strip(),
+                                place=str(data.get("place") or ""),
+                                members_in_office=int(raw) if raw.isdigit() else None,
+                                present=_names(data.get("present")), represented=_proxies(data.get("represented")),
+                                absent=_names(data.get("absent")), secretary=str(data.get("secretary") or ""))
+
+
+def _payload():
+    return request.get_json(silent=True) if request.is_json else request.form
+
+
+@api_bp.route("/seances", methods=["POST"])
+@requires("actes.write")
+def create_seance():
+    """A séance of the council (JSON or form: ``held_on`` AAAA-MM-JJ, ``held_at``, ``place``,
+    ``members_in_office``, ``present``, ``represented``, ``absent``, ``secretary``; optional ``agenda`` and
+    ``convened_on`` record its convocation)."""
+    data = _payload()
+    if data is None or not hasattr(data, "get"):
+        return json_error(400, _("The request must be a JSON object."), reason="bad payload")
+    try:
+        seance = seances.save_seance(g.collectivity, current_user, _seance_fields(data))
+        if data.get("agenda"):
+            import datetime as dt
+
+            try:
+                sent_on = dt.date.fromisoformat(str(data.get("convened_on") or ""))
+            except ValueError as exc:
+                raise seances.SeanceRefused(_("Give the date the convocation is sent (AAAA-MM-JJ).")) from exc
+            seances.convene(seance, current_user, _names(data.get("agenda")), sent_on)
+    except seances.SeanceRefused as exc:
+        db.session.rollback()
+        return json_error(422, str(exc), reason="séance refused")
+    db.session.commit()
+    return jsonify(seances.seance_json(seance)), 201
+
+
+@api_bp.route("/seances/<int:seance_id>/deliberations", methods=["POST"])
+@requires("actes.write")
+def attach_deliberation(seance_id: int):
+    """Put a délibération already deposited in the séance with its vote (``act_id``, ``votes_for``,
+    ``votes_against``, ``abstentions``, ``result``)."""
+    seance = owned_or_404(Seance, seance_id)
+    data = _payload() or {}
+    raw = str(data.get("act_id") or "")
+    if not raw.isdigit():
+        return json_error(422, _("Choose the délibération."), reason="act_id missing")
+    act = act_or_404(int(raw))
+    try:
+        seances.attach(seance, act, seances.vote_from(data), current_user)
+    except seances.SeanceRefused as exc:
+        db.session.rollback()
+        return json_error(422, str(exc), reason="vote refused")
+    db.session.commit()
+    return jsonify(seances.seance_json(seance)), 201

@@ -24,7 +24,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from wtforms import FileField, RadioField, StringField
+from wtforms import FileField, PasswordField, RadioField, StringField
 
 from portal import audit
 from portal.extensions import db
@@ -58,6 +58,13 @@ class AccountForm(FlaskForm):
     certificate_holder = StringField(_l("Certificate holder (empty: the name in the certificate)"))
     paid_by = RadioField(_l("Who pays for the certificate"), choices=list(PAYERS.items()), default="department")
     certificate = FileField(_l("Certificate (PEM or DER file, without its private key)"))
+    credential = FileField(_l("Certificate for the transmissions, with its private key (PKCS#12 .p12/.pfx, or PEM "
+                              "holding the certificate and the key)"))
+    credential_password = PasswordField(_l("Password of the PKCS#12 file or of the key (if any)"))
+
+
+class ClassificationForm(FlaskForm):
+    classification = FileField(_l("Classification file of the préfecture (XML)"))
 
 
 def _department_collectivities() -> list[Collectivity]:
@@ -124,24 +131,33 @@ def overview():
 
 @department_bp.route("/collectivites/<int:collectivity_id>", methods=["GET", "POST"])
 def collectivity(collectivity_id: int):
+    return _collectivity_page(collectivity_id)
+
+
+def _collectivity_page(collectivity_id: int, classification_form: ClassificationForm | None = None,
+                       refused: bool = False):
     coll = _collectivity_or_404(collectivity_id)
     acc = db.session.scalar(select(TdtAccount).where(TdtAccount.collectivity_id == coll.id))
-    form = AccountForm(obj=acc) if request.method == "GET" else AccountForm()
-    if request.method == "GET" and acc is not None:
+    reading = request.method == "GET" or classification_form is not None
+    form = AccountForm(formdata=None, obj=acc) if reading else AccountForm()
+    if reading and acc is not None:
         form.paid_by.data = "department" if acc.paid_by_department else "collectivity"
-    status = 200
-    if request.method == "POST":
+    status = 422 if refused else 200
+    if request.method == "POST" and classification_form is None:
         if ADMIN not in g.permissions:
             abort(403)
         if form.validate_on_submit():
             upload = request.files.get("certificate")
             data = upload.read() if upload and upload.filename else None
+            cred_upload = request.files.get("credential")
+            cred_data = cred_upload.read() if cred_upload and cred_upload.filename else None
             values = AccountInput(prefecture=form.prefecture.data or "", arrondissement=form.arrondissement.data or "",
                                   collectivity_nature=form.collectivity_nature.data or "",
                                   siret=form.siret.data or "", login=form.login.data or "",
                                   certificate_holder=form.certificate_holder.data or "",
                                   paid_by=form.paid_by.data or "", certificate=data,
-                                  certificate_filename=upload.filename if upload else "")
+                                  certificate_filename=upload.filename if upload else "",
+                                  credential=cred_data, credential_password=form.credential_password.data or "")
             try:
                 save_account(coll, values, current_user)
             except AccountRefused as exc:
@@ -168,7 +184,8 @@ def collectivity(collectivity_id: int):
     return render_template("actes/department_collectivity.html", coll=coll, acc=acc, form=form, days=days,
                            prefecture=prefecture, stored_version=stored, announced=announced, reminders=reminders,
                            months=stats.months(), total=stats.total(), reply_labels=REPLY_LABELS,
-                           can_edit=ADMIN in g.permissions, payers=PAYERS), status
+                           can_edit=ADMIN in g.permissions, payers=PAYERS,
+                           classification_form=classification_form or ClassificationForm()), status
 
 
 @department_bp.route("/collectivites/<int:collectivity_id>/classification", methods=["POST"])
@@ -194,6 +211,35 @@ def fetch_classification(collectivity_id: int):
         db.session.commit()
         flash(_("Classification of %(prefecture)s: version of %(date)s.", prefecture=prefecture,
                 date=row.version_date.strftime("%d/%m/%Y")), "success")
+    return redirect(url_for("actes_department.collectivity", collectivity_id=coll.id))
+
+
+@department_bp.route("/collectivites/<int:collectivity_id>/classification/fichier", methods=["POST"])
+@requires(ADMIN)
+def upload_classification(collectivity_id: int):
+    """Keep the préfecture's classification from a file, when the TdT cannot give it: checked whole, all or
+    nothing."""
+    coll = _collectivity_or_404(collectivity_id)
+    form = ClassificationForm()
+    if not form.validate_on_submit():
+        abort(400)
+    prefecture = operations.prefecture_of(coll)
+    upload = request.files.get("classification")
+    data = upload.read(operations.MAX_CLASSIFICATION_BYTES + 1) if upload and upload.filename else b""
+    try:
+        if not data:
+            raise ValueError(_("Choose the classification file to upload."))
+        row = operations.import_classification(prefecture, data)
+    except ValueError as exc:
+        db.session.rollback()
+        log.info("actes: classification file for %s refused (%s bytes)", prefecture, len(data))
+        form.classification.errors = [str(exc)]
+        return _collectivity_page(coll.id, classification_form=form, refused=True)
+    audit.record("actes.classification_uploaded", target=coll, collectivity=coll, prefecture=prefecture,
+                 version=row.version_date.isoformat(), matieres=len(operations.classif.parse(row.xml).matieres))
+    db.session.commit()
+    flash(_("Classification of %(prefecture)s kept from the file: version of %(date)s.", prefecture=prefecture,
+            date=row.version_date.strftime("%d/%m/%Y")), "success")
     return redirect(url_for("actes_department.collectivity", collectivity_id=coll.id))
 
 

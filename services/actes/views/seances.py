@@ -106,6 +106,8 @@ def seance(seance_id: int):
     s = seance_or_404(seance_id)
     return render_template("actes/seance.html", seance=s, candidates=seances.candidates(s),
                            later=seances.later_seances(s), late=seances.list_is_late(s), today=dt.date.today(),
+                           without_quorum=seances.without_quorum_before(s), rule=seances.convocation_rule(s.collectivity),
+                           needed=seances.quorum_needed(s),
                            status_labels=STATUS_LABELS)
 
 
@@ -249,3 +251,48 @@ def public_pv(insee: str, seance_id: int):
         except StorageError:
             abort(404)
 
+
+
+@bp.route("/seances/<int:seance_id>/convocation", methods=["POST"])
+@requires("actes.write")
+def seance_convene(seance_id: int):
+    """Record the convocation: the order of the day, the day it is sent, a second convocation after a séance
+    without quorum; the convocation PDF is kept as sent."""
+    s = seance_or_404(seance_id)
+    sent_on = _date(request.form.get("convened_on", ""))
+    raw = request.form.get("second_of", "")
+    first = owned_or_404(Seance, int(raw)) if raw.isdigit() else None
+    if sent_on is None:
+        flash(_("Give the date the convocation is sent."), "error")
+        return redirect(url_for("actes.seance", seance_id=s.id))
+    return _done(s.id, lambda: seances.convene(s, current_user, seances.names(request.form.get("agenda", "")),
+                                               sent_on, second_of=first),
+                 _("Convocation recorded; its PDF lists the order of the day."))
+
+
+@bp.route("/seances/<int:seance_id>/convocation.pdf")
+def seance_convocation_pdf(seance_id: int):
+    s = seance_or_404(seance_id)
+    if not s.convocation_key:
+        abort(404)
+    try:
+        data = seances.convocation_data(s)
+    except StorageError:
+        log.exception("actes: convocation of séance %s unreadable", s.id)
+        abort(404)
+    return pdf_response(data, f"convocation-{s.held_on.isoformat()}.pdf")
+
+
+@bp.route("/seances/<int:seance_id>/quorum", methods=["POST"])
+@requires("actes.write")
+def seance_quorum(seance_id: int):
+    s = seance_or_404(seance_id)
+    try:
+        result = seances.check_quorum(s, current_user)
+    except seances.SeanceRefused as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(result.message, "success" if result.reached else "error")
+    return redirect(url_for("actes.seance", seance_id=s.id))

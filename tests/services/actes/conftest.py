@@ -26,11 +26,12 @@ def tdt(app, tdt_server, tmp_path):
     """The loopback TdT, reset, and the app configured to use it (client certificate, CA, files under tmp)."""
     tdt_server.server.reset()
     keys = ("ACTES_TDT_URL", "ACTES_TDT_CLIENT_CERT", "ACTES_TDT_CA_FILE", "ACTES_STORAGE_DIR", "ACTES_TDT_LOGIN",
-            "ACTES_TDT_PASSWORD", "ACTES_TDT_TIMEOUT")
+            "ACTES_TDT_PASSWORD", "ACTES_TDT_TIMEOUT", "ACTES_TDT_DEPARTMENT_FALLBACK")
     saved = {k: app.config.get(k) for k in keys}
     app.config.update(ACTES_TDT_URL=tdt_server.url, ACTES_TDT_CLIENT_CERT=str(tdt_server.paths.client),
                       ACTES_TDT_CA_FILE=str(tdt_server.paths.ca), ACTES_STORAGE_DIR=str(tmp_path / "files"),
-                      ACTES_TDT_LOGIN="", ACTES_TDT_PASSWORD="", ACTES_TDT_TIMEOUT=5)
+                      ACTES_TDT_LOGIN="", ACTES_TDT_PASSWORD="", ACTES_TDT_TIMEOUT=5,
+                      ACTES_TDT_DEPARTMENT_FALLBACK=True)
     yield tdt_server.server.state
     app.config.update(saved)
 

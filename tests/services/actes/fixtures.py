@@ -164,8 +164,31 @@ class S2lowHandler(BaseHTTPRequestHandler):
         return self._reply(200, ("OK\n" if ok else "KO\n").encode() + message.encode("iso-8859-1") + b"\n",
                            "text/html; charset=ISO-8859-1")
 
+    def _identity(self) -> str:
+        """The common name of the client certificate presented at the handshake (verified against the CA)."""
+        cert = self.connection.getpeercert() or {}
+        for rdn in cert.get("subject", ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    return value
+        return ""
+
+    def _account(self) -> str | None:
+        """S²LOW maps the certificate to a user of one collectivity: ``state.accounts`` (common name → account);
+        empty, every certificate of the CA is accepted (as the department's)."""
+        st = self.server.state
+        cn = self._identity()
+        st.identities.append(cn)
+        st.calls.append((urlsplit(self.path).path, cn))
+        if not st.accounts:
+            return cn
+        return st.accounts.get(cn)
+
     def _authorised(self) -> bool:
         st = self.server.state
+        self.account = self._account()
+        if self.account is None:
+            return False
         if st.basic is None:
             return True
         expected = "Basic " + base64.b64encode(f"{st.basic[0]}:{st.basic[1]}".encode()).decode()
@@ -182,7 +205,7 @@ class S2lowHandler(BaseHTTPRequestHandler):
             return self._reply(200, "KO\nÉchec de l'authentification".encode())
         if url.path == "/modules/actes/actes_transac_get_status.php":
             tx = st.transactions.get(q.get("transaction", ""))
-            if tx is None:
+            if tx is None or (st.accounts and tx.get("account") != self.account):
                 return self._reply(200, "KO\nNuméro de transaction invalide.".encode())
             body = f"OK\n{tx['status']}\n".encode()
             if tx["status"] == 4:
@@ -236,7 +259,7 @@ class S2lowHandler(BaseHTTPRequestHandler):
             return self._create(fields, f, files)
         if path == "/modules/actes/actes_transac_cancel.php":
             tx = st.transactions.get(f.get("id", ""))
-            if tx is None:
+            if tx is None or (st.accounts and tx.get("account") != self.account):
                 return self._api(False, "Erreur d'initialisation de la transaction.")
             if tx["status"] != 4:
                 return self._api(False, "Impossible d'annuler une transaction qui n'est pas en état "
@@ -286,16 +309,17 @@ class S2lowHandler(BaseHTTPRequestHandler):
                                     "Il faut peut-être ajouter un suffixe au numéro.")
         st.next_id += 1
         tx_id = str(st.next_id)
-        st.transactions[tx_id] = {"fields": fields, "files": files, "status": 1}
+        st.transactions[tx_id] = {"fields": fields, "files": files, "status": 1, "account": self.account}
         return self._api(True, tx_id)
 
 
 class TlsServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, context: ssl.SSLContext):
+    def __init__(self, context: ssl.SSLContext, ca=None):
         super().__init__(("127.0.0.1", 0), S2lowHandler)
         self.context = context
+        self.ca = ca  # the trustme CA the TdT trusts: tests issue each collectivity's certificate with it
         self.state = SimpleNamespace()
 
     def get_request(self):
@@ -316,7 +340,7 @@ class TlsServer(ThreadingHTTPServer):
 
         self.state.__dict__.update(transactions={}, documents=[], answers=[], cancelled=[], next_id=1000, down=False,
                                    refuse="", basic=None, handshake_failures=[], classification=default_xml(),
-                                   requests=[])
+                                   requests=[], accounts={}, identities=[], calls=[])
 
 
 def start_tdt(tmp_path: Path):
@@ -330,7 +354,7 @@ def start_tdt(tmp_path: Path):
     server_cert.configure_cert(ctx)
     ca.configure_trust(ctx)
     ctx.verify_mode = ssl.CERT_REQUIRED
-    server = TlsServer(ctx)
+    server = TlsServer(ctx, ca)
     server.reset()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     paths = SimpleNamespace(ca=tmp_path / "tdt-ca.pem", client=tmp_path / "client.pem",
@@ -339,6 +363,23 @@ def start_tdt(tmp_path: Path):
     client_cert.private_key_and_cert_chain_pem.write_to_path(str(paths.client))
     trustme.CA().issue_cert("stranger").private_key_and_cert_chain_pem.write_to_path(str(paths.other_client))
     return server, paths
+
+
+def collectivity_credential(ca, common_name: str, *, not_after: dt.datetime | None = None,
+                            not_before: dt.datetime | None = None, password: str = "") -> bytes:
+    """A collectivity's client certificate issued by the TdT's CA, as the PKCS#12 file the department uploads."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    leaf = ca.issue_cert(f"{common_name}@tdt.test", common_name=common_name, organization_name="Commune de test",
+                         not_after=not_after,
+                         not_before=not_before)
+    key = serialization.load_pem_private_key(leaf.private_key_pem.bytes(), None)
+    cert = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes())
+    enc = (serialization.BestAvailableEncryption(password.encode()) if password
+           else serialization.NoEncryption())
+    return pkcs12.serialize_key_and_certificates(common_name.encode(), key, cert, None, enc)
 
 
 def make_certificate(common_name: str, not_after: dt.date, *, serial: int = 0x1A2B3C4D,
