@@ -16,12 +16,12 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from portal.audiences import Audience, Viewer, audience_scope, may_read
+from portal.audiences import LIST, Audience, Viewer, audience_scope, may_read
 from portal.extensions import db
 from portal.mail import BATCH as MAIL_BATCH
 from portal.mail import deliver_emails, queue_rendered, render_email
 from portal.outbox import enqueue_after_commit
-from portal.models import Membership, User, utcnow
+from portal.models import Collectivity, Membership, User, utcnow
 from portal.urls import absolute_url
 
 from .models import DigestChoice, NewsItem
@@ -80,7 +80,12 @@ def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
         select(User).where(User.status == "active", User.memberships.any(
             Membership.collectivity.has(kind=DIGEST_KINDS[0]) | Membership.collectivity.has(kind=DIGEST_KINDS[1])
             | Membership.collectivity.has(kind=DIGEST_KINDS[2])))
-        .options(selectinload(User.memberships).selectinload(Membership.collectivity)).order_by(User.id)).all()
+        .options(selectinload(User.memberships).selectinload(Membership.collectivity).options(
+            # what Viewer.of reads of each collectivity (its EPCI, its convention and switches): loaded here for all
+            # at once instead of two lazy loads per collectivity
+            selectinload(Collectivity.epcis), selectinload(Collectivity.conventions),
+            selectinload(Collectivity.activations)))
+        .order_by(User.id)).all()
     choices = {c.user_id: c for c in db.session.scalars(select(DigestChoice))}
     due = []
     for user in users:
@@ -105,18 +110,18 @@ def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
         ids = {i for _, _, newest, _ in wanted for i in newest}
         with audience_scope(None):  # ids the persons' collectivities were allowed in _visible_news
             items = {n.id: n for n in db.session.scalars(select(NewsItem).where(NewsItem.id.in_(ids)))} if ids else {}
-        email_ids = []
+        emails = []
         for user, choice, newest, total in wanted:
             if newest:
-                email_ids.append(_queue(user, choice, [items[i] for i in newest], total, rendered).id)
+                emails.append(_queue(user, choice, [items[i] for i in newest], total, rendered))
                 counts["sent"] += 1
             else:
                 counts["nothing_new"] += 1
             if choice.user_id not in choices:
                 db.session.add(choice)
             choice.last_sent_at = now
-        db.session.flush()
-        enqueue_after_commit(deliver_emails, *email_ids, batch=MAIL_BATCH)
+        db.session.flush()  # the batch's outbox rows in one multi-row INSERT
+        enqueue_after_commit(deliver_emails, *(e.id for e in emails), batch=MAIL_BATCH)
         db.session.commit()
     log.info("desk digests: %s", counts)
     return counts
@@ -139,7 +144,23 @@ def _visible_news(due) -> dict[int, list[tuple[int, dt.datetime]]]:
                                   .options(selectinload(NewsItem.audience).selectinload(Audience.members))
                                   .order_by(NewsItem.published_at.desc(), NewsItem.id.desc())).all()
         viewers = {cid: Viewer.of(c) for cid, c in collectivities.items()}
-    return {cid: [(n.id, n.published_at) for n in news if may_read(n, viewer)] for cid, viewer in viewers.items()}
+    # Many news share what the rule looks at (audience kind, EPCI, service, list, publisher): the rule is asked once
+    # per such group and viewer, on one of the group's rows.
+    keyed = [(_group_key(n), n.id, n.published_at) for n in news]
+    first: dict[tuple, NewsItem] = {}
+    for (key, _, _), n in zip(keyed, news):
+        first.setdefault(key, n)
+    out = {}
+    for cid, viewer in viewers.items():
+        allowed = {key for key, row in first.items() if may_read(row, viewer)}
+        out[cid] = [(news_id, published_at) for key, news_id, published_at in keyed if key in allowed]
+    return out
+
+
+def _group_key(n: NewsItem) -> tuple:
+    audience = n.audience
+    return (audience.kind, audience.epci_id, audience.service_slug, n.publisher_id,
+            tuple(sorted(m.id for m in audience.members)) if audience.kind == LIST else ())
 
 
 UNSUBSCRIBE_MARK = "desk-digest-unsubscribe-link-0b7e"  # where each person's own link goes in a shared rendering
@@ -163,6 +184,6 @@ def _queue(user: User, choice: DigestChoice, items: list[NewsItem], total: int, 
     else:
         body = rendered[key]
     text, html = (part.replace(UNSUBSCRIBE_MARK, link) if part is not None else None for part in body)
-    row = queue_rendered(user.email, subject, text, html, locale=user.locale, deliver=False)
+    row = queue_rendered(user.email, subject, text, html, locale=user.locale, deliver=False, flush=False)
     row.headers = {"List-Unsubscribe": f"<{one_click}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return row
