@@ -79,8 +79,7 @@ def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
     counts = {"sent": 0, "nothing_new": 0}
     users = db.session.scalars(
         select(User).where(User.status == "active", User.memberships.any(
-            Membership.collectivity.has(kind=DIGEST_KINDS[0]) | Membership.collectivity.has(kind=DIGEST_KINDS[1])
-            | Membership.collectivity.has(kind=DIGEST_KINDS[2])))
+            Membership.collectivity.has(Collectivity.kind.in_(DIGEST_KINDS))))
         .options(selectinload(User.memberships).selectinload(Membership.collectivity).options(
             # what Viewer.of reads of each collectivity (its EPCI, its convention and switches): loaded here for all
             # at once instead of two lazy loads per collectivity
