@@ -88,8 +88,9 @@ def init_context(app: Flask) -> None:
         membership = choose_membership(current_user, wanted_id)
         if membership is None:
             return
-        if not g.get("api_token_auth"):
-            session["active_collectivity_id"] = membership.collectivity_id
+        if not g.get("api_token_auth") and session.get("active_collectivity_id") != membership.collectivity_id:
+            session["active_collectivity_id"] = membership.collectivity_id  # written when it changes only: an
+            # unchanged session is not signed and sent again with every answer
         g.membership = membership
         g.collectivity = membership.collectivity
         g.permissions = membership_permissions(membership)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import tomllib
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -137,6 +138,7 @@ def check(app) -> None:
     """Read the configuration once at start-up: a wrong IDENTITY_FILE or time zone stops the app with a clear
     message instead of failing on the first page."""
     _read_file(identity_file(app))
+    _watch_collectivities()
     _check_zone(app.config["DEPARTMENT_TIMEZONE"], "DEPARTMENT_TIMEZONE")
 
 
@@ -152,9 +154,51 @@ def identity_for(code: str | None = None) -> Identity:
     cache = g.setdefault("_identities", {}) if has_request_context() else {}
     if code in cache:
         return cache[code]
+    kept = current_app.extensions.setdefault("identities", {})  # per app and process, see IDENTITY_TTL
+    entry = kept.get(code)
+    if entry is not None and entry[0] == _generation and entry[1] > time.monotonic():
+        cache[code] = entry[2]
+        return entry[2]
+    ident, loaded = _build(code)
+    if loaded:  # not before the territory is loaded (first start): the next page reads it again
+        kept[code] = (_generation, time.monotonic() + IDENTITY_TTL, ident)
+    cache[code] = ident
+    return ident
+
+
+# An identity is read from the configuration and the department's (or operator's) row, which change at a territory
+# load or an administrator's edit: every page wore it for one SELECT each. It is kept per process: a write of a
+# department or operator row in this process drops it at once (mapper events below), other processes (the other
+# gunicorn workers, Celery) read it again within IDENTITY_TTL seconds.
+IDENTITY_TTL = 60.0
+_generation = 0
+
+
+def forget_identities(*_args) -> None:
+    """Drop the identities kept by every app of this process (a department or operator row was written)."""
+    global _generation
+    _generation += 1
+
+
+def _watch_collectivities() -> None:
+    from sqlalchemy import event
+
+    from .models import Collectivity
+
+    for name in ("after_insert", "after_update", "after_delete"):
+        if not event.contains(Collectivity, name, _forget_if_identity):
+            event.listen(Collectivity, name, _forget_if_identity)
+
+
+def _forget_if_identity(mapper, connection, target) -> None:
+    if target.kind in ("department", "operator"):
+        forget_identities()
+
+
+def _build(code: str) -> tuple[Identity, bool]:
     configured = _read_file(identity_file()).get(code)
     entry = dict(configured or {})
-    loaded_name, home = _loaded(code)
+    loaded_name, home, found = _loaded(code)
     name = entry.pop("name", None) or loaded_name
     short = entry.pop("short_name", None) or _short(name)
     portal_name = entry.pop("portal_name", None)
@@ -162,14 +206,12 @@ def identity_for(code: str | None = None) -> Identity:
         portal_name = current_app.config.get("PORTAL_NAME") if code == current_app.config["DEPARTMENT_CODE"] \
             and current_app.config.get("PORTAL_NAME") else f"Extranet des collectivités — {short}"
     timezone = entry.pop("timezone", None) or default_zone_name(home or code)
-    ident = Identity(code=code, name=name, short_name=short, portal_name=portal_name, timezone=timezone,
-                     configured=configured is not None, **entry)
-    cache[code] = ident
-    return ident
+    return Identity(code=code, name=name, short_name=short, portal_name=portal_name, timezone=timezone,
+                    configured=configured is not None, **entry), found
 
 
-def _loaded(code: str) -> tuple[str, str | None]:
-    """The loaded department's (or operator's) name and département code."""
+def _loaded(code: str) -> tuple[str, str | None, bool]:
+    """The loaded department's (or operator's) name and département code, and whether its row was found."""
     from sqlalchemy import or_, select
 
     from .extensions import db
@@ -181,7 +223,7 @@ def _loaded(code: str) -> tuple[str, str | None]:
             (Collectivity.kind == KIND_OPERATOR) & (Collectivity.operator_code == code))).limit(1)).first()
     except Exception:  # noqa: BLE001 - no database yet (first start before `flask db upgrade`)
         row = None
-    return (row[0], row[1]) if row else (f"Département {code}", None)
+    return (row[0], row[1], True) if row else (f"Département {code}", None, False)
 
 
 def _short(name: str) -> str:

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from portal.audiences import Audience, Viewer, audience_scope, may_read
+from portal.audiences import LIST, Audience, Viewer, audience_scope, may_read
 from portal.extensions import db
 from portal.mail import BATCH as MAIL_BATCH
 from portal.mail import deliver_emails, queue_rendered, render_email
 from portal.outbox import enqueue_after_commit
-from portal.models import Membership, User, utcnow
+from portal.models import Collectivity, Membership, User, utcnow
 from portal.urls import absolute_url
 
 from .models import DigestChoice, NewsItem
@@ -78,9 +79,13 @@ def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
     counts = {"sent": 0, "nothing_new": 0}
     users = db.session.scalars(
         select(User).where(User.status == "active", User.memberships.any(
-            Membership.collectivity.has(kind=DIGEST_KINDS[0]) | Membership.collectivity.has(kind=DIGEST_KINDS[1])
-            | Membership.collectivity.has(kind=DIGEST_KINDS[2])))
-        .options(selectinload(User.memberships).selectinload(Membership.collectivity)).order_by(User.id)).all()
+            Membership.collectivity.has(Collectivity.kind.in_(DIGEST_KINDS))))
+        .options(selectinload(User.memberships).selectinload(Membership.collectivity).options(
+            # what Viewer.of reads of each collectivity (its EPCI, its convention and switches): loaded here for all
+            # at once instead of two lazy loads per collectivity
+            selectinload(Collectivity.epcis), selectinload(Collectivity.conventions),
+            selectinload(Collectivity.activations)))
+        .order_by(User.id)).all()
     choices = {c.user_id: c for c in db.session.scalars(select(DigestChoice))}
     due = []
     for user in users:
@@ -89,34 +94,42 @@ def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
         if since is not None:
             due.append((user, choice, since))
     visible = _visible_news(due)
+    # What the batches need of each person, read now: each batch's commit expires the ORM objects, and reading
+    # them again afterwards would cost a statement per person.
+    people = [_Recipient(user.id, user.email, user.locale, choice.frequency, user.id in choices,
+                         [m.collectivity_id for m in user.memberships], since) for user, choice, since in due]
     rendered: dict = {}  # one rendering per distinct digest (see _queue)
-    for start in range(0, len(due), BATCH):
-        batch = due[start:start + BATCH]
-        wanted: list[tuple[User, DigestChoice, list[int], int]] = []
-        for user, choice, since in batch:
+    for start in range(0, len(people), BATCH):
+        batch = people[start:start + BATCH]
+        wanted: list[tuple[_Recipient, list[int], int]] = []
+        for person in batch:
             found: dict[int, dt.datetime] = {}
-            for membership in user.memberships:
-                for news_id, published_at in visible.get(membership.collectivity_id, ()):
-                    if published_at <= since:
+            for collectivity_id in person.collectivity_ids:
+                for news_id, published_at in visible.get(collectivity_id, ()):
+                    if published_at <= person.since:
                         break  # newest first
                     found[news_id] = published_at
             newest = sorted(found, key=lambda i: found[i], reverse=True)[:MAX_ITEMS]
-            wanted.append((user, choice, newest, len(found)))
-        ids = {i for _, _, newest, _ in wanted for i in newest}
+            wanted.append((person, newest, len(found)))
+        ids = {i for _, newest, _ in wanted for i in newest}
         with audience_scope(None):  # ids the persons' collectivities were allowed in _visible_news
             items = {n.id: n for n in db.session.scalars(select(NewsItem).where(NewsItem.id.in_(ids)))} if ids else {}
-        email_ids = []
-        for user, choice, newest, total in wanted:
+        emails = []
+        for person, newest, total in wanted:
             if newest:
-                email_ids.append(_queue(user, choice, [items[i] for i in newest], total, rendered).id)
+                emails.append(_queue(person, [items[i] for i in newest], total, rendered))
                 counts["sent"] += 1
             else:
                 counts["nothing_new"] += 1
-            if choice.user_id not in choices:
-                db.session.add(choice)
-            choice.last_sent_at = now
-        db.session.flush()
-        enqueue_after_commit(deliver_emails, *email_ids, batch=MAIL_BATCH)
+        # « last sent » of the batch, set-wise: an UPDATE for those who chose, the default choice for the others
+        chose = [p.user_id for p in batch if p.has_choice]
+        if chose:
+            db.session.execute(update(DigestChoice).where(DigestChoice.user_id.in_(chose))
+                               .values(last_sent_at=now).execution_options(synchronize_session=False))
+        db.session.add_all(DigestChoice(user_id=p.user_id, frequency="weekly", last_sent_at=now)
+                           for p in batch if not p.has_choice)
+        db.session.flush()  # the batch's outbox rows in one multi-row INSERT
+        enqueue_after_commit(deliver_emails, *(e.id for e in emails), batch=MAIL_BATCH)
         db.session.commit()
     log.info("desk digests: %s", counts)
     return counts
@@ -139,30 +152,57 @@ def _visible_news(due) -> dict[int, list[tuple[int, dt.datetime]]]:
                                   .options(selectinload(NewsItem.audience).selectinload(Audience.members))
                                   .order_by(NewsItem.published_at.desc(), NewsItem.id.desc())).all()
         viewers = {cid: Viewer.of(c) for cid, c in collectivities.items()}
-    return {cid: [(n.id, n.published_at) for n in news if may_read(n, viewer)] for cid, viewer in viewers.items()}
+    # Many news share what the rule looks at (audience kind, EPCI, service, list, publisher): the rule is asked once
+    # per such group and viewer, on one of the group's rows.
+    keyed = [(_group_key(n), n.id, n.published_at) for n in news]
+    first: dict[tuple, NewsItem] = {}
+    for (key, _, _), n in zip(keyed, news):
+        first.setdefault(key, n)
+    out = {}
+    for cid, viewer in viewers.items():
+        allowed = {key for key, row in first.items() if may_read(row, viewer)}
+        out[cid] = [(news_id, published_at) for key, news_id, published_at in keyed if key in allowed]
+    return out
+
+
+def _group_key(n: NewsItem) -> tuple:
+    audience = n.audience
+    return (audience.kind, audience.epci_id, audience.service_slug, n.publisher_id,
+            tuple(sorted(m.id for m in audience.members)) if audience.kind == LIST else ())
 
 
 UNSUBSCRIBE_MARK = "desk-digest-unsubscribe-link-0b7e"  # where each person's own link goes in a shared rendering
 
 
-def _queue(user: User, choice: DigestChoice, items: list[NewsItem], total: int, rendered: dict | None = None):
+@dataclass(frozen=True)
+class _Recipient:
+    user_id: int
+    email: str
+    locale: str | None
+    frequency: str
+    has_choice: bool  # a DigestChoice row exists (else the default, weekly, is written with the first digest)
+    collectivity_ids: list[int]
+    since: dt.datetime
+
+
+def _queue(user: _Recipient, items: list[NewsItem], total: int, rendered: dict | None = None):
     """The person's digest in the outbox. People who get the same news (most of one commune) share one rendering
     (``rendered``, kept by the caller for a run), only the unsubscribe link being their own."""
-    token = unsubscribe_token(user.id)
+    token = unsubscribe_token(user.user_id)
     link = absolute_url("desk_public.unsubscribe", token=token)
     one_click = absolute_url("desk_public.one_click", token=token)
-    subject = (_l("News of the extranet: today") if choice.frequency == "daily"
+    subject = (_l("News of the extranet: today") if user.frequency == "daily"
                else _l("News of the extranet: this week"))
-    key = (tuple(n.id for n in items), total, choice.frequency, user.locale)
+    key = (tuple(n.id for n in items), total, user.frequency, user.locale)
     if rendered is None or key not in rendered:
         body = render_email("desk/digest", locale=user.locale, items=items, more=total - len(items),
-                            unsubscribe_link=UNSUBSCRIBE_MARK, frequency=choice.frequency,
+                            unsubscribe_link=UNSUBSCRIBE_MARK, frequency=user.frequency,
                             news_link=absolute_url("desk.news_list"))
         if rendered is not None:
             rendered[key] = body
     else:
         body = rendered[key]
     text, html = (part.replace(UNSUBSCRIBE_MARK, link) if part is not None else None for part in body)
-    row = queue_rendered(user.email, subject, text, html, locale=user.locale, deliver=False)
+    row = queue_rendered(user.email, subject, text, html, locale=user.locale, deliver=False, flush=False)
     row.headers = {"List-Unsubscribe": f"<{one_click}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return row

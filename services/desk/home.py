@@ -1,18 +1,36 @@
 """The news on the portal's home page (the descriptor's ``home_panel``): pinned first, then the newest, unread ones
-marked, each with a « marquer comme lu » button."""
+marked, each with a « marquer comme lu » button.
+
+One statement for the panel: the page of news the active collectivity may read (the audience filter of
+``portal/audiences.py`` applies as to any query), its publishers (joined by the model) and the person's read marks
+(an outer join on ``desk_news_read``'s unique (user, news) key), in the order of ``ix_desk_news_pinned_published``."""
 from __future__ import annotations
 
 from flask import render_template
 from flask_login import current_user
+from sqlalchemy import and_, select
+
+from portal.extensions import db
 
 from .access import READ
-from .views.pages import latest_news, read_ids
+from .models import NewsItem, NewsRead
 
 HOME_NEWS = 6
+
+
+def news_page(user_id: int, limit: int) -> tuple[list[NewsItem], set[int]]:
+    """The ``limit`` newest news (pinned first) the active collectivity may read, and the ids of those ``user_id``
+    has read — in one statement."""
+    rows = db.session.execute(
+        select(NewsItem, NewsRead.news_id)
+        .outerjoin(NewsRead, and_(NewsRead.news_id == NewsItem.id, NewsRead.user_id == user_id))
+        .order_by(NewsItem.pinned.desc(), NewsItem.published_at.desc(), NewsItem.id.desc())
+        .limit(limit)).all()
+    return [item for item, _ in rows], {read for _, read in rows if read is not None}
 
 
 def news_panel(collectivity, permissions) -> str | None:
     if READ not in permissions:
         return None
-    items = latest_news(HOME_NEWS)
-    return render_template("desk/home_panel.html", items=items, read=read_ids(current_user.id, items))
+    items, read = news_page(current_user.id, HOME_NEWS)
+    return render_template("desk/home_panel.html", items=items, read=read)
