@@ -283,7 +283,25 @@ def zone_label(collectivity=None) -> str:
 
 
 def today(collectivity=None) -> dt.date:
+    """The legal date of the collectivity's département (the current page's without one): at 23:30 UTC it is
+    already tomorrow in Mayotte, still today in Guadeloupe."""
     return local_now(collectivity).date()
+
+
+def local_wall(collectivity=None) -> dt.datetime:
+    """The département's wall-clock time, naive: how deadlines typed in a form (« le 12/03 à 12 h ») are stored."""
+    return local_now(collectivity).replace(tzinfo=None)
+
+
+def department_today(code: str | None = None) -> dt.date:
+    """The legal date of département (or operator) ``code`` (the default département's without one)."""
+    return dt.datetime.now(identity_for(code).zone).date()
+
+
+def latest_wall() -> dt.datetime:
+    """The latest wall-clock time any département shows now (naive, UTC+14): a bound to pre-select rows whose local
+    deadline may have passed somewhere, before checking each in its own zone."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(hours=14)
 
 
 def with_values(ident: Identity, **values) -> Identity:

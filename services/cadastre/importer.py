@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import func, insert, select, text, update
 
+from portal.identity import today as local_today
 from portal.extensions import db
 
 from .geometry import SRID, as_multipolygon
@@ -155,7 +156,7 @@ def _import_commune(paths, commune, vintage, *, user_email, allowed_communes, us
         try:
             insee, coll = _target_commune(parcels, commune, allowed_communes)
             label = (vintage or etalab_millesime(paths) or vintage_from_dates(parcels["updated"])
-                     or dt.date.today().strftime("%Y-%m"))
+                     or local_today(coll).strftime("%Y-%m"))
             if db.session.scalar(select(Vintage.id).where(Vintage.commune_insee == insee, Vintage.label == label)):
                 raise ImportFailed([N_("vintage %(vintage)s of commune %(insee)s is already imported", vintage=label,
                                        insee=insee)])
