@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from portal.audiences import Audience, Viewer, audience_scope, may_read
 from portal.extensions import db
 from portal.mail import BATCH as MAIL_BATCH
-from portal.mail import deliver_emails, queue_rendered, render_email
+from portal.mail import deliver_emails, queue_rendered, render_email, user_identity_code
 from portal.outbox import enqueue_after_commit
 from portal.models import Membership, User, utcnow
 from portal.urls import absolute_url
@@ -153,9 +153,11 @@ def _queue(user: User, choice: DigestChoice, items: list[NewsItem], total: int, 
     one_click = absolute_url("desk_public.one_click", token=token)
     subject = (_l("News of the extranet: today") if choice.frequency == "daily"
                else _l("News of the extranet: this week"))
-    key = (tuple(n.id for n in items), total, choice.frequency, user.locale)
+    identity_code = user_identity_code(user)  # the recipient's département's name and footer
+    key = (tuple(n.id for n in items), total, choice.frequency, user.locale, identity_code)
     if rendered is None or key not in rendered:
-        body = render_email("desk/digest", locale=user.locale, items=items, more=total - len(items),
+        body = render_email("desk/digest", locale=user.locale, identity_code=identity_code, items=items,
+                            more=total - len(items),
                             unsubscribe_link=UNSUBSCRIBE_MARK, frequency=choice.frequency,
                             news_link=absolute_url("desk.news_list"))
         if rendered is not None:
@@ -163,6 +165,7 @@ def _queue(user: User, choice: DigestChoice, items: list[NewsItem], total: int, 
     else:
         body = rendered[key]
     text, html = (part.replace(UNSUBSCRIBE_MARK, link) if part is not None else None for part in body)
-    row = queue_rendered(user.email, subject, text, html, locale=user.locale, deliver=False)
-    row.headers = {"List-Unsubscribe": f"<{one_click}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    row = queue_rendered(user.email, subject, text, html, locale=user.locale, deliver=False,
+                         identity_code=identity_code)
+    row.headers = {**row.headers, "List-Unsubscribe": f"<{one_click}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return row
