@@ -41,7 +41,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_app_context, has_request_context
 
 DEMO_IDENTITY_FILE = Path(__file__).resolve().parent / "data" / "aube" / "identity.toml"
 
@@ -285,7 +285,12 @@ def current_zone() -> ZoneInfo:
 
 
 def zone_for(collectivity=None) -> ZoneInfo:
-    """The legal time zone of a collectivity's département (the current page's without one)."""
+    """The legal time zone of a collectivity's département (the current page's without one). Outside any app (a
+    generator run by a script): DEPARTMENT_TIMEZONE of the environment, else Europe/Paris."""
+    if not has_app_context():
+        import os
+
+        return ZoneInfo(os.environ.get("DEPARTMENT_TIMEZONE") or "Europe/Paris")
     if collectivity is None:
         return current_zone()
     return ZoneInfo(zone_name_for(identity_code_of(collectivity)))

@@ -153,3 +153,15 @@ def test_tender_deadlines_close_in_the_buyers_time(app, world, second):  # noqa:
             for t in db.session.scalars(select(Tender).where(Tender.id.in_(ids.values()))):
                 db.session.delete(t)
             db.session.commit()
+
+
+def test_outside_any_app_the_date_is_the_environments_zone(monkeypatch):
+    """A generator run by a script (the bench's demo plans) asks for today's date before any app exists."""
+    from portal import identity
+
+    monkeypatch.setenv("DEPARTMENT_TIMEZONE", "Indian/Mayotte")
+    with time_machine.travel(EDGE, tick=False):
+        assert identity.today() == dt.date(2026, 12, 10)
+    monkeypatch.setenv("DEPARTMENT_TIMEZONE", "America/Guadeloupe")
+    with time_machine.travel(EDGE, tick=False):
+        assert identity.today() == dt.date(2026, 12, 9)
