@@ -175,12 +175,24 @@ def test_department_matrix_over_the_desk(app, world, login_as, foreign, second):
                             "Atelier-reserve-a-Jaucourt", "Elu-non-publie-de-Jaucourt", "Signalement-de-l-Aube"]),
         "mayotte": (mayotte_ids, [MAYOTTE_SECRET, "Sujet-de-Mayotte", "Signalement-de-Mayotte"]),
     }
-    clients = {"aube": login_as("dept_admin"), "mayotte": signed_in(app, second.users["admin976"].email)}
-    report = check_department_matrix(app, clients, objects, prefixes=DESK_PREFIXES)
-    report.assert_clean()
-    assert len(report.checked) >= 2 * 30
-    # Each team still has its own part: its moderation page lists its own reported messages.
-    assert "Signalement-de-l-Aube" in clients["aube"].get("/admin/s/desk/forum").get_data(as_text=True)
-    assert "Signalement-de-Mayotte" in clients["mayotte"].get("/admin/s/desk/forum").get_data(as_text=True)
-    assert MAYOTTE_SECRET in clients["mayotte"].get("/s/desk/").get_data(as_text=True)
-    assert MAYOTTE_SECRET not in clients["aube"].get("/s/desk/").get_data(as_text=True)
+    try:
+        clients = {"aube": login_as("dept_admin"), "mayotte": signed_in(app, second.users["admin976"].email)}
+        report = check_department_matrix(app, clients, objects, prefixes=DESK_PREFIXES)
+        report.assert_clean()
+        assert len(report.checked) >= 2 * 30
+        # Each team still has its own part: its moderation page lists its own reported messages.
+        assert "Signalement-de-l-Aube" in clients["aube"].get("/admin/s/desk/forum").get_data(as_text=True)
+        assert "Signalement-de-Mayotte" in clients["mayotte"].get("/admin/s/desk/forum").get_data(as_text=True)
+        assert MAYOTTE_SECRET in clients["mayotte"].get("/s/desk/").get_data(as_text=True)
+        assert MAYOTTE_SECRET not in clients["aube"].get("/s/desk/").get_data(as_text=True)
+    finally:  # Mayotte's publications go before its collectivities (the fixture's teardown; foreign keys on PostgreSQL)
+        from portal.audiences import audience_member
+        from services.desk.models import ForumThread, NewsItem, SearchEntry
+        from tests.conftest import owner_engine
+
+        with owner_engine(app).begin() as conn:
+            for model in (SearchEntry, ForumThread, NewsItem):
+                conn.execute(model.__table__.delete().where(model.__table__.c.publisher_id.in_(
+                    [second.dept, second.mamoudzou])))
+            conn.execute(audience_member.delete().where(audience_member.c.collectivity_id.in_(
+                [second.dept, second.mamoudzou])))
