@@ -13,7 +13,9 @@ published. Who sees what (the audience matrix of ``tests/services/desk/test_audi
   subscribes, ``list`` naming it;
 - an EPCI: ``all``, ``epci``, ``public``, ``epci_members`` of itself, ``service`` and ``list`` as above;
 - a partner: ``all`` and ``public`` (the desk's common room: news to everyone, the forum), and what it published;
-- the department: everything (it runs the desk and moderates it);
+- a department team (or an intercommunal operator's staff): what the collectivities it administers published — itself,
+  its communes and EPCI, its partners (``portal.tenancy.administered_ids``, the same criterion as its admin pages) —
+  whatever the audience: it runs and moderates its own part of the desk, never another département's;
 - nobody signed in (public pages): ``public`` only.
 
 Outside a request (CLI, workers) nothing is filtered unless code enters :func:`audience_scope` — the e-mail digest
@@ -105,16 +107,21 @@ class Viewer:
     kind: str | None
     epci_ids: frozenset[int] = frozenset()
     services: frozenset[str] = frozenset()
+    # A department or an operator: the ids of the collectivities it administers (its publishers).
+    administered: frozenset[int] | None = None
 
     @classmethod
     def of(cls, collectivity) -> Viewer | None:
-        """The viewer a collectivity is; None (no filter) for the department."""
+        """The viewer a collectivity is; a department's (or operator's) reads what its own collectivities published."""
         from .registry import is_subscribed, registry
+        from .tenancy import administered_ids
 
         if collectivity is None:
             return PUBLIC_VIEWER
         if collectivity.is_operator:
-            return None
+            ids = db.session.scalars(administered_ids((collectivity.id, collectivity.kind,
+                                                       collectivity.department_code)))
+            return cls(collectivity.id, collectivity.kind, administered=frozenset(ids))
         epcis = {collectivity.id} if collectivity.kind == "epci" else {e.id for e in collectivity.epcis}
         services = {s.slug for s in registry.all() if is_subscribed(collectivity, s.slug)}
         return cls(collectivity.id, collectivity.kind, frozenset(epcis), frozenset(services))
@@ -235,6 +242,8 @@ def criteria(viewer: Viewer, cls):
     A correlated EXISTS on the row's own audience (a primary-key lookup per candidate row), not ``audience_id IN
     (every audience the viewer may read)``: with one audience per publication that list is as long as the content,
     and SQLite builds it again for every query (a search of a few matches paid for tens of thousands of ids)."""
+    if viewer.administered is not None:  # a department team: its own collectivities' publications, any audience
+        return cls.publisher_id.in_(sorted(viewer.administered))
     clause = (select(_HOLDER.id).where(_HOLDER.id == cls.audience_id, holds_clause(viewer, _HOLDER))
               .correlate_except(_HOLDER).exists())
     if viewer.collectivity_id is not None:
@@ -339,5 +348,7 @@ def may_read(row, viewer: Viewer | None) -> bool:
     ``viewer`` or published by it (e.g. a mass mailing that reads its rows once for many viewers)."""
     if viewer is None:
         return True
+    if viewer.administered is not None:
+        return row.publisher_id in viewer.administered
     return (viewer.collectivity_id is not None and row.publisher_id == viewer.collectivity_id) \
         or holds(row.audience, viewer)

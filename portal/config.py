@@ -16,6 +16,16 @@ def _bool(name: str, default: bool) -> bool:
     return default if v is None else v.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _hosts(raw: str) -> dict[str, str]:
+    """``DEPARTMENT_HOSTS="extranet.cd976.example.org=976, extranet.aube.example.org=10"`` → {host: code}."""
+    out = {}
+    for item in raw.replace(";", ",").split(","):
+        if item.strip():
+            host, _, code = item.partition("=")
+            out[host.strip().lower()] = code.strip()
+    return out
+
+
 def _database_url(instance: Path, name: str = "DATABASE_URL") -> str:
     url = os.environ.get(name, "").strip()
     if not url:
@@ -70,6 +80,9 @@ def load_config() -> dict:
         # Name, logo, colours, footer, contact, legal notices, time zone of each département (portal/identity.py);
         # empty: the demo's (portal/data/aube/identity.toml).
         "IDENTITY_FILE": os.environ.get("IDENTITY_FILE", "").strip(),
+        # Several départements on one instance: the identity of pages without a collectivity (sign-in, password
+        # reset, public lists) chosen from the host name, « host=code, host=code » (portal/identity.py).
+        "DEPARTMENT_HOSTS": _hosts(os.environ.get("DEPARTMENT_HOSTS", "")),
         # Overrides the identity's portal name for the default département (empty: the identity's).
         "PORTAL_NAME": os.environ.get("PORTAL_NAME", "").strip(),
         # Mail: with MAIL_SERVER empty, messages are written to MAIL_OUTBOX_DIR and logged.

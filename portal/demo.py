@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from .identity import today as local_today
 from .extensions import db
 from .models import Collectivity, Convention, Membership, ServiceActivation, User
 from .security import hash_password
@@ -70,7 +71,7 @@ def load_demo(password: str | None) -> str:
     """Load territory, conventions and demo accounts. Returns the password given to every demo account."""
     password = password or secrets.token_urlsafe(12)
     load_territory()
-    today = dt.date.today()
+    today = local_today()
     for (kind, code), (number, status, services) in DEMO_CONVENTIONS.items():
         coll = _find(kind, code)
         conv = db.session.scalar(select(Convention).where(Convention.number == number))

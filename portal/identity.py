@@ -24,9 +24,10 @@ footer, contact, legal notices page and time zone come from configuration —
   overseas départements default to their own zone).
 
 Whatever a table leaves out is derived from the loaded reference data (« Département de Mayotte »). The identity of
-a request is that of the active collectivity's département — or, on public pages, the commune's — and the default
-département's elsewhere (sign-in page). Flask-Babel's time zone follows it, so every date shown, stamp and PDF is in
-the département's legal time.
+a request is that of the active collectivity's département — or, on public pages, the commune's — and elsewhere
+(sign-in page) that of the host name (``DEPARTMENT_HOSTS="extranet.cd976.example.org=976,…"``), else the default
+département's. Flask-Babel's time zone follows it, so every date shown, stamp and PDF is in the département's legal
+time.
 """
 from __future__ import annotations
 
@@ -34,12 +35,14 @@ import datetime as dt
 import re
 import time
 import tomllib
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_app_context, has_request_context
 
 DEMO_IDENTITY_FILE = Path(__file__).resolve().parent / "data" / "aube" / "identity.toml"
 
@@ -135,11 +138,29 @@ def identity_file(app=None) -> str:
 
 
 def check(app) -> None:
-    """Read the configuration once at start-up: a wrong IDENTITY_FILE or time zone stops the app with a clear
-    message instead of failing on the first page."""
+    """Read the configuration once at start-up: a wrong IDENTITY_FILE, time zone or DEPARTMENT_HOSTS stops the app
+    with a clear message instead of failing on the first page."""
     _read_file(identity_file(app))
     _watch_collectivities()
     _check_zone(app.config["DEPARTMENT_TIMEZONE"], "DEPARTMENT_TIMEZONE")
+    for host, code in (app.config.get("DEPARTMENT_HOSTS") or {}).items():
+        if not host or not code or not _HOST_CODE.match(code) or "/" in host:
+            raise IdentityError(f"DEPARTMENT_HOSTS: « {host}={code} » is not host=code "
+                                "(e.g. extranet.cd976.example.org=976)")
+
+
+_HOST_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,31}$")  # a département code (10, 2A, 976) or an operator's
+
+
+def host_code() -> str | None:
+    """The identity configured for the request's host name (DEPARTMENT_HOSTS), if any."""
+    hosts = current_app.config.get("DEPARTMENT_HOSTS") or {}
+    if not hosts or not has_request_context():
+        return None
+    from flask import request
+
+    host = (request.host or "").lower()
+    return hosts.get(host) or hosts.get(re.sub(r":\d+$", "", host))
 
 
 def default_zone_name(code: str) -> str:
@@ -239,12 +260,30 @@ def identity_code_of(collectivity) -> str | None:
     return collectivity.department_code or None
 
 
+_WEARING: ContextVar[str | None] = ContextVar("identity_wearing", default=None)
+
+
+@contextmanager
+def wearing(code: str | None):
+    """Render (an e-mail, a PDF of a background task) in the identity ``code``, whatever the request's."""
+    token = _WEARING.set(code)
+    try:
+        yield
+    finally:
+        _WEARING.reset(token)
+
+
 def current_identity() -> Identity:
-    """The identity of the page being served: the active collectivity's (or the public page's commune's)."""
+    """The identity of the page being served: the active collectivity's (or the public page's commune's); inside
+    :func:`wearing`, that one (an e-mail to a commune of another département)."""
+    if _WEARING.get():
+        return identity_for(_WEARING.get())
     if has_request_context():
         if g.get("identity_code"):  # a page about one identity (legal notices ?d=…)
             return identity_for(g.identity_code)
         coll = g.get("collectivity") or g.get("public_collectivity")
+        if coll is None:  # sign-in, password reset, lists of every buyer…: the host name's département
+            return identity_for(host_code())
         return identity_for(identity_code_of(coll))
     return identity_for(None)
 
@@ -288,10 +327,30 @@ def current_zone() -> ZoneInfo:
 
 
 def zone_for(collectivity=None) -> ZoneInfo:
-    """The legal time zone of a collectivity's département (the current page's without one)."""
+    """The legal time zone of a collectivity's département (the current page's without one). Outside any app (a
+    generator run by a script): DEPARTMENT_TIMEZONE of the environment, else Europe/Paris."""
+    if not has_app_context():
+        import os
+
+        return ZoneInfo(os.environ.get("DEPARTMENT_TIMEZONE") or "Europe/Paris")
     if collectivity is None:
         return current_zone()
-    return identity_for(identity_code_of(collectivity)).zone
+    return ZoneInfo(zone_name_for(identity_code_of(collectivity)))
+
+
+_DEPARTMENT = re.compile(r"^(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97[1-8])$")
+
+
+def zone_name_for(code: str | None) -> str:
+    """The time zone of identity ``code`` without reading the database when the configuration or the code tells it
+    (every date of a page asks: a convention in force, a deadline)."""
+    code = code or current_app.config["DEPARTMENT_CODE"]
+    configured = _read_file(identity_file()).get(code) or {}
+    if configured.get("timezone"):
+        return configured["timezone"]
+    if _DEPARTMENT.match(code):
+        return default_zone_name(code)
+    return identity_for(code).timezone  # an operator: its département's
 
 
 def local_now(collectivity=None) -> dt.datetime:
@@ -325,7 +384,25 @@ def zone_label(collectivity=None) -> str:
 
 
 def today(collectivity=None) -> dt.date:
+    """The legal date of the collectivity's département (the current page's without one): at 23:30 UTC it is
+    already tomorrow in Mayotte, still today in Guadeloupe."""
     return local_now(collectivity).date()
+
+
+def local_wall(collectivity=None) -> dt.datetime:
+    """The département's wall-clock time, naive: how deadlines typed in a form (« le 12/03 à 12 h ») are stored."""
+    return local_now(collectivity).replace(tzinfo=None)
+
+
+def department_today(code: str | None = None) -> dt.date:
+    """The legal date of département (or operator) ``code`` (the default département's without one)."""
+    return dt.datetime.now(ZoneInfo(zone_name_for(code))).date()
+
+
+def latest_wall() -> dt.datetime:
+    """The latest wall-clock time any département shows now (naive, UTC+14): a bound to pre-select rows whose local
+    deadline may have passed somewhere, before checking each in its own zone."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(hours=14)
 
 
 def with_values(ident: Identity, **values) -> Identity:

@@ -47,18 +47,63 @@ class PermanentMailError(Exception):
 
 
 def queue_email(to: str, subject: str, template: str, *, locale: str | None = None, deliver: bool = True,
-                **context) -> OutgoingEmail:
+                identity_code: str | None = None, **context) -> OutgoingEmail:
     """Render ``emails/<template>.txt`` (and ``.html`` when it exists) and add the message to the outbox.
+
+    The message wears the identity (portal name in the sender and the signature, footer) of the recipient's
+    département: ``identity_code``, else that of a collectivity of the context (``collectivity=…``, or an object's
+    ``.collectivity``: a tender, an act), else the ``user``'s first collectivity — or the recipient's, when the address
+    is an account's —, else the page's (see :func:`identity_code_for`).
 
     ``deliver=False``: the caller hands the rows of a mass mailing (a digest) to :func:`deliver_emails` itself, in
     batches sent over one SMTP connection (``enqueue_after_commit(deliver_emails, *ids, batch=BATCH)``)."""
-    text, html = render_email(template, locale=locale, **context)
-    return queue_rendered(to, subject, text, html, locale=locale, deliver=deliver)
+    identity_code = identity_code or identity_code_for(**context) or _recipient_identity_code(to)
+    text, html = render_email(template, locale=locale, identity_code=identity_code, **context)
+    return queue_rendered(to, subject, text, html, locale=locale, deliver=deliver, identity_code=identity_code)
 
 
-def render_email(template: str, *, locale: str | None = None, **context) -> tuple[str, str | None]:
-    """The text and HTML (None without an ``.html`` template) of ``emails/<template>``, in ``locale``."""
-    with force_locale(locale or "fr"):
+def identity_code_for(**context) -> str | None:
+    """The identity an e-mail about ``context`` wears (None: the page's, or the default département's)."""
+    from .identity import identity_code_of
+    from .models import Collectivity, User
+
+    for value in context.values():
+        if isinstance(value, Collectivity):
+            return identity_code_of(value)
+    for value in context.values():
+        coll = getattr(value, "collectivity", None)
+        if isinstance(coll, Collectivity):
+            return identity_code_of(coll)
+    user = context.get("user")
+    if isinstance(user, User):
+        return user_identity_code(user)
+    return None
+
+
+def _recipient_identity_code(address: str) -> str | None:
+    from .models import User
+
+    user = db.session.scalar(select(User).where(User.email == address))
+    return user_identity_code(user) if user is not None else None
+
+
+def user_identity_code(user) -> str | None:
+    """The identity of a person's e-mails: that of their first collectivity (by membership), if any."""
+    from .identity import identity_code_of
+    from .models import Membership
+
+    membership = db.session.scalar(select(Membership).where(Membership.user_id == user.id)
+                                   .order_by(Membership.id).limit(1))
+    return identity_code_of(membership.collectivity) if membership is not None else None
+
+
+def render_email(template: str, *, locale: str | None = None, identity_code: str | None = None,
+                 **context) -> tuple[str, str | None]:
+    """The text and HTML (None without an ``.html`` template) of ``emails/<template>``, in ``locale``, wearing
+    ``identity_code``'s identity (the page's without one)."""
+    from .identity import wearing
+
+    with force_locale(locale or "fr"), wearing(identity_code):
         text = render_template(f"emails/{template}.txt", **context)
         try:
             html = render_template(f"emails/{template}.html", **context)
@@ -67,8 +112,19 @@ def render_email(template: str, *, locale: str | None = None, **context) -> tupl
     return text, html
 
 
+def sender_for(identity_code: str | None = None) -> str:
+    """``MAIL_SENDER``'s address under the portal name of identity ``identity_code`` (the page's without one)."""
+    from email.utils import formataddr, parseaddr
+
+    from .identity import current_identity, wearing
+
+    with wearing(identity_code):
+        name = current_identity().portal_name
+    return formataddr((name, parseaddr(current_app.config["MAIL_SENDER"])[1] or "no-reply@extranet.localhost"))
+
+
 def queue_rendered(to: str, subject: str, text: str, html: str | None = None, *, locale: str | None = None,
-                   deliver: bool = True, flush: bool = True) -> OutgoingEmail:
+                   deliver: bool = True, flush: bool = True, identity_code: str | None = None) -> OutgoingEmail:
     """Add a message already rendered (:func:`render_email`) to the outbox — a mass mailing renders what many
     recipients share once. ``flush=False`` (with ``deliver=False``): the caller flushes the rows of a batch together
     (one multi-row INSERT instead of one statement per message) before it reads their ids."""
@@ -76,7 +132,8 @@ def queue_rendered(to: str, subject: str, text: str, html: str | None = None, *,
         subject = str(subject)
     domain = current_app.config["MAIL_SENDER"].rsplit("@", 1)[-1].strip(">") or "extranet.localhost"
     row = OutgoingEmail(
-        to_address=to, subject=subject, body_text=text, body_html=html, message_id=make_msgid(domain=domain)
+        to_address=to, subject=subject, body_text=text, body_html=html, message_id=make_msgid(domain=domain),
+        headers={"From": sender_for(identity_code)},
     )
     db.session.add(row)
     if not flush and not deliver:
@@ -89,12 +146,13 @@ def queue_rendered(to: str, subject: str, text: str, html: str | None = None, *,
 
 def build_message(row: OutgoingEmail, sender: str) -> EmailMessage:
     msg = EmailMessage()
-    msg["From"] = sender
+    headers = dict(row.headers or {})
+    msg["From"] = headers.pop("From", None) or sender  # the recipient's département's portal name (queue_rendered)
     msg["To"] = row.to_address
     msg["Subject"] = row.subject
     msg["Message-ID"] = row.message_id
     msg["Date"] = format_datetime(dt.datetime.now(dt.timezone.utc))
-    for name, value in (row.headers or {}).items():
+    for name, value in headers.items():
         msg[name] = value
     msg.set_content(row.body_text)
     if row.body_html:
@@ -111,9 +169,11 @@ def message_bytes(row: OutgoingEmail, sender: str) -> tuple[str, str, bytes] | N
     to = row.to_address
     if not to.isascii() or "\r" in to or "\n" in to or "," in to:
         return None
-    head = [_folded("From", sender), f"To: {to}\r\n", _folded("Subject", row.subject),
+    headers = dict(row.headers or {})
+    author = headers.pop("From", None) or sender  # the recipient's département's portal name (queue_rendered)
+    head = [_folded("From", author), f"To: {to}\r\n", _folded("Subject", row.subject),
             f"Message-ID: {row.message_id}\r\n", f"Date: {format_datetime(dt.datetime.now(dt.timezone.utc))}\r\n"]
-    for name, value in (row.headers or {}).items():
+    for name, value in headers.items():
         value = str(value)
         if value.isascii() and "\r" not in value and "\n" not in value and len(name) + len(value) < 990:
             head.append(f"{name}: {value}\r\n")

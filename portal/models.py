@@ -13,6 +13,7 @@ import datetime as dt
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .identity import today as local_today
 from .extensions import db
 
 
@@ -136,7 +137,7 @@ class Collectivity(db.Model):
         return frozenset()
 
     def convention_in_force(self, on: dt.date | None = None) -> Convention | None:
-        on = on or dt.date.today()
+        on = on or local_today(self)
         for conv in self.conventions:
             if conv.is_in_force(on):
                 return conv
@@ -170,7 +171,7 @@ class Convention(db.Model):
     collectivity: Mapped[Collectivity] = relationship(back_populates="conventions")
 
     def is_in_force(self, on: dt.date | None = None) -> bool:
-        on = on or dt.date.today()
+        on = on or local_today(self.collectivity)
         if self.status != "active" or self.starts_on > on:
             return False
         return self.ends_on is None or self.ends_on >= on

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, exists, func, or_, select
 
+from .identity import department_today
 from .extensions import db
 from .models import (KIND_COMMUNE, KIND_DEPARTMENT, KIND_EPCI, AuditEvent, Collectivity, Convention, Membership,
                      ServiceActivation, SupportSession, epci_members, fold, operator_communes)
@@ -448,7 +449,7 @@ def holds_data(coll: Collectivity) -> bool:
 
 def apply_territory(t: Territory, today: dt.date | None = None) -> LoadReport:
     """Load or refresh département ``t`` in the session's transaction (the caller commits or rolls back)."""
-    today = today or dt.date.today()
+    today = today or department_today(t.code)
     report = LoadReport(department=t.code, warnings=list(t.warnings))
     department = db.session.scalar(select(Collectivity).filter_by(kind=KIND_DEPARTMENT, department_code=t.code))
     if department is None:

@@ -14,6 +14,8 @@ import sys
 import click
 from flask.cli import AppGroup, with_appcontext
 
+from portal.identity import today as local_today
+from portal.models import utcnow
 from portal.tenancy import territory_scope
 
 from . import message
@@ -66,7 +68,7 @@ def demo_command() -> None:
     from .models import Act, TdtAccount
     from .schemas import ActFields
 
-    today = dt.date.today()
+    today = local_today()
     with territory_scope(None):
         for insee, siret in ((DEMO_INSEE, "21100001300015"), ("10176", "21101760000017")):
             coll = db.session.scalar(select(Collectivity).where(Collectivity.insee == insee))
@@ -90,7 +92,7 @@ def demo_command() -> None:
                 raise click.ClickException("; ".join(p.message for p in report.errors))
             if received:
                 act.unique_id = f"010-{coll.siren}-{today:%Y%m%d}-{number}-DE"
-                act.received_on, act.published_at, act.tdt_transaction_id = today, dt.datetime.now(), "demo"
+                act.received_on, act.published_at, act.tdt_transaction_id = today, utcnow(), "demo"
                 operations.set_status(act, "acknowledged", "demo")
                 operations.add_file(act, "stamped", f"{act.unique_id}-tamponne.pdf",
                                      stamp.stamp_pdf(pdf, stamp.stamp_lines(act.unique_id, today, today)),

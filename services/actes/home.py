@@ -14,6 +14,7 @@ import datetime as dt
 from flask import render_template
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal.extensions import db
 from portal.tenancy import owned_query
 
@@ -40,5 +41,5 @@ def home_panel(collectivity, permissions) -> str | None:
     if not (to_visa or to_sign or errors or replies or lists):
         return None
     return render_template("actes/_home_panel.html", to_visa=to_visa, to_sign=to_sign, errors=errors,
-                           replies=replies, lists=lists, today=dt.date.today(),
+                           replies=replies, lists=lists, today=local_today(collectivity),
                            may_sign="actes.sign" in permissions, may_write="actes.write" in permissions)

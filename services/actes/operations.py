@@ -13,6 +13,7 @@ import re
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.extensions import db
 from portal.models import Collectivity, utcnow
@@ -165,7 +166,7 @@ def check(coll: Collectivity, d: Deposit, *, exclude_act: int | None = None) -> 
     for attempt in (1, 2):
         nom, ours, theirs = nomenclature(prefecture)
         report = preflight(d, matieres=nom.matieres, stored_version=ours, prefecture_version=theirs,
-                           taken_numbers=taken, today=dt.date.today())
+                           taken_numbers=taken, today=local_today())
         if attempt == 2 or "classification_outdated" not in report.rules():
             return report
         try:
@@ -243,7 +244,7 @@ def form_of(act: Act) -> message.ActForm:
     return message.ActForm(
         department=department3(coll), siren=coll.siren or "", decision_date=act.decision_date, number=act.number,
         nature=act.nature, nature_code=act.nature_code, matiere=act.matiere, subject=act.subject,
-        classification_date=act.classification_date or dt.date.today(),
+        classification_date=act.classification_date or local_today(coll),
         annex_extensions=[_extension(f) for f in act.annexes], paper=act.paper_annexes)
 
 

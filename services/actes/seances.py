@@ -25,6 +25,7 @@ from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.extensions import db
 from portal.filestore import FileStore, StorageError
@@ -81,7 +82,7 @@ class SeanceFields:
 def _check_fields(f: SeanceFields) -> None:
     if f.held_on is None:
         raise SeanceRefused(_("Give the date of the séance."))
-    if f.held_on > dt.date.today() + dt.timedelta(days=366):
+    if f.held_on > local_today() + dt.timedelta(days=366):
         raise SeanceRefused(_("The date of the séance is more than a year ahead."))
     if f.held_at and not re.fullmatch(r"([01][0-9]|2[0-3])[:h][0-5][0-9]", f.held_at):
         raise SeanceRefused(_("The hour of the séance is written like 20:30."))
@@ -280,11 +281,11 @@ def _pdf(template: str, **context) -> bytes:
 def list_pdf(seance: Seance) -> bytes:
     """The liste des délibérations of the séance (date, objet of each, adopted or rejected, the votes)."""
     return _pdf("actes/pdf/liste_deliberations.html", seance=seance, coll=seance.collectivity,
-                generated_on=dt.date.today())
+                generated_on=local_today(seance.collectivity))
 
 
 def list_is_late(seance: Seance, today: dt.date | None = None) -> bool:
-    today = today or dt.date.today()
+    today = today or local_today(seance.collectivity)
     if seance.list_published_at is not None:
         return seance.list_published_at.date() > seance.list_due_on
     return today > seance.list_due_on
@@ -295,7 +296,7 @@ def publish_list(seance: Seance, user) -> None:
         raise SeanceRefused(_("The liste des délibérations of this séance is already published."))
     if not seance.items:
         raise SeanceRefused(_("Add the délibérations of the séance before publishing its list."))
-    if seance.held_on > dt.date.today():
+    if seance.held_on > local_today(seance.collectivity):
         raise SeanceRefused(_("The séance has not been held yet."))
     data = list_pdf(seance)
     stored = _store.save_for(db.session, f"seance-{seance.id}", data)
@@ -333,7 +334,7 @@ def upload_pv(seance: Seance, user, data: bytes, filename: str) -> None:
 def later_seances(seance: Seance) -> list[Seance]:
     return list(db.session.scalars(select(Seance).where(
         Seance.collectivity_id == seance.collectivity_id, Seance.held_on > seance.held_on,
-        Seance.held_on <= dt.date.today()).order_by(Seance.held_on)))
+        Seance.held_on <= local_today(seance.collectivity)).order_by(Seance.held_on)))
 
 
 def adopt_pv(seance: Seance, adopting: Seance, user) -> None:
@@ -343,7 +344,7 @@ def adopt_pv(seance: Seance, adopting: Seance, user) -> None:
     if seance.pv_published_at is not None:
         raise SeanceRefused(_("The procès-verbal is already adopted and published."))
     if adopting.collectivity_id != seance.collectivity_id or adopting.held_on <= seance.held_on \
-            or adopting.held_on > dt.date.today():
+            or adopting.held_on > local_today(seance.collectivity):
         raise SeanceRefused(_("The procès-verbal is adopted at a later séance already held."))
     seance.pv_adopted_seance, seance.pv_published_at = adopting, utcnow()
     audit.record("actes.pv_published", target=seance, collectivity=seance.collectivity, user=user,
@@ -384,7 +385,7 @@ def registre_pdf(coll: Collectivity, year: int) -> bytes:
 
     html = render_template("actes/pdf/registre.html", coll=coll, year=year, seances=seances, by_date=by_date,
                            matieres=matieres, matiere_labels=nom.matieres, page_counts={
-                               k: len(v) for k, v in pages.items()}, generated_on=dt.date.today())
+                               k: len(v) for k, v in pages.items()}, generated_on=local_today(coll))
     document = HTML(string=html).render()
     slots = {}  # (act id, page index) → sheet index: the empty sheets the template left for the act's pages
     for n, page in enumerate(document.pages):
@@ -448,7 +449,7 @@ def lists_to_publish(coll: Collectivity) -> list[Seance]:
     """Séances held, with délibérations, whose list is not published yet (the latest deadline first when late)."""
     return list(db.session.scalars(select(Seance).where(
         Seance.collectivity_id == coll.id, Seance.list_published_at.is_(None),
-        Seance.held_on <= dt.date.today(), Seance.items.any()).order_by(Seance.held_on)))
+        Seance.held_on <= local_today(coll), Seance.items.any()).order_by(Seance.held_on)))
 
 
 # Convocation (L2121-10 to L2121-12) and quorum (L2121-17) ----------------------------------------------------------
@@ -491,7 +492,7 @@ def convene(seance: Seance, user, agenda: list[str], sent_on: dt.date, *, second
             today: dt.date | None = None) -> None:
     """Record the convocation of a séance (its order of the day, the day it is sent) and keep its PDF. Refused
     (:class:`SeanceRefused`, French, nothing written) when the delay of the law is not kept."""
-    today = today or dt.date.today()
+    today = today or local_today(seance.collectivity)
     agenda = [a.strip()[:300] for a in agenda if a and a.strip()][:MAX_AGENDA]
     if seance.convened_on is not None:
         raise SeanceRefused(_("The convocation of this séance was already sent on %(d)s.",
@@ -546,7 +547,7 @@ def convocation_pdf(seance: Seance, *, second_of: Seance | None = None, days: in
         days, article = (3, "L2121-17") if seance.second_convocation_of_id else convocation_rule(seance.collectivity)
         second_of = seance.second_convocation_of
     return _pdf("actes/pdf/convocation.html", seance=seance, coll=seance.collectivity, second_of=second_of,
-                days=days, article=article, generated_on=dt.date.today())
+                days=days, article=article, generated_on=local_today(seance.collectivity))
 
 
 def convocation_data(seance: Seance) -> bytes:

@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.extensions import db
 from portal.mail import queue_email
@@ -113,7 +114,7 @@ class AccountInput:
 
 def save_account(coll: Collectivity, values: AccountInput, user, *, today: dt.date | None = None) -> TdtAccount:
     """Create or update the collectivity's account; ``AccountRefused`` (nothing written) on bad input."""
-    today = today or dt.date.today()
+    today = today or local_today(coll)
     errors: dict[str, str] = {}
     prefecture = values.prefecture.strip().upper()
     if not PREFECTURE_RE.match(prefecture):
@@ -225,11 +226,12 @@ def recipients(coll: Collectivity) -> list[User]:
 
 def send_reminders(today: dt.date | None = None) -> int:
     """Queue the reminders due today (committed one account at a time); returns how many were sent."""
-    today = today or dt.date.today()
+    given = today
     sent = 0
     accounts = db.session.scalars(select(TdtAccount).where(TdtAccount.certificate_expires_on.is_not(None))
                                   .order_by(TdtAccount.id)).all()
     for acc_id, expires_on in [(a.id, a.certificate_expires_on) for a in accounts]:
+        today = given or local_today(db.session.get(TdtAccount, acc_id).collectivity)  # its département's date
         days = due_threshold(expires_on, today)
         if days is None:
             continue

@@ -14,6 +14,7 @@ import logging
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.dates import add_months
 from portal.extensions import db
@@ -229,7 +230,7 @@ def fetch_replies(conn: tdt.Connector) -> int:
         except tdt.TdtError as exc:
             log.warning("actes: préfecture document %s not read: %s", doc.id, exc)
             continue
-        received = dt.date.today()
+        received = local_today(act.collectivity)
         reply = PrefectureReply(commune_insee=act.commune_insee, tdt_document_id=doc.id, kind=REPLY_KINDS[doc.kind],
                                 received_on=received, answer_due_on=add_months(received, 2))
         main = None

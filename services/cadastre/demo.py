@@ -21,6 +21,7 @@ from pathlib import Path
 import shapely
 from shapely.geometry import box, mapping, shape
 
+from portal.identity import today as local_today
 from .geometry import SRID, WGS84, reproject
 
 DEMO_SOURCE = "demo"
@@ -101,7 +102,7 @@ def generate_plan(insee: str) -> dict | None:
     codes = [c if len(c) == 2 else "0" + c for c in list(string.ascii_uppercase) +
              [a + b for a in string.ascii_uppercase for b in string.ascii_uppercase]]
     plan = {"communes": [({"id": insee, "nom": name}, boundary)], "sections": [], "parcelles": [], "batiments": []}
-    updated = dt.date.today().isoformat()
+    updated = local_today().isoformat()
     for code, k in zip(codes, _order(blocks)):
         section = blocks[k]
         plan["sections"].append(({"id": f"{insee}000{code}", "commune": insee, "prefixe": "000", "code": code},
@@ -160,7 +161,7 @@ def load_demo_plans(communes=DEMO_COMMUNES) -> list[str]:
                 continue
             with tempfile.TemporaryDirectory() as tmp:
                 report = import_commune(write_plan(plan, insee, Path(tmp)), commune=insee,
-                                        vintage=dt.date.today().strftime("%Y-%m"), user_email="demo",
+                                        vintage=local_today().strftime("%Y-%m"), user_email="demo",
                                         source=DEMO_SOURCE)
             lines.append(f"commune {insee}: fictitious demonstration plan, {report.parcels} parcels, "
                          f"{report.features.get('section', 0)} sections, {report.features.get('batiment', 0)} "

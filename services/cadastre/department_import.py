@@ -23,6 +23,7 @@ import json
 import logging
 import re
 import shutil
+import time
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ ETALAB_RE = re.compile(r"^cadastre-(?P<dep>\d[\dAB]\d?)-(?P<layer>%s)\.json(\.gz
 EDIGEO_RE = re.compile(r"^edigeo-(?P<insee>\d[\dAB]\d{3})(?P<sheet>[0-9A-Z]{7})\.tar\.bz2$")
 MAX_ERRORS = 20
 MIN_COMMUNES_PER_WORKER = 8
+PROGRESS_EVERY = 1.0  # seconds between two writes of the run's progress row
 
 
 @dataclass
@@ -357,13 +359,23 @@ def run_import(run, plan: Plan, workdir: Path | None = None, *, jobs: int = 2, u
     if stop_after is not None:
         todo = todo[:stop_after]  # as if the process had died once those were done
 
+    last_saved = [time.monotonic()]
+
     def record(insee: str, result: dict) -> None:
+        # The run's row (the page's progress) is written at most once a second, not after every commune: a commune's
+        # own commit already makes it resumable (its vintage is skipped on the next run); a crash loses only the
+        # page's count of the last second, which the next run rebuilds.
         results[insee] = result
+        if time.monotonic() - last_saved[0] >= PROGRESS_EVERY or result.get("status") == "failed":
+            _save(results)
+        if progress is not None:
+            progress(insee, result)
+
+    def _save(results: dict) -> None:
         current = db.session.get(DepartmentImport, run_id)
         _count(current, results)
         db.session.commit()
-        if progress is not None:
-            progress(insee, result)
+        last_saved[0] = time.monotonic()
 
     # A worker process costs its start (an interpreter and an app, a few seconds): worth it from a few communes each.
     if jobs <= 1 or len(todo) < MIN_COMMUNES_PER_WORKER * 2:
@@ -387,6 +399,7 @@ def run_import(run, plan: Plan, workdir: Path | None = None, *, jobs: int = 2, u
                     result = {"status": "failed", "parcels": 0, "errors": [f"worker lost: {exc}"]}
                 record(insee, result)
     run = db.session.get(DepartmentImport, run_id)
+    _count(run, results)
     if not stopped:
         run.status = "failed" if run.failed else "done"
         if workdir is not None and plan.kind == "etalab" and not run.failed:

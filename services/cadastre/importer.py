@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import func, insert, select, text, update
 
+from portal.identity import today as local_today
 from portal.extensions import db
 
 from .geometry import SRID, as_multipolygon
@@ -155,7 +156,7 @@ def _import_commune(paths, commune, vintage, *, user_email, allowed_communes, us
         try:
             insee, coll = _target_commune(parcels, commune, allowed_communes)
             label = (vintage or etalab_millesime(paths) or vintage_from_dates(parcels["updated"])
-                     or dt.date.today().strftime("%Y-%m"))
+                     or local_today(coll).strftime("%Y-%m"))
             if db.session.scalar(select(Vintage.id).where(Vintage.commune_insee == insee, Vintage.label == label)):
                 raise ImportFailed([N_("vintage %(vintage)s of commune %(insee)s is already imported", vintage=label,
                                        insee=insee)])
@@ -311,24 +312,39 @@ def _copy_rows(v: Vintage, insee: str, parcels, features) -> None:
 
 
 def _insert_rows(v: Vintage, insee: str, parcels, features) -> None:
-    """SQLite: parcels and features through bulk INSERTs of 5 000 rows."""
-    pb = _bbox_rows(parcels["geometry"].values)
-    areas = shapely.area(np.asarray(parcels["geometry"].values, dtype=object))
-    rows = [{
-        "vintage_id": v.id, "current": v.current, "commune_insee": insee, "idu": r.idu, "prefixe": r.prefixe,
-        "section": r.section, "numero": r.numero, "lieu_dit": r.lieu_dit,
-        "contenance": None if pd.isna(r.contenance) else int(r.contenance), "area": float(areas[k]),
-        "repaired": False, "minx": pb[k][0], "miny": pb[k][1], "maxx": pb[k][2], "maxy": pb[k][3], "geom": r.geometry,
-    } for k, r in enumerate(parcels.itertuples(index=False))]
-    for chunk in range(0, len(rows), 5000):
-        db.session.execute(insert(Parcel), rows[chunk:chunk + 5000])
+    """SQLite: parcels and features through one prepared INSERT run over every row (``executemany`` on the driver),
+    the values built column-wise as for COPY: areas, boxes and WKB of all the geometries converted at once (shapely's
+    vectorised functions), no per-row type conversion by the ORM."""
+    n = len(parcels)
+    geoms = _multipolygons(parcels["geometry"].values)
+    pb = _bbox_rows(geoms)
+    contenance = [None if pd.isna(c) else int(c) for c in parcels["contenance"]]
+    _executemany("cadastre_parcel", PARCEL_COLUMNS, zip(
+        [v.id] * n, [v.current] * n, [insee] * n, parcels["idu"].tolist(), parcels["prefixe"].tolist(),
+        parcels["section"].tolist(), parcels["numero"].tolist(), parcels["lieu_dit"].tolist(), contenance,
+        shapely.area(geoms).tolist(), [False] * n, *pb.T.tolist(), shapely.to_wkb(geoms).tolist()))
     if features:
-        fb = _bbox_rows([g for _, _, g in features])
-        frows = [{"vintage_id": v.id, "current": v.current, "commune_insee": insee, "layer": layer, "label": lab,
-                  "area": float(g.area), "minx": fb[k][0], "miny": fb[k][1], "maxx": fb[k][2], "maxy": fb[k][3],
-                  "geom": g} for k, (layer, lab, g) in enumerate(features)]
-        for chunk in range(0, len(frows), 5000):
-            db.session.execute(insert(Feature), frows[chunk:chunk + 5000])
+        fg = _multipolygons([g for _, _, g in features])
+        fb = _bbox_rows(fg)
+        n = len(features)
+        _executemany("cadastre_feature", FEATURE_COLUMNS, zip(
+            [v.id] * n, [v.current] * n, [insee] * n, [f[0] for f in features], [f[1] for f in features],
+            shapely.area(fg).tolist(), *fb.T.tolist(), shapely.to_wkb(fg).tolist()))
+
+
+def _multipolygons(geoms) -> np.ndarray:
+    """The geometries as an array of MultiPolygons (the column's type; a Polygon left by a repair is wrapped)."""
+    arr = np.asarray(geoms, dtype=object)
+    single = np.flatnonzero(shapely.get_type_id(arr) != 6)  # 6: MultiPolygon
+    for k in single:
+        arr[k] = as_multipolygon(arr[k])
+    return arr
+
+
+def _executemany(table: str, columns, rows) -> None:
+    names = ", ".join(name for name, _ in columns)
+    marks = ", ".join("?" for _ in columns)
+    db.session.connection().exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(rows))
 
 
 def _refresh_statistics(parcels_added: int, features_added: int) -> None:

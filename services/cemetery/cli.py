@@ -7,6 +7,7 @@ import json
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
+from portal.identity import today as local_today
 
 cli = AppGroup("cemetery", help="Cemetery service.")
 
@@ -53,7 +54,7 @@ def demo_command():
             lon0, lat0 = centre.x, centre.y
         else:
             lon0, lat0 = 4.6840, 48.2510
-        today = dt.date.today()
+        today = local_today(coll)
         cem = operations.create_cemetery("Cimetière communal", DEMO_INSEE, "Chemin du cimetière",
                                          _box(lon0, lat0, 60, 40))
         cem.common_ground_years = 5

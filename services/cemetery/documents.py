@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from weasyprint import HTML
 
+from portal.identity import today as local_today
 from portal.extensions import db
 from portal.lookups import active_commune
 
@@ -26,7 +27,7 @@ def to_pdf(html: str) -> bytes:
 def _render(template: str, **context) -> str:
     from .views.pages import _helpers  # the pages' words and helpers, also outside a request of the blueprint
 
-    return render_template(f"cemetery/pdf/{template}", commune=active_commune(), today=dt.date.today(),
+    return render_template(f"cemetery/pdf/{template}", commune=active_commune(), today=local_today(),
                            rules=rules, **_helpers(), **context)
 
 

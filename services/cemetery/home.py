@@ -5,13 +5,14 @@ import datetime as dt
 
 from flask import render_template
 
+from portal.identity import today as local_today
 from .queries import deadlines, steps_due
 
 
 def home_panel(collectivity, permissions) -> str | None:
     if collectivity is None or collectivity.kind != "commune" or "cemetery.read" not in permissions:
         return None
-    today = dt.date.today()
+    today = local_today(collectivity)
     items = [d for d in deadlines(today) if d.months >= 0]
     steps = steps_due(today)
     if not items and not steps:

@@ -10,6 +10,7 @@ import datetime as dt
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.extensions import db
 
@@ -414,7 +415,7 @@ def record_operation(kind: str, plot: Plot, on: dt.date, *, deceased: Deceased |
                      recorded_by: str = "", today: dt.date | None = None) -> Operation:
     """An operation in ``plot``, after the rules: room left, the concession in force, an authorisation for what
     disturbs a body, a known destination for what leaves the emplacement."""
-    today = today or dt.date.today()
+    today = today or local_today()
     authorisation_number = authorisation_number.strip()
     if on > today + dt.timedelta(days=60):
         raise Refused(_("The date of the operation is too far in the future."))
@@ -545,7 +546,7 @@ def refresh_due_dates(reprise: Reprise) -> None:
 
 def complete_step(reprise: Reprise, code: str, on: dt.date, today: dt.date | None = None, notes: str = "") -> RepriseStep:
     """Mark step ``code`` done on ``on``: refused out of order, before its legal delay, or in the future."""
-    today = today or dt.date.today()
+    today = today or local_today()
     if reprise.status != "open":
         raise Refused(_("This procedure is closed."))
     by_code = {r.code: r for r in rules.STEPS[reprise.kind]}

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import Text, case, cast, func, select
 from sqlalchemy.orm import joinedload
 
+from portal.identity import today as local_today
 from portal.extensions import db
 
 from . import rules
@@ -37,7 +38,7 @@ def concessions_by_plot(plot_ids=None) -> dict[int, tuple]:
 
 
 def state_of(plot: Plot, today: dt.date | None = None) -> str:
-    today = today or dt.date.today()
+    today = today or local_today()
     used = used_by_plot([plot.id]).get(plot.id, 0)
     conc = concessions_by_plot([plot.id]).get(plot.id)
     return rules.plot_state(in_reprise=plot.in_reprise, used_tenths=used, has_concession=conc is not None,
@@ -48,7 +49,7 @@ def plan_json(cemetery_id: int | None = None, today: dt.date | None = None) -> s
     """One GeoJSON FeatureCollection, as text: the cemeteries, zones and allées (outlines) and every emplacement
     drawn, with its state, colour and places. The stored geometries are copied as the database holds them (JSON
     text), never parsed and serialised again: the plan of 10 000 emplacements is mostly their polygons."""
-    today = today or dt.date.today()
+    today = today or local_today()
     parts = []
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     for model, layer in ((Cemetery, "cemetery"), (Zone, "zone"), (Alley, "alley")):
@@ -154,7 +155,7 @@ class Deadline:
 def deadlines(today: dt.date | None = None) -> list[Deadline]:
     """Concessions expiring within 6 months (3 flagged), expired ones still renewable (L2223-15), expired beyond the
     two years without a reprise under way."""
-    today = today or dt.date.today()
+    today = today or local_today()
     six, three = rules.add_months(today, 6), rules.add_months(today, 3)
     stmt = (select(Concession).options(joinedload(Concession.plot).joinedload(Plot.alley).joinedload(Alley.zone),
                                        joinedload(Concession.people))
@@ -176,7 +177,7 @@ def deadlines(today: dt.date | None = None) -> list[Deadline]:
 
 def steps_due(today: dt.date | None = None, within_days: int = 30) -> list[RepriseStep]:
     """The next step of every reprise under way whose date has come or comes within ``within_days``."""
-    today = today or dt.date.today()
+    today = today or local_today()
     out = []
     reprises = db.session.scalars(select(Reprise).options(joinedload(Reprise.steps), joinedload(Reprise.plot))
                                   .where(Reprise.status == "open").order_by(Reprise.id)).unique()

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from portal.identity import local_wall
 from portal import audit
 from portal.audiences import audience_scope
 from portal.extensions import db
@@ -59,7 +60,7 @@ def _apply(event: Event, *, title: str, kind: str, starts_at: dt.datetime | None
 def publish_event(*, publisher: Collectivity, author: User, audience: AudienceChoice, **fields) -> Event:
     event = Event(publisher_id=publisher.id, author_id=author.id)
     _apply(event, **fields)
-    if event.starts_at < dt.datetime.now():
+    if event.starts_at < local_wall(publisher):
         raise DeskError(_("The event would start in the past."))
     event.audience = audience.build()
     db.session.add(event)
@@ -125,7 +126,7 @@ def register(event: Event, *, user: User, collectivity: Collectivity) -> EventRe
         raise DeskError(_("This event is cancelled."))
     if not event.registration_open:
         raise DeskError(_("Registration is closed for this event."))
-    if event.starts_at <= dt.datetime.now():
+    if event.starts_at <= local_wall(db.session.get(Collectivity, event.publisher_id)):
         raise DeskError(_("This event has already started."))
     reg = registration_of(event, user)
     if reg is not None and reg.cancelled_at is None:
@@ -157,7 +158,7 @@ def send_reminders(now: dt.datetime | None = None) -> int:
     ``reminded_at`` makes it once. Returns how many were queued. Runs in the system context (the audience filter
     lifted explicitly: each registration was made by someone the event was addressed to)."""
     with audience_scope(None):
-        return _send_reminders(now or dt.datetime.now())
+        return _send_reminders(now or local_wall())
 
 
 def _send_reminders(now: dt.datetime) -> int:
@@ -183,7 +184,7 @@ def _send_reminders(now: dt.datetime) -> int:
 
 def upcoming(now: dt.datetime | None = None, limit: int = 200) -> list[Event]:
     """Events the current viewer may read (audience filter) not over yet, soonest first."""
-    now = now or dt.datetime.now()
+    now = now or local_wall()
     return db.session.scalars(select(Event).where(Event.upcoming_clause(now))
                               .order_by(Event.starts_at, Event.id).limit(limit)).all()
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from portal.audiences import LIST, Audience, Viewer, audience_scope, may_read
 from portal.extensions import db
 from portal.mail import BATCH as MAIL_BATCH
+from portal.identity import identity_code_of
 from portal.mail import deliver_emails, queue_rendered, render_email
 from portal.outbox import enqueue_after_commit
 from portal.models import Collectivity, Membership, User, utcnow
@@ -97,7 +98,8 @@ def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
     # What the batches need of each person, read now: each batch's commit expires the ORM objects, and reading
     # them again afterwards would cost a statement per person.
     people = [_Recipient(user.id, user.email, user.locale, choice.frequency, user.id in choices,
-                         [m.collectivity_id for m in user.memberships], since) for user, choice, since in due]
+                         [m.collectivity_id for m in user.memberships], since, _identity_of(user))
+              for user, choice, since in due]
     rendered: dict = {}  # one rendering per distinct digest (see _queue)
     for start in range(0, len(people), BATCH):
         batch = people[start:start + BATCH]
@@ -133,6 +135,12 @@ def send_digests(now: dt.datetime | None = None) -> dict[str, int]:
         db.session.commit()
     log.info("desk digests: %s", counts)
     return counts
+
+
+def _identity_of(user: User) -> str | None:
+    """``portal.mail.user_identity_code`` on the memberships already loaded: the first collectivity's identity."""
+    first = min(user.memberships, key=lambda m: m.id, default=None)
+    return identity_code_of(first.collectivity) if first is not None else None
 
 
 def _visible_news(due) -> dict[int, list[tuple[int, dt.datetime]]]:
@@ -183,6 +191,7 @@ class _Recipient:
     has_choice: bool  # a DigestChoice row exists (else the default, weekly, is written with the first digest)
     collectivity_ids: list[int]
     since: dt.datetime
+    identity_code: str | None  # the département (or operator) whose name and footer the e-mail wears
 
 
 def _queue(user: _Recipient, items: list[NewsItem], total: int, rendered: dict | None = None):
@@ -193,16 +202,19 @@ def _queue(user: _Recipient, items: list[NewsItem], total: int, rendered: dict |
     one_click = absolute_url("desk_public.one_click", token=token)
     subject = (_l("News of the extranet: today") if user.frequency == "daily"
                else _l("News of the extranet: this week"))
-    key = (tuple(n.id for n in items), total, user.frequency, user.locale)
+    identity_code = user.identity_code  # the recipient's département's name and footer
+    key = (tuple(n.id for n in items), total, user.frequency, user.locale, identity_code)
     if rendered is None or key not in rendered:
-        body = render_email("desk/digest", locale=user.locale, items=items, more=total - len(items),
-                            unsubscribe_link=UNSUBSCRIBE_MARK, frequency=user.frequency,
+        body = render_email("desk/digest", locale=user.locale, identity_code=identity_code, items=items,
+                            more=total - len(items), unsubscribe_link=UNSUBSCRIBE_MARK, frequency=user.frequency,
                             news_link=absolute_url("desk.news_list"))
         if rendered is not None:
             rendered[key] = body
     else:
         body = rendered[key]
     text, html = (part.replace(UNSUBSCRIBE_MARK, link) if part is not None else None for part in body)
-    row = queue_rendered(user.email, subject, text, html, locale=user.locale, deliver=False, flush=False)
-    row.headers = {"List-Unsubscribe": f"<{one_click}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    row = queue_rendered(user.email, subject, text, html, locale=user.locale, deliver=False, flush=False,
+                         identity_code=identity_code)
+    row.headers = {**row.headers, "List-Unsubscribe": f"<{one_click}>",
+                   "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return row

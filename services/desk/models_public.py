@@ -20,6 +20,7 @@ import datetime as dt
 from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.identity import today as local_today
 from portal.audiences import AudienceScoped
 from portal.extensions import db
 from portal.models import utcnow
@@ -29,7 +30,7 @@ JOB_CATEGORIES = ("A", "B", "C")
 
 def today() -> dt.date:
     """The day in France (the server runs on French time, like every date the portal shows)."""
-    return dt.date.today()
+    return local_today()
 
 
 class JobOffer(AudienceScoped, db.Model):

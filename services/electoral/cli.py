@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from portal.identity import today as local_today
 from portal.extensions import db
 from portal.tenancy import territory_scope
 
@@ -67,7 +68,7 @@ def load_demo_commune(commune, voters: int, seed: int = 10) -> int:
             db.session.add(StreetBureau(commune_insee=insee, street_key=_fold(street), street_label=street,
                                         bureau=bureaux[i % n_bureaux]))
         street_bureau = {s: bureaux[i % n_bureaux] for i, s in enumerate(streets)}
-        today = dt.date.today()
+        today = local_today()
         for _ in range(voters):
             v = fake_voter(fake, rnd, insee, commune.name, postal, streets, today)
             v.bureau = street_bureau[v.street_name]

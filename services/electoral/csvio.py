@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal.extensions import db
 from portal.models import fold
 from portal.responses import safe_dict_writer
@@ -195,7 +196,7 @@ def _line_problems(get: dict, commune_insee: str, today: dt.date) -> tuple[list,
 
 
 def plan_import(raw: bytes, commune_insee: str, today: dt.date | None = None) -> Plan:
-    today = today or dt.date.today()
+    today = today or local_today()
     people, errors, count = parse(raw, commune_insee, today)
     if count == 0:
         # a header alone would remove every voter of the roll: an empty file never empties a roll
@@ -273,7 +274,7 @@ def apply_import(plan: Plan, commune_insee: str, today: dt.date | None = None, f
     """Write the plan (the caller commits; nothing is written when the plan has errors)."""
     if not plan.ok:
         raise FileError(_("The file has refused lines: nothing was imported."))
-    today = today or dt.date.today()
+    today = today or local_today()
     bureaux = {b.number: b for b in db.session.scalars(select(PollingStation))}
     for number, name in plan.new_bureaux.items():
         bureaux[number] = PollingStation(commune_insee=commune_insee, number=number, name=name)
@@ -337,7 +338,7 @@ def _insert_new(rows: list[Row], commune_insee: str, bureaux: dict, today: dt.da
 
 def export_rows(voters, commune, today: dt.date | None = None):
     """Rows (dicts) of the roll: one per voter and list, each list in legal order, numbered."""
-    today = today or dt.date.today()
+    today = today or local_today()
     for name, code in LIST_CODES.items():
         members = sorted((v for v in voters if getattr(v, f"on_{name}")), key=legal_sort_key)
         for n, v in enumerate(members, start=1):

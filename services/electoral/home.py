@@ -9,6 +9,7 @@ import datetime as dt
 from flask import render_template
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal.extensions import db
 
 from .calendar import upcoming
@@ -19,7 +20,7 @@ def home_panel(collectivity, permissions) -> str | None:
     """HTML of the upcoming deadlines (next 5), or None when there is none or the user may not read the rolls."""
     if collectivity is None or collectivity.kind != "commune" or "electoral.read" not in permissions:
         return None
-    today = dt.date.today()
+    today = local_today(collectivity)
     elections = db.session.scalars(select(Election).where(Election.first_round >= today - dt.timedelta(days=1))).all()
     items = upcoming(elections, today)
     if not items:

@@ -16,6 +16,7 @@ import logging
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.extensions import db
 
@@ -104,7 +105,7 @@ def cancel(p: Procuration, day: dt.date) -> None:
 def emargement_notes(voters, election: Election | None, today: dt.date | None = None) -> dict[int, str]:
     """What the émargement list prints beside each mandant: « Procuration : NAME First names, born on … »."""
     days = [election.first_round] + ([election.second_round] if election and election.second_round else []) \
-        if election is not None else [today or dt.date.today()]
+        if election is not None else [today or local_today()]
     ids = {v.id for v in voters}
     notes = {}
     for p in db.session.scalars(select(Procuration).where(Procuration.cancelled_on.is_(None))

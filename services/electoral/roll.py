@@ -13,6 +13,7 @@ from flask_login import current_user
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.extensions import db
 from portal.models import fold
@@ -199,7 +200,7 @@ def reinstate(voter: Voter, reason: str, effective_on: dt.date, note: str = "", 
     if removed_on is not None and effective_on < removed_on:
         raise RollError(_("The reinstatement cannot take effect before the removal (%(day)s).",
                           day=removed_on.strftime("%d/%m/%Y")))
-    if effective_on > dt.date.today():
+    if effective_on > local_today():
         raise RollError(_("The reinstatement cannot take effect in the future."))
     twins = [v for v in same_identity_here(voter.birth_name, voter.first_names, voter.birth_date, exclude_id=voter.id)
              if v.status == "registered"]

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal.extensions import db
 
 from . import roll
@@ -72,7 +73,7 @@ def validate_registration(data: dict) -> tuple[dict, dict]:
     reason = data.get("reason", "voluntary")
     if reason not in CHOSEN_REGISTRATION_REASONS:
         errors["reason"] = "one of " + ", ".join(CHOSEN_REGISTRATION_REASONS)
-    effective = roll.parse_date(str(data.get("effective_on") or dt.date.today().isoformat()))
+    effective = roll.parse_date(str(data.get("effective_on") or local_today().isoformat()))
     if effective is None:
         errors["effective_on"] = "a real date"
     bureau = None

@@ -30,6 +30,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.identity import today as local_today
 from portal.extensions import db
 
 from . import documents
@@ -385,7 +386,7 @@ def decide(t: Tender, lot, bids: list[Bid], user_id: int | None, today: dt.date 
         raise Refused(_l("Score at least one offer before awarding the lot."), "empty grid")
     if any(not r.complete for r in rows):
         raise Refused(_l("Mark every criterion of every offer before awarding the lot."), "incomplete grid")
-    today = today or dt.date.today()
+    today = today or local_today(t.collectivity)
     winner = rows[0]
     d = LotDecision(tender_id=t.id, lot_number=lot.number, winner_bid_id=winner.bid.id, decided_on=today,
                     decided_by_id=user_id)
@@ -410,7 +411,7 @@ def notify_winner(t: Tender, lot, bids: list[Bid], today: dt.date | None = None)
     from . import notify
     from .operations import record_award
 
-    today = today or dt.date.today()
+    today = today or local_today(t.collectivity)
     d = decision_of(t, lot.number)
     if d is None:
         raise Refused(_l("Award the lot first."), "no decision")

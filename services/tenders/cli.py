@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from portal.identity import local_wall, today as local_today
 
 
 @click.group("tenders", help="Public tenders: maintenance.")
@@ -40,7 +41,7 @@ def demo_command():
     coll = db.session.scalar(select(Collectivity).where(Collectivity.insee == DEMO_INSEE))
     if coll is None:
         raise click.ClickException("Ailleville (10002) is not loaded: run `flask demo load` first.")
-    today = dt.date.today()
+    today = local_today(coll)
     made = 0
     for ref, values in (
         ("DEMO-TOIT", dict(title="Réfection de la toiture de l'église", nature="works", cpv_code="45261000-4",
@@ -69,7 +70,7 @@ def demo_command():
             t.questions_deadline, t.reception_deadline = reception - dt.timedelta(days=6), reception
             t.opening_date, t.notification_date = reception.date() + dt.timedelta(days=1), reception.date() + \
                 dt.timedelta(days=30)
-            t.published_at = dt.datetime.now()
+            t.published_at = local_wall(coll)
         db.session.add(t)
         if t.status == "published":
             db.session.flush()

@@ -18,6 +18,7 @@ import datetime as dt
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal.identity import local_wall
 from .models import TenderCorrection
 
 KINDS = {"unsuccessful": _l("Unsuccessful (infructueuse)"), "discontinued": _l("Discontinued (sans suite)")}
@@ -93,7 +94,7 @@ def can_end(t, now: dt.datetime | None = None) -> str | None:
 
 def end_procedure(t, form, now: dt.datetime | None = None) -> dict:
     """Validate the form and, when it is right, end the tender. Returns ``{field: French message}``."""
-    now = now or dt.datetime.now()
+    now = now or local_wall(t.collectivity)
     errors = {}
     problem = can_end(t, now)
     if problem:
@@ -154,7 +155,7 @@ def correct(t, form, user_id: int | None, now: dt.datetime | None = None) -> tup
     """Validate a correction notice and apply it. Returns (the notice, {}) or (None, {field: French message})."""
     from .wizard import parse_date, parse_datetime
 
-    now = now or dt.datetime.now()
+    now = now or local_wall(t.collectivity)
     if not t.is_open(now):
         return None, {"reason": _("Only an open consultation can be corrected.")}
     errors, new = {}, {}

@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.identity import local_wall
 from portal.extensions import db
 from portal.models import Collectivity, utcnow
 
@@ -117,7 +118,7 @@ class Tender(db.Model):
         return storage.read(self.dce_key, self.dce_sha256, self.dce_size) if self.dce_key else None
 
     def is_open(self, now: dt.datetime | None = None) -> bool:
-        now = now or dt.datetime.now()
+        now = now or local_wall(self.collectivity)
         return self.status == "published" and self.reception_deadline is not None and now < self.reception_deadline
 
 

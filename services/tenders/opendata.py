@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import jsonschema
 
+from portal.identity import today as local_today
 from portal.settings import setting
 
 from .rules import DATA
@@ -142,7 +143,7 @@ def ocds_release(t) -> dict:
         raise OpenDataError("tender not published")
     ocid = f"{ocds_prefix()}-{t.collectivity_id}-{t.id}"
     buyer_id = f"FR-SIRET-{t.buyer_siret}"
-    published = t.published_at or dt.datetime.combine(t.launch_date or dt.date.today(), dt.time())
+    published = t.published_at or dt.datetime.combine(t.launch_date or local_today(t.collectivity), dt.time())
     if t.awards:
         last = max(t.awards, key=lambda a: a.data_published_on)
         tag, tender_status, date = ["award", "contract"], "complete", dt.datetime.combine(last.data_published_on,

@@ -12,6 +12,7 @@ import logging
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from portal.identity import latest_wall, local_wall, today as local_today
 from portal import audit
 from portal.extensions import db
 
@@ -24,9 +25,9 @@ log = logging.getLogger(__name__)
 
 def close_expired(now: dt.datetime | None = None) -> int:
     """Published consultations whose deadline has passed become closed (called by pages and by the Celery task)."""
-    now = now or dt.datetime.now()
-    expired = db.session.scalars(select(Tender).where(Tender.status == "published",
-                                                      Tender.reception_deadline <= now)).all()
+    expired = [t for t in db.session.scalars(select(Tender).where(Tender.status == "published",
+                                                                  Tender.reception_deadline <= (now or latest_wall())))
+               if t.reception_deadline <= (now or local_wall(t.collectivity))]  # each in its département's time
     for t in expired:
         t.status = "closed"
         audit.record("tenders.closed", target=t, collectivity=t.collectivity, user=None, reference=t.reference)
@@ -38,7 +39,7 @@ def close_expired(now: dt.datetime | None = None) -> int:
 
 def next_reference() -> str:
     """The next free reference of the active collectivity's consultations: « 2026-004 »."""
-    year = dt.date.today().year
+    year = local_today().year
     count = db.session.scalar(select(func.count()).select_from(owned_tenders().subquery())) or 0
     ref = f"{year}-{count + 1:03d}"
     while db.session.scalar(owned_tenders().where(Tender.reference == ref)):
@@ -50,7 +51,7 @@ def next_reference() -> str:
 def create_draft(collectivity, user_id: int) -> Tender:
     """A new draft of ``collectivity``, numbered, audited (not committed)."""
     t = Tender(collectivity_id=collectivity.id, reference=next_reference(), created_by_id=user_id,
-               launch_date=dt.date.today(), contact_email=collectivity.email or "")
+               launch_date=local_today(collectivity), contact_email=collectivity.email or "")
     db.session.add(t)
     db.session.flush()
     audit.record("tenders.created", target=t, reference=t.reference)
@@ -144,7 +145,7 @@ def record_award(t: Tender, values: dict) -> str | None:
         db.session.add(a)
     for name in ("holder_name", "holder_siret", "amount_ht", "notified_on", "offers_received", "price_form"):
         setattr(a, name, values[name])
-    a.data_published_on = dt.date.today()
+    a.data_published_on = local_today(t.collectivity)
     try:
         opendata.decp_document([t])
         opendata.ocds_release(t)

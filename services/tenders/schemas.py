@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 import jsonschema
 from flask_babel import gettext as _
 
+from portal.identity import today as local_today
 from . import rules
 from .models import STATUSES
 
@@ -78,7 +79,7 @@ def award_form(form, lot_numbers: set[int]) -> tuple[dict, dict]:
         notified = parse_date(form.get("notified_on", ""))
         if notified is None:
             raise ValueError
-        if notified > dt.date.today():
+        if notified > local_today():
             errors["notified_on"] = _("The notification date cannot be in the future.")
     except ValueError:
         errors["notified_on"] = _("Enter the date of notification.")

@@ -17,6 +17,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal.identity import local_wall, today as local_today
 from . import cpv, rules
 from .models import TenderLot
 from .schemas import SIRET_RE, parse_amount, parse_date, parse_datetime, parse_int
@@ -92,7 +93,7 @@ def anonymise(text: str) -> str:
 
 
 def today() -> dt.date:
-    return dt.date.today()
+    return local_today()
 
 
 # Step 1 ------------------------------------------------------------------------------------------------------
@@ -303,7 +304,7 @@ def deadline_article(t) -> str:
 
 def check_calendar(t, now: dt.datetime | None = None) -> dict:
     errors = {}
-    now = now or dt.datetime.now()
+    now = now or local_wall(t.collectivity)
     if t.procedure not in ("mapa", "formalised"):
         return errors
     if not t.reception_deadline:

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import FileField, PasswordField, RadioField, StringField
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.extensions import db
 from portal.models import Collectivity
@@ -104,13 +105,13 @@ def _collectivity_or_404(collectivity_id: int) -> Collectivity:
 
 
 def _since() -> dt.date:
-    today = dt.date.today()
+    today = local_today()
     return dt.date(today.year - 1, today.month, 1)
 
 
 @department_bp.route("/")
 def overview():
-    today = dt.date.today()
+    today = local_today()
     colls = _department_collectivities()
     accounts = {a.collectivity_id: a for a in db.session.scalars(
         select(TdtAccount).where(TdtAccount.collectivity_id.in_([c.id for c in colls])))}
@@ -179,7 +180,7 @@ def _collectivity_page(collectivity_id: int, classification_form: Classification
                                    .order_by(CertificateReminder.sent_at.desc())).all() if acc else []
     with _department_territory():
         stats = statistics([coll.id], since=_since())
-    today = dt.date.today()
+    today = local_today()
     days = (acc.certificate_expires_on - today).days if acc and acc.certificate_expires_on else None
     return render_template("actes/department_collectivity.html", coll=coll, acc=acc, form=form, days=days,
                            prefecture=prefecture, stored_version=stored, announced=announced, reminders=reminders,

@@ -11,6 +11,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal.identity import today as local_today
 from portal.extensions import db
 from portal.lookups import public_commune
 from portal.registry import requires
@@ -70,8 +71,8 @@ def _done(seance_id: int, action, message: str):
 @bp.route("/seances/")
 def seances_index():
     rows = db.session.scalars(seances.seances_of(g.collectivity).limit(200)).all()
-    return render_template("actes/seances.html", seances=rows, today=dt.date.today(), is_late=seances.list_is_late,
-                           year=dt.date.today().year)
+    return render_template("actes/seances.html", seances=rows, today=local_today(), is_late=seances.list_is_late,
+                           year=local_today().year)
 
 
 @bp.route("/seances/nouvelle", methods=["GET", "POST"])
@@ -105,7 +106,7 @@ def _edit(seance: Seance | None):
 def seance(seance_id: int):
     s = seance_or_404(seance_id)
     return render_template("actes/seance.html", seance=s, candidates=seances.candidates(s),
-                           later=seances.later_seances(s), late=seances.list_is_late(s), today=dt.date.today(),
+                           later=seances.later_seances(s), late=seances.list_is_late(s), today=local_today(),
                            without_quorum=seances.without_quorum_before(s), rule=seances.convocation_rule(s.collectivity),
                            needed=seances.quorum_needed(s),
                            status_labels=STATUS_LABELS)
@@ -206,7 +207,7 @@ def seance_pv_adopt(seance_id: int):
 @bp.route("/registre.pdf")
 def registre():
     raw = request.args.get("annee", "")
-    year = int(raw) if raw.isdigit() and 1990 <= int(raw) <= 2100 else dt.date.today().year
+    year = int(raw) if raw.isdigit() and 1990 <= int(raw) <= 2100 else local_today().year
     return pdf_response(seances.registre_pdf(g.collectivity, year),
                         f"registre-deliberations-{year}.pdf")
 

@@ -8,6 +8,7 @@ from flask import abort, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal.extensions import db
 from portal.registry import requires
 from portal.responses import pdf_response
@@ -100,6 +101,6 @@ def owner_account_pdf(account: str):
         return found
     purpose, holders, parcels, _rows = found
     html = render_template("cadastre/pdf_account.html", account=account, purpose=purpose, holders=holders,
-                           parcels=parcels, today=dt.date.today().strftime("%d/%m/%Y"),
+                           parcels=parcels, today=local_today().strftime("%d/%m/%Y"),
                            demo=any(p.vintage.source == DEMO_SOURCE for p in parcels))
     return pdf_response(render_pdf(html), f"releve-propriete-{account.strip('+')}.pdf")

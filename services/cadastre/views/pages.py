@@ -8,6 +8,7 @@ import functools
 from flask import Response, jsonify, make_response, render_template, request
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal.extensions import db
 from portal.responses import csv_response, pdf_response
 
@@ -120,6 +121,6 @@ OWNER_HEADER = ["compte", "droit", "proprietaire", "adresse_proprietaire"]
 @bp.get("/parcelles/<idu>/fiche.pdf")
 def parcel_sheet_pdf(idu: str):
     p = current_parcel_or_404(idu)
-    html = render_template("cadastre/pdf_sheet.html", svg=map_svg(p), today=dt.date.today().strftime("%d/%m/%Y"),
+    html = render_template("cadastre/pdf_sheet.html", svg=map_svg(p), today=local_today().strftime("%d/%m/%Y"),
                            **parcel_facts(p))
     return pdf_response(render_pdf(html), f"fiche-parcelle-{p.idu}.pdf")

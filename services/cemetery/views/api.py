@@ -6,6 +6,7 @@ import datetime as dt
 
 from flask import Blueprint, current_app, jsonify, request
 
+from portal.identity import today as local_today
 from .. import queries
 
 api = Blueprint("cemetery_api", __name__)
@@ -25,7 +26,7 @@ def search():
 
 @api.get("/deadlines")
 def deadlines():
-    today = dt.date.today()
+    today = local_today()
     return jsonify({
         "concessions": [{"id": d.concession.id, "number": d.concession.number, "ends_on": d.ends_on.isoformat(),
                          "list": d.months, "plot": d.concession.plot.label} for d in queries.deadlines(today)],

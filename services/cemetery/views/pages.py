@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.extensions import db
 from portal.filestore import FileStore, StorageError
@@ -382,7 +383,7 @@ def scan_place(cemetery_id: int):
 @bp.get("/emplacements/<int:plot_id>")
 def plot(plot_id: int):
     plot = plot_or_404(plot_id)
-    today = dt.date.today()
+    today = local_today()
     concession = operations.current_concession(plot)
     bodies = db.session.scalars(select(Deceased).where(Deceased.plot_id == plot.id)
                                 .order_by(Deceased.death_date)).all()
@@ -499,7 +500,7 @@ def concession(concession_id: int):
         tab = "deceased"
     bodies = db.session.scalars(select(Deceased).where(Deceased.plot_id == c.plot_id)
                                 .order_by(Deceased.death_date)).all()
-    today = dt.date.today()
+    today = local_today()
     window = rules.renewal_window(c.kind, c.ends_on)
     return render_template("cemetery/concession.html", c=c, tab=tab, bodies=bodies, today=today, window=window,
                            renewable=window is not None and window[0] <= today <= window[1] and c.status == "active",
@@ -565,7 +566,7 @@ def renew(concession_id: int):
         "price": schemas.parse_money(request.form.get("price"), _("price"), errors)}
     if not errors:
         try:
-            new = operations.renew_concession(c, dt.date.today(), **values)
+            new = operations.renew_concession(c, local_today(), **values)
         except Refused as exc:
             errors.append(str(exc))
     if errors:
@@ -585,7 +586,7 @@ def convert(concession_id: int):
     values = _concession_values(errors)
     if not errors:
         try:
-            new = operations.convert_concession(c, dt.date.today(), **values)
+            new = operations.convert_concession(c, local_today(), **values)
         except Refused as exc:
             errors.append(str(exc))
     if errors:
@@ -605,7 +606,7 @@ def retrocede(concession_id: int):
     refund = schemas.parse_money(request.form.get("refund"), _("refund"), errors)
     if not errors:
         try:
-            operations.retrocede_concession(c, dt.date.today(), refund)
+            operations.retrocede_concession(c, local_today(), refund)
         except Refused as exc:
             errors.append(str(exc))
     for e in errors:
@@ -629,7 +630,7 @@ def letter_pdf(concession_id: int):
         abort(404)
     audit.record("cemetery.letters_printed", target=c, count=len(c.holders or c.beneficiaries), number=c.number)
     db.session.commit()
-    return pdf_response(documents.to_pdf(documents.letters_html([c], dt.date.today())), f"courrier-{c.number}.pdf")
+    return pdf_response(documents.to_pdf(documents.letters_html([c], local_today())), f"courrier-{c.number}.pdf")
 
 
 @bp.post("/defunts/<int:deceased_id>/mort-pour-la-france")
@@ -660,7 +661,7 @@ def mpf_graves():
 
 @bp.get("/echeances")
 def deadlines_page():
-    today = dt.date.today()
+    today = local_today()
     items = queries.deadlines(today)
     return render_template("cemetery/deadlines.html", items=items, steps=queries.steps_due(today, 60), today=today)
 
@@ -670,7 +671,7 @@ def letters_pdf():
     months = request.args.get("mois", 6, type=int)
     if months not in (0, 3, 6):
         abort(404)
-    today = dt.date.today()
+    today = local_today()
     chosen = [d.concession for d in queries.deadlines(today)
               if (d.months == 0 if months == 0 else 0 < d.months <= months)]
     audit.record("cemetery.letters_printed", count=len(chosen))
@@ -682,7 +683,7 @@ def letters_pdf():
 
 @bp.get("/reprises")
 def reprises():
-    today = dt.date.today()
+    today = local_today()
     items = db.session.scalars(select(Reprise).options(joinedload(Reprise.plot), joinedload(Reprise.steps))
                                .order_by(Reprise.status, Reprise.id.desc())).unique().all()
     candidates = [d for d in queries.deadlines(today) if d.months == -1]
@@ -694,7 +695,7 @@ def reprises():
 def open_reprise(plot_id: int):
     plot = plot_or_404(plot_id)
     try:
-        reprise = operations.open_reprise(plot, request.form.get("kind", ""), dt.date.today())
+        reprise = operations.open_reprise(plot, request.form.get("kind", ""), local_today())
     except Refused as exc:
         _flash_refused(exc)
         return redirect(url_for("cemetery.plot", plot_id=plot.id))
@@ -707,7 +708,7 @@ def open_reprise(plot_id: int):
 def reprise(reprise_id: int):
     r = reprise_or_404(reprise_id)
     articles = {rule.code: rule.article for rule in rules.STEPS[r.kind]}
-    return render_template("cemetery/reprise.html", r=r, articles=articles, today=dt.date.today(),
+    return render_template("cemetery/reprise.html", r=r, articles=articles, today=local_today(),
                            nxt=next((s for s in r.steps if not s.done_on), None))
 
 
@@ -735,7 +736,7 @@ def complete_step(reprise_id: int, code: str):
 def stop_reprise(reprise_id: int):
     r = reprise_or_404(reprise_id)
     try:
-        operations.stop_reprise(r, dt.date.today(), request.form.get("reason", "")[:300])
+        operations.stop_reprise(r, local_today(), request.form.get("reason", "")[:300])
     except Refused as exc:
         _flash_refused(exc)
     else:

@@ -17,7 +17,7 @@ from portal.forms import ConfirmForm
 from . import PACKAGE
 from .. import forum_operations, operations
 from ..access import MODERATE, PARTNERS
-from ..models import ForumCategory, ForumReport
+from ..models import ForumCategory, ForumPost, ForumReport, ForumThread
 from ..schemas import CategoryForm, PartnerForm
 
 department_bp = Blueprint("desk_department", __name__, root_path=PACKAGE, template_folder="templates")
@@ -60,7 +60,10 @@ def forum():
             flash(_("The category is added."), "success")
             return redirect(url_for("desk_department.forum"))
     categories = db.session.scalars(select(ForumCategory).order_by(ForumCategory.position)).all()
-    reports = db.session.scalars(select(ForumReport).where(ForumReport.resolved_at.is_(None))
-                                 .order_by(ForumReport.created_at)).all()
+    # Through the thread (audience-scoped): a department team moderates its own collectivities' threads only.
+    reports = [r for r, _thread in db.session.execute(
+        select(ForumReport, ForumThread).join(ForumPost, ForumPost.id == ForumReport.post_id)
+        .join(ForumThread, ForumThread.id == ForumPost.thread_id).where(ForumReport.resolved_at.is_(None))
+        .order_by(ForumReport.created_at)).all()]
     return render_template("desk/department/forum.html", form=form, categories=categories, reports=reports,
                            confirm=ConfirmForm()), (400 if form.errors else 200)

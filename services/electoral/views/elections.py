@@ -7,6 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.extensions import db
 from portal.registry import requires
@@ -46,7 +47,7 @@ def commission():
         audit.record("electoral.commission_viewed", target_type="Movement", movements=len(movements))
         db.session.commit()
     elif not request.args:
-        today = dt.date.today()
+        today = local_today()
         form.du.data = (today - dt.timedelta(days=30)).strftime("%d/%m/%Y")
         form.au.data = today.strftime("%d/%m/%Y")
     return render_template("electoral/commission.html", form=form, movements=movements, counts=counts,
@@ -84,7 +85,7 @@ def _registration(form) -> tuple[dt.date, str] | None:
 
 def _election_page(e, form, status: int = 200):
     return render_template("electoral/election.html", e=e, calendar=election_calendar(e), bureaux=bureaux(),
-                           today=dt.date.today(), form=form), status
+                           today=local_today(), form=form), status
 
 
 @bp.get("/scrutins/<int:election_id>")

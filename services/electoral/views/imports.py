@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.extensions import db
 from portal.registry import requires
@@ -98,5 +99,5 @@ def export():
     data = csvio.export_csv(voters, commune())
     audit.record("electoral.roll_exported", target_type="Voter", voters=len(voters))
     db.session.commit()
-    name = f"liste-electorale-{commune().insee}-{dt.date.today().isoformat()}.csv"
+    name = f"liste-electorale-{commune().insee}-{local_today().isoformat()}.csv"
     return csv_response((), name, text=data.decode("utf-8"))

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.extensions import db
 from portal.registry import requires
@@ -151,10 +152,10 @@ def cards(bureau_id: int):
 @bp.get("/liste-generale.pdf")
 def general_list():
     """The roll today, or at a past date (``au``) rebuilt from the registrations and removals of the history."""
-    day = dt.date.today()
+    day = local_today()
     if request.args.get("au"):
         day = roll.parse_date(request.args["au"])
-        if day is None or day > dt.date.today():
+        if day is None or day > local_today():
             flash(_("Enter a real past date as DD/MM/YYYY."), "error")
             return redirect(url_for("electoral.bureaux"))
         ids = set(roll.roll_at(day))
@@ -164,7 +165,7 @@ def general_list():
     voters = sorted(voters, key=legal_sort_key)
     header = " — ".join((commune().name, _("Electoral roll")))
     data = pdf.render_pdf("electoral/pdf/general.html", header, voters=voters, commune=commune(),
-                          today=day, past=day != dt.date.today())
+                          today=day, past=day != local_today())
     audit.record("electoral.roll_printed", target_type="Voter", voters=len(voters), on=day.isoformat())
     db.session.commit()
     return pdf_response(data, f"liste-electorale-{commune().insee}.pdf")
@@ -172,7 +173,7 @@ def general_list():
 
 @bp.get("/statistiques.pdf")
 def statistics():
-    today = dt.date.today()
+    today = local_today()
     rows = pdf.statistics(registered(), bureaux(), today)
     data = pdf.render_pdf("electoral/pdf/statistics.html", " — ".join((commune().name, _("Statistics"))), rows=rows,
                           commune=commune(), today=today)

@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.extensions import db
 from portal.registry import requires
@@ -40,14 +41,14 @@ def _page(form, status: int = 200):
         mandant = voter_or_404(voter_id)
         form.mandant.data = mandant.id
     return render_template("electoral/procurations.html", rows=rows, form=form, mandant=mandant,
-                           today=dt.date.today(), confirm=ConfirmForm(), import_form=ProcurationImportForm(),
+                           today=local_today(), confirm=ConfirmForm(), import_form=ProcurationImportForm(),
                            authorities=PROCURATION_AUTHORITIES), status
 
 
 @bp.get("/procurations")
 def procurations():
     form = _form()
-    form.established_on.data = dt.date.today().strftime("%d/%m/%Y")
+    form.established_on.data = local_today().strftime("%d/%m/%Y")
     return _page(form)
 
 
@@ -84,7 +85,7 @@ def procuration_cancel(procuration_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        rules.cancel(p, dt.date.today())
+        rules.cancel(p, local_today())
     except rules.ProcurationError as exc:
         flash(str(exc), "error")
     else:

@@ -10,6 +10,7 @@ from flask import Response, flash, jsonify, redirect, render_template, request, 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.extensions import db
 from portal.registry import requires
@@ -34,7 +35,7 @@ def index():
     voters, total = roll.search(q, bureau_id, status, limit=50, offset=(page - 1) * 50)
     if q:  # the searched text is a person's name: never in an event the department can read
         audit.record("electoral.voters_searched", target_type="Voter", results=total)
-    today = dt.date.today()
+    today = local_today()
     demo = db.session.scalar(select(Movement.id).where(Movement.reason == "demo").limit(1)) is not None
     return render_template("electoral/index.html", demo=demo, voters=voters, total=total, q=q, status=status,
                            bureau_id=bureau_id, bureaux=bureaux(), page=page, pages=max((total + 49) // 50, 1),
@@ -66,7 +67,7 @@ def register():
     form = VoterForm()
     _voter_form_choices(form)
     if request.method == "GET":
-        form.effective_on.data = form.effective_on.data or dt.date.today().strftime("%d/%m/%Y")
+        form.effective_on.data = form.effective_on.data or local_today().strftime("%d/%m/%Y")
         postcodes = commune().postal_code_list
         if len(postcodes) == 1:  # one postcode: most new voters live at it (the secretary changes it if not)
             form.postal_code.data, form.city.data = postcodes[0], commune().name.upper()
@@ -121,7 +122,7 @@ def change(voter_id: int):
                            ("correction", _("Correction of an error"))]
     if request.method == "GET":
         form.birth_date.data = v.birth_date.strftime("%d/%m/%Y")
-        form.effective_on.data = dt.date.today().strftime("%d/%m/%Y")
+        form.effective_on.data = local_today().strftime("%d/%m/%Y")
         form.bureau.data = v.bureau_id or 0
     if form.validate_on_submit():
         chosen = db.session.get(PollingStation, form.bureau.data) if form.bureau.data else None
@@ -193,7 +194,7 @@ def justification(movement_id: int):
 @bp.get("/jeunes")
 def young():
     """People reaching 18 before the next election: INSEE registers them d'office; the commune checks."""
-    today = dt.date.today()
+    today = local_today()
     nxt = db.session.scalars(select(Election).where(Election.first_round >= today)
                              .order_by(Election.first_round)).first()
     limit = nxt.first_round if nxt else today + dt.timedelta(days=365)

@@ -6,6 +6,7 @@ import datetime as dt
 
 from flask import Blueprint, g, jsonify, request
 
+from portal.identity import today as local_today
 from portal.extensions import db
 
 from .. import rules, schemas, wizard
@@ -64,7 +65,7 @@ def procedure():
         schemas.check_query(schemas.PROCEDURE_PARAMETERS, args)
     except schemas.QueryError as exc:
         return _error(400, str(exc))
-    on = dt.date.fromisoformat(args["date"]) if args.get("date") else dt.date.today()
+    on = dt.date.fromisoformat(args["date"]) if args.get("date") else local_today()
     buyer = "epci" if getattr(g.get("collectivity"), "kind", "") == "epci" else "commune"
     try:
         d = rules.decide(args["nature"], args["amount"], on, buyer)

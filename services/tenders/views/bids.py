@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal.identity import today as local_today
 from portal import audit
 from portal.extensions import db
 from portal.registry import requires
@@ -146,7 +147,7 @@ def analysis_lot(tender_id: int, lot_number: int):
                            criterion=documents.criterion_fr, decided=decided, steps=wizard.STEPS,
                            notify_from=analysis_mod.notify_from(t, decided, len(rows)) if decided else None,
                            standstill=analysis_mod.standstill(t, len(rows)), fmt_eur=rules.fmt_eur, pts=analysis_mod.pts,
-                           today=dt.date.today()), (422 if errors else 200)
+                           today=local_today(t.collectivity)), (422 if errors else 200)
 
 
 @bp.get("/<int:tender_id>/rapport-analyse.<fmt>")

@@ -12,6 +12,8 @@ from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, rende
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from portal.identity import local_wall, today as local_today
+from portal.models import utcnow
 from portal import audit
 from portal.extensions import db
 from portal.registry import requires
@@ -80,10 +82,10 @@ def step(tender_id: int, step: int):
             wizard.save_step_3(t, {"voluntary": "1" if t.publicity == "voluntary" else ""})
         if not errors:
             t.step = max(t.step, min(step + 1, wizard.LAST_STEP))
-        t.updated_at = dt.datetime.now()
+        t.updated_at = utcnow()
         db.session.commit()
         if autosave:
-            return jsonify(saved=True, errors=errors, at=dt.datetime.now().strftime("%H:%M"))
+            return jsonify(saved=True, errors=errors, at=local_wall(t.collectivity).strftime("%H:%M"))
         if not errors:
             if request.form.get("action") == "back" and step > 1:
                 return redirect(url_for("tenders.step", tender_id=t.id, step=step - 1))
@@ -108,7 +110,7 @@ def thresholds():
     rows, deadlines = rules.load()
     return render_template("tenders/thresholds.html", rows=sorted(rows, key=lambda r: (r.rule, r.valid_from)),
                            deadlines=deadlines, fmt_eur=rules.fmt_eur, nature_label=rules.nature_label,
-                           today=dt.date.today())
+                           today=local_today())
 
 
 @bp.get("/cpv")
@@ -125,7 +127,7 @@ def summary(tender_id: int):
     return render_template("tenders/summary.html", t=t, steps=wizard.STEPS, problems=wizard.problems(t),
                            decision=decision, decision_problem=problem, wizard=wizard, fmt_eur=rules.fmt_eur,
                            docs=documents.all_docs(t), questions=questions, ending=ending,
-                           end_problem=ending.can_end(t), now=dt.datetime.now())
+                           end_problem=ending.can_end(t), now=local_wall(t.collectivity))
 
 
 @bp.post("/<int:tender_id>/publier")
@@ -138,10 +140,10 @@ def publish(tender_id: int):
     if request.form.get("confirm") != "1":
         flash(_("Tick the box to confirm the publication."), "error")
         return redirect(url_for("tenders.summary", tender_id=t.id))
-    if t.launch_date is None or t.launch_date < dt.date.today():
+    if t.launch_date is None or t.launch_date < local_today(t.collectivity):
         # A draft resumed days later is published today: the thresholds of today apply.
         before = (t.procedure, t.publicity)
-        t.launch_date = dt.date.today()
+        t.launch_date = local_today(t.collectivity)
         wizard.save_step_3(t, {"voluntary": "1" if t.publicity == "voluntary" else ""})
         db.session.commit()
         if (t.procedure, t.publicity) != before:
@@ -154,7 +156,7 @@ def publish(tender_id: int):
         log.info("tenders: publication of tender %s refused: %s", t.id, problems)
         return redirect(url_for("tenders.summary", tender_id=t.id))
     t.status = "published"
-    t.published_at = dt.datetime.now()
+    t.published_at = local_wall(t.collectivity)
     storage.replace_dce(db.session, t, documents.dce_zip(t))
     audit.record("tenders.published", target=t, reference=t.reference)
     exchanges.alert_companies(t)
@@ -310,7 +312,7 @@ def answer(tender_id: int, question_id: int):
     else:
         q.answer = text
         q.public_question = public_question[:3000]
-        q.answered_at = dt.datetime.now()
+        q.answered_at = local_wall(t.collectivity)
         q.answered_by_id = current_user.id
         audit.record("tenders.question_answered", target=t, question=q.id)
         notify.answer_to_company(t, q)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from flask_wtf.csrf import CSRFError
 
 from portal.extensions import csrf, db
+from portal.identity import local_wall
 from portal.models import Collectivity
 from portal.ratelimit import honeypot_filled, public_form
 from portal.urls import base_url
@@ -49,7 +50,7 @@ def _buyers():
 @public_bp.get("/")
 def index():
     close_expired()
-    now = dt.datetime.now()
+    now = local_wall()
     stmt = select(Tender).where(Tender.status == "published", Tender.reception_deadline > now)
     args = request.args
     buyer = args.get("acheteur", "")
@@ -74,7 +75,7 @@ def detail(tender_id: int):
     close_expired()
     t = published_or_404(tender_id)
     answered = [q for q in t.questions if q.answer]
-    return render_template("tenders/public_detail.html", t=t, answered=answered, now=dt.datetime.now(),
+    return render_template("tenders/public_detail.html", t=t, answered=answered, now=local_wall(t.collectivity),
                            docs=documents.all_docs(t), nature_label=rules.nature_label, fmt_eur=rules.fmt_eur,
                            wizard=wizard, form={}, errors={}, ending=ending)
 
@@ -83,7 +84,7 @@ def detail(tender_id: int):
 @public_form(lambda args: f"tender:{args.get('tender_id')}")
 def ask(tender_id: int):
     t = published_or_404(tender_id)
-    now = dt.datetime.now()
+    now = local_wall(t.collectivity)
     email = request.form.get("email", "").strip()[:254]
     text = request.form.get("question", "").strip()
     errors = {}

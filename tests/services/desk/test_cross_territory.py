@@ -125,3 +125,74 @@ def test_a_partner_reaches_nothing_of_the_portal_but_the_desk(app, world, login_
     assert checked > 100
     home = client.get("/").get_data(as_text=True)
     assert "/s/desk/" in home and "/s/electoral/" not in home and "/s/tenders/" not in home
+
+
+# Department × department (DESIGN.md §8): the Aube's team and Mayotte's (tests/data/territory/976) on one instance.
+from tests.portal.test_departments import second, signed_in  # noqa: E402,F401 - the Mayotte fixture
+
+MAYOTTE_SECRET = "Actualite-de-Mayotte-seulement"
+
+
+def _mayotte_objects(app, second, category_id):  # noqa: F811
+    """A news item of Mayotte's department to all (its communes), a thread of Mamoudzou with a message reported."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.models import Collectivity, User
+    from portal.tenancy import territory_scope
+    from services.desk import forum_operations, operations
+    from services.desk.models import ForumCategory, ForumPost, ForumReport
+
+    with app.app_context(), territory_scope(None):
+        dept, mamoudzou = db.session.get(Collectivity, second.dept), db.session.get(Collectivity, second.mamoudzou)
+        admin, mayor = db.session.get(User, second.users["admin976"].id), db.session.get(User, second.users["mayor976"].id)
+        news = operations.publish_news(publisher=dept, author=admin, audience=operations.AudienceChoice(kind="all"),
+                                       title=MAYOTTE_SECRET, body=f"<p>{MAYOTTE_SECRET}-corps</p>", pinned=False)
+        thread = forum_operations.ask(db.session.get(ForumCategory, category_id), "Sujet-de-Mayotte",
+                                      "<p>Corps-de-Mayotte</p>", author=mayor, collectivity=mamoudzou)
+        post = db.session.scalar(select(ForumPost).where(ForumPost.thread_id == thread.id))
+        db.session.add(ForumReport(post_id=post.id, reason="Signalement-de-Mayotte"))
+        db.session.commit()
+        return {"news_id": news.id, "thread_id": thread.id, "post_id": post.id,
+                "collectivity_id": second.mamoudzou, "code": "97611"}
+
+
+def test_department_matrix_over_the_desk(app, world, login_as, foreign, second):  # noqa: F811
+    """Publication, moderation and the directory's administration, per département: each team's pages show and
+    reach its own collectivities' publications only (portal.tenancy.administered_ids), whatever their audience."""
+    from portal.extensions import db
+    from services.desk.models import ForumReport
+    from tests.helpers.cross_territory import check_department_matrix
+
+    with app.app_context():
+        db.session.add(ForumReport(post_id=foreign["post_id"], reason="Signalement-de-l-Aube"))
+        db.session.commit()
+    unknown = {k: 999_999 for k in foreign if not k.startswith("_")}
+    aube_ids = {**foreign, "collectivity_id": world.b, "code": world.insee_b}
+    mayotte_ids = {**unknown, "token": "x" * 43, **_mayotte_objects(app, second, foreign["_category"])}
+    objects = {
+        "aube": (aube_ids, [SECRET, "Sujet-reserve-a-Jaucourt", "Corps-reserve-a-Jaucourt", "Offre-reservee-a-Jaucourt",
+                            "Atelier-reserve-a-Jaucourt", "Elu-non-publie-de-Jaucourt", "Signalement-de-l-Aube"]),
+        "mayotte": (mayotte_ids, [MAYOTTE_SECRET, "Sujet-de-Mayotte", "Signalement-de-Mayotte"]),
+    }
+    try:
+        clients = {"aube": login_as("dept_admin"), "mayotte": signed_in(app, second.users["admin976"].email)}
+        report = check_department_matrix(app, clients, objects, prefixes=DESK_PREFIXES)
+        report.assert_clean()
+        assert len(report.checked) >= 2 * 30
+        # Each team still has its own part: its moderation page lists its own reported messages.
+        assert "Signalement-de-l-Aube" in clients["aube"].get("/admin/s/desk/forum").get_data(as_text=True)
+        assert "Signalement-de-Mayotte" in clients["mayotte"].get("/admin/s/desk/forum").get_data(as_text=True)
+        assert MAYOTTE_SECRET in clients["mayotte"].get("/s/desk/").get_data(as_text=True)
+        assert MAYOTTE_SECRET not in clients["aube"].get("/s/desk/").get_data(as_text=True)
+    finally:  # Mayotte's publications go before its collectivities (the fixture's teardown; foreign keys on PostgreSQL)
+        from portal.audiences import audience_member
+        from services.desk.models import ForumThread, NewsItem, SearchEntry
+        from tests.conftest import owner_engine
+
+        with owner_engine(app).begin() as conn:
+            for model in (SearchEntry, ForumThread, NewsItem):
+                conn.execute(model.__table__.delete().where(model.__table__.c.publisher_id.in_(
+                    [second.dept, second.mamoudzou])))
+            conn.execute(audience_member.delete().where(audience_member.c.collectivity_id.in_(
+                [second.dept, second.mamoudzou])))
