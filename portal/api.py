@@ -7,7 +7,7 @@ Services document their endpoints in their descriptor (``ServiceDescriptor.opena
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify
+from flask import Blueprint, g, jsonify
 from flask_login import current_user
 
 from .registry import service_tiles

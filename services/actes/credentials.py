@@ -32,6 +32,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.identity import today as local_today
 from portal.models import Collectivity
 from portal.settings import setting
 
@@ -94,7 +95,7 @@ def read_credential(data: bytes, password: str = "", *, today: dt.date | None = 
     """The certificate and key of an uploaded PKCS#12 or PEM file; ``ValueError`` with a French message."""
     from .tdt_accounts import read_certificate
 
-    today = today or dt.date.today()
+    today = today or local_today()
     if not data:
         raise ValueError(_("The certificate file is empty."))
     if len(data) > MAX_BYTES:
@@ -142,7 +143,7 @@ def _settings_kwargs() -> dict:
 
 def connector_for(coll: Collectivity | None, *, today: dt.date | None = None) -> tdt.Connector:
     """The TdT adapter authenticated as ``coll`` (its own certificate), else as the department when allowed."""
-    today = today or dt.date.today()
+    today = today or local_today(coll)
     acc = db.session.scalar(select(TdtAccount).where(TdtAccount.collectivity_id == coll.id)) if coll else None
     if acc is not None and acc.client_credential:
         if acc.client_certificate_expires_on and acc.client_certificate_expires_on < today:

@@ -9,7 +9,6 @@ The descriptor passes :func:`home_panel`; the portal's home page renders its HTM
 """
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import render_template
 from sqlalchemy import select

@@ -102,7 +102,7 @@ def import_classification(prefecture: str, xml: bytes, *, today: dt.date | None 
     """Keep a classification file the department uploaded (when the TdT cannot give it). The whole file is checked
     first — ``ValueError`` with a French message, nothing written — then kept as the préfecture's copy, as if fetched:
     the version the préfecture has in force is at least this one."""
-    today = today or dt.date.today()
+    today = today or local_today()
     if not xml or not xml.strip():
         raise ValueError(_("The file is empty."))
     if len(xml) > MAX_CLASSIFICATION_BYTES:

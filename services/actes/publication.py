@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import url_for
 from sqlalchemy import select
 
 from portal.extensions import db

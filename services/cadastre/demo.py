@@ -11,7 +11,6 @@ a commune that already has a plan is left alone.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import random
 import string

@@ -12,7 +12,6 @@ translates them with the same msgids.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, select, text, update
 
 from portal.identity import today as local_today
 from portal.extensions import db

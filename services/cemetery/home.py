@@ -1,7 +1,6 @@
 """The panel on the commune's home page: concessions expiring within 6 months, and reprise steps that are due."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import render_template
 

@@ -203,7 +203,7 @@ class MpfGrave:
 def mpf_graves(today: dt.date | None = None) -> list[MpfGrave]:
     """« Sépultures de morts pour la France »: each deceased with the mention resting in an emplacement, with the date
     until which the grave cannot be taken back for abandonment (R2223-22 CGCT: fifty years after the burial)."""
-    today = today or dt.date.today()
+    today = today or local_today()
     burial = (select(Operation.deceased_id, func.min(Operation.on).label("on"))
               .where(Operation.kind.in_(("inhumation", "urn_deposit"))).group_by(Operation.deceased_id).subquery())
     stmt = (select(Deceased, *_place_columns(), burial.c.on)
@@ -258,7 +258,7 @@ def plan_compact_json(cemetery_id: int | None = None, *, image: bool = False, to
     """The plan (every cemetery, or one; the geographic shapes, or those placed on the scanned plan of
     ``cemetery_id`` when ``image``) in the compact form above, as JSON text (built as text: the shapes' packed
     numbers come from :func:`_packed_text`, the states are computed on each call)."""
-    today = today or dt.date.today()
+    today = today or local_today()
     column = "image_geometry" if image else "geometry"
     q = IMAGE_Q if image else GEO_Q
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

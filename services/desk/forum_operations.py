@@ -3,7 +3,6 @@ solution, following a thread (an e-mail to the followers at each answer), report
 (hide, lock, move). Every one of them is audited."""
 from __future__ import annotations
 
-from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select

@@ -2,7 +2,6 @@
 document publishes them (:data:`OPENAPI_PATHS`)."""
 from __future__ import annotations
 
-import datetime as dt
 
 from sqlalchemy import select
 

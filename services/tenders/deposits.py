@@ -18,7 +18,6 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError

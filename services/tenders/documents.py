@@ -115,7 +115,7 @@ def zone_text(t) -> str:
     from portal.identity import zone_for
 
     zone = zone_for(t.collectivity)
-    year = (t.reception_deadline or dt.datetime.now()).year
+    year = (t.reception_deadline or dt.datetime.now(zone)).year
 
     def offset(month: int) -> str:
         minutes = int(dt.datetime(year, month, 15, 12, tzinfo=zone).utcoffset().total_seconds() // 60)

@@ -26,7 +26,7 @@ from portal.identity import to_local
 
 from . import deposits, documents, sealing, storage
 from .companies import Company
-from .deposits import UTC, Bid
+from .deposits import Bid
 from .models import Tender
 
 log = logging.getLogger(__name__)

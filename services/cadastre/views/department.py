@@ -13,7 +13,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -26,7 +26,6 @@ from wtforms.validators import DataRequired, Optional, Regexp
 from portal import audit
 from portal.extensions import db
 from portal.outbox import enqueue_after_commit
-from portal.models import Collectivity
 from portal.registry import requires
 from portal.settings import setting
 from portal.tenancy import territory_scope

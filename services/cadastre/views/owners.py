@@ -2,7 +2,6 @@
 parcel, search by owner, owner statement (page, CSV, PDF)."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import abort, render_template, request
 from flask_babel import gettext as _

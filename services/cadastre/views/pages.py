@@ -2,7 +2,6 @@
 parcel sheet (PDF). No owner here (``owners.py``)."""
 from __future__ import annotations
 
-import datetime as dt
 import functools
 
 from flask import Response, jsonify, make_response, render_template, request

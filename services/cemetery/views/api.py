@@ -2,7 +2,6 @@
 ``schemas.OPENAPI`` through the descriptor."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import Blueprint, current_app, jsonify, request
 

@@ -1,7 +1,6 @@
 """Pages of the mairie's staff, at /s/cemetery/ behind the gate (signed in, commune subscribed, permission)."""
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import hashlib
 import json
@@ -652,7 +651,7 @@ def deceased_mpf(deceased_id: int):
 @bp.get("/morts-pour-la-france")
 def mpf_graves():
     """The graves of « Morts pour la France »: protected from a reprise for abandonment for fifty years."""
-    today = dt.date.today()
+    today = local_today()
     rows = queries.mpf_graves(today)
     return render_template("cemetery/mpf.html", rows=rows, today=today)
 

@@ -2,7 +2,6 @@
 Requests are validated and documented (the descriptor's ``openapi``) from :mod:`..schemas`."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import jsonify, request
 

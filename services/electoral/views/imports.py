@@ -1,7 +1,6 @@
 """Staff pages of the file exchange with the REU: import (upload, preview, confirm or cancel) and export."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from flask import abort, flash, redirect, render_template, request, url_for

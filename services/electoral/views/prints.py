@@ -2,7 +2,6 @@
 that go to the background (« Impressions »)."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
 import zipfile

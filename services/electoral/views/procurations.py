@@ -2,7 +2,6 @@
 REU's file of procurations."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from flask import abort, flash, redirect, render_template, request, url_for

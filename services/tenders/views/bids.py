@@ -3,7 +3,6 @@ PDF, the opening and its minutes (PV d'ouverture), the analysis of the offers an
 :mod:`services.tenders.opening` and :mod:`services.tenders.analysis`)."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for

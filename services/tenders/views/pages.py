@@ -5,7 +5,6 @@ A little over 400 lines: each view is a few lines over ``operations`` and ``wiza
 the procedure's life in the order a secretary meets it, and moving one view elsewhere would only add an import."""
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
