@@ -176,7 +176,9 @@ def audience_scope(viewer: Viewer | None):
 def setting_values(viewer: Viewer | None) -> tuple[str, str, str, str]:
     """``app.viewer``, ``app.viewer_kinds``, ``app.viewer_epcis``, ``app.viewer_services`` for ``viewer`` (None:
     everything)."""
-    if viewer is None:
+    if viewer is None or viewer.administered is not None:
+        # A department team (or an operator's staff) reads every audience of what its own collectivities published:
+        # the policies let it read every audience, and the query filter narrows to its publishers (administered).
         return ("*", "", "", "")
     return ("" if viewer.collectivity_id is None else str(viewer.collectivity_id), ",".join(viewer.open_kinds()),
             ",".join(str(i) for i in sorted(viewer.epci_ids)), ",".join(sorted(viewer.services)))

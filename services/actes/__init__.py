@@ -115,5 +115,9 @@ service = ServiceDescriptor(
                          "prefecture": _l("préfecture"), "fields": _l("fields changed"),
                          "serial": _l("certificate serial number"), "expires_on": _l("certificate expiry"),
                          "paid_by_department": _l("paid by the department"), "version": _l("version"),
-                         "days": _l("days before the expiry"), "recipients": _l("recipients")},
+                         "days": _l("days before the expiry"), "recipients": _l("recipients"),
+                         "matieres": _l("matières"), "sent_on": _l("convocation sent on"),
+                         "subjects": _l("subjects on the order of the day"),
+                         "second_convocation": _l("second convocation"), "present": _l("members present"),
+                         "needed": _l("members needed"), "reached": _l("quorum reached")},
 )

@@ -130,5 +130,5 @@ service = ServiceDescriptor(
                          "name": _l("name"), "readers": _l("who may read"), "readers_before": _l("readers before"),
                          "filename": _l("file"), "folder": _l("folder"), "sha256": _l("SHA-256 fingerprint"),
                          "version": _l("version"), "note": _l("what changed"), "versions": _l("versions"),
-                         "theme": _l("theme")},
+                         "theme": _l("theme"), "parent": _l("parent folder")},
 )

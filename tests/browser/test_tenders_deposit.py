@@ -41,7 +41,7 @@ def test_a_company_deposits_its_bid_and_the_mayor_sees_it_in_the_register(app, w
     page.get_by_label(t("Password")).fill(password)
     page.get_by_role("button", name=t("Sign in")).click()
     page.wait_for_url(f"**/p/tenders/{tid}/depot")
-    page.locator("#f-offre").set_input_files(str(offer))
+    page.locator("#f-financiere-1").set_input_files(str(offer))  # the one lot, ticked by default
     shot(page, "tenders-40-deposit-form")
     assert overflow(page) == 0
     page.get_by_role("button", name=t("Deposit my bid")).click()

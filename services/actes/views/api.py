@@ -109,7 +109,7 @@ def _proxies(value) -> list[list[str]]:
             elif isinstance(v, (list, tuple)) and len(v) == 2:
                 out.append([str(v[0]).strip(), str(v[1]).strip()])
             else:
-                raise seances.SeanceRefused(_("Each proxy is given as {\"member\": …, \"proxy_holder\": …}."))
+                raise seances.SeanceRefused(_("Each proxy is given as an object with the keys « member » and « proxy_holder »."))
         return out
     return seances.proxies(str(value or ""))
 

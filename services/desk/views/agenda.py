@@ -12,6 +12,7 @@ from portal.audiences import PUBLIC_VIEWER, audience_scope
 from portal.extensions import db
 from portal.forms import ConfirmForm
 from portal.registry import requires
+from portal.urls import absolute_url
 
 from .. import agenda, operations
 from ..access import EVENTS, READ, editable_event_or_404, event_or_404, may_edit_event
@@ -32,7 +33,7 @@ def agenda_list():
     events = agenda.upcoming()
     mine = {r.event_id for e in events if (r := agenda.registration_of(e, current_user)) and r.cancelled_at is None}
     token = agenda.calendar_token(current_user, g.collectivity)
-    feed_url = url_for("desk_public.token_agenda_ics", token=token.token, _external=True) if token else None
+    feed_url = absolute_url("desk_public.token_agenda_ics", token=token.token) if token else None
     return render_template("desk/agenda/list.html", events=events, mine=mine, kinds=EVENT_KIND_LABELS,
                            may_publish=EVENTS in g.permissions, public=False, feed_url=feed_url)
 
