@@ -49,7 +49,8 @@ def test_a_new_concession_and_a_burial_show_in_the_next_plan(app, cemetery_world
     assert _state(plan, w.common) == "occupied"
     # what is kept is what would be built now: the same states as the GeoJSON, computed on each call
     geo = sec.get("/s/cemetery/plan.geojson").get_json()
-    states = {f["properties"]["id"]: f["properties"]["s"] for f in geo["features"] if f["properties"]["layer"] == "plot"}
+    states = {f["properties"]["id"]: f["properties"]["s"]
+              for f in geo["features"] if f["properties"]["layer"] == "plot"}
     assert {p[0]: plan["states"][p[1]] for p in plan["plots"]} == states
 
 
