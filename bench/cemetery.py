@@ -119,6 +119,9 @@ def seed(app, plots: int) -> str:
         if len(ops) >= plots:  # the register of operations: as many lines as the other one
             break
     db.session.execute(insert(Operation), ops)
+    from services.cemetery.models import bump_plan_versions
+
+    bump_plan_versions(db.session.connection(), {insee})  # bulk inserts bypass the flush that does it
     coll = db.session.scalar(select(Collectivity).where(Collectivity.insee == insee))
     db.session.add(Convention(number="BENCH", collectivity=coll, status="active", services=["cemetery"],
                               starts_on=today - dt.timedelta(days=10), signed_on=today - dt.timedelta(days=20)))

@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 
 import unicodedata
+import uuid
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, Numeric, String, Text, \
     UniqueConstraint, event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.extensions import db
 from portal.tenancy import TerritoryScoped
@@ -352,6 +353,50 @@ class RegisterJob(TerritoryScoped, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class PlanVersion(TerritoryScoped, db.Model):
+    """What the plan of a commune is built from, as a token replaced (in the same transaction) by every write to a row
+    the plan draws or colours (``bump_plan_versions`` below): the plan's response is kept per token and not built
+    again while it stays the same (``queries.compact_plan``). A random token, not a counter: a database created again
+    (the tests, the bench) never meets a body kept for another one."""
+
+    __tablename__ = "cemetery_plan_version"
+    __table_args__ = (UniqueConstraint("commune_insee"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), default="")
+
+
+# The rows the plan.json draws or colours: their shapes and names, the capacity and the reprise flag of the
+# emplacements, the active concessions' ends, the bodies resting in them (and what moves them).
+PLAN_MODELS = (Cemetery, Zone, Alley, Plot, Concession, Deceased, Operation, Reprise)
+
+
+def bump_plan_versions(connection, codes) -> None:
+    """Give the plan of each commune of ``codes`` a new token (insert or update, one statement per backend). For the
+    writes that bypass the ORM's flush (bulk ``insert()``): the flush does it by itself (``_bump_on_flush``)."""
+    codes = sorted(set(codes))
+    if not codes:
+        return
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = PlanVersion.__table__
+    stmt = insert(table).values([{"commune_insee": c, "token": uuid.uuid4().hex} for c in codes])
+    connection.execute(stmt.on_conflict_do_update(index_elements=[table.c.commune_insee],
+                                                  set_={"token": stmt.excluded.token}))
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_on_flush(session, flush_context):
+    codes = {obj.commune_insee for obj in list(session.new) + list(session.deleted) if isinstance(obj, PLAN_MODELS)}
+    codes |= {obj.commune_insee for obj in session.dirty
+              if isinstance(obj, PLAN_MODELS) and session.is_modified(obj, include_collections=False)}
+    codes.discard(None)
+    if codes:
+        bump_plan_versions(session.connection(), codes)
 
 
 @event.listens_for(Person, "before_insert")
