@@ -5,10 +5,12 @@ délibérations as SCDL open data. No account: each view enters the one commune 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import or_
+from sqlalchemy import func, or_, select
 
 from portal.extensions import db
 from portal.lookups import public_commune
@@ -28,6 +30,34 @@ PUBLIC_PAGE_SIZE = 50
 MAX_QUERY = 100
 
 
+@dataclass(frozen=True)
+class PublicPage:
+    """What the portal's ``pager`` macro reads of a page (the attributes of Flask-SQLAlchemy's Pagination)."""
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
 def _date_arg(name: str, errors: list[str]) -> dt.date | None:
     value = (request.args.get(name) or "").strip()
     if not value:
@@ -41,6 +71,36 @@ def _date_arg(name: str, errors: list[str]) -> dt.date | None:
     return None
 
 
+def public_statements(coll, q: str = "", since: dt.date | None = None, until: dt.date | None = None):
+    """The public page's statements (also what ``bench/actes.py`` and its EXPLAIN look at): its count, and a
+    function of the page number giving that page's acts.
+
+    Both walk the partial covering index ix_actes_act_public (migration actes_0014_list_index; services/actes/
+    README.md, "Performance"): the count is an index-only scan of the commune's published acts, row-level security's
+    filter and the search evaluated on index entries; the page is one statement, its 50 ids walked in the page's
+    order from the same index (OFFSET skipping index entries, not acts read from the table) in a subquery, then
+    those 50 acts read by primary key."""
+    stmt = published_acts_of(coll)
+    if q:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(Act.subject.ilike(like, escape="\\"), Act.number.ilike(like, escape="\\")))
+    if since:
+        stmt = stmt.where(Act.decision_date >= since)
+    if until:
+        stmt = stmt.where(Act.decision_date <= until)
+    count = stmt.with_only_columns(func.count(Act.id)).order_by(None)
+    order = (Act.published_at.desc(), Act.id.desc())
+
+    def page_of(number: int):
+        ids = (stmt.with_only_columns(Act.id).order_by(None).order_by(*order)
+               .limit(PUBLIC_PAGE_SIZE).offset((number - 1) * PUBLIC_PAGE_SIZE))
+        # the ids come from the published acts only: the outer query reads them by primary key, without repeating
+        # the filter (repeated, it leads the planner to read all the commune's published rows and hash-join them)
+        return select(Act).where(Act.id.in_(ids)).order_by(*order)
+
+    return count, page_of
+
+
 @public_bp.route("/<insee>/")
 def index(insee: str):
     q = (request.args.get("q") or "").strip()[:MAX_QUERY]
@@ -49,17 +109,13 @@ def index(insee: str):
     if since and until and since > until:
         errors.append(_("The first date is after the second one."))
     with public_commune(insee, "actes") as coll:
-        stmt = published_acts_of(coll)
-        if q:
-            like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            stmt = stmt.where(or_(Act.subject.ilike(like, escape="\\"), Act.number.ilike(like, escape="\\")))
-        if since and not errors:
-            stmt = stmt.where(Act.decision_date >= since)
-        if until and not errors:
-            stmt = stmt.where(Act.decision_date <= until)
-        page = db.paginate(stmt.order_by(None).order_by(Act.published_at.desc(), Act.id.desc()),
-                           per_page=PUBLIC_PAGE_SIZE, error_out=False)
-        return render_template("actes/public_index.html", commune=coll, page=page, acts=page.items, q=q,
+        count, page_of = public_statements(coll, q, None if errors else since, None if errors else until)
+        total = db.session.scalar(count) or 0
+        number = request.args.get("page", 1, type=int)
+        number = number if number and number > 0 else 1
+        page = PublicPage(number, PUBLIC_PAGE_SIZE, total)
+        acts = db.session.scalars(page_of(number)).all() if total and number <= page.pages else []
+        return render_template("actes/public_index.html", commune=coll, page=page, acts=acts, q=q,
                                since=request.args.get("du", ""), until=request.args.get("au", ""), errors=errors,
                                nature_labels=NATURE_LABELS, searching=bool(q or since or until))
 
