@@ -72,6 +72,28 @@ def check_password(user: User, password: str) -> bool:
     return True
 
 
+def key_from_setting(name: str, *, salt: bytes, info: bytes) -> bytes:
+    """A 32-byte key-encryption key: the base64 value of setting ``name`` when it is set (kept out of the database
+    and its backups), else derived from ``SECRET_KEY`` (HKDF-SHA256 with ``salt`` and ``info``, one pair per use, so
+    that one key never serves two purposes). ``ValueError`` when the setting is not 32 bytes of base64."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from .settings import setting
+
+    configured = setting(name)
+    if configured:
+        key = base64.b64decode(configured)
+        if len(key) != 32:
+            raise ValueError(f"{name} must be 32 bytes, base64-encoded")
+        return key
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret.encode() if isinstance(secret, str) else secret
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(secret)
+
+
 def sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 

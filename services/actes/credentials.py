@@ -15,18 +15,15 @@ read from the uploaded file, kept encrypted, and the connector that authenticate
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import logging
 import os
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import pkcs12
-from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -34,6 +31,7 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.identity import today as local_today
 from portal.models import Collectivity
+from portal.security import key_from_setting
 from portal.settings import setting
 
 from . import tdt
@@ -64,15 +62,7 @@ class Credential:
 
 
 def _key_encryption_key() -> bytes:
-    configured = setting("ACTES_CREDENTIAL_KEY")
-    if configured:
-        key = base64.b64decode(configured)
-        if len(key) != 32:
-            raise ValueError("ACTES_CREDENTIAL_KEY must be 32 bytes, base64-encoded")
-        return key
-    secret = current_app.config["SECRET_KEY"]
-    secret = secret.encode() if isinstance(secret, str) else secret
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"extranet-actes", info=b"tdt-credential").derive(secret)
+    return key_from_setting("ACTES_CREDENTIAL_KEY", salt=b"extranet-actes", info=b"tdt-credential")
 
 
 def _aad(collectivity_id: int) -> bytes:

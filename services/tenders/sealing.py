@@ -17,7 +17,6 @@
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import os
@@ -27,10 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app
 
-from portal.settings import setting
+from portal.security import key_from_setting
 
 MAGIC = b"SEAL1"
 MAGIC2 = b"SEAL2"
@@ -47,15 +44,7 @@ class Broken(Exception):
 
 
 def key_encryption_key() -> bytes:
-    configured = setting("TENDERS_SEAL_KEY")
-    if configured:
-        key = base64.b64decode(configured)
-        if len(key) != 32:
-            raise ValueError("TENDERS_SEAL_KEY must be 32 bytes, base64-encoded")
-        return key
-    secret = current_app.config["SECRET_KEY"]
-    secret = secret.encode() if isinstance(secret, str) else secret
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"extranet-tenders", info=b"seal-kek").derive(secret)
+    return key_from_setting("TENDERS_SEAL_KEY", salt=b"extranet-tenders", info=b"seal-kek")
 
 
 def new_key_pair(tender_id: int) -> tuple[bytes, bytes]:
