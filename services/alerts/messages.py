@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.extensions import db
+from portal.mail import sender_for
 from portal.models import Collectivity
 from portal.settings import setting
 from portal.typography import de
@@ -71,10 +72,17 @@ def link_templates(insee: str) -> dict[str, str]:
             for name in ("unsubscribe", "one_click", "manage")}
 
 
+def sender_of(insee: str) -> str:
+    """The address the residents' e-mails come from, under the portal name of the commune's département (its INSEE
+    code's first two characters, three overseas): a second département's residents never read another one's name."""
+    code = insee[:3] if insee.startswith("97") else insee[:2]
+    return sender_for(code)
+
+
 def build_email(d: Delivery, alert: Alert, sub: Subscriber | None, commune: str,
                 links: dict[str, str] | None = None) -> EmailMessage:
     msg = EmailMessage()
-    msg["From"] = current_app.config.get("MAIL_SENDER") or "no-reply@extranet.localhost"
+    msg["From"] = sender_of(alert.commune_insee)
     msg["To"] = d.address
     msg["Subject"] = f"{commune} — {alert.title}"
     msg["Message-ID"] = message_id(d.key)

@@ -120,3 +120,24 @@ def test_the_password_reset_mail_wears_the_persons_departement(app, world, secon
     assert resp.status_code in (200, 302)
     [mail] = [m for m in smtp.messages if m.to == [second.users["mayor976"].email]]
     assert "Extranet des communes de Mayotte" in mail.text and "Aube" not in mail.msg.as_string()
+
+
+def test_a_residents_alert_wears_its_communes_departement(app, world, second):  # noqa: F811
+    """Alerts are built by the alerts service itself (not portal.mail): their sender follows the commune too."""
+    from types import SimpleNamespace
+
+    from flask_babel import force_locale
+
+    from services.alerts.messages import build_email
+    from services.alerts.models import Alert
+
+    def sender(insee: str, commune: str) -> str:
+        alert = Alert(id=1, commune_insee=insee, kind="individual", title="Coupure d'eau", body="Rue du port.",
+                      severity="minor", channels=["email"], list_ids=[], legal_basis="")
+        with app.app_context(), force_locale("fr"):
+            return str(build_email(SimpleNamespace(key="k", address="habitant@example.org"), alert, None,
+                                   commune)["From"])
+
+    mayotte, aube = sender("97611", "Mamoudzou"), sender(world.insee_a, "Ailleville")
+    assert "Extranet des communes de Mayotte" in mayotte and "Aube" not in mayotte
+    assert "Extranet des collectivités de l'Aube" in aube and "Mayotte" not in aube
