@@ -57,18 +57,9 @@ def plan_json(cemetery_id: int | None = None, today: dt.date | None = None) -> s
     today = today or local_today()
     parts = []
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    for model, layer in ((Cemetery, "cemetery"), (Zone, "zone"), (Alley, "alley")):
-        stmt = select(model.id, model.name, cast(model.geometry, Text)).where(model.geometry.is_not(None))
-        if cemetery_id is not None:
-            if model is Cemetery:
-                stmt = stmt.where(Cemetery.id == cemetery_id)
-            elif model is Zone:
-                stmt = stmt.where(Zone.cemetery_id == cemetery_id)
-            else:
-                stmt = stmt.join(Zone).where(Zone.cemetery_id == cemetery_id)
-        for oid, name, geometry in db.session.execute(stmt):
-            parts.append(f'{{"type":"Feature","geometry":{geometry},"properties":'
-                         f'{dumps({"layer": layer, "id": oid, "name": name})}}}')
+    for layer, oid, name, geometry in _outlines(cemetery_id, "geometry"):
+        parts.append(f'{{"type":"Feature","geometry":{geometry},"properties":'
+                     f'{dumps({"layer": layer, "id": oid, "name": name})}}}')
     stmt = select(Plot.id, Plot.number, Plot.kind, Plot.capacity_tenths, Plot.in_reprise, cast(Plot.geometry, Text),
                   Alley.name).join(Alley).where(Plot.geometry.is_not(None))
     if cemetery_id is not None:
@@ -259,15 +250,9 @@ def _packed_text(geometry_text: str, q: int) -> str:
     return ",".join(map(str, _pack(json.loads(geometry_text), q)))
 
 
-def plan_compact_json(cemetery_id: int | None = None, *, image: bool = False, today: dt.date | None = None) -> str:
-    """The plan (every cemetery, or one; the geographic shapes, or those placed on the scanned plan of
-    ``cemetery_id`` when ``image``) in the compact form above, as JSON text (built as text: the shapes' packed
-    numbers come from :func:`_packed_text`, the states are computed on each call)."""
-    today = today or local_today()
-    column = "image_geometry" if image else "geometry"
-    q = IMAGE_Q if image else GEO_Q
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    outlines = []
+def _outlines(cemetery_id: int | None, column: str):
+    """(layer, id, name, shape as stored text) of the cemeteries, zones and allées (of one cemetery or all) whose
+    ``column`` (``geometry`` on the map, ``image_geometry`` on the scanned plan) is set: the outlines both plans draw."""
     for model, layer in ((Cemetery, "cemetery"), (Zone, "zone"), (Alley, "alley")):
         geom = getattr(model, column)
         stmt = select(model.id, model.name, cast(geom, Text)).where(geom.is_not(None))
@@ -279,7 +264,20 @@ def plan_compact_json(cemetery_id: int | None = None, *, image: bool = False, to
             else:
                 stmt = stmt.join(Zone).where(Zone.cemetery_id == cemetery_id)
         for oid, name, text in db.session.execute(stmt):
-            outlines.append(f'["{layer}",{oid},{dumps(name)},[{_packed_text(text, q)}]]')
+            yield layer, oid, name, text
+
+
+def plan_compact_json(cemetery_id: int | None = None, *, image: bool = False, today: dt.date | None = None) -> str:
+    """The plan (every cemetery, or one; the geographic shapes, or those placed on the scanned plan of
+    ``cemetery_id`` when ``image``) in the compact form above, as JSON text (built as text: the shapes' packed
+    numbers come from :func:`_packed_text`, the states are computed on each call)."""
+    today = today or local_today()
+    column = "image_geometry" if image else "geometry"
+    q = IMAGE_Q if image else GEO_Q
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    outlines = []
+    for layer, oid, name, text in _outlines(cemetery_id, column):
+        outlines.append(f'["{layer}",{oid},{dumps(name)},[{_packed_text(text, q)}]]')
     geom = getattr(Plot, column)
     stmt = select(Plot.id, Plot.kind, Plot.in_reprise, cast(geom, Text)).where(geom.is_not(None))
     if cemetery_id is not None:
