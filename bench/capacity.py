@@ -124,6 +124,13 @@ def sign_in(port: int, emails: list[str]) -> list[str]:
     return cookies
 
 
+def _get(conn: http.client.HTTPConnection, path: str, headers: dict) -> http.client.HTTPResponse:
+    conn.request("GET", path, headers=headers)
+    resp = conn.getresponse()
+    resp.read()
+    return resp
+
+
 def run_step(port: int, cookies: list[str], users: int, seconds: float, senders: int) -> dict:
     """Open loop: arrivals at users/THINK_S per second (Poisson), served by ``senders`` threads with keep-alive."""
     rnd = random.Random(users)
@@ -143,12 +150,21 @@ def run_step(port: int, cookies: list[str], users: int, seconds: float, senders:
             delay = at - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
+            headers = {"Cookie": cookie} if path != "/connexion" else {}
             try:
+                reused = conn is not None
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                conn.request("GET", path, headers={"Cookie": cookie} if path != "/connexion" else {})
-                resp = conn.getresponse()
-                resp.read()
+                try:
+                    resp = _get(conn, path, headers)
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                    if not reused:
+                        raise
+                    # The server closed an idle keep-alive connection (gunicorn's keepalive is 2 s, a user thinks
+                    # 10 s): a browser opens a new one and sends the request again, so does the bench.
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    resp = _get(conn, path, headers)
                 ok = resp.status == 200
             except (OSError, http.client.HTTPException) as exc:
                 conn, ok = None, False
