@@ -8,8 +8,9 @@
    application roles, a fresh schema migrated as the owner, the demo (the Aube: 431 communes), then department-scale
    data as the application role: ``2 000 × scale`` accounts (mayors and secretaries spread over the communes, one
    password hash shared) and ``220 000 × scale`` fictitious voters (bench/electoral.py's builder).
-2. The portal on gunicorn, 2 workers (./gunicorn.conf.py), on loopback, connected as the **application role**
-   (row-level security paid as in production), Redis off (in-process tasks, as a single host without one).
+2. The portal on gunicorn, ``--workers`` of them (2 × cores + 1 by default, as docs/production.md says;
+   ./gunicorn.conf.py), on loopback, connected as the **application role** (row-level security paid as in
+   production), Redis off (in-process tasks, as a single host without one).
 3. Load, open loop: N users, each opening one page every 10 s on average (exponential think time), so N/10 requests
    a second arrive whatever the answers' speed (no coordinated omission: a latency is counted from the moment the
    request was due). A realistic mix of the pages a signed-in secretary or mayor opens — home 35 %, the electoral
@@ -209,6 +210,8 @@ def main() -> int:
     ap.add_argument("--steps", default="100,200,400,600,860,1000,1200,1500")
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--senders", type=int, default=64, help="client threads (enough never to be the bottleneck)")
+    ap.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
+                    help="gunicorn workers (default as docs/production.md: 2 × cores + 1)")
     ap.add_argument("--no-setup", action="store_true")
     args = ap.parse_args()
 
@@ -219,7 +222,7 @@ def main() -> int:
         prepare(env, fresh=True)
         print("department-scale data…", flush=True)
         print("data:", department_data(env, args.scale), flush=True)
-    proc, port = start_gunicorn("app:create_app()", env)
+    proc, port = start_gunicorn("app:create_app()", env, workers=args.workers)
     try:
         from sqlalchemy import create_engine, text
 
@@ -234,7 +237,8 @@ def main() -> int:
         cookies = sign_in(port, found)
         run_step(port, cookies, 50, 5, args.senders)  # warm-up: caches, pools, templates
         held = None
-        print(f"{dt.date.today()} {os.cpu_count()} cores, gunicorn 2 workers, PostgreSQL as the application role, "
+        print(f"{dt.date.today()} {os.cpu_count()} cores, gunicorn {args.workers} workers "
+              f"({os.environ.get('GUNICORN_WORKER_CLASS', 'gthread')}), PostgreSQL as the application role, "
               f"scale {args.scale}, {args.seconds:.0f} s a step; target p95 < {TARGET_P95_MS:.0f} ms", flush=True)
         for users in [int(s) for s in args.steps.split(",")]:
             r = run_step(port, cookies, users, args.seconds, args.senders)

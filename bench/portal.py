@@ -154,20 +154,20 @@ def capture(app, cookie, api_token) -> dict:
     return pages
 
 
-def start_gunicorn(spec: str, env: dict):
+def start_gunicorn(spec: str, env: dict, workers: int = 2):
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
                              "--log-level", "warning", spec], cwd=ROOT, env=env)
     import urllib.request
 
-    for _ in range(600):  # both workers booted (the port opens before they have loaded the app)
+    for _ in range(600):  # the workers booted (the port opens before they have loaded the app)
         try:
             if all(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30).status == 200
-                   for _ in range(4)):
+                   for _ in range(2 * workers)):
                 return proc, port
         except OSError:
             time.sleep(0.2)
