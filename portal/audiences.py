@@ -18,15 +18,23 @@ published. Who sees what (the audience matrix of ``tests/services/desk/test_audi
   whatever the audience: it runs and moderates its own part of the desk, never another département's;
 - nobody signed in (public pages): ``public`` only.
 
+Several départements on one instance: ``all``, ``communes``, ``epci`` and ``service`` (:data:`DEPARTMENT_WIDE`) mean
+« … of the publisher's département ». The audience row records that département (``Audience.department_code``, the
+publisher's, filled at flush; NULL = the whole platform, which only code in the system context writes) and a viewer
+knows its own (``Viewer.departments``: a commune's or a partner's, an EPCI's and its member communes' — an EPCI
+straddling two départements hears both). ``public`` (anyone, residents too), ``epci_members`` (one named EPCI) and
+``list`` (named collectivities) are not narrowed: whoever is named is named.
+
 Outside a request (CLI, workers) nothing is filtered unless code enters :func:`audience_scope` — the e-mail digest
 does, once per person. Views never filter by audience themselves.
 
 On PostgreSQL the same rule is a second lock, as ``app.territory`` is for places: before the first statement about
 audience-scoped rows (or the audience table) of a transaction — and again whenever the viewer changes, as in
-:func:`audience_scope` — the session writes the viewer into four transaction-local settings (:func:`setting_values`):
+:func:`audience_scope` — the session writes the viewer into five transaction-local settings (:func:`setting_values`):
 ``app.viewer`` (``*`` = everything: the department, system context; a collectivity id; empty = nobody signed in),
-``app.viewer_kinds`` (the audience kinds open to it), ``app.viewer_epcis`` and ``app.viewer_services``. The policies of
-migration ``desk_0012_audience_rls`` read them (the rule of ``app_can_read_audience(audience_id, publisher_id)``,
+``app.viewer_kinds`` (the audience kinds open to it), ``app.viewer_epcis``, ``app.viewer_services`` and
+``app.viewer_departments``. The policies of migration ``desk_0015_department_audiences`` (``desk_0012_audience_rls``
+before the départements) read them (the rule of ``app_can_read_audience(audience_id, publisher_id)``,
 written out in each policy); a connection that never set them reads public rows only.
 """
 from __future__ import annotations
@@ -52,6 +60,8 @@ SERVICE = "service"
 LIST = "list"
 PUBLIC = "public"
 KINDS = (ALL, COMMUNES, EPCI, EPCI_MEMBERS, SERVICE, LIST, PUBLIC)
+# Kinds that mean « … of the publisher's département » (Audience.department_code; NULL: the whole platform).
+DEPARTMENT_WIDE = (ALL, COMMUNES, EPCI, SERVICE)
 
 audience_member = db.Table(
     "audience_member",
@@ -73,6 +83,9 @@ class Audience(db.Model):
     # The organisation whose publication this is (filled at flush from the row that points at it): on PostgreSQL the
     # publisher reads its own audiences even when they do not hold it (a list of other communes).
     publisher_id: Mapped[int | None] = mapped_column(ForeignKey("collectivity.id", ondelete="CASCADE"), index=True)
+    # The publisher's département (filled at flush with publisher_id): the kinds of DEPARTMENT_WIDE reach the
+    # collectivities of this département only; NULL = the whole platform.
+    department_code: Mapped[str | None] = mapped_column(String(3), index=True)
 
     epci = relationship("Collectivity", foreign_keys=[epci_id])
     members = relationship("Collectivity", secondary=audience_member, order_by="Collectivity.name")
@@ -99,6 +112,16 @@ class AudienceScoped:
         return relationship("Collectivity", foreign_keys=[cls.publisher_id], lazy="joined")
 
 
+class DepartmentScoped:
+    """Mixin for desk rows without an audience that belong to one département (the forum's categories):
+    ``department_code``, NULL = the whole platform. During a request every ORM SELECT, UPDATE and DELETE of them is
+    narrowed to the viewer's départements (``Viewer.departments``; a department team: its own) and the platform's."""
+
+    @declared_attr
+    def department_code(cls) -> Mapped[str | None]:  # noqa: N805
+        return mapped_column(String(3), index=True)
+
+
 @dataclass(frozen=True)
 class Viewer:
     """Who is looking, as far as audiences go. ``collectivity_id`` None: nobody signed in (public pages)."""
@@ -109,6 +132,8 @@ class Viewer:
     services: frozenset[str] = frozenset()
     # A department or an operator: the ids of the collectivities it administers (its publishers).
     administered: frozenset[int] | None = None
+    # The départements whose DEPARTMENT_WIDE publications reach it (an EPCI: its own and its member communes').
+    departments: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, collectivity) -> Viewer | None:
@@ -121,10 +146,12 @@ class Viewer:
         if collectivity.is_operator:
             ids = db.session.scalars(administered_ids((collectivity.id, collectivity.kind,
                                                        collectivity.department_code)))
-            return cls(collectivity.id, collectivity.kind, administered=frozenset(ids))
+            return cls(collectivity.id, collectivity.kind, administered=frozenset(ids),
+                       departments=frozenset({collectivity.department_code}))
         epcis = {collectivity.id} if collectivity.kind == "epci" else {e.id for e in collectivity.epcis}
         services = {s.slug for s in registry.all() if is_subscribed(collectivity, s.slug)}
-        return cls(collectivity.id, collectivity.kind, frozenset(epcis), frozenset(services))
+        return cls(collectivity.id, collectivity.kind, frozenset(epcis), frozenset(services),
+                   departments=departments_of(collectivity))
 
     def open_kinds(self) -> tuple[str, ...]:
         """Audience kinds that hold this viewer whatever their parameters."""
@@ -135,6 +162,18 @@ class Viewer:
         if self.kind == "partner":
             return (ALL, PUBLIC)
         return (PUBLIC,)
+
+
+def departments_of(collectivity) -> frozenset[str]:
+    """The départements a collectivity belongs to for audiences: its own; an EPCI's member communes' too."""
+    from .models import KIND_EPCI, Collectivity, epci_members
+
+    codes = {collectivity.department_code}
+    if collectivity.kind == KIND_EPCI:
+        c = Collectivity.__table__.alias("dep_c")  # Core: no administration criterion applies inside it
+        codes.update(db.session.scalars(select(c.c.department_code).distinct().join(
+            epci_members, epci_members.c.commune_id == c.c.id).where(epci_members.c.epci_id == collectivity.id)))
+    return frozenset(code for code in codes if code)
 
 
 PUBLIC_VIEWER = Viewer(None, None)
@@ -173,19 +212,21 @@ def audience_scope(viewer: Viewer | None):
 
 
 @lru_cache(maxsize=512)
-def setting_values(viewer: Viewer | None) -> tuple[str, str, str, str]:
-    """``app.viewer``, ``app.viewer_kinds``, ``app.viewer_epcis``, ``app.viewer_services`` for ``viewer`` (None:
-    everything)."""
+def setting_values(viewer: Viewer | None) -> tuple[str, str, str, str, str]:
+    """``app.viewer``, ``app.viewer_kinds``, ``app.viewer_epcis``, ``app.viewer_services``,
+    ``app.viewer_departments`` for ``viewer`` (None: everything)."""
     if viewer is None or viewer.administered is not None:
         # A department team (or an operator's staff) reads every audience of what its own collectivities published:
         # the policies let it read every audience, and the query filter narrows to its publishers (administered).
-        return ("*", "", "", "")
+        return ("*", "", "", "", "")
     return ("" if viewer.collectivity_id is None else str(viewer.collectivity_id), ",".join(viewer.open_kinds()),
-            ",".join(str(i) for i in sorted(viewer.epci_ids)), ",".join(sorted(viewer.services)))
+            ",".join(str(i) for i in sorted(viewer.epci_ids)), ",".join(sorted(viewer.services)),
+            ",".join(sorted(viewer.departments)))
 
 
 _SET_VIEWER = ("SELECT set_config('app.viewer', %s, true), set_config('app.viewer_kinds', %s, true), "
-               "set_config('app.viewer_epcis', %s, true), set_config('app.viewer_services', %s, true)")
+               "set_config('app.viewer_epcis', %s, true), set_config('app.viewer_services', %s, true), "
+               "set_config('app.viewer_departments', %s, true)")
 _SYNCED = "audience_setting"  # session.info key: the values the session's transaction was given
 
 
@@ -213,9 +254,14 @@ def visible_audiences(viewer: Viewer):
 
 
 def holds_clause(viewer: Viewer, audience=Audience):
-    """The condition on an ``audience`` row (or an alias of the table) that it holds ``viewer``."""
+    """The condition on an ``audience`` row (or an alias of the table) that it holds ``viewer``: of its
+    département (or not département-wide), and addressed to it."""
     cid = viewer.collectivity_id if viewer.collectivity_id is not None else -1
-    return (or_(
+    return and_(or_(
+        audience.kind.not_in(DEPARTMENT_WIDE),
+        audience.department_code.is_(None),
+        audience.department_code.in_(sorted(viewer.departments)),
+    ), or_(
         audience.kind.in_(viewer.open_kinds()),
         and_(audience.kind == EPCI_MEMBERS, audience.epci_id.in_(sorted(viewer.epci_ids))),
         and_(audience.kind == SERVICE, audience.service_slug.in_(sorted(viewer.services))),
@@ -298,6 +344,7 @@ def install(session_factory_class=Session) -> None:
                 publisher_id = obj.publisher_id or (publisher.id if publisher is not None else None)
                 if audience is not None and audience.publisher_id is None and publisher_id is not None:
                     audience.publisher_id = publisher_id
+                    audience.department_code = _department_of(session, publisher, publisher_id)
             elif isinstance(obj, Audience):
                 touched = True
         if touched:
@@ -307,6 +354,41 @@ def install(session_factory_class=Session) -> None:
     def _forget_setting(session, transaction):
         # SET LOCAL ends with the transaction (a savepoint rolled back undoes it too): set it again next time
         session.info.pop(_SYNCED, None)
+
+    @event.listens_for(session_factory_class, "do_orm_execute")
+    def _scope_departments(state):
+        if not (state.is_select or state.is_update or state.is_delete):
+            return
+        if not any(issubclass(m.class_, DepartmentScoped) for m in state.all_mappers):
+            return
+        viewer = current_viewer()
+        if viewer is None:
+            return
+        state.statement = state.statement.options(*(
+            with_loader_criteria(cls, department_criteria(viewer, cls), include_aliases=True)
+            for cls in _department_classes()))
+
+
+def _department_classes():
+    return [cls for cls in DepartmentScoped.__subclasses__() if hasattr(cls, "__mapper__")]
+
+
+def department_criteria(viewer: Viewer, cls):
+    """The condition a :class:`DepartmentScoped` row must meet for ``viewer``: of its départements, or the
+    platform's."""
+    return or_(cls.department_code.is_(None), cls.department_code.in_(sorted(viewer.departments)))
+
+
+def _department_of(session, publisher, publisher_id: int) -> str | None:
+    """The département of a publication's publisher, at flush (never a lazy load: the loaded row, else one Core
+    SELECT, which no administration criterion narrows)."""
+    from .models import Collectivity
+
+    code = publisher.__dict__.get("department_code") if publisher is not None else None
+    if code is None:
+        table = Collectivity.__table__
+        code = session.execute(select(table.c.department_code).where(table.c.id == publisher_id)).scalar()
+    return code
 
 
 def new_audience(kind: str, *, epci_id: int | None = None, service_slug: str | None = None,
@@ -334,6 +416,9 @@ def holds(audience: Audience, viewer: Viewer | None) -> bool:
     if viewer is None:
         return True
     kind = audience.kind
+    if kind in DEPARTMENT_WIDE and audience.department_code is not None \
+            and audience.department_code not in viewer.departments:
+        return False
     if kind in viewer.open_kinds():
         return True
     if kind == EPCI_MEMBERS:

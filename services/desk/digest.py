@@ -175,7 +175,7 @@ def _visible_news(due) -> dict[int, list[tuple[int, dt.datetime]]]:
 
 def _group_key(n: NewsItem) -> tuple:
     audience = n.audience
-    return (audience.kind, audience.epci_id, audience.service_slug, n.publisher_id,
+    return (audience.kind, audience.epci_id, audience.service_slug, n.publisher_id, audience.department_code,
             tuple(sorted(m.id for m in audience.members)) if audience.kind == LIST else ())
 
 

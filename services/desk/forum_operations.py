@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from portal import audit
 from portal.audiences import new_audience
@@ -42,10 +42,14 @@ def create_category(name: str, description: str, *, by: User, department: Collec
     name = (name or "").strip()
     if not name:
         raise DeskError(_("Give the category a name."))
-    if db.session.scalar(select(ForumCategory.id).where(ForumCategory.name == name)):
+    # The département's categories and the platform's (a uniqueness rule, spelled out so that it holds in the
+    # system context too, where the audience filter does not narrow).
+    same = or_(ForumCategory.department_code == department.department_code, ForumCategory.department_code.is_(None))
+    if db.session.scalar(select(ForumCategory.id).where(ForumCategory.name == name, same)):
         raise DeskError(_("This category already exists."))
-    position = (db.session.scalar(select(db.func.max(ForumCategory.position))) or 0) + 1
-    category = ForumCategory(name=name, description=(description or "").strip()[:300], position=position)
+    position = (db.session.scalar(select(db.func.max(ForumCategory.position)).where(same)) or 0) + 1
+    category = ForumCategory(name=name, description=(description or "").strip()[:300], position=position,
+                             department_code=department.department_code)
     db.session.add(category)
     db.session.flush()
     audit.record("desk.forum_category_created", target=category, collectivity=department, user=by, name=name)

@@ -11,7 +11,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.audiences import AudienceScoped
+from portal.audiences import AudienceScoped, DepartmentScoped
 from portal.extensions import db
 from portal.models import utcnow
 
@@ -73,13 +73,17 @@ class DigestChoice(db.Model):
 # the department and partners); posts follow their thread and are only ever reached through it (access.py).
 
 
-class ForumCategory(db.Model):
-    """A section of the forum (état civil, urbanisme, élections…), set by the department."""
+class ForumCategory(DepartmentScoped, db.Model):
+    """A section of the forum (état civil, urbanisme, élections…), set by a department team for its département
+    (``department_code``; NULL: a category of the whole platform, written in the system context only). The audience
+    filter shows each viewer its département's categories and the platform's (``portal.audiences.DepartmentScoped``).
+    """
 
     __tablename__ = "desk_forum_category"
+    __table_args__ = (UniqueConstraint("department_code", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(String(300), default="")
     position: Mapped[int] = mapped_column(default=0)
 

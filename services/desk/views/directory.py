@@ -136,6 +136,7 @@ def public_entry(code: str):
     coll = directory.by_code(code)
     if coll is None:
         abort(404)
+    g.public_collectivity = coll  # the page wears the identity of its commune's département (portal/identity.py)
     entry = directory.entry_of(coll)
     with audience_scope(PUBLIC_VIEWER):
         offers = jobs.offers_of(coll)

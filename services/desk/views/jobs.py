@@ -121,6 +121,8 @@ def public_jobs():
 def public_job_offer(offer_id: int):
     with audience_scope(PUBLIC_VIEWER):
         offer = offer_or_404(offer_id)
+        # the page wears the identity of the job's commune's département, else its publisher's (portal/identity.py)
+        g.public_collectivity = offer.commune or offer.publisher
         return render_template("desk/jobs/offer.html", offer=offer, may_edit=False, public=True, **LABELS)
 
 

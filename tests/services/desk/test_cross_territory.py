@@ -34,8 +34,9 @@ def foreign(app, world, partners, publish, category, private_thread, library_doc
                                      by=db.session.get(User, world.users["dept_admin"].id))
         db.session.commit()
         model_id = model.id
-    # Categories are shared by every member (no audience): there is no foreign one, so an unknown id stands for it
-    # and the real category's page is checked apart (its list must not show the thread).
+    # Categories are shared by every member of a département (no audience): there is no foreign one in the Aube, so
+    # an unknown id stands for it and the real category's page is checked apart (its list must not show the thread);
+    # the department × department matrix below has a category of each département.
     # The directory is read by every member (reference data, like categories): an unknown collectivity stands for
     # the foreign one; Jaucourt's elected official is the foreign object of the mairie's own pages.
     return {"news_id": news_id, "token": "x" * 43, "category_id": 999_999, "thread_id": thread_id,
@@ -133,27 +134,29 @@ from tests.portal.test_departments import second, signed_in  # noqa: E402,F401 -
 MAYOTTE_SECRET = "Actualite-de-Mayotte-seulement"
 
 
-def _mayotte_objects(app, second, category_id):  # noqa: F811
-    """A news item of Mayotte's department to all (its communes), a thread of Mamoudzou with a message reported."""
+def _mayotte_objects(app, second):  # noqa: F811
+    """A news item of Mayotte's department to all (its communes), a category of Mayotte's forum, a thread of
+    Mamoudzou in it with a message reported."""
     from sqlalchemy import select
 
     from portal.extensions import db
     from portal.models import Collectivity, User
     from portal.tenancy import territory_scope
     from services.desk import forum_operations, operations
-    from services.desk.models import ForumCategory, ForumPost, ForumReport
+    from services.desk.models import ForumPost, ForumReport
 
     with app.app_context(), territory_scope(None):
         dept, mamoudzou = db.session.get(Collectivity, second.dept), db.session.get(Collectivity, second.mamoudzou)
         admin, mayor = db.session.get(User, second.users["admin976"].id), db.session.get(User, second.users["mayor976"].id)
         news = operations.publish_news(publisher=dept, author=admin, audience=operations.AudienceChoice(kind="all"),
                                        title=MAYOTTE_SECRET, body=f"<p>{MAYOTTE_SECRET}-corps</p>", pinned=False)
-        thread = forum_operations.ask(db.session.get(ForumCategory, category_id), "Sujet-de-Mayotte",
+        category = forum_operations.create_category("Questions de Mayotte", "", by=admin, department=dept)
+        thread = forum_operations.ask(category, "Sujet-de-Mayotte",
                                       "<p>Corps-de-Mayotte</p>", author=mayor, collectivity=mamoudzou)
         post = db.session.scalar(select(ForumPost).where(ForumPost.thread_id == thread.id))
         db.session.add(ForumReport(post_id=post.id, reason="Signalement-de-Mayotte"))
         db.session.commit()
-        return {"news_id": news.id, "thread_id": thread.id, "post_id": post.id,
+        return {"news_id": news.id, "thread_id": thread.id, "post_id": post.id, "category_id": category.id,
                 "collectivity_id": second.mamoudzou, "code": "97611"}
 
 
@@ -168,12 +171,14 @@ def test_department_matrix_over_the_desk(app, world, login_as, foreign, second):
         db.session.add(ForumReport(post_id=foreign["post_id"], reason="Signalement-de-l-Aube"))
         db.session.commit()
     unknown = {k: 999_999 for k in foreign if not k.startswith("_")}
-    aube_ids = {**foreign, "collectivity_id": world.b, "code": world.insee_b}
-    mayotte_ids = {**unknown, "token": "x" * 43, **_mayotte_objects(app, second, foreign["_category"])}
+    aube_ids = {**foreign, "collectivity_id": world.b, "code": world.insee_b, "category_id": foreign["_category"]}
+    mayotte_ids = {**unknown, "token": "x" * 43, **_mayotte_objects(app, second)}
     objects = {
         "aube": (aube_ids, [SECRET, "Sujet-reserve-a-Jaucourt", "Corps-reserve-a-Jaucourt", "Offre-reservee-a-Jaucourt",
-                            "Atelier-reserve-a-Jaucourt", "Elu-non-publie-de-Jaucourt", "Signalement-de-l-Aube"]),
-        "mayotte": (mayotte_ids, [MAYOTTE_SECRET, "Sujet-de-Mayotte", "Signalement-de-Mayotte"]),
+                            "Atelier-reserve-a-Jaucourt", "Elu-non-publie-de-Jaucourt", "Signalement-de-l-Aube",
+                            "Actes, livret de famille"]),
+        "mayotte": (mayotte_ids, [MAYOTTE_SECRET, "Sujet-de-Mayotte", "Signalement-de-Mayotte",
+                                  "Questions de Mayotte"]),
     }
     try:
         clients = {"aube": login_as("dept_admin"), "mayotte": signed_in(app, second.users["admin976"].email)}
