@@ -131,8 +131,8 @@ def test_scoped_rows_named_anywhere_in_a_statement_are_narrowed(app, world, matr
         """How many search entries of news the statement reaches, through the news every viewer reads."""
         news = select(NewsItem.title).where(NewsItem.title == title("all"))
         if shape == "join":
-            return len(db.session.execute(news.add_columns(SearchEntry.id)
-                                          .join(SearchEntry, SearchEntry.kind == "news")).all())
+            # the entries are joined, not selected: only the tables of the statement name them
+            return len(db.session.execute(news.join(SearchEntry, SearchEntry.kind == "news")).all())
         if shape == "aliased_subquery":
             entry = aliased(SearchEntry)
             count = select(func.count(entry.id)).where(entry.kind == "news").scalar_subquery()
