@@ -110,3 +110,60 @@ def test_the_matrix_fails_when_the_filter_is_lifted(login_as, world, matrix):
     with audience_scope(None):
         body = client.get("/s/desk/").get_data(as_text=True)
     assert title("epci_members") in body
+
+
+@pytest.mark.parametrize("shape", ("join", "aliased_subquery", "column_subquery", "where_subquery"))
+def test_scoped_rows_named_anywhere_in_a_statement_are_narrowed(app, world, matrix, shape):
+    """The filter covers every audience-scoped class a statement names — joined, in a sub-query of a column (aliased
+    or not) or of the WHERE clause — not only the entity at its top (``portal.audiences.touched_classes``). Each
+    matrix news has its search entry under the same audience: Troyes reads 3 of the 7. (An alias of a scoped class
+    as the target of a join is refused by SQLAlchemy's adaptation of the criterion — an error, never a leak — as it
+    was before; no code of the portal joins one.)"""
+    from sqlalchemy import func
+    from sqlalchemy.orm import aliased
+
+    from portal.audiences import Viewer, audience_scope
+    from portal.extensions import db
+    from portal.models import Collectivity
+    from services.desk.models import NewsItem, SearchEntry
+
+    def run():
+        """How many search entries of news the statement reaches, through the news every viewer reads."""
+        news = select(NewsItem.title).where(NewsItem.title == title("all"))
+        if shape == "join":
+            # the entries are joined, not selected: only the tables of the statement name them
+            return len(db.session.execute(news.join(SearchEntry, SearchEntry.kind == "news")).all())
+        if shape == "aliased_subquery":
+            entry = aliased(SearchEntry)
+            count = select(func.count(entry.id)).where(entry.kind == "news").scalar_subquery()
+            return db.session.execute(news.add_columns(count)).one()[1]
+        count = select(func.count(SearchEntry.id)).where(SearchEntry.kind == "news").scalar_subquery()
+        if shape == "column_subquery":
+            return db.session.execute(news.add_columns(count)).one()[1]
+        return sum(len(db.session.execute(news.where(count == n)).all()) * n for n in range(8))
+
+    with app.app_context():
+        troyes = db.session.get(Collectivity, world.troyes)
+        with audience_scope(None):
+            assert run() == 7  # the statement reaches every entry when nothing is filtered
+        with audience_scope(Viewer.of(troyes)):
+            assert run() == len(EXPECTED["other_commune"])
+
+
+def test_a_statement_gets_the_options_of_the_scoped_classes_it_touches_only(app):
+    """Building and hashing the options of all eight scoped classes for every statement cost more than the home
+    page's news statement itself: a statement about the news carries the news' option alone."""
+    from sqlalchemy import and_
+
+    from portal.audiences import touched_classes
+    from services.desk.library_models import LibraryDocument, LibraryFolder
+    from services.desk.models import NewsItem, NewsRead, SearchEntry
+
+    with app.app_context():
+        news = (select(NewsItem, NewsRead.news_id)
+                .outerjoin(NewsRead, and_(NewsRead.news_id == NewsItem.id, NewsRead.user_id == 1)).limit(6))
+        assert touched_classes(news, [NewsItem.__mapper__]) == {NewsItem}
+        documents = select(LibraryDocument).join(LibraryDocument.folder)
+        assert touched_classes(documents, [LibraryDocument.__mapper__]) == {LibraryDocument, LibraryFolder}
+        entries = select(NewsItem).where(NewsItem.id.in_(select(SearchEntry.ref_id)))
+        assert touched_classes(entries, [NewsItem.__mapper__]) == {NewsItem, SearchEntry}
