@@ -350,6 +350,13 @@ def main():
             email = seed(app, args.plots)
             print(f"   {args.plots} emplacements seeded in {time.perf_counter() - t:.1f} s")
         db.session.remove()
+        if os.environ.get("DATABASE_OWNER_URL"):  # the statistics a database in use has (autovacuum's ANALYZE)
+            from sqlalchemy import create_engine
+
+            owner = create_engine(os.environ["DATABASE_OWNER_URL"], isolation_level="AUTOCOMMIT")
+            with owner.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
+            owner.dispose()
     client = app.test_client()
     client.post("/connexion", data={"email": email, "password": PASSWORD})
     if not args.registers_only:
