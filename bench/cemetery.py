@@ -5,8 +5,8 @@
 
 On a temporary SQLite database (or DATABASE_URL: a superuser URL of a database whose name contains ``bench``; its
 schema is emptied and the portal connects as the application role, under row-level security), the service mounted
-through EXTRA_SERVICES when it is not installed. A cemetery of ``--plots`` emplacements (100 allées of 100), each with a concession, a holder, one or two
-deceased and their burial:
+through EXTRA_SERVICES when it is not installed. A cemetery of ``--plots`` emplacements (100 allées of 100), each
+with a concession, a holder, one or two deceased and their burial:
 1. the plan: the GeoJSON of every emplacement with its state, and the compact ``plan.json`` the page draws: size
    (raw and gzip) and time of the response, vs. the bare ``SELECT`` of the geometries + ``json.dumps``; with
    ``--browser``, the time until Chromium has drawn the page's plan (target < 1 s), and, in the same page, the

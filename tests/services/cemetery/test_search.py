@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from tests.conftest import owner_engine, using_postgres
 
