@@ -65,9 +65,10 @@ def get_metadata():
 
 
 # Tables that live in the database but are described by no model, so autogenerate must leave them alone:
-# PostGIS's own table, and SQLite virtual tables (R*Tree spatial indexes created by raw SQL in migrations) with
-# their shadow tables (found at connection time, see _virtual_tables).
-IGNORED_TABLES = {"spatial_ref_sys"}
+# PostGIS's own table, the cemetery's name index on PostgreSQL (raw SQL and triggers, cemetery_0004_name_search),
+# and SQLite virtual tables (R*Tree spatial indexes, FTS5 tables created by raw SQL in migrations) with their shadow
+# tables (found at connection time, see _virtual_tables).
+IGNORED_TABLES = {"spatial_ref_sys", "cemetery_name_index"}
 
 
 def _virtual_tables(connection) -> set:

@@ -6,12 +6,14 @@ import datetime as dt
 import functools
 import gzip
 import hashlib
+import heapq
+import itertools
 import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import Text, case, cast, func, select
+from sqlalchemy import Text, case, cast, column, func, select, table, text
 from sqlalchemy.orm import joinedload
 
 from portal.identity import today as local_today
@@ -107,38 +109,107 @@ class Hit:
     dates: str = ""
 
 
+@dataclass
+class Found:
+    """A page of :func:`search`: its hits, the number of matches, the page and the number of pages; ``more``: there
+    are more than ``total`` matches (only the first :data:`MAX_PAGES` pages are counted and shown)."""
+    hits: list[Hit]
+    total: int
+    page: int
+    pages: int
+    more: bool = False
+
+
+PAGE_SIZE = 25
+MAX_PAGES = 40  # past 1 000 names, the search is to be narrowed, not leafed through
+_FTS = {"deceased": table("cemetery_deceased_fts", column("rowid"), column("search_name")),
+        "person": table("cemetery_person_fts", column("rowid"), column("search_name"))}
+
+
+def name_pattern(q: str) -> str | None:
+    """The ``LIKE`` pattern of a typed name (folded: accents and capitals ignored), or None under two letters."""
+    q = fold(q)[:80].replace("\\", "").replace("%", "").replace("_", " ").strip()
+    return f"%{q}%" if len(q) >= 2 else None
+
+
+def named(model, pattern: str):
+    """The criterion « ``model.search_name`` LIKE ``pattern`` » (``model``: Deceased or Person) answered by the trigram
+    index of the backend (migration ``cemetery_0004_name_search``): the ids matching in the index — on PostgreSQL
+    those of the transaction's territory (``cemetery_named``) —; the rows themselves are read through the ORM, so
+    the territory filter and the row-level security apply to them as to any other read."""
+    kind = "deceased" if model is Deceased else "person"
+    if db.session.get_bind().dialect.name == "postgresql":
+        ids = select(func.cemetery_named(kind, pattern).table_valued("ref_id").c.ref_id)
+        return model.id.in_(ids)
+    words = pattern.strip("%")
+    if len(words) < 3:  # no trigram to look up: the plain scan of the folded names
+        return model.search_name.like(pattern)
+    # FTS5's trigram phrase: the names holding these letters in a row, exactly what LIKE '%…%' finds (both sides
+    # folded), from the index alone (the trigram LIKE reads every candidate's name back from the content table).
+    fts = _FTS[kind]
+    phrase = '"' + words.replace('"', '""') + '"'
+    return model.id.in_(select(fts.c.rowid).where(text(f"{fts.name} MATCH :phrase").bindparams(phrase=phrase)))
+
+
 def _place_columns():
     return (Plot.id, Zone.name, Alley.name, Plot.number, Cemetery.name)
 
 
-def search(q: str, limit: int = 50, *, holders: bool = True) -> list[Hit]:
-    """Emplacements by a name (a deceased's, or a holder's or ayant droit's when ``holders``), case-insensitive,
-    accents ignored, anywhere in the names (``search_name``). Columns only (no geometry loaded)."""
-    q = fold(q)[:80]
-    if len(q) < 2:
-        return []
-    pattern = "%" + q.replace("\\", "").replace("%", "").replace("_", " ") + "%"
-    hits: list[Hit] = []
-    stmt = (select(Deceased.last_name, Deceased.first_names, Deceased.birth_name, Deceased.birth_date,
-                   Deceased.death_date, *_place_columns())
-            .join(Plot, Deceased.plot_id == Plot.id).join(Alley).join(Zone).join(Cemetery)
-            .where(Deceased.search_name.like(pattern))
-            .order_by(Deceased.last_name, Deceased.first_names).limit(limit))
-    for last, first, birth_name, born, died, pid, zone, alley, number, cemetery in db.session.execute(stmt):
-        name = f"{last.upper()} {first}".strip()
-        if birth_name and birth_name != last:
-            name += f" née {birth_name.upper()}"
-        years = "–".join(str(x.year) for x in (born, died) if x)
-        hits.append(Hit(pid, f"{zone} · {alley} · {number}", cemetery, name, "deceased", years))
-    if holders:
-        stmt = (select(Person.last_name, Person.first_names, Person.role, *_place_columns())
-                .join(Concession, Person.concession_id == Concession.id).join(Plot, Concession.plot_id == Plot.id)
-                .join(Alley).join(Zone).join(Cemetery)
-                .where(Concession.status == "active", Person.search_name.like(pattern))
-                .order_by(Person.last_name, Person.first_names).limit(limit))
-        for last, first, role, pid, zone, alley, number, cemetery in db.session.execute(stmt):
-            hits.append(Hit(pid, f"{zone} · {alley} · {number}", cemetery, f"{last.upper()} {first}".strip(), role))
-    return hits[:limit * 2]
+def _matching(model, pattern):
+    """SELECT of the ids of the deceased resting in an emplacement, or of the holders and ayants droit of a concession
+    in force, whose names match (no other join: an emplacement always has its allée, zone and cemetery)."""
+    if model is Deceased:
+        return select(Deceased.id).where(Deceased.plot_id.is_not(None), named(Deceased, pattern))
+    return (select(Person.id).join(Concession, Person.concession_id == Concession.id)
+            .where(Concession.status == "active", named(Person, pattern)))
+
+
+def search(q: str, page: int = 1, *, holders: bool = True, per_page: int = PAGE_SIZE) -> Found:
+    """Emplacements by a name — a deceased's (or their birth name), or a holder's or ayant droit's of a concession in
+    force when ``holders`` — anywhere in the names, accents and capitals ignored (``search_name``), in the order of
+    the folded names; page ``page`` of ``per_page`` hits and the number of matches (up to :data:`MAX_PAGES` pages).
+    Only the page's rows are joined to their emplacement; columns only (no geometry loaded)."""
+    pattern = name_pattern(q)
+    if pattern is None:
+        return Found([], 0, 1, 1)
+    models = (Deceased, Person) if holders else (Deceased,)
+    most = MAX_PAGES * per_page  # counted up to this (and one more): a name of three common letters is not counted
+    total = sum(db.session.scalar(select(func.count()).select_from(_matching(m, pattern).limit(most + 1).subquery()))
+                for m in models)
+    pages = max(1, min(MAX_PAGES, -(-total // per_page)))
+    page = min(max(page, 1), pages)
+    upto = page * per_page  # each list's first ``upto`` rows hold the page (merged below, each list's order kept)
+    lists = []
+    for rank, model in enumerate(models):
+        first = _matching(model, pattern).order_by(model.search_name, model.id).limit(upto)
+        if model is Deceased:
+            stmt = (select(Deceased.search_name, Deceased.id, Deceased.last_name, Deceased.first_names,
+                           Deceased.birth_name, Deceased.birth_date, Deceased.death_date, *_place_columns())
+                    .join(Plot, Deceased.plot_id == Plot.id))
+        else:
+            stmt = (select(Person.search_name, Person.id, Person.last_name, Person.first_names, Person.role,
+                           *_place_columns())
+                    .join(Concession, Person.concession_id == Concession.id)
+                    .join(Plot, Concession.plot_id == Plot.id))
+        stmt = (stmt.join(Alley, Plot.alley_id == Alley.id).join(Zone, Alley.zone_id == Zone.id)
+                .join(Cemetery, Zone.cemetery_id == Cemetery.id)
+                .where(model.id.in_(first.scalar_subquery())).order_by(model.search_name, model.id))
+        hits = []
+        for key, oid, last, first_names, *rest in db.session.execute(stmt):
+            name = f"{last.upper()} {first_names}".strip()
+            if model is Deceased:
+                birth_name, born, died, pid, zone, alley, number, cemetery = rest
+                if birth_name and birth_name != last:
+                    name += f" née {birth_name.upper()}"
+                years = "–".join(str(x.year) for x in (born, died) if x)
+                hit = Hit(pid, f"{zone} · {alley} · {number}", cemetery, name, "deceased", years)
+            else:
+                role, pid, zone, alley, number, cemetery = rest
+                hit = Hit(pid, f"{zone} · {alley} · {number}", cemetery, name, role)
+            hits.append(((key, rank, oid), hit))
+        lists.append(hits)
+    merged = itertools.islice(heapq.merge(*lists, key=lambda row: row[0]), upto - per_page, upto)
+    return Found([hit for _key, hit in merged], min(total, most), page, pages, more=total > most)
 
 
 @dataclass

@@ -121,8 +121,11 @@ OPENAPI = {
             "responses": {"200": {"description": "GeoJSON FeatureCollection", "content": {
                 "application/geo+json": {"schema": {"type": "object"}}}}}}},
         "/cemetery/search": {"get": {
-            "summary": "Emplacements by the name of a deceased or a holder",
-            "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "summary": "Emplacements by the name of a deceased or a holder (accents and capitals ignored), 25 a page "
+                       "in the order of the names",
+            "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+                           {"name": "page", "in": "query", "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "default": 1}}],
             "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
                 "type": "array", "items": {"$ref": "#/components/schemas/CemeteryPlot"}}}}}}}},
         "/cemetery/deadlines": {"get": {

@@ -20,7 +20,8 @@ def plan():
 @api.get("/search")
 def search():
     return jsonify([{"id": h.plot_id, "label": h.label, "cemetery": h.cemetery, "name": h.who, "as": h.role,
-                     "years": h.dates} for h in queries.search(request.args.get("q", ""))])
+                     "years": h.dates}
+                    for h in queries.search(request.args.get("q", ""), request.args.get("page", 1, type=int)).hits])
 
 
 @api.get("/deadlines")

@@ -171,9 +171,9 @@ def plot_bubble(plot_id: int):
 
 @bp.get("/recherche")
 def search():
-    q = request.args.get("q", "").strip()
-    hits = queries.search(q) if q else []
-    return render_template("cemetery/search.html", q=q, hits=hits)
+    q = " ".join(request.args.get("q", "").split())[:80]
+    found = queries.search(q, request.args.get("page", 1, type=int)) if q else None
+    return render_template("cemetery/search.html", q=q, found=found, page_size=queries.PAGE_SIZE)
 
 
 def _geometry():

@@ -11,7 +11,8 @@ from portal.lookups import public_commune
 from portal.maps import map_config
 from portal.ratelimit import limiter
 
-from ..models import Alley, Deceased, Plot, Preference, Zone, fold
+from ..models import Alley, Deceased, Plot, Preference, Zone
+from ..queries import name_pattern, named
 
 public = Blueprint("cemetery_public", __name__, template_folder="../templates", static_folder="../static")
 
@@ -25,13 +26,13 @@ def search(insee: str):
             abort(404)
         q = " ".join(request.args.get("q", "").split())[:80]
         hits, config = [], None
-        if len(q) >= 2:
-            pattern = "%" + fold(q).replace("%", "").replace("_", " ") + "%"
+        pattern = name_pattern(q)
+        if pattern is not None:
             hits = db.session.scalars(
                 select(Deceased).options(joinedload(Deceased.plot).joinedload(Plot.alley).joinedload(Alley.zone)
                                          .joinedload(Zone.cemetery))
                 .where(Deceased.plot_id.is_not(None),
-                       Deceased.search_name.like(pattern))
+                       named(Deceased, pattern))
                 .order_by(Deceased.last_name, Deceased.first_names).limit(30)).unique().all()
             chosen = request.args.get("id", type=int)
             shown = next((d for d in hits if d.id == chosen), hits[0] if len(hits) == 1 else None)
