@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -69,6 +70,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
 ZIP_MAGIC = b"PK\x03\x04"
 PDF_ACTIONS = ("/JavaScript", "/Launch", "/SubmitForm", "/ImportData")
+# the names above in one pass over the bytes (four ``in`` scans of a 20 MB file cost four times as much)
+PDF_ACTION_BYTES = re.compile(rb"/(?:" + b"|".join(re.escape(n[1:].encode()) for n in PDF_ACTIONS) + rb")")
 
 
 @dataclass(frozen=True)
@@ -89,8 +92,10 @@ class UploadRejected(ValueError):
         self.reason_en = reason_en
 
 
-def check_upload(data: bytes, filename: str, *, allowed: set[str], max_bytes: int) -> UploadInfo:
-    """Check ``data`` uploaded as ``filename`` against the rules of the module docstring."""
+def check_upload(data: bytes, filename: str, *, allowed: set[str], max_bytes: int,
+                 sha256: str | None = None) -> UploadInfo:
+    """Check ``data`` uploaded as ``filename`` against the rules of the module docstring. ``sha256``: the digest of
+    ``data`` when the caller hashed it already (a deposit hashes each file while it arrives): not computed again."""
     size = len(data)
     if size == 0:
         raise UploadRejected(_l("The file is empty."), f"empty file {filename!r}")
@@ -107,7 +112,7 @@ def check_upload(data: bytes, filename: str, *, allowed: set[str], max_bytes: in
             _l("This type of file is not accepted (accepted: %(kinds)s).", kinds=", ".join(sorted(allowed))),
             f"{filename!r}: extension {extension!r} not among {sorted(allowed)}")
     warnings = CHECKS[kind](data, filename)
-    return UploadInfo(kind, MIMETYPES[kind], size, hashlib.sha256(data).hexdigest(), tuple(warnings))
+    return UploadInfo(kind, MIMETYPES[kind], size, sha256 or hashlib.sha256(data).hexdigest(), tuple(warnings))
 
 
 def _megabytes(n: int) -> str:
@@ -150,7 +155,7 @@ def _check_pdf(data: bytes, filename: str) -> list[str]:
 
 
 def _pdf_has_active_content(data: bytes, catalog, pages) -> bool:
-    if any(name.encode() in data for name in PDF_ACTIONS):  # uncompressed objects; long names, no false alarm
+    if PDF_ACTION_BYTES.search(data):  # uncompressed objects; long names, no false alarm
         return True
     open_action = catalog.get("/OpenAction")
     if open_action is not None and hasattr(open_action.get_object(), "keys"):

@@ -1,15 +1,22 @@
 """Electronic deposit of bids: the register of deposits (registre des dépôts), sealed files, the deadline, receipts.
 
 - A deposit (:class:`Bid`) is time-stamped by the server clock in UTC (``received_at``) at the reception of its last
-  byte; it is accepted only when that moment is strictly before the consultation's deadline, which is a wall-clock
-  time of the buyer's département (:func:`deadline_utc` converts it, summer time included). One second late is
-  refused, even if the sending began before.
+  byte; it is in time only when that moment is strictly before the consultation's deadline, which is a wall-clock
+  time of the buyer's département (:func:`deadline_utc` converts it, summer time included). One second late — even
+  if the sending began before — makes it **hors délai** (``late``): the arrêté of 22 March 2019 on buyer profiles
+  (annexe 7 of the code, I, 4° and 5°) has the profile « réceptionner et conserver » candidatures and offers
+  « y compris hors délais », and R2143-2 / R2151-5 have the buyer eliminate them. So a late deposit is received,
+  sealed like any other and kept in the register as « hors délai », with the moment its reception began
+  (``began_at``: the copie de sauvegarde may replace it only if its transmission began before the deadline, annexe 6,
+  article 2, II, 2°); it never replaces an earlier deposit, is never opened, and its receipt and the company's
+  message say it will be eliminated.
 - Its files (:class:`BidFile`: the candidature, then per lot the acte d'engagement, financial offer and technical
   memo) are sealed while they arrive (:class:`storage.SealedUpload`, :mod:`sealing`), checked by content after the
   last byte (the same rules as the buyer's attachments), then put in place; the database keeps each file's lot,
   part, name, size and SHA-256.
 - A company may deposit again before the deadline: the new deposit replaces the former one (``superseded_at``); every
-  deposit stays in the register.
+  deposit stays in the register. A consultation that has ended (awarded, unsuccessful, discontinued) or is not
+  published receives nothing (:class:`DepositRefused`).
 - Each deposit gets a receipt (accusé de réception): a PDF and an e-mail listing each file with its SHA-256.
 """
 from __future__ import annotations
@@ -19,7 +26,8 @@ import logging
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, func, select
+from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, false, func,
+                        select)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -68,6 +76,9 @@ class Bid(db.Model):
     number: Mapped[int] = mapped_column(Integer)  # 1, 2… within the consultation, in order of receipt
     received_at: Mapped[dt.datetime] = mapped_column(DateTime)  # server clock, UTC (naive)
     superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # replaced by a later deposit (UTC)
+    # received at or after the deadline: kept (sealed) and listed, eliminated, never opened (R2143-2, R2151-5)
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    began_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # the server began receiving it (UTC, naive)
     company: Mapped[Company] = relationship()
     files: Mapped[list[BidFile]] = relationship(back_populates="bid", cascade="all, delete-orphan",
                                                 order_by="BidFile.id")
@@ -81,6 +92,17 @@ class Bid(db.Model):
         """Whether the deposit answers that lot: a file for it, or (deposits of one offer file) every lot."""
         lots = self.lots
         return not lots or lot_number in lots
+
+    @property
+    def state_fr(self) -> str:
+        """« valide », « remplacé » or « hors délai », as the registers and the minutes print it."""
+        return "hors délai" if self.late else "remplacé" if self.superseded_at else "valide"
+
+    @property
+    def began_paris(self) -> dt.datetime | None:
+        from portal.identity import to_local
+
+        return to_local(self.began_at, db.session.get(Tender, self.tender_id).collectivity) if self.began_at else None
 
     @property
     def received_paris(self) -> dt.datetime:
@@ -142,12 +164,14 @@ def consultation_key(t: Tender) -> TenderKey:
     return key
 
 
-def deposit(t: Tender, company: Company, files: list[tuple], at: dt.datetime | None = None) -> Bid:
+def deposit(t: Tender, company: Company, files: list[tuple], at: dt.datetime | None = None,
+            began: dt.datetime | None = None) -> Bid:
     """Record a deposit of ``files`` — [(role, filename, bytes)] or [(role, filename, bytes, lot number)] — by
-    ``company``, time-stamped ``at`` (default: the server clock now, UTC). The bytes are sealed as an upload would
-    be (:func:`deposit_uploads`). Raises :class:`DepositRefused`; nothing is written then. Not committed."""
+    ``company``, time-stamped ``at`` (default: the server clock now, UTC), its reception begun ``began`` (default:
+    ``at``). The bytes are sealed as an upload would be (:func:`deposit_uploads`). Raises :class:`DepositRefused`;
+    nothing is written then. Not committed."""
     at = at or now_utc()
-    refuse_late(t, at)
+    refuse_closed(t)
     key = consultation_key(t)
     parts = []
     try:
@@ -161,7 +185,7 @@ def deposit(t: Tender, company: Company, files: list[tuple], at: dt.datetime | N
         for part in parts:
             part.upload.discard()
         raise
-    return deposit_uploads(t, company, parts, at)
+    return deposit_uploads(t, company, parts, at, began or at)
 
 
 @dataclass
@@ -174,31 +198,47 @@ class Part:
     upload: storage.SealedUpload
 
 
-def refuse_late(t: Tender, at: dt.datetime) -> None:
-    """:class:`DepositRefused` unless the consultation receives bids at ``at`` (strictly before the deadline)."""
+RECEIVING = ("published", "closed")  # closed: the deadline has passed — late deposits are still received
+
+
+def refuse_closed(t: Tender) -> None:
+    """:class:`DepositRefused` unless the consultation receives deposits at all: published (before or after its
+    deadline: a late deposit is received as « hors délai »), not ended."""
     if t.status == "draft" or t.reception_deadline is None:
         raise DepositRefused(_l("This consultation does not receive bids."), f"tender {t.id} is not published")
-    if t.status not in ("published", "closed") or at >= deadline_utc(t):
-        raise DepositRefused(
-            _l("The deadline for bids has passed (%(deadline)s, %(zone)s): your bid cannot be received.",
-               zone=t.zone_label, deadline=t.reception_deadline.strftime("%d/%m/%Y %H:%M")),
-            f"tender {t.id}: deposit at {at.isoformat()} after the deadline {deadline_utc(t).isoformat()}")
+    if t.status not in RECEIVING:
+        raise DepositRefused(_l("This consultation has ended: it no longer receives bids."),
+                             f"tender {t.id} is {t.status}")
 
 
-def deposit_uploads(t: Tender, company: Company, parts: list[Part], at: dt.datetime) -> Bid:
+def is_late(t: Tender, at: dt.datetime) -> bool:
+    """Whether a deposit whose last byte arrived at ``at`` is out of time (at or after the deadline, to the
+    second: R2143-2 and R2151-5 eliminate candidatures and offers « reçues hors délai »)."""
+    return at >= deadline_utc(t)
+
+
+def receives_late(t: Tender, now: dt.datetime | None = None) -> bool:
+    """The deadline has passed but the consultation still receives (late) deposits."""
+    return t.status in RECEIVING and t.reception_deadline is not None and is_late(t, now or now_utc())
+
+
+def deposit_uploads(t: Tender, company: Company, parts: list[Part], at: dt.datetime,
+                    began: dt.datetime | None = None) -> Bid:
     """Record a deposit whose files were sealed while they arrived (:class:`storage.SealedUpload`), time-stamped
-    ``at`` — the reception of its last byte. Every check, then the files put in place, then the rows; on
-    :class:`DepositRefused` every upload is discarded and nothing is written. Not committed."""
+    ``at`` — the reception of its last byte —, its reception begun ``began``. At or after the deadline it is
+    recorded as late (``Bid.late``: kept, eliminated, never opened). Every check, then the files put in place, then
+    the rows; on :class:`DepositRefused` every upload is discarded and nothing is written. Not committed."""
     try:
-        return _record(t, company, parts, at)
+        return _record(t, company, parts, at, began)
     except BaseException:
         for part in parts:
             part.upload.discard()
         raise
 
 
-def _record(t: Tender, company: Company, parts: list[Part], at: dt.datetime) -> Bid:
-    refuse_late(t, at)
+def _record(t: Tender, company: Company, parts: list[Part], at: dt.datetime, began: dt.datetime | None) -> Bid:
+    refuse_closed(t)
+    late = is_late(t, at)
     if not company.confirmed:
         raise DepositRefused(_l("Confirm your e-mail address first (link in the message we sent you)."),
                              f"company {company.id} not confirmed")
@@ -216,7 +256,7 @@ def _record(t: Tender, company: Company, parts: list[Part], at: dt.datetime) -> 
             raise DepositRefused(_l("%(file)s: the file is larger than %(mb)d MB.", file=p.filename,
                                     mb=storage.max_attachment() // (1024 * 1024)), f"{p.filename!r} too large")
         try:
-            storage.check_attachment(p.upload.plain, p.filename)
+            storage.check_attachment(p.upload.plain, p.filename, sha256=p.upload.plain_sha256())
         except UploadRejected as exc:
             raise DepositRefused(_l("%(file)s: %(problem)s", file=p.filename, problem=exc.message_fr),
                                  f"{p.filename!r}: {exc.reason_en}") from exc
@@ -226,14 +266,19 @@ def _record(t: Tender, company: Company, parts: list[Part], at: dt.datetime) -> 
         sealed.append(BidFile(role=p.role, lot_number=p.lot, filename=documents.safe_name(p.filename),
                               size=p.upload.size, sha256=p.upload.sealer.sha256, storage_key=stored.key,
                               sealed_sha256=stored.sha256, sealed_size=stored.size))
-    bid = _numbered_bid(t, company, at)
+    bid = _numbered_bid(t, company, at, late, began)
     for p in parts:
         p.upload.follow(db.session)
     bid.files.extend(sealed)
-    previous = db.session.scalars(select(Bid).where(Bid.tender_id == t.id, Bid.company_id == company.id,
-                                                    Bid.superseded_at.is_(None), Bid.id != bid.id)).all()
-    for old in previous:
-        old.superseded_at = at.replace(tzinfo=None)
+    if late:  # eliminated: an earlier deposit in time stays the one that counts
+        log.info("tenders: deposit %s of tender %s received out of time (%s, deadline %s): kept as late",
+                 bid.number, t.id, at.isoformat(), deadline_utc(t).isoformat())
+    else:
+        previous = db.session.scalars(select(Bid).where(Bid.tender_id == t.id, Bid.company_id == company.id,
+                                                        Bid.superseded_at.is_(None), Bid.late.is_(False),
+                                                        Bid.id != bid.id)).all()
+        for old in previous:
+            old.superseded_at = at.replace(tzinfo=None)
     db.session.flush()
     return bid
 
@@ -241,7 +286,8 @@ def _record(t: Tender, company: Company, parts: list[Part], at: dt.datetime) -> 
 NUMBER_ATTEMPTS = 50
 
 
-def _numbered_bid(t: Tender, company: Company, at: dt.datetime) -> Bid:
+def _numbered_bid(t: Tender, company: Company, at: dt.datetime, late: bool = False,
+                  began: dt.datetime | None = None) -> Bid:
     """A new row of the register with the next free number of the consultation.
 
     Two deposits arriving together read the same highest number; the unique constraint (tender, number) lets one
@@ -250,7 +296,8 @@ def _numbered_bid(t: Tender, company: Company, at: dt.datetime) -> Bid:
     committed, so the next read sees its number."""
     for attempt in range(NUMBER_ATTEMPTS):
         highest = db.session.scalar(select(func.max(Bid.number)).where(Bid.tender_id == t.id)) or 0
-        bid = Bid(tender_id=t.id, company_id=company.id, number=highest + 1, received_at=at.replace(tzinfo=None))
+        bid = Bid(tender_id=t.id, company_id=company.id, number=highest + 1, received_at=at.replace(tzinfo=None),
+                  late=late, began_at=began.astimezone(UTC).replace(tzinfo=None) if began else None)
         try:
             with db.session.begin_nested():
                 db.session.add(bid)
@@ -265,13 +312,24 @@ def _numbered_bid(t: Tender, company: Company, at: dt.datetime) -> Bid:
                          f"tender {t.id}: no free deposit number after {NUMBER_ATTEMPTS} attempts")
 
 
-def register_of(t: Tender) -> list[Bid]:
-    """Every deposit of the consultation, in order of receipt (replaced ones included)."""
-    return db.session.scalars(select(Bid).where(Bid.tender_id == t.id).order_by(Bid.received_at, Bid.id)).all()
+def register_of(t: Tender, company: Company | None = None) -> list[Bid]:
+    """Every deposit of the consultation (of ``company`` only, when given), in order of receipt (replaced and late
+    ones included)."""
+    query = select(Bid).where(Bid.tender_id == t.id)
+    if company is not None:
+        query = query.where(Bid.company_id == company.id)
+    return db.session.scalars(query.order_by(Bid.received_at, Bid.id)).all()
+
+
+class Eliminated(Exception):
+    """A file of a deposit received out of time: eliminated (R2143-2, R2151-5), kept sealed, never opened."""
 
 
 def open_bid_file(t: Tender, f: BidFile, at: dt.datetime | None = None) -> bytes:
-    """The plaintext of a deposited file — only after the deadline (:class:`sealing.Sealed` before)."""
+    """The plaintext of a deposited file — only after the deadline (:class:`sealing.Sealed` before), never for a
+    late deposit (:class:`Eliminated`)."""
+    if f.bid.late:
+        raise Eliminated(f"tender {t.id}: file {f.id} belongs to deposit {f.bid.number}, received out of time")
     key = consultation_key(t)
     private = sealing.private_key(t.id, key.private_sealed, deadline_utc(t), at or now_utc())
     blob = storage.read(f.storage_key, f.sealed_sha256, f.sealed_size)
@@ -292,23 +350,45 @@ def open_for_staff(t: Tender, bid: Bid, f: BidFile) -> bytes:
     return data
 
 
+LATE_FR = ("Ce dépôt est parvenu après la date et l'heure limites de réception : il est reçu, horodaté et conservé "
+           "sous scellés (arrêté du 22 mars 2019 relatif aux fonctionnalités et exigences minimales des profils "
+           "d'acheteurs, I, 4° et 5°), mais il est HORS DÉLAI et sera éliminé par l'acheteur sans être ouvert "
+           "(articles R2143-2 et R2151-5 du code de la commande publique). Il ne remplace pas un dépôt antérieur "
+           "reçu dans le délai.")
+
+
 def receipt_doc(t: Tender, bid: Bid) -> documents.Doc:
     from portal.identity import zone_label
 
-    doc = documents.Doc("accuse", "Accusé de réception d'un dépôt électronique",
-                        f"{t.reference}-depot-{bid.number}")
-    doc.table([("Consultation", f"{t.title} (référence {t.reference})"), ("Acheteur", t.collectivity.name),
-               ("Entreprise", f"{bid.company.name} (SIRET {bid.company.siret})"),
-               ("Dépôt n°", str(bid.number)),
-               (f"Reçu le ({zone_label(t.collectivity)})", bid.received_paris.strftime("%d/%m/%Y à %H:%M:%S")),
-               ("Horodatage du serveur (UTC)", bid.received_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
-               ("Date limite de réception", t.reception_deadline.strftime("%d/%m/%Y à %H:%M") + f" ({zone_label(t.collectivity)})")])
+    zone = zone_label(t.collectivity)
+    title = "Accusé de réception d'un dépôt électronique" + (" reçu hors délai" if bid.late else "")
+    doc = documents.Doc("accuse", title, f"{t.reference}-depot-{bid.number}")
+    rows = [("Consultation", f"{t.title} (référence {t.reference})"), ("Acheteur", t.collectivity.name),
+            ("Entreprise", f"{bid.company.name} (SIRET {bid.company.siret})"),
+            ("Dépôt n°", str(bid.number)),
+            (f"Reçu le ({zone})", bid.received_paris.strftime("%d/%m/%Y à %H:%M:%S")),
+            ("Horodatage du serveur (UTC)", bid.received_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
+            ("Date limite de réception", t.reception_deadline.strftime("%d/%m/%Y à %H:%M") + f" ({zone})")]
+    if bid.late:
+        if bid.began_at:
+            rows.append((f"Début de la réception par le serveur ({zone})",
+                         bid.began_paris.strftime("%d/%m/%Y à %H:%M:%S")
+                         + f" — {bid.began_at.strftime('%Y-%m-%dT%H:%M:%SZ')} (UTC)"))
+        rows.append(("État du dépôt", "HORS DÉLAI — sera éliminé, non ouvert"))
+    doc.table(rows)
+    if bid.late:
+        doc.p(LATE_FR + " Si vous avez transmis dans le délai une copie de sauvegarde et que la transmission de ce "
+              "dépôt a commencé avant la date limite, l'acheteur peut ouvrir cette copie (arrêté du 22 mars 2019 "
+              "fixant les modalités de mise à disposition des documents de la consultation et de la copie de "
+              "sauvegarde, article 2, II, 2°).")
     doc.h("Fichiers reçus")
     doc.table([("Fichier", "Octets", "Empreinte SHA-256")]
               + [(f"{f.filename} — {file_label(f)}", str(f.size), f.sha256) for f in bid.files])
     doc.p("Les fichiers sont chiffrés dès leur réception avec la clé de la consultation et ne peuvent être ouverts "
-          "par personne avant la date limite. Un nouveau dépôt avant la date limite remplace celui-ci ; tous les "
-          "dépôts restent inscrits au registre des dépôts.")
+          "par personne avant la date limite. "
+          + ("Tous les dépôts, y compris ceux reçus hors délai, restent inscrits au registre des dépôts."
+             if bid.late else "Un nouveau dépôt avant la date limite remplace celui-ci ; tous les dépôts restent "
+             "inscrits au registre des dépôts."))
     return doc
 
 
@@ -324,9 +404,21 @@ def send_receipt(t: Tender, bid: Bid) -> None:
              _l("Your bid for the consultation « %(title)s » (%(buyer)s) was received on %(when)s, %(zone)s "
                 "(server time-stamp %(utc)s UTC).", zone=t.zone_label, title=t.title, buyer=t.collectivity.name,
                 when=bid.received_paris.strftime("%d/%m/%Y %H:%M:%S"),
-                utc=bid.received_at.strftime("%Y-%m-%d %H:%M:%S")), "",
-             _l("Files received, with their SHA-256 fingerprint:")]
+                utc=bid.received_at.strftime("%Y-%m-%d %H:%M:%S")), ""]
+    if bid.late:
+        lines += [late_message(t), ""]
+    lines += [_l("Files received, with their SHA-256 fingerprint:")]
     lines += [f"- {f.filename} ({f.size} o)\u00a0: {f.sha256}" for f in bid.files]
     lines += ["", _l("Your receipt (PDF), while you are signed in:"), link]
-    queue_email(bid.company.email, _l("Receipt of your bid: %(title)s", title=t.title[:80]), "tenders/message",
-                lines=lines)
+    subject = (_l("Bid received out of time: %(title)s", title=t.title[:80]) if bid.late
+               else _l("Receipt of your bid: %(title)s", title=t.title[:80]))
+    queue_email(bid.company.email, subject, "tenders/message", lines=lines)
+
+
+def late_message(t: Tender):
+    """What a company is told of its late deposit (the page's message, the e-mail), in its language."""
+    return _l("Your bid arrived after the deadline (%(deadline)s, %(zone)s). It is received and kept sealed in the "
+              "register of deposits, marked « out of time », but it will be eliminated by the buyer and will not be "
+              "opened (articles R2143-2 and R2151-5 of the public procurement code); it does not replace a bid you "
+              "deposited in time. Your receipt says so.",
+              deadline=t.reception_deadline.strftime("%d/%m/%Y %H:%M"), zone=t.zone_label)

@@ -143,9 +143,11 @@ def submission_fr(t) -> list[str]:
         "(PDF et courriel) indique l'heure de réception et l'empreinte SHA-256 de chaque fichier.",
         "La signature électronique de l'offre n'est pas exigée au moment du dépôt : seul l'attributaire signe le "
         "marché avant sa notification.",
-        "Un dépôt reçu après la date et l'heure limites est refusé par la plateforme : l'offre n'est ni reçue ni "
-        "ouverte. Avant la date limite, une entreprise peut déposer une nouvelle offre, qui remplace la précédente ; "
-        "tous les dépôts restent inscrits au registre des dépôts.",
+        "Un dépôt dont le dernier octet parvient à la date et l'heure limites ou après est hors délai : la "
+        "plateforme le reçoit et le conserve sous scellés, inscrit « hors délai » au registre des dépôts, mais il "
+        "est éliminé et n'est pas ouvert (articles R2143-2 et R2151-5 du code de la commande publique) ; il ne "
+        "remplace pas un dépôt antérieur reçu dans le délai. Avant la date limite, une entreprise peut déposer une "
+        "nouvelle offre, qui remplace la précédente ; tous les dépôts restent inscrits au registre des dépôts.",
         "Les candidats peuvent transmettre, dans le délai de remise des offres, une copie de sauvegarde sur support "
         "physique électronique ou sur support papier (article R2132-11 du code de la commande publique), sous pli "
         "fermé portant la mention « copie de sauvegarde ».",

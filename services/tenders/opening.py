@@ -11,6 +11,10 @@
   (``BidFile.check`` = ``"broken"``). The plaintext is not kept: it is decrypted again, audited, each time a person
   downloads a file. The **PV d'ouverture** (:func:`pv_doc`) lists the deposits, their times, the fingerprints and the
   flagged files.
+- **Late deposits** (``Bid.late``, received at or after the deadline): kept sealed in the register as « hors délai »
+  (the arrêté of 22 March 2019 on buyer profiles, annexe 7, I, 4° and 5°: the profile receives and keeps them),
+  never among the valid bids, never decrypted — R2143-2 and R2151-5 eliminate them; the PV lists them apart, as
+  « arrivés hors délai — éliminés, non ouverts ».
 """
 from __future__ import annotations
 
@@ -83,8 +87,14 @@ def opening_of(t: Tender) -> Opening | None:
 
 
 def valid_bids(t: Tender) -> list[Bid]:
-    """The deposits that count: the last one of each company (R2151-6: a new offer replaces the former)."""
-    return [b for b in deposits.register_of(t) if b.superseded_at is None]
+    """The deposits that count: the last one in time of each company (R2151-6: a new offer replaces the former);
+    deposits received out of time are eliminated (R2143-2, R2151-5)."""
+    return [b for b in deposits.register_of(t) if b.superseded_at is None and not b.late]
+
+
+def late_bids(t: Tender, until: dt.datetime | None = None) -> list[Bid]:
+    """The deposits received out of time (received up to ``until``, naive UTC, when given)."""
+    return [b for b in deposits.register_of(t) if b.late and (until is None or b.received_at <= until)]
 
 
 def _sealed_bytes(f) -> bytes:
@@ -132,7 +142,8 @@ def open_bids(t: Tender, user) -> Opening:
     opening = Opening(tender_id=t.id, opened_at=now.replace(tzinfo=None), opened_by_id=getattr(user, "id", None),
                       opened_by_name=getattr(user, "email", "") or "")
     db.session.add(opening)
-    audit.record("tenders.opened", target=t, reference=t.reference, bids=len(bids), flagged=flagged)
+    audit.record("tenders.opened", target=t, reference=t.reference, bids=len(bids), flagged=flagged,
+                 late=len(late_bids(t)))
     db.session.flush()
     return opening
 
@@ -164,21 +175,33 @@ def deposits_register_doc(t: Tender) -> documents.Doc:
     doc = documents.Doc("registre-depots", "Registre des dépôts", f"{t.reference}-registre-depots")
     _consultation(doc, t)
     bids = deposits.register_of(t)
+    late = [b for b in bids if b.late]
     doc.p(f"{len(bids)} dépôt(s) reçu(s), horodatés par l'horloge du serveur (UTC), l'{t.zone_label} en regard. "
-          "Un dépôt remplacé par un dépôt ultérieur de la même entreprise reste inscrit au registre.")
+          "Un dépôt remplacé par un dépôt ultérieur de la même entreprise reste inscrit au registre."
+          + (f" {len(late)} dépôt(s) reçu(s) après la date et l'heure limites : conservés sous scellés et inscrits "
+             "« hors délai » (arrêté du 22 mars 2019 relatif aux fonctionnalités et exigences minimales des profils "
+             "d'acheteurs, I, 4° et 5°), ils sont éliminés et ne sont pas ouverts (articles R2143-2 et R2151-5 du "
+             "code de la commande publique)." if late else ""))
     rows = [("N°", "Entreprise", f"Reçu ({t.zone_label} / UTC)", "État", "Fichier", "Empreinte SHA-256")]
     for b in bids:
         for i, f in enumerate(b.files):
             rows.append((str(b.number) if i == 0 else "",
                          f"{b.company.name} — SIRET {b.company.siret}" if i == 0 else "",
                          f"{_paris(b.received_at, t)} / {_utc(b.received_at)}" if i == 0 else "",
-                         ("remplacé" if b.superseded_at else "valide") if i == 0 else "",
+                         _state(b, t) if i == 0 else "",
                          f"{f.filename} — {deposits.file_label(f)} ({f.size} octets)", _hash(f.sha256)))
     if not bids:
         rows.append(("", "Aucun dépôt", "", "", "", ""))
     doc.table(rows)
     doc.p(f"Registre édité le {_paris(deposits.now_utc().replace(tzinfo=None), t)} ({t.zone_label}).")
     return doc
+
+
+def _state(b: Bid, t: Tender) -> str:
+    """The state of a deposit in the registers; a late one with the moment its reception began."""
+    if b.late and b.began_at:
+        return f"hors délai (réception commencée le {_paris(b.began_at, t)})"
+    return b.state_fr
 
 
 def withdrawals_register_doc(t: Tender) -> documents.Doc:
@@ -200,14 +223,17 @@ def withdrawals_register_doc(t: Tender) -> documents.Doc:
 def pv_doc(t: Tender, opening: Opening) -> documents.Doc:
     doc = documents.Doc("pv-ouverture", "Procès-verbal d'ouverture des plis", f"{t.reference}-PV-ouverture")
     _consultation(doc, t)
-    bids = deposits.register_of(t)
-    valid = [b for b in bids if b.superseded_at is None]
+    # as at the opening: a late deposit that came after it is in the register, not in these minutes
+    bids = [b for b in deposits.register_of(t) if not b.late or b.received_at <= opening.opened_at]
+    valid = [b for b in bids if b.superseded_at is None and not b.late]
+    late = [b for b in bids if b.late]
     flagged = [(b, f) for b in valid for f in b.files if f.check == "broken"]
     doc.table([("Ouverture le", f"{opening.opened_paris.strftime('%d/%m/%Y à %H:%M:%S')} ({t.zone_label}), "
                                 f"{_utc(opening.opened_at)} (UTC)"),
                ("Par", opening.opened_by_name or "—"),
-               ("Dépôts reçus", str(len(bids))), ("Offres ouvertes (dernier dépôt de chaque entreprise)",
-                                                  str(len(valid))),
+               ("Dépôts reçus", str(len(bids))),
+               ("Dont plis arrivés hors délai (éliminés, non ouverts)", str(len(late))),
+               ("Offres ouvertes (dernier dépôt dans le délai de chaque entreprise)", str(len(valid))),
                ("Fichiers signalés", str(len(flagged)))])
     doc.h("Plis ouverts")
     rows = [("N°", "Entreprise", f"Reçu ({t.zone_label})", "Fichier", "Empreinte SHA-256", "Contrôle")]
@@ -220,6 +246,25 @@ def pv_doc(t: Tender, opening: Opening) -> documents.Doc:
     if not valid:
         rows.append(("", "Aucune offre reçue", "", "", "", ""))
     doc.table(rows)
+    if late:
+        doc.h("Plis arrivés hors délai (éliminés, non ouverts)")
+        doc.p("Ces plis sont parvenus après la date et l'heure limites de réception. Le profil d'acheteur les a "
+              "reçus, horodatés et conservés sous scellés (arrêté du 22 mars 2019 relatif aux fonctionnalités et "
+              "exigences minimales des profils d'acheteurs, I, 4° et 5°) ; ils sont éliminés (articles R2143-2 et "
+              "R2151-5 du code de la commande publique) et n'ont pas été ouverts. Si l'entreprise a transmis dans "
+              "le délai une copie de sauvegarde et que la transmission de son pli a commencé avant la date limite, "
+              "cette copie peut être ouverte (arrêté du 22 mars 2019 fixant les modalités de mise à disposition des "
+              "documents de la consultation et de la copie de sauvegarde, article 2, II, 2°).")
+        rows = [("N°", "Entreprise", f"Reçu ({t.zone_label})", "Réception commencée le", "Fichier",
+                 "Empreinte SHA-256")]
+        for b in late:
+            for i, f in enumerate(b.files):
+                rows.append((str(b.number) if i == 0 else "",
+                             f"{b.company.name} — SIRET {b.company.siret}" if i == 0 else "",
+                             _paris(b.received_at, t) if i == 0 else "",
+                             (_paris(b.began_at, t) if b.began_at else "—") if i == 0 else "",
+                             f"{f.filename} — {deposits.file_label(f)} ({f.size} octets)", _hash(f.sha256)))
+        doc.table(rows)
     superseded = [b for b in bids if b.superseded_at is not None]
     if superseded:
         doc.h("Dépôts remplacés (non ouverts)")

@@ -91,6 +91,10 @@ class SealingWriter:
         self._out(self._enc.update(data))
         return len(data)
 
+    def plain_sha256(self) -> str:
+        """The SHA-256 (hex) of what was written so far, without closing the seal."""
+        return self._plain.copy().hexdigest()
+
     def finish(self) -> str:
         digest = self._plain.digest()
         self._out(self._enc.update(digest) + self._enc.finalize() + self._enc.tag)

@@ -97,7 +97,7 @@ def content_type_ok(ext: str, head: bytes) -> bool:
     return ext in TYPES and TYPES[ext][1](head)
 
 
-def check_attachment(data: bytes, filename: str) -> None:
+def check_attachment(data: bytes, filename: str, sha256: str | None = None) -> None:
     """Refuse (``UploadRejected``, French message and English reason) a file that is not what its extension says.
 
     PDF, Office/OpenDocument files, zips, images and text go through ``portal.uploads.check_upload`` (PDF parsed,
@@ -106,7 +106,8 @@ def check_attachment(data: bytes, filename: str) -> None:
     """
     ext = extension(filename)
     if ext in uploads.EXTENSIONS:
-        uploads.check_upload(data, filename, allowed={uploads.EXTENSIONS[ext]}, max_bytes=max_attachment())
+        uploads.check_upload(data, filename, allowed={uploads.EXTENSIONS[ext]}, max_bytes=max_attachment(),
+                             sha256=sha256)
         return
     if data.startswith(uploads.EXECUTABLE_MAGIC) or not content_type_ok(ext, data[:4096]):
         raise UploadRejected(_l("The content of the file does not match its extension (.%(ext)s).", ext=ext),
@@ -182,6 +183,11 @@ class SealedUpload:
         per-call overhead of hashing and encrypting 64 KB pieces cost a third of the throughput)."""
         with memoryview(self.plain) as view:  # released before the next append resizes the buffer
             self.sealer.write(view[self.sealer.size:])
+
+    def plain_sha256(self) -> str:
+        """The SHA-256 (hex) of the plaintext received so far — hashed while it was sealed, not hashed again."""
+        self._seal_pending()
+        return self.sealer.plain_sha256()
 
     def seek(self, *args) -> int:
         return 0

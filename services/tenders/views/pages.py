@@ -393,6 +393,11 @@ def bid_file(tender_id: int, bid_id: int, file_id: int):
         flash(_("The bids stay sealed until the deadline (%(d)s): nobody can open them before.",
                 d=t.reception_deadline.strftime("%d/%m/%Y %H:%M")), "error")
         return back
+    except deposits.Eliminated:
+        log.info("tenders: file %s of late deposit %s of tender %s not opened", f.id, bid.number, t.id)
+        flash(_("This deposit arrived after the deadline: it is eliminated and is not opened (articles R2143-2 and "
+                "R2151-5 of the public procurement code)."), "error")
+        return back
     except sealing.Broken:
         db.session.commit()  # the audit event that flags the file
         flash(_("This file does not match the fingerprint recorded at its deposit: it is flagged in the journal."),
@@ -407,10 +412,11 @@ def bid_file(tender_id: int, bid_id: int, file_id: int):
 def deposits_register_csv(tender_id: int):
     t = tender_or_404(tender_id)
     rows = [(b.number, b.company.name, b.company.siret, b.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-             b.received_paris.strftime("%d/%m/%Y %H:%M:%S"), "remplacé" if b.superseded_at else "valide",
+             b.received_paris.strftime("%d/%m/%Y %H:%M:%S"), b.state_fr,
+             b.began_at.strftime("%Y-%m-%dT%H:%M:%SZ") if b.began_at else "",
              f.lot_number or "", f.role, f.filename, f.size, f.sha256) for b in deposits.register_of(t) for f in b.files]
-    header = ("dépôt", "entreprise", "SIRET", "reçu (UTC)", f"reçu ({t.zone_label})", "état", "lot", "pièce", "fichier",
-              "taille (octets)", "SHA-256")
+    header = ("dépôt", "entreprise", "SIRET", "reçu (UTC)", f"reçu ({t.zone_label})", "état",
+              "réception commencée (UTC)", "lot", "pièce", "fichier", "taille (octets)", "SHA-256")
     audit.record("tenders.register_downloaded", target=t, register="registre-depots", format="csv")
     db.session.commit()
     return csv_response(rows, f"registre-depots-{t.reference}.csv", header)

@@ -17,13 +17,13 @@ from .test_documents_public_award import wait_for_mail
 MARKER = "OFFRE-SECRETE-CHARPENTE-4242"
 
 
-def _company(app, email="devis@couvreur.test.example.org", confirmed=True) -> int:
+def _company(app, email="devis@couvreur.test.example.org", confirmed=True, name="Couverture Auboise SARL") -> int:
     from portal.extensions import db
     from portal.security import hash_password
     from services.tenders.companies import Company
 
     with app.app_context():
-        c = Company(name="Couverture Auboise SARL", siret="73282932000074", email=email,
+        c = Company(name=name, siret="73282932000074", email=email,
                     password_hash=hash_password("Tuiles-plates-du-clocher-1887"),
                     confirmed_at=dt.datetime(2026, 1, 1) if confirmed else None)
         db.session.add(c)
@@ -84,21 +84,53 @@ def test_deadline_is_paris_time_in_winter_and_in_summer(app, published):
         db.session.rollback()
 
 
-def test_a_deposit_one_second_before_the_deadline_is_received_one_second_after_is_refused(app, published):
-    from services.tenders.deposits import DepositRefused
+def _late(app, bid_id) -> bool:
+    from portal.extensions import db
+    from services.tenders.deposits import Bid
+
+    with app.app_context():
+        return db.session.get(Bid, bid_id).late
+
+
+def test_a_deposit_one_second_before_the_deadline_is_in_time_one_second_after_is_kept_out_of_time(app, published):
+    """The arrêté of 22 March 2019 on buyer profiles (I, 5°): the profile receives and keeps offers « y compris hors
+    délais »; R2151-5 eliminates them. A late deposit is recorded, marked late, and replaces nothing."""
+    from portal.extensions import db
+    from services.tenders import deposits, opening
+    from services.tenders.models import Tender
 
     _mayor, tid = published
     company = _company(app)
     deadline = _deadline_utc(app, tid)
-    assert _deposit(app, tid, company, deadline - dt.timedelta(seconds=1))
-    with pytest.raises(DepositRefused) as refused:
-        _deposit(app, tid, company, deadline + dt.timedelta(seconds=1))
+    in_time = _deposit(app, tid, company, deadline - dt.timedelta(seconds=1))
+    after = _deposit(app, tid, company, deadline + dt.timedelta(seconds=1))
+    at_deadline = _deposit(app, tid, company, deadline)  # at the deadline itself: already late
+    assert not _late(app, in_time) and _late(app, after) and _late(app, at_deadline)
+    with app.app_context():
+        t = db.session.get(Tender, tid)
+        assert [b.id for b in deposits.register_of(t)] == [in_time, at_deadline, after]  # in order of receipt
+        assert [b.id for b in opening.valid_bids(t)] == [in_time]  # the late ones replace nothing
+        first = db.session.get(deposits.Bid, in_time)
+        assert first.superseded_at is None and first.state_fr == "valide"
+        assert db.session.get(deposits.Bid, after).state_fr == "hors délai"
+
+
+def test_an_ended_consultation_receives_nothing(app, published):
     from flask_babel import force_locale
 
+    from portal.extensions import db
+    from services.tenders.deposits import DepositRefused
+    from services.tenders.models import Tender
+
+    _mayor, tid = published
+    company = _company(app)
+    with app.app_context():
+        db.session.get(Tender, tid).status = "discontinued"
+        db.session.commit()
+    with pytest.raises(DepositRefused) as refused:
+        _deposit(app, tid, company, _deadline_utc(app, tid) - dt.timedelta(hours=1))
     with app.test_request_context(), force_locale("fr"):
-        assert "La date limite de réception des offres est passée" in str(refused.value.message)
-    with pytest.raises(DepositRefused):
-        _deposit(app, tid, company, deadline)  # at the deadline itself: too late
+        assert "ne reçoit plus d'offres" in str(refused.value.message)
 
 
 def test_stored_bytes_hold_no_plaintext_and_the_key_stays_sealed_until_the_deadline(app, published):
@@ -248,19 +280,15 @@ def test_deadline_edges_on_the_nights_the_clocks_change(app, published):
     """Spring: the clocks jump from 02:00 to 03:00 — a 03:00 deadline is 01:00 UTC. Autumn: 02:00-03:00 happens
     twice — a 02:30 deadline is the first 02:30 (00:30 UTC); a deposit at the second 02:00 (01:00 UTC), earlier on
     the wall clock, is already late."""
-    from services.tenders.deposits import DepositRefused
-
     _mayor, tid = published
     company = _company(app)
     utc = dt.timezone.utc
     _set_deadline(app, tid, dt.datetime(2027, 3, 28, 3, 0))
     assert _deadline_utc(app, tid) == dt.datetime(2027, 3, 28, 1, 0, tzinfo=utc)
-    assert _deposit(app, tid, company, dt.datetime(2027, 3, 28, 0, 59, 59, tzinfo=utc))
-    with pytest.raises(DepositRefused):
-        _deposit(app, tid, company, dt.datetime(2027, 3, 28, 1, 0, 0, tzinfo=utc))
+    assert not _late(app, _deposit(app, tid, company, dt.datetime(2027, 3, 28, 0, 59, 59, tzinfo=utc)))
+    assert _late(app, _deposit(app, tid, company, dt.datetime(2027, 3, 28, 1, 0, 0, tzinfo=utc)))
     _set_deadline(app, tid, dt.datetime(2027, 10, 31, 2, 30))
-    assert _deposit(app, tid, company, dt.datetime(2027, 10, 31, 0, 29, 59, tzinfo=utc))
-    with pytest.raises(DepositRefused):  # 02:00 Paris the second time (winter time), after the first 02:30
-        _deposit(app, tid, company, dt.datetime(2027, 10, 31, 1, 0, 0, tzinfo=utc))
-    with pytest.raises(DepositRefused):
-        _deposit(app, tid, company, dt.datetime(2027, 10, 31, 0, 30, 1, tzinfo=utc))
+    assert not _late(app, _deposit(app, tid, company, dt.datetime(2027, 10, 31, 0, 29, 59, tzinfo=utc)))
+    # 02:00 Paris the second time (winter time), after the first 02:30: out of time
+    assert _late(app, _deposit(app, tid, company, dt.datetime(2027, 10, 31, 1, 0, 0, tzinfo=utc)))
+    assert _late(app, _deposit(app, tid, company, dt.datetime(2027, 10, 31, 0, 30, 1, tzinfo=utc)))

@@ -134,7 +134,8 @@ def test_a_deposit_time_stamp_is_the_reception_of_its_last_byte(app, two_lots):
         up = storage.SealedUpload(t.id, key.public_pem, "offre.pdf")
         up.write(real_pdf("lent"))
         last_byte = deposits.deadline_utc(t)  # … and ended exactly at the deadline
-        with pytest.raises(deposits.DepositRefused) as refused:
-            deposits.deposit_uploads(t, c, [deposits.Part("financiere", 1, "offre.pdf", up)], last_byte)
-        assert "date limite" in str(refused.value.message) and started < last_byte
-        assert not up.tmp.exists()
+        bid = deposits.deposit_uploads(t, c, [deposits.Part("financiere", 1, "offre.pdf", up)], last_byte, started)
+        db.session.commit()
+        assert bid.late and bid.received_at == last_byte.replace(tzinfo=None)
+        assert bid.began_at == started.replace(tzinfo=None)  # for the copie de sauvegarde (annexe 6, art. 2, II, 2°)
+        assert not up.tmp.exists() and storage.path_of(bid.files[0].storage_key).exists()  # kept, sealed
