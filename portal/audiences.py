@@ -114,6 +114,7 @@ class Viewer:
     def of(cls, collectivity) -> Viewer | None:
         """The viewer a collectivity is; a department's (or operator's) reads what its own collectivities published."""
         from .registry import is_subscribed, registry
+        from .models import epci_members
         from .tenancy import administered_ids
 
         if collectivity is None:
@@ -122,7 +123,15 @@ class Viewer:
             ids = db.session.scalars(administered_ids((collectivity.id, collectivity.kind,
                                                        collectivity.department_code)))
             return cls(collectivity.id, collectivity.kind, administered=frozenset(ids))
-        epcis = {collectivity.id} if collectivity.kind == "epci" else {e.id for e in collectivity.epcis}
+        if collectivity.kind == "epci":
+            epcis = {collectivity.id}
+        elif "epcis" in collectivity.__dict__:  # already loaded by the page
+            epcis = {e.id for e in collectivity.epcis}
+        else:  # the ids only, on the session's connection: no EPCI rows to build, and no statement of the ORM, whose
+            # events would first give row-level security the "everything" viewer of this computation (one more
+            # round trip before the request's own viewer is set)
+            epcis = set(db.session.connection().execute(
+                select(epci_members.c.epci_id).where(epci_members.c.commune_id == collectivity.id)).scalars())
         services = {s.slug for s in registry.all() if is_subscribed(collectivity, s.slug)}
         return cls(collectivity.id, collectivity.kind, frozenset(epcis), frozenset(services))
 
@@ -224,6 +233,15 @@ def holds_clause(viewer: Viewer, audience=Audience):
     ))
 
 
+@lru_cache(maxsize=1024)
+def _criteria_options(viewer: Viewer, scoped: tuple) -> tuple:
+    """The loader criteria of ``viewer`` for every scoped class, built once per viewer and process: building them
+    (an EXISTS with its IN lists per class) cost more than the statement they narrow. A viewer is a frozen value
+    (its collectivity, kinds, EPCI, services, administered ids): the same viewer gets the same criteria, a changed
+    one (a new subscription, an EPCI joined) is another key."""
+    return tuple(with_loader_criteria(cls, criteria(viewer, cls), include_aliases=True) for cls in scoped)
+
+
 def _scoped_classes():
     """Mapped classes mixing in AudienceScoped (direct subclasses and theirs)."""
     seen, todo = [], list(AudienceScoped.__subclasses__())
@@ -283,7 +301,7 @@ def install(session_factory_class=Session) -> None:
         viewer = current_viewer()
         if viewer is None:
             return
-        options = [with_loader_criteria(cls, criteria(viewer, cls), include_aliases=True) for cls in scoped]
+        options = _criteria_options(viewer, tuple(scoped))
         if options:
             state.statement = state.statement.options(*options)
 
