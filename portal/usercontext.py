@@ -12,8 +12,8 @@ exactly what the database holds at this request. Different (a membership removed
 changed, a convention ended, a service switched off, the account suspended or its password changed, a collectivity
 renamed…): the graph is loaded again through the ORM and kept with the new rows. Nothing is invalidated by anyone and
 nothing is trusted that the database did not say at this request, whatever process or host made the change; a
-revoked access takes effect at the next request as before. The rows are read before the graph is loaded, so a graph
-is never older than the rows it is kept with (a change committed in between only costs one more load).
+revoked access takes effect at the next request as before. A graph is kept with the rows made from its own values
+(:func:`rows_of`), never with rows read by another statement, so no change committed in between can be missed.
 
 Not part of the graph (loaded when read, as before): deferred columns (a collectivity's outline), the EPCI members
 (an EPCI's territory) and every other relationship.
@@ -94,49 +94,85 @@ def _load_statement():
 _compiled: dict = {}
 
 
-def _rows(statement, value) -> tuple[list[tuple], object]:
-    """The rows of ``statement`` (one bound parameter: ``value``) as the driver returns them, and the dialect. Sent
-    on the session's connection (its transaction) straight to the driver with SQL compiled once per process: the
-    rows are only compared with rows read the same way, so SQLAlchemy's statement and result machinery (half the
-    cost of this check) has nothing to add; nor has the ORM's territory criteria (no scoped table here)."""
+def _rows(statement, value) -> list[tuple]:
+    """The rows of ``statement`` (one bound parameter: ``value``) with the values the ORM would give (dates, JSON…).
+    Sent on the session's connection (its transaction) straight to the driver with SQL compiled once per process —
+    SQLAlchemy's statement and result machinery cost half of this check — and past the ORM's territory criteria (no
+    scoped table here). Only the types the driver does not convert itself are converted (SQLite: dates, JSON,
+    booleans; PostgreSQL: nearly none)."""
     connection = db.session.connection()
     dialect = connection.dialect
     found = _compiled.get((id(statement), dialect.name))  # statements built once (functools.cache)
     if found is None:
         compiled = statement.compile(dialect=dialect)
         (name,) = compiled.binds
-        found = _compiled[(id(statement), dialect.name)] = (compiled.string, compiled.positional, name)
-    sql, positional, name = found
+        processors = [(i, p) for i, p in enumerate(
+            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in statement.selected_columns)
+            if p is not None]
+        found = _compiled[(id(statement), dialect.name)] = (compiled.string, compiled.positional, name, processors)
+    sql, positional, name, processors = found
     cursor = connection.connection.cursor()
     try:
         cursor.execute(sql, (value,) if positional else {name: value})
-        return [tuple(r) for r in cursor.fetchall()], dialect
+        raw = cursor.fetchall()
     finally:
         cursor.close()
+    if not processors:
+        return [tuple(r) for r in raw]
+    rows = []
+    for r in raw:
+        r = list(r)
+        for i, process in processors:
+            if r[i] is not None:
+                r[i] = process(r[i])
+        rows.append(tuple(r))
+    return rows
 
 
 def load(uid: int):
     """The account ``uid`` with its context in the request's session, or None when it does not exist."""
-    rows, _ = _rows(_check_statement(), uid)
+    rows = _rows(_check_statement(), uid)
     return from_rows(uid, rows) if rows else None
 
 
 def check_token(token_hash: str) -> tuple[tuple, list[tuple]] | None:
     """(token id, user id, revoked at, last used at) and the graph's rows of its account, or None."""
-    statement = _token_check_statement()
-    rows, dialect = _rows(statement, token_hash)
+    rows = _rows(_token_check_statement(), token_hash)
     if not rows:
         return None
-    token = []
-    for column, value in zip(list(statement.selected_columns)[:TOKEN_COLUMNS], rows[0][:TOKEN_COLUMNS]):
-        process = column.type.dialect_impl(dialect).result_processor(dialect, None)  # SQLite: text → datetime
-        token.append(process(value) if process is not None and value is not None else value)
-    return tuple(token), [r[TOKEN_COLUMNS:] for r in rows]
+    return rows[0][:TOKEN_COLUMNS], [r[TOKEN_COLUMNS:] for r in rows]
+
+
+@functools.cache
+def _attribute_keys() -> tuple:
+    return tuple(tuple(prop.key for prop in inspect(model).column_attrs if not prop.deferred) for model in _models())
+
+
+def rows_of(user) -> list[tuple]:
+    """The rows :func:`_check_statement` gives for ``user``, made from the loaded graph itself (same order: memberships,
+    conventions, activations by id; a row of NULLs where a collection is empty). A graph is kept with these, never
+    with rows read by another statement: a change committed between two statements (even one undone just after)
+    can never leave a graph kept with rows it does not hold."""
+    u_keys, m_keys, c_keys, v_keys, a_keys = _attribute_keys()
+
+    def values(obj, keys):
+        return tuple(getattr(obj, k) for k in keys) if obj is not None else (None,) * len(keys)
+
+    head = values(user, u_keys)
+    rows = []
+    for m in sorted(user.memberships, key=lambda x: x.id) or [None]:
+        c = m.collectivity if m is not None else None
+        conventions = sorted(c.conventions, key=lambda x: x.id) if c is not None else []
+        activations = sorted(c.activations, key=lambda x: x.id) if c is not None else []
+        for v in conventions or [None]:
+            for a in activations or [None]:
+                rows.append(head + values(m, m_keys) + values(c, c_keys) + values(v, v_keys) + values(a, a_keys))
+    return rows
 
 
 def from_rows(uid: int, rows: list[tuple]):
-    """The account ``uid`` in the request's session: the kept graph when ``rows`` (read at this request) are those it
-    was loaded with, else loaded again (and kept)."""
+    """The account ``uid`` in the request's session: the kept graph when ``rows`` (read at this request) are the
+    graph's own, else loaded again (and kept)."""
     kept = _kept.get(uid)
     if kept is not None and kept[0] == rows:
         user = db.session.merge(kept[1], load=False)
@@ -147,7 +183,7 @@ def from_rows(uid: int, rows: list[tuple]):
         return user
     user = db.session.execute(_load_statement(), {"uid": uid}).unique().scalar_one_or_none()
     if user is not None:
-        _keep(uid, rows, user)
+        _keep(uid, rows_of(user), user)
     return user
 
 
