@@ -141,6 +141,7 @@ class Viewer:
     def of(cls, collectivity) -> Viewer | None:
         """The viewer a collectivity is; a department's (or operator's) reads what its own collectivities published."""
         from .registry import is_subscribed, registry
+        from .models import epci_members
         from .tenancy import administered_ids
 
         if collectivity is None:
@@ -150,7 +151,15 @@ class Viewer:
                                                        collectivity.department_code)))
             return cls(collectivity.id, collectivity.kind, administered=frozenset(ids),
                        departments=frozenset({collectivity.department_code}))
-        epcis = {collectivity.id} if collectivity.kind == "epci" else {e.id for e in collectivity.epcis}
+        if collectivity.kind == "epci":
+            epcis = {collectivity.id}
+        elif "epcis" in collectivity.__dict__:  # already loaded by the page
+            epcis = {e.id for e in collectivity.epcis}
+        else:  # the ids only, on the session's connection: no EPCI rows to build, and no statement of the ORM, whose
+            # events would first give row-level security the "everything" viewer of this computation (one more
+            # round trip before the request's own viewer is set)
+            epcis = set(db.session.connection().execute(
+                select(epci_members.c.epci_id).where(epci_members.c.commune_id == collectivity.id)).scalars())
         services = {s.slug for s in registry.all() if is_subscribed(collectivity, s.slug)}
         return cls(collectivity.id, collectivity.kind, frozenset(epcis), frozenset(services),
                    departments=departments_of(collectivity))

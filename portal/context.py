@@ -13,8 +13,9 @@ from flask_login import current_user
 
 from . import tenancy
 from .grants import granted_request
-from .extensions import db, login_manager
-from .models import User, request_context_loads
+from . import usercontext
+from .extensions import login_manager
+from .models import User
 from .permissions import DEPARTMENT_ROLES, membership_permissions
 
 
@@ -31,7 +32,7 @@ def _load_user(user_id: str):
     uid, _, version = user_id.partition(":")
     if not uid.isdigit():
         return None
-    user = db.session.get(User, int(uid), options=request_context_loads())  # one statement for the whole context
+    user = usercontext.load(int(uid))  # one statement for the whole context (portal/usercontext.py)
     if user is None or not user.is_active or str(user.session_version) != version:
         return None
     return user

@@ -52,13 +52,10 @@ def role_label(role: str, kind: str | None = None) -> str:
 
 
 def role_permissions(role: str) -> set[str]:
-    """Every permission a role holds by default, portal and services."""
+    """Every permission a role holds by default, portal and services (a new set: the caller may change it)."""
     from .registry import registry
 
-    perms = {p for p, roles in PORTAL_PERMISSIONS.items() if role in roles}
-    for service in registry.all():
-        perms |= {p for p, roles in service.permissions.items() if role in roles}
-    return perms
+    return set(registry.role_permissions(role, PORTAL_PERMISSIONS))
 
 
 def membership_permissions(membership) -> set[str]:

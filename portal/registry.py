@@ -107,6 +107,18 @@ def service_folder(module_file: str, name: str) -> str:
 class Registry:
     def __init__(self) -> None:
         self._services: dict[str, ServiceDescriptor] = {}
+        self._role_permissions: dict[str, frozenset[str]] = {}
+
+    def role_permissions(self, role: str, portal_permissions: dict[str, tuple[str, ...]]) -> frozenset[str]:
+        """The permissions ``role`` holds by default: the portal's and each service's (permissions.role_permissions).
+        Worked out once per role: the services and their permissions are fixed when the app is built."""
+        perms = self._role_permissions.get(role)
+        if perms is None:
+            found = {p for p, roles in portal_permissions.items() if role in roles}
+            for service in self._services.values():
+                found |= {p for p, roles in service.permissions.items() if role in roles}
+            perms = self._role_permissions[role] = frozenset(found)
+        return perms
 
     def all(self) -> list[ServiceDescriptor]:
         return list(self._services.values())
@@ -159,6 +171,7 @@ class Registry:
 
     def init_app(self, app: Flask) -> None:
         self._services = {}
+        self._role_permissions = {}
         for service in self.discover(app.config.get("EXTRA_SERVICES", [])):
             if not isinstance(service, ServiceDescriptor):
                 raise TypeError(f"{service!r} is not a ServiceDescriptor")

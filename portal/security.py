@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import logging
 import secrets
@@ -11,11 +10,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import func, select, update
 
 from .extensions import db
-from .models import ApiToken, LoginAttempt, OneTimeToken, User, request_context_loads, utcnow
+from .models import ApiToken, LoginAttempt, OneTimeToken, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -140,25 +138,28 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
     return tok, clear
 
 
-@functools.cache
-def _token_lookup():
-    """Token, user, memberships, collectivities, conventions and activations in one statement
-    (tests/portal/test_api.py counts it), built once: every API call runs it."""
-    return (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
-            .options(*request_context_loads(joinedload(ApiToken.user))))
-
-
 def user_from_api_token(clear: str) -> User | None:
+    """The active account of a valid (not revoked) personal access token, with its request context: one statement
+    reads the token and the account's context rows (portal/usercontext.py; tests/portal/test_api.py counts it)."""
     if not clear.startswith(API_TOKEN_PREFIX) or len(clear) > 200:
         return None
-    tok = db.session.execute(_token_lookup(), {"token_hash": sha256(clear)}).unique().scalar_one_or_none()
-    if tok is None or tok.revoked_at is not None or not tok.user.is_active:
+    from . import usercontext
+
+    found = usercontext.check_token(sha256(clear))
+    if found is None:
+        return None
+    (token_id, user_id, revoked_at, last_used_at), rows = found
+    if revoked_at is not None:
+        return None
+    user = usercontext.from_rows(user_id, rows)
+    if user is None or not user.is_active:
         return None
     now = utcnow()
-    if tok.last_used_at is None or now - tok.last_used_at > dt.timedelta(minutes=1):
-        tok.last_used_at = now  # at most one write a minute per token
+    if last_used_at is None or now - last_used_at > dt.timedelta(minutes=1):
+        # at most one write a minute per token
+        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
         db.session.commit()
-    return tok.user
+    return user
 
 
 # Throttling -------------------------------------------------------------------------------------------------

@@ -334,8 +334,8 @@ def _outlines(cemetery_id: int | None, column: str):
                 stmt = stmt.where(Zone.cemetery_id == cemetery_id)
             else:
                 stmt = stmt.join(Zone).where(Zone.cemetery_id == cemetery_id)
-        for oid, name, text in db.session.execute(stmt):
-            yield layer, oid, name, text
+        for oid, name, shape in db.session.execute(stmt):
+            yield layer, oid, name, shape
 
 
 def plan_compact_json(cemetery_id: int | None = None, *, image: bool = False, today: dt.date | None = None) -> str:
@@ -347,8 +347,8 @@ def plan_compact_json(cemetery_id: int | None = None, *, image: bool = False, to
     q = IMAGE_Q if image else GEO_Q
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     outlines = []
-    for layer, oid, name, text in _outlines(cemetery_id, column):
-        outlines.append(f'["{layer}",{oid},{dumps(name)},[{_packed_text(text, q)}]]')
+    for layer, oid, name, shape in _outlines(cemetery_id, column):
+        outlines.append(f'["{layer}",{oid},{dumps(name)},[{_packed_text(shape, q)}]]')
     geom = getattr(Plot, column)
     stmt = select(Plot.id, Plot.kind, Plot.in_reprise, cast(geom, Text)).where(geom.is_not(None))
     if cemetery_id is not None:
@@ -357,11 +357,11 @@ def plan_compact_json(cemetery_id: int | None = None, *, image: bool = False, to
     states = {st: i for i, st in enumerate(rules.STATES)}
     kinds = {k: i for i, k in enumerate(PLOT_KIND_LABELS)}
     plots = []
-    for pid, kind, in_reprise, text in db.session.execute(stmt):
+    for pid, kind, in_reprise, shape in db.session.execute(stmt):
         conc = concs.get(pid)
         state = rules.plot_state(in_reprise=in_reprise, used_tenths=used.get(pid, 0), has_concession=conc is not None,
                                  concession_ends_on=conc[0] if conc else None, today=today)
-        plots.append(f"[{pid},{states[state]},{kinds.get(kind, 0)},{_packed_text(text, q)}]")
+        plots.append(f"[{pid},{states[state]},{kinds.get(kind, 0)},{_packed_text(shape, q)}]")
     head = dumps({"q": q, "states": list(rules.STATES), "colours": [STATE_COLOURS[st] for st in rules.STATES],
                   "kinds": [str(v) for v in PLOT_KIND_LABELS.values()]})
     return f'{head[:-1]},"outlines":[{",".join(outlines)}],"plots":[{",".join(plots)}]}}'

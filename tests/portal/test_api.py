@@ -119,15 +119,21 @@ def test_a_token_request_costs_few_database_round_trips(app, world, login_as, ad
         monkeypatch.setattr(psycopg.Cursor, "execute", counted)
         resp = api.get("/api/v1/sample/notes", headers=h)
         monkeypatch.undo()
-    else:
-        def count(conn, cursor, statement, *args):
-            note(statement)
+    else:  # on the driver too: sqlite3's trace callback on the connection the request takes from the pool
+        def trace(dbapi_connection, record, proxy):
+            dbapi_connection.set_trace_callback(
+                lambda sql: None if sql.split()[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK") else note(sql))
 
-        event.listen(engine, "before_cursor_execute", count)
+        def untrace(dbapi_connection, record):
+            dbapi_connection.set_trace_callback(None)
+
+        event.listen(engine, "checkout", trace)
+        event.listen(engine, "checkin", untrace)
         try:
             resp = api.get("/api/v1/sample/notes", headers=h)
         finally:
-            event.remove(engine, "before_cursor_execute", count)
+            event.remove(engine, "checkout", trace)
+            event.remove(engine, "checkin", untrace)
     assert resp.status_code == 200 and [n["title"] for n in resp.get_json()] == ["Note B"]
     portal_part = [s for s in statements if "sample_note" not in s]
     # One statement loads token, user and context. PostgreSQL adds the set_config of the territory (row-level

@@ -1,0 +1,210 @@
+"""The signed-in user's request context, kept per process and checked against the database on every request.
+
+Every request of someone signed in needs the same graph: the account, its memberships, their collectivities, and
+those collectivities' conventions and service activations (permissions, the active collectivity, the service gate,
+the menu). Loading it through the ORM (one joined statement, ``models.request_context_loads``) costs about 2 ms of
+CPU per request, most of it SQLAlchemy building objects from rows that did not change since the last request.
+
+So each request sends one plain statement (:func:`_check_statement`) that reads the very columns the graph holds,
+joined the same way, and compares them with the rows read when the graph kept for that account was loaded. Equal:
+the kept graph is copied into the request's session (``Session.merge(load=False)``, no statement) — the copy holds
+exactly what the database holds at this request. Different (a membership removed, a role or a granted permission
+changed, a convention ended, a service switched off, the account suspended or its password changed, a collectivity
+renamed…): the graph is loaded again through the ORM and kept with the new rows. Nothing is invalidated by anyone and
+nothing is trusted that the database did not say at this request, whatever process or host made the change; a
+revoked access takes effect at the next request as before. A graph is kept with the rows made from its own values
+(:func:`rows_of`), never with rows read by another statement, so no change committed in between can be missed.
+
+Not part of the graph (loaded when read, as before): deferred columns (a collectivity's outline), the EPCI members
+(an EPCI's territory) and every other relationship.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+
+from sqlalchemy import bindparam, inspect, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from .extensions import db
+
+MAX_ACCOUNTS = 4096  # graphs kept per process; beyond, the store starts again empty
+_kept: dict[int, tuple[list[tuple], object]] = {}
+_lock = threading.Lock()
+
+
+def _loaded_columns(model) -> list:
+    """The table columns the ORM loads for ``model`` (deferred ones excluded), in the mapper's order."""
+    return [prop.columns[0] for prop in inspect(model).column_attrs if not prop.deferred]
+
+
+def _models():
+    from .models import Collectivity, Convention, Membership, ServiceActivation, User
+
+    return User, Membership, Collectivity, Convention, ServiceActivation
+
+
+@functools.cache
+def _context_columns() -> tuple:
+    return tuple(col for model in _models() for col in _loaded_columns(model))
+
+
+def _joined():
+    user, membership, collectivity, convention, activation = (m.__table__ for m in _models())
+    return (user.outerjoin(membership, membership.c.user_id == user.c.id)
+            .outerjoin(collectivity, collectivity.c.id == membership.c.collectivity_id)
+            .outerjoin(convention, convention.c.collectivity_id == collectivity.c.id)
+            .outerjoin(activation, activation.c.collectivity_id == collectivity.c.id)), \
+        (membership.c.id, convention.c.id, activation.c.id)
+
+
+@functools.cache
+def _check_statement():
+    """The graph's columns for one account (``uid``), one row per membership × convention × activation."""
+    from .models import User
+
+    joined, order = _joined()
+    return select(*_context_columns()).select_from(joined).where(User.__table__.c.id == bindparam("uid")) \
+        .order_by(*order)
+
+
+TOKEN_COLUMNS = 4  # api_token.id, user_id, revoked_at, last_used_at, ahead of the graph's columns
+
+
+@functools.cache
+def _token_check_statement():
+    """The same for the account of an API token (``token_hash``), after the token's own columns."""
+    from .models import ApiToken, User
+
+    token = ApiToken.__table__
+    joined, order = _joined()
+    return (select(token.c.id, token.c.user_id, token.c.revoked_at, token.c.last_used_at, *_context_columns())
+            .select_from(token.join(joined, User.__table__.c.id == token.c.user_id))
+            .where(token.c.token_hash == bindparam("token_hash")).order_by(*order))
+
+
+@functools.cache
+def _load_statement():
+    from .models import User, request_context_loads
+
+    return select(User).where(User.id == bindparam("uid")).options(*request_context_loads())
+
+
+_compiled: dict = {}
+
+
+def _rows(statement, value) -> list[tuple]:
+    """The rows of ``statement`` (one bound parameter: ``value``) with the values the ORM would give (dates, JSON…).
+    Sent on the session's connection (its transaction) straight to the driver with SQL compiled once per process —
+    SQLAlchemy's statement and result machinery cost half of this check — and past the ORM's territory criteria (no
+    scoped table here). Only the types the driver does not convert itself are converted (SQLite: dates, JSON,
+    booleans; PostgreSQL: nearly none)."""
+    connection = db.session.connection()
+    dialect = connection.dialect
+    found = _compiled.get((id(statement), dialect.name))  # statements built once (functools.cache)
+    if found is None:
+        compiled = statement.compile(dialect=dialect)
+        (name,) = compiled.binds
+        processors = [(i, p) for i, p in enumerate(
+            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in statement.selected_columns)
+            if p is not None]
+        found = _compiled[(id(statement), dialect.name)] = (compiled.string, compiled.positional, name, processors)
+    sql, positional, name, processors = found
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, (value,) if positional else {name: value})
+        raw = cursor.fetchall()
+    finally:
+        cursor.close()
+    if not processors:
+        return [tuple(r) for r in raw]
+    rows = []
+    for r in raw:
+        r = list(r)
+        for i, process in processors:
+            if r[i] is not None:
+                r[i] = process(r[i])
+        rows.append(tuple(r))
+    return rows
+
+
+def load(uid: int):
+    """The account ``uid`` with its context in the request's session, or None when it does not exist."""
+    rows = _rows(_check_statement(), uid)
+    return from_rows(uid, rows) if rows else None
+
+
+def check_token(token_hash: str) -> tuple[tuple, list[tuple]] | None:
+    """(token id, user id, revoked at, last used at) and the graph's rows of its account, or None."""
+    rows = _rows(_token_check_statement(), token_hash)
+    if not rows:
+        return None
+    return rows[0][:TOKEN_COLUMNS], [r[TOKEN_COLUMNS:] for r in rows]
+
+
+@functools.cache
+def _attribute_keys() -> tuple:
+    return tuple(tuple(prop.key for prop in inspect(model).column_attrs if not prop.deferred) for model in _models())
+
+
+def rows_of(user) -> list[tuple]:
+    """The rows :func:`_check_statement` gives for ``user``, made from the loaded graph itself (same order: memberships,
+    conventions, activations by id; a row of NULLs where a collection is empty). A graph is kept with these, never
+    with rows read by another statement: a change committed between two statements (even one undone just after)
+    can never leave a graph kept with rows it does not hold."""
+    u_keys, m_keys, c_keys, v_keys, a_keys = _attribute_keys()
+
+    def values(obj, keys):
+        return tuple(getattr(obj, k) for k in keys) if obj is not None else (None,) * len(keys)
+
+    head = values(user, u_keys)
+    rows = []
+    for m in sorted(user.memberships, key=lambda x: x.id) or [None]:
+        c = m.collectivity if m is not None else None
+        conventions = sorted(c.conventions, key=lambda x: x.id) if c is not None else []
+        activations = sorted(c.activations, key=lambda x: x.id) if c is not None else []
+        for v in conventions or [None]:
+            for a in activations or [None]:
+                rows.append(head + values(m, m_keys) + values(c, c_keys) + values(v, v_keys) + values(a, a_keys))
+    return rows
+
+
+def from_rows(uid: int, rows: list[tuple]):
+    """The account ``uid`` in the request's session: the kept graph when ``rows`` (read at this request) are the
+    graph's own, else loaded again (and kept)."""
+    kept = _kept.get(uid)
+    if kept is not None and kept[0] == rows:
+        user = db.session.merge(kept[1], load=False)
+        for m in user.memberships:  # JSON lists: never shared with the kept graph (a change in place stays here)
+            set_committed_value(m, "extra_permissions", list(m.extra_permissions or []))
+            for conv in m.collectivity.conventions:
+                set_committed_value(conv, "services", list(conv.services or []))
+        return user
+    user = db.session.execute(_load_statement(), {"uid": uid}).unique().scalar_one_or_none()
+    if user is not None:
+        _keep(uid, rows_of(user), user)
+    return user
+
+
+def _keep(uid: int, rows: list[tuple], user) -> None:
+    scratch = Session()
+    try:
+        copy = scratch.merge(user, load=False)
+        for m in copy.memberships:
+            set_committed_value(m, "extra_permissions", list(m.extra_permissions or []))
+            for conv in m.collectivity.conventions:
+                set_committed_value(conv, "services", list(conv.services or []))
+        scratch.expunge_all()
+    finally:
+        scratch.close()
+    with _lock:
+        if len(_kept) >= MAX_ACCOUNTS:
+            _kept.clear()
+        _kept[uid] = (rows, copy)
+
+
+def forget() -> None:
+    """Drop every kept graph (tests; never needed for correctness)."""
+    with _lock:
+        _kept.clear()
