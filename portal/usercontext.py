@@ -96,7 +96,7 @@ _compiled: dict = {}
 
 def _rows(statement, value) -> list[tuple]:
     """The rows of ``statement`` (one bound parameter: ``value``) with the values the ORM would give (dates, JSON…).
-    Sent on the session's connection (its transaction) straight to the driver with SQL compiled once per process —
+    Sent on the session's connection (its transaction) as driver SQL compiled once per process —
     SQLAlchemy's statement and result machinery cost half of this check — and past the ORM's territory criteria (no
     scoped table here). Only the types the driver does not convert itself are converted (SQLite: dates, JSON,
     booleans; PostgreSQL: nearly none)."""
@@ -111,12 +111,9 @@ def _rows(statement, value) -> list[tuple]:
             if p is not None]
         found = _compiled[(id(statement), dialect.name)] = (compiled.string, compiled.positional, name, processors)
     sql, positional, name, processors = found
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql, (value,) if positional else {name: value})
-        raw = cursor.fetchall()
-    finally:
-        cursor.close()
+    # exec_driver_sql, not the DBAPI cursor itself: a dropped connection must go through SQLAlchemy's disconnect
+    # handling (the connection invalidated, the pool told, the portal's 503 with a retry), never a bare driver error
+    raw = connection.exec_driver_sql(sql, (value,) if positional else {name: value}).fetchall()
     if not processors:
         return [tuple(r) for r in raw]
     rows = []
