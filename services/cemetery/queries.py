@@ -174,14 +174,20 @@ def search(q: str, page: int = 1, *, holders: bool = True, per_page: int = PAGE_
         return Found([], 0, 1, 1)
     models = (Deceased, Person) if holders else (Deceased,)
     most = MAX_PAGES * per_page  # counted up to this (and one more): a name of three common letters is not counted
-    total = sum(db.session.scalar(select(func.count()).select_from(_matching(m, pattern).limit(most + 1).subquery()))
-                for m in models)
+    # One look-up of the index per list: its ids in name order, up to one more than can be leafed through — their
+    # number is the count, the first ones hold the page (the count and the page were two look-ups each).
+    ids = [db.session.scalars(_matching(m, pattern).order_by(m.search_name, m.id).limit(most + 1)).all()
+           for m in models]
+    total = sum(len(found) for found in ids)
     pages = max(1, min(MAX_PAGES, -(-total // per_page)))
     page = min(max(page, 1), pages)
     upto = page * per_page  # each list's first ``upto`` rows hold the page (merged below, each list's order kept)
     lists = []
     for rank, model in enumerate(models):
-        first = _matching(model, pattern).order_by(model.search_name, model.id).limit(upto)
+        first = ids[rank][:upto]
+        if not first:
+            lists.append([])
+            continue
         if model is Deceased:
             stmt = (select(Deceased.search_name, Deceased.id, Deceased.last_name, Deceased.first_names,
                            Deceased.birth_name, Deceased.birth_date, Deceased.death_date, *_place_columns())
@@ -193,7 +199,7 @@ def search(q: str, page: int = 1, *, holders: bool = True, per_page: int = PAGE_
                     .join(Plot, Concession.plot_id == Plot.id))
         stmt = (stmt.join(Alley, Plot.alley_id == Alley.id).join(Zone, Alley.zone_id == Zone.id)
                 .join(Cemetery, Zone.cemetery_id == Cemetery.id)
-                .where(model.id.in_(first.scalar_subquery())).order_by(model.search_name, model.id))
+                .where(model.id.in_(first)).order_by(model.search_name, model.id))
         hits = []
         for key, oid, last, first_names, *rest in db.session.execute(stmt):
             name = f"{last.upper()} {first_names}".strip()
