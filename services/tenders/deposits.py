@@ -350,11 +350,17 @@ def open_for_staff(t: Tender, bid: Bid, f: BidFile) -> bytes:
     return data
 
 
+# The texts a late deposit is received, eliminated and its backup copy opened under, as the receipt, the register
+# of deposits and the PV d'ouverture cite them.
+PROFILE_RULE_FR = ("arrêté du 22 mars 2019 relatif aux fonctionnalités et exigences minimales des profils d'acheteurs, "
+                   "I, 4° et 5°")
+ELIMINATION_FR = "articles R2143-2 et R2151-5 du code de la commande publique"
+BACKUP_COPY_RULE_FR = ("arrêté du 22 mars 2019 fixant les modalités de mise à disposition des documents de la "
+                       "consultation et de la copie de sauvegarde, article 2, II, 2°")
+
 LATE_FR = ("Ce dépôt est parvenu après la date et l'heure limites de réception : il est reçu, horodaté et conservé "
-           "sous scellés (arrêté du 22 mars 2019 relatif aux fonctionnalités et exigences minimales des profils "
-           "d'acheteurs, I, 4° et 5°), mais il est HORS DÉLAI et sera éliminé par l'acheteur sans être ouvert "
-           "(articles R2143-2 et R2151-5 du code de la commande publique). Il ne remplace pas un dépôt antérieur "
-           "reçu dans le délai.")
+           f"sous scellés ({PROFILE_RULE_FR}), mais il est HORS DÉLAI et sera éliminé par l'acheteur sans être ouvert "
+           f"({ELIMINATION_FR}). Il ne remplace pas un dépôt antérieur reçu dans le délai.")
 
 
 def receipt_doc(t: Tender, bid: Bid) -> documents.Doc:
@@ -378,9 +384,7 @@ def receipt_doc(t: Tender, bid: Bid) -> documents.Doc:
     doc.table(rows)
     if bid.late:
         doc.p(LATE_FR + " Si vous avez transmis dans le délai une copie de sauvegarde et que la transmission de ce "
-              "dépôt a commencé avant la date limite, l'acheteur peut ouvrir cette copie (arrêté du 22 mars 2019 "
-              "fixant les modalités de mise à disposition des documents de la consultation et de la copie de "
-              "sauvegarde, article 2, II, 2°).")
+              f"dépôt a commencé avant la date limite, l'acheteur peut ouvrir cette copie ({BACKUP_COPY_RULE_FR}).")
     doc.h("Fichiers reçus")
     doc.table([("Fichier", "Octets", "Empreinte SHA-256")]
               + [(f"{f.filename} — {file_label(f)}", str(f.size), f.sha256) for f in bid.files])

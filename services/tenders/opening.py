@@ -92,9 +92,9 @@ def valid_bids(t: Tender) -> list[Bid]:
     return [b for b in deposits.register_of(t) if b.superseded_at is None and not b.late]
 
 
-def late_bids(t: Tender, until: dt.datetime | None = None) -> list[Bid]:
-    """The deposits received out of time (received up to ``until``, naive UTC, when given)."""
-    return [b for b in deposits.register_of(t) if b.late and (until is None or b.received_at <= until)]
+def late_bids(t: Tender) -> list[Bid]:
+    """The deposits received out of time."""
+    return [b for b in deposits.register_of(t) if b.late]
 
 
 def _sealed_bytes(f) -> bytes:
@@ -179,9 +179,8 @@ def deposits_register_doc(t: Tender) -> documents.Doc:
     doc.p(f"{len(bids)} dépôt(s) reçu(s), horodatés par l'horloge du serveur (UTC), l'{t.zone_label} en regard. "
           "Un dépôt remplacé par un dépôt ultérieur de la même entreprise reste inscrit au registre."
           + (f" {len(late)} dépôt(s) reçu(s) après la date et l'heure limites : conservés sous scellés et inscrits "
-             "« hors délai » (arrêté du 22 mars 2019 relatif aux fonctionnalités et exigences minimales des profils "
-             "d'acheteurs, I, 4° et 5°), ils sont éliminés et ne sont pas ouverts (articles R2143-2 et R2151-5 du "
-             "code de la commande publique)." if late else ""))
+             f"« hors délai » ({deposits.PROFILE_RULE_FR}), ils sont éliminés et ne sont pas ouverts "
+             f"({deposits.ELIMINATION_FR})." if late else ""))
     rows = [("N°", "Entreprise", f"Reçu ({t.zone_label} / UTC)", "État", "Fichier", "Empreinte SHA-256")]
     for b in bids:
         for i, f in enumerate(b.files):
@@ -249,12 +248,10 @@ def pv_doc(t: Tender, opening: Opening) -> documents.Doc:
     if late:
         doc.h("Plis arrivés hors délai (éliminés, non ouverts)")
         doc.p("Ces plis sont parvenus après la date et l'heure limites de réception. Le profil d'acheteur les a "
-              "reçus, horodatés et conservés sous scellés (arrêté du 22 mars 2019 relatif aux fonctionnalités et "
-              "exigences minimales des profils d'acheteurs, I, 4° et 5°) ; ils sont éliminés (articles R2143-2 et "
-              "R2151-5 du code de la commande publique) et n'ont pas été ouverts. Si l'entreprise a transmis dans "
-              "le délai une copie de sauvegarde et que la transmission de son pli a commencé avant la date limite, "
-              "cette copie peut être ouverte (arrêté du 22 mars 2019 fixant les modalités de mise à disposition des "
-              "documents de la consultation et de la copie de sauvegarde, article 2, II, 2°).")
+              f"reçus, horodatés et conservés sous scellés ({deposits.PROFILE_RULE_FR}) ; ils sont éliminés "
+              f"({deposits.ELIMINATION_FR}) et n'ont pas été ouverts. Si l'entreprise a transmis dans le délai une "
+              "copie de sauvegarde et que la transmission de son pli a commencé avant la date limite, cette copie "
+              f"peut être ouverte ({deposits.BACKUP_COPY_RULE_FR}).")
         rows = [("N°", "Entreprise", f"Reçu ({t.zone_label})", "Réception commencée le", "Fichier",
                  "Empreinte SHA-256")]
         for b in late:
