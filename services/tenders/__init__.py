@@ -112,6 +112,7 @@ service = ServiceDescriptor(
         "company_siret": _l("SIRET of the company"),
         "bids": _l("bids"),
         "flagged": _l("flagged files"),
+        "late": _l("bids received out of time"),
         "offers": _l("offers"),
         "register": _l("register"),
         "format": _l("format"),

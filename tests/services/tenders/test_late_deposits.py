@@ -97,6 +97,8 @@ def test_a_late_deposit_is_kept_marked_out_of_time_never_opened_and_listed_apart
         assert db.session.get(Bid, late_id).files[0].check == ""  # never decrypted
         opened = db.session.query(AuditEvent).filter_by(action="tenders.opened").one()
         assert opened.details["bids"] == 1 and opened.details["late"] == 1
+    journal = mayor.get("/mairie/journal").get_data(as_text=True)
+    assert "plis arrivés hors délai" in journal  # the detail's French label in the « Journal des opérations »
     pv = " ".join(pdf_text(mayor.get(f"/s/tenders/{tid}/pv-ouverture.pdf").data).split())
     assert "Plis arrivés hors délai (éliminés, non ouverts)" in pv and "R2143-2" in pv
     assert "Zinguerie Tardive SAS" in pv and "copie de sauvegarde" in pv
