@@ -136,7 +136,9 @@ def _check_pdf(data: bytes, filename: str) -> list[str]:
 
     broken = UploadRejected(_l("The PDF file is damaged and cannot be read."), f"{filename!r}: unreadable PDF")
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
+        # io.BufferedReader hides BytesIO.getbuffer(), which pypdf calls for the file's size and which copies the
+        # whole file (a BytesIO shares the bytes it is made of until a view is asked): 20 MB copied for a number
+        reader = PdfReader(io.BufferedReader(io.BytesIO(data)), strict=False)
         if reader.is_encrypted:
             raise UploadRejected(_l("Password-protected PDF files are not accepted."),
                                  f"{filename!r}: encrypted PDF")

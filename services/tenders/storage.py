@@ -137,16 +137,12 @@ def replace_dce(session, t, data: bytes) -> None:
     t.dce_key, t.dce_sha256, t.dce_size = stored.key, stored.sha256, stored.size
 
 
-SEAL_BLOCK = 1024 * 1024
-
-
 class SealedUpload:
-    """A bid file written to the storage while it arrives (the deposit streams): every chunk the multipart parser
-    gives to :meth:`write` is sealed (:class:`sealing.SealingWriter`: SHA-256 and AES-256-GCM in one pass) straight
-    into a ``.part`` file beside its final place; the plaintext is kept in memory only, up to the size limit, for
-    the content check after the last byte (PDF parsed, Office files opened) — never on disk, never copied again.
+    """A bid file written to the storage while it arrives (the deposit streams): every chunk of the request body
+    given to :meth:`write` is sealed at once (:class:`sealing.SealingWriter`: SHA-256 and AES-256-GCM in one pass)
+    straight into a ``.part`` file beside its final place; the chunks themselves are kept in memory only, up to the
+    size limit, for the content check after the last byte (PDF parsed, Office files opened) — never on disk.
 
-    Also the file object werkzeug's form parser asks its ``stream_factory`` for (``write``, ``seek``, ``read``).
     :meth:`finish` closes the seal, fsyncs once and renames the file into place (deleted again if the transaction
     rolls back); :meth:`discard` removes whatever was written."""
 
@@ -161,61 +157,49 @@ class SealedUpload:
         self.tmp = self.path.with_name(self.path.name + ".part")
         self._file = open(self.tmp, "wb")  # noqa: SIM115 - closed by finish() or discard()
         self.sealer = sealing.SealingWriter(public_pem, tender_id, self._file.write)
-        self.plain = bytearray()
+        self._chunks: list[bytes] = []  # the plaintext as it arrived, joined once for the content check
         self.too_large = False
         self.finished = False
 
-    # the file object of werkzeug's stream_factory
     def write(self, data) -> int:
+        """Seal ``data`` (best given by the MB: the per-call cost of hashing and encrypting small pieces adds up)
+        and keep it for the content check. Past the size limit nothing more is kept or sealed, but the caller goes
+        on reading: the request must be consumed before the refusal is answered."""
         n = len(data)
         if self.too_large:
             return n
-        if len(self.plain) + n > self.limit:  # keep reading (the request must be consumed), store nothing more
-            self.too_large, self.plain = True, bytearray()
+        if self.sealer.size + n > self.limit:
+            self.too_large, self._chunks = True, []
             return n
-        self.plain += data
-        if len(self.plain) - self.sealer.size >= SEAL_BLOCK:
-            self._seal_pending()
+        self.sealer.write(data)
+        self._chunks.append(data if isinstance(data, bytes) else bytes(data))
         return n
 
-    def _seal_pending(self) -> None:
-        """Seal what arrived since the last block: werkzeug hands over 64 KB at a time, sealed by the MB (the
-        per-call overhead of hashing and encrypting 64 KB pieces cost a third of the throughput)."""
-        with memoryview(self.plain) as view:  # released before the next append resizes the buffer
-            self.sealer.write(view[self.sealer.size:])
+    @property
+    def plain(self) -> bytes:
+        """The plaintext received (empty once finished, discarded or over the limit), for the content check."""
+        if len(self._chunks) > 1:
+            self._chunks = [b"".join(self._chunks)]
+        return self._chunks[0] if self._chunks else b""
 
     def plain_sha256(self) -> str:
         """The SHA-256 (hex) of the plaintext received so far — hashed while it was sealed, not hashed again."""
-        self._seal_pending()
         return self.sealer.plain_sha256()
-
-    def seek(self, *args) -> int:
-        return 0
-
-    def tell(self) -> int:
-        return len(self.plain)
-
-    def read(self, *args) -> bytes:
-        return b""
-
-    def close(self) -> None:  # werkzeug closes the FileStorage streams at the end of the request: nothing to do
-        pass
 
     @property
     def size(self) -> int:
-        return len(self.plain) if not self.finished else self.sealer.size
+        return self.sealer.size
 
     def finish(self) -> Stored:
         """Seal, fsync, rename into place. → the sealed file's row data (key, SHA-256 and size of the sealed
         bytes); ``self.sealer.sha256`` is the plaintext's. Then :meth:`follow` the transaction of its row."""
-        self._seal_pending()
         self.sealer.finish()
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
         os.replace(self.tmp, self.path)
         self.finished = True
-        self.plain = bytearray()
+        self._chunks = []
         return Stored(self.key, self.sealer.sealed_sha256, self.sealer.sealed_size)
 
     def follow(self, session) -> None:
@@ -227,7 +211,7 @@ class SealedUpload:
         outbox.after_rollback(lambda: path.unlink(missing_ok=True), session=session)
 
     def discard(self) -> None:
-        self.plain = bytearray()
+        self._chunks = []
         try:
             if not self._file.closed:
                 self._file.close()

@@ -31,7 +31,7 @@ from .. import exchanges as exchanges_mod
 from ..companies import Company
 from ..models import Tender, TenderAttachment, TenderQuestion
 from ..operations import close_expired
-from . import PACKAGE_ROOT
+from . import PACKAGE_ROOT, deposit_body
 from .downloads import open_data_response, send_attachment, send_dce, send_document
 
 log = logging.getLogger(__name__)
@@ -297,82 +297,35 @@ def deposit(tender_id: int):
 
 
 def _receive(t) -> tuple[list[tuple[str, storage.SealedUpload]], dt.datetime]:
-    """Read the multipart body, sealing each file as it arrives (werkzeug's parser writes every chunk into a
-    :class:`storage.SealedUpload` instead of a temporary file); then check the CSRF token. → [(field name, upload)]
-    and the moment the last byte was received (UTC), which is the deposit's time-stamp: the arrêté of 22 March 2019
-    on buyer profiles has the platform time-stamp the *reception* of each bid, and the RC says so — a bid still
-    arriving at the deadline is late, even if its sending began before (R2143-2 and R2151-5: bids received out of
-    time are eliminated; the profile keeps them, marked late)."""
+    """Read the multipart body, sealing each file as it arrives (:func:`deposit_body.read_sealed`: one pass over the
+    bytes, nothing spooled to a temporary file); then check the CSRF token. → [(field name, upload)] and the moment
+    the last byte was received (UTC), which is the deposit's time-stamp: the arrêté of 22 March 2019 on buyer
+    profiles has the platform time-stamp the *reception* of each bid, and the RC says so — a bid still arriving at
+    the deadline is late, even if its sending began before (R2143-2 and R2151-5: bids received out of time are
+    eliminated; the profile keeps them, marked late)."""
     public = deposits.consultation_key(t).public_pem
     db.session.commit()  # a key made now must not wait for the upload in an open transaction
-    uploads: list[storage.SealedUpload] = []
-
-    def sealing_stream(total_content_length=None, content_type=None, filename=None, content_length=None):
-        up = storage.SealedUpload(t.id, public, filename or "")
-        uploads.append(up)
-        return up
-
     req = request._get_current_object()
-    req._get_file_stream = sealing_stream  # werkzeug's form parser asks this for each file's stream
-    _read_body_in_large_pieces(req.environ)
+    if "form" in req.__dict__:  # the body was parsed before this view (not expected): seal what werkzeug kept
+        log.warning("tenders: deposit body parsed before the sealing parser; files sealed after reading")
+        parts = [(name, _sealed_copy(t, public, f)) for name, f in req.files.items(multi=True) if f.filename]
+    else:
+        parts = deposit_body.read_sealed(req, lambda filename: storage.SealedUpload(t.id, public, filename))
+    at = deposits.now_utc()
     try:
-        files = req.files  # the whole body is read here
-        at = deposits.now_utc()
         csrf.protect()
     except BaseException:
-        for up in uploads:
+        for _name, up in parts:
             up.discard()
         raise
-    parts = []
-    for name, f in files.items(multi=True):
-        if not f.filename:
-            continue
-        if not isinstance(f.stream, storage.SealedUpload):  # the body was parsed before this view (not expected)
-            log.warning("tenders: deposit body parsed before the sealing parser; file %r sealed after reading",
-                        f.filename)
-            up = storage.SealedUpload(t.id, public, f.filename)
-            uploads.append(up)
-            while chunk := f.stream.read(1024 * 1024):
-                up.write(chunk)
-            f = type(f)(stream=up, filename=f.filename, name=name)
-        parts.append((name, f.stream))
-    kept = {id(up) for _name, up in parts}
-    for up in uploads:  # empty file fields of the form
-        if id(up) not in kept:
-            up.discard()
     return parts, at
 
 
-class _ReaderInput:
-    """gunicorn's request body read the way it is asked to: see :func:`_read_body_in_large_pieces`."""
-
-    def __init__(self, body) -> None:
-        self._body = body
-
-    def read(self, size: int | None = -1) -> bytes:
-        body = self._body
-        if size is None or size < 0 or body.buf.tell():  # whole-body reads, or bytes left by a readline: as before
-            return body.read(size)
-        return body.reader.read(size)
-
-    def readline(self, size: int | None = -1) -> bytes:
-        return self._body.readline(size)
-
-
-def _read_body_in_large_pieces(environ) -> None:
-    """Let werkzeug read a gunicorn request body in the pieces it asks for (64 KB).
-
-    gunicorn's ``Body.read(n)`` (gunicorn/http/body.py, 23.0) gathers ``n`` bytes 1 KB at a time: each 1 KB read
-    of its ``LengthReader`` takes an 8 KB socket chunk, keeps 1 KB and puts the other 7 KB back in a fresh buffer.
-    For a 20 MB bid that is some 20 000 rounds of Python and, counting the re-buffered remainders, several times
-    the body's size copied — measured as the largest cost of a deposit besides the sealing itself. The body's
-    reader (``LengthReader`` or ``ChunkedReader``) reads ``n`` bytes in one call, in the socket's 8 KB chunks; while
-    the body's own buffer is empty (it stays empty unless something reads a line), reading the reader gives the
-    very same bytes. Any other server's input is left alone."""
-    body = environ.get("wsgi.input")
-    if (type(body).__module__ == "gunicorn.http.body" and type(body).__name__ == "Body"
-            and hasattr(getattr(body, "reader", None), "read") and hasattr(getattr(body, "buf", None), "tell")):
-        environ["wsgi.input"] = _ReaderInput(body)
+def _sealed_copy(t, public: bytes, f) -> storage.SealedUpload:
+    up = storage.SealedUpload(t.id, public, f.filename)
+    while chunk := f.stream.read(deposit_body.READ_SIZE):
+        up.write(chunk)
+    return up
 
 
 def _parts_by_lot(t, parts, errors) -> list[deposits.Part]:

@@ -1,0 +1,121 @@
+"""The body of a deposit read in one pass: each file sealed while it arrives, nothing spooled and read again.
+
+The multipart body is read from the WSGI input by the MiB and cut into its parts by werkzeug's sans-I/O
+``MultipartDecoder``; each file's bytes go straight to a :class:`storage.SealedUpload` (hashed, encrypted, written),
+the small fields (the CSRF token, the lots ticked) are kept as ``request.form``. werkzeug's own form parser does the
+same with the decoder but by pieces of 64 KB, and gunicorn hands its body over in 8 KB socket reads: for a 20 MB bid
+that is hundreds of rounds through the decoder and thousands of ``recv`` calls, measured as the largest cost of a
+deposit besides the sealing itself (bench/tenders.py --deposits).
+
+The limits are werkzeug's and the application's: ``MAX_CONTENT_LENGTH`` (413 before a byte is read),
+``MAX_FORM_MEMORY_SIZE`` for the text fields and ``MAX_FORM_PARTS`` for their number (413); each file is held to
+``TENDERS_MAX_ATTACHMENT_MB`` by its upload, which keeps reading past it and says so (:attr:`SealedUpload.too_large`),
+so that the company gets the file's name in the refusal.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Request
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+
+from .. import storage
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 1024 * 1024  # what is asked of the WSGI input at a time, and so what is sealed at a time
+
+
+class _Discard:
+    """Where the bytes of an empty file field go (a form's untouched file inputs are sent with no name, no bytes)."""
+
+    def write(self, data) -> int:
+        return len(data)
+
+
+def read_sealed(req: Request, new_upload: Callable[[str], storage.SealedUpload]
+                ) -> list[tuple[str, storage.SealedUpload]]:
+    """Read the whole multipart body of ``req``, sealing every file that has a name into ``new_upload(filename)``;
+    the text fields become ``req.form`` (``req.files`` stays empty). → [(field name, upload)] in the order of the
+    body. On any error every upload made is discarded and the error raised (werkzeug's 400 or 413). A body that is
+    not multipart (a form sent without its files) is left to werkzeug, which reads its fields when asked."""
+    if req.mimetype != "multipart/form-data" or not req.mimetype_params.get("boundary"):
+        return []
+    _read_gunicorn_body_in_large_pieces(req.environ)
+    decoder = MultipartDecoder(req.mimetype_params["boundary"].encode("latin-1"), max_parts=req.max_form_parts)
+    max_text = req.max_form_memory_size
+    stream = req.stream  # werkzeug's input stream: MAX_CONTENT_LENGTH checked, bounded by Content-Length
+    fields: MultiDict[str, str] = MultiDict()
+    uploads: list[tuple[str, storage.SealedUpload]] = []
+    text_size = 0
+    name, file, text = "", None, bytearray()  # the part being read: a file (its upload) or a text field
+    try:
+        while True:
+            event = decoder.next_event()
+            if isinstance(event, NeedData):
+                decoder.receive_data(stream.read(READ_SIZE) or None)
+            elif isinstance(event, File):
+                name, file = event.name, (new_upload(event.filename) if event.filename else _Discard())
+                if event.filename:
+                    uploads.append((name, file))
+            elif isinstance(event, Field):
+                name, file, text = event.name, None, bytearray()
+            elif isinstance(event, Data) and file is not None:
+                file.write(event.data)
+            elif isinstance(event, Data):
+                text_size += len(event.data)
+                if max_text is not None and text_size > max_text:
+                    raise RequestEntityTooLarge()
+                text += event.data
+                if not event.more_data:
+                    fields.add(name, text.decode(errors="replace"))
+            elif isinstance(event, Epilogue):
+                break
+    except BaseException as exc:
+        for _name, up in uploads:
+            up.discard()
+        if isinstance(exc, ValueError):  # the decoder's word for a body cut short or not multipart at all
+            log.info("tenders: deposit body unreadable: %s", exc)
+            raise BadRequest("the multipart body cannot be read") from exc
+        raise
+    req.form, req.files = ImmutableMultiDict(fields), ImmutableMultiDict()
+    return uploads
+
+
+class _GunicornBodyInput:
+    """gunicorn's request body read the way it is asked to: see :func:`_read_gunicorn_body_in_large_pieces`."""
+
+    def __init__(self, body) -> None:
+        self._body = body
+
+    def read(self, size: int | None = -1) -> bytes:
+        body = self._body
+        if size is None or size < 0 or body.buf.tell():  # whole-body reads, or bytes left by a readline: as before
+            return body.read(size)
+        return body.reader.read(size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._body.readline(size)
+
+
+def _read_gunicorn_body_in_large_pieces(environ) -> None:
+    """Let a gunicorn request body be read in the pieces asked for (a MiB), from the socket in large reads.
+
+    gunicorn's ``Body.read(n)`` (gunicorn/http/body.py, 23.0) gathers ``n`` bytes 1 KB at a time: each 1 KB read
+    of its ``LengthReader`` takes a socket chunk, keeps 1 KB and puts the rest back in a fresh buffer; and its
+    socket reader asks the socket for 8 KB at a time (``SocketUnreader.mxchunk``). The body's reader
+    (``LengthReader`` or ``ChunkedReader``) reads ``n`` bytes in one call; while the body's own buffer is empty (it
+    stays empty unless something reads a line), reading the reader gives the very same bytes. A ``recv`` of a MiB
+    returns what the socket holds, as one of 8 KB does, in far fewer calls. Any other server's input is left
+    alone."""
+    body = environ.get("wsgi.input")
+    if not (type(body).__module__ == "gunicorn.http.body" and type(body).__name__ == "Body"
+            and hasattr(getattr(body, "reader", None), "read") and hasattr(getattr(body, "buf", None), "tell")):
+        return
+    environ["wsgi.input"] = _GunicornBodyInput(body)
+    unreader = getattr(body.reader, "unreader", None)
+    if isinstance(getattr(unreader, "mxchunk", None), int):
+        unreader.mxchunk = max(unreader.mxchunk, READ_SIZE)
