@@ -1,0 +1,106 @@
+"""The deposit's body read in one pass (views/deposit_body.py): the files sealed as their bytes arrive, by the MiB,
+the text fields kept as the form; a body cut short, an oversized field or a missing CSRF token refused with nothing
+left on disk."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+
+from .conftest import real_pdf
+from .test_deposit_per_lot import _send, _signed_in, two_lots  # noqa: F401 - the fixture
+
+
+def _files_on_disk(app) -> set:
+    from services.tenders import storage
+
+    with app.app_context():
+        return {p for p in storage.root().rglob("*") if p.is_file()}
+
+
+def _read(app, body: bytes, content_type: str, **config):
+    """read_sealed on a request carrying ``body``; → (fields, [(name, filename, plaintext, sealed bytes)])."""
+    from flask import request
+
+    from services.tenders import sealing, storage
+    from services.tenders.views import deposit_body
+
+    with app.test_request_context("/p/tenders/1/depot", method="POST", input_stream=io.BytesIO(body),
+                                  content_type=content_type, content_length=len(body)):
+        public, _sealed_private = sealing.new_key_pair(1)
+        former = {key: app.config[key] for key in config}
+        app.config.update(config)
+        try:
+            uploads = deposit_body.read_sealed(request._get_current_object(),
+                                               lambda name: storage.SealedUpload(1, public, name))
+        finally:
+            app.config.update(former)
+        got = []
+        for name, up in uploads:
+            plain = bytes(up.plain)
+            stored = up.finish()
+            got.append((name, up.filename, plain, storage.path_of(stored.key).read_bytes()))
+            up.discard()
+        return request.form, got
+
+
+def _multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "XyZ-limite-1887") -> tuple[bytes, str]:
+    out = io.BytesIO()
+    for name, filename, data in parts:
+        out.write(f"--{boundary}\r\n".encode())
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+        out.write(f"Content-Disposition: {disposition}\r\n".encode())
+        if filename is not None:
+            out.write(b"Content-Type: application/pdf\r\n")
+        out.write(b"\r\n" + data + b"\r\n")
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+def test_files_are_sealed_as_they_arrive_and_fields_become_the_form(app):
+    big = real_pdf("offre", padding=3 * 1024 * 1024 + 17)  # several reads of a MiB, the last one partial
+    small = real_pdf("candidature")
+    body, ctype = _multipart([("csrf_token", None, b"jeton"), ("lot", None, b"1"), ("lot", None, b"2"),
+                              ("candidature", "DC1 signé.pdf", small), ("memoire_1", "", b""),  # an untouched input
+                              ("financiere_1", "DQE.pdf", big)])
+    form, files = _read(app, body, ctype)
+    assert form["csrf_token"] == "jeton" and form.getlist("lot") == ["1", "2"]
+    assert [(name, filename) for name, filename, _plain, _sealed in files] == [
+        ("candidature", "DC1 signé.pdf"), ("financiere_1", "DQE.pdf")]
+    assert files[0][2] == small and files[1][2] == big  # every byte, in order, none twice
+    for _name, _filename, plain, sealed in files:
+        assert plain[-4096:] not in sealed and b"%PDF-" not in sealed  # what is stored is sealed
+
+
+def test_a_body_cut_short_is_refused_and_its_files_removed(app):
+    before = _files_on_disk(app)
+    body, ctype = _multipart([("csrf_token", None, b"jeton"), ("financiere_1", "DQE.pdf", real_pdf("coupé"))])
+    with pytest.raises(BadRequest):
+        _read(app, body[:len(body) // 2], ctype)
+    assert _files_on_disk(app) == before
+
+
+def test_text_fields_beyond_the_form_memory_limit_are_refused(app):
+    before = _files_on_disk(app)
+    body, ctype = _multipart([("financiere_1", "DQE.pdf", real_pdf("limite")), ("lot", None, b"1" * 5000)])
+    with pytest.raises(RequestEntityTooLarge):
+        _read(app, body, ctype, MAX_FORM_MEMORY_SIZE=1000)
+    assert _files_on_disk(app) == before
+
+
+def test_a_deposit_without_its_csrf_token_is_refused_and_nothing_is_kept(app, two_lots, client):  # noqa: F811
+    from portal.extensions import db
+    from services.tenders.deposits import Bid
+
+    _mayor, tid = two_lots
+    _signed_in(app, client, "sans-jeton@btp.test.example.org")
+    before = _files_on_disk(app)
+    resp = client.http.post(f"/p/tenders/{tid}/depot", data={"lot": "1", "financiere_1": (
+        io.BytesIO(real_pdf("sans jeton")), "DQE.pdf")}, content_type="multipart/form-data")
+    assert resp.status_code == 400
+    with app.app_context():
+        assert db.session.query(Bid).count() == 0
+    assert _files_on_disk(app) == before
+    page = _send(client, tid, {"financiere_1": ("DQE.pdf", real_pdf("avec jeton"))}, [1]).get_data(as_text=True)
+    assert "alert-success" in page  # the same deposit with its token is received
