@@ -30,7 +30,8 @@ READ_SIZE = 1024 * 1024  # what is asked of the WSGI input at a time, and so wha
 
 
 class _Discard:
-    """Where the bytes of an empty file field go (a form's untouched file inputs are sent with no name, no bytes)."""
+    """Where the bytes of a file part go when it is no file of the deposit (a form's untouched file input is sent
+    with an empty file name and no bytes)."""
 
     def write(self, data) -> int:
         return len(data)
@@ -57,9 +58,9 @@ def read_sealed(req: Request, new_upload: Callable[[str], storage.SealedUpload]
             event = decoder.next_event()
             if isinstance(event, NeedData):
                 decoder.receive_data(stream.read(READ_SIZE) or None)
-            elif isinstance(event, File):
-                name, file = event.name, (new_upload(event.filename) if event.filename else _Discard())
-                if event.filename:
+            elif isinstance(event, File):  # without a name or a file name: an untouched input, or nothing of ours
+                name, file = event.name, (new_upload(event.filename) if event.filename and event.name else _Discard())
+                if not isinstance(file, _Discard):
                     uploads.append((name, file))
             elif isinstance(event, Field):
                 name, file, text = event.name, None, bytearray()
@@ -70,7 +71,7 @@ def read_sealed(req: Request, new_upload: Callable[[str], storage.SealedUpload]
                 if max_text is not None and text_size > max_text:
                     raise RequestEntityTooLarge()
                 text += event.data
-                if not event.more_data:
+                if not event.more_data and name:
                     fields.add(name, text.decode(errors="replace"))
             elif isinstance(event, Epilogue):
                 break

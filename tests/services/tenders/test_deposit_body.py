@@ -63,6 +63,7 @@ def test_files_are_sealed_as_they_arrive_and_fields_become_the_form(app):
     small = real_pdf("candidature")
     body, ctype = _multipart([("csrf_token", None, b"jeton"), ("lot", None, b"1"), ("lot", None, b"2"),
                               ("candidature", "DC1 signé.pdf", small), ("memoire_1", "", b""),  # an untouched input
+                              ("", "sans nom.pdf", small),  # a part without a field name: nothing of the form
                               ("financiere_1", "DQE.pdf", big)])
     form, files = _read(app, body, ctype)
     assert form["csrf_token"] == "jeton" and form.getlist("lot") == ["1", "2"]
