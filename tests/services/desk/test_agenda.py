@@ -16,7 +16,8 @@ XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
 
 def at(days: int, hour: int = 9) -> dt.datetime:
-    """A wall-clock time ``days`` after today: the Aube's date, as the product reads it (the host's, in UTC, is still yesterday from 23:00 UTC)."""
+    """A wall-clock time ``days`` after today: the Aube's date, as the product reads it (the host's, in UTC, is
+    still yesterday from 23:00 UTC)."""
     return dt.datetime.combine(legal_today() + dt.timedelta(days=days), dt.time(hour, 0))
 
 

@@ -27,7 +27,8 @@ def tenders_world(world, subscribe):
 
 
 def calendar(days=30):
-    # counted from the Aube's date, as the product reads it (the host's, in UTC, is still yesterday from 23:00 UTC): the wizard's minimum delays are in whole days
+    # counted from the Aube's date, as the product reads it (the host's, in UTC, is still yesterday from 23:00 UTC):
+    # the wizard's minimum delays are in whole days
     reception = dt.datetime.combine(legal_today() + dt.timedelta(days=days), dt.time(12, 0))
     return {"media": ["portal", "buyer_profile"],
             "questions_deadline": (reception - dt.timedelta(days=6)).strftime("%Y-%m-%dT%H:%M"),

@@ -242,7 +242,8 @@ def test_a_draft_resumed_later_is_published_with_todays_date(app, tenders_world,
         db.session.commit()
     mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/")
     t = _tender(app, tid)
-    assert t.status == "published" and t.launch_date == legal_today()  # the Aube's date, as the product reads it (the host's, in UTC, is still yesterday from 23:00 UTC)
+    # the Aube's date, as the product reads it (the host's, in UTC, is still yesterday from 23:00 UTC)
+    assert t.status == "published" and t.launch_date == legal_today()
 
 
 def test_the_buyer_profile_is_required_and_ticked_from_the_r2132_2_threshold(app, tenders_world, login_as):
