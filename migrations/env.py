@@ -9,6 +9,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from portal.unmodelled import IGNORED_TABLES, sqlite_virtual_tables
+
 try:  # teaches SQLAlchemy's PostgreSQL reflection the PostGIS types (geometry, geography, raster)
     import geoalchemy2  # noqa: F401
 except ImportError:  # pragma: no cover - geoalchemy2 is in requirements.txt
@@ -64,29 +66,8 @@ def get_metadata():
     return target_db.metadata
 
 
-# Tables that live in the database but are described by no model, so autogenerate must leave them alone:
-# PostGIS's own table, the cemetery's name index on PostgreSQL (raw SQL and triggers, cemetery_0004_name_search),
-# and SQLite virtual tables (R*Tree spatial indexes, FTS5 tables created by raw SQL in migrations) with their shadow
-# tables (found at connection time, see _virtual_tables).
-IGNORED_TABLES = {"spatial_ref_sys", "cemetery_name_index"}
-
-
-def _virtual_tables(connection) -> set:
-    if connection.dialect.name != "sqlite":
-        return set()
-    names = set()
-    rows = connection.exec_driver_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND upper(sql) LIKE 'CREATE VIRTUAL TABLE%'"
-    ).all()
-    connection.commit()  # end the implicit transaction: Alembic must begin its own
-    for (name,) in rows:
-        names.add(name)
-        names.update(f"{name}_{suffix}" for suffix in ("node", "parent", "rowid", "data", "idx", "content",
-                                                       "docsize", "config"))
-    return names
-
-
 def include_name(name, type_, parent_names):
+    # Tables no model describes (portal/unmodelled.py): PostGIS's, the cemetery's name index, SQLite virtual tables.
     if type_ == "table":
         return name not in IGNORED_TABLES
     if type_ == "index" and name and name.endswith("_fulltext"):
@@ -121,7 +102,7 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     with get_engine().connect() as connection:
-        ignored = IGNORED_TABLES | _virtual_tables(connection)
+        ignored = IGNORED_TABLES | sqlite_virtual_tables(connection)
         conf_args.setdefault(
             "include_name", lambda name, type_, parents: not (type_ == "table" and name in ignored)
             and include_name(name, type_, parents)

@@ -35,7 +35,9 @@ audience-scoped rows (or the audience table) of a transaction — and again when
 ``app.viewer_kinds`` (the audience kinds open to it), ``app.viewer_epcis``, ``app.viewer_services`` and
 ``app.viewer_departments``. The policies of migration ``desk_0015_department_audiences`` (``desk_0012_audience_rls``
 before the départements) read them (the rule of ``app_can_read_audience(audience_id, publisher_id)``,
-written out in each policy); a connection that never set them reads public rows only.
+written out in each policy); a connection that never set them reads public rows only. :class:`DepartmentScoped`
+rows (the forum's categories) have their own policy (``desk_0016_forum_category_rls``): the platform's, and those of
+``app.viewer_departments`` — everything only for ``app.viewer`` = ``*`` with no département (the system context).
 """
 from __future__ import annotations
 
@@ -226,10 +228,14 @@ def audience_scope(viewer: Viewer | None):
 def setting_values(viewer: Viewer | None) -> tuple[str, str, str, str, str]:
     """``app.viewer``, ``app.viewer_kinds``, ``app.viewer_epcis``, ``app.viewer_services``,
     ``app.viewer_departments`` for ``viewer`` (None: everything)."""
-    if viewer is None or viewer.administered is not None:
+    if viewer is None:
+        return ("*", "", "", "", "")
+    if viewer.administered is not None:
         # A department team (or an operator's staff) reads every audience of what its own collectivities published:
         # the policies let it read every audience, and the query filter narrows to its publishers (administered).
-        return ("*", "", "", "", "")
+        # Its départements still bound the forum's categories (desk_0016_forum_category_rls): only « * » with no
+        # département is everything.
+        return ("*", "", "", "", ",".join(sorted(viewer.departments)))
     return ("" if viewer.collectivity_id is None else str(viewer.collectivity_id), ",".join(viewer.open_kinds()),
             ",".join(str(i) for i in sorted(viewer.epci_ids)), ",".join(sorted(viewer.services)),
             ",".join(sorted(viewer.departments)))
@@ -416,7 +422,7 @@ def install(session_factory_class=Session) -> None:
                 if audience is not None and audience.publisher_id is None and publisher_id is not None:
                     audience.publisher_id = publisher_id
                     audience.department_code = _department_of(session, publisher, publisher_id)
-            elif isinstance(obj, Audience):
+            elif isinstance(obj, (Audience, DepartmentScoped)):
                 touched = True
         if touched:
             _sync(session)
@@ -428,9 +434,12 @@ def install(session_factory_class=Session) -> None:
 
     @event.listens_for(session_factory_class, "do_orm_execute")
     def _scope_departments(state):
-        if not (state.is_select or state.is_update or state.is_delete):
+        if not (state.is_select or state.is_update or state.is_delete or state.is_insert):
             return
         if not any(issubclass(m.class_, DepartmentScoped) for m in state.all_mappers):
+            return
+        _sync(state.session)  # their policy reads app.viewer_departments (desk_0016_forum_category_rls)
+        if state.is_insert:
             return
         viewer = current_viewer()
         if viewer is None:

@@ -25,7 +25,7 @@ from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal.identity import today as local_today
+from portal.identity import to_local, today as local_today
 from portal import audit
 from portal.extensions import db
 from portal.filestore import FileStore, StorageError
@@ -287,7 +287,9 @@ def list_pdf(seance: Seance) -> bytes:
 def list_is_late(seance: Seance, today: dt.date | None = None) -> bool:
     today = today or local_today(seance.collectivity)
     if seance.list_published_at is not None:
-        return seance.list_published_at.date() > seance.list_due_on
+        # list_published_at is a UTC moment: the day it was published is the département's (a list put online at
+        # 00:30 in Paris on the day after the due date is late, although that is still the due date in UTC)
+        return to_local(seance.list_published_at, seance.collectivity).date() > seance.list_due_on
     return today > seance.list_due_on
 
 

@@ -14,7 +14,7 @@ import logging
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal.identity import today as local_today
+from portal.identity import to_local, today as local_today
 from portal import audit
 from portal.dates import add_months
 from portal.extensions import db
@@ -172,8 +172,10 @@ def _acknowledge(act: Act, ar_xml: bytes) -> None:
     if act.publication_kind != "individual":
         act.published_at = utcnow()
     main = act.sent_file
+    # the date of publication in the commune's département (published_at is a UTC moment: from 23:00 UTC its date
+    # is still yesterday in Paris)
     lines = stamp.stamp_lines(act.unique_id or "", act.received_on,
-                              act.published_at.date() if act.published_at else None)
+                              to_local(act.published_at, act.collectivity).date() if act.published_at else None)
     add_file(act, "stamped", f"{act.unique_id}-tamponne.pdf", stamp.stamp_pdf(read_file(main), lines),
               mimetype="application/pdf")
     audit.record("actes.ar_received", target=act, collectivity=act.collectivity, user=False,

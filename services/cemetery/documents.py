@@ -45,7 +45,8 @@ def letters_html(concessions: list[Concession], today: dt.date) -> str:
 
 
 def reprise_html(reprise, step, article: str) -> str:
-    bodies = db.session.scalars(select(Deceased).where(Deceased.plot_id == reprise.plot_id)).all()
+    bodies = db.session.scalars(select(Deceased).where(Deceased.plot_id == reprise.plot_id)
+                                .order_by(*Deceased.burial_order())).all()
     return _render("reprise.html", r=reprise, step=step, bodies=bodies, article=article)
 
 

@@ -74,7 +74,9 @@ def delete_bureau(b: PollingStation) -> None:
                             "them to another polling station first.", n=b.number, count=registered))
         raise Refused(_("Polling station %(n)s cannot be deleted: the history of %(count)d removed voter(s) refers "
                         "to it.", n=b.number, count=removed))
-    streets = db.session.scalars(select(StreetBureau).where(StreetBureau.bureau_id == b.id)).all()
+    # in the order of the bureaux page, so that the journal lists them alike on SQLite and PostgreSQL
+    streets = db.session.scalars(select(StreetBureau).where(StreetBureau.bureau_id == b.id)
+                                 .order_by(StreetBureau.street_key)).all()
     for row in streets:
         db.session.delete(row)
     audit.record("electoral.bureau_deleted", target=b, number=b.number, name=b.name,

@@ -40,16 +40,13 @@ result = {"dialect": None, "steps": []}
 
 
 def tables():
-    # Tables PostGIS or SQLite keep for themselves are not ours, nor are SQLite virtual tables (R*Tree and FTS5
-    # indexes a migration creates by raw SQL) and their shadow tables, nor the cemetery's name index on PostgreSQL
-    # (raw SQL, cemetery_0004_name_search): migrations/env.py leaves them out of comparisons too.
-    names = set(inspect(db.engine).get_table_names()) - {"spatial_ref_sys", "sqlite_sequence", "cemetery_name_index"}
-    if db.engine.dialect.name == "sqlite":
-        with db.engine.connect() as conn:
-            virtual = [r[0] for r in conn.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND upper(sql) LIKE 'CREATE VIRTUAL TABLE%'")]
-        names = {n for n in names if not any(n == v or n.startswith(v + "_") for v in virtual)}
-    return sorted(names)
+    # Tables PostGIS or SQLite keep for themselves, and the ones our migrations make by raw SQL with no model, are not
+    # compared: the same list as migrations/env.py's autogenerate (portal/unmodelled.py).
+    from portal.unmodelled import IGNORED_TABLES, sqlite_virtual_tables
+
+    with db.engine.connect() as conn:
+        virtual = sqlite_virtual_tables(conn)
+    return sorted(set(inspect(db.engine).get_table_names()) - IGNORED_TABLES - virtual - {"sqlite_sequence"})
 
 
 def check(step):

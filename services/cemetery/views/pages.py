@@ -383,7 +383,7 @@ def plot(plot_id: int):
     today = local_today()
     concession = operations.current_concession(plot)
     bodies = db.session.scalars(select(Deceased).where(Deceased.plot_id == plot.id)
-                                .order_by(Deceased.death_date)).all()
+                                .order_by(*Deceased.burial_order())).all()
     ops = db.session.scalars(select(Operation).options(joinedload(Operation.deceased))
                              .where((Operation.plot_id == plot.id) | (Operation.destination_plot_id == plot.id))
                              .order_by(Operation.on.desc(), Operation.id.desc())).all()
@@ -496,7 +496,7 @@ def concession(concession_id: int):
     if tab not in TABS:
         tab = "deceased"
     bodies = db.session.scalars(select(Deceased).where(Deceased.plot_id == c.plot_id)
-                                .order_by(Deceased.death_date)).all()
+                                .order_by(*Deceased.burial_order())).all()
     today = local_today()
     window = rules.renewal_window(c.kind, c.ends_on)
     return render_template("cemetery/concession.html", c=c, tab=tab, bodies=bodies, today=today, window=window,

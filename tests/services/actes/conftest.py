@@ -10,6 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.helpers.clock import legal_today
+
 from .fixtures import make_pdf, start_tdt
 
 
@@ -46,7 +48,8 @@ def actes_world(app, world, subscribe, tdt):
         for cid, siret in ((world.a, "21100001300015"), (world.b, "21101760000017")):
             db.session.add(TdtAccount(collectivity_id=cid, prefecture="PREF010", siret=siret,
                                       certificate_holder="Maire", login="mairie",
-                                      certificate_expires_on=dt.date.today() + dt.timedelta(days=20)))
+                                      # « dans 20 jours » counted from the Aube's date
+                                      certificate_expires_on=legal_today() + dt.timedelta(days=20)))
         db.session.commit()
     return world
 

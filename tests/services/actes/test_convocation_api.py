@@ -12,9 +12,19 @@ import io
 import pytest
 from sqlalchemy import select
 
+from tests.helpers.reference import collectivity_restored
+
 from .conftest import make_act
 
 TODAY = dt.date.today()
+
+
+@pytest.fixture(autouse=True)
+def _population_put_back(app):
+    """_seance writes Ailleville's population (the quorum and convocation rules depend on it): a collectivity is
+    reference data, kept between tests, and the department's page shows its population (tests/portal/test_admin.py)."""
+    with collectivity_restored(app, "10002", "population"):
+        yield
 
 
 def _api(client, url, payload):

@@ -7,6 +7,8 @@ import html
 
 import pytest
 
+from tests.helpers.clock import legal_today
+
 from .conftest import act_ids
 from .fixtures import PNG, broken_pdf, encrypted_pdf, javascript_pdf, make_pdf, make_png
 
@@ -44,7 +46,8 @@ def test_number_unique_in_the_collectivity_with_a_suggestion(app, world, login_a
 
 
 def test_decision_date_not_in_the_future(app, login_as, deposit, tmp_path):
-    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    # the Aube's date, as the product reads it (the host's, in UTC, is still yesterday from 23:00 UTC)
+    tomorrow = legal_today() + dt.timedelta(days=1)
     _refused(deposit(login_as("secretary_a"), decision_date=tomorrow.isoformat()), "decision_date", "futur")
     _nothing_written(app, tmp_path)
 
@@ -126,7 +129,8 @@ def test_a_scan_without_text_is_accepted_with_a_warning(app, login_as, deposit):
 
 
 def test_several_problems_are_all_named_at_once(app, login_as, deposit):
-    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    # the Aube's date, as the product reads it (the host's, in UTC, is still yesterday from 23:00 UTC)
+    tomorrow = legal_today() + dt.timedelta(days=1)
     body = _refused(deposit(login_as("secretary_a"), number="a-b", decision_date=tomorrow.isoformat(),
                             matiere="0.0"), "number_format")
     assert 'data-rule="decision_date"' in body and 'data-rule="matiere_unknown"' in body

@@ -11,6 +11,8 @@ from frictionless import Resource, Schema
 
 from services.actes.publication import SCHEMA
 
+from tests.helpers.clock import legal_today
+
 from .conftest import deposit_values, make_act
 from .fixtures import make_pdf
 
@@ -89,6 +91,6 @@ def test_only_send_holders_send(app, actes_world, login_as, tdt):
 def test_department_page_shows_certificates_and_counts(app, actes_world, login_as):
     make_act(app, actes_world.a)
     page = login_as("dept_admin").get("/admin/s/actes/").get_data(as_text=True)
-    expiry = (dt.date.today() + dt.timedelta(days=20)).strftime("%d/%m/%Y")
+    expiry = (legal_today() + dt.timedelta(days=20)).strftime("%d/%m/%Y")  # « dans 20 jours » from the Aube's today
     assert "Ailleville" in page and expiry in page and "dans 20 jours" in page
     assert "Statistiques du département" in page

@@ -10,6 +10,8 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
+from tests.helpers.clock import legal_today
+
 from .conftest import act_ids
 from .fixtures import PNG, acknowledgement, make_pdf
 
@@ -75,19 +77,21 @@ def test_round_trip_send_ar_letter_answer_cancel(app, world, login_as, deposit, 
     assert _act(app, act_id)["status"] == "transmitted"
 
     unique_id = f"010-211000013-{day}-2026_014-DE"
-    tx["status"], tx["ar"] = 4, acknowledgement(unique_id, "2026_014", dt.date.today().isoformat(), 1,
-                                                dt.date.today())
+    # The préfecture receives it on the Aube's date, and the act is published on it: the host's date (UTC) is still
+    # yesterday from 23:00 UTC, and the stamp must not print the UTC date of publication then.
+    received = legal_today()
+    tx["status"], tx["ar"] = 4, acknowledgement(unique_id, "2026_014", dt.date.today().isoformat(), 1, received)
     _poll(app)
     act = _act(app, act_id)
     assert act["status"] == "acknowledged" and act["unique_id"] == unique_id
-    assert act["received_on"] == dt.date.today() and act["published_at"] is not None
+    assert act["received_on"] == received and act["published_at"] is not None
     page = html.unescape(mayor.get(f"/s/actes/{act_id}").get_data(as_text=True))
     assert unique_id in page and "acquittement reçu" in page
 
     stamped = mayor.get(f"/s/actes/{act_id}/fichiers/{act['files']['stamped']}")
     assert stamped.status_code == 200 and stamped.mimetype == "application/pdf"
     text = subprocess.run(["pdftotext", "-", "-"], input=stamped.get_data(), capture_output=True, check=True).stdout
-    today = dt.date.today().strftime("%d/%m/%Y")
+    today = legal_today().strftime("%d/%m/%Y")
     assert f"Acte certifié exécutoire — reçu en préfecture le {today}, publié le {today}" in text.decode()
     assert unique_id in text.decode() and "Délibération du conseil municipal" in text.decode()
 
@@ -100,7 +104,7 @@ def test_round_trip_send_ar_letter_answer_cancel(app, world, login_as, deposit, 
                           "number": "2026_014", "last_status_id": "21"})
     assert _poll(app)["replies"] == 1
     [(reply_id, kind, due, answered)] = _act(app, act_id)["replies"]
-    assert kind == "courrier_simple" and answered is None and (due - dt.date.today()).days in range(59, 63)
+    assert kind == "courrier_simple" and answered is None and (due - legal_today()).days in range(59, 63)
     assert tdt.documents[0]["read"] is True
     # The document came as S²LOW serves it (a redirection to the envelope's tar.gz): its PDF letter is the reply's.
     assert ("GET", "/modules/actes/actes_download_file.php") in tdt.requests

@@ -8,13 +8,17 @@ import icalendar
 import pytest
 from sqlalchemy import select
 
+from tests.helpers.clock import legal_today
+
 from .test_audiences import EXPECTED, KINDS, LOGINS
 
 XSS = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 
 
 def at(days: int, hour: int = 9) -> dt.datetime:
-    return dt.datetime.combine(dt.date.today() + dt.timedelta(days=days), dt.time(hour, 0))
+    """A wall-clock time ``days`` after today: the Aube's date, as the product reads it (the host's, in UTC, is
+    still yesterday from 23:00 UTC)."""
+    return dt.datetime.combine(legal_today() + dt.timedelta(days=days), dt.time(hour, 0))
 
 
 @pytest.fixture

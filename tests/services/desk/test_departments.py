@@ -351,3 +351,61 @@ def test_raw_sql_keeps_each_departement_to_itself(app, world, second, two, who):
     assert f"{home}-news-all" in news and f"{other}-news-all" not in news and f"{other}-news-public" in news
     assert {t for t in search if "-news-" in t} == {t for t in news if "-news-" in t}
     assert f"{other}-sujet" not in threads and f"{home}-sujet" in threads
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not using_postgres(), reason="row-level security needs PostgreSQL (DATABASE_URL)")
+@pytest.mark.parametrize("who", ["troyes", "epci", "dept", "mamoudzou", "partner976", "dept976"])
+def test_raw_sql_shows_each_departement_its_forum_categories(app, world, second, two, who):  # noqa: F811
+    """desk_0016_forum_category_rls: as the app role, another département's category row is invisible (its team's
+    too, although a team's app.viewer is « * ») and cannot be written; the platform's stays visible to all."""
+    from sqlalchemy.exc import DBAPIError
+
+    from portal.audiences import Viewer, audience_scope, set_viewer
+    from portal.extensions import db
+    from portal.models import Collectivity
+    from services.desk.models import ForumCategory
+
+    cid = {"mamoudzou": second.mamoudzou, "partner976": two.partner976, "dept976": second.dept}.get(who) \
+        or getattr(world, who)
+    home, other = ("mayotte", "aube") if who in ("mamoudzou", "partner976", "dept976") else ("aube", "mayotte")
+    cats = two.categories
+    with app.app_context():
+        with audience_scope(None):
+            viewer = Viewer.of(db.session.get(Collectivity, cid))
+        with audience_scope(viewer):  # what the ORM criterion lets through
+            expected = set(db.session.scalars(select(ForumCategory.id)))
+        db.session.remove()
+        with db.engine.connect() as conn:
+            try:
+                set_viewer(conn, viewer)
+                seen = set(conn.execute(text("SELECT id FROM desk_forum_category")).scalars())
+                moved = conn.execute(text("UPDATE desk_forum_category SET position = 7 WHERE id = :i"),
+                                     {"i": cats[other]}).rowcount
+                code = "976" if other == "mayotte" else "10"
+                with pytest.raises(DBAPIError, match="row-level security"):
+                    with conn.begin_nested():
+                        conn.execute(text("INSERT INTO desk_forum_category (name, description, position, "
+                                          "department_code) VALUES ('Intrus', '', 0, :c)"), {"c": code})
+                # settings emptied (as on a connection that never set them): the platform's categories only
+                conn.execute(text("SELECT set_config('app.viewer', '', true), "
+                                  "set_config('app.viewer_departments', '', true)"))
+                unset = set(conn.execute(text("SELECT id FROM desk_forum_category")).scalars())
+            finally:
+                conn.rollback()
+    assert cats[home] in seen and cats["platform"] in seen and cats[other] not in seen
+    assert seen == expected
+    assert moved == 0
+    assert cats["platform"] in unset and cats[home] not in unset
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not using_postgres(), reason="row-level security needs PostgreSQL (DATABASE_URL)")
+def test_forum_pages_read_the_categories_under_row_level_security(app, world, second, two, login_as):  # noqa: F811
+    """The requests set app.viewer_departments before reading categories alone (portal.audiences syncs the
+    settings for DepartmentScoped statements): each team's forum pages list its categories, another's stays 404."""
+    for client, own, other in ((login_as("dept_admin"), "aube", "mayotte"),
+                               (signed_in(app, second.users["admin976"].email), "mayotte", "aube")):
+        assert client.get(f"/s/desk/forum/{two.categories[own]}").status_code == 200
+        assert client.get(f"/s/desk/forum/{two.categories[other]}").status_code == 404
+        assert "Annonces de la plateforme" in client.get("/admin/s/desk/forum").get_data(as_text=True)

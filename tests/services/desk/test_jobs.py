@@ -10,6 +10,8 @@ import pytest
 from defusedxml import ElementTree
 from sqlalchemy import select
 
+from tests.helpers.clock import legal_today
+
 from .test_audiences import EXPECTED, KINDS, LOGINS
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -140,11 +142,13 @@ def test_an_offer_is_never_shown_open_after_its_date_and_the_task_closes_it(app,
     from services.desk.tasks import close_job_offers
     from tests.conftest import PortalClient
 
-    today_id = offer("Offre-qui-ferme-ce-soir", closes_on=dt.date.today() + dt.timedelta(days=1))
-    past_id = offer("Offre-deja-echue", closes_on=dt.date.today() + dt.timedelta(days=1))
+    # « today » is the Aube's date, as the product reads it: the host's (UTC) is still yesterday from 23:00 UTC
+    today = legal_today()
+    today_id = offer("Offre-qui-ferme-ce-soir", closes_on=today + dt.timedelta(days=1))
+    past_id = offer("Offre-deja-echue", closes_on=today + dt.timedelta(days=1))
     with app.app_context():  # its date passes (as if days went by): the beat task has not run yet
-        db.session.get(JobOffer, past_id).closes_on = dt.date.today() - dt.timedelta(days=1)
-        db.session.get(JobOffer, today_id).closes_on = dt.date.today()
+        db.session.get(JobOffer, past_id).closes_on = today - dt.timedelta(days=1)
+        db.session.get(JobOffer, today_id).closes_on = today
         db.session.commit()
     public = PortalClient(app)
     for client, url in ((public, "/p/desk/emplois"), (public, "/p/desk/emplois.atom"),

@@ -4,6 +4,8 @@ import io
 
 import pytest
 
+from tests.helpers.clock import legal_today
+
 SIRET_A = "21100002300005"  # shape of a commune's SIRET (14 digits, Luhn key right); not checked against SIRENE
 
 ROOF = {
@@ -25,7 +27,9 @@ def tenders_world(world, subscribe):
 
 
 def calendar(days=30):
-    reception = dt.datetime.combine(dt.date.today() + dt.timedelta(days=days), dt.time(12, 0))
+    # counted from the Aube's date, as the product reads it (the host's, in UTC, is still yesterday from 23:00 UTC):
+    # the wizard's minimum delays are in whole days
+    reception = dt.datetime.combine(legal_today() + dt.timedelta(days=days), dt.time(12, 0))
     return {"media": ["portal", "buyer_profile"],
             "questions_deadline": (reception - dt.timedelta(days=6)).strftime("%Y-%m-%dT%H:%M"),
             "reception_deadline": reception.strftime("%Y-%m-%dT%H:%M"),

@@ -5,6 +5,8 @@ import io
 import zipfile
 
 
+from tests.helpers.clock import legal_today
+
 from .test_documents_public_award import pdf_text, wait_for_mail
 
 
@@ -101,10 +103,11 @@ def test_discontinued_procedure_is_published_in_ocds_not_in_decp(app, published,
     token = client.csrf(f"/p/tenders/{tid}")
     client.http.post(f"/p/tenders/{tid}/questions", data={"csrf_token": token, "email": "devis@zinc.test.example.org",
                                                          "question": "Faut-il déposer les gouttières ?"})
-    # refused: unsuccessful before the deadline, sans suite without an explanation, a date in the future
+    # refused: unsuccessful before the deadline, sans suite without an explanation, a date in the future (the
+    # Aube's tomorrow: the host's, in UTC, is the Aube's today from 23:00 UTC on)
     for bad in ({"end_reason": "no_bid"}, {"end_reason": "budget", "end_details": ""},
                 {"end_reason": "budget", "end_details": "Le devis dépasse les crédits votés.",
-                 "ended_on": (dt.date.today() + dt.timedelta(days=1)).isoformat()},
+                 "ended_on": (legal_today() + dt.timedelta(days=1)).isoformat()},
                 {"end_reason": "n-importe-quoi", "end_details": "Le devis dépasse les crédits votés."}):
         assert mayor.post(f"/s/tenders/{tid}/fin", bad, csrf_from=summary).status_code == 302
     with app.app_context():
@@ -118,7 +121,7 @@ def test_discontinued_procedure_is_published_in_ocds_not_in_decp(app, published,
     assert resp.status_code == 302
     with app.app_context():
         t = _tender(app, tid)
-        assert t.status == "discontinued" and t.ended_on == dt.date.today() and t.end_reason == "budget"
+        assert t.status == "discontinued" and t.ended_on == legal_today() and t.end_reason == "budget"
     [event] = _audit(app, "tenders.ended", tid)
     assert event.details["outcome"] == "discontinued"
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.clock import legal_today
+
 from .conftest import real_pdf
 from .test_bids import _company, _deadline_utc, _deposit
 from .test_documents_public_award import wait_for_mail
@@ -228,7 +230,8 @@ def test_scoring_grid_report_award_and_letters(app, published, login_as, smtp):
     letter = mayor.get(f"/s/tenders/{tid}/courriers/1/{bids[0]}.pdf")
     _save("tenders-lettre-rejet.pdf", letter.data)
     text = pdf_text(letter.data)
-    signature = (dt.date.today() + dt.timedelta(days=11)).strftime("%d/%m/%Y")
+    # from the Aube's date, as the product reads it (the host's, in UTC, is still yesterday from 23:00 UTC)
+    signature = (legal_today() + dt.timedelta(days=11)).strftime("%d/%m/%Y")
     assert has(text, "Information d'un candidat évincé", "Couvreurs de l'Aube", "11 jours", signature, "R2182-1",
                "mémoire technique noté 30", "66,00", "72,89", "rang 3", "36,00", "37,89")
     # the company reads its own letter on the public pages, and only its own

@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from tests.helpers.reference import collectivity_restored
+
 from .conftest import new_tender
 
 SIREN = "211000023"
@@ -120,6 +122,14 @@ def test_down_or_too_slow_is_unavailable_and_remembered_a_minute(app):
         app.config["TENDERS_SIRENE_URL"] = "http://127.0.0.1:9"
         sirene.forget()
         slow.close()
+
+
+@pytest.fixture(autouse=True)
+def _siren_put_back(app):
+    """_with_siren gives Ailleville another SIREN: a collectivity is reference data, kept between tests, and later
+    ones read its own (the department's page, the actes' identifiers 010-211000013-…)."""
+    with collectivity_restored(app, "10002", "siren"):
+        yield
 
 
 def _with_siren(app, world):
