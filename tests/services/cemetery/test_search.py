@@ -203,3 +203,11 @@ def test_only_the_resting_and_the_people_of_a_concession_in_force_are_found(app,
         db.session.commit()
     assert found("vasseur") == ["VASSEUR Rémi"]
     assert {"AILLEVILLE Jeanne", "AILLEVILLE Paul"} <= set(found("aillev"))
+    # a conversion closes the concession and carries its people over: each is found once, from the new period
+    from services.cemetery import operations
+
+    with app.test_request_context(), territory_scope({a.insee}):
+        operations.convert_concession(db.session.get(Concession, a.concession), dt.date(2020, 1, 1),
+                                      kind="perpetual", price=0)
+        db.session.commit()
+    assert found("aillev").count("AILLEVILLE Jeanne") == 1 and found("aillev").count("AILLEVILLE Paul") == 1
