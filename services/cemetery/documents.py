@@ -6,10 +6,11 @@ the network (no image, no font from outside)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from flask import render_template
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 from weasyprint import HTML
 
 from portal.identity import today as local_today
@@ -17,7 +18,7 @@ from portal.extensions import db
 from portal.lookups import active_commune
 
 from . import rules
-from .models import Alley, Concession, Deceased, Operation, Plot, Zone
+from .models import Alley, Concession, Deceased, Operation, Plot, Zone, deceased_name
 
 
 def to_pdf(html: str) -> bytes:
@@ -58,11 +59,43 @@ def concession_rows():
     return db.session.scalars(stmt).unique().all()
 
 
-def operation_rows():
-    stmt = (select(Operation).options(joinedload(Operation.plot).joinedload(Plot.alley).joinedload(Alley.zone),
-                                      joinedload(Operation.deceased), joinedload(Operation.destination_plot))
+@dataclass(frozen=True, slots=True)
+class OperationLine:
+    """A line of the register of operations, as printed."""
+
+    on: dt.date
+    kind: str
+    deceased: str  # full name, or ""
+    mpf: bool  # the deceased is « Mort pour la France »
+    place: str  # zone · allée · number
+    destination: str  # the emplacement the remains went to, or where out of the cemetery
+    funeral_operator: str
+    authorisation_number: str
+
+
+def operation_rows() -> list[OperationLine]:
+    """Every operation, in the order of the register (by date), with only the columns printed: one statement joining
+    the emplacement (its allée and zone), the deceased and the destination emplacement — no entity is built, no
+    relationship loaded per line."""
+    dest, dest_alley, dest_zone = aliased(Plot), aliased(Alley), aliased(Zone)
+    stmt = (select(Operation.on, Operation.kind, Deceased.last_name, Deceased.first_names, Deceased.birth_name,
+                   Deceased.mpf, Zone.name, Alley.name, Plot.number, dest_zone.name, dest_alley.name, dest.number,
+                   Operation.destination, Operation.funeral_operator, Operation.authorisation_number)
+            .join(Plot, Operation.plot_id == Plot.id).join(Alley, Plot.alley_id == Alley.id)
+            .join(Zone, Alley.zone_id == Zone.id)
+            .outerjoin(Deceased, Operation.deceased_id == Deceased.id)
+            .outerjoin(dest, Operation.destination_plot_id == dest.id)
+            .outerjoin(dest_alley, dest.alley_id == dest_alley.id)
+            .outerjoin(dest_zone, dest_alley.zone_id == dest_zone.id)
             .order_by(Operation.on, Operation.id))
-    return db.session.scalars(stmt).unique().all()
+    lines = []
+    for (on, kind, last, first, birth, mpf, zone, alley, number, d_zone, d_alley, d_number, destination, operator,
+         authorisation) in db.session.execute(stmt):
+        lines.append(OperationLine(
+            on, kind, deceased_name(last, first, birth) if last is not None else "", bool(mpf),
+            f"{zone} · {alley} · {number}",
+            f"{d_zone} · {d_alley} · {d_number}" if d_number is not None else destination, operator, authorisation))
+    return lines
 
 
 def ossuary_rows():
@@ -78,4 +111,7 @@ def register_html(kind: str) -> str:
     rows = {"concessions": concession_rows, "operations": operation_rows, "ossuary": ossuary_rows}[kind]()
     from .queries import mpf_plot_ids
 
-    return _render(f"register_{kind}.html", rows=rows, mpf_plots=mpf_plot_ids())
+    from .schemas import OPERATION_LABELS
+
+    return _render(f"register_{kind}.html", rows=rows, mpf_plots=mpf_plot_ids(),
+                   operation_kinds={k: str(v) for k, v in OPERATION_LABELS.items()})

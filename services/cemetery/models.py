@@ -225,6 +225,12 @@ class Person(TerritoryScoped, db.Model):
         return f"{self.last_name.upper()} {self.first_names}".strip()
 
 
+def deceased_name(last_name: str, first_names: str, birth_name: str | None) -> str:
+    """A deceased's name as printed: « DURAND Marie née MARTIN » (the birth name when it differs)."""
+    born = f" née {birth_name.upper()}" if birth_name and birth_name != last_name else ""
+    return f"{last_name.upper()} {first_names}{born}".strip()
+
+
 class Deceased(TerritoryScoped, db.Model):
     """A défunt, where they rest now (``plot_id``; None once their ashes were scattered or they left the commune)."""
 
@@ -251,8 +257,7 @@ class Deceased(TerritoryScoped, db.Model):
 
     @property
     def full_name(self) -> str:
-        born = f" née {self.birth_name.upper()}" if self.birth_name and self.birth_name != self.last_name else ""
-        return f"{self.last_name.upper()} {self.first_names}{born}".strip()
+        return deceased_name(self.last_name, self.first_names, self.birth_name)
 
     @classmethod
     def burial_order(cls):

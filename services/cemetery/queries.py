@@ -164,6 +164,23 @@ def _matching(model, pattern):
             .where(Concession.status == "active", named(Person, pattern)))
 
 
+def _first_matching(model, pattern: str, limit: int) -> list[int]:
+    """The ids of the first ``limit`` matches of :func:`_matching`, in the order of the folded names then ids.
+
+    On PostgreSQL, ``cemetery_first_named`` (migration ``cemetery_0005_ordered_search``) answers it from the
+    index table alone, for the transaction's territory: it keeps the listed names only (a deceased resting in an
+    emplacement, a person of a concession in force, kept by triggers), so that it can stop at the ``limit``-th
+    match of its ordered b-tree (a pattern matching thousands of names) or sort the few matches of its trigram
+    index (a rare one) — never returning thousands of ids to be read again and sorted. Only the rows shown are read
+    through the ORM (the territory filter and the row-level security)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        kind = "deceased" if model is Deceased else "person"
+        return list(db.session.scalars(text(
+            "SELECT f.ref_id FROM cemetery_first_named(:kind, :pattern, :limit) WITH ORDINALITY AS f (ref_id, n) "
+            "ORDER BY f.n"), {"kind": kind, "pattern": pattern, "limit": limit}))
+    return db.session.scalars(_matching(model, pattern).order_by(model.search_name, model.id).limit(limit)).all()
+
+
 def search(q: str, page: int = 1, *, holders: bool = True, per_page: int = PAGE_SIZE) -> Found:
     """Emplacements by a name — a deceased's (or their birth name), or a holder's or ayant droit's of a concession in
     force when ``holders`` — anywhere in the names, accents and capitals ignored (``search_name``), in the order of
@@ -176,8 +193,7 @@ def search(q: str, page: int = 1, *, holders: bool = True, per_page: int = PAGE_
     most = MAX_PAGES * per_page  # counted up to this (and one more): a name of three common letters is not counted
     # One look-up of the index per list: its ids in name order, up to one more than can be leafed through — their
     # number is the count, the first ones hold the page (the count and the page were two look-ups each).
-    ids = [db.session.scalars(_matching(m, pattern).order_by(m.search_name, m.id).limit(most + 1)).all()
-           for m in models]
+    ids = [_first_matching(m, pattern, most + 1) for m in models]
     total = sum(len(found) for found in ids)
     pages = max(1, min(MAX_PAGES, -(-total // per_page)))
     page = min(max(page, 1), pages)

@@ -811,10 +811,14 @@ def register_csv(kind: str):
         rows_src = documents.operation_rows() if kind == "operations" else documents.ossuary_rows()
         header = [_("Date"), _("Operation"), _("Deceased"), _("Emplacement"), _("Destination"), _("Funeral operator"),
                   _("Authorisation"), _("Mort pour la France")]
-        rows = [[o.on.isoformat(), str(LABELS["operations"][o.kind]), o.deceased.full_name if o.deceased else "",
-                 o.plot.label, o.destination_plot.label if o.destination_plot else o.destination,
-                 o.funeral_operator, o.authorisation_number, _("yes") if o.deceased and o.deceased.mpf else ""]
-                for o in rows_src]
+        if kind == "operations":
+            rows = [[o.on.isoformat(), str(LABELS["operations"][o.kind]), o.deceased, o.place, o.destination,
+                     o.funeral_operator, o.authorisation_number, _("yes") if o.mpf else ""] for o in rows_src]
+        else:
+            rows = [[o.on.isoformat(), str(LABELS["operations"][o.kind]), o.deceased.full_name if o.deceased else "",
+                     o.plot.label, o.destination_plot.label if o.destination_plot else o.destination,
+                     o.funeral_operator, o.authorisation_number, _("yes") if o.deceased and o.deceased.mpf else ""]
+                    for o in rows_src]
     return csv_response(rows, f"registre-{kind}.csv", header)
 
 

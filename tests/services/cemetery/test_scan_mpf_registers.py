@@ -328,3 +328,50 @@ def test_a_failed_build_marks_the_job_failed_and_the_page_says_so(app, cemetery_
         app.config.pop("CEMETERY_REGISTER_DIR", None)
     page = login_as("secretary_a").get(f"/s/cemetery/registres/travaux/{job_id}").get_data(as_text=True)
     assert 'data-status="failed"' in page and "pas pu être préparé" in page
+
+
+def test_the_register_of_operations_prints_each_line_from_one_statement(app, cemetery_world):
+    """The register of operations reads its columns in one statement: the emplacement, the deceased (birth name,
+    « Mort pour la France »), the destination emplacement or the place out of the cemetery; only the territory's."""
+    from flask import g
+    from sqlalchemy import event
+
+    from portal.extensions import db
+    from portal.models import Collectivity
+    from portal.tenancy import territory_scope
+    from services.cemetery import documents
+    from services.cemetery.models import Deceased, Operation
+
+    a, b = cemetery_world["a"], cemetery_world["b"]
+    with app.test_request_context(), territory_scope({a.insee}):
+        d = Deceased(plot_id=None, last_name="Soldat", first_names="Émile", birth_name="Brave", mpf=True,
+                     death_date=dt.date(1999, 1, 2), commune_insee=a.insee)
+        db.session.add(d)
+        db.session.flush()
+        db.session.add_all([
+            Operation(kind="exhumation", plot_id=a.plot, deceased_id=d.id, destination_plot_id=a.ossuary,
+                      on=dt.date(2020, 6, 1), funeral_operator="PF Martin", authorisation_number="EX-7",
+                      commune_insee=a.insee),
+            Operation(kind="exhumation", plot_id=a.common, deceased_id=None, destination="Crématorium de Troyes",
+                      on=dt.date(2021, 6, 1), commune_insee=a.insee)])
+        db.session.commit()
+    with app.test_request_context(), territory_scope({a.insee}):
+        g.collectivity = db.session.scalar(select(Collectivity).where(Collectivity.insee == a.insee))
+        seen = []
+        listener = lambda conn, cursor, statement, *args: seen.append(statement)  # noqa: E731
+        engine = db.session.get_bind()
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            lines = documents.operation_rows()
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert len([s for s in seen if "cemetery_operation" in s]) == 1
+        html = documents.register_html("operations").replace("\u00a0", " ")
+    assert [(x.on, x.deceased, x.mpf, x.place, x.destination) for x in lines] == [
+        (dt.date(2010, 5, 3), "AILLEVILLE Louis", False, "Ancien · A · 1", ""),
+        (dt.date(2020, 6, 1), "SOLDAT Émile née BRAVE", True, "Ancien · A · 1", "Ancien · A · Ossuaire"),
+        (dt.date(2021, 6, 1), "", False, "Ancien · A · 3", "Crématorium de Troyes")]
+    assert ("<td>01/06/2020</td><td>Exhumation</td><td>SOLDAT Émile née BRAVE — Mort pour la France</td>"
+            "<td>Ancien · A · 1</td><td>Ancien · A · Ossuaire</td><td>PF Martin</td><td>EX-7</td>") in html
+    assert "Crématorium de Troyes" in html and html.count("<tr>") == 4
+    assert b.insee != a.insee and "JAUCOURT" not in html  # commune B's operations are not in A's register
