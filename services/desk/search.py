@@ -5,7 +5,8 @@ may read (the rows are ``AudienceScoped``: the audience filter applies to the se
   before the Snowball stemmer (« délibérations » and « deliberation » both become ``deliber``) — stored in the
   generated column ``tsv`` under a GIN index; the query is ``websearch_to_tsquery`` with the same configuration, the
   :data:`WINDOW` newest matches the person may read ranked by ``ts_rank`` (SQL function ``desk_search_window``, which
-  applies the audience rule of the row-level security itself: see migration ``desk_0012_audience_rls``).
+  applies the audience rule of the row-level security itself: see migrations ``desk_0012_audience_rls`` and
+  ``desk_0016_search_window_scalar``).
 - SQLite: the FTS5 table ``desk_search_fts`` (``unicode61 remove_diacritics 2``) holds the text already folded and
   reduced by :func:`stem` (accents off, plural ``-s``/``-x`` off), and the query goes through the same function; the
   :data:`WINDOW` most recently indexed matches the person may read are ranked by bm25 (scoring every match of a
@@ -88,11 +89,10 @@ def search(query: str, limit: int = LIMIT) -> list[SearchEntry]:
         return []
     if _dialect() == "postgresql":
         # desk_search_window (migrations desk_0012_audience_rls, desk_0016_search_window_scalar): the WINDOW newest
-        # matches the viewer may read — the matches sorted newest first on their ids, the audience tested on that
-        # order until WINDOW pass, never on every match — with their ts_rank and publication date. It is a function
-        # of the owner because under the table's row-level security the match (@@, not LEAKPROOF) could not use the
-        # GIN index; it applies the same audience rule, and the rows are read again below under the policy and the
-        # ORM filter.
+        # matches the viewer may read (the audience tested as a scalar sub-query: a lookup per row read), with their
+        # ts_rank and publication date. It is a function of the owner because under the table's row-level security
+        # the match (@@, not LEAKPROOF) could not use the GIN index; it applies the same audience rule, and the rows
+        # are read again below under the policy and the ORM filter.
         tsq = func.websearch_to_tsquery(literal_column("'desk_french'::regconfig"), " ".join(words))
         window = (func.desk_search_window(tsq, WINDOW).table_valued("id", "rank", "published_at")
                   .render_derived(name="search_window"))

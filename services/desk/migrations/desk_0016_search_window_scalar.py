@@ -1,30 +1,29 @@
-"""desk: the search window (PostgreSQL) tests the audience of the newest matches only, as a scalar sub-query, and
-returns each entry's publication date
+"""desk: the search window (PostgreSQL) tests the audience as a scalar sub-query, and returns each entry's
+publication date
 
 Revision ID: desk_0016_search_window_scalar
 Revises: desk_0015_department_audiences
 Create Date: 2026-12-07 16:30:00
 
-``desk_search_window(q, n)`` (migration ``desk_0012_audience_rls`` says why it is a function of the owner) returned
-the ``n`` newest entries matching ``q`` that the viewer may read, with the rule of ``desk_0015`` written as
-``EXISTS (SELECT 1 FROM audience a WHERE a.id = s.audience_id AND …)`` in the WHERE clause of the match. Two costs:
+``desk_search_window(q, n)`` (migration ``desk_0012_audience_rls`` says why it is a function of the owner) returns
+the ``n`` newest entries matching ``q`` that the viewer may read, with their rank. Its audience test was the
+``EXISTS (SELECT 1 FROM audience a WHERE a.id = s.audience_id AND …)`` of desk_0015, which the planner may turn into
+a hashed sub-plan — a sequential scan of every ``audience`` row, whatever the number of matches actually read (27.6
+of 50.3 ms of a search at a quarter of the department's scale). It is now the scalar sub-query of
+``portal.audiences.criteria``, ``coalesce((SELECT <holds> FROM audience a WHERE a.id = s.audience_id), false)``: a
+primary-key lookup per row read, which cannot be hashed. Same rule, same truth (the audience row exists: foreign key;
+a NULL of the rule is false in both forms), same rows. The planner keeps its two plans, chosen per query's words
+(``plan_cache_mode``): for a common word the primary key walked newest first, the match then the audience tested
+row by row until ``n`` pass; for a rarer one the GIN index, then the test on each match.
 
-- the planner evaluated that test on **every** match (the bitmap scan of the GIN index filters each row before the
-  sort by id), e.g. 684 audience lookups for the 200 entries kept of « deliberations » at a tenth of the
-  department's scale, ten times that at full scale;
-- it may turn the correlated ``EXISTS`` into a hashed sub-plan, a sequential scan of every ``audience`` row, when
-  it expects many matches (27.6 of 50.3 ms of a search at a quarter of the scale).
-
-Now the matches are first sorted newest first on their ids alone (id, audience, publisher: a small sort), behind an
-``OFFSET 0`` fence so that the audience test is not pushed down into the scan, and the test — the scalar sub-query
-of ``portal.audiences.criteria``, ``coalesce((SELECT <holds> FROM audience a WHERE a.id = …), false)``, a
-primary-key lookup that cannot be hashed — runs row by row on that order until ``n`` entries pass. Only those ``n``
-are read again for their vector (``ts_rank``) and publication date. Same rule, same truth (the audience row exists:
-foreign key; a NULL of the rule is false in both forms), same rows.
+(Tried and dropped: sorting every match on its id first and testing the audience in that order only. At full scale
+it read the heap of every match of a common word — ~6 000 rows — where the walk newest first stops after ~2 000:
+19–24 ms vs 12–13 ms for « deliberations » (median of 5 calls each, alternated), load 5.)
 
 The function also returns ``published_at``, so that the caller picks its page (rank, then newest) from the window
-itself and reads again only the entries it shows (``services/desk/search.py``); a new result column is a new
-return type, hence DROP and CREATE (the downgrade puts back desk_0015's function).
+itself and reads again only the entries it shows (``services/desk/search.py``: 30 rows, was every entry tied on rank
+with the 30th — often the whole window of 200); a new result column is a new return type, hence DROP and CREATE
+(the downgrade puts back desk_0015's function).
 """
 from alembic import op
 
@@ -63,28 +62,13 @@ def can_read(t: str) -> str:
 WINDOW = f"""CREATE FUNCTION desk_search_window(q tsquery, n integer)
    RETURNS TABLE (id integer, rank real, published_at timestamp without time zone)
    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp
-   SET plan_cache_mode = force_custom_plan SET enable_seqscan = on SET enable_indexscan = on AS $$
+   SET plan_cache_mode = force_custom_plan AS $$
    #variable_conflict use_column
-   DECLARE
-     ids integer[];
-     auds integer[];
-     pubs integer[];
    BEGIN
-     -- 1. every match, newest first (id, audience, publisher only), through the GIN index
-     PERFORM set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true);
-     SELECT array_agg(m.id ORDER BY m.id DESC), array_agg(m.audience_id ORDER BY m.id DESC),
-            array_agg(m.publisher_id ORDER BY m.id DESC)
-       INTO ids, auds, pubs FROM desk_search m WHERE m.tsv @@ q;
-     PERFORM set_config('enable_seqscan', 'on', true), set_config('enable_indexscan', 'on', true);
-     -- 2. the audience tested in that order until n pass; their rank and date
-     RETURN QUERY SELECT w.id, ts_rank(s.tsv, q), s.published_at FROM (
-       SELECT c.id FROM (
-         SELECT u.id, u.audience_id, u.publisher_id
-         FROM unnest(ids, auds, pubs) WITH ORDINALITY AS u(id, audience_id, publisher_id, o)
-         ORDER BY u.o OFFSET 0) c
-       WHERE {can_read('c')}
-       LIMIT n) w
-     JOIN desk_search s ON s.id = w.id;
+     RETURN QUERY SELECT w.id, ts_rank(w.tsv, q), w.published_at FROM (
+       SELECT s.id, s.tsv, s.published_at FROM desk_search s
+       WHERE s.tsv @@ q AND {can_read('s')}
+       ORDER BY s.id DESC LIMIT n) w;
    END $$"""
 
 # desk_0015's function (the downgrade)
