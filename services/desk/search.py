@@ -5,7 +5,8 @@ may read (the rows are ``AudienceScoped``: the audience filter applies to the se
   before the Snowball stemmer (« délibérations » and « deliberation » both become ``deliber``) — stored in the
   generated column ``tsv`` under a GIN index; the query is ``websearch_to_tsquery`` with the same configuration, the
   :data:`WINDOW` newest matches the person may read ranked by ``ts_rank`` (SQL function ``desk_search_window``, which
-  applies the audience rule of the row-level security itself: see migration ``desk_0012_audience_rls``).
+  applies the audience rule of the row-level security itself: see migrations ``desk_0012_audience_rls`` and
+  ``desk_0016_search_window_scalar``).
 - SQLite: the FTS5 table ``desk_search_fts`` (``unicode61 remove_diacritics 2``) holds the text already folded and
   reduced by :func:`stem` (accents off, plural ``-s``/``-x`` off), and the query goes through the same function; the
   :data:`WINDOW` most recently indexed matches the person may read are ranked by bm25 (scoring every match of a
@@ -87,20 +88,23 @@ def search(query: str, limit: int = LIMIT) -> list[SearchEntry]:
     if not words:
         return []
     if _dialect() == "postgresql":
-        # desk_search_window (migration desk_0012_audience_rls): the WINDOW newest matches the viewer may read, found
-        # through the GIN index of the stored vector and ranked by ts_rank on that window only. It is a function of
-        # the owner because under the table's row-level security the match (@@, not LEAKPROOF) could not use the
-        # index; it applies the same audience rule, and the rows are read again below under the policy and the ORM
-        # filter.
+        # desk_search_window (migrations desk_0012_audience_rls, desk_0016_search_window_scalar): the WINDOW newest
+        # matches the viewer may read (the audience tested as a scalar sub-query: a lookup per row read), with their
+        # ts_rank and publication date. It is a function of the owner because under the table's row-level security
+        # the match (@@, not LEAKPROOF) could not use the GIN index; it applies the same audience rule, and the rows
+        # are read again below under the policy and the ORM filter.
         tsq = func.websearch_to_tsquery(literal_column("'desk_french'::regconfig"), " ".join(words))
-        window = func.desk_search_window(tsq, WINDOW).table_valued("id", "rank").render_derived(name="search_window")
-        # Only the best of the window are read again (policy, filter, publisher, audience): the ``limit`` best ranks
-        # and every entry tied with the last of them, among which the order below (rank, then newest) picks the same
-        # ``limit`` entries as over the whole window — not 200 rows re-read for 30 shown.
-        best = (select(window.c.id, window.c.rank).order_by(window.c.rank.desc())
+        window = (func.desk_search_window(tsq, WINDOW).table_valued("id", "rank", "published_at")
+                  .render_derived(name="search_window"))
+        # Only the page is read again (policy, filter, publisher, audience): the ``limit`` best of the window in
+        # the order shown (rank, then newest), every entry tied with the last of them on both kept so that the
+        # order below picks the same ``limit`` entries as over the whole window — not 200 rows re-read for 30
+        # shown (ranks alone tie often: a one-word query scores many entries alike).
+        best = (select(window.c.id, window.c.rank, window.c.published_at)
+                .order_by(window.c.rank.desc(), window.c.published_at.desc())
                 .fetch(limit, with_ties=True).subquery("search_best"))
         stmt = (select(SearchEntry).join(best, best.c.id == SearchEntry.id)
-                .order_by(best.c.rank.desc(), SearchEntry.published_at.desc()))
+                .order_by(best.c.rank.desc(), best.c.published_at.desc()))
     else:
         # FTS5 scores (bm25) every match before it can sort them: ~65 ms for a word in 15 % of 60 000 texts. So the
         # newest matches the viewer may read (the doclist walked backwards, stopped after WINDOW: under a

@@ -156,6 +156,22 @@ def test_the_search_window_applies_the_rule_itself(app, world, partners, matrix)
     assert _kinds(t for (t,) in _raw(app, ..., sql)) == {"public"}
 
 
+
+def test_the_search_window_is_the_newest_readable_matches(app, world, partners, matrix):  # noqa: F811
+    """A window smaller than the matches holds the ``n`` newest the viewer may read (the rule tested in id order until
+    ``n`` pass, desk_0016), with their publication date — the same rows as the policy lets the app role read."""
+    match = "websearch_to_tsquery('desk_french', 'message')"
+    for name in ("other_commune", "listed_commune", "partner"):
+        viewer = _viewer(app, world, partners, name)
+        readable = _raw(app, viewer, f"SELECT s.id, s.published_at FROM desk_search s WHERE s.tsv @@ {match} "
+                                     "ORDER BY s.id DESC")
+        assert len(readable) >= 2
+        for n in (1, len(readable) - 1, len(readable), len(readable) + 5):
+            window = _raw(app, viewer, f"SELECT w.id, w.published_at, w.rank FROM desk_search_window({match}, {n}) w "
+                                       "ORDER BY w.id DESC")
+            assert [(i, at) for i, at, _ in window] == [tuple(r) for r in readable[:n]], (name, n)
+            assert all(rank > 0 for _, _, rank in window)
+
 def test_every_audience_scoped_table_has_its_policy(app):
     from portal.audiences import _scoped_classes
 

@@ -56,6 +56,11 @@ def test_each_viewer_reads_exactly_what_is_addressed_to_it(login_as, world, matr
         else:
             assert title(kind) not in body, (viewer, kind)
             assert item.status_code == 404, (viewer, kind)
+    # the home page's news panel (its own statement, columns only) under the same filter
+    home = client.get("/")
+    if home.status_code == 200 and "news-panel" in home.get_data(as_text=True):
+        shown = {kind for kind in KINDS if title(kind) in home.get_data(as_text=True)}
+        assert shown and shown <= EXPECTED[viewer], (viewer, shown)
 
 
 def test_a_partner_reads_what_it_published_whatever_the_audience(login_as, world, partners, publish):
