@@ -20,6 +20,8 @@ their transaction.
 from __future__ import annotations
 
 import re
+from functools import cache
+from pathlib import Path
 
 from markupsafe import Markup, escape
 from sqlalchemy import column, delete, func, literal_column, select, table, text
@@ -34,6 +36,15 @@ _fts = table(FTS, column("rowid"))
 _WORD = re.compile(r"\w+", re.UNICODE)
 LIMIT = 30
 WINDOW = 200  # the newest matches scored for relevance (see search())
+
+
+@cache
+def stop_words() -> frozenset[str]:
+    """The French words PostgreSQL's ``french`` configuration drops from a query (« de », « la », « à »…), folded:
+    the SQLite search drops them too, so that « permis de construire » finds the same entries on both backends
+    (``data/french.stop``, copied from PostgreSQL; see ``data/SOURCES.md``)."""
+    text_ = (Path(__file__).parent / "data" / "french.stop").read_text(encoding="utf-8")
+    return frozenset(fold(w).replace(" ", "") for w in text_.split())
 
 
 def stem(word: str) -> str:
@@ -110,7 +121,12 @@ def search(query: str, limit: int = LIMIT) -> list[SearchEntry]:
         # newest matches the viewer may read (the doclist walked backwards, stopped after WINDOW: under a
         # millisecond) are taken first, and only they are scored and sorted by relevance; the ``limit`` best of them
         # are then read as entries (not the whole window).
-        match = " ".join(f'"{stem(w)}"' for w in words)
+        # Words PostgreSQL's configuration would drop are dropped here too (a query of nothing else finds nothing,
+        # as there).
+        wanted = [w for w in words if fold(w).replace(" ", "") not in stop_words()]
+        if not wanted:
+            return []
+        match = " ".join(f'"{stem(w)}"' for w in wanted)
         newest = (select(SearchEntry.id.label("id"), SearchEntry.published_at.label("published_at"),
                          literal_column(f"{FTS}.rank").label("score"))
                   .join(_fts, _fts.c.rowid == SearchEntry.id)

@@ -63,3 +63,16 @@ def test_stem():
     assert stem("Délibérations") == stem("deliberation") == "deliberation"
     assert stem("bureaux") == stem("bureau")
     assert re.fullmatch(r"\w+", stem("Élus"))
+
+
+def test_small_words_are_left_out_of_the_query_as_postgresql_does(world, publish, login_as):
+    """« permis de construire » finds a text that writes « permis à construire » (PostgreSQL's french configuration
+    drops « de » and « à »; the SQLite search drops the same words), and a query of nothing else finds nothing."""
+    publish("Instruction des permis", "all", body="<p>Les demandes de permis à construire sont instruites par l'EPCI.</p>")
+    publish("Voirie", "all", body="<p>Construire un trottoir sans permis préalable ? Non.</p>")
+    publish("Cimetière", "all", body="<p>Le règlement du cimetière.</p>")
+    mayor = login_as("mayor_a")
+    page = mayor.get("/s/desk/recherche?q=permis de construire").get_data(as_text=True)
+    assert "Instruction des permis" in page and "Voirie" in page and "Cimetière" not in page
+    page = mayor.get("/s/desk/recherche?q=de la").get_data(as_text=True)
+    assert "Instruction des permis" not in page and "Cimetière" not in page
