@@ -15,10 +15,11 @@ The descriptor passes :func:`home_panel`; the portal's home page renders its HTM
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from flask import render_template
-from sqlalchemy import Date, DateTime, String, Text, literal_column, null, select, union_all
+from sqlalchemy import Date, DateTime, Integer, String, Text, bindparam, literal_column, null, select, union_all
 
 from portal.extensions import db
 from portal.identity import today as local_today
@@ -63,14 +64,16 @@ def _branch(kind: str, stmt, order):
         .order_by(*order).limit(LIMIT).subquery()
 
 
-def waiting(collectivity) -> dict[str, list]:
-    """The panel's five lists for ``collectivity``, in one statement."""
-    today = local_today(collectivity)
+@functools.cache
+def _statement():
+    """The union, built once per process (its construction costs more than its execution): the collectivity
+    (``cid``) and the day (``today``) are bound at each execution."""
+    cid, today = bindparam("cid", type_=Integer), bindparam("today", type_=Date)
 
     def acts(*where):
         return select(Act.id.label("id"), Act.number.label("number"), Act.subject.label("subject"),
                       Act.visa_at.label("at"), Act.status_reason.label("reason"),
-                      null().cast(Date).label("day")).where(Act.collectivity_id == collectivity.id, *where)
+                      null().cast(Date).label("day")).where(Act.collectivity_id == cid, *where)
 
     draft = (Act.status == "draft", Act.signed_at.is_(None))
     branches = [
@@ -81,19 +84,24 @@ def waiting(collectivity) -> dict[str, list]:
                                   Act.visa_at.label("at"), Act.status_reason.label("reason"),
                                   PrefectureReply.answer_due_on.label("day"))
                 .join(PrefectureReply, PrefectureReply.act_id == Act.id)
-                .where(Act.collectivity_id == collectivity.id, PrefectureReply.answered_at.is_(None),
-                       Act.status != "cancelled"),
+                .where(Act.collectivity_id == cid, PrefectureReply.answered_at.is_(None), Act.status != "cancelled"),
                 (PrefectureReply.answer_due_on, PrefectureReply.id)),
         _branch("lists", select(Seance.id.label("id"), null().cast(String).label("number"),
                                 null().cast(Text).label("subject"), null().cast(DateTime).label("at"),
                                 null().cast(Text).label("reason"), Seance.held_on.label("day"))
-                .where(Seance.collectivity_id == collectivity.id, Seance.list_published_at.is_(None),
-                       Seance.held_on <= today, Seance.items.any()),
+                .where(Seance.collectivity_id == cid, Seance.list_published_at.is_(None), Seance.held_on <= today,
+                       Seance.items.any()),
                 (Seance.held_on, Seance.id)),
     ]
     union = union_all(*(select(*b.c) for b in branches)).subquery()
+    return select(union).order_by(union.c.kind, union.c.position)
+
+
+def waiting(collectivity) -> dict[str, list]:
+    """The panel's five lists for ``collectivity``, in one statement (an ORM execution: the territory criteria are
+    added to it at each request, as to any other)."""
     found: dict[str, list] = {kind: [] for kind in KINDS}
-    for row in db.session.execute(select(union).order_by(union.c.kind, union.c.position)):
+    for row in db.session.execute(_statement(), {"cid": collectivity.id, "today": local_today(collectivity)}):
         if row.kind == "lists":
             found["lists"].append(WaitingList(row.id, row.day))
             continue
