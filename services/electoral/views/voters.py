@@ -37,9 +37,17 @@ def index():
         audit.record("electoral.voters_searched", target_type="Voter", results=total)
     today = local_today()
     demo = db.session.scalar(select(Movement.id).where(Movement.reason == "demo").limit(1)) is not None
+    stations = bureaux()
+    # Per row, the page needs the voter's link, its bureau's number and its lists' labels: the link is built once
+    # (the route's prefix, the id appended), the numbers come from the bureaux already listed for the filter (the
+    # voter's bureau is one of the active commune's), the labels are translated once — not a url_for, a lazy load
+    # and a lazy string per row.
+    voter_prefix = url_for("electoral.voter", voter_id=0).removesuffix("0")
     return render_template("electoral/index.html", demo=demo, voters=voters, total=total, q=q, status=status,
-                           bureau_id=bureau_id, bureaux=bureaux(), page=page, pages=max((total + 49) // 50, 1),
-                           deadlines=upcoming(elections(), today), today=today)
+                           bureau_id=bureau_id, bureaux=stations, page=page, pages=max((total + 49) // 50, 1),
+                           deadlines=upcoming(elections(), today), today=today, voter_prefix=voter_prefix,
+                           bureau_numbers={b.id: b.number for b in stations},
+                           list_labels={k: str(v) for k, v in labels.LIST_LABELS.items()})
 
 
 @bp.get("/electeurs/<int:voter_id>")
