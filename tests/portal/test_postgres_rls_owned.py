@@ -70,10 +70,12 @@ def _as(app, viewer, statements):
 
 
 def _viewer(app, cid):
-    from portal.audiences import Viewer, audience_scope
+    from portal.audiences import PUBLIC_VIEWER, Viewer, audience_scope
     from portal.extensions import db
     from portal.models import Collectivity
 
+    if cid is None:  # nobody signed in
+        return PUBLIC_VIEWER
     with app.app_context(), audience_scope(None):
         return Viewer.of(db.session.get(Collectivity, cid))
 
