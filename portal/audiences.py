@@ -126,6 +126,17 @@ class DepartmentScoped:
         return mapped_column(String(3), index=True)
 
 
+class ViewerGuarded:
+    """Marker for rows owned by one collectivity (``collectivity_id``) or one département (``department_code``) that
+    no audience reaches — TdT accounts, signers' certificates, calendar addresses, event registrations, a
+    département's cadastre imports — whose row-level security policy reads the viewer's settings (``app.viewer``,
+    ``app.viewer_departments``: migrations ``actes_0015_credentials_rls``, ``desk_0017_owned_rows_rls``,
+    ``cadastre_0007_dept_import_rls``). The ORM criterion stays where it was (views ask for their collectivity's
+    rows, ``owned_or_404``); this marker only makes the session write the viewer before any statement or flush about
+    them, as for audience-scoped rows. Outside a request (CLI, workers) the viewer is everything (``*``); code that
+    must read such a row before anyone is known (the calendar feed's token) does it in ``audience_scope(None)``."""
+
+
 @dataclass(frozen=True)
 class Viewer:
     """Who is looking, as far as audiences go. ``collectivity_id`` None: nobody signed in (public pages)."""
@@ -422,7 +433,7 @@ def install(session_factory_class=Session) -> None:
                 if audience is not None and audience.publisher_id is None and publisher_id is not None:
                     audience.publisher_id = publisher_id
                     audience.department_code = _department_of(session, publisher, publisher_id)
-            elif isinstance(obj, (Audience, DepartmentScoped)):
+            elif isinstance(obj, (Audience, DepartmentScoped, ViewerGuarded)):
                 touched = True
         if touched:
             _sync(session)
@@ -447,6 +458,13 @@ def install(session_factory_class=Session) -> None:
         state.statement = state.statement.options(*(
             with_loader_criteria(cls, department_criteria(viewer, cls), include_aliases=True)
             for cls in _department_classes()))
+
+    @event.listens_for(session_factory_class, "do_orm_execute")
+    def _scope_guarded(state):
+        if not (state.is_select or state.is_update or state.is_delete or state.is_insert):
+            return
+        if any(issubclass(m.class_, ViewerGuarded) for m in state.all_mappers):
+            _sync(state.session)  # their policies read app.viewer (ViewerGuarded)
 
 
 def _department_classes():

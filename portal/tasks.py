@@ -18,15 +18,20 @@ _state: dict = {"app": None}
 
 
 class AppTask(Task):
-    """Runs every task inside the Flask app context, in system territory context."""
+    """Runs every task inside the Flask app context, in the system context: no territory and no audience filter
+    (``app.territory`` and ``app.viewer`` = ``*`` for row-level security). Explicitly, not by the absence of a
+    request: an eager task (embedded mode) runs inside the request that queued it, whose new app context knows no
+    collectivity — it would read as nobody signed in, and the rows guarded by the viewer (a collectivity's TdT
+    account, portal.audiences.ViewerGuarded) would be invisible to it."""
 
     def __call__(self, *args, **kwargs):
+        from .audiences import audience_scope
         from .tenancy import territory_scope
 
         app = _state["app"]
         if app is None:
             raise RuntimeError("init_celery() was not called")
-        with app.app_context(), territory_scope(None):
+        with app.app_context(), territory_scope(None), audience_scope(None):
             return self.run(*args, **kwargs)
 
 

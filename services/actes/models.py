@@ -17,6 +17,7 @@ from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Intege
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.audiences import ViewerGuarded
 from portal.models import Collectivity, utcnow
 from portal.tenancy import TerritoryScoped
 
@@ -196,7 +197,7 @@ class PrefectureState(db.Model):
     checked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class TdtAccount(db.Model):
+class TdtAccount(ViewerGuarded, db.Model):
     """A collectivity's account on the department's tiers de télétransmission and its certificate."""
 
     __tablename__ = "actes_tdt_account"
@@ -248,7 +249,7 @@ class CertificateReminder(db.Model):
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class SignerCertificate(db.Model):
+class SignerCertificate(ViewerGuarded, db.Model):
     """A signer's certificate, kept as the PKCS#12 file they uploaded: encrypted by their own passphrase, which is
     never stored (they type it at each signature)."""
 

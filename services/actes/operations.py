@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from portal.identity import today as local_today
 from portal import audit
+from portal.audiences import audience_scope
 from portal.extensions import db
 from portal.models import Collectivity, utcnow
 
@@ -47,9 +48,20 @@ def account_of(coll: Collectivity) -> TdtAccount | None:
     return db.session.scalar(select(TdtAccount).where(TdtAccount.collectivity_id == coll.id))
 
 
+def public_facts(coll: Collectivity) -> tuple[str, str]:
+    """(SIRET, préfecture) of the collectivity's TdT account, ``("", "")`` without one: public facts (the open data
+    of its délibérations prints them), read in the system context so that public pages and TdT callbacks, where no
+    collectivity is signed in, see them through the account's row-level security (actes_0015_credentials_rls). Only
+    these two columns: the credentials stay behind the policy."""
+    with audience_scope(None):
+        row = db.session.execute(select(TdtAccount.siret, TdtAccount.prefecture)
+                                 .where(TdtAccount.collectivity_id == coll.id)).first()
+    return (row.siret or "", row.prefecture or "") if row else ("", "")
+
+
 def prefecture_of(coll: Collectivity) -> str:
-    acc = account_of(coll)
-    return (acc.prefecture if acc and acc.prefecture else f"PREF{department3(coll)}")
+    prefecture = public_facts(coll)[1]
+    return prefecture or f"PREF{department3(coll)}"
 
 
 # Classification ---------------------------------------------------------------------------------------------------

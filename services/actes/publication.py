@@ -38,14 +38,14 @@ def scdl_csv(coll: Collectivity, *, published_only: bool) -> str:
     acts = [a for a in db.session.scalars(stmt.where(Act.nature == 1))]
     prefecture = operations.prefecture_of(coll)
     nom, _ours, _theirs = operations.nomenclature(prefecture)
-    account = operations.account_of(coll)
+    siret = operations.public_facts(coll)[0]
     votes = items_by_act(a.id for a in acts)
     rows = []
     for a in acts:
         code2 = ".".join(a.matiere.split(".")[:2])
         url = (absolute_url("actes_public.document", insee=coll.insee, act_id=a.id)
                if a.published_at and coll.insee else "")
-        rows.append([coll.name, account.siret if account else "", a.number, a.decision_date.isoformat(), code2,
+        rows.append([coll.name, siret, a.number, a.decision_date.isoformat(), code2,
                      _matiere_name(nom.matieres, code2), a.subject, "", "",
                      prefecture if a.received_on else "", a.received_on.isoformat() if a.received_on else "",
                      *_vote_columns(votes.get(a.id)), url])

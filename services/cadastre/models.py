@@ -17,6 +17,7 @@ from sqlalchemy import text, Boolean, Float, ForeignKey, Index, Integer, JSON, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
+from portal.audiences import ViewerGuarded
 from portal.models import utcnow
 from portal.tenancy import TerritoryScoped
 
@@ -186,7 +187,7 @@ class ImportJob(TerritoryScoped, db.Model):
     finished_at: Mapped[dt.datetime | None]
 
 
-class DepartmentImport(db.Model):
+class DepartmentImport(ViewerGuarded, db.Model):
     """One import of a whole département's plans (``department_import.py``): one vintage per commune, each commune
     all-or-nothing. Department-wide (no commune of its own): the department page shows its progress; running the
     same import again resumes it (communes already imported at this vintage are skipped)."""

@@ -112,13 +112,21 @@ def registrations(event: Event) -> list[EventRegistration]:
 
 
 def seats_taken(event: Event) -> int:
-    return db.session.scalar(select(func.count()).select_from(EventRegistration).where(
-        EventRegistration.event_id == event.id, EventRegistration.cancelled_at.is_(None))) or 0
+    """Every collectivity's active registrations to ``event`` (an event the caller could read): counted in the system
+    context, as a registration's row is seen by its own collectivity and the event's publisher only
+    (desk_0017_owned_rows_rls) and a commune must know how many seats the others took."""
+    with audience_scope(None):
+        return db.session.scalar(select(func.count()).select_from(EventRegistration).where(
+            EventRegistration.event_id == event.id, EventRegistration.cancelled_at.is_(None))) or 0
 
 
 def registration_of(event: Event, user: User) -> EventRegistration | None:
-    return db.session.scalar(select(EventRegistration).where(EventRegistration.event_id == event.id,
-                                                             EventRegistration.user_id == user.id))
+    """``user``'s registration to ``event``, whichever of their collectivities they registered for (a secretary of
+    two mairies has one registration per event): read in the system context, narrowed here to the person, as the
+    row's policy knows collectivities, not people. Changes to it are flushed in the system context too."""
+    with audience_scope(None):
+        return db.session.scalar(select(EventRegistration).where(EventRegistration.event_id == event.id,
+                                                                 EventRegistration.user_id == user.id))
 
 
 def register(event: Event, *, user: User, collectivity: Collectivity) -> EventRegistration:
@@ -139,7 +147,8 @@ def register(event: Event, *, user: User, collectivity: Collectivity) -> EventRe
     else:  # registering again after cancelling
         reg.cancelled_at, reg.reminded_at, reg.registered_at = None, None, utcnow()
         reg.collectivity_id = collectivity.id
-    db.session.flush()
+    with audience_scope(None):  # the row may have been another of the person's collectivities' (registration_of)
+        db.session.flush()
     audit.record("desk.event_registered", target=event, collectivity=collectivity, user=user, title=event.title)
     return reg
 
@@ -149,7 +158,8 @@ def unregister(event: Event, *, user: User, collectivity: Collectivity) -> None:
     if reg is None or reg.cancelled_at is not None:
         return
     reg.cancelled_at = utcnow()
-    db.session.flush()
+    with audience_scope(None):  # the row may be another of the person's collectivities' (registration_of)
+        db.session.flush()
     audit.record("desk.event_unregistered", target=event, collectivity=collectivity, user=user, title=event.title)
 
 
@@ -266,6 +276,7 @@ def feed_of_token(value: str):
             log.info("agenda feed address of user %s refused: no longer an active member", token.user_id)
             return None
         token.used_at = utcnow()
+        db.session.flush()  # now, as the system context: nobody signed in could update the token's row later
         viewer = Viewer.of(token.collectivity)
         collectivity = token.collectivity
     with audience_scope(viewer):

@@ -21,7 +21,7 @@ from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.identity import today as local_today
-from portal.audiences import AudienceScoped
+from portal.audiences import AudienceScoped, ViewerGuarded
 from portal.extensions import db
 from portal.models import utcnow
 
@@ -157,7 +157,7 @@ class Event(AudienceScoped, db.Model):
         return or_(cls.ends_at >= now, cls.starts_at >= now)
 
 
-class EventRegistration(db.Model):
+class EventRegistration(ViewerGuarded, db.Model):
     """One person registered to one event, for their collectivity. Cancelled registrations are kept (who came back);
     ``reminded_at`` is set when the reminder of the day before is queued, so it goes once."""
 
@@ -177,7 +177,7 @@ class EventRegistration(db.Model):
     collectivity = relationship("Collectivity")
 
 
-class CalendarToken(db.Model):
+class CalendarToken(ViewerGuarded, db.Model):
     """A person's secret address of the agenda feed for one of their collectivities: a calendar application
     subscribes to ``/p/desk/agenda/abonnement/<token>.ics`` without a session and reads what that collectivity may
     read. A new address replaces the former (revoked); « Supprimer » revokes it."""

@@ -109,6 +109,27 @@ def test_register_within_the_seats_cancel_and_register_again(app, world, login_a
         assert actions.count("desk.event_registered") == 2 and "desk.event_unregistered" in actions
 
 
+def test_a_secretary_of_two_mairies_keeps_one_registration_across_them(app, world, login_as, event):
+    """A registration is the person's, made for one collectivity: switched to her other mairie, the secretary still
+    reads it, cancels it and registers again (now for this mairie) — although on PostgreSQL the row's policy shows
+    it to its collectivity only (desk_0017_owned_rows_rls: the agenda reads the person's row in the system
+    context)."""
+    from portal.extensions import db
+    from services.desk.models_public import EventRegistration
+
+    event_id = event("Réunion des secrétaires de mairie", seats=5)
+    url = f"/s/desk/agenda/{event_id}"
+    assert login_as("secretary_ab", world.a).post(f"{url}/inscription", {}, csrf_from=url).status_code == 302
+    other = login_as("secretary_ab", world.b)
+    assert "Vous êtes inscrit" in other.get(url).get_data(as_text=True)
+    assert other.post(f"{url}/desinscription", {}, csrf_from=url).status_code == 302
+    assert "Vous êtes inscrit" not in other.get(url).get_data(as_text=True)
+    assert other.post(f"{url}/inscription", {}, csrf_from=url).status_code == 302
+    with app.app_context():
+        regs = db.session.scalars(select(EventRegistration).where(EventRegistration.event_id == event_id)).all()
+        assert [(r.collectivity_id, r.cancelled_at) for r in regs] == [(world.b, None)]
+
+
 def test_the_reminder_goes_the_day_before_once_through_the_outbox(app, world, login_as, event, smtp):
     from portal.extensions import db
     from portal.models import OutgoingEmail
