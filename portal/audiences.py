@@ -137,6 +137,11 @@ class ViewerGuarded:
     must read such a row before anyone is known (the calendar feed's token) does it in ``audience_scope(None)``."""
 
 
+# The rows whose row-level security policies read the viewer's settings: a session writes them (_sync) before any
+# statement or flush about one of them.
+_READ_BY_VIEWER = (AudienceScoped, Audience, DepartmentScoped, ViewerGuarded)
+
+
 @dataclass(frozen=True)
 class Viewer:
     """Who is looking, as far as audiences go. ``collectivity_id`` None: nobody signed in (public pages)."""
@@ -402,10 +407,12 @@ def install(session_factory_class=Session) -> None:
         if not (state.is_select or state.is_update or state.is_delete or state.is_insert):
             return
         mappers = state.all_mappers
-        # Only statements about audience-scoped rows pay for the viewer (its EPCI are read once per request). Their
-        # relationships are loaded by statements of their own or joined (touched_classes follows them), so the
-        # mappers at the top of the statement are the ones to look at.
-        if not any(issubclass(m.class_, (AudienceScoped, Audience)) for m in mappers):
+        # Only statements about rows whose policies read the viewer's settings pay for the viewer (its EPCI are read
+        # once per request): audience-scoped rows and audiences, DepartmentScoped rows (app.viewer_departments,
+        # desk_0016_forum_category_rls) and ViewerGuarded rows (app.viewer). Their relationships are loaded by
+        # statements of their own or joined (touched_classes follows them), so the mappers at the top of the
+        # statement are the ones to look at.
+        if not any(issubclass(m.class_, _READ_BY_VIEWER) for m in mappers):
             # A scoped table may still be joined under another entity (registrations joined to their events): when
             # the viewer costs nothing to know (system context, audience_scope), the setting follows at once.
             if _override.get() is not None or not has_request_context():
@@ -433,7 +440,7 @@ def install(session_factory_class=Session) -> None:
                 if audience is not None and audience.publisher_id is None and publisher_id is not None:
                     audience.publisher_id = publisher_id
                     audience.department_code = _department_of(session, publisher, publisher_id)
-            elif isinstance(obj, (Audience, DepartmentScoped, ViewerGuarded)):
+            elif isinstance(obj, _READ_BY_VIEWER):
                 touched = True
         if touched:
             _sync(session)
@@ -444,13 +451,10 @@ def install(session_factory_class=Session) -> None:
         session.info.pop(_SYNCED, None)
 
     @event.listens_for(session_factory_class, "do_orm_execute")
-    def _scope_departments(state):
-        if not (state.is_select or state.is_update or state.is_delete or state.is_insert):
+    def _scope_departments(state):  # after _scope, which wrote the viewer's settings for these rows' policy
+        if not (state.is_select or state.is_update or state.is_delete):
             return
         if not any(issubclass(m.class_, DepartmentScoped) for m in state.all_mappers):
-            return
-        _sync(state.session)  # their policy reads app.viewer_departments (desk_0016_forum_category_rls)
-        if state.is_insert:
             return
         viewer = current_viewer()
         if viewer is None:
@@ -459,12 +463,6 @@ def install(session_factory_class=Session) -> None:
             with_loader_criteria(cls, department_criteria(viewer, cls), include_aliases=True)
             for cls in _department_classes()))
 
-    @event.listens_for(session_factory_class, "do_orm_execute")
-    def _scope_guarded(state):
-        if not (state.is_select or state.is_update or state.is_delete or state.is_insert):
-            return
-        if any(issubclass(m.class_, ViewerGuarded) for m in state.all_mappers):
-            _sync(state.session)  # their policies read app.viewer (ViewerGuarded)
 
 
 def _department_classes():
