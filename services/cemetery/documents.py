@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.lookups import active_commune
 
 from . import rules
-from .models import Alley, Concession, Deceased, Operation, Plot, Zone, deceased_name
+from .models import Alley, Concession, Deceased, Operation, Plot, Zone, deceased_name, plot_label
 
 
 def to_pdf(html: str) -> bytes:
@@ -93,8 +93,8 @@ def operation_rows() -> list[OperationLine]:
          authorisation) in db.session.execute(stmt):
         lines.append(OperationLine(
             on, kind, deceased_name(last, first, birth) if last is not None else "", bool(mpf),
-            f"{zone} · {alley} · {number}",
-            f"{d_zone} · {d_alley} · {d_number}" if d_number is not None else destination, operator, authorisation))
+            plot_label(zone, alley, number),
+            plot_label(d_zone, d_alley, d_number) if d_number is not None else destination, operator, authorisation))
     return lines
 
 

@@ -142,7 +142,12 @@ class Plot(_Shape, _ImageShape, TerritoryScoped, db.Model):
     @property
     def label(self) -> str:
         alley = self.alley
-        return f"{alley.zone.name} · {alley.name} · {self.number}"
+        return plot_label(alley.zone.name, alley.name, self.number)
+
+
+def plot_label(zone: str, alley: str, number) -> str:
+    """An emplacement as printed: « Carré A · Allée 2 · 14 » (zone · allée · number)."""
+    return f"{zone} · {alley} · {number}"
 
 
 class Tariff(TerritoryScoped, db.Model):

@@ -22,7 +22,7 @@ from portal.tenancy import current_territory
 
 from . import rules
 from .models import BODY_TENTHS, Alley, Cemetery, Concession, Deceased, Operation, Person, Plot, PlanVersion, Reprise, \
-    RepriseStep, Zone, bump_plan_versions, fold
+    RepriseStep, Zone, bump_plan_versions, fold, plot_label
 from .schemas import PLOT_KIND_LABELS, STATE_COLOURS
 
 
@@ -224,10 +224,10 @@ def search(q: str, page: int = 1, *, holders: bool = True, per_page: int = PAGE_
                 if birth_name and birth_name != last:
                     name += f" née {birth_name.upper()}"
                 years = "–".join(str(x.year) for x in (born, died) if x)
-                hit = Hit(pid, f"{zone} · {alley} · {number}", cemetery, name, "deceased", years)
+                hit = Hit(pid, plot_label(zone, alley, number), cemetery, name, "deceased", years)
             else:
                 role, pid, zone, alley, number, cemetery = rest
-                hit = Hit(pid, f"{zone} · {alley} · {number}", cemetery, name, role)
+                hit = Hit(pid, plot_label(zone, alley, number), cemetery, name, role)
             hits.append(((key, rank, oid), hit))
         lists.append(hits)
     merged = itertools.islice(heapq.merge(*lists, key=lambda row: row[0]), upto - per_page, upto)
@@ -303,7 +303,7 @@ def mpf_graves(today: dt.date | None = None) -> list[MpfGrave]:
     out = []
     for d, pid, zone, alley, number, cemetery, buried in db.session.execute(stmt):
         day = buried or d.death_date
-        out.append(MpfGrave(pid, f"{zone} · {alley} · {number}", cemetery, d.full_name, day,
+        out.append(MpfGrave(pid, plot_label(zone, alley, number), cemetery, d.full_name, day,
                             rules.add_years(day, rules.MPF_PROTECTION_YEARS) if day else None, d.mpf_on,
                             d.mpf_source))
     return out
