@@ -12,6 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from tests.helpers.clock import legal_today
 from tests.services.desk.conftest import partners  # noqa: F401 - fixture of the desk's tests
 
 GUIDE_SHOTS = Path(__file__).resolve().parents[2] / "services" / "desk" / "static" / "desk" / "guide"
@@ -26,7 +27,7 @@ def guide_shot(page, name: str) -> None:
 
 def test_cdg_posts_an_offer_secretary_and_resident_read_it(world, live_server, new_page, shot, t, sign_in,
                                                           overflow, partners):  # noqa: F811
-    closes = dt.date.today() + dt.timedelta(days=21)
+    closes = legal_today() + dt.timedelta(days=21)
     # 1. The centre de gestion publishes a part-time offer in Jaucourt, public.
     cdg = new_page()
     sign_in(cdg, world.users["partner_cdg"].email, world.password)
@@ -113,7 +114,7 @@ def test_cdg_posts_an_offer_secretary_and_resident_read_it(world, live_server, n
 
 
 def test_a_secretary_registers_to_a_workshop(world, live_server, new_page, shot, t, sign_in):
-    start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=7), dt.time(9, 30))
+    start = dt.datetime.combine(legal_today() + dt.timedelta(days=7), dt.time(9, 30))
     admin = new_page()
     sign_in(admin, world.users["dept_admin"].email, world.password)
     admin.goto("/s/desk/agenda/nouveau")
