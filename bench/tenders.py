@@ -152,6 +152,7 @@ def bench_deposits(args, tmp: str) -> None:
 
     from bench.cadastre import start_gunicorn
     from portal import create_app
+    from portal.audiences import audience_scope
     from portal.extensions import db
     from portal.models import OutgoingEmail
     from portal.security import hash_password
@@ -167,7 +168,7 @@ def bench_deposits(args, tmp: str) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"]} if "sqlite" in env.get(
         "DATABASE_URL", "") else {})
     password = "Offre-de-la-derniere-minute-2026"
-    with app.test_request_context():
+    with app.test_request_context(), audience_scope(None):  # set-up in the system context (tenders_0008_tender_rls)
         upgrade(revision="heads")
         t = make_tender(db, 1, 1)
         t.reception_deadline = (dt.datetime.now(ZoneInfo("Europe/Paris")).replace(tzinfo=None, microsecond=0)
@@ -298,7 +299,7 @@ def bench_deposits(args, tmp: str) -> None:
           f"bare loop {1000 * bare_cpu / len(files):.0f} ms per file; load {os.getloadavg()[0]:.1f}", flush=True)
 
     # 5. Opening of --open-bids deposits (made in-process, time-stamped before the deadline)
-    with app.test_request_context():
+    with app.test_request_context(), audience_scope(None):  # set-up in the system context (tenders_0008_tender_rls)
         from services.tenders.models import Tender
 
         t = db.session.get(Tender, tid)
@@ -369,6 +370,7 @@ def main():
     from weasyprint import HTML
 
     from portal import create_app
+    from portal.audiences import audience_scope
     from portal.extensions import db
     from portal.dbroles import use_roles_for
 
@@ -382,7 +384,7 @@ def main():
            "date": dt.datetime.now().isoformat(timespec="minutes"),
            "database": "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite",
            "lots": args.lots, "attachments": f"2 × {args.attachment_mb} MB", "rounds": args.rounds}, flush=True)
-    with app.test_request_context():
+    with app.test_request_context(), audience_scope(None):  # set-up in the system context (tenders_0008_tender_rls)
         upgrade(revision="heads")
         t = make_tender(db, args.lots, args.attachment_mb)
         docs = documents.all_docs(t)

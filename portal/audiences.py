@@ -131,7 +131,9 @@ class ViewerGuarded:
     no audience reaches — TdT accounts, signers' certificates, calendar addresses, event registrations, a
     département's cadastre imports — whose row-level security policy reads the viewer's settings (``app.viewer``,
     ``app.viewer_departments``: migrations ``actes_0015_credentials_rls``, ``desk_0017_owned_rows_rls``,
-    ``cadastre_0007_dept_import_rls``). The ORM criterion stays where it was (views ask for their collectivity's
+    ``cadastre_0007_dept_import_rls``) — and rows read beyond their owner whose policy reads the same settings: a
+    buyer's consultations (``tenders_0008_tender_rls``: published ones are everyone's), the forum's messages
+    (``desk_0018_forum_post_rls``: whoever reads the thread). The ORM criterion stays where it was (views ask for their collectivity's
     rows, ``owned_or_404``); this marker only makes the session write the viewer before any statement or flush about
     them, as for audience-scoped rows. Outside a request (CLI, workers) the viewer is everything (``*``); code that
     must read such a row before anyone is known (the calendar feed's token) does it in ``audience_scope(None)``."""

@@ -38,11 +38,27 @@ def using_postgres() -> bool:
 # SMTP on loopback ---------------------------------------------------------------------------------------------
 
 def free_port() -> int:
+    """A port nobody listens on at this moment (bound, then released): for tests that need a closed port. Never to
+    start a server on — between this call and the server's bind, a test running in parallel can get the same port;
+    servers bind port 0 themselves and say which port they got (:class:`SmtpController`, the browser tests' live
+    server)."""
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class SmtpController(Controller):
+    """aiosmtpd's controller on 127.0.0.1, on a port the system picks as it binds (port 0): ``port`` is read back
+    once the server listens, before the controller's own first connection to it."""
+
+    def __init__(self, handler, **kwargs):
+        super().__init__(handler, hostname="127.0.0.1", port=0, **kwargs)
+
+    def _trigger_server(self):  # aiosmtpd's hook, called once the server listens
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
 
 
 class _Catcher:
@@ -70,9 +86,9 @@ class _Catcher:
 @pytest.fixture(scope="session")
 def smtp_server():
     handler = _Catcher()
-    handler.port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
+    controller = SmtpController(handler)
     controller.start()
+    handler.port = controller.port
     yield handler
     controller.stop()
 

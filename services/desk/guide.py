@@ -1,6 +1,7 @@
 """The user guide (« Aide »): one French section per service and part of the portal, written for the secretaries of
-the mairies, in templates (``templates/desk/guide/<section>.html``); screenshots taken by the browser tests
-(``tests/browser/test_desk_guide.py``) into ``static/desk/guide/``, so the guide shows the portal as it is.
+the mairies, in templates (``templates/desk/guide/<section>.html``); screenshots taken by the browser test
+``tests/browser/test_desk_jobs_directory.py`` (with ``UPDATE_GUIDE_SHOTS=1``) into ``static/desk/guide/``, so the
+guide shows the portal as it is.
 
 Every page links to the guide's section about itself: :func:`section_for` maps the page's endpoint to a section, and
 the « Aide » link of ``base.html`` reads ``help_url()`` (a template global given by the desk's public blueprint).

@@ -11,7 +11,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.audiences import AudienceScoped, DepartmentScoped
+from portal.audiences import AudienceScoped, DepartmentScoped, ViewerGuarded
 from portal.extensions import db
 from portal.models import utcnow
 
@@ -70,7 +70,9 @@ class DigestChoice(db.Model):
 
 # Forum ---------------------------------------------------------------------------------------------------------------
 # Threads are addressed to an audience like news (``all`` when a member opens one: secretaries, elected officials,
-# the department and partners); posts follow their thread and are only ever reached through it (access.py).
+# the department and partners); posts follow their thread and are only ever reached through it (access.py) —
+# on PostgreSQL their policy says the same (desk_0018_forum_post_rls: whoever reads the thread, the author's
+# collectivity, the moderators).
 
 
 class ForumCategory(DepartmentScoped, db.Model):
@@ -107,7 +109,7 @@ class ForumThread(AudienceScoped, db.Model):
     author = relationship("User")
 
 
-class ForumPost(db.Model):
+class ForumPost(ViewerGuarded, db.Model):
     """A message of a thread (the first one is the question). ``body_html`` is stored sanitised."""
 
     __tablename__ = "desk_forum_post"

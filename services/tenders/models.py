@@ -4,7 +4,8 @@ Ownership: a tender belongs to the **collectivity** that buys (a commune or an E
 an EPCI's draft must not be visible to its member communes, and a commune's draft not to the EPCI. So these rows are
 collectivity-owned (``collectivity_id``), not ``TerritoryScoped``; every view fetches them through
 :func:`services.tenders.access.tender_or_404` / :func:`owned_tenders`, the one place that checks ownership.
-The public pages read published tenders only, and never the questioners' e-mail addresses.
+The public pages read published tenders only, and never the questioners' e-mail addresses. On PostgreSQL the same
+rule is a second lock (``ViewerGuarded``, migration ``tenders_0008_tender_rls``): drafts are their buyer's.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.audiences import ViewerGuarded
 from portal.identity import local_wall
 from portal.extensions import db
 from portal.models import Collectivity, utcnow
@@ -22,7 +24,7 @@ STATUSES = ("draft", "published", "closed", "awarded", "unsuccessful", "disconti
 ENDED = ("unsuccessful", "discontinued")  # declared infructueuse / sans suite (R2185-1): final, no contract
 
 
-class Tender(db.Model):
+class Tender(ViewerGuarded, db.Model):
     __tablename__ = "tender"
     __table_args__ = (UniqueConstraint("collectivity_id", "reference", name="uq_tender_collectivity_reference"),)
 

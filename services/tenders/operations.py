@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from portal.identity import latest_wall, local_wall, today as local_today
 from portal import audit
+from portal.audiences import audience_scope
 from portal.extensions import db
 
 from . import documents, ending, opendata, storage, wizard
@@ -24,23 +25,30 @@ log = logging.getLogger(__name__)
 
 
 def close_expired(now: dt.datetime | None = None) -> int:
-    """Published consultations whose deadline has passed become closed (called by pages and by the Celery task)."""
+    """Published consultations whose deadline has passed become closed (called by pages and by the Celery task).
+
+    Whoever's page notices it, the deadline closes any buyer's consultation: the writes are made in the system
+    context (``audience_scope(None)``), which row-level security lets write every tender (tenders_0008_tender_rls);
+    the transaction that wrote them ends here, and the settings of the request's viewer with it."""
     expired = [t for t in db.session.scalars(select(Tender).where(Tender.status == "published",
                                                                   Tender.reception_deadline <= (now or latest_wall())))
                if t.reception_deadline <= (now or local_wall(t.collectivity))]  # each in its département's time
-    for t in expired:
-        t.status = "closed"
-        audit.record("tenders.closed", target=t, collectivity=t.collectivity, user=None, reference=t.reference)
-    if expired:
+    if not expired:
+        return 0
+    with audience_scope(None):
+        for t in expired:
+            t.status = "closed"
+            audit.record("tenders.closed", target=t, collectivity=t.collectivity, user=None, reference=t.reference)
         db.session.commit()
-        log.info("tenders: %d consultation(s) closed at their deadline", len(expired))
+    log.info("tenders: %d consultation(s) closed at their deadline", len(expired))
     return len(expired)
 
 
 def next_reference() -> str:
     """The next free reference of the active collectivity's consultations: « 2026-004 »."""
     year = local_today().year
-    count = db.session.scalar(select(func.count()).select_from(owned_tenders().subquery())) or 0
+    # the count names Tender at the top of the statement, so the session writes the viewer first: drafts counted
+    count = db.session.scalar(owned_tenders().with_only_columns(func.count(Tender.id))) or 0
     ref = f"{year}-{count + 1:03d}"
     while db.session.scalar(owned_tenders().where(Tender.reference == ref)):
         y, n = ref.split("-")

@@ -11,6 +11,7 @@ import subprocess
 
 from playwright.sync_api import expect
 
+from tests.helpers.clock import legal_today
 from tests.services.actes.conftest import actes_world, tdt, tdt_server  # noqa: F401 - fixtures
 from tests.services.actes.fixtures import acknowledgement, make_pdf, make_png
 from tests.services.actes.test_signature import pkcs12
@@ -39,7 +40,7 @@ def test_secretary_deposits_mayor_sends_ar_arrives_act_is_published(app, world, 
     page.on("pageerror", lambda e: errors.append(str(e)))
     sign_in(page, world.users["secretary_a"].email, world.password)
     page.goto("/s/actes/seances/nouvelle")
-    page.locator("#held_on").fill(dt.date.today().isoformat())
+    page.locator("#held_on").fill(legal_today().isoformat())
     page.locator("#held_at").fill("20:30")
     page.locator("#members_in_office").fill("11")
     page.locator("#present").fill("Marie Curie\nJean Jaurès\nLouise Michel\nVictor Hugo\nGeorge Sand\nPaul Éluard")
@@ -57,7 +58,7 @@ def test_secretary_deposits_mayor_sends_ar_arrives_act_is_published(app, world, 
     page.locator("#deposit-vote-for").fill("6")
     page.locator("#deposit-vote-against").fill("0")
     page.locator("#deposit-vote-abstentions").fill("1")
-    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    tomorrow = legal_today() + dt.timedelta(days=1)
     page.locator("#nature").select_option("1")
     page.locator("#matiere").fill("7.1")
     page.locator("#number").fill("2026-14")
@@ -72,7 +73,7 @@ def test_secretary_deposits_mayor_sends_ar_arrives_act_is_published(app, world, 
     shot(page, "actes-deposit-refused")
     assert overflow(page) == 0
     page.locator("#number").fill("2026_014")
-    page.locator("#decision_date").fill(dt.date.today().isoformat())
+    page.locator("#decision_date").fill(legal_today().isoformat())
     _attach_files(page)
     with page.expect_navigation():
         page.get_by_role("button", name="Vérifier et enregistrer comme brouillon").click()
@@ -98,7 +99,7 @@ def test_secretary_deposits_mayor_sends_ar_arrives_act_is_published(app, world, 
         mayor.get_by_role("button", name="Transmettre à la préfecture").click()
     expect(mayor.locator("#act-status")).to_have_text("posté")
     [(tx_id, tx)] = tdt.transactions.items()
-    day = dt.date.today()
+    day = legal_today()
     unique_id = f"010-211000013-{day:%Y%m%d}-2026_014-DE"
     tx["status"], tx["ar"] = 4, acknowledgement(unique_id, "2026_014", day.isoformat(), 1, day)
     _poll(app)

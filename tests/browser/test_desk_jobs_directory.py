@@ -3,30 +3,40 @@ reads it in the portal, a resident finds it on the public pages from the portal'
 the mairie's directory entry and a resident reads the commune's page; a secretary registers to a workshop; the
 « Aide » link opens the guide's section of the page. axe checks every page (tests/browser/conftest.py).
 
-The screenshots of the user guide are taken here, into services/desk/static/desk/guide/ (committed), so the guide
-shows the portal as it is; others go to test-artifacts/screenshots/desk-public-*.png."""
+The screenshots of the user guide are taken here, into a temporary folder: a test run never changes the committed
+images of services/desk/static/desk/guide/. To refresh them after changing a page, run this file with
+UPDATE_GUIDE_SHOTS=1 and commit the PNGs. Other screenshots go to test-artifacts/screenshots/desk-public-*.png."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
+from tests.helpers.clock import legal_today
 from tests.services.desk.conftest import partners  # noqa: F401 - fixture of the desk's tests
 
 GUIDE_SHOTS = Path(__file__).resolve().parents[2] / "services" / "desk" / "static" / "desk" / "guide"
 OFFER = "Secrétaire de mairie itinérant"
 
 
-def guide_shot(page, name: str) -> None:
-    """A screenshot for the user guide (the viewport: what a secretary sees first)."""
-    GUIDE_SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(GUIDE_SHOTS / name))
+@pytest.fixture(scope="module")
+def guide_shot(tmp_path_factory):
+    """``guide_shot(page, name)``: a screenshot for the user guide (the viewport: what a secretary sees first), into
+    a temporary folder — into the guide's committed folder only when UPDATE_GUIDE_SHOTS=1 asks for it."""
+    folder = GUIDE_SHOTS if os.environ.get("UPDATE_GUIDE_SHOTS") == "1" else tmp_path_factory.mktemp("guide")
+
+    def _shot(page, name: str) -> None:
+        page.screenshot(path=str(folder / name))
+
+    return _shot
 
 
 def test_cdg_posts_an_offer_secretary_and_resident_read_it(world, live_server, new_page, shot, t, sign_in,
-                                                          overflow, partners):  # noqa: F811
-    closes = dt.date.today() + dt.timedelta(days=21)
+                                                          overflow, partners, guide_shot):  # noqa: F811
+    closes = legal_today() + dt.timedelta(days=21)
     # 1. The centre de gestion publishes a part-time offer in Jaucourt, public.
     cdg = new_page()
     sign_in(cdg, world.users["partner_cdg"].email, world.password)
@@ -112,8 +122,8 @@ def test_cdg_posts_an_offer_secretary_and_resident_read_it(world, live_server, n
     assert overflow(resident) == 0
 
 
-def test_a_secretary_registers_to_a_workshop(world, live_server, new_page, shot, t, sign_in):
-    start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=7), dt.time(9, 30))
+def test_a_secretary_registers_to_a_workshop(world, live_server, new_page, shot, t, sign_in, guide_shot):
+    start = dt.datetime.combine(legal_today() + dt.timedelta(days=7), dt.time(9, 30))
     admin = new_page()
     sign_in(admin, world.users["dept_admin"].email, world.password)
     admin.goto("/s/desk/agenda/nouveau")

@@ -8,6 +8,8 @@ import io
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
+from tests.helpers.clock import legal_today
+
 
 def _setup(app, world, subscribe):
     from portal.extensions import db
@@ -22,7 +24,7 @@ def _setup(app, world, subscribe):
         db.session.add(StreetBureau(commune_insee=world.insee_a, street_key="rue des vignes",
                                     street_label="Rue des Vignes", bureau=b2))
         db.session.add(Election(commune_insee=world.insee_a, kind="municipal", title="Municipales (fictif)",
-                                first_round=dt.date.today() + dt.timedelta(days=50), lists=["general", "municipal"]))
+                                first_round=legal_today() + dt.timedelta(days=50), lists=["general", "municipal"]))
         db.session.commit()
         return b2.id
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tests.helpers.clock import legal_today
 from tests.services.electoral.fixtures import add_voter  # noqa: F401 - fixture
 
 
@@ -20,7 +21,7 @@ def _setup(app, world, subscribe, add_voter):
         db.session.add_all([b1, b2])
         db.session.add(Election(commune_insee=world.insee_a, kind="municipal",
                                 title="Élections municipales et communautaires (fictif)",
-                                first_round=dt.date.today() + dt.timedelta(days=50), lists=["general", "municipal"]))
+                                first_round=legal_today() + dt.timedelta(days=50), lists=["general", "municipal"]))
         db.session.commit()
         b1_id = b1.id
     voter = add_voter(world.insee_a, "FICTIVE", "Léonie", "1981-04-02", b1_id, street_name="Grande Rue")

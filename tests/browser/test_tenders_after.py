@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from playwright.sync_api import expect
 
+from tests.helpers.clock import legal_wall
+
 
 def published_tender(app, collectivity_id) -> int:
     from portal.extensions import db
@@ -15,7 +17,7 @@ def published_tender(app, collectivity_id) -> int:
     from services.tenders.models import Tender, TenderLot
 
     with app.app_context():
-        now = dt.datetime.now().replace(second=0, microsecond=0)
+        now = legal_wall().replace(second=0, microsecond=0)
         reception = (now + dt.timedelta(days=25)).replace(hour=12, minute=0)
         t = Tender(collectivity_id=collectivity_id, reference="2026-040", status="published",
                    title="Fourniture de mobilier pour l'école", description="Tables et chaises pour deux classes.",

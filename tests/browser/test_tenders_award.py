@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tests.helpers.clock import legal_wall
+
 from .test_tenders_deposit import _company
 from .test_tenders_phone import _published
 
@@ -63,7 +65,7 @@ def test_a_company_deposits_the_commune_opens_scores_and_awards(app, world, subs
     # 3. The deadline passes; the mayor opens the bids and reads the minutes' link
     with app.app_context():
         tender = db.session.get(Tender, tid)
-        tender.reception_deadline = dt.datetime.now() - dt.timedelta(hours=3)
+        tender.reception_deadline = legal_wall() - dt.timedelta(hours=3)
         db.session.commit()
         bids = {b.company.name: b.id for b in deposits.register_of(tender)}
     mayor.goto(f"/s/tenders/{tid}/depots")

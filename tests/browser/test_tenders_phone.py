@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from tests.helpers.clock import legal_wall
+
 
 def _published(app, collectivity_id, reference, title, days) -> dt.datetime:
     from portal.extensions import db
     from services.tenders.models import Tender, TenderLot
 
     with app.app_context():
-        now = dt.datetime.now().replace(second=0, microsecond=0)
+        now = legal_wall().replace(second=0, microsecond=0)
         reception = (now + dt.timedelta(days=days)).replace(hour=12, minute=0)
         t = Tender(collectivity_id=collectivity_id, reference=reference, status="published", title=title,
                    description="Travaux décrits au CCTP.", nature="works", cpv_code="45261000-4",

@@ -18,3 +18,10 @@ MAYOTTE = "Indian/Mayotte"  # tests/data/territory/976
 def legal_today(zone: str = AUBE) -> dt.date:
     """Today in ``zone``: what ``portal.identity.today()`` answers for a collectivity of that département."""
     return dt.datetime.now(ZoneInfo(zone)).date()
+
+
+def legal_wall(zone: str = AUBE) -> dt.datetime:
+    """Now on the wall clock of ``zone``, naive: what ``portal.identity.local_wall()`` answers, how a consultation's
+    deadline (« le 12/03 à 12 h, heure de Paris ») is stored. ``datetime.now()`` is the test machine's clock: a
+    deadline built with it is hours off on a host east or west of Paris."""
+    return dt.datetime.now(ZoneInfo(zone)).replace(tzinfo=None)

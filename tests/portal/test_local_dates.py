@@ -123,6 +123,7 @@ def test_a_convention_starting_tomorrow_in_paris_is_in_force_in_mayotte(app, wor
 def test_tender_deadlines_close_in_the_buyers_time(app, world, second):  # noqa: F811
     """Two consultations with the same deadline, midnight on the 10th: at 21:30 UTC Mayotte's is closed (it is
     00:30 there), the Aube's still receives bids (22:30); the periodic task closes only Mayotte's."""
+    from portal.audiences import audience_scope
     from portal.extensions import db
     from portal.models import Collectivity
     from portal.tenancy import territory_scope
@@ -130,7 +131,8 @@ def test_tender_deadlines_close_in_the_buyers_time(app, world, second):  # noqa:
     from services.tenders.operations import close_expired
 
     midnight = dt.datetime(2026, 12, 10, 0, 0)
-    with app.test_request_context(), territory_scope(None):
+    # the system context for territories and for the viewer (tenders_0008_tender_rls: writes are their buyer's)
+    with app.test_request_context(), territory_scope(None), audience_scope(None):
         tenders = {}
         for key, coll_id in (("mayotte", second.mamoudzou), ("aube", world.a)):
             coll = db.session.get(Collectivity, coll_id)

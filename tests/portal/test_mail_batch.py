@@ -3,10 +3,9 @@ guarantees row by row — claimed once, nothing sent twice, nothing lost when th
 from __future__ import annotations
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from tests.conftest import free_port
+from tests.conftest import SmtpController, free_port
 
 
 class CountingServer:
@@ -36,9 +35,9 @@ class CountingServer:
 @pytest.fixture
 def counting(app):
     handler = CountingServer()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = SmtpController(handler)
     controller.start()
+    port = controller.port
     saved = app.config["MAIL_PORT"]
     app.config["MAIL_PORT"] = port
     yield handler

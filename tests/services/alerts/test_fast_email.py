@@ -7,10 +7,9 @@ from email import message_from_bytes, policy
 from types import SimpleNamespace
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from tests.conftest import free_port
+from tests.conftest import SmtpController
 
 from .conftest import SAFETY, add_subscriber
 
@@ -81,9 +80,9 @@ def test_refusal_after_data_replaces_the_recorded_outcome(app, world, alerts_wor
     add_subscriber(app, insee, [safety], email="filtered@example.org")
     add_subscriber(app, insee, [safety], email="full@example.org")
     handler = _RefusesAfterData()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = SmtpController(handler)
     controller.start()
+    port = controller.port
     saved = {k: app.config.get(k) for k in ("MAIL_SERVER", "MAIL_PORT")}
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     try:

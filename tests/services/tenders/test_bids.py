@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.clock import legal_wall
+
 from .conftest import real_pdf
 from .test_documents_public_award import wait_for_mail
 
@@ -256,7 +258,7 @@ def test_bids_open_only_after_the_deadline_for_a_holder_of_tenders_open_and_each
     assert "scellées" in mayor.get(f"/s/tenders/{tid}/depots").get_data(as_text=True)
     with app.app_context():  # the deadline passes
         t = db.session.get(Tender, tid)
-        t.reception_deadline = dt.datetime.now() - dt.timedelta(seconds=1)
+        t.reception_deadline = legal_wall() - dt.timedelta(seconds=1)
         db.session.commit()
     assert login_as("secretary_a").get(url).status_code == 403  # no tenders.open
     assert login_as("mayor_b").get(url).status_code == 404  # another collectivity

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.helpers.clock import legal_wall
 from tests.helpers.cross_territory import check_routes
 
 PREFIXES = ("/s/tenders", "/api/v1/tenders", "/p/tenders")
@@ -24,7 +25,7 @@ def make(app, collectivity_id, title, status):
     from services.tenders.models import Tender, TenderAttachment, TenderAward, TenderLot, TenderQuestion
 
     with app.app_context():
-        now = dt.datetime.now()
+        now = legal_wall()
         t = Tender(collectivity_id=collectivity_id, reference=f"X-{title[:10]}", status=status, title=title,
                    description=title, nature="works", cpv_code="45261000", place="x", duration_months=3,
                    single_lot_reason="x", amount_ht=Decimal("120000"), launch_date=now.date(), procedure="mapa",
@@ -150,7 +151,7 @@ def test_a_company_never_reads_another_companys_letter_or_receipt(app, tenders_w
     pub = foreign["pub_b"]
     with app.app_context():
         other = Company(name="Autre entreprise", siret="73282932000074", email="autre@btp.test.example.org",
-                        password_hash="x", confirmed_at=dt.datetime.now())
+                        password_hash="x", confirmed_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
         db.session.add(other)
         db.session.commit()
         other_id = other.id

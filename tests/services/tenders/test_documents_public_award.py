@@ -8,6 +8,8 @@ import jsonschema
 from pypdf import PdfReader
 
 
+from tests.helpers.clock import legal_today, legal_wall
+
 from .conftest import calendar, fill, new_tender, real_pdf
 
 DATA = __import__("pathlib").Path(__import__("services.tenders.rules", fromlist=["DATA"]).DATA)
@@ -97,7 +99,7 @@ def test_public_page_filters_qa_and_feed(app, published, client, tenders_world, 
     assert "Réfection" in client.get(f"/p/tenders/?acheteur={tenders_world.a}").get_data(as_text=True)
     assert "Réfection" not in client.get(f"/p/tenders/?acheteur={tenders_world.b}").get_data(as_text=True)
     assert "Réfection" not in client.get(
-        f"/p/tenders/?avant={dt.date.today().isoformat()}").get_data(as_text=True)
+        f"/p/tenders/?avant={legal_today().isoformat()}").get_data(as_text=True)
     assert client.get("/p/tenders/?avant=pas-une-date").status_code == 200
     served = client.get(f"/p/tenders/{tid}/dce.zip").data
     z = zipfile.ZipFile(io.BytesIO(served))
@@ -150,7 +152,7 @@ def test_consultation_closes_at_deadline(app, published, client):
 
     mayor, tid = published
     with app.app_context():
-        db.session.get(Tender, tid).reception_deadline = dt.datetime.now() - dt.timedelta(minutes=1)
+        db.session.get(Tender, tid).reception_deadline = legal_wall() - dt.timedelta(minutes=1)
         db.session.commit()
     assert "Réfection" not in client.get("/p/tenders/").get_data(as_text=True)
     with app.app_context():
@@ -172,7 +174,7 @@ def test_award_decp_and_ocds_valid(app, published, client, tenders_world, login_
     assert bad.status_code == 422
     ok = mayor.post(f"/s/tenders/{tid}/attribution", {
         "holder_name": "Couverture Auboise SARL", "holder_siret": "123 456 789 00012", "amount_ht": "112 500",
-        "notified_on": dt.date.today().isoformat(), "offers_received": "3", "price_form": "Forfaitaire"},
+        "notified_on": legal_today().isoformat(), "offers_received": "3", "price_form": "Forfaitaire"},
         csrf_from="/s/tenders/")
     assert ok.status_code == 302
     decp = json.loads(mayor.get(f"/s/tenders/{tid}/decp.json").data)
@@ -198,7 +200,7 @@ def test_cli_and_task_close_expired(app, published):
 
     mayor, tid = published
     with app.app_context():
-        db.session.get(Tender, tid).reception_deadline = dt.datetime.now() - dt.timedelta(seconds=1)
+        db.session.get(Tender, tid).reception_deadline = legal_wall() - dt.timedelta(seconds=1)
         db.session.commit()
     result = app.test_cli_runner().invoke(args=["tenders", "close-expired"])
     assert result.exit_code == 0 and "1 consultation" in result.output
@@ -229,7 +231,7 @@ def test_award_per_lot_gives_one_decp_record_per_lot(app, tenders_world, login_a
         assert mayor.post(f"/s/tenders/{tid}/etape/{step}", payload | {"action": "next"},
                           csrf_from="/s/tenders/").status_code == 302, step
     assert mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/").status_code == 302
-    today = dt.date.today().isoformat()
+    today = legal_today().isoformat()
     base = {"notified_on": today, "offers_received": "2", "price_form": "Forfaitaire"}
     mayor.post(f"/s/tenders/{tid}/attribution", base | {"lot": "1", "holder_name": "Couverture Auboise",
                                                         "holder_siret": "12345678900012", "amount_ht": "88000"},
@@ -330,7 +332,7 @@ def test_epci_consultation_documents_and_decp(app, tenders_world, login_as, clie
     assert "Établissement public de coopération intercommunale" in rc
     epci.post(f"/s/tenders/{tid}/attribution", {"lot": "1", "holder_name": "Toitures du Barséquanais",
                                                "holder_siret": "12345678900012", "amount_ht": "118000",
-                                               "notified_on": dt.date.today().isoformat(), "offers_received": "4"},
+                                               "notified_on": legal_today().isoformat(), "offers_received": "4"},
               csrf_from="/s/tenders/")
     decp = json.loads(client.get(f"/p/tenders/acheteurs/{tenders_world.epci}/decp.json").data)
     m = decp["marches"]["marche"][0]

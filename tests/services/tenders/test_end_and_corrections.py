@@ -5,7 +5,7 @@ import io
 import zipfile
 
 
-from tests.helpers.clock import legal_today
+from tests.helpers.clock import legal_today, legal_wall
 
 from .test_documents_public_award import pdf_text, wait_for_mail
 
@@ -158,7 +158,7 @@ def test_unsuccessful_after_the_deadline(app, published, client):
     mayor, tid = published
     with app.app_context():
         t = _tender(app, tid)
-        t.reception_deadline = dt.datetime.now() - dt.timedelta(hours=1)
+        t.reception_deadline = legal_wall() - dt.timedelta(hours=1)
         db.session.commit()
     assert "Clôturée" in mayor.get(f"/s/tenders/{tid}/recapitulatif").get_data(as_text=True)  # closed on load
     resp = mayor.post(f"/s/tenders/{tid}/fin", {"end_reason": "no_bid"}, csrf_from=f"/s/tenders/{tid}/recapitulatif")
@@ -184,8 +184,8 @@ def test_an_awarded_lot_blocks_the_end(app, published):
     with app.app_context():
         t = _tender(app, tid)
         t.awards.append(TenderAward(lot_number=1, holder_name="Couvreur", holder_siret="12345678900011",
-                                    amount_ht=Decimal("100000"), notified_on=dt.date.today(), offers_received=2,
-                                    data_published_on=dt.date.today()))
+                                    amount_ht=Decimal("100000"), notified_on=legal_today(), offers_received=2,
+                                    data_published_on=legal_today()))
         db.session.commit()
     mayor.post(f"/s/tenders/{tid}/fin", {"end_reason": "budget", "end_details": "Plus de crédits disponibles."},
                csrf_from=f"/s/tenders/{tid}/recapitulatif")
@@ -204,8 +204,8 @@ def test_open_data_that_fails_its_schema_is_refused_with_a_message_not_a_500(app
         t = _tender(app, tid)
         t.buyer_siret = "123"  # not a SIRET: the DECP schema refuses it
         t.awards.append(TenderAward(lot_number=1, holder_name="Couvreur", holder_siret="12345678900011",
-                                    amount_ht=Decimal("100000"), notified_on=dt.date.today(), offers_received=2,
-                                    data_published_on=dt.date.today()))
+                                    amount_ht=Decimal("100000"), notified_on=legal_today(), offers_received=2,
+                                    data_published_on=legal_today()))
         db.session.commit()
     resp = client.get(f"/p/tenders/acheteurs/{tenders_world.a}/decp.json")
     assert resp.status_code == 503 and "ne peuvent pas être produites" in resp.get_json()["error"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+from tests.helpers.clock import legal_wall
+
 from .conftest import calendar, fill, new_tender, real_pdf
 from .test_bids import _company, _deadline_utc, _deposit
 from .test_documents_public_award import wait_for_mail
@@ -65,7 +67,7 @@ def test_a_request_to_one_candidate_its_time_stamped_answer_and_nobody_else_sees
     past = mayor.post(page, {"bid": str(asked_bid), "kind": "missing", "message": "Joignez votre attestation.",
                              "reply_deadline": "2020-01-01T12:00"}, csrf_from=page)
     assert past.status_code == 422 and "dans le futur" in past.get_data(as_text=True)
-    reply_by = (dt.datetime.now() + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    reply_by = (legal_wall() + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
     assert mayor.post(page, {"bid": str(asked_bid), "kind": "missing", "message": "Joignez votre attestation.",
                              "reply_deadline": reply_by}, csrf_from=page).status_code == 302
     mail = wait_for_mail(smtp, "precisions@couvreur.test.example.org")

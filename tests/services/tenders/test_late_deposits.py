@@ -10,6 +10,8 @@ import hashlib
 import io
 import subprocess
 
+from tests.helpers.clock import legal_wall
+
 from .conftest import real_pdf
 from .test_bids import _company, _deposit
 from .test_documents_public_award import wait_for_mail
@@ -27,7 +29,7 @@ def _pass_deadline_keep_published(app, tid):
     with app.app_context():
         t = db.session.get(Tender, tid)
         before = deposits.deadline_utc(t)
-        t.reception_deadline = dt.datetime.now() - dt.timedelta(hours=3)
+        t.reception_deadline = legal_wall() - dt.timedelta(hours=3)
         db.session.commit()
         return before, deposits.deadline_utc(t)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.clock import legal_today
+from tests.helpers.clock import legal_today, legal_wall
 
 from .conftest import real_pdf
 from .test_bids import _company, _deadline_utc, _deposit
@@ -46,7 +46,7 @@ def _pass_deadline(app, tid, procedure=None):
 
     with app.app_context():
         t = db.session.get(Tender, tid)
-        t.reception_deadline = dt.datetime.now() - dt.timedelta(seconds=1)  # Paris wall-clock of the test host
+        t.reception_deadline = legal_wall() - dt.timedelta(seconds=1)  # the Aube's wall clock, as deadlines are stored
         t.reception_deadline -= dt.timedelta(hours=3)  # well past, whatever the host's time zone
         if procedure:
             t.procedure = procedure

@@ -225,7 +225,7 @@ def test_a_draft_dated_2025_shows_2025_rules_but_cannot_be_published_as_such(app
     assert _tender(app, tid).procedure == "mapa"
     mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/")
     assert _tender(app, tid).status == "draft"
-    mayor.post(f"/s/tenders/{tid}/etape/3", {"launch_date": dt.date.today().isoformat(), "action": "next"},
+    mayor.post(f"/s/tenders/{tid}/etape/3", {"launch_date": legal_today().isoformat(), "action": "next"},
                csrf_from="/s/tenders/")
     assert _tender(app, tid).procedure == "formalised"  # 218 000 ≥ 216 000 in 2026-2027
 
@@ -238,7 +238,7 @@ def test_a_draft_resumed_later_is_published_with_todays_date(app, tenders_world,
     tid = new_tender(mayor)
     fill(mayor, tid, amount="120000", step4=calendar() | {"media": ["portal", "buyer_profile", "boamp"]})
     with app.app_context():  # the draft was started three days ago
-        db.session.get(Tender, tid).launch_date = dt.date.today() - dt.timedelta(days=3)
+        db.session.get(Tender, tid).launch_date = legal_today() - dt.timedelta(days=3)
         db.session.commit()
     mayor.post(f"/s/tenders/{tid}/publier", {"confirm": "1"}, csrf_from="/s/tenders/")
     t = _tender(app, tid)
