@@ -59,7 +59,7 @@ def sh(cmd, env, **kw):
 def setup(dsn: str, instance: str) -> dict:
     from sqlalchemy.engine import make_url
 
-    from portal.dbroles import ensure_roles, reset_schema, url_string
+    from portal.dbroles import ensure_roles, url_string
 
     admin = make_url(dsn.replace("postgresql://", "postgresql+psycopg://", 1))
     if "bench" not in (admin.database or ""):
