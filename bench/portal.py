@@ -351,9 +351,10 @@ def check_floor(capture_file: Path, env: dict) -> dict:
         floor = importlib.reload(floor)
         client = floor.app.test_client()
         bodies = {path: client.get(path).get_data() for _, path, _ in PAGES}
+        portal_pages = pickle.loads(capture_file.read_bytes())
         for i, (_, path, _) in enumerate(PAGES):  # to compare by hand: diff floor-N.html portal-N.html
             (capture_file.parent / f"floor-{i}.html").write_bytes(bodies[path])
-            (capture_file.parent / f"portal-{i}.html").write_bytes(pickle.loads(capture_file.read_bytes())[path]["body"])
+            (capture_file.parent / f"portal-{i}.html").write_bytes(portal_pages[path]["body"])
         return bodies
     finally:
         for k, v in saved.items():
