@@ -98,7 +98,7 @@ def _rows(statement, value) -> list[tuple]:
     """The rows of ``statement`` (one bound parameter: ``value``) with the values the ORM would give (dates, JSON…).
     Sent on the session's connection (its transaction) as driver SQL compiled once per process —
     SQLAlchemy's statement and result machinery cost half of this check — and past the ORM's territory criteria (no
-    scoped table here). Only the types the driver does not convert itself are converted (SQLite: dates, JSON,
+    scoped table here; the statement is a SELECT, so the read-only commit has nothing to note). Only the types the driver does not convert itself are converted (SQLite: dates, JSON,
     booleans; PostgreSQL: nearly none)."""
     connection = db.session.connection()
     dialect = connection.dialect
@@ -111,9 +111,18 @@ def _rows(statement, value) -> list[tuple]:
             if p is not None]
         found = _compiled[(id(statement), dialect.name)] = (compiled.string, compiled.positional, name, processors)
     sql, positional, name, processors = found
-    # exec_driver_sql, not the DBAPI cursor itself: a dropped connection must go through SQLAlchemy's disconnect
-    # handling (the connection invalidated, the pool told, the portal's 503 with a retry), never a bare driver error
-    raw = connection.exec_driver_sql(sql, (value,) if positional else {name: value}).fetchall()
+    params = (value,) if positional else {name: value}
+    if dialect.name == "postgresql":
+        # On the driver's connection, as tenancy's territory setting: SQLAlchemy's execution context and result
+        # (48 columns described again at every request) cost more than the statement. A driver error still goes
+        # through SQLAlchemy's handling — a dropped connection invalidated, the pool told, the portal's 503 or retry.
+        try:
+            raw = connection.connection.driver_connection.execute(sql, params).fetchall()
+        except Exception as exc:  # noqa: BLE001 - re-raised by SQLAlchemy, wrapped
+            connection._handle_dbapi_exception(exc, sql, params, None, None)
+            raise
+    else:
+        raw = connection.exec_driver_sql(sql, params).fetchall()
     if not processors:
         return [tuple(r) for r in raw]
     rows = []
