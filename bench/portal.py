@@ -7,11 +7,14 @@
    application roles (portal/dbroles.py), a fresh schema migrated as the owner, and the demo (``flask demo load``).
    Everything after connects as the **application role**: row-level security is paid as in production.
 2. Capture: each page is asked once through the portal in-process; the statements it sends to the driver (psycopg,
-   the territory setting included) and its HTML are kept for the floor.
-3. Load: the portal (``app:create_app()``) and the floor (``bench.portal_floor:app``, the same statements and bytes
-   behind a minimal Flask app) each on gunicorn with 2 workers, then ``wrk -c8`` on each page, portal and floor
-   alternating, ``--rounds`` times; per page: requests/s and p50/p99, and the ratio portal/floor as the median of
-   the rounds' ratios (so that the machine's drift hits both sides of each ratio).
+   the territory setting included) and its HTML are kept for the floor; asked once more, each template it renders
+   is rendered a second time with its context recorded (:class:`Recorded`), and what the template read is kept as
+   plain data. The floor is asked each page in-process and its bytes compared with the portal's (printed).
+3. Load: the portal (``app:create_app()``) and the floor (``bench.portal_floor:app``, the same statements, templates
+   and data behind a minimal Flask app) each on gunicorn with 2 workers, then ``wrk -c8`` on each page, portal and
+   floor alternating, ``--rounds`` times; per page: requests/s and p50/p99, the ratio portal/floor as the median of
+   the rounds' ratios (so that the machine's drift hits both sides of each ratio), and the portal's fixed cost:
+   its server time per request minus the floor's (2 workers busy: 2000 / req/s ms each), median of the rounds.
 4. Profile: 200 requests per page in-process, timed by part: the portal's hooks (everything outside the view
    function), SQL (at the driver, inside and outside the view), the template, the rest of the view.
 
@@ -56,7 +59,7 @@ def sh(cmd, env, **kw):
 def setup(dsn: str, instance: str) -> dict:
     from sqlalchemy.engine import make_url
 
-    from portal.dbroles import ensure_roles, reset_schema, url_string
+    from portal.dbroles import ensure_roles, url_string
 
     admin = make_url(dsn.replace("postgresql://", "postgresql+psycopg://", 1))
     if "bench" not in (admin.database or ""):
@@ -151,7 +154,214 @@ def capture(app, cookie, api_token) -> dict:
         assert resp.status_code == 200, (path, resp.status_code)
         pages[path] = {"statements": list(recorded), "body": resp.get_data(), "status": resp.status_code,
                        "content_type": resp.content_type}
+        pages[path]["renders"], pages[path]["recorded_text"] = record_renders(app, client, path, h)
+    pages["__setup__"] = floor_setup(app)
     return pages
+
+
+# What the page's templates read, as plain data for the floor (bench/portal_floor.py) -------------------------
+
+NATIVE = frozenset({"url_for", "_", "gettext", "ngettext", "pgettext", "npgettext"})  # the floor has its own
+
+
+def _is_leaf(v) -> bool:
+    import decimal
+    import enum
+    import uuid
+
+    return isinstance(v, (str, bytes, int, float, bool, type(None), decimal.Decimal, dt.date, dt.time, dt.timedelta,
+                          enum.Enum, uuid.UUID))
+
+
+class Recorded:
+    """A value of the portal's template context during a second rendering: what the template reads of it (attributes,
+    items, text, HTML, truth, length, iteration, calls) is recorded, then made plain by :func:`plain`."""
+
+    __slots__ = ("_v", "_log", "_memo")
+
+    def __init__(self, v, memo):
+        object.__setattr__(self, "_v", v)
+        object.__setattr__(self, "_memo", memo)
+        object.__setattr__(self, "_log", {"attrs": {}, "items": {}, "iter": None, "calls": {}, "text": None,
+                                          "html": None, "truth": None, "len": None})
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            if name == "__html__" and hasattr(self._v, "__html__"):
+                def html():
+                    self._log["html"] = self._v.__html__()
+                    return self._log["html"]
+                return html
+            raise AttributeError(name)
+        w = self._log["attrs"][name] = wrap(getattr(self._v, name), self._memo)
+        return w
+
+    def __getitem__(self, key):
+        w = self._log["items"][key] = wrap(self._v[key], self._memo)
+        return w
+
+    def __iter__(self):
+        if self._log["iter"] is None:
+            self._log["iter"] = [wrap(x, self._memo) for x in self._v]
+        return iter(self._log["iter"])
+
+    def __len__(self):
+        self._log["len"] = len(self._v)
+        return self._log["len"]
+
+    def __bool__(self):
+        self._log["truth"] = bool(self._v)
+        return self._log["truth"]
+
+    def __str__(self):
+        self._log["text"] = str(self._v)
+        return self._log["text"]
+
+    def __call__(self, *args, **kwargs):
+        from bench.portal_floor import _call_key
+
+        result = self._v(*(unwrap(a) for a in args), **{k: unwrap(v) for k, v in kwargs.items()})
+        w = self._log["calls"][_call_key(args, kwargs)] = wrap(result, self._memo)
+        return w
+
+
+def unwrap(v):
+    return v._v if isinstance(v, Recorded) else v
+
+
+def wrap(v, memo: dict):
+    from flask_babel.speaklater import LazyString
+
+    if isinstance(v, LazyString):  # translated now; its __html__ says its text is safe
+        from markupsafe import Markup
+
+        return Markup(str(v))
+    if _is_leaf(v):
+        return v
+    if type(v) is dict:
+        return {k: wrap(x, memo) for k, x in v.items()}
+    if isinstance(v, list) or type(v) is tuple:
+        return type(v)(wrap(x, memo) for x in v) if type(v) is tuple else [wrap(x, memo) for x in v]
+    if type(v) in (set, frozenset) and all(_is_leaf(x) for x in v):
+        return v
+    found = memo.get(id(v))
+    if found is None:
+        found = memo[id(v)] = (Recorded(v, memo), v)  # the value kept: its id is not reused meanwhile
+    return found[0]
+
+
+def plain(v, memo: dict):
+    """The plain value the floor renders: :class:`bench.portal_floor.Plain`, lists, dicts, or a table of calls."""
+    from bench.portal_floor import Calls, Plain
+
+    if isinstance(v, dict):
+        return {k: plain(x, memo) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return type(v)(plain(x, memo) for x in v)
+    if not isinstance(v, Recorded):
+        return v
+    if id(v) in memo:
+        return memo[id(v)]
+    log = v._log
+    if log["calls"] and not log["attrs"] and not log["items"]:
+        out = memo[id(v)] = Calls({})
+        out.answers.update({k: plain(x, memo) for k, x in log["calls"].items()})
+        return out
+    if log["iter"] is not None and not log["attrs"] and not log["items"] and log["text"] is None:
+        out = memo[id(v)] = []
+        out.extend(plain(x, memo) for x in log["iter"])
+        return out
+    out = memo[id(v)] = Plain(truth=log["truth"] if log["truth"] is not None else True)
+    out.__dict__.update({k: plain(x, memo) for k, x in log["attrs"].items()})
+    out._plain = ({k: plain(x, memo) for k, x in log["items"].items()} if log["items"] else None, log["text"],
+                  log["html"], out._plain[3], log["len"],
+                  [plain(x, memo) for x in log["iter"]] if log["iter"] is not None else None,
+                  {k: plain(x, memo) for k, x in log["calls"].items()} if log["calls"] else None)
+    return out
+
+
+def floor_setup(app) -> dict:
+    """What the floor needs to render like the portal: URL rules, template folders, catalogs, custom filters."""
+    import jinja2.defaults
+
+    folders = [app.jinja_loader.searchpath[0]] + [bp.jinja_loader.searchpath[0] for bp in app.iter_blueprints()
+                                                  if bp.jinja_loader is not None]
+    filters = {name: (f.__module__, f.__qualname__) for name, f in app.jinja_env.filters.items()
+               if name not in jinja2.defaults.DEFAULT_FILTERS and "<" not in f.__qualname__}
+    babel = app.extensions["babel"]
+    return {"rules": [(r.rule, r.endpoint, sorted(r.methods)) for r in app.url_map.iter_rules()],
+            "template_folders": folders, "filters": filters,
+            "translation_folders": list(babel.translation_directories),
+            "locale": app.config.get("BABEL_DEFAULT_LOCALE") or "fr",
+            "timezone": app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Paris"}
+
+
+def record_renders(app, client, path, headers) -> tuple[list, str | None]:
+    """The page asked once more; each template it renders is rendered a second time with its context recorded.
+    Returns [(template name, plain context)] and the last recorded rendering's text."""
+    from flask import template_rendered
+
+    renders, busy = [], [False]
+
+    def on_rendered(sender, template, context, **_):
+        if busy[0]:
+            return
+        busy[0] = True
+        try:
+            memo: dict = {}
+            values = {k: v for k, v in app.jinja_env.globals.items() if k not in NATIVE}
+            values.update({k: v for k, v in context.items() if k not in NATIVE})
+            recorded = {k: wrap(v, memo) for k, v in values.items()}
+            renders.append((template.name, recorded, template.render(recorded)))
+        finally:
+            busy[0] = False
+
+    template_rendered.connect(on_rendered, app)
+    try:
+        client.get(path, headers=headers)
+    finally:
+        template_rendered.disconnect(on_rendered, app)
+    out = []
+    for name, recorded, _ in renders:
+        memo: dict = {}
+        out.append((name, {k: plain(v, memo) for k, v in recorded.items()}))
+    return out, (renders[-1][2] if renders else None)
+
+
+def differing(a: bytes, b: bytes) -> str:
+    """How far two answers differ: the bytes left once their common start and end are taken away."""
+    import difflib
+
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    same = sum(block.size for block in matcher.get_matching_blocks())
+    first = next(i for i, (x, y) in enumerate(zip(a + b" ", b + b"  ")) if x != y)
+    return f"{max(len(a), len(b)) - same} bytes differ, first at {first}: {a[first - 20:first + 40]!r}"
+
+
+def check_floor(capture_file: Path, env: dict) -> dict:
+    """Each page asked once to the floor in-process: its bodies, to compare with the portal's."""
+    saved = {k: os.environ.get(k) for k in ("PORTAL_FLOOR_CAPTURE", "PORTAL_FLOOR_DSN")}
+    os.environ.update(PORTAL_FLOOR_CAPTURE=str(capture_file),
+                      PORTAL_FLOOR_DSN=env["DATABASE_URL"].replace("+psycopg", ""))
+    try:
+        import importlib
+
+        import bench.portal_floor as floor
+
+        floor = importlib.reload(floor)
+        client = floor.app.test_client()
+        bodies = {path: client.get(path).get_data() for _, path, _ in PAGES}
+        portal_pages = pickle.loads(capture_file.read_bytes())
+        for i, (_, path, _) in enumerate(PAGES):  # to compare by hand: diff floor-N.html portal-N.html
+            (capture_file.parent / f"floor-{i}.html").write_bytes(bodies[path])
+            (capture_file.parent / f"portal-{i}.html").write_bytes(portal_pages[path]["body"])
+        return bodies
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def start_gunicorn(spec: str, env: dict, workers: int = 2):
@@ -283,12 +493,15 @@ def main() -> int:
     pages = capture(app, cookie, api_token)
     capture_file = Path(instance) / "capture.pickle"
     capture_file.write_bytes(pickle.dumps(pages))
-    started = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    print(f"bench/portal.py {started}, load average {os.getloadavg()[0]:.1f}, PostgreSQL as the application role, "
+    floor_bodies = check_floor(capture_file, env)
+    started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    print(f"bench/portal.py {started} UTC, load average {os.getloadavg()[0]:.1f}, PostgreSQL as the application role, "
           f"gunicorn -w 2, wrk -c{args.connections} -d{args.seconds}s, {args.rounds} alternating rounds")
     for label, path, _ in PAGES:
-        print(f"  {label:<14} {path:<16} {len(pages[path]['statements']):>2} statements, "
-              f"{len(pages[path]['body']):>6} bytes")
+        page, body = pages[path], floor_bodies[path]
+        same = "same bytes" if body == page["body"] else f"floor {len(body)} bytes, {differing(body, page['body'])}"
+        print(f"  {label:<14} {path:<16} {len(page['statements']):>2} statements, {len(page['body']):>6} bytes, "
+              f"{len(page['renders'])} template(s) rendered by the floor too ({same})")
     if not args.skip_load:
         floor_env = dict(env, PORTAL_FLOOR_CAPTURE=str(capture_file),
                          PORTAL_FLOOR_DSN=env["DATABASE_URL"].replace("+psycopg", ""))
@@ -310,7 +523,7 @@ def main() -> int:
                 proc.terminate()
                 proc.wait(timeout=30)
         print(f"\n{'page':<14} {'portal req/s':>12} {'p50':>7} {'p99':>7} │ {'floor req/s':>11} {'p50':>7} "
-              f"{'p99':>7} │ {'ratio':>5} {'+ms/req':>8}")
+              f"{'p99':>7} │ {'ratio':>5} {'fixed ms':>8}")
         for label, _, _ in PAGES:
             p, f = results[label]["portal"], results[label]["floor"]
             ratio = statistics.median(b["rps"] / a["rps"] for a, b in zip(p, f))
@@ -319,8 +532,9 @@ def main() -> int:
             print(f"{label:<14} {med(p, 'rps'):>12.0f} {med(p, 'p50'):>6.1f}ms {med(p, 'p99'):>5.1f}ms │ "
                   f"{med(f, 'rps'):>11.0f} {med(f, 'p50'):>6.1f}ms {med(f, 'p99'):>5.1f}ms │ {ratio:>5.2f} "
                   f"{extra:>7.2f}")
-        print("ratio: floor req/s ÷ portal req/s (median of the rounds); +ms/req: the portal's extra server time "
-              "per request (2 workers busy), same rounds")
+        print("ratio: floor req/s ÷ portal req/s (median of the rounds); fixed ms: the portal's fixed cost, its "
+              "server time per request minus the floor's (2 workers busy: 2000 / req/s), same rounds; the floor "
+              "renders the same templates with the same data")
     prof = profile(app, cookie, api_token)
     print(f"\nin-process profile, median of 200 requests (ms): "
           f"{'total':>6} {'hooks':>6} {'(SQL)':>6} {'view SQL':>8} {'template':>8} {'view rest':>9}")

@@ -24,8 +24,7 @@ import functools
 import threading
 
 from sqlalchemy import bindparam, inspect, select
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from .extensions import db
 
@@ -98,7 +97,7 @@ def _rows(statement, value) -> list[tuple]:
     """The rows of ``statement`` (one bound parameter: ``value``) with the values the ORM would give (dates, JSON…).
     Sent on the session's connection (its transaction) as driver SQL compiled once per process —
     SQLAlchemy's statement and result machinery cost half of this check — and past the ORM's territory criteria (no
-    scoped table here). Only the types the driver does not convert itself are converted (SQLite: dates, JSON,
+    scoped table here; the statement is a SELECT, so the read-only commit has nothing to note). Only the types the driver does not convert itself are converted (SQLite: dates, JSON,
     booleans; PostgreSQL: nearly none)."""
     connection = db.session.connection()
     dialect = connection.dialect
@@ -111,9 +110,18 @@ def _rows(statement, value) -> list[tuple]:
             if p is not None]
         found = _compiled[(id(statement), dialect.name)] = (compiled.string, compiled.positional, name, processors)
     sql, positional, name, processors = found
-    # exec_driver_sql, not the DBAPI cursor itself: a dropped connection must go through SQLAlchemy's disconnect
-    # handling (the connection invalidated, the pool told, the portal's 503 with a retry), never a bare driver error
-    raw = connection.exec_driver_sql(sql, (value,) if positional else {name: value}).fetchall()
+    params = (value,) if positional else {name: value}
+    if dialect.name == "postgresql":
+        # On the driver's connection, as tenancy's territory setting: SQLAlchemy's execution context and result
+        # (48 columns described again at every request) cost more than the statement. A driver error still goes
+        # through SQLAlchemy's handling — a dropped connection invalidated, the pool told, the portal's 503 or retry.
+        try:
+            raw = connection.connection.driver_connection.execute(sql, params).fetchall()
+        except Exception as exc:  # noqa: BLE001 - re-raised by SQLAlchemy, wrapped
+            connection._handle_dbapi_exception(exc, sql, params, None, None)
+            raise
+    else:
+        raw = connection.exec_driver_sql(sql, params).fetchall()
     if not processors:
         return [tuple(r) for r in raw]
     rows = []
@@ -172,33 +180,70 @@ def from_rows(uid: int, rows: list[tuple]):
     graph's own, else loaded again (and kept)."""
     kept = _kept.get(uid)
     if kept is not None and kept[0] == rows:
-        user = db.session.merge(kept[1], load=False)
-        for m in user.memberships:  # JSON lists: never shared with the kept graph (a change in place stays here)
-            set_committed_value(m, "extra_permissions", list(m.extra_permissions or []))
-            for conv in m.collectivity.conventions:
-                set_committed_value(conv, "services", list(conv.services or []))
-        return user
+        return _attach_copy(db.session(), kept[1], kept[2])
     user = db.session.execute(_load_statement(), {"uid": uid}).unique().scalar_one_or_none()
     if user is not None:
         _keep(uid, rows_of(user), user)
     return user
 
 
-def _keep(uid: int, rows: list[tuple], user) -> None:
-    scratch = Session()
-    try:
-        copy = scratch.merge(user, load=False)
-        for m in copy.memberships:
+@functools.cache
+def _copied_attributes(mapper) -> tuple[frozenset, dict]:
+    """The keys of ``mapper``'s columns, and of its relationships (key → holds a list)."""
+    return frozenset(mapper.column_attrs.keys()), {r.key: r.uselist for r in mapper.relationships}
+
+
+def _copy(obj, memo: dict):
+    """A new instance holding what ``obj``'s state holds (its loaded columns — lists and dicts copied, so that a change
+    in place stays with the copy — and its loaded relationships, copied the same way), with ``obj``'s identity key
+    and no history: what ``Session.merge(load=False)`` builds, without walking every attribute through merge's
+    generic machinery (half of the cost of this context)."""
+    new = memo.get(id(obj))
+    if new is not None:
+        return new
+    state = instance_state(obj)
+    mapper = state.mapper
+    new = memo[id(obj)] = mapper.class_manager.new_instance()
+    new_state = instance_state(new)
+    new_state.key = state.key
+    values = new_state.dict
+    columns, relationships = _copied_attributes(mapper)
+    for key, value in state.dict.items():
+        if key in columns:
+            values[key] = list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value
+        elif key not in relationships:  # the instance's own attributes (its state, cached values): not the row's
+            continue
+        elif relationships[key]:
+            set_committed_value(new, key, [_copy(x, memo) for x in value])
+        else:
+            values[key] = None if value is None else _copy(value, memo)
+    return new
+
+
+def _attach_copy(session, user, keys: frozenset):
+    """A copy of the kept graph ``user`` (objects of identity ``keys``) in ``session``, persistent and unmodified.
+    When one of those objects is already in the session (a request that loaded it before), ``merge`` reconciles
+    them, as before."""
+    if session.identity_map and any(key in session.identity_map for key in keys):
+        copy = session.merge(user, load=False)
+        for m in copy.memberships:  # JSON lists: never shared with the kept graph (a change in place stays here)
             set_committed_value(m, "extra_permissions", list(m.extra_permissions or []))
             for conv in m.collectivity.conventions:
                 set_committed_value(conv, "services", list(conv.services or []))
-        scratch.expunge_all()
-    finally:
-        scratch.close()
+        return copy
+    copy = _copy(user, {})
+    session.add(copy)  # persistent (it has its key), and every object of the graph with it (save-update cascade)
+    return copy
+
+
+def _keep(uid: int, rows: list[tuple], user) -> None:
+    memo: dict = {}
+    copy = _copy(user, memo)  # detached, shared by no session: copied again into each request's session
+    keys = frozenset(instance_state(obj).key for obj in memo.values())
     with _lock:
         if len(_kept) >= MAX_ACCOUNTS:
             _kept.clear()
-        _kept[uid] = (rows, copy)
+        _kept[uid] = (rows, copy, keys)
 
 
 def forget() -> None:
