@@ -1,7 +1,7 @@
 """Home page, collectivity switcher, profile and personal access tokens."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -40,11 +40,21 @@ def index():
                            lead_panels=lead_panels)
 
 
+def render_panel(template: str, **context) -> Markup:
+    """A home panel's HTML: ``template`` rendered with ``context`` over the request's template context, which the
+    context processors work out once for all the panels of the page (``render_template`` would run every one of
+    them again for each panel)."""
+    app = current_app._get_current_object()
+    shared = g.get("home_panel_context")
+    if shared is None:
+        shared = g.home_panel_context = {}
+        app.update_template_context(shared)
+    return Markup(app.jinja_env.get_template(template).render({**shared, **context}))
+
+
 def public_home():
     """The portal's page for people without an account: what it is, the residents' and companies' pages of the
     deployed services (each only when its public page exists), the sign-in button."""
-    from flask import current_app
-
     views = current_app.view_functions
     links = [(endpoint, label, text) for endpoint, label, text in PUBLIC_LINKS if endpoint in views]
     return render_template("home/public.html", links=links, has_directory="desk_public.public_directory" in views)

@@ -5,14 +5,15 @@
 - listes des délibérations to publish within a week of the séance (L2121-25), late ones first;
 - acts in error, with the reason.
 
-The descriptor passes :func:`home_panel`; the portal's home page renders its HTML under the tiles.
+The descriptor passes :func:`home_panel`; the portal's home page renders its HTML under the tiles. The panel reads
+the columns it shows only (rows, not acts: an act is thirty columns and an ORM object the panel never needs).
 """
 from __future__ import annotations
 
 
-from flask import render_template
 from sqlalchemy import select
 
+from portal.home import render_panel
 from portal.identity import today as local_today
 from portal.extensions import db
 from portal.tenancy import owned_query
@@ -21,24 +22,27 @@ from . import seances
 from .models import Act, PrefectureReply
 
 LIMIT = 8
+_ACT_COLUMNS = (Act.id, Act.number, Act.subject, Act.visa_at, Act.status_reason)
 
 
 def home_panel(collectivity, permissions) -> str | None:
     if collectivity is None or "actes.read" not in permissions:
         return None
-    drafts = owned_query(Act).where(Act.status == "draft", Act.signed_at.is_(None))
-    to_visa = db.session.scalars(drafts.where(Act.visa_at.is_(None)).order_by(Act.decision_date).limit(LIMIT)).all()
-    to_sign = db.session.scalars(drafts.where(Act.visa_at.is_not(None)).order_by(Act.visa_at).limit(LIMIT)).all()
-    errors = db.session.scalars(owned_query(Act).where(Act.status == "error").order_by(Act.updated_at.desc())
+    acts = owned_query(Act).with_only_columns(*_ACT_COLUMNS)
+    drafts = acts.where(Act.status == "draft", Act.signed_at.is_(None))
+    to_visa = db.session.execute(drafts.where(Act.visa_at.is_(None)).order_by(Act.decision_date).limit(LIMIT)).all()
+    to_sign = db.session.execute(drafts.where(Act.visa_at.is_not(None)).order_by(Act.visa_at).limit(LIMIT)).all()
+    errors = db.session.execute(acts.where(Act.status == "error").order_by(Act.updated_at.desc())
                                 .limit(LIMIT)).all()
     replies = db.session.execute(
-        select(PrefectureReply, Act).join(Act, PrefectureReply.act_id == Act.id)
+        select(PrefectureReply.answer_due_on, Act.id, Act.number, Act.subject)
+        .select_from(PrefectureReply).join(Act, PrefectureReply.act_id == Act.id)
         .where(Act.collectivity_id == collectivity.id, PrefectureReply.answered_at.is_(None),
                Act.status != "cancelled")
         .order_by(PrefectureReply.answer_due_on).limit(LIMIT)).all()
     lists = seances.lists_to_publish(collectivity)[:LIMIT]
     if not (to_visa or to_sign or errors or replies or lists):
         return None
-    return render_template("actes/_home_panel.html", to_visa=to_visa, to_sign=to_sign, errors=errors,
-                           replies=replies, lists=lists, today=local_today(collectivity),
-                           may_sign="actes.sign" in permissions, may_write="actes.write" in permissions)
+    return render_panel("actes/_home_panel.html", to_visa=to_visa, to_sign=to_sign, errors=errors,
+                        replies=replies, lists=lists, today=local_today(collectivity),
+                        may_sign="actes.sign" in permissions, may_write="actes.write" in permissions)

@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flask import render_template
 from flask_babel import gettext as _
@@ -447,11 +448,21 @@ def _lay_pages(registre: bytes, slots: dict, pages: dict) -> bytes:
 
 # Deadlines (the home page's panel) ----------------------------------------------------------------------------------
 
-def lists_to_publish(coll: Collectivity) -> list[Seance]:
-    """Séances held, with délibérations, whose list is not published yet (the latest deadline first when late)."""
-    return list(db.session.scalars(select(Seance).where(
+class ListToPublish(NamedTuple):
+    """A séance whose liste des délibérations waits for its publication: what the home page's panel shows."""
+
+    id: int
+    held_on: dt.date
+
+    list_due_on = property(Seance.list_due_on.fget)  # the séance's own rule (L2121-25)
+
+
+def lists_to_publish(coll: Collectivity) -> list[ListToPublish]:
+    """Séances held, with délibérations, whose list is not published yet (the latest deadline first when late), as
+    the columns the home page shows."""
+    return [ListToPublish(*row) for row in db.session.execute(select(Seance.id, Seance.held_on).where(
         Seance.collectivity_id == coll.id, Seance.list_published_at.is_(None),
-        Seance.held_on <= local_today(coll), Seance.items.any()).order_by(Seance.held_on)))
+        Seance.held_on <= local_today(coll), Seance.items.any()).order_by(Seance.held_on))]
 
 
 # Convocation (L2121-10 to L2121-12) and quorum (L2121-17) ----------------------------------------------------------

@@ -252,15 +252,51 @@ def deadlines(today: dt.date | None = None) -> list[Deadline]:
             .order_by(Concession.ends_on))
     out = []
     for c in db.session.scalars(stmt).unique():
-        if c.ends_on >= today:
-            months = 3 if c.ends_on <= three else 6
-        elif rules.add_years(c.ends_on, rules.RENEWAL_AFTER_EXPIRY_YEARS) >= today:
-            months = 0
-        elif c.plot.in_reprise:
-            continue
-        else:
+        months = _deadline_list(c.ends_on, today, three)
+        if months is None:
+            if c.plot.in_reprise:
+                continue
             months = -1
         out.append(Deadline(c, c.ends_on, months))
+    return out
+
+
+def _deadline_list(ends_on: dt.date, today: dt.date, three: dt.date) -> int | None:
+    """The deadline list of a concession ending on ``ends_on`` (3, 6, 0: see :class:`Deadline`), None when expired
+    beyond the renewal delay (may be taken back, unless a reprise is under way)."""
+    if ends_on >= today:
+        return 3 if ends_on <= three else 6
+    if rules.add_years(ends_on, rules.RENEWAL_AFTER_EXPIRY_YEARS) >= today:
+        return 0
+    return None
+
+
+@dataclass(frozen=True)
+class PanelDeadline:
+    """A concession of the home page's panel: expiring within 6 months or expired and still renewable."""
+
+    concession_id: int
+    number: str
+    ends_on: dt.date
+    months: int  # 3, 6 or 0 as in Deadline
+    plot_label: str
+
+
+def panel_deadlines(today: dt.date) -> list[PanelDeadline]:
+    """The concessions of :func:`deadlines` with a list of 3, 6 or 0 months, in the same order, as the columns the
+    home page's panel shows (no concession, people or emplacement objects to build)."""
+    six, three = rules.add_months(today, 6), rules.add_months(today, 3)
+    rows = db.session.execute(
+        select(Concession.id, Concession.number, Concession.ends_on, Zone.name, Alley.name, Plot.number)
+        .join(Plot, Concession.plot_id == Plot.id).join(Alley, Plot.alley_id == Alley.id)
+        .join(Zone, Alley.zone_id == Zone.id)
+        .where(Concession.status == "active", Concession.ends_on.is_not(None), Concession.ends_on <= six)
+        .order_by(Concession.ends_on))
+    out = []
+    for cid, number, ends_on, zone, alley, plot_number in rows:
+        months = _deadline_list(ends_on, today, three)
+        if months is not None:
+            out.append(PanelDeadline(cid, number, ends_on, months, plot_label(zone, alley, plot_number)))
     return out
 
 
@@ -272,8 +308,39 @@ def steps_due(today: dt.date | None = None, within_days: int = 30) -> list[Repri
                                   .where(Reprise.status == "open").order_by(Reprise.id)).unique()
     for r in reprises:
         nxt = next((s for s in r.steps if not s.done_on), None)
-        if nxt is not None and nxt.due_on is not None and nxt.due_on <= today + dt.timedelta(days=within_days):
+        if _is_due(nxt, today, within_days):
             out.append(nxt)
+    return out
+
+
+def _is_due(step, today: dt.date, within_days: int) -> bool:
+    return step is not None and step.due_on is not None and step.due_on <= today + dt.timedelta(days=within_days)
+
+
+@dataclass(frozen=True)
+class PanelStep:
+    """The next step of a reprise under way, due soon, as the home page's panel shows it."""
+
+    reprise_id: int
+    due_on: dt.date
+    plot_label: str
+
+
+def panel_steps_due(today: dt.date, within_days: int = 30) -> list[PanelStep]:
+    """:func:`steps_due` as the columns the home page's panel shows, in the same order."""
+    rows = db.session.execute(
+        select(RepriseStep.reprise_id, RepriseStep.due_on, RepriseStep.done_on, Zone.name, Alley.name, Plot.number)
+        .select_from(Reprise).join(RepriseStep, RepriseStep.reprise_id == Reprise.id)
+        .join(Plot, Reprise.plot_id == Plot.id).join(Alley, Plot.alley_id == Alley.id)
+        .join(Zone, Alley.zone_id == Zone.id)
+        .where(Reprise.status == "open").order_by(Reprise.id, RepriseStep.position))
+    out, seen = [], set()
+    for step in rows:  # each reprise's steps in order: the first not done is its next one
+        if step.reprise_id in seen or step.done_on:
+            continue
+        seen.add(step.reprise_id)
+        if _is_due(step, today, within_days):
+            out.append(PanelStep(step.reprise_id, step.due_on, plot_label(step[3], step[4], step[5])))
     return out
 
 

@@ -8,11 +8,11 @@ panel reads the columns it shows only, not whole news items: an item would bring
 whole row (joined eager loads) and three ORM objects per news, none of which the panel needs."""
 from __future__ import annotations
 
-from flask import render_template
 from flask_login import current_user
 from sqlalchemy import and_, select
 
 from portal.extensions import db
+from portal.home import render_panel
 from portal.models import Collectivity
 
 from .access import READ
@@ -41,4 +41,4 @@ def news_panel(collectivity, permissions) -> str | None:
     if READ not in permissions:
         return None
     items, read = news_page(current_user.id, HOME_NEWS)
-    return render_template("desk/home_panel.html", items=items, read=read)
+    return render_panel("desk/home_panel.html", items=items, read=read)

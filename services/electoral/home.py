@@ -1,19 +1,23 @@
 """The panel the commune's home page can show: upcoming legal deadlines of its elections.
 
-The descriptor passes this function as ``home_panel``; the portal's home page renders its HTML under the tiles.
+The descriptor passes this function as ``home_panel``; the portal's home page renders its HTML under the tiles. The
+elections are read as the columns their calendar and the panel need (rows, not ORM objects).
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import render_template
 from sqlalchemy import select
 
+from portal.home import render_panel
 from portal.identity import today as local_today
 from portal.extensions import db
 
 from .calendar import upcoming
 from .models import Election
+
+_COLUMNS = (Election.id, Election.title, Election.kind, Election.first_round, Election.second_round,
+            Election.registration_deadline, Election.registration_deadline_reference)
 
 
 def home_panel(collectivity, permissions) -> str | None:
@@ -21,8 +25,8 @@ def home_panel(collectivity, permissions) -> str | None:
     if collectivity is None or collectivity.kind != "commune" or "electoral.read" not in permissions:
         return None
     today = local_today(collectivity)
-    elections = db.session.scalars(select(Election).where(Election.first_round >= today - dt.timedelta(days=1))).all()
-    items = upcoming(elections, today)
+    elections = db.session.execute(select(*_COLUMNS).where(Election.first_round >= today - dt.timedelta(days=1)))
+    items = upcoming(elections.all(), today)
     if not items:
         return None
-    return render_template("electoral/_home_panel.html", deadlines=items)
+    return render_panel("electoral/_home_panel.html", deadlines=items)
