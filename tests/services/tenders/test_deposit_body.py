@@ -131,3 +131,35 @@ def test_a_part_ending_near_a_block_edge_keeps_every_byte_and_no_delimiter(app, 
     assert direct and sum(direct) > deposit_body.READ_SIZE // 2  # the middle block never went through the decoder
     assert form["csrf_token"] == "jeton"
     assert [(name, plain) for name, _filename, plain, _sealed in files] == [("financiere_1", data)]
+
+
+def test_gunicorn_body_is_read_into_the_buffer_after_the_bytes_gunicorn_holds():
+    """On gunicorn the body goes from the socket into the reader's buffer (``recv_into``), after the bytes read
+    with the headers; gunicorn's reader is left with nothing to read, as after its own ``read``."""
+    import socket
+    import threading
+
+    from gunicorn.http.body import Body, LengthReader
+    from gunicorn.http.unreader import SocketUnreader
+
+    from services.tenders.views import deposit_body
+
+    body = bytes(range(256)) * 9000 + b"fin"
+    held, rest = body[:5000], body[5000:]
+    ours, theirs = socket.socketpair()
+    sender = threading.Thread(target=lambda: (theirs.sendall(rest + b"GET /suivante"), theirs.close()))
+    sender.start()
+    try:
+        unreader = SocketUnreader(ours)
+        unreader.unread(held)  # what gunicorn read past the headers
+        reader = LengthReader(unreader, len(body))
+        environ = {"wsgi.input": Body(reader)}
+        deposit_body._read_gunicorn_body_in_large_pieces(environ)
+        stream, got, buf = environ["wsgi.input"], bytearray(), bytearray(70000)
+        while n := stream.readinto(memoryview(buf)):
+            got += buf[:n]
+        assert bytes(got) == body and reader.length == 0
+        assert unreader.read().startswith(b"GET")  # the next request's bytes stay with gunicorn
+    finally:
+        sender.join()
+        ours.close()
