@@ -14,6 +14,7 @@ at publication), not in the database.
 """
 from __future__ import annotations
 
+import io
 import logging
 import os
 import secrets
@@ -140,7 +141,7 @@ def replace_dce(session, t, data: bytes) -> None:
 class SealedUpload:
     """A bid file written to the storage while it arrives (the deposit streams): every chunk of the request body
     given to :meth:`write` is sealed at once (:class:`sealing.SealingWriter`: SHA-256 and AES-256-GCM in one pass)
-    straight into a ``.part`` file beside its final place; the chunks themselves are kept in memory only, up to the
+    straight into a ``.part`` file beside its final place; the plaintext itself is kept in memory only, up to the
     size limit, for the content check after the last byte (PDF parsed, Office files opened) — never on disk.
 
     :meth:`finish` closes the seal, fsyncs once and renames the file into place (deleted again if the transaction
@@ -157,7 +158,7 @@ class SealedUpload:
         self.tmp = self.path.with_name(self.path.name + ".part")
         self._file = open(self.tmp, "wb")  # noqa: SIM115 - closed by finish() or discard()
         self.sealer = sealing.SealingWriter(public_pem, tender_id, self._file.write)
-        self._chunks: list[bytes] = []  # the plaintext as it arrived, joined once for the content check
+        self._plain = io.BytesIO()  # the plaintext as it arrived (one copy, grown in place), for the content check
         self.too_large = False
         self.finished = False
 
@@ -169,18 +170,17 @@ class SealedUpload:
         if self.too_large:
             return n
         if self.sealer.size + n > self.limit:
-            self.too_large, self._chunks = True, []
+            self.too_large, self._plain = True, io.BytesIO()
             return n
         self.sealer.write(data)
-        self._chunks.append(data if isinstance(data, bytes) else bytes(data))
+        self._plain.write(data)  # a copy: ``data`` may be a view of the reader's buffer, reused for the next bytes
         return n
 
     @property
     def plain(self) -> bytes:
-        """The plaintext received (empty once finished, discarded or over the limit), for the content check."""
-        if len(self._chunks) > 1:
-            self._chunks = [b"".join(self._chunks)]
-        return self._chunks[0] if self._chunks else b""
+        """The plaintext received (empty once finished, discarded or over the limit), for the content check: the
+        buffer's own bytes, not a copy of them."""
+        return self._plain.getvalue()
 
     def plain_sha256(self) -> str:
         """The SHA-256 (hex) of the plaintext received so far — hashed while it was sealed, not hashed again."""
@@ -199,7 +199,7 @@ class SealedUpload:
         self._file.close()
         os.replace(self.tmp, self.path)
         self.finished = True
-        self._chunks = []
+        self._plain = io.BytesIO()
         return Stored(self.key, self.sealer.sealed_sha256, self.sealer.sealed_size)
 
     def follow(self, session) -> None:
@@ -211,7 +211,7 @@ class SealedUpload:
         outbox.after_rollback(lambda: path.unlink(missing_ok=True), session=session)
 
     def discard(self) -> None:
-        self._chunks = []
+        self._plain = io.BytesIO()
         try:
             if not self._file.closed:
                 self._file.close()

@@ -14,13 +14,14 @@ so that the company gets the file's name in the refusal.
 """
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable
 
 from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData, State
 
 from .. import storage
 
@@ -46,9 +47,11 @@ def read_sealed(req: Request, new_upload: Callable[[str], storage.SealedUpload]
     if req.mimetype != "multipart/form-data" or not req.mimetype_params.get("boundary"):
         return []
     _read_gunicorn_body_in_large_pieces(req.environ)
-    decoder = MultipartDecoder(req.mimetype_params["boundary"].encode("latin-1"), max_parts=req.max_form_parts)
+    boundary = req.mimetype_params["boundary"].encode("latin-1")
+    decoder = MultipartDecoder(boundary, max_parts=req.max_form_parts)
     max_text = req.max_form_memory_size
     stream = req.stream  # werkzeug's input stream: MAX_CONTENT_LENGTH checked, bounded by Content-Length
+    block = _Block(stream, boundary, req.content_length)
     fields: MultiDict[str, str] = MultiDict()
     uploads: list[tuple[str, storage.SealedUpload]] = []
     text_size = 0
@@ -57,7 +60,10 @@ def read_sealed(req: Request, new_upload: Callable[[str], storage.SealedUpload]
         while True:
             event = decoder.next_event()
             if isinstance(event, NeedData):
-                decoder.receive_data(stream.read(READ_SIZE) or None)
+                if file is not None and decoder.state is State.DATA:
+                    block.file_data(decoder, file)
+                else:
+                    block.to_decoder(decoder)
             elif isinstance(event, File):  # without a name or a file name: an untouched input, or nothing of ours
                 name, file = event.name, (new_upload(event.filename) if event.filename and event.name else _Discard())
                 if not isinstance(file, _Discard):
@@ -86,6 +92,68 @@ def read_sealed(req: Request, new_upload: Callable[[str], storage.SealedUpload]
     return uploads
 
 
+class _Block:
+    """The body read into one reused buffer of a MiB (``readinto``: the bytes land once, where they are used).
+
+    While a file's bytes are arriving (the decoder in the middle of a part's data), a block holding no
+    ``--boundary`` is all file data but its last few bytes (where a delimiter may begin): those bytes go straight to
+    the file's upload, as views of the buffer, and the decoder never sees them — what it would have handed over,
+    in the same order, without its copies (its buffer, the slices it returns). Any block where the boundary shows
+    up, and every byte outside a file's data, goes through the decoder as before; so the decoder alone decides
+    where a part ends."""
+
+    def __init__(self, stream, boundary: bytes, content_length: int | None) -> None:
+        self._stream = stream
+        self._delimiter = b"--" + boundary
+        # kept back at the end of a block: a delimiter (line break, "--", boundary) cut by the block's end, plus the
+        # decoder's own margin (werkzeug's SEARCH_EXTRA_LENGTH is 8)
+        self._keep = len(self._delimiter) + 16
+        self._buf = bytearray(READ_SIZE + self._keep)
+        self._view = memoryview(self._buf)
+        self._left = content_length  # None: werkzeug's stream knows the end (chunked input)
+
+    def _readinto(self, view: memoryview) -> int:
+        if self._left is not None:
+            view = view[:max(0, self._left)]
+        n = self._stream.readinto(view) if len(view) else 0
+        n = n or 0
+        if self._left is not None:
+            self._left -= n
+        return n
+
+    def to_decoder(self, decoder: MultipartDecoder) -> None:
+        """Give the decoder the next block (None at the end of the body, as the decoder expects)."""
+        n = self._readinto(self._view[:READ_SIZE])
+        decoder.receive_data(bytes(self._view[:n]) if n else None)
+
+    def file_data(self, decoder: MultipartDecoder, file) -> None:
+        """The next block while a file's data arrives: to ``file`` directly when no boundary is in it."""
+        buf, view = self._buf, self._view
+        carry = len(decoder.buffer)  # the bytes the decoder held back (a possible delimiter's start)
+        if carry > self._keep:  # not expected: the decoder holds back less than a delimiter
+            self.to_decoder(decoder)
+            return
+        buf[:carry] = decoder.buffer
+        del decoder.buffer[:]
+        n = self._readinto(view[carry:carry + READ_SIZE])
+        end = carry + n
+        if n == 0 or buf.find(self._delimiter, 0, end) != -1:  # the body's end, or this part's: the decoder's
+            decoder.receive_data(bytes(view[:end]))
+            if n == 0:
+                decoder.receive_data(None)
+            return
+        safe = end - self._keep
+        if safe <= 0:
+            decoder.receive_data(bytes(view[:end]))
+            return
+        self._direct(file, view[:safe])
+        decoder.receive_data(bytes(view[safe:end]))
+
+    @staticmethod
+    def _direct(file, view: memoryview) -> None:
+        file.write(view)
+
+
 class _GunicornBodyInput:
     """gunicorn's request body read the way it is asked to: see :func:`_read_gunicorn_body_in_large_pieces`."""
 
@@ -97,6 +165,32 @@ class _GunicornBodyInput:
         if size is None or size < 0 or body.buf.tell():  # whole-body reads, or bytes left by a readline: as before
             return body.read(size)
         return body.reader.read(size)
+
+    def readinto(self, view) -> int:
+        """Read into ``view`` (werkzeug's stream calls this when the input has it): straight from the socket with
+        ``recv_into`` while the body's length is known, after the bytes gunicorn already holds; the body's
+        reader is told what was consumed, so gunicorn finds the body read, as after ``read``."""
+        body, size = self._body, len(view)
+        reader = body.reader
+        unreader = getattr(reader, "unreader", None)
+        if (body.buf.tell() or type(reader).__name__ != "LengthReader" or not hasattr(unreader, "sock")
+                or not hasattr(getattr(unreader, "buf", None), "getvalue")):
+            data = self.read(size)
+            view[:len(data)] = data
+            return len(data)
+        size = min(size, reader.length)
+        if size <= 0:
+            return 0
+        held = unreader.buf.getvalue()
+        if held:  # read from the socket with the headers, not yet handed over
+            n = min(size, len(held))
+            view[:n] = held[:n]
+            unreader.buf = io.BytesIO()
+            unreader.buf.write(held[n:])
+        else:
+            n = unreader.sock.recv_into(view, size)
+        reader.length -= n
+        return n
 
     def readline(self, size: int | None = -1) -> bytes:
         return self._body.readline(size)

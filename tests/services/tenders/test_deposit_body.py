@@ -105,3 +105,61 @@ def test_a_deposit_without_its_csrf_token_is_refused_and_nothing_is_kept(app, tw
     assert _files_on_disk(app) == before
     page = _send(client, tid, {"financiere_1": ("DQE.pdf", real_pdf("avec jeton"))}, [1]).get_data(as_text=True)
     assert "alert-success" in page  # the same deposit with its token is received
+
+
+@pytest.mark.parametrize("shift", [-60, -30, -19, -17, -2, -1, 0, 1, 2, 17, 40])
+def test_a_part_ending_near_a_block_edge_keeps_every_byte_and_no_delimiter(app, shift, monkeypatch):
+    """File bytes that hold no boundary go to the upload without the decoder; wherever the delimiter falls against
+    the MiB blocks (cut by a block's end or not), the file gets exactly its bytes, and lookalikes of the boundary
+    inside the file (no line break before it, a line break and part of it) stay file bytes."""
+    from services.tenders.views import deposit_body
+
+    boundary = "XyZ-limite-1887"
+    head, ctype = _multipart([("csrf_token", None, b"jeton"), ("lot", None, b"1")], boundary)
+    head = head[:-len(f"--{boundary}--\r\n")]
+    start = head + (f'--{boundary}\r\nContent-Disposition: form-data; name="financiere_1"; filename="DQE.pdf"\r\n'
+                    "Content-Type: application/pdf\r\n\r\n").encode()
+    tricky = f"x--{boundary}y\r\n--{boundary[:-3]}\n\r--{boundary}z".encode()
+    size = 3 * deposit_body.READ_SIZE - len(start) + shift  # the delimiter lands around the third block's end
+    data = tricky + bytes(range(256)) * (size // 256) + b"\r" * (size % 256 - len(tricky) % 256 or 0)
+    data = data[:size] if len(data) > size else data + b"\n" * (size - len(data))
+    body = start + data + f"\r\n--{boundary}--\r\n".encode()
+    direct = []
+    monkeypatch.setattr(deposit_body._Block, "_direct", lambda self, file, view: (direct.append(len(view)),
+                                                                                    file.write(view)))
+    form, files = _read(app, body, ctype)
+    assert direct and sum(direct) > deposit_body.READ_SIZE // 2  # the middle block never went through the decoder
+    assert form["csrf_token"] == "jeton"
+    assert [(name, plain) for name, _filename, plain, _sealed in files] == [("financiere_1", data)]
+
+
+def test_gunicorn_body_is_read_into_the_buffer_after_the_bytes_gunicorn_holds():
+    """On gunicorn the body goes from the socket into the reader's buffer (``recv_into``), after the bytes read
+    with the headers; gunicorn's reader is left with nothing to read, as after its own ``read``."""
+    import socket
+    import threading
+
+    from gunicorn.http.body import Body, LengthReader
+    from gunicorn.http.unreader import SocketUnreader
+
+    from services.tenders.views import deposit_body
+
+    body = bytes(range(256)) * 9000 + b"fin"
+    held, rest = body[:5000], body[5000:]
+    ours, theirs = socket.socketpair()
+    sender = threading.Thread(target=lambda: (theirs.sendall(rest + b"GET /suivante"), theirs.close()))
+    sender.start()
+    try:
+        unreader = SocketUnreader(ours)
+        unreader.unread(held)  # what gunicorn read past the headers
+        reader = LengthReader(unreader, len(body))
+        environ = {"wsgi.input": Body(reader)}
+        deposit_body._read_gunicorn_body_in_large_pieces(environ)
+        stream, got, buf = environ["wsgi.input"], bytearray(), bytearray(70000)
+        while n := stream.readinto(memoryview(buf)):
+            got += buf[:n]
+        assert bytes(got) == body and reader.length == 0
+        assert unreader.read().startswith(b"GET")  # the next request's bytes stay with gunicorn
+    finally:
+        sender.join()
+        ours.close()
