@@ -27,7 +27,7 @@ Measured, in one run, on an empty database built by the migrations (temporary SQ
    as deployed, each tile asked once before the timed rounds, so every timed request is a cache hit with the grant
    checked — what another user of the territory gets; also the tiles asked with the token each time.
 Before the HTTP part, PostgreSQL's statistics are refreshed (ANALYZE), as autovacuum keeps them on a live database.
-Targets: ratio import ≤ 1.5; p95 by id and by point < 10 ms; tiles (issue 15): cold portal / Flask floor − 1 ≤ 0.15,
+Targets: ratio import ≤ 1.5; p95 by id and by point < 10 ms; tiles: cold portal / Flask floor − 1 ≤ 0.15,
 warm portal / bare statement ≤ 0.5 (judged at p95; medians printed beside).
 
 A commune-scale run (one copy of 91479, a few minutes with the migrations):
@@ -289,12 +289,22 @@ def main():
         assert resp.status == 200, tilejson
         return "/" + tilejson["tiles"][0].split("://", 1)[1].split("/", 1)[1]
 
+    conn.close()  # idle while the second server started: gunicorn may have closed it (the next request reconnects)
     template, cold_template = template_of(conn), template_of(cold_conn)
+
+    reconnects = [0]
 
     def fetch(connection, url, hdrs):
         t = time.perf_counter()
-        connection.request("GET", url, headers=hdrs)
-        resp = connection.getresponse()
+        try:
+            connection.request("GET", url, headers=hdrs)
+            resp = connection.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError):  # gunicorn closed an idle keep-alive connection
+            reconnects[0] += 1
+            connection.close()
+            t = time.perf_counter()
+            connection.request("GET", url, headers=hdrs)
+            resp = connection.getresponse()
         resp.read()
         assert resp.status == 200, (url, resp.status)
         return time.perf_counter() - t
@@ -336,6 +346,7 @@ def main():
     # every tilecache.VERSION_SECONDS per worker).
     for x, y in tiles:
         fetch(conn, template.format(z=z, x=x, y=y), {})
+    reconnects[0] = 0
     runs = {"bare": bare,
             "cold": lambda x, y: fetch(cold_conn, cold_template.format(z=z, x=x, y=y), {}),
             "warm": lambda x, y: fetch(conn, template.format(z=z, x=x, y=y), {}),
@@ -375,7 +386,7 @@ def main():
     med = statistics.median
     print(f"3. vector tile z{z}: {len(tiles)} distinct dense tiles, {args.tile_requests} requests each way in "
           f"{spent_all:.1f} s, {dt.datetime.now(dt.timezone.utc):%H:%M} UTC, load average {' '.join(load_before)} → "
-          f"{' '.join(load_after)}")
+          f"{' '.join(load_after)}; keep-alive connections opened again during the timed rounds: {reconnects[0]}")
     print(f"   (a) bare {'ST_AsMVT transaction (four layers) from psycopg' if postgres else 'R*Tree + mapbox-vector-tile'}"
           f": {fig('bare')}")
     if postgres:
