@@ -63,6 +63,8 @@ service = ServiceDescriptor(
                 "instance/cadastre-imports); shared with the workers when there are several hosts"),
         Setting("CADASTRE_IMPORT_INLINE_MB", 20.0, "up to this size an upload is imported in the request, larger "
                 "ones by the Celery task"),
+        Setting("CADASTRE_TILE_CACHE_MB", 64.0, "memory each web process keeps for map tiles (tilecache.py); 0 keeps "
+                "none, every tile is computed"),
     ),
     openapi=OPENAPI,
 )

@@ -172,6 +172,9 @@ def _import_commune(paths, commune, vintage, *, user_email, allowed_communes, us
         except Exception:
             db.session.rollback()
             raise
+    from .tilecache import plan_changed
+
+    plan_changed()  # this process's tiles see the new plan at once (the others within tilecache.VERSION_SECONDS)
     _refresh_statistics(len(parcels), len(features))
     log.info("cadastre import: %s", " | ".join(report.lines()))
     return report

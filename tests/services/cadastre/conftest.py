@@ -38,6 +38,16 @@ def _clear_rtrees(app):
                     conn.exec_driver_sql(f"DELETE FROM {t}")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_tile_cache(app):
+    """Each test starts with an empty tile cache and no plan version known, as a process just started: the tables
+    are emptied between tests and (on SQLite) ids come again, so an earlier test's tiles could match a key."""
+    from services.cadastre.tilecache import tile_cache
+
+    with app.app_context():
+        tile_cache().clear()
+
+
 @pytest.fixture
 def extra_communes(app, world, password_hash):
     """Luxiol and Paray-Vieille-Poste as subscribed communes, each with a mayor and a secretary."""

@@ -131,7 +131,7 @@ def test_tilejson_of_the_api_gives_a_template_usable_without_the_token(app, worl
 def test_tiles_are_cached_per_vintage_with_an_etag(app, world, login_as, ab_parcels, places, run_import, tmp_path):
     """A tile is computed once per territory and plan version and comes back with an ETag (304 when the browser
     holds it); a new vintage of the commune changes both; the grant is still checked on every request."""
-    from services.cadastre.tilecache import cache
+    from services.cadastre.tilecache import tile_cache
 
     from .conftest import square_parcels, write_geojson
 
@@ -141,6 +141,8 @@ def test_tiles_are_cached_per_vintage_with_an_etag(app, world, login_as, ab_parc
     first = anonymous.get(url)
     etag = first.headers["ETag"]
     assert ab_parcels.a in _ids(first) and etag and first.headers["Cache-Control"] == "private, max-age=300"
+    with app.app_context():
+        cache = tile_cache()
     hits = cache.hits
     again = anonymous.get(url)
     assert again.data == first.data and again.headers["ETag"] == etag and cache.hits == hits + 1
@@ -159,3 +161,64 @@ def test_tiles_are_cached_per_vintage_with_an_etag(app, world, login_as, ab_parc
     # Another territory's grant on the same tile: its own (empty) answer, never A's cached bytes.
     other = _map_template(login_as("mayor_b")).format(**dict(zip("zxy", places(world.insee_a))))
     assert anonymous.get(other).status_code == 204
+
+
+def test_a_cached_tile_costs_no_database_read(app, world, login_as, ab_parcels, places):
+    """Once the tile is kept and the plan version known, a request checks its grant and answers from memory."""
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    url = _map_template(login_as("mayor_a")).format(**dict(zip("zxy", places(world.insee_a))))
+    anonymous = app.test_client()
+    first = anonymous.get(url)
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def _seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", _seen)
+    try:
+        again = anonymous.get(url)
+        refused = anonymous.get(url.replace("grant=", "grant=x"))
+    finally:
+        event.remove(engine, "before_cursor_execute", _seen)
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+    assert refused.status_code in (401, 403)
+    assert statements == []
+
+
+def test_an_import_made_by_another_process_reaches_the_tiles_within_the_version_delay(
+        app, world, login_as, ab_parcels, places, run_import, tmp_path, monkeypatch):
+    """A worker or another host imports (this process is not told): the version read is trusted VERSION_SECONDS,
+    then read again — the new plan is served, under a new ETag."""
+    from services.cadastre import tilecache
+
+    from .conftest import square_parcels, write_geojson
+
+    now = [1000.0]
+    monkeypatch.setattr(tilecache.time, "monotonic", lambda: now[0])
+    url = _map_template(login_as("mayor_a")).format(**dict(zip("zxy", places(world.insee_a))))
+    anonymous = app.test_client()
+    first = anonymous.get(url)
+    monkeypatch.setattr(tilecache, "plan_changed", lambda: None)  # the import runs elsewhere
+    doc = square_parcels(world.insee_a, *ab_parcels.places[world.insee_a], section="ZY")
+    for f in doc["features"]:
+        f["properties"]["updated"] = "2025-06-01"
+    run_import([write_geojson(tmp_path / f"cadastre-{world.insee_a}-parcelles.json", doc)])
+    now[0] += tilecache.VERSION_SECONDS / 2
+    assert anonymous.get(url).headers["ETag"] == first.headers["ETag"]  # still the version read a moment ago
+    now[0] += tilecache.VERSION_SECONDS
+    fresh = anonymous.get(url)
+    assert fresh.headers["ETag"] != first.headers["ETag"] and f"{world.insee_a}000ZY0001" in _ids(fresh)
+
+
+def test_a_cache_of_no_bytes_keeps_nothing():
+    """CADASTRE_TILE_CACHE_MB=0: every tile is computed (the bench's cold tiles)."""
+    from services.cadastre.tilecache import TileCache
+
+    cache = TileCache(0)
+    cache.put(("t",), b"tile")
+    assert cache.get(("t",)) is None and cache.misses == 1
