@@ -11,7 +11,7 @@ import os
 import pickle
 
 import psycopg
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 app = Flask(__name__)
 _conn: psycopg.Connection | None = None
@@ -37,4 +37,5 @@ def _replay(path: str) -> Response:
 @app.get("/", defaults={"path": ""})
 @app.get("/<path:path>")
 def page(path: str):
-    return _replay("/" + path)
+    query = request.query_string.decode()  # the search pages are captured with their query
+    return _replay("/" + path + (f"?{query}" if query else ""))
