@@ -43,6 +43,7 @@ PAGES = [  # (label, path, who): who = None (anonymous), "session" (a mayor sign
     ("sign-in page", "/connexion", None),
     ("home (mayor)", "/", "session"),
     ("electoral", "/s/electoral/", "session"),
+    ("roll search", "/s/electoral/?q=MART", "session"),
     ("api me", "/api/v1/me", "token"),
 ]
 MAYOR = "maire@ailleville.example.org"

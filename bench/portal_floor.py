@@ -129,7 +129,8 @@ def _replay_view(**_):
     global _conn
     if _conn is None:  # one connection per worker, opened after the fork
         _conn = psycopg.connect(os.environ["PORTAL_FLOOR_DSN"])
-    page = _pages[request.path]
+    query = request.query_string.decode()  # the search pages are captured with their query
+    page = _pages[request.path + (f"?{query}" if query else "")]
     for sql, params in page["statements"]:
         cur = _conn.execute(sql, params)
         if cur.description is not None:

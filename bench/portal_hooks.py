@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 PAGES = [("/healthz", None), ("/profil", "session"), ("/api/v1/me", "token"), ("/", "session"),
-         ("/s/electoral/", "session")]
+         ("/s/electoral/", "session"), ("/s/electoral/?q=MART", "session")]
 
 
 def sqlite_env(instance: str | None) -> dict:

@@ -109,15 +109,12 @@ class Voter(TerritoryScoped, db.Model):
 
     @property
     def display_name(self) -> str:
-        name = self.birth_name.upper()
-        if self.usage_name and fold(self.usage_name) != fold(self.birth_name):
-            name += f" ({self.usage_name.upper()})"
-        return f"{name} {self.first_names}"
+        return format_display_name(self.birth_name, self.usage_name, self.first_names)
 
     @property
     def address_line(self) -> str:
-        street = " ".join(p for p in (self.street_number, self.street_type, self.street_name) if p)
-        return ", ".join(p for p in (self.complement1, self.complement2, street, self.lieu_dit) if p)
+        return format_address_line(self.street_number, self.street_type, self.street_name, self.lieu_dit,
+                                   self.complement1, self.complement2)
 
     @property
     def town_line(self) -> str:
@@ -135,6 +132,21 @@ class Voter(TerritoryScoped, db.Model):
 
     def age_on(self, day: dt.date) -> int:
         return day.year - self.birth_date.year - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+
+
+def format_display_name(birth_name: str, usage_name: str, first_names: str) -> str:
+    """« BIRTH (USAGE) First names », the usage name only when it differs from the birth name."""
+    name = birth_name.upper()
+    if usage_name and fold(usage_name) != fold(birth_name):
+        name += f" ({usage_name.upper()})"
+    return f"{name} {first_names}"
+
+
+def format_address_line(street_number: str, street_type: str, street_name: str, lieu_dit: str, complement1: str,
+                        complement2: str) -> str:
+    """The address on one line: complements, number and street, lieu-dit."""
+    street = " ".join(p for p in (street_number, street_type, street_name) if p)
+    return ", ".join(p for p in (complement1, complement2, street, lieu_dit) if p)
 
 
 def identity_key(birth_name: str, first_names: str, birth_date) -> str:

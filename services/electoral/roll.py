@@ -232,9 +232,8 @@ def roll_at(day: dt.date) -> list[int]:
     return sorted(v for v, on in state.items() if on)
 
 
-def search(q: str = "", bureau_id: int | None = None, status: str = "registered", limit: int = 50, offset: int = 0):
-    """Accent- and case-insensitive search over name, birth date (JJ/MM/AAAA), INE and address."""
-    stmt = select(Voter)
+def _searched(stmt, q: str, bureau_id: int | None, status: str):
+    """``stmt`` narrowed to the voters the search asks for (the territory is the choke point's)."""
     if status:
         stmt = stmt.where(Voter.status == status)
     if bureau_id:
@@ -249,12 +248,35 @@ def search(q: str = "", bureau_id: int | None = None, status: str = "registered"
         else:
             for word in fold(q).split():
                 stmt = stmt.where((Voter.search_name.like(f"%{word}%")) | (Voter.search_address.like(f"%{word}%")))
-    rows = db.session.scalars(stmt.order_by(Voter.search_name, Voter.birth_date, Voter.id)
-                              .limit(limit).offset(offset)).all()
+    return stmt.order_by(Voter.search_name, Voter.birth_date, Voter.id)
+
+
+def _page_and_total(stmt, limit: int, offset: int, read):
+    rows = read(stmt.limit(limit).offset(offset))
     if len(rows) < limit and (rows or not offset):  # the last page: no need to count
         return rows, offset + len(rows)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     return rows, total
+
+
+def search(q: str = "", bureau_id: int | None = None, status: str = "registered", limit: int = 50, offset: int = 0):
+    """Accent- and case-insensitive search over name, birth date (JJ/MM/AAAA), INE and address: a page of voters
+    and the number of voters found."""
+    return _page_and_total(_searched(select(Voter), q, bureau_id, status), limit, offset,
+                           lambda stmt: db.session.scalars(stmt).all())
+
+
+# What a line of the roll's index shows, read as columns (no Voter built): see :func:`search_lines`.
+LINE_COLUMNS = (Voter.id, Voter.birth_name, Voter.usage_name, Voter.first_names, Voter.birth_date,
+                Voter.street_number, Voter.street_type, Voter.street_name, Voter.lieu_dit, Voter.complement1,
+                Voter.complement2, Voter.bureau_id, Voter.on_general, Voter.on_eu, Voter.on_municipal)
+
+
+def search_lines(q: str = "", bureau_id: int | None = None, status: str = "registered", limit: int = 50,
+                 offset: int = 0):
+    """:func:`search` for the roll's index: the same voters in the same order, as rows of :data:`LINE_COLUMNS`."""
+    return _page_and_total(_searched(select(*LINE_COLUMNS), q, bureau_id, status), limit, offset,
+                           lambda stmt: db.session.execute(stmt).all())
 
 
 def parse_date(text: str) -> dt.date | None:

@@ -19,8 +19,9 @@ from .. import labels, roll
 from ..access import justification_or_404, voter_or_404
 from ..calendar import upcoming
 from ..forms import JUSTIFICATION_TYPES, ChangeForm, RemoveForm, VoterForm
-from ..models import Election, Movement, PollingStation, Procuration, legal_sort_key
-from .common import bp, bureaux, commune, elections, justification_of, registered
+from ..models import (LISTS, Election, Movement, PollingStation, Procuration, format_address_line,
+                      format_display_name, legal_sort_key)
+from .common import bp, bureaux, commune, elections, frdate, justification_of, registered
 
 log = logging.getLogger(__name__)
 
@@ -32,22 +33,39 @@ def index():
     status = status if status in ("registered", "removed") else "registered"
     bureau_id = request.args.get("bureau", type=int)
     page = max(request.args.get("page", 1, type=int), 1)
-    voters, total = roll.search(q, bureau_id, status, limit=50, offset=(page - 1) * 50)
+    rows, total = roll.search_lines(q, bureau_id, status, limit=50, offset=(page - 1) * 50)
     if q:  # the searched text is a person's name: never in an event the department can read
         audit.record("electoral.voters_searched", target_type="Voter", results=total)
     today = local_today()
     demo = db.session.scalar(select(Movement.id).where(Movement.reason == "demo").limit(1)) is not None
     stations = bureaux()
-    # Per row, the page needs the voter's link, its bureau's number and its lists' labels: the link is built once
-    # (the route's prefix, the id appended), the numbers come from the bureaux already listed for the filter (the
-    # voter's bureau is one of the active commune's), the labels are translated once — not a url_for, a lazy load
-    # and a lazy string per row.
-    voter_prefix = url_for("electoral.voter", voter_id=0).removesuffix("0")
-    return render_template("electoral/index.html", demo=demo, voters=voters, total=total, q=q, status=status,
-                           bureau_id=bureau_id, bureaux=stations, page=page, pages=max((total + 49) // 50, 1),
-                           deadlines=upcoming(elections(), today), today=today, voter_prefix=voter_prefix,
-                           bureau_numbers={b.id: b.number for b in stations},
-                           list_labels={k: str(v) for k, v in labels.LIST_LABELS.items()})
+    return render_template("electoral/index.html", demo=demo, voters=_roll_lines(rows, stations), total=total, q=q,
+                           status=status, bureau_id=bureau_id, bureaux=stations, page=page,
+                           pages=max((total + 49) // 50, 1), deadlines=upcoming(elections(), today), today=today)
+
+
+def _roll_lines(rows, stations) -> list[tuple]:
+    """The index's table, one tuple per voter: (link, name, birth date, address, bureau number, list labels) —
+    formatted here in one pass over the rows (:data:`roll.LINE_COLUMNS`), so that the template only writes them
+    out: the link is the route's prefix with the id appended (not a url_for per row), the bureau's number comes
+    from the bureaux already read for the filter (the voter's bureau is one of the active commune's), the lists'
+    labels are translated once per combination of lists."""
+    prefix = url_for("electoral.voter", voter_id=0).removesuffix("0")
+    numbers = {b.id: b.number for b in stations}
+    list_labels: dict[tuple, tuple] = {}
+    lines = []
+    for (voter_id, birth_name, usage_name, first_names, birth_date, street_number, street_type, street_name,
+         lieu_dit, complement1, complement2, bureau_id, on_general, on_eu, on_municipal) in rows:
+        lists = (on_general, on_eu, on_municipal)
+        labels_of = list_labels.get(lists)
+        if labels_of is None:
+            labels_of = list_labels[lists] = tuple(str(labels.LIST_LABELS[name])
+                                                   for name, on in zip(LISTS, lists) if on)
+        lines.append((f"{prefix}{voter_id}", format_display_name(birth_name, usage_name, first_names),
+                      frdate(birth_date),
+                      format_address_line(street_number, street_type, street_name, lieu_dit, complement1, complement2),
+                      numbers.get(bureau_id, "—") if bureau_id else "—", labels_of))
+    return lines
 
 
 @bp.get("/electeurs/<int:voter_id>")

@@ -29,6 +29,45 @@ def test_search_is_accent_and_case_insensitive(elec, login_as):
     assert "SECRETNOMB" not in c.get("/s/electoral/?q=secretnomb").get_data(as_text=True)
 
 
+def test_index_lines_show_what_the_voter_shows(elec, login_as, app, world, add_voter):
+    """The index reads its lines as columns, not Voter rows: each line is still the voter's link, display name,
+    birth date, address, bureau number and lists' labels as the Voter entity gives them, in the search's order."""
+    import html
+    import re
+
+    from portal.extensions import db
+    from services.electoral import roll
+
+    add_voter(world.insee_a, "Lefèvre", "Anne", "1961-02-03", elec.bureau_a2, usage_name="DUPONT",
+              complement1="Bât. B", complement2="Appt 4 & 5", street_number="12 bis", street_type="rue",
+              street_name="des Vignes", lieu_dit="Les <Hauts>", on_eu=True, on_municipal=True, on_general=False)
+    add_voter(world.insee_a, "MARTIN", "Jean", "1950-12-31", None, usage_name="Martin", lieu_dit="La Ferme")
+    add_voter(world.insee_a, "MARTINEZ", "Luis", "1999-01-01", elec.bureau_a, on_municipal=True, nationality="ES")
+    c = login_as("secretary_a")
+    for query in ("", "?q=mart", "?q=vignes", f"?bureau={elec.bureau_a2}"):
+        body = c.get("/s/electoral/" + query).get_data(as_text=True)
+        shown = re.findall(r'<tr>\s*<td><a href="([^"]+)">([^<]*)</a></td>\s*<td class="nowrap">([^<]*)</td>\s*'
+                           r'<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*<td>((?:<span class="badge">[^<]*</span> )*)</td>',
+                           body)
+        with app.test_request_context("/s/electoral/" + query):
+            from flask import url_for
+
+            from portal import tenancy
+            from services.electoral.labels import LIST_LABELS
+
+            tenancy.activate(frozenset({world.insee_a}))
+            bureau = int(query.split("=")[1]) if "bureau" in query else None
+            voters, total = roll.search(query.partition("q=")[2], bureau, "registered")
+            expected = [(url_for("electoral.voter", voter_id=v.id), v.display_name, v.birth_date.strftime("%d/%m/%Y"),
+                         v.address_line, v.bureau.number if v.bureau else "—",
+                         "".join(f'<span class="badge">{LIST_LABELS[name]}</span> ' for name in v.lists))
+                        for v in voters]
+            db.session.rollback()
+        assert len(expected) == total and expected
+        assert [tuple(html.unescape(x) for x in line) for line in shown] == expected, query
+    assert "Les &lt;Hauts&gt;" in c.get("/s/electoral/?q=vignes").get_data(as_text=True)
+
+
 def test_index_shows_upcoming_deadlines_in_french(elec, login_as, app):
     from portal.extensions import db
     from services.electoral.models import Election
