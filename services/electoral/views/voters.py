@@ -36,6 +36,7 @@ def index():
     rows, total = roll.search_lines(q, bureau_id, status, limit=50, offset=(page - 1) * 50)
     if q:  # the searched text is a person's name: never in an event the department can read
         audit.record("electoral.voters_searched", target_type="Voter", results=total)
+        db.session.commit()  # a GET: nothing else would commit it (the request's end rolls back what it wrote)
     today = local_today()
     demo = db.session.scalar(select(Movement.id).where(Movement.reason == "demo").limit(1)) is not None
     stations = bureaux()

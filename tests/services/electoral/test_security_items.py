@@ -55,6 +55,10 @@ def test_department_journal_does_not_show_searched_names(app, world, subscribe, 
 
     secretary = login_as("secretary_a")
     assert secretary.get("/s/electoral/?q=PERROT").status_code == 200
+    with app.app_context():  # the page's search is kept, not only the API's (it was rolled back with the GET)
+        searched = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "electoral.voters_searched")).all()
+        assert len(searched) == 1 and searched[0].details.get("via") is None and searched[0].user_id is not None
     secretary.get("/api/v1/electoral/voters?q=PERROTAPI")
     journal = login_as("dept_admin").get("/admin/journal?action=electoral.voters_searched")
     assert journal.status_code == 200
