@@ -421,14 +421,23 @@ def install(session_factory_class=Session) -> None:
                 _sync(state.session)
             return
         _sync(state.session)  # bulk ORM inserts too (their rows pass the policies' WITH CHECK)
-        if state.is_insert or not any(issubclass(m.class_, AudienceScoped) for m in mappers):
+        if state.is_insert:
             return
-        viewer = current_viewer()
-        if viewer is None:
-            return
-        options = [loader_option(viewer, cls) for cls in touched_classes(state.statement, mappers)]
-        if options:
-            state.statement = state.statement.options(*options)
+        # One listener for both narrowings, so the statement's top-level mappers (not memoized by SQLAlchemy: its
+        # column descriptions again) are computed once; the departments' options come after the audiences', as when
+        # they were two listeners in that order.
+        if any(issubclass(m.class_, AudienceScoped) for m in mappers):
+            viewer = current_viewer()
+            if viewer is None:
+                return
+            options = [loader_option(viewer, cls) for cls in touched_classes(state.statement, mappers)]
+            if options:
+                state.statement = state.statement.options(*options)
+        if any(issubclass(m.class_, DepartmentScoped) for m in mappers):
+            viewer = current_viewer()
+            if viewer is None:
+                return
+            state.statement = state.statement.options(*department_options(viewer, _department_classes()))
 
     @event.listens_for(session_factory_class, "before_flush")
     def _before_flush(session, flush_context, instances):
@@ -452,23 +461,16 @@ def install(session_factory_class=Session) -> None:
         # SET LOCAL ends with the transaction (a savepoint rolled back undoes it too): set it again next time
         session.info.pop(_SYNCED, None)
 
-    @event.listens_for(session_factory_class, "do_orm_execute")
-    def _scope_departments(state):  # after _scope, which wrote the viewer's settings for these rows' policy
-        if not (state.is_select or state.is_update or state.is_delete):
-            return
-        if not any(issubclass(m.class_, DepartmentScoped) for m in state.all_mappers):
-            return
-        viewer = current_viewer()
-        if viewer is None:
-            return
-        state.statement = state.statement.options(*(
-            with_loader_criteria(cls, department_criteria(viewer, cls), include_aliases=True)
-            for cls in _department_classes()))
+
+def _department_classes() -> tuple:
+    return tuple(cls for cls in DepartmentScoped.__subclasses__() if hasattr(cls, "__mapper__"))
 
 
-
-def _department_classes():
-    return [cls for cls in DepartmentScoped.__subclasses__() if hasattr(cls, "__mapper__")]
+@lru_cache(maxsize=1024)
+def department_options(viewer: Viewer, classes: tuple) -> tuple:
+    """The ``with_loader_criteria`` options narrowing each :class:`DepartmentScoped` class of ``classes`` to
+    ``viewer``'s départements, built once per viewer like :func:`loader_option`."""
+    return tuple(with_loader_criteria(cls, department_criteria(viewer, cls), include_aliases=True) for cls in classes)
 
 
 def department_criteria(viewer: Viewer, cls):

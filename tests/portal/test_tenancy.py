@@ -79,3 +79,37 @@ def test_epci_territory_is_its_member_communes(app, world):
         assert world.insee_a in territory and world.insee_b in territory and world.insee_troyes not in territory
         assert len(territory) == 27  # CC de la Région de Bar-sur-Aube, DGCL 2026
         assert db.session.get(Collectivity, world.dept).territory() == frozenset()
+
+
+def test_the_same_statements_under_several_territories_in_one_process(app, world, add_notes):
+    """The criteria are cached per territory and their SQL by SQLAlchemy's statement cache: each territory (one code,
+    several, in any order of first use) must still get its own rows, never the codes of the one compiled first."""
+    from sqlalchemy.orm import aliased
+
+    from portal.extensions import db
+    from portal.tenancy import territory_scope
+
+    add_notes(**{world.insee_a: "A", world.insee_b: "B", world.insee_troyes: "T"})
+    other = aliased(SampleNote)
+    statements = {
+        "entities": lambda: sorted(n.title for n in db.session.scalars(select(SampleNote))),
+        "columns": lambda: sorted(db.session.scalars(select(SampleNote.title))),
+        "count": lambda: db.session.scalar(select(func.count()).select_from(SampleNote)),
+        "alias join": lambda: sorted(db.session.execute(
+            select(SampleNote.title, other.title).join(other, other.commune_insee == SampleNote.commune_insee)).all()),
+    }
+    a, b, t = world.insee_a, world.insee_b, world.insee_troyes
+    expected = {
+        frozenset({a}): ["A"], frozenset({b}): ["B"], frozenset({a, b}): ["A", "B"], frozenset({b, t}): ["B", "T"],
+        frozenset({a, b, t}): ["A", "B", "T"], frozenset(): [],
+    }
+    order = [{a}, {b}, {a, b}, {a}, {b, t}, {a, b, t}, set(), {b}, {a, b}]
+    with app.app_context():
+        for _ in range(2):
+            for codes in order:
+                titles = expected[frozenset(codes)]
+                with territory_scope(codes):
+                    assert statements["entities"]() == titles, codes
+                    assert statements["columns"]() == titles, codes
+                    assert statements["count"]() == len(titles), codes
+                    assert statements["alias join"]() == [(x, x) for x in titles], codes
