@@ -30,6 +30,9 @@ Before the HTTP part, PostgreSQL's statistics are refreshed (ANALYZE), as autova
 Targets: ratio import ≤ 1.5; p95 by id and by point < 10 ms; tiles: cold portal / Flask floor − 1 ≤ 0.15,
 warm portal / bare statement ≤ 0.5 (judged at p95; medians printed beside).
 
+``--tiles-only`` skips ogr2ogr and the parcel API (2.); ``--compare-with DIR`` also times, in the same rounds, the cold
+portal and the Flask floor of another checkout (e.g. ``git archive`` of an older commit), for an old/new comparison.
+
 A commune-scale run (one copy of 91479, a few minutes with the migrations):
     .venv/bin/python bench/cadastre.py --parcels 2857 --database postgresql://postgres@127.0.0.1:5432/extranet_bench_x
 """
