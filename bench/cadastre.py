@@ -30,6 +30,9 @@ Before the HTTP part, PostgreSQL's statistics are refreshed (ANALYZE), as autova
 Targets: ratio import ≤ 1.5; p95 by id and by point < 10 ms; tiles: cold portal / Flask floor − 1 ≤ 0.15,
 warm portal / bare statement ≤ 0.5 (judged at p95; medians printed beside).
 
+``--tiles-only`` skips ogr2ogr and the parcel API (2.); ``--compare-with DIR`` also times, in the same rounds, the cold
+portal and the Flask floor of another checkout (e.g. ``git archive`` of an older commit), for an old/new comparison.
+
 A commune-scale run (one copy of 91479, a few minutes with the migrations):
     .venv/bin/python bench/cadastre.py --parcels 2857 --database postgresql://postgres@127.0.0.1:5432/extranet_bench_x
 """
@@ -76,7 +79,7 @@ def _stop_servers(*_args) -> None:
                 process.kill()
 
 
-def start_gunicorn(app_spec: str, **env):
+def start_gunicorn(app_spec: str, cwd: Path = ROOT, **env):
     """The production server (gunicorn, 2 workers = the cores) on a free loopback port; → (process, port)."""
     import socket
 
@@ -84,7 +87,7 @@ def start_gunicorn(app_spec: str, **env):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
-                               "--log-level", "warning", app_spec], cwd=ROOT, env=dict(os.environ, **env))
+                               "--log-level", "warning", app_spec], cwd=cwd, env=dict(os.environ, **env))
     _SERVERS.append(server)
     for _ in range(100):
         try:
@@ -157,6 +160,11 @@ def main():
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--tile-requests", type=int, default=1000,
                     help="tiles fetched each way (a tile takes a few ms: more samples steady its p95)")
+    ap.add_argument("--tiles-only", action="store_true",
+                    help="measure the tiles only (3.): no ogr2ogr comparison, no parcel API requests")
+    ap.add_argument("--compare-with", metavar="DIR", type=Path,
+                    help="another checkout of the project (e.g. `git archive` of an older commit): its cold portal and "
+                         "its Flask floor are timed in the same rounds, as '… (other)'")
     args = ap.parse_args()
     random.seed(3)
     tmp = Path(tempfile.mkdtemp(prefix="bench-cadastre-"))
@@ -197,7 +205,7 @@ def main():
             import_commune([str(path)], commune=insee, vintage="2023-02")
         ours = time.perf_counter() - t0
     print(f"1. import: {total} parcels in {ours:.1f} s = {total / ours:,.0f} parcels/s (service importer)")
-    if postgres and shutil.which("ogr2ogr"):
+    if postgres and shutil.which("ogr2ogr") and not args.tiles_only:
         from sqlalchemy.engine import make_url
 
         url = make_url(os.environ["DATABASE_OWNER_URL"])  # ogr2ogr creates its table: the owner's connection
@@ -253,16 +261,17 @@ def main():
         assert resp.status == 200, (url, resp.status, body[:200])
         return time.perf_counter() - t
 
-    ids = list(shapes)
-    for _ in range(20):  # warm-up
-        get(f"/api/v1/cadastre/parcels/{random.choice(ids)}")
-    by_id = [get(f"/api/v1/cadastre/parcels/{random.choice(ids)}") for _ in range(args.requests)]
-    pts = [shapes[random.choice(ids)] for _ in range(args.requests)]
-    by_point = [get(f"/api/v1/cadastre/parcels?lon={p.x}&lat={p.y}") for p in pts]
-    me = [get("/api/v1/me") for _ in range(args.requests)]
-    print(f"2. HTTP API, {args.requests} requests each: parcel by id p95 = {p95(by_id):.1f} ms; "
-          f"parcel under a point p95 = {p95(by_point):.1f} ms (target < 10 ms); for scale, the portal alone "
-          f"(GET /api/v1/me: token, membership, territory; no service query) p95 = {p95(me):.1f} ms")
+    if not args.tiles_only:
+        ids = list(shapes)
+        for _ in range(20):  # warm-up
+            get(f"/api/v1/cadastre/parcels/{random.choice(ids)}")
+        by_id = [get(f"/api/v1/cadastre/parcels/{random.choice(ids)}") for _ in range(args.requests)]
+        pts = [shapes[random.choice(ids)] for _ in range(args.requests)]
+        by_point = [get(f"/api/v1/cadastre/parcels?lon={p.x}&lat={p.y}") for p in pts]
+        me = [get("/api/v1/me") for _ in range(args.requests)]
+        print(f"2. HTTP API, {args.requests} requests each: parcel by id p95 = {p95(by_id):.1f} ms; "
+              f"parcel under a point p95 = {p95(by_point):.1f} ms (target < 10 ms); for scale, the portal alone "
+              f"(GET /api/v1/me: token, membership, territory; no service query) p95 = {p95(me):.1f} ms")
 
     # Zoom-16 tiles around the probes (dense: the commune's centre).
     z = 16
@@ -280,6 +289,10 @@ def main():
     # plan version, look-up that misses, the tile computed through the service, stored and dropped at once).
     cold_server, cold_port = start_gunicorn("app:app", CADASTRE_TILE_CACHE_MB="0")
     cold_conn = http.client.HTTPConnection("127.0.0.1", cold_port)
+    other_cold = other_cold_conn = None
+    if args.compare_with:
+        other_cold, other_port = start_gunicorn("app:app", cwd=args.compare_with, CADASTRE_TILE_CACHE_MB="0")
+        other_cold_conn = http.client.HTTPConnection("127.0.0.1", other_port)
 
     def template_of(connection):
         """The tile URL template of GET /api/v1/cadastre/tiles, signed with a grant of the mayor's territory."""
@@ -291,6 +304,7 @@ def main():
 
     conn.close()  # idle while the second server started: gunicorn may have closed it (the next request reconnects)
     template, cold_template = template_of(conn), template_of(cold_conn)
+    other_template = template_of(other_cold_conn) if other_cold_conn else None
 
     reconnects = [0]
 
@@ -309,7 +323,7 @@ def main():
         assert resp.status == 200, (url, resp.status)
         return time.perf_counter() - t
 
-    floor = plain = raw = None
+    floor = plain = raw = other_floor = None
     if postgres:
         # The floor: the same statement behind a minimal Flask app on the same gunicorn (bench/tile_floor.py).
         with app.app_context():
@@ -318,6 +332,10 @@ def main():
         floor_conn = http.client.HTTPConnection("127.0.0.1", floor_port)
         plain, plain_port = start_gunicorn("bench.tile_floor:plain", TILE_FLOOR_DSN=dsn, TILE_FLOOR_INSEE=insee)
         plain_conn = http.client.HTTPConnection("127.0.0.1", plain_port)
+        if args.compare_with:
+            other_floor, other_floor_port = start_gunicorn("bench.tile_floor:app", cwd=args.compare_with,
+                                                           TILE_FLOOR_DSN=dsn, TILE_FLOOR_INSEE=insee)
+            other_floor_conn = http.client.HTTPConnection("127.0.0.1", other_floor_port)
         # The bare statement: the very statement of the tile (its four layers), sent from a plain psycopg connection
         # as the application role — no HTTP, no Flask, no SQLAlchemy, no portal —, one transaction per tile as the
         # service needs (territory setting, the query, commit).
@@ -354,6 +372,10 @@ def main():
     if postgres:
         runs.update(floor=lambda x, y: fetch(floor_conn, f"/tiles/{z}/{x}/{y}.pbf", {}),
                     plain=lambda x, y: fetch(plain_conn, f"/tiles/{z}/{x}/{y}.pbf", {}))
+        if args.compare_with:
+            runs.update(other_floor=lambda x, y: fetch(other_floor_conn, f"/tiles/{z}/{x}/{y}.pbf", {}))
+    if args.compare_with:
+        runs.update(other_cold=lambda x, y: fetch(other_cold_conn, other_template.format(z=z, x=x, y=y), {}))
     # Every way of getting a tile, one after the other for each tile (a warm-up of 20 first), the order turning
     # from one tile to the next, so that all see the same moments of a shared machine and none always follows the
     # same neighbour.
@@ -370,7 +392,7 @@ def main():
                 times[name].append(spent)
     spent_all = time.perf_counter() - t_start
     load_after = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
-    for process in (cold_server, floor, plain):
+    for process in (cold_server, floor, plain, other_cold, other_floor):
         if process is not None:
             process.terminate()
             process.wait(timeout=30)
@@ -399,6 +421,13 @@ def main():
         cold_p95, cold_med = ratio("cold", "floor", p95) - 1, ratio("cold", "floor", med) - 1
         print(f"   cold portal / floor − 1 = {cold_p95:.2f} at p95, {cold_med:.2f} at the median (target ≤ 0.15: "
               f"{'met' if cold_p95 <= 0.15 else 'NOT met'} at p95)")
+    if args.compare_with:
+        print(f"   (other) {args.compare_with}: portal cold {fig('other_cold')}"
+              + (f"; Flask floor {fig('other_floor')}; its cold portal / its floor − 1 = "
+                 f"{ratio('other_cold', 'other_floor', p95) - 1:.2f} at p95, "
+                 f"{ratio('other_cold', 'other_floor', med) - 1:.2f} at the median" if postgres else "")
+              + f"; this cold portal / other cold portal = {ratio('cold', 'other_cold', p95):.2f} at p95, "
+              f"{ratio('cold', 'other_cold', med):.2f} at the median")
     warm_p95, warm_med = ratio("warm", "bare", p95), ratio("warm", "bare", med)
     print(f"   warm portal / bare = {warm_p95:.2f} at p95, {warm_med:.2f} at the median (target ≤ 0.5: "
           f"{'met' if warm_p95 <= 0.5 else 'NOT met'} at p95); for scale, cold portal / bare = "

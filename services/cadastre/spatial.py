@@ -13,7 +13,7 @@ import shapely
 from sqlalchemy import Float, and_, bindparam, func, select, text
 
 from portal.extensions import db
-from portal.tenancy import current_territory
+from portal.tenancy import _SET_TERRITORY, _setting_value, current_territory
 
 from .geometry import SRID, WEB_MERCATOR, transformer
 from .models import Feature, Parcel, Vintage
@@ -195,9 +195,24 @@ def _tile_postgis(z, x, y) -> bytes:
     query = tile_query(z, x, y, None if territory is None else territory)
     if query is None:
         return b""
-    # On the driver's connection of the session's transaction (begun by SQLAlchemy, so with the territory setting
-    # that row-level security reads): SQLAlchemy's result machinery is of no use for one bytea value.
-    row = db.session.connection().connection.driver_connection.execute(*query).fetchone()
+    session = db.session()
+    if session.in_transaction():
+        # A transaction of the request is open (the plan version was just read, or the caller holds uncommitted
+        # rows): the tile is read in it, where portal.tenancy already set the territory that row-level security reads.
+        row = session.connection().connection.driver_connection.execute(*query).fetchone()
+        return bytes(row[0] or b"") if row else b""
+    # Otherwise (the usual cold tile: the plan version is known) a transaction of its own on a pooled connection,
+    # as bench/tile_floor.py sends it: portal.tenancy's territory setting, the statement, COMMIT — without the
+    # session's transaction machinery (begin and its events, the read-only check and commit at the request's end),
+    # which cost more than the statements here.
+    pooled = db.engine.raw_connection()  # through the pool's checkout: the idle-connection ping still applies
+    try:
+        conn = pooled.driver_connection
+        conn.execute(_SET_TERRITORY, (_setting_value(territory),))
+        row = conn.execute(*query).fetchone()
+        conn.commit()  # not a rollback: psycopg would forget its prepared statements (portal/dbpool.py)
+    finally:
+        pooled.close()  # back to the pool; after a failed statement the pool's reset rolls it back
     return bytes(row[0] or b"") if row else b""
 
 

@@ -222,3 +222,51 @@ def test_a_cache_of_no_bytes_keeps_nothing():
     cache = TileCache(0)
     cache.put(("t",), b"tile")
     assert cache.get(("t",)) is None and cache.misses == 1
+
+
+def test_a_cold_tile_with_the_plan_version_known_stays_in_its_territory(app, world, login_as, ab_parcels, places,
+                                                                         monkeypatch):
+    """A cache keeping nothing and the plan version known (the bench's cold tile): on PostgreSQL the tile is read in a
+    transaction of its own on a pooled connection, not the session's — still the grant's territory only, and row-level
+    security holds there even if the statement lost its own filter."""
+    from sqlalchemy import event
+
+    from portal.extensions import db
+    from services.cadastre import spatial
+    from services.cadastre.tilecache import TileCache
+
+    with app.app_context():
+        app.extensions["cadastre_tiles"] = TileCache(0)
+        engine = db.engine
+        postgres = engine.dialect.name == "postgresql"
+    template = _map_template(login_as("mayor_a"))
+    anonymous = app.test_client()
+    url_a, url_b = (template.format(**dict(zip("zxy", places(insee)))) for insee in (world.insee_a, world.insee_b))
+    first = anonymous.get(url_a)  # reads the plan version (the session's transaction)
+    statements = []
+
+    def _seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", _seen)
+    try:
+        again = anonymous.get(url_a)
+        foreign = anonymous.get(url_b)
+    finally:
+        event.remove(engine, "before_cursor_execute", _seen)
+    assert ab_parcels.a in _ids(first) and again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+    assert foreign.status_code == 204
+    if not postgres:
+        return
+    assert statements == []  # the tiles went on a connection of their own, not through the session
+    # The statement's own territory filter dropped: row-level security alone keeps B's parcels out of A's tiles.
+    statement = spatial.tile_query
+    monkeypatch.setattr(spatial, "tile_query", lambda z, x, y, codes: statement(z, x, y, None))
+    assert anonymous.get(url_b).status_code == 204
+    assert ab_parcels.a in _ids(anonymous.get(url_a))
+    # …which is what lets them through when the territory is every commune (the check above is not vacuous).
+    with app.test_request_context():
+        from flask import g
+
+        g.territory = None
+        assert spatial.tile(*places(world.insee_b))
