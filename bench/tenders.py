@@ -172,9 +172,9 @@ def bench_deposits(args, tmp: str) -> None:
 
     from bench.cadastre import start_gunicorn
     from portal import create_app
-    from portal.audiences import audience_scope
     from portal.extensions import db
     from portal.models import OutgoingEmail
+    from portal.audiences import audience_scope  # noqa: I001 - after portal.models: its mappers name Collectivity
     from portal.security import hash_password
     from services.tenders import deposits, opening, sealing, storage
     from services.tenders.companies import Company
@@ -411,9 +411,10 @@ def main():
     from weasyprint import HTML
 
     from portal import create_app
-    from portal.audiences import audience_scope
     from portal.extensions import db
     from portal.dbroles import use_roles_for
+    from portal.models import Collectivity  # noqa: F401 - before portal.audiences: its mappers name Collectivity
+    from portal.audiences import audience_scope  # noqa: I001
 
     use_roles_for(os.environ.get("DATABASE_URL", ""))  # PostgreSQL: run as the application role, migrate as owner
     from services.tenders import documents, ending, storage
