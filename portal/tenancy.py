@@ -111,6 +111,13 @@ def _set_setting(connection, value: str) -> None:
 _SET_TERRITORY = "SELECT set_config('app.territory', %s, true)"
 
 
+def set_transaction_territory(driver_connection, territory) -> None:
+    """``app.territory`` = ``territory`` (None: every territory) for the rest of the transaction of a driver
+    connection used outside the session (a pooled psycopg connection borrowed for one statement, as the cadastre's
+    tiles do): the setting the session's own transactions get, formatted here only."""
+    driver_connection.execute(_SET_TERRITORY, (_setting_value(territory),))
+
+
 @contextmanager
 def connection_territory(connection, codes):
     """``app.territory`` for every transaction of ``connection`` (an autocommit SQLAlchemy Connection, where each

@@ -13,7 +13,7 @@ import shapely
 from sqlalchemy import Float, and_, bindparam, func, select, text
 
 from portal.extensions import db
-from portal.tenancy import _SET_TERRITORY, _setting_value, current_territory
+from portal.tenancy import current_territory, set_transaction_territory
 
 from .geometry import SRID, WEB_MERCATOR, transformer
 from .models import Feature, Parcel, Vintage
@@ -208,7 +208,7 @@ def _tile_postgis(z, x, y) -> bytes:
     pooled = db.engine.raw_connection()  # through the pool's checkout: the idle-connection ping still applies
     try:
         conn = pooled.driver_connection
-        conn.execute(_SET_TERRITORY, (_setting_value(territory),))
+        set_transaction_territory(conn, territory)
         row = conn.execute(*query).fetchone()
         conn.commit()  # not a rollback: psycopg would forget its prepared statements (portal/dbpool.py)
     finally:
