@@ -426,17 +426,18 @@ def install(session_factory_class=Session) -> None:
         # One listener for both narrowings, so the statement's top-level mappers (not memoized by SQLAlchemy: its
         # column descriptions again) are computed once; the departments' options come after the audiences', as when
         # they were two listeners in that order.
-        if any(issubclass(m.class_, AudienceScoped) for m in mappers):
-            viewer = current_viewer()
-            if viewer is None:
-                return
+        audiences = any(issubclass(m.class_, AudienceScoped) for m in mappers)
+        departments = any(issubclass(m.class_, DepartmentScoped) for m in mappers)
+        if not (audiences or departments):
+            return
+        viewer = current_viewer()
+        if viewer is None:
+            return
+        if audiences:
             options = [loader_option(viewer, cls) for cls in touched_classes(state.statement, mappers)]
             if options:
                 state.statement = state.statement.options(*options)
-        if any(issubclass(m.class_, DepartmentScoped) for m in mappers):
-            viewer = current_viewer()
-            if viewer is None:
-                return
+        if departments:
             state.statement = state.statement.options(*department_options(viewer, _department_classes()))
 
     @event.listens_for(session_factory_class, "before_flush")
