@@ -133,6 +133,53 @@ def test_a_part_ending_near_a_block_edge_keeps_every_byte_and_no_delimiter(app, 
     assert [(name, plain) for name, _filename, plain, _sealed in files] == [("financiere_1", data)]
 
 
+@pytest.mark.parametrize("line_break", [b"\r\n", b"\n"])
+@pytest.mark.parametrize("read_size", [64, 1000, 4096])
+def test_several_files_in_small_blocks_are_cut_as_werkzeug_cuts_them(app, monkeypatch, line_break, read_size):
+    """Parts of every size (empty, smaller than a block, across many blocks, ending at a block's edge), with bytes
+    that look like the boundary, line breaks at their edges and a part's first bytes in the block of its headers
+    (handed to the upload before the decoder looks for the part's end): each file gets exactly the bytes werkzeug's
+    own form parser gives it, and the fields are the same."""
+    import random
+
+    from werkzeug.formparser import parse_form_data
+
+    from services.tenders.views import deposit_body
+
+    monkeypatch.setattr(deposit_body, "READ_SIZE", read_size)
+    boundary = "XyZ-limite-1887"
+    rng = random.Random(read_size * 7 + len(line_break))
+    pieces = [b"\r", b"\n", b"\r\n", f"x--{boundary}".encode(), f"\n--{boundary[:-1]}".encode(), b"%PDF-1.4"]
+    parts = [("csrf_token", None, b"jeton")]
+    for n, size in enumerate([0, 1, 2, 17, read_size - 40, read_size, 3 * read_size + 5, 10_000]):
+        data = bytearray()
+        while len(data) < size:
+            data += rng.choice(pieces) if rng.random() < 0.3 else bytes([rng.randrange(256)])
+        data = data[:size].replace(b"\r--" + boundary.encode(), b"x").replace(b"\n--" + boundary.encode(), b"x")
+        data = data.ljust(size, b"y")  # a body never holds its boundary after a line break (RFC 2046)
+        if data[-1:] in (b"\r", b"\n"):  # nor a file ending in one: which of the breaks opens the delimiter is moot
+            data[-1:] = b"z"
+        parts.append((f"offre_{n}", f"piece-{n}.pdf", bytes(data)))
+        parts.append(("lot", None, str(n).encode()))
+    out = bytearray()
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+        out += f"--{boundary}".encode() + line_break + f"Content-Disposition: {disposition}".encode() + line_break
+        out += line_break + data + line_break
+    out += f"--{boundary}--".encode() + line_break
+    body, ctype = bytes(out), f"multipart/form-data; boundary={boundary}"
+
+    form, files = _read(app, body, ctype)
+    _stream, expected_form, expected_files = parse_form_data({
+        "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": ctype,
+        "REQUEST_METHOD": "POST"})
+    assert form.to_dict(flat=False) == expected_form.to_dict(flat=False)
+    assert [(name, filename, plain) for name, filename, plain, _sealed in files] == [
+        (name, f.filename, f.read()) for name, f in expected_files.items(multi=True)]
+    assert [len(plain) for _name, _filename, plain, _sealed in files] == [0, 1, 2, 17, read_size - 40, read_size,
+                                                                          3 * read_size + 5, 10_000]
+
+
 def test_gunicorn_body_is_read_into_the_buffer_after_the_bytes_gunicorn_holds():
     """On gunicorn the body goes from the socket into the reader's buffer (``recv_into``), after the bytes read
     with the headers; gunicorn's reader is left with nothing to read, as after its own ``read``."""
