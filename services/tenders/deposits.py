@@ -29,7 +29,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import (Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, false, func,
                         select)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit
 from portal.extensions import db
@@ -307,6 +308,7 @@ def _numbered_bid(t: Tender, company: Company, at: dt.datetime, late: bool = Fal
                      highest + 1, t.id, attempt + 1)
             continue
         bid.company = company
+        set_committed_value(bid, "files", [])  # a new row has no files yet: not read back before they are added
         return bid
     raise DepositRefused(_l("Too many bids are arriving at this very moment: send yours again."),
                          f"tender {t.id}: no free deposit number after {NUMBER_ATTEMPTS} attempts")
@@ -314,8 +316,8 @@ def _numbered_bid(t: Tender, company: Company, at: dt.datetime, late: bool = Fal
 
 def register_of(t: Tender, company: Company | None = None) -> list[Bid]:
     """Every deposit of the consultation (of ``company`` only, when given), in order of receipt (replaced and late
-    ones included)."""
-    query = select(Bid).where(Bid.tender_id == t.id)
+    ones included), with their files (one statement for all of them: every caller lists or opens them)."""
+    query = select(Bid).options(selectinload(Bid.files)).where(Bid.tender_id == t.id)
     if company is not None:
         query = query.where(Bid.company_id == company.id)
     return db.session.scalars(query.order_by(Bid.received_at, Bid.id)).all()

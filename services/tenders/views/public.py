@@ -280,15 +280,16 @@ def deposit(tender_id: int):
             flash(str(exc.message), "error")
         else:
             deposits.send_receipt(t, bid)
+            # read before the commit expires the rows, so that they are not read again for the log
+            bid_id, late, sizes = bid.id, bid.late, [f.size for f in bid.files]
             db.session.commit()
-            log.info("tenders: bid %s deposited on tender %s (%d files, %d bytes, began %s, last byte %s%s)", bid.id,
-                     t.id, len(bid.files), sum(f.size for f in bid.files), began.isoformat(), at.isoformat(),
-                     ", out of time" if bid.late else "")
-            if bid.late:
+            log.info("tenders: bid %s deposited on tender %s (%d files, %d bytes, began %s, last byte %s%s)", bid_id,
+                     tender_id, len(sizes), sum(sizes), began.isoformat(), at.isoformat(), ", out of time" if late else "")
+            if late:
                 flash(str(deposits.late_message(t)), "warning")
             else:
                 flash(_("Your bid is received and sealed. The receipt is below and in your mailbox."), "success")
-            return redirect(url_for("tenders_public.deposit", tender_id=t.id))
+            return redirect(url_for("tenders_public.deposit", tender_id=tender_id))
     mine = deposits.register_of(t, company)
     return render_template("tenders/deposit.html", t=t, company=company, mine=mine, roles=deposits.ROLES,
                            lot_roles=deposits.LOT_ROLES, deadline_utc=deposits.deadline_utc(t), open=t.is_open(),
