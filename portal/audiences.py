@@ -161,7 +161,7 @@ class Viewer:
     @classmethod
     def of(cls, collectivity) -> Viewer | None:
         """The viewer a collectivity is; a department's (or operator's) reads what its own collectivities published."""
-        from .registry import is_subscribed, registry
+        from .registry import registry, subscribed_slugs
         from .models import epci_members
         from .tenancy import administered_ids
 
@@ -181,7 +181,8 @@ class Viewer:
             # round trip before the request's own viewer is set)
             epcis = set(db.session.connection().execute(
                 select(epci_members.c.epci_id).where(epci_members.c.commune_id == collectivity.id)).scalars())
-        services = {s.slug for s in registry.all() if is_subscribed(collectivity, s.slug)}
+        subscribed = subscribed_slugs(collectivity)
+        services = {s.slug for s in registry.all() if s.slug in subscribed}
         return cls(collectivity.id, collectivity.kind, frozenset(epcis), frozenset(services),
                    departments=departments_of(collectivity))
 
