@@ -55,6 +55,7 @@ from sqlalchemy.orm.util import LoaderCriteriaOption
 from sqlalchemy.sql import util as sql_util
 
 from .extensions import db
+from .tenancy import with_options
 
 # Audience kinds, as stored; their French labels are in services/desk (the one place that shows them).
 ALL = "all"
@@ -474,11 +475,11 @@ def install(session_factory_class=Session) -> None:
         if viewer is None:
             return
         if audiences:
-            options = [loader_option(viewer, cls) for cls in touched]
+            options = tuple(loader_option(viewer, cls) for cls in touched)
             if options:
-                state.statement = state.statement.options(*options)
+                state.statement = with_options(state.statement, options)
         if departments:
-            state.statement = state.statement.options(*department_options(viewer, _department_classes()))
+            state.statement = with_options(state.statement, department_options(viewer, _department_classes()))
 
     @event.listens_for(session_factory_class, "before_flush")
     def _before_flush(session, flush_context, instances):
