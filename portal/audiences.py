@@ -45,10 +45,10 @@ import contextvars
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from flask import g, has_request_context
-from sqlalchemy import ForeignKey, Select, String, and_, event, false, func, or_, select
+from sqlalchemy import ForeignKey, Select, String, and_, bindparam, event, false, func, or_, select
 from sqlalchemy.orm import (Mapped, Mapper, Session, aliased, declared_attr, mapped_column, relationship,
                             with_loader_criteria)
 from sqlalchemy.orm.util import LoaderCriteriaOption
@@ -163,8 +163,8 @@ class Viewer:
     def of(cls, collectivity) -> Viewer | None:
         """The viewer a collectivity is; a department's (or operator's) reads what its own collectivities published."""
         from .registry import registry, subscribed_slugs
-        from .models import epci_members
         from .tenancy import administered_ids
+        from .usercontext import driver_rows
 
         if collectivity is None:
             return PUBLIC_VIEWER
@@ -179,9 +179,8 @@ class Viewer:
             epcis = {e.id for e in collectivity.epcis}
         else:  # the ids only, on the session's connection: no EPCI rows to build, and no statement of the ORM, whose
             # events would first give row-level security the "everything" viewer of this computation (one more
-            # round trip before the request's own viewer is set)
-            epcis = set(db.session.connection().execute(
-                select(epci_members.c.epci_id).where(epci_members.c.commune_id == collectivity.id)).scalars())
+            # round trip before the request's own viewer is set); as driver SQL compiled once (portal.usercontext)
+            epcis = {epci_id for (epci_id,) in driver_rows(_epcis_statement(), collectivity.id)}
         subscribed = subscribed_slugs(collectivity)
         services = {s.slug for s in registry.all() if s.slug in subscribed}
         return cls(collectivity.id, collectivity.kind, frozenset(epcis), frozenset(services),
@@ -196,6 +195,14 @@ class Viewer:
         if self.kind == "partner":
             return (ALL, PUBLIC)
         return (PUBLIC,)
+
+
+@cache
+def _epcis_statement():
+    """The ids of the EPCI the commune of id ``commune_id`` belongs to."""
+    from .models import epci_members
+
+    return select(epci_members.c.epci_id).where(epci_members.c.commune_id == bindparam("commune_id"))
 
 
 def departments_of(collectivity) -> frozenset[str]:
