@@ -148,6 +148,9 @@ def _init_extensions(app: Flask) -> None:
     identity.check(app)  # a wrong IDENTITY_FILE or time zone stops here, with a clear message
     babel.init_app(app, locale_selector=_select_locale, default_translation_directories="translations",
                    timezone_selector=lambda: identity.current_identity().timezone)
+    from . import i18n
+
+    i18n.install(app)  # the templates' strings: the request's catalog looked up once, not at every string
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

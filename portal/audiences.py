@@ -42,18 +42,20 @@ rows (the forum's categories) have their own policy (``desk_0016_forum_category_
 from __future__ import annotations
 
 import contextvars
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from flask import g, has_request_context
-from sqlalchemy import ForeignKey, String, and_, event, false, func, or_, select
+from sqlalchemy import ForeignKey, Select, String, and_, bindparam, event, false, func, or_, select
 from sqlalchemy.orm import (Mapped, Mapper, Session, aliased, declared_attr, mapped_column, relationship,
                             with_loader_criteria)
 from sqlalchemy.orm.util import LoaderCriteriaOption
 from sqlalchemy.sql import util as sql_util
 
 from .extensions import db
+from .tenancy import with_options
 
 # Audience kinds, as stored; their French labels are in services/desk (the one place that shows them).
 ALL = "all"
@@ -160,9 +162,9 @@ class Viewer:
     @classmethod
     def of(cls, collectivity) -> Viewer | None:
         """The viewer a collectivity is; a department's (or operator's) reads what its own collectivities published."""
-        from .registry import is_subscribed, registry
-        from .models import epci_members
+        from .registry import registry, subscribed_slugs
         from .tenancy import administered_ids
+        from .usercontext import driver_rows
 
         if collectivity is None:
             return PUBLIC_VIEWER
@@ -177,10 +179,10 @@ class Viewer:
             epcis = {e.id for e in collectivity.epcis}
         else:  # the ids only, on the session's connection: no EPCI rows to build, and no statement of the ORM, whose
             # events would first give row-level security the "everything" viewer of this computation (one more
-            # round trip before the request's own viewer is set)
-            epcis = set(db.session.connection().execute(
-                select(epci_members.c.epci_id).where(epci_members.c.commune_id == collectivity.id)).scalars())
-        services = {s.slug for s in registry.all() if is_subscribed(collectivity, s.slug)}
+            # round trip before the request's own viewer is set); as driver SQL compiled once (portal.usercontext)
+            epcis = {epci_id for (epci_id,) in driver_rows(_epcis_statement(), collectivity.id)}
+        subscribed = subscribed_slugs(collectivity)
+        services = {s.slug for s in registry.all() if s.slug in subscribed}
         return cls(collectivity.id, collectivity.kind, frozenset(epcis), frozenset(services),
                    departments=departments_of(collectivity))
 
@@ -193,6 +195,14 @@ class Viewer:
         if self.kind == "partner":
             return (ALL, PUBLIC)
         return (PUBLIC,)
+
+
+@cache
+def _epcis_statement():
+    """The ids of the EPCI the commune of id ``commune_id`` belongs to."""
+    from .models import epci_members
+
+    return select(epci_members.c.epci_id).where(epci_members.c.commune_id == bindparam("commune_id"))
 
 
 def departments_of(collectivity) -> frozenset[str]:
@@ -322,11 +332,17 @@ def _scoped_by_table() -> dict[str, type]:
     return {cls.__table__.name: cls for cls in _scoped_classes()}
 
 
+MAX_SHAPES = 4096  # statement shapes remembered by :func:`_shape_facts`; beyond, the table starts again empty
+_facts_by_shape: dict = {}
+_facts_lock = threading.Lock()
+
+
 @event.listens_for(Mapper, "instrument_class")
 def _mapped(mapper, cls) -> None:
     """A class mapped after the maps above were built (a service imported late) is never left out of them."""
     _scoped_by_table.cache_clear()
     _eager_closure.cache_clear()
+    _facts_by_shape.clear()
 
 
 @lru_cache(maxsize=256)
@@ -357,6 +373,39 @@ def touched_classes(statement, mappers) -> frozenset:
         if cls is not None:
             found.add(cls)
     return _eager_closure(frozenset(found))
+
+
+def _shape_facts(state) -> tuple[tuple, frozenset | None]:
+    """The mappers at the top of ``state``'s statement (``ORMExecuteState.all_mappers``) and, for a statement about
+    audience-scoped rows, the classes it touches (:func:`touched_classes`), worked out once per statement shape.
+
+    Both depend on the statement's structure only — its entities, tables, joins and options — which its cache key
+    (SQLAlchemy's own, the key of its compiled SQL, never its bound values) holds whole: two statements with the
+    same key are compiled to the same SQL with the same entities. ``all_mappers`` builds the statement's column
+    descriptions, comparing column expressions as it goes: a fifth of an ORM execution, for every statement of every
+    page. The key costs nothing more: SQLAlchemy keeps it on the statement and reads it again to find the compiled
+    SQL. A DML statement's mappers (its bound mapper) and a statement without a cache key are asked every time."""
+    statement = state.statement
+    if not (state.is_select and isinstance(statement, Select)):
+        return _facts(state)
+    cache_key = statement._generate_cache_key()
+    if cache_key is None:
+        return _facts(state)
+    found = _facts_by_shape.get(cache_key.key)
+    if found is None:
+        found = _facts(state)
+        with _facts_lock:
+            if len(_facts_by_shape) >= MAX_SHAPES:
+                _facts_by_shape.clear()
+            _facts_by_shape[cache_key.key] = found
+    return found
+
+
+def _facts(state) -> tuple[tuple, frozenset | None]:
+    mappers = tuple(state.all_mappers)
+    if not any(issubclass(m.class_, AudienceScoped) for m in mappers):
+        return mappers, None
+    return mappers, touched_classes(state.statement, mappers)
 
 
 _HOLDER = aliased(Audience, name="audience_holder")  # never auto-correlated with an audience the query joins
@@ -408,7 +457,7 @@ def install(session_factory_class=Session) -> None:
     def _scope(state):
         if not (state.is_select or state.is_update or state.is_delete or state.is_insert):
             return
-        mappers = state.all_mappers
+        mappers, touched = _shape_facts(state)
         # Only statements about rows whose policies read the viewer's settings pay for the viewer (its EPCI are read
         # once per request): audience-scoped rows and audiences, DepartmentScoped rows (app.viewer_departments,
         # desk_0016_forum_category_rls) and ViewerGuarded rows (app.viewer). Their relationships are loaded by
@@ -423,9 +472,8 @@ def install(session_factory_class=Session) -> None:
         _sync(state.session)  # bulk ORM inserts too (their rows pass the policies' WITH CHECK)
         if state.is_insert:
             return
-        # One listener for both narrowings, so the statement's top-level mappers (not memoized by SQLAlchemy: its
-        # column descriptions again) are computed once; the departments' options come after the audiences', as when
-        # they were two listeners in that order.
+        # One listener for both narrowings; the departments' options come after the audiences', as when they were
+        # two listeners in that order.
         audiences = any(issubclass(m.class_, AudienceScoped) for m in mappers)
         departments = any(issubclass(m.class_, DepartmentScoped) for m in mappers)
         if not (audiences or departments):
@@ -434,11 +482,11 @@ def install(session_factory_class=Session) -> None:
         if viewer is None:
             return
         if audiences:
-            options = [loader_option(viewer, cls) for cls in touched_classes(state.statement, mappers)]
+            options = tuple(loader_option(viewer, cls) for cls in touched)
             if options:
-                state.statement = state.statement.options(*options)
+                state.statement = with_options(state.statement, options)
         if departments:
-            state.statement = state.statement.options(*department_options(viewer, _department_classes()))
+            state.statement = with_options(state.statement, department_options(viewer, _department_classes()))
 
     @event.listens_for(session_factory_class, "before_flush")
     def _before_flush(session, flush_context, instances):

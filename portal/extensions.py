@@ -1,5 +1,5 @@
 """Flask extensions, created unbound and initialised by the app factory."""
-from flask_babel import Babel
+from .i18n import Babel  # Flask-Babel, its catalog kept for the request
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy

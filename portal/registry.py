@@ -149,10 +149,11 @@ class Registry:
         entries = []
         if collectivity is None:
             return entries
+        subscribed = None if collectivity.is_operator else subscribed_slugs(collectivity)
         for s in self._services.values():
             if collectivity.is_operator:
                 items = [e for e in s.department_nav if not e.permission or e.permission in permissions]
-            elif service_state(s, collectivity, permissions) == "subscribed":
+            elif service_state(s, collectivity, permissions, subscribed) == "subscribed":
                 items = [e for e in s.nav if not e.permission or e.permission in permissions]
             else:
                 continue
@@ -228,10 +229,18 @@ def is_open_to(service: ServiceDescriptor, collectivity) -> bool:
 
 def is_subscribed(collectivity, slug: str) -> bool:
     """Convention in force covering the service, and the department's switch on."""
+    return slug in subscribed_slugs(collectivity)
+
+
+def subscribed_slugs(collectivity) -> frozenset[str]:
+    """The services ``collectivity`` subscribes (:func:`is_subscribed`), worked out at once: its convention in force
+    is looked for once, not once per service."""
     if collectivity is None:
-        return False
+        return frozenset()
     conv = collectivity.convention_in_force()
-    return bool(conv and slug in (conv.services or []) and slug in collectivity.enabled_services())
+    if conv is None or not conv.services:
+        return frozenset()
+    return frozenset(conv.services) & collectivity.enabled_services()
 
 
 def _gate():
@@ -303,15 +312,19 @@ def requires(permission: str):
     return decorator
 
 
-def service_state(s: ServiceDescriptor, collectivity, permissions: set[str]) -> str | None:
+def service_state(s: ServiceDescriptor, collectivity, permissions: set[str],
+                  subscribed: frozenset[str] | None = None) -> str | None:
     """Where a collectivity stands with a service: ``subscribed`` (and may open it), ``no_access`` (subscribed, but
     the person lacks its access permission), ``not_subscribed``, ``not_deployed``; None when the service is not for
-    this kind of collectivity. The home page's tiles and the menu read it."""
+    this kind of collectivity. The home page's tiles and the menu read it, for every service, with the
+    collectivity's ``subscribed`` services (:func:`subscribed_slugs`) worked out once."""
     if collectivity is not None and not s.serves(collectivity):
         return None
     if not s.deployed:
         return "not_deployed"
-    if not (s.core or is_subscribed(collectivity, s.slug)):
+    if subscribed is None:
+        subscribed = subscribed_slugs(collectivity)
+    if not (s.core or s.slug in subscribed):
         return "not_subscribed"
     return "subscribed" if (not s.access_permission or s.access_permission in permissions) else "no_access"
 
@@ -319,8 +332,9 @@ def service_state(s: ServiceDescriptor, collectivity, permissions: set[str]) -> 
 def service_tiles(collectivity, permissions: set[str]) -> list[dict]:
     """What the home page shows for each service: subscribed tile, not subscribed, or not deployed yet."""
     tiles = []
+    subscribed = subscribed_slugs(collectivity)
     for s in registry.all():
-        state = service_state(s, collectivity, permissions)
+        state = service_state(s, collectivity, permissions, subscribed)
         if state is None:
             continue  # not a service for this kind of collectivity
         url = url_for(s.index_endpoint) if state == "subscribed" and s.index_endpoint else None

@@ -19,6 +19,7 @@ pages and of the services' department pages all see that département's (or oper
 from __future__ import annotations
 
 import contextvars
+import threading
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -233,6 +234,46 @@ def territory_option(territory: frozenset[str]):
                                 track_closure_variables=False)
 
 
+# Statements built once per process, and their narrowed copies. An ORM statement is narrowed at every execution by
+# copying it with the options of the territory (and of the audiences): SQLAlchemy then works out the copy's cache
+# key — the key of its compiled SQL, a walk of the whole statement — again, since a copy keeps nothing of its
+# original's. A statement built once (a home panel's, with its values bound at execution: :func:`kept`) is given the
+# same copy for the same options each time, whose key SQLAlchemy keeps on it. The copy is the very statement the
+# options make (``statement.options(*options)``): the same SQL and bound values, the territory's code included (it
+# belongs to the option, kept with the copy).
+MAX_COPIES = 1024  # narrowed copies kept per process; beyond, they are made again
+_kept_roots: dict[int, object] = {}  # id → statement built once (kept: never freed, so its id stays its own)
+_copies: dict[tuple, tuple] = {}  # (id of a kept statement or copy, options) → (that statement, its copy)
+_known_copies: dict[int, object] = {}  # id → copy (kept with it, so its id stays its own)
+_copies_lock = threading.Lock()
+
+
+def kept(statement):
+    """Mark ``statement`` as built once for the life of the process (a module's constant, its values bound at
+    execution): its narrowed copies are made once per territory or viewer, not at every execution."""
+    with _copies_lock:
+        _kept_roots[id(statement)] = statement
+    return statement
+
+
+def with_options(statement, options: tuple):
+    """``statement.options(*options)``; the same copy again for a :func:`kept` statement (and for a copy of one)."""
+    key = id(statement)
+    if _kept_roots.get(key) is not statement and _known_copies.get(key) is not statement:
+        return statement.options(*options)
+    found = _copies.get((key, options))
+    if found is not None and found[0] is statement:
+        return found[1]
+    copy = statement.options(*options)
+    with _copies_lock:
+        if len(_copies) >= MAX_COPIES:
+            _copies.clear()
+            _known_copies.clear()
+        _copies[(key, options)] = (statement, copy)
+        _known_copies[id(copy)] = copy
+    return copy
+
+
 def install(session_factory_class=Session) -> None:
     """Attach the listeners to every ORM session. Called once by the app factory."""
     if getattr(install, "_done", False):
@@ -246,7 +287,7 @@ def install(session_factory_class=Session) -> None:
         territory = current_territory()
         if territory is None:
             return
-        state.statement = state.statement.options(territory_option(territory))
+        state.statement = with_options(state.statement, (territory_option(territory),))
 
     @event.listens_for(session_factory_class, "do_orm_execute")
     def _scope_administration(state):

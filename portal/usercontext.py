@@ -93,12 +93,13 @@ def _load_statement():
 _compiled: dict = {}
 
 
-def _rows(statement, value) -> list[tuple]:
-    """The rows of ``statement`` (one bound parameter: ``value``) with the values the ORM would give (dates, JSON…).
-    Sent on the session's connection (its transaction) as driver SQL compiled once per process —
-    SQLAlchemy's statement and result machinery cost half of this check — and past the ORM's territory criteria (no
-    scoped table here; the statement is a SELECT, so the read-only commit has nothing to note). Only the types the driver does not convert itself are converted (SQLite: dates, JSON,
-    booleans; PostgreSQL: nearly none)."""
+def driver_rows(statement, value) -> list[tuple]:
+    """The rows of ``statement`` (built once, one bound parameter: ``value``) with the values the ORM would give
+    (dates, JSON…). Sent on the session's connection (its transaction) as driver SQL compiled once per process —
+    SQLAlchemy's statement and result machinery cost half of this check — and past the ORM's territory criteria: for
+    statements that read no territory-scoped table (this graph, the EPCI of a commune for the audiences). A SELECT, so
+    the read-only commit has nothing to note. Only the types the driver does not convert itself are converted (SQLite:
+    dates, JSON, booleans; PostgreSQL: nearly none)."""
     connection = db.session.connection()
     dialect = connection.dialect
     found = _compiled.get((id(statement), dialect.name))  # statements built once (functools.cache)
@@ -136,13 +137,13 @@ def _rows(statement, value) -> list[tuple]:
 
 def load(uid: int):
     """The account ``uid`` with its context in the request's session, or None when it does not exist."""
-    rows = _rows(_check_statement(), uid)
+    rows = driver_rows(_check_statement(), uid)
     return from_rows(uid, rows) if rows else None
 
 
 def check_token(token_hash: str) -> tuple[tuple, list[tuple]] | None:
     """(token id, user id, revoked at, last used at) and the graph's rows of its account, or None."""
-    rows = _rows(_token_check_statement(), token_hash)
+    rows = driver_rows(_token_check_statement(), token_hash)
     if not rows:
         return None
     return rows[0][:TOKEN_COLUMNS], [r[TOKEN_COLUMNS:] for r in rows]

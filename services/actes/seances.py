@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -24,13 +25,14 @@ from typing import NamedTuple
 
 from flask import render_template
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal.identity import to_local, today as local_today
 from portal import audit
 from portal.extensions import db
 from portal.filestore import FileStore, StorageError
 from portal.models import Collectivity, utcnow
+from portal.tenancy import kept
 from portal.uploads import UploadRejected, check_upload
 
 from . import operations
@@ -457,12 +459,20 @@ class ListToPublish(NamedTuple):
     list_due_on = property(Seance.list_due_on.fget)  # the séance's own rule (L2121-25)
 
 
+@functools.cache
+def _lists_statement():
+    """Séances of ``collectivity_id`` held by ``today``, with délibérations, their list not published (built once: see
+    ``portal.tenancy.kept``)."""
+    return kept(select(Seance.id, Seance.held_on).where(
+        Seance.collectivity_id == bindparam("collectivity_id"), Seance.list_published_at.is_(None),
+        Seance.held_on <= bindparam("today"), Seance.items.any()).order_by(Seance.held_on))
+
+
 def lists_to_publish(coll: Collectivity) -> list[ListToPublish]:
     """Séances held, with délibérations, whose list is not published yet (the latest deadline first when late), as
     the columns the home page shows."""
-    return [ListToPublish(*row) for row in db.session.execute(select(Seance.id, Seance.held_on).where(
-        Seance.collectivity_id == coll.id, Seance.list_published_at.is_(None),
-        Seance.held_on <= local_today(coll), Seance.items.any()).order_by(Seance.held_on))]
+    rows = db.session.execute(_lists_statement(), {"collectivity_id": coll.id, "today": local_today(coll)})
+    return [ListToPublish(*row) for row in rows]
 
 
 # Convocation (L2121-10 to L2121-12) and quorum (L2121-17) ----------------------------------------------------------

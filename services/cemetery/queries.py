@@ -13,12 +13,12 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import Text, case, cast, column, func, select, table, text
+from sqlalchemy import Text, bindparam, case, cast, column, func, select, table, text
 from sqlalchemy.orm import joinedload
 
 from portal.identity import today as local_today
 from portal.extensions import db
-from portal.tenancy import current_territory
+from portal.tenancy import current_territory, kept
 
 from . import rules
 from .models import BODY_TENTHS, Alley, Cemetery, Concession, Deceased, Operation, Person, Plot, PlanVersion, Reprise, \
@@ -282,16 +282,22 @@ class PanelDeadline:
     plot_label: str
 
 
+@functools.cache
+def _panel_deadlines_statement():
+    """Active concessions ending by ``until``, with their plot's place (built once: see ``portal.tenancy.kept``)."""
+    return kept(select(Concession.id, Concession.number, Concession.ends_on, Zone.name, Alley.name, Plot.number)
+                .join(Plot, Concession.plot_id == Plot.id).join(Alley, Plot.alley_id == Alley.id)
+                .join(Zone, Alley.zone_id == Zone.id)
+                .where(Concession.status == "active", Concession.ends_on.is_not(None),
+                       Concession.ends_on <= bindparam("until"))
+                .order_by(Concession.ends_on))
+
+
 def panel_deadlines(today: dt.date) -> list[PanelDeadline]:
     """The concessions of :func:`deadlines` with a list of 3, 6 or 0 months, in the same order, as the columns the
     home page's panel shows (no concession, people or emplacement objects to build)."""
     six, three = rules.add_months(today, 6), rules.add_months(today, 3)
-    rows = db.session.execute(
-        select(Concession.id, Concession.number, Concession.ends_on, Zone.name, Alley.name, Plot.number)
-        .join(Plot, Concession.plot_id == Plot.id).join(Alley, Plot.alley_id == Alley.id)
-        .join(Zone, Alley.zone_id == Zone.id)
-        .where(Concession.status == "active", Concession.ends_on.is_not(None), Concession.ends_on <= six)
-        .order_by(Concession.ends_on))
+    rows = db.session.execute(_panel_deadlines_statement(), {"until": six})
     out = []
     for cid, number, ends_on, zone, alley, plot_number in rows:
         months = _deadline_list(ends_on, today, three)
@@ -326,14 +332,21 @@ class PanelStep:
     plot_label: str
 
 
+@functools.cache
+def _panel_steps_statement():
+    """The steps of the reprises under way, in order, with their plot's place (built once: see
+    ``portal.tenancy.kept``)."""
+    return kept(select(RepriseStep.reprise_id, RepriseStep.due_on, RepriseStep.done_on, Zone.name, Alley.name,
+                       Plot.number)
+                .select_from(Reprise).join(RepriseStep, RepriseStep.reprise_id == Reprise.id)
+                .join(Plot, Reprise.plot_id == Plot.id).join(Alley, Plot.alley_id == Alley.id)
+                .join(Zone, Alley.zone_id == Zone.id)
+                .where(Reprise.status == "open").order_by(Reprise.id, RepriseStep.position))
+
+
 def panel_steps_due(today: dt.date, within_days: int = 30) -> list[PanelStep]:
     """:func:`steps_due` as the columns the home page's panel shows, in the same order."""
-    rows = db.session.execute(
-        select(RepriseStep.reprise_id, RepriseStep.due_on, RepriseStep.done_on, Zone.name, Alley.name, Plot.number)
-        .select_from(Reprise).join(RepriseStep, RepriseStep.reprise_id == Reprise.id)
-        .join(Plot, Reprise.plot_id == Plot.id).join(Alley, Plot.alley_id == Alley.id)
-        .join(Zone, Alley.zone_id == Zone.id)
-        .where(Reprise.status == "open").order_by(Reprise.id, RepriseStep.position))
+    rows = db.session.execute(_panel_steps_statement())
     out, seen = [], set()
     for step in rows:  # each reprise's steps in order: the first not done is its next one
         if step.reprise_id in seen or step.done_on:

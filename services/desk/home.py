@@ -8,12 +8,15 @@ panel reads the columns it shows only, not whole news items: an item would bring
 whole row (joined eager loads) and three ORM objects per news, none of which the panel needs."""
 from __future__ import annotations
 
+import functools
+
 from flask_login import current_user
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from portal.extensions import db
 from portal.home import render_panel
 from portal.models import Collectivity
+from portal.tenancy import kept
 
 from .access import READ
 from .models import NewsItem, NewsRead
@@ -25,15 +28,21 @@ _PANEL_COLUMNS = (NewsItem.id, NewsItem.title, NewsItem.body_html, NewsItem.pinn
                   NewsRead.news_id.label("read_id"))
 
 
+@functools.lru_cache(maxsize=8)
+def _news_statement(limit: int):
+    """The ``limit`` newest news with the read marks of ``user_id`` (built once per limit: see
+    ``portal.tenancy.kept``)."""
+    return kept(select(*_PANEL_COLUMNS)
+                .outerjoin(NewsItem.publisher)
+                .outerjoin(NewsRead, and_(NewsRead.news_id == NewsItem.id, NewsRead.user_id == bindparam("user_id")))
+                .order_by(NewsItem.pinned.desc(), NewsItem.published_at.desc(), NewsItem.id.desc())
+                .limit(limit))
+
+
 def news_page(user_id: int, limit: int) -> tuple[list, set[int]]:
     """The ``limit`` newest news (pinned first) the active collectivity may read — rows with the columns the panel
     shows and ``publisher_name`` — and the ids of those ``user_id`` has read, in one statement."""
-    rows = db.session.execute(
-        select(*_PANEL_COLUMNS)
-        .outerjoin(NewsItem.publisher)
-        .outerjoin(NewsRead, and_(NewsRead.news_id == NewsItem.id, NewsRead.user_id == user_id))
-        .order_by(NewsItem.pinned.desc(), NewsItem.published_at.desc(), NewsItem.id.desc())
-        .limit(limit)).all()
+    rows = db.session.execute(_news_statement(limit), {"user_id": user_id}).all()
     return rows, {row.read_id for row in rows if row.read_id is not None}
 
 

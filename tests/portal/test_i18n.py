@@ -227,6 +227,28 @@ def test_home_page_of_a_mayor_is_in_french(login_as):
     assert "Sign out" not in body
 
 
+def test_catalog_kept_for_the_request_follows_the_locale(app):
+    """portal/i18n.py keeps the request's catalog: a template string, a Python string and a lazy string are French,
+    English inside ``force_locale("en")`` (an e-mail in the recipient's language), French again after it, and English
+    after ``refresh`` once the request's locale changed."""
+    from flask import render_template_string, session
+    from flask_babel import force_locale, gettext, lazy_gettext, refresh
+
+    lazy = lazy_gettext("Home")
+
+    def strings():
+        return render_template_string("{{ _('Home') }}"), gettext("Home"), str(lazy)
+
+    with app.test_request_context("/"):
+        assert strings() == ("Accueil",) * 3
+        with force_locale("en"):
+            assert strings() == ("Home",) * 3
+        assert strings() == ("Accueil",) * 3
+        session["lang"] = "en"
+        refresh()
+        assert strings() == ("Home",) * 3
+
+
 def test_password_reset_email_is_in_french(client, world, smtp):
     client.post("/mot-de-passe-oublie", {"email": world.users["mayor_a"].email}, csrf_from="/mot-de-passe-oublie")
     assert len(smtp.messages) == 1

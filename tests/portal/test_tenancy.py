@@ -81,22 +81,28 @@ def test_epci_territory_is_its_member_communes(app, world):
         assert db.session.get(Collectivity, world.dept).territory() == frozenset()
 
 
-def test_the_same_statements_under_several_territories_in_one_process(app, world, add_notes):
+def test_the_same_statements_under_several_territories_in_one_process(app, world, add_notes, monkeypatch):
     """The criteria are cached per territory and their SQL by SQLAlchemy's statement cache: each territory (one code,
     several, in any order of first use) must still get its own rows, never the codes of the one compiled first."""
     from sqlalchemy.orm import aliased
 
+    from sqlalchemy import bindparam
+
+    from portal import tenancy
     from portal.extensions import db
-    from portal.tenancy import territory_scope
+    from portal.tenancy import kept, territory_scope
 
     add_notes(**{world.insee_a: "A", world.insee_b: "B", world.insee_troyes: "T"})
     other = aliased(SampleNote)
+    built_once = kept(select(SampleNote.title).where(SampleNote.title != bindparam("other_than")))
     statements = {
         "entities": lambda: sorted(n.title for n in db.session.scalars(select(SampleNote))),
         "columns": lambda: sorted(db.session.scalars(select(SampleNote.title))),
         "count": lambda: db.session.scalar(select(func.count()).select_from(SampleNote)),
         "alias join": lambda: sorted(db.session.execute(
             select(SampleNote.title, other.title).join(other, other.commune_insee == SampleNote.commune_insee)).all()),
+        # a statement built once: its narrowed copy is kept per territory (tenancy.kept), a few of them at a time
+        "kept": lambda: sorted(db.session.scalars(built_once, {"other_than": "-"})),
     }
     a, b, t = world.insee_a, world.insee_b, world.insee_troyes
     expected = {
@@ -104,6 +110,7 @@ def test_the_same_statements_under_several_territories_in_one_process(app, world
         frozenset({a, b, t}): ["A", "B", "T"], frozenset(): [],
     }
     order = [{a}, {b}, {a, b}, {a}, {b, t}, {a, b, t}, set(), {b}, {a, b}]
+    monkeypatch.setattr(tenancy, "MAX_COPIES", 3)
     with app.app_context():
         for _ in range(2):
             for codes in order:
@@ -113,3 +120,4 @@ def test_the_same_statements_under_several_territories_in_one_process(app, world
                     assert statements["columns"]() == titles, codes
                     assert statements["count"]() == len(titles), codes
                     assert statements["alias join"]() == [(x, x) for x in titles], codes
+                    assert statements["kept"]() == titles, codes
