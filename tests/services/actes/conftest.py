@@ -55,7 +55,7 @@ def actes_world(app, world, subscribe, tdt):
 
 
 def deposit_values(**over) -> dict:
-    values = {"nature": "1", "matiere": "7.1", "number": "2026_014", "decision_date": dt.date.today().isoformat(),
+    values = {"nature": "1", "matiere": "7.1", "number": "2026_014", "decision_date": legal_today().isoformat(),
               "subject": "Vote du budget primitif 2026", "publication_kind": "other", "act_piece_type": "99_DE",
               "annex_piece_types": "99_AU"}
     values.update(over)
@@ -102,7 +102,7 @@ def make_act(app, collectivity_id: int, *, number: str = "2026_001", subject: st
 
     with app.test_request_context(), territory_scope(None):
         coll = db.session.get(Collectivity, collectivity_id)
-        d = Deposit(nature, matiere, number, dt.date.today(), subject, Upload("acte.pdf", make_pdf(subject), "99_DE"))
+        d = Deposit(nature, matiere, number, legal_today(), subject, Upload("acte.pdf", make_pdf(subject), "99_DE"))
         act, report = operations.create_draft(coll, None, d, ActFields(None, publication, False))
         assert act is not None, report.errors
         db.session.commit()

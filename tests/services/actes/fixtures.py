@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 from lxml import etree
+from tests.helpers.clock import legal_today
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "actes"
 AR_SAMPLE = SAMPLES / "034-000000000-20170701-20170721D-AI-1-2_0.xml"
@@ -289,7 +290,7 @@ class S2lowHandler(BaseHTTPRequestHandler):
                 or f["number"].endswith("_"):
             return self._api(False, "Le numéro n'est pas correct")
         try:
-            if dt.date.fromisoformat(f.get("decision_date", "")) > dt.date.today():
+            if dt.date.fromisoformat(f.get("decision_date", "")) > legal_today():
                 return self._api(False, "La date de décision est une date dans le futur")
         except ValueError:
             return self._api(False, "La date de décision n'est pas correcte")
@@ -395,7 +396,7 @@ def make_certificate(common_name: str, not_after: dt.date, *, serial: int = 0x1A
     name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Commune de test"),
                       x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    start = not_before or min(not_after, dt.date.today()) - dt.timedelta(days=365)
+    start = not_before or min(not_after, legal_today()) - dt.timedelta(days=365)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(serial)
             .not_valid_before(dt.datetime.combine(start, dt.time(0), dt.timezone.utc))

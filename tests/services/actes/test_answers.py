@@ -4,20 +4,20 @@ response only; a bad document is refused in French before anything leaves; the h
 answer with their two-month date."""
 from __future__ import annotations
 
-import datetime as dt
 import html
 import io
 
 from .fixtures import PNG, acknowledgement, make_pdf
 from .test_transmission import _act, _audit_actions, _deposit_and_send, _poll
+from tests.helpers.clock import legal_today
 
 
 def _acknowledged_with_letter(app, mayor, deposit, tdt, kind: str, number="2026_014"):
     act_id = _deposit_and_send(mayor, deposit, app, number=number)
     tx_id = _act(app, act_id)["tx"]
-    unique_id = f"010-211000013-{dt.date.today():%Y%m%d}-{number}-DE"
-    tdt.transactions[tx_id].update(status=4, ar=acknowledgement(unique_id, number, dt.date.today().isoformat(), 1,
-                                                                 dt.date.today()))
+    unique_id = f"010-211000013-{legal_today():%Y%m%d}-{number}-DE"
+    tdt.transactions[tx_id].update(status=4, ar=acknowledgement(unique_id, number, legal_today().isoformat(), 1,
+                                                                 legal_today()))
     tdt.documents.append({"id": f"50{len(tdt.documents)}", "type": kind, "related_transaction_id": tx_id,
                           "unique_id": unique_id, "number": number, "last_status_id": "21"})
     _poll(app)

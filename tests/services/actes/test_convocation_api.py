@@ -15,8 +15,9 @@ from sqlalchemy import select
 from tests.helpers.reference import collectivity_restored
 
 from .conftest import make_act
+from tests.helpers.clock import legal_today
 
-TODAY = dt.date.today()
+TODAY = legal_today()
 
 
 @pytest.fixture(autouse=True)

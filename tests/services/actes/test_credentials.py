@@ -14,6 +14,7 @@ from sqlalchemy import select
 from .conftest import act_ids
 from .fixtures import PNG, acknowledgement, collectivity_credential
 from .test_transmission import _act, _poll
+from tests.helpers.clock import legal_today
 
 
 def _upload(client, coll_id, p12: bytes, password: str = "", **over):
@@ -72,7 +73,7 @@ def test_each_commune_sends_and_follows_its_acts_with_its_own_certificate(app, a
     # Its status is read with the same certificate (S²LOW shows a user its own transactions only), AR included.
     tx = accounts.transactions[act["tx"]]
     tx["status"], tx["ar"] = 4, acknowledgement("010-211000013-20260101-2026_014-DE", "2026_014",
-                                                dt.date.today().isoformat(), 1, dt.date.today())
+                                                legal_today().isoformat(), 1, legal_today())
     _poll(app)
     assert _act(app, act_id)["status"] == "acknowledged"
     status_calls = [cn for path, cn in accounts.calls if path.endswith("actes_transac_get_status.php")]

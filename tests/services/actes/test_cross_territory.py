@@ -3,13 +3,13 @@ against commune B's act, file and letter (+ the EPCI user against Troyes, + depa
 B's objet or number."""
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
 
 from tests.helpers.cross_territory import check_routes
 
 from .conftest import make_act
+from tests.helpers.clock import legal_today
 
 PREFIXES = ("/s/actes", "/api/v1/actes", "/p/actes", "/admin/s/actes")
 B_SUBJECT = "Objet-secret-de-Jaucourt"
@@ -26,7 +26,7 @@ def _foreign(app, collectivity_id, insee, subject, number):
     with app.app_context(), territory_scope(None):
         act = db.session.get(Act, act_id)
         reply = PrefectureReply(commune_insee=insee, tdt_document_id="9", kind="courrier_simple",
-                                received_on=dt.date.today(), answer_due_on=dt.date.today())
+                                received_on=legal_today(), answer_due_on=legal_today())
         act.replies.append(reply)
         db.session.commit()
         file_id, reply_id = act.files[0].id, reply.id
@@ -47,7 +47,7 @@ def _foreign_seance(app, collectivity_id, act_id, subject):
 
     with app.test_request_context(), territory_scope(None):
         coll = db.session.get(Collectivity, collectivity_id)
-        s = seances.save_seance(coll, None, seances.SeanceFields(dt.date.today(), "20:00", f"Salle {subject}", 11,
+        s = seances.save_seance(coll, None, seances.SeanceFields(legal_today(), "20:00", f"Salle {subject}", 11,
                                                                  ["Secret Présent"], [], [], "Secret Présent"))
         item = seances.attach(s, db.session.get(Act, act_id), seances.Vote(1, 0, 0, True), None)
         seances.upload_pv(s, None, make_pdf(f"PV {subject}"), "pv.pdf")

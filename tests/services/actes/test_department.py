@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from .conftest import make_act
 from .fixtures import make_certificate
+from tests.helpers.clock import legal_today
 
 
 def _account(app, collectivity_id):
@@ -53,7 +54,7 @@ def _post(client, coll_id, cert: bytes | None = None, name="certificat.pem", **o
 
 def test_the_department_records_an_account_and_its_certificate(app, actes_world, login_as):
     admin = login_as("dept_admin")
-    expiry = dt.date.today() + dt.timedelta(days=400)
+    expiry = legal_today() + dt.timedelta(days=400)
     cert = make_certificate("Jean Dupont, maire d'Ailleville", expiry, serial=0xC0FFEE42)
     resp = _post(admin, actes_world.a, cert.der, name="certificat.cer")
     assert resp.status_code == 302, html.unescape(resp.get_data(as_text=True))[-2000:]
@@ -87,8 +88,8 @@ def test_bad_input_is_refused_field_by_field_and_nothing_is_written(app, actes_w
         ({"siret": "11111111111110"}, None, "SIREN"),
         ({"arrondissement": "12"}, None, "arrondissement"),
         ({"collectivity_nature": "3"}, None, "deux chiffres"),
-        ({}, make_certificate("Ancien", dt.date.today() - dt.timedelta(days=2)).pem, "a expiré le"),
-        ({}, make_certificate("Avec clé", dt.date.today() + dt.timedelta(days=90)).key_pem, "clé privée"),
+        ({}, make_certificate("Ancien", legal_today() - dt.timedelta(days=2)).pem, "a expiré le"),
+        ({}, make_certificate("Avec clé", legal_today() + dt.timedelta(days=90)).key_pem, "clé privée"),
         ({}, b"ceci n'est pas un certificat", "n'est pas un certificat lisible"),
     ]
     for over, cert, message in cases:
@@ -200,7 +201,7 @@ def _acknowledge(app, act_id, *, decided, sent, received, replies=(), error_firs
 
 
 def test_statistics_per_collectivity_and_for_the_department(app, actes_world, login_as):
-    today = dt.date.today()
+    today = legal_today()
     month = dt.date(today.year, today.month, 1)
     first = make_act(app, actes_world.a, number="S1", subject="Objet-confidentiel-1")
     second = make_act(app, actes_world.a, number="S2")

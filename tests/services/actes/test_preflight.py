@@ -113,9 +113,9 @@ def test_total_size_at_most_150_mib(app, actes_world):
     with app.test_request_context():
         scan = make_png(padding=76 * 1024 * 1024)
         big = [Upload(f"plan-{i}.png", scan, "99_AU") for i in (1, 2)]
-        d = Deposit(1, "7.1", "2026_1", dt.date.today(), "Objet", Upload("a.pdf", make_pdf(), "99_DE"), big)
+        d = Deposit(1, "7.1", "2026_1", legal_today(), "Objet", Upload("a.pdf", make_pdf(), "99_DE"), big)
         report = preflight(d, matieres=parse(default_xml()).matieres, stored_version=None, prefecture_version=None,
-                           taken_numbers=set(), today=dt.date.today())
+                           taken_numbers=set(), today=legal_today())
         assert report.rules() == {"total_size"}
         assert "150 Mio" in report.errors[0].message or "150 MiB" in report.errors[0].message
 

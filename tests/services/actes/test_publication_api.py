@@ -30,7 +30,7 @@ def _acknowledge(app, act_id, unique_id):
     with app.app_context(), territory_scope(None):
         act = db.session.get(Act, act_id)
         act.status, act.unique_id, act.received_on, act.tdt_transaction_id = ("acknowledged", unique_id,
-                                                                               dt.date.today(), "77")
+                                                                               legal_today(), "77")
         act.published_at = utcnow() if act.publication_kind != "individual" else None
         db.session.commit()
 
@@ -41,7 +41,7 @@ def test_scdl_csv_is_valid_against_its_table_schema(app, actes_world, login_as, 
     make_act(app, actes_world.a, number="2026_003", subject="Arrêté de nomination", nature=3, matiere="4.1",
              publication="individual")
     for act_id in (first, second):
-        _acknowledge(app, act_id, f"010-211000013-{dt.date.today():%Y%m%d}-X-DE")
+        _acknowledge(app, act_id, f"010-211000013-{legal_today():%Y%m%d}-X-DE")
     resp = login_as("mayor_b").get(f"/p/actes/{actes_world.insee_a}/deliberations.csv")
     assert resp.status_code == 200
     path = tmp_path / "deliberations.csv"

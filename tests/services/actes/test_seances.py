@@ -18,8 +18,9 @@ from services.actes.publication import SCHEMA
 
 from .fixtures import make_pdf
 from .test_publication_api import _acknowledge
+from tests.helpers.clock import legal_today
 
-TODAY = dt.date.today()
+TODAY = legal_today()
 VOTE_KEYS = ("VOTE_EFFECTIF", "VOTE_REEL", "VOTE_POUR", "VOTE_CONTRE", "VOTE_ABSTENTION")
 MEMBERS = "Marie Curie\nJean Jaurès\nLouise Michel\nVictor Hugo\nGeorge Sand"
 

@@ -67,7 +67,7 @@ def test_round_trip_send_ar_letter_answer_cancel(app, world, login_as, deposit, 
     fields = {k: v for k, v in tx["fields"].items()}
     assert fields["number"] == ["2026_014"] and fields["classif1"] == ["7"] and fields["classif2"] == ["1"]
     assert fields["nature_code"] == ["1"] and fields["type_acte"] == ["99_DE"] and fields["type_pj[]"] == ["99_AU"]
-    day = dt.date.today().strftime("%Y%m%d")
+    day = legal_today().strftime("%Y%m%d")
     assert [(n, f) for n, f, _d in tx["files"]] == [
         ("acte_pdf_file", f"010-211000013-{day}-2026_014-DE-1-1_1.pdf"),
         ("acte_attachments[]", f"010-211000013-{day}-2026_014-DE-1-1_2.png")]
@@ -80,7 +80,7 @@ def test_round_trip_send_ar_letter_answer_cancel(app, world, login_as, deposit, 
     # The préfecture receives it on the Aube's date, and the act is published on it: the host's date (UTC) is still
     # yesterday from 23:00 UTC, and the stamp must not print the UTC date of publication then.
     received = legal_today()
-    tx["status"], tx["ar"] = 4, acknowledgement(unique_id, "2026_014", dt.date.today().isoformat(), 1, received)
+    tx["status"], tx["ar"] = 4, acknowledgement(unique_id, "2026_014", legal_today().isoformat(), 1, received)
     _poll(app)
     act = _act(app, act_id)
     assert act["status"] == "acknowledged" and act["unique_id"] == unique_id
@@ -222,7 +222,7 @@ def test_individual_acts_are_never_published(app, world, login_as, deposit, tdt)
     act_id = _deposit_and_send(mayor, deposit, app, nature="3", matiere="4.1", act_piece_type="99_AI",
                                publication_kind="individual", subject="Nomination de M. Untel")
     tx = tdt.transactions[_act(app, act_id)["tx"]]
-    day = dt.date.today()
+    day = legal_today()
     tx["status"], tx["ar"] = 4, acknowledgement(f"010-211000013-{day:%Y%m%d}-2026_014-AI", "2026_014",
                                                 day.isoformat(), 3, day)
     _poll(app)
@@ -238,7 +238,7 @@ def test_an_ar_announcing_a_newer_classification_makes_the_next_deposit_fetch_it
     mayor = login_as("mayor_a")
     act_id = _deposit_and_send(mayor, deposit, app)
     tx = tdt.transactions[_act(app, act_id)["tx"]]
-    day = dt.date.today()
+    day = legal_today()
     tx["status"], tx["ar"] = 4, acknowledgement(f"010-211000013-{day:%Y%m%d}-2026_014-DE", "2026_014",
                                                 day.isoformat(), 1, day, classification_in_force="2017-07-13")
     _poll(app)
