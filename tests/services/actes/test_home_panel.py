@@ -63,3 +63,24 @@ def test_the_panel_lists_the_active_communes_waiting_acts(app, actes_world, logi
     # the other commune sees its own
     other = html.unescape(login_as("mayor_b").get("/").get_data(as_text=True))
     assert "À signer B" in other and "Avec courrier B" in other and "À signer A" not in other
+
+
+def test_a_visa_given_late_in_the_evening_is_dated_by_the_legal_day_not_the_utc_one(app, actes_world, login_as):
+    """A moment is stored in UTC; the panel and the act's page give its date in the département's time: a visa at
+    23:30 UTC on 1 March (00:30 in Paris) was given on 2 March."""
+    from portal.extensions import db
+    from portal.tenancy import territory_scope
+    from services.actes.models import Act
+
+    with app.app_context(), territory_scope(None):
+        act = Act(collectivity_id=actes_world.a, commune_insee=actes_world.insee_a, nature=1, matiere="7.1",
+                  number="2026_NUIT", decision_date=dt.date(2026, 3, 1), subject="Visé après minuit",
+                  visa_at=dt.datetime(2026, 3, 1, 23, 30))
+        db.session.add(act)
+        db.session.commit()
+        act_id = act.id
+    client = login_as("mayor_a")
+    panel = html.unescape(client.get("/").get_data(as_text=True))
+    assert "Visé après minuit" in panel and "visé le 02/03/2026" in panel and "01/03/2026" not in panel
+    detail = html.unescape(client.get(f"/s/actes/{act_id}").get_data(as_text=True))
+    assert "Visé le 02/03/2026" in detail
